@@ -1,0 +1,68 @@
+# leopard: `make demo` (an interactive container), `make test` (everything, as root),
+# `make check` (types, lint, unit tests; no root, under a minute). Each target installs what it
+# needs first and is idempotent.
+BUN := node_modules/bun/bin/bun.exe
+HELPER := native/build/leopard-helper
+APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: all deps apt-deps check test test-unit test-integration demo bench clean lint typecheck format
+
+all: deps $(HELPER)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@$(BUN) --version >/dev/null || node node_modules/bun/install.js
+	@touch $@
+
+deps: node_modules/.installed
+
+# System packages: only when one is missing (needs root, as the tests do).
+apt-deps:
+	@missing=""; \
+	command -v busybox >/dev/null || missing="$$missing busybox-static"; \
+	command -v runc >/dev/null || missing="$$missing runc"; \
+	command -v newuidmap >/dev/null || missing="$$missing uidmap"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	[ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || missing="$$missing libseccomp2"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(HELPER): native/*.c native/*.h native/Makefile
+	$(MAKE) -C native
+
+native/protocol.h: src/protocol/ops.ts src/protocol/gen-header.ts
+	$(BUN) src/protocol/gen-header.ts > $@
+
+typecheck: deps
+	tsc --noEmit -p .
+
+lint: deps
+	biome check .
+
+format: deps
+	biome check --write .
+
+test-unit: deps $(HELPER)
+	$(BUN) test src
+
+check: typecheck lint test-unit
+
+test-integration: deps apt-deps $(HELPER)
+	$(BUN) test --timeout 60000 test
+
+# Everything; run as root.
+test: deps apt-deps $(HELPER) typecheck lint
+	$(BUN) test --timeout 60000 src test
+
+demo: deps apt-deps $(HELPER)
+	@$(BUN) scripts/demo.ts
+
+bench: deps apt-deps $(HELPER)
+	$(BUN) bench/lifecycle.ts
+
+clean:
+	$(MAKE) -C native clean
+	rm -rf build

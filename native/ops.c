@@ -1,0 +1,453 @@
+/* The op interpreter: one function per op, in the order of src/protocol/ops.ts. Each returns 0 to
+ * go on or -1 with the error record filled; none of them exits (FORK_PID1's parent asks the op
+ * loop to, through st->exit_now). The order of ops is the planner's; only what happens inside
+ * one op is decided here. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+#define S(i) (op->a[i].s)
+#define LEN(i) (op->a[i].len)
+#define U(i) (op->a[i].u)
+#define L(i) (op->a[i].list)
+
+struct fdpath {
+  char s[32];
+};
+
+static struct fdpath fdpath(int fd) {
+  struct fdpath p;
+  snprintf(p.s, sizeof(p.s), "/proc/self/fd/%d", fd);
+  return p;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+static const char *null_if_empty(const char *s) {
+  return *s != '\0' ? s : NULL;
+}
+
+static int op_unshare(const struct lp_op *op) {
+  if (unshare((int)U(0)) < 0) return lp_fail("unshare", NULL);
+  return 0;
+}
+
+static int op_setns(const struct lp_op *op) {
+  int fd = open(S(0), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return lp_fail("open", S(0));
+  int rc = setns(fd, (int)U(1)) < 0 ? lp_fail("setns", S(0)) : 0;
+  close(fd);
+  return rc;
+}
+
+static int op_sync(struct lp_state *st, const struct lp_op *op) {
+  uint32_t tag = (uint32_t)U(0);
+  if (lp_send_u32s(st->sync, LP_MSG_SYNC, tag, (uint32_t)getpid(), 2) < 0) return -1;
+  return lp_wait_resume(st->sync, tag);
+}
+
+/* The parent of PID 1 reports it, then leaves (mode 0) or waits and mirrors its status (mode 1). */
+static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
+  if (U(0) > 1) return lp_fail_errno(EINVAL, "fork: bad mode", NULL);
+  /* An inherited SIG_IGN would make the kernel reap the child before waitpid sees it. */
+  signal(SIGCHLD, SIG_DFL);
+  pid_t pid = fork();
+  if (pid < 0) return lp_fail("fork", NULL);
+  if (pid == 0) return 0; /* PID 1 goes on with the next op */
+  if (lp_send_u32s(st->sync, LP_MSG_PID, (uint32_t)pid, 0, 1) < 0) {
+    kill(pid, SIGKILL); /* nobody would know about it */
+    return -1;
+  }
+  st->exit_now = 1;
+  st->exit_status = 0;
+  if (U(0) == 0) return 0;
+  /* Our copy of the sync socket must not keep it open after init execs. */
+  close_fd(&st->sync);
+  static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU };
+  for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) signal(ignored[i], SIG_IGN);
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return lp_fail("waitpid", NULL);
+  st->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return 0;
+}
+
+static int op_write_file(const struct lp_op *op) {
+  int fd = open(S(0), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return lp_fail("open", S(0));
+  ssize_t n = write(fd, S(1), LEN(1)); /* one write: /proc files take one */
+  int rc = n < 0 ? lp_fail("write", S(0)) : (size_t)n != LEN(1) ? lp_fail_errno(EIO, "write", S(0)) : 0;
+  close(fd);
+  return rc;
+}
+
+static int op_set_root(struct lp_state *st, const struct lp_op *op) {
+  close_fd(&st->root);
+  st->root = open(S(0), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (st->root < 0) return lp_fail("open", S(0));
+  return 0;
+}
+
+/* A remount may not clear flags the kernel locked (a mount inherited into a user namespace). */
+static unsigned long locked_flags(int fd, const char *target) {
+  struct statvfs sv;
+  if ((fd >= 0 ? fstatvfs(fd, &sv) : statvfs(target, &sv)) < 0) return 0;
+  static const struct {
+    unsigned long st, ms;
+  } map[] = {
+    { ST_RDONLY, MS_RDONLY },       { ST_NOSUID, MS_NOSUID },         { ST_NODEV, MS_NODEV },
+    { ST_NOEXEC, MS_NOEXEC },       { ST_NOATIME, MS_NOATIME },       { ST_NODIRATIME, MS_NODIRATIME },
+#ifdef ST_RELATIME
+    { ST_RELATIME, MS_RELATIME },
+#endif
+  };
+  unsigned long ms = 0;
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    if (sv.f_flag & map[i].st) ms |= map[i].ms;
+  return ms;
+}
+
+static int op_mount(struct lp_state *st, const struct lp_op *op) {
+  const char *src = null_if_empty(S(0)), *target = S(1), *fstype = null_if_empty(S(2));
+  const char *data = null_if_empty(S(4));
+  unsigned long flags = (unsigned long)U(3);
+  if (U(5) > 2) return lp_fail_errno(EINVAL, "mount: bad resolve mode", target);
+  int fd = -1;
+  struct fdpath proc;
+  const char *where = target;
+  if (U(5) != 0) {
+    fd = lp_create_in_root(st->root, target, U(5) == 2);
+    if (fd < 0) return -1;
+    proc = fdpath(fd);
+    where = proc.s;
+  }
+  int rc = mount(src, where, fstype, flags, data);
+  if (rc < 0 && errno == EPERM && (flags & MS_REMOUNT))
+    rc = mount(src, where, fstype, flags | locked_flags(fd, target), data);
+  if (rc < 0) lp_fail("mount", target);
+  close_fd(&fd);
+  return rc < 0 ? -1 : 0;
+}
+
+static int op_mknod(struct lp_state *st, const struct lp_op *op) {
+  const char *path = S(0), *base;
+  mode_t mode = (mode_t)U(1);
+  int dir = lp_open_parent_in_root(st->root, path, &base);
+  if (dir < 0) return -1;
+  int rc = 0;
+  if (unlinkat(dir, base, 0) < 0 && errno != ENOENT) rc = lp_fail("unlinkat", path);
+  else if (mknodat(dir, base, mode, (dev_t)U(2)) < 0) rc = lp_fail("mknodat", path);
+  else if (fchownat(dir, base, (uid_t)U(3), (gid_t)U(4), AT_SYMLINK_NOFOLLOW) < 0) rc = lp_fail("fchownat", path);
+  else if (fchmodat(dir, base, mode & 07777, AT_SYMLINK_NOFOLLOW) < 0) rc = lp_fail("fchmodat", path);
+  close(dir);
+  return rc;
+}
+
+static int op_symlink(struct lp_state *st, const struct lp_op *op) {
+  const char *base;
+  int dir = lp_open_parent_in_root(st->root, S(1), &base);
+  if (dir < 0) return -1;
+  int rc = symlinkat(S(0), dir, base) < 0 && errno != EEXIST ? lp_fail("symlinkat", S(1)) : 0;
+  close(dir);
+  return rc;
+}
+
+/* mode 0 is runc's trick: pivot_root(".", ".") stacks the old root on the new one, which we then
+ * detach from the old root's fd, so no ".old_root" directory is ever left in the container. */
+static int op_pivot_root(struct lp_state *st, const struct lp_op *op) {
+  if (U(0) == 1) {
+    if (fchdir(st->root) < 0) return lp_fail("fchdir", NULL);
+    if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) return lp_fail("mount", "/");
+    if (chroot(".") < 0) return lp_fail("chroot", ".");
+    if (chdir("/") < 0) return lp_fail("chdir", "/");
+    return 0;
+  }
+  if (U(0) != 0) return lp_fail_errno(EINVAL, "pivot_root: bad mode", NULL);
+  int old = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (old < 0) return lp_fail("open", "/");
+  int rc = -1;
+  if (fchdir(st->root) < 0) lp_fail("fchdir", NULL);
+  else if (syscall(SYS_pivot_root, ".", ".") < 0) lp_fail("pivot_root", ".");
+  else if (fchdir(old) < 0) lp_fail("fchdir", "/");
+  /* Slave first, so the unmount does not propagate to the host. */
+  else if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) lp_fail("mount", "old root");
+  else if (umount2(".", MNT_DETACH) < 0) lp_fail("umount2", "old root");
+  else if (chdir("/") < 0) lp_fail("chdir", "/");
+  else rc = 0;
+  close(old);
+  return rc;
+}
+
+static int op_rlimit(const struct lp_op *op) {
+  struct rlimit rl = {
+    .rlim_cur = U(1) == UINT64_MAX ? RLIM_INFINITY : (rlim_t)U(1),
+    .rlim_max = U(2) == UINT64_MAX ? RLIM_INFINITY : (rlim_t)U(2),
+  };
+  if (setrlimit((__rlimit_resource_t)U(0), &rl) < 0) return lp_fail("setrlimit", NULL);
+  return 0;
+}
+
+static int op_setgroups(const struct lp_op *op) {
+  if (LEN(0) % 4 != 0) return lp_fail_errno(EINVAL, "setgroups: length not a multiple of 4", NULL);
+  size_t n = LEN(0) / 4;
+  gid_t *gids = calloc(n ? n : 1, sizeof(gid_t));
+  if (gids == NULL) return lp_fail("malloc", NULL);
+  const uint8_t *p = (const uint8_t *)S(0);
+  for (size_t i = 0; i < n; i++)
+    gids[i] = (gid_t)p[4 * i] | (gid_t)p[4 * i + 1] << 8 | (gid_t)p[4 * i + 2] << 16 | (gid_t)p[4 * i + 3] << 24;
+  int rc = setgroups(n, gids) < 0 ? lp_fail("setgroups", NULL) : 0;
+  free(gids);
+  return rc;
+}
+
+static int op_setid(const struct lp_op *op) {
+  gid_t gid = (gid_t)U(1);
+  uid_t uid = (uid_t)U(0);
+  /* gid first: after setresuid we may no longer be allowed to change it. */
+  if (setresgid(gid, gid, gid) < 0) return lp_fail("setresgid", NULL);
+  if (setresuid(uid, uid, uid) < 0) return lp_fail("setresuid", NULL);
+  return 0;
+}
+
+static int op_cap_bounding(const struct lp_op *op) {
+  if (U(1) > 63) return lp_fail_errno(EINVAL, "capabilities: last cap above 63", NULL);
+  for (uint64_t cap = 0; cap <= U(1); cap++)
+    if (!(U(0) & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0)
+      return lp_fail("prctl PR_CAPBSET_DROP", NULL);
+  return 0;
+}
+
+static int op_caps(const struct lp_op *op) {
+  struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct d[2];
+  for (int i = 0; i < 2; i++) {
+    d[i].effective = (uint32_t)(U(0) >> (32 * i));
+    d[i].permitted = (uint32_t)(U(1) >> (32 * i));
+    d[i].inheritable = (uint32_t)(U(2) >> (32 * i));
+  }
+  if (syscall(SYS_capset, &h, d) < 0) return lp_fail("capset", NULL);
+  return 0;
+}
+
+static int op_cap_ambient(const struct lp_op *op) {
+  if (U(1) > 63) return lp_fail_errno(EINVAL, "capabilities: last cap above 63", NULL);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) return lp_fail("prctl PR_CAP_AMBIENT", NULL);
+  for (uint64_t cap = 0; cap <= U(1); cap++)
+    if ((U(0) & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
+      return lp_fail("prctl PR_CAP_AMBIENT_RAISE", NULL);
+  return 0;
+}
+
+static int op_seccomp(const struct lp_op *op) {
+  if (LEN(0) == 0 || LEN(0) % sizeof(struct sock_filter) != 0 || LEN(0) / sizeof(struct sock_filter) > BPF_MAXINSNS)
+    return lp_fail_errno(EINVAL, "seccomp: bad program length", NULL);
+  struct sock_fprog prog = {
+    .len = (unsigned short)(LEN(0) / sizeof(struct sock_filter)),
+    .filter = (struct sock_filter *)(void *)S(0), /* malloc'd copy: aligned */
+  };
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned long)U(1), &prog) < 0)
+    return lp_fail("seccomp", NULL);
+  return 0;
+}
+
+/* A directory fd leaked from the host would let chdir land outside the root; getcwd then
+ * answers "(unreachable)/..." (CVE-2024-21626). */
+static int op_chdir(const struct lp_op *op) {
+  char cwd[4096];
+  if (chdir(S(0)) < 0) return lp_fail("chdir", S(0));
+  if (getcwd(cwd, sizeof(cwd)) == NULL || cwd[0] != '/')
+    return lp_fail_errno(ENOENT, "working directory outside the container", S(0));
+  return 0;
+}
+
+static int op_close_fds(const struct lp_op *op) {
+  if (U(0) > INT32_MAX) return lp_fail_errno(EINVAL, "close_fds: bad fd", NULL);
+  unsigned int from = (unsigned int)U(0);
+  if (syscall(SYS_close_range, from, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return 0;
+  DIR *d = opendir("/proc/self/fd"); /* kernels before 5.11 */
+  if (d == NULL) return lp_fail("opendir", "/proc/self/fd");
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || (unsigned int)fd < from || fd == dirfd(d)) continue;
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0) fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+  }
+  closedir(d);
+  return 0;
+}
+
+static int op_open_fifo(struct lp_state *st, const struct lp_op *op) {
+  close_fd(&st->fifo);
+  st->fifo = open(S(0), O_PATH | O_CLOEXEC);
+  if (st->fifo < 0) return lp_fail("open", S(0));
+  st->fifo_path = S(0);
+  return 0;
+}
+
+/* Opening the FIFO for writing blocks until `start` opens it for reading. */
+static int op_wait_start(struct lp_state *st) {
+  if (st->fifo < 0) return lp_fail_errno(EBADF, "no OPEN_FIFO before WAIT_START", NULL);
+  if (lp_send_u32s(st->sync, LP_MSG_READY, 0, 0, 0) < 0) return -1;
+  struct fdpath proc = fdpath(st->fifo);
+  int w;
+  do w = open(proc.s, O_WRONLY | O_CLOEXEC);
+  while (w < 0 && errno == EINTR);
+  if (w < 0) return lp_fail("open", st->fifo_path);
+  int rc = write(w, "0", 1) != 1 ? lp_fail("write", st->fifo_path) : 0;
+  close(w);
+  close_fd(&st->fifo);
+  return rc;
+}
+
+static int op_console_connect(struct lp_state *st, const struct lp_op *op) {
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (LEN(0) >= sizeof(addr.sun_path)) return lp_fail_errno(ENAMETOOLONG, "connect", S(0));
+  memcpy(addr.sun_path, S(0), LEN(0));
+  close_fd(&st->console);
+  st->console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (st->console < 0) return lp_fail("socket", S(0));
+  if (connect(st->console, (struct sockaddr *)&addr, sizeof(addr)) < 0) return lp_fail("connect", S(0));
+  return 0;
+}
+
+static int op_pty(struct lp_state *st, const struct lp_op *op) {
+  char name[128];
+  if (U(0) > 1) return lp_fail_errno(EINVAL, "pty: bad mode", NULL);
+  if (U(0) == 1 && st->console < 0) return lp_fail_errno(EBADF, "no CONSOLE_CONNECT before PTY", NULL);
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return lp_fail("open", "/dev/ptmx");
+  int e, slave = -1, rc = -1;
+  if (unlockpt(master) < 0) lp_fail("unlockpt", "/dev/ptmx");
+  else if ((e = ptsname_r(master, name, sizeof(name))) != 0) lp_fail_errno(e, "ptsname_r", "/dev/ptmx");
+  /* Not close-on-exec: if it lands on 0..2 it is the terminal itself. */
+  else if ((slave = open(name, O_RDWR | O_NOCTTY)) < 0) lp_fail("open", name);
+  /* runc's console-socket convention: the slave's name as the data, the master as SCM_RIGHTS. */
+  else if (U(0) == 1 ? lp_send_raw(st->console, name, strlen(name), master) < 0
+                     : lp_send(st->sync, LP_MSG_PTY, NULL, 0, master) < 0)
+    lp_fail("sendmsg", U(0) == 1 ? "console socket" : "sync socket");
+  else rc = 0;
+  close(master);
+  close_fd(&st->console);
+  if (rc < 0) {
+    close_fd(&slave);
+    return -1;
+  }
+  if (setsid() < 0 && errno != EPERM) return lp_fail("setsid", NULL);
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) return lp_fail("ioctl TIOCSCTTY", name);
+  for (int fd = 0; fd <= 2; fd++)
+    if (dup2(slave, fd) < 0) return lp_fail("dup2", name);
+  if (slave > 2) close(slave);
+  return 0;
+}
+
+static int op_set_name(struct lp_state *st, const struct lp_op *op) {
+  if (prctl(PR_SET_NAME, (unsigned long)S(0), 0, 0, 0) < 0) return lp_fail("prctl PR_SET_NAME", NULL);
+  /* ps reads /proc/<pid>/cmdline: our argv memory, which we may overwrite but not grow. */
+  size_t n = LEN(0) < st->title_len ? LEN(0) : st->title_len;
+  memcpy(st->title, S(0), n);
+  memset(st->title + n, 0, st->title_len - n);
+  return 0;
+}
+
+/* Tries every candidate ($PATH expanded by TypeScript); the first error that is not ENOENT wins. */
+static int op_exec(const struct lp_op *op) {
+  int kept = 0;
+  const char *kept_path = NULL;
+  for (char **c = L(0); *c != NULL; c++) {
+    execve(*c, L(1), L(2));
+    if (errno != ENOENT && kept == 0) {
+      kept = errno;
+      kept_path = *c;
+    }
+  }
+  lp_err.status = kept == 0 ? 127 : 126;
+  if (kept == 0) return lp_fail_errno(ENOENT, "execve", L(1)[0] != NULL ? L(1)[0] : "");
+  return lp_fail_errno(kept, "execve", kept_path);
+}
+
+/* A masked directory gets an empty read-only tmpfs; anything else the verified /dev/null. */
+static int op_mask(struct lp_state *st, const struct lp_op *op) {
+  struct stat sb;
+  int fd = lp_open_in_root(st->root, S(0), O_PATH);
+  if (fd < 0) return errno == ENOENT ? 0 : lp_fail("openat2", S(0));
+  struct fdpath target = fdpath(fd);
+  int rc = -1, null = -1;
+  if (fstat(fd, &sb) < 0) lp_fail("fstat", S(0));
+  else if (S_ISDIR(sb.st_mode)) rc = mount("tmpfs", target.s, "tmpfs", MS_RDONLY, NULL) < 0 ? lp_fail("mount", S(0)) : 0;
+  else if ((null = open("/dev/null", O_PATH | O_CLOEXEC | O_NOFOLLOW)) < 0) lp_fail("open", "/dev/null");
+  else if (fstat(null, &sb) < 0) lp_fail("fstat", "/dev/null");
+  /* A container could have replaced /dev/null with a link to a host file (CVE-2025-31133). */
+  else if (!S_ISCHR(sb.st_mode) || sb.st_rdev != makedev(1, 3))
+    lp_fail_errno(EACCES, "masking device is not /dev/null", "/dev/null");
+  else rc = mount(fdpath(null).s, target.s, NULL, MS_BIND, NULL) < 0 ? lp_fail("mount", S(0)) : 0;
+  close_fd(&null);
+  close(fd);
+  return rc;
+}
+
+int lp_run_op(struct lp_state *st, const struct lp_op *op) {
+  switch (op->code) {
+  case LP_OP_UNSHARE: return op_unshare(op);
+  case LP_OP_SETNS: return op_setns(op);
+  case LP_OP_SYNC: return op_sync(st, op);
+  case LP_OP_FORK_PID1: return op_fork_pid1(st, op);
+  case LP_OP_WRITE_FILE: return op_write_file(op);
+  case LP_OP_SET_ROOT: return op_set_root(st, op);
+  case LP_OP_MOUNT: return op_mount(st, op);
+  case LP_OP_MKNOD: return op_mknod(st, op);
+  case LP_OP_SYMLINK: return op_symlink(st, op);
+  case LP_OP_PIVOT_ROOT: return op_pivot_root(st, op);
+  case LP_OP_SETHOSTNAME: return sethostname(S(0), LEN(0)) < 0 ? lp_fail("sethostname", S(0)) : 0;
+  case LP_OP_SETDOMAINNAME: return setdomainname(S(0), LEN(0)) < 0 ? lp_fail("setdomainname", S(0)) : 0;
+  case LP_OP_RLIMIT: return op_rlimit(op);
+  case LP_OP_SETGROUPS: return op_setgroups(op);
+  case LP_OP_SETID: return op_setid(op);
+  case LP_OP_CAP_BOUNDING: return op_cap_bounding(op);
+  case LP_OP_CAPS: return op_caps(op);
+  case LP_OP_CAP_AMBIENT: return op_cap_ambient(op);
+  case LP_OP_PRCTL: return prctl((int)U(0), (unsigned long)U(1), 0, 0, 0) < 0 ? lp_fail("prctl", NULL) : 0;
+  case LP_OP_SECCOMP: return op_seccomp(op);
+  case LP_OP_CHDIR: return op_chdir(op);
+  case LP_OP_CLOSE_FDS: return op_close_fds(op);
+  case LP_OP_OPEN_FIFO: return op_open_fifo(st, op);
+  case LP_OP_WAIT_START: return op_wait_start(st);
+  case LP_OP_CONSOLE_CONNECT: return op_console_connect(st, op);
+  case LP_OP_PTY: return op_pty(st, op);
+  case LP_OP_SETSID: return setsid() < 0 && errno != EPERM ? lp_fail("setsid", NULL) : 0;
+  case LP_OP_SET_NAME: return op_set_name(st, op);
+  case LP_OP_EXEC: return op_exec(op);
+  case LP_OP_UMASK: umask((mode_t)(U(0) & 0777)); return 0;
+  case LP_OP_MASK: return op_mask(st, op);
+  }
+  return lp_fail_errno(EINVAL, "unknown op", NULL); /* the parser refuses these already */
+}

@@ -1,0 +1,94 @@
+/* Generated from src/protocol/ops.ts by src/protocol/gen-header.ts. Do not edit. */
+#ifndef LEOPARD_PROTOCOL_H
+#define LEOPARD_PROTOCOL_H
+
+#define LP_MAGIC 0x4452504cu
+#define LP_PROTOCOL_VERSION 1
+#define LP_HEADER_SIZE 12
+#define LP_MAX_FRAME 4194304u
+#define LP_MAX_STRING 1048576u
+
+#define LP_ARG_U64 1
+#define LP_ARG_BYTES 2
+#define LP_ARG_LIST 3
+
+#define LP_MSG_PLAN 1
+#define LP_MSG_SYNC 2
+#define LP_MSG_RESUME 3
+#define LP_MSG_PID 4
+#define LP_MSG_READY 5
+#define LP_MSG_ERROR 6
+#define LP_MSG_PTY 7
+
+#define LP_SYNC_ID_MAPS 1
+#define LP_SYNC_CGROUP 2
+
+#define LP_OP_UNSHARE 1 /* flags:u64 */
+#define LP_OP_SETNS 2 /* path:bytes nstype:u64 */
+#define LP_OP_SYNC 3 /* tag:u64 */
+#define LP_OP_FORK_PID1 4 /* mode:u64 */
+#define LP_OP_WRITE_FILE 5 /* path:bytes data:data */
+#define LP_OP_SET_ROOT 6 /* path:bytes */
+#define LP_OP_MOUNT 7 /* source:bytes target:bytes fstype:bytes flags:u64 data:bytes resolve:u64 */
+#define LP_OP_MKNOD 8 /* path:bytes mode:u64 dev:u64 uid:u64 gid:u64 */
+#define LP_OP_SYMLINK 9 /* target:bytes linkpath:bytes */
+#define LP_OP_PIVOT_ROOT 10 /* mode:u64 */
+#define LP_OP_SETHOSTNAME 11 /* name:bytes */
+#define LP_OP_SETDOMAINNAME 12 /* name:bytes */
+#define LP_OP_RLIMIT 13 /* resource:u64 soft:u64 hard:u64 */
+#define LP_OP_SETGROUPS 14 /* gids:data */
+#define LP_OP_SETID 15 /* uid:u64 gid:u64 */
+#define LP_OP_CAP_BOUNDING 16 /* mask:u64 last:u64 */
+#define LP_OP_CAPS 17 /* effective:u64 permitted:u64 inheritable:u64 */
+#define LP_OP_CAP_AMBIENT 18 /* mask:u64 last:u64 */
+#define LP_OP_PRCTL 19 /* option:u64 arg:u64 */
+#define LP_OP_SECCOMP 20 /* bpf:data flags:u64 */
+#define LP_OP_CHDIR 21 /* path:bytes */
+#define LP_OP_CLOSE_FDS 22 /* from:u64 */
+#define LP_OP_OPEN_FIFO 23 /* path:bytes */
+#define LP_OP_WAIT_START 24 /* no args */
+#define LP_OP_CONSOLE_CONNECT 25 /* path:bytes */
+#define LP_OP_PTY 26 /* mode:u64 */
+#define LP_OP_SETSID 27 /* no args */
+#define LP_OP_SET_NAME 28 /* name:bytes */
+#define LP_OP_EXEC 29 /* candidates:list argv:list env:list */
+#define LP_OP_UMASK 30 /* mask:u64 */
+#define LP_OP_MASK 31 /* path:bytes */
+#define LP_OP_MAX 31
+
+/* Op names and argument kinds, indexed by op code: 'u' u64, 'b' string (no NUL), 'd' binary data, 'l' list. */
+static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP_OP_MAX + 1] = {
+  [1] = { "UNSHARE", "u" },
+  [2] = { "SETNS", "bu" },
+  [3] = { "SYNC", "u" },
+  [4] = { "FORK_PID1", "u" },
+  [5] = { "WRITE_FILE", "bd" },
+  [6] = { "SET_ROOT", "b" },
+  [7] = { "MOUNT", "bbbubu" },
+  [8] = { "MKNOD", "buuuu" },
+  [9] = { "SYMLINK", "bb" },
+  [10] = { "PIVOT_ROOT", "u" },
+  [11] = { "SETHOSTNAME", "b" },
+  [12] = { "SETDOMAINNAME", "b" },
+  [13] = { "RLIMIT", "uuu" },
+  [14] = { "SETGROUPS", "d" },
+  [15] = { "SETID", "uu" },
+  [16] = { "CAP_BOUNDING", "uu" },
+  [17] = { "CAPS", "uuu" },
+  [18] = { "CAP_AMBIENT", "uu" },
+  [19] = { "PRCTL", "uu" },
+  [20] = { "SECCOMP", "du" },
+  [21] = { "CHDIR", "b" },
+  [22] = { "CLOSE_FDS", "u" },
+  [23] = { "OPEN_FIFO", "b" },
+  [24] = { "WAIT_START", "" },
+  [25] = { "CONSOLE_CONNECT", "b" },
+  [26] = { "PTY", "u" },
+  [27] = { "SETSID", "" },
+  [28] = { "SET_NAME", "b" },
+  [29] = { "EXEC", "lll" },
+  [30] = { "UMASK", "u" },
+  [31] = { "MASK", "b" },
+};
+
+#endif

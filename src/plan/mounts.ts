@@ -1,0 +1,172 @@
+// The container's mount table before pivot_root: propagation, the rootfs bind, the config's
+// mounts in order, /dev nodes and symlinks. Targets are resolved by the helper inside the root.
+import type { Op } from "../protocol/ops.ts";
+import { type DeviceNode, makedev } from "./devices.ts";
+import { MS, parseMountOptions, propagationFlag } from "./mount-options.ts";
+import type { HostFacts, Step } from "./plan.ts";
+import type { NamespaceType, PlanMount, PlanSpec } from "./types.ts";
+
+export interface MountInput {
+  spec: PlanSpec;
+  rootfs: string;
+  userns: boolean;
+  created: ReadonlySet<NamespaceType>;
+  host: HostFacts;
+  devices: readonly DeviceNode[];
+}
+
+const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
+
+function mountOp(source: string, target: string, fstype: string, flags: number, data: string, resolve: 0 | 1 | 2 | 3): Op {
+  return { op: "MOUNT", source, target, fstype, flags, data, resolve };
+}
+
+function optionText(flagsNames: readonly string[], data: string): string {
+  const all = [...flagsNames, ...(data ? [data] : [])];
+  return all.length > 0 ? ` -o ${all.join(",")}` : "";
+}
+
+export function planMounts(input: MountInput): Step[] {
+  const { spec, rootfs, host } = input;
+  const steps: Step[] = [];
+  const add = (op: Op, explain: string): void => {
+    steps.push({ op, explain });
+  };
+  // Keep our mounts from propagating back to the host: slave (runc's default) unless the config
+  // asks for private. Shared propagation is applied to the new root after pivot_root.
+  const prop = spec.linux?.rootfsPropagation;
+  const rootProp = prop === "private" || prop === "rprivate" ? MS.PRIVATE | MS.REC : MS.SLAVE | MS.REC;
+  add(
+    mountOp("", "/", "", rootProp, "", 0),
+    `mount --make-${rootProp === (MS.PRIVATE | MS.REC) ? "rprivate" : "rslave"} /   # nothing we mount reaches the host`,
+  );
+  add(mountOp(rootfs, rootfs, "", MS.BIND | MS.REC, "", 0), `mount --rbind ${q(rootfs)} ${q(rootfs)}   # the new root must be a mount point`);
+  add({ op: "SET_ROOT", path: rootfs }, `cd ${q(rootfs)}   # every target below resolves inside this root, symlinks never lead out`);
+
+  let devBound = false;
+  for (const m of spec.mounts ?? []) {
+    const type = m.type ?? "";
+    const opts = parseMountOptions(m.options ?? []);
+    if (m.destination === "/dev" && (opts.bind || type === "bind")) devBound = true;
+    if (type === "cgroup") {
+      for (const s of cgroupMount(m, input)) steps.push(s);
+      continue;
+    }
+    if (type === "sysfs" && input.userns && !input.created.has("network")) {
+      // sysfs can only be mounted in a user namespace that owns the network namespace.
+      for (const s of bindMount({ ...m, source: "/sys", options: [...(m.options ?? []), "rbind"] }, input)) steps.push(s);
+      continue;
+    }
+    if (opts.bind || type === "bind") {
+      for (const s of bindMount(m, input)) steps.push(s);
+      continue;
+    }
+    const source = m.source ?? type;
+    const flags = opts.flags & ~(MS.REMOUNT | MS.BIND | MS.REC);
+    add(
+      mountOp(source, m.destination, type, flags, opts.data.join(","), 1),
+      `mount -t ${q(type)}${optionText(describeList(m.options ?? [], opts.data), "")} ${q(source)} ${q(rootfs + m.destination)}`,
+    );
+    for (const p of opts.propagation) add(mountOp("", m.destination, "", p, "", 1), `mount --make-${propName(p)} ${q(rootfs + m.destination)}`);
+  }
+
+  if (!devBound) {
+    for (const d of input.devices) {
+      if (input.userns) {
+        // mknod is not allowed in a user namespace: bind the host's node instead (as runc does).
+        if (!host.hostHas(d.path)) continue;
+        add(mountOp(d.path, d.path, "", MS.BIND, "", 2), `touch ${q(rootfs + d.path)} && mount --bind ${q(d.path)} ${q(rootfs + d.path)}`);
+      } else {
+        const kind = (d.mode & 0o170000) === 0o060000 ? "b" : (d.mode & 0o170000) === 0o010000 ? "p" : "c";
+        add(
+          { op: "MKNOD", path: d.path, mode: d.mode, dev: makedev(d.major, d.minor), uid: d.uid, gid: d.gid },
+          `mknod -m ${(d.mode & 0o7777).toString(8)} ${q(rootfs + d.path)} ${kind}${kind === "p" ? "" : ` ${d.major} ${d.minor}`}`,
+        );
+      }
+    }
+    const links: [string, string][] = [
+      ["/proc/self/fd", "/dev/fd"],
+      ["/proc/self/fd/0", "/dev/stdin"],
+      ["/proc/self/fd/1", "/dev/stdout"],
+      ["/proc/self/fd/2", "/dev/stderr"],
+      ["pts/ptmx", "/dev/ptmx"],
+    ];
+    for (const [target, link] of links) add({ op: "SYMLINK", target, linkpath: link }, `ln -s ${target} ${q(rootfs + link)}`);
+  }
+  return steps;
+}
+
+function describeList(options: readonly string[], data: readonly string[]): string[] {
+  return options.filter((o) => !data.includes(o)).concat(data);
+}
+
+function propName(p: number): string {
+  const base = p & ~MS.REC;
+  const name = base === MS.PRIVATE ? "private" : base === MS.SLAVE ? "slave" : base === MS.SHARED ? "shared" : "unbindable";
+  return (p & MS.REC ? "r" : "") + name;
+}
+
+function bindMount(m: PlanMount, input: MountInput): Step[] {
+  const opts = parseMountOptions(m.options ?? []);
+  const source = m.source ?? "";
+  const rec = opts.recursive ? MS.REC : 0;
+  const resolve = input.host.sourceIsDir(source) ? 1 : 2;
+  const target = input.rootfs + m.destination;
+  const steps: Step[] = [
+    {
+      op: mountOp(source, m.destination, "", MS.BIND | rec, "", resolve),
+      explain: `mount --${rec ? "rbind" : "bind"} ${q(source)} ${q(target)}`,
+    },
+  ];
+  // Bind mounts take their flags only on a second, remount call.
+  const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
+  if (extra !== 0) {
+    steps.push({
+      op: mountOp("", m.destination, "", MS.BIND | MS.REMOUNT | extra, "", 1),
+      explain: `mount -o remount,bind,${describeList(m.options ?? [], opts.data).filter((o) => o !== "bind" && o !== "rbind").join(",")} ${q(target)}`,
+    });
+  }
+  for (const p of opts.propagation) steps.push({ op: mountOp("", m.destination, "", p, "", 1), explain: `mount --make-${propName(p)} ${q(target)}` });
+  return steps;
+}
+
+/**
+ * A `cgroup` mount. With a cgroup namespace the hierarchies are mounted fresh (the namespace
+ * makes the container's own cgroup their root); without one the host's are bind-mounted.
+ */
+function cgroupMount(m: PlanMount, input: MountInput): Step[] {
+  const opts = parseMountOptions(m.options ?? []);
+  const flags = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
+  const dest = m.destination;
+  const target = input.rootfs + dest;
+  if (!input.created.has("cgroup")) {
+    return bindMount({ destination: dest, source: "/sys/fs/cgroup", options: [...(m.options ?? []), "rbind"] }, input);
+  }
+  const hier = input.host.cgroupMounts;
+  const unifiedOnly = hier.length === 1 && hier[0]?.fstype === "cgroup2" && hier[0].name === "";
+  if (unifiedOnly || hier.length === 0) {
+    return [{ op: mountOp("cgroup2", dest, "cgroup2", flags, "", 1), explain: `mount -t cgroup2 cgroup2 ${q(target)}` }];
+  }
+  const steps: Step[] = [
+    {
+      op: mountOp("tmpfs", dest, "tmpfs", (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755", 1),
+      explain: `mount -t tmpfs -o mode=755 tmpfs ${q(target)}`,
+    },
+  ];
+  for (const h of hier) {
+    const sub = `${dest}/${h.name}`;
+    steps.push({
+      op: mountOp("cgroup", sub, h.fstype, flags, h.options, 1),
+      explain: `mount -t ${h.fstype}${h.options ? ` -o ${h.options}` : ""} cgroup ${q(input.rootfs + sub)}`,
+    });
+  }
+  if (flags & MS.RDONLY) {
+    steps.push({
+      op: mountOp("", dest, "", MS.REMOUNT | flags | MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755", 1),
+      explain: `mount -o remount,ro ${q(target)}`,
+    });
+  }
+  return steps;
+}
+
+export { propagationFlag };

@@ -1,0 +1,210 @@
+import { describe, expect, test } from "bun:test";
+import type { Op } from "../protocol/ops.ts";
+import { MS, parseMountOptions } from "./mount-options.ts";
+import { execCandidates, type HostFacts, type PlanInput, type PlanSpec, plan } from "./plan.ts";
+
+const host: HostFacts = {
+  capLast: 40,
+  cgroupMounts: [
+    { name: "memory", fstype: "cgroup", options: "memory" },
+    { name: "unified", fstype: "cgroup2", options: "" },
+  ],
+  sourceIsDir: (p) => !p.endsWith(".txt"),
+  hostHas: () => true,
+};
+
+function spec(over: Partial<PlanSpec> = {}, linux: NonNullable<PlanSpec["linux"]> = {}): PlanSpec {
+  return {
+    process: { user: { uid: 0, gid: 0 }, args: ["sh"], env: ["PATH=/bin:/usr/bin"], cwd: "/" },
+    root: { path: "/r" },
+    mounts: [{ destination: "/proc", type: "proc", source: "proc" }],
+    linux: { namespaces: [{ type: "pid" }, { type: "mount" }], ...linux },
+    ...over,
+  };
+}
+
+function input(s: PlanSpec, over: Partial<PlanInput> = {}): PlanInput {
+  return {
+    spec: s,
+    id: "c",
+    rootfs: "/r",
+    fifo: "/run/leopard/c/exec.fifo",
+    mode: "detached",
+    console: { kind: "none" },
+    noPivot: false,
+    preserveFds: 0,
+    host,
+    ...over,
+  };
+}
+
+const ops = (s: PlanSpec, over: Partial<PlanInput> = {}): Op[] => plan(input(s, over)).steps.map((x) => x.op);
+const names = (s: PlanSpec, over: Partial<PlanInput> = {}): string[] => ops(s, over).map((o) => o.op);
+const mounts = (s: PlanSpec) => ops(s).filter((o): o is Extract<Op, { op: "MOUNT" }> => o.op === "MOUNT");
+
+describe("plan", () => {
+  test("a minimal spec becomes namespaces, fork, mounts, pivot, credentials, wait, exec — in that order", () => {
+    const n = names(spec());
+    const order = ["UNSHARE", "FORK_PID1", "SET_ROOT", "OPEN_FIFO", "PIVOT_ROOT", "SETID", "CAPS", "CHDIR", "CLOSE_FDS", "WAIT_START", "EXEC"];
+    const at = order.map((o) => n.indexOf(o));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(n.at(-1)).toBe("EXEC");
+  });
+
+  test("a new user namespace comes first, then sync 1 for the id maps, then root inside", () => {
+    const s = spec({}, {
+      namespaces: [{ type: "user" }, { type: "pid" }, { type: "mount" }],
+      uidMappings: [{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 10, hostID: 5000, size: 5 }],
+      gidMappings: [{ containerID: 0, hostID: 1000, size: 10 }],
+    });
+    const p = plan(input(s));
+    const o = p.steps.map((x) => x.op);
+    expect(o.slice(1, 5)).toEqual([
+      { op: "UNSHARE", flags: 0x10000000 },
+      { op: "SYNC", tag: 1 },
+      { op: "SETID", uid: 0, gid: 0 },
+      { op: "UNSHARE", flags: 0x20000000 | 0x00020000 },
+    ]);
+    expect(p.idMaps).toEqual({ uid: "0 1000 10\n10 5000 5\n", gid: "0 1000 10\n" });
+  });
+
+  test("namespaces given by path are joined, not created", () => {
+    const o = ops(spec({}, { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/7/ns/net" }] }));
+    expect(o).toContainEqual({ op: "SETNS", path: "/proc/7/ns/net", nstype: 0x40000000 });
+    const unshare = o.find((x) => x.op === "UNSHARE");
+    expect(unshare).toEqual({ op: "UNSHARE", flags: 0x20000000 | 0x00020000 });
+  });
+
+  test("time offsets are written to timens_offsets before the fork", () => {
+    const n = ops(spec({}, { namespaces: [{ type: "time" }, { type: "mount" }], timeOffsets: { boottime: { secs: 5, nanosecs: 7 } } }));
+    const w = n.findIndex((x) => x.op === "WRITE_FILE");
+    expect(n[w]).toEqual({ op: "WRITE_FILE", path: "/proc/self/timens_offsets", data: "boottime 5 7\n" });
+    expect(w).toBeLessThan(n.findIndex((x) => x.op === "FORK_PID1"));
+  });
+
+  test("a read-only bind mount is a bind then a remount", () => {
+    const m = mounts(spec({ mounts: [{ destination: "/data", source: "/srv", options: ["rbind", "ro", "nosuid"] }] }));
+    const data = m.filter((x) => x.target === "/data");
+    expect(data).toEqual([
+      { op: "MOUNT", source: "/srv", target: "/data", fstype: "", flags: MS.BIND | MS.REC, data: "", resolve: 1 },
+      { op: "MOUNT", source: "", target: "/data", fstype: "", flags: MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID, data: "", resolve: 1 },
+    ]);
+  });
+
+  test("a bind mount of a file creates a file target", () => {
+    const m = mounts(spec({ mounts: [{ destination: "/etc/x", source: "/srv/x.txt", options: ["bind"] }] }));
+    expect(m.find((x) => x.target === "/etc/x")?.resolve).toBe(2);
+  });
+
+  test("filesystem mounts pass their flags and data", () => {
+    const m = mounts(spec({ mounts: [{ destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "gid=5"] }] }));
+    expect(m.find((x) => x.target === "/dev/pts")).toEqual({
+      op: "MOUNT",
+      source: "devpts",
+      target: "/dev/pts",
+      fstype: "devpts",
+      flags: MS.NOSUID | MS.NOEXEC,
+      data: "newinstance,ptmxmode=0666,gid=5",
+      resolve: 1,
+    });
+  });
+
+  test("devices are mknod'ed as root and bind-mounted from the host in a user namespace", () => {
+    const plain = ops(spec());
+    expect(plain).toContainEqual({ op: "MKNOD", path: "/dev/null", mode: 0o020666, dev: 259n, uid: 0, gid: 0 });
+    const userns = ops(spec({}, { namespaces: [{ type: "user" }, { type: "mount" }], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }));
+    expect(userns.some((o) => o.op === "MKNOD")).toBe(false);
+    expect(userns).toContainEqual({ op: "MOUNT", source: "/dev/null", target: "/dev/null", fstype: "", flags: MS.BIND, data: "", resolve: 2 });
+  });
+
+  test("a cgroup mount with a cgroup namespace mounts each host hierarchy under a tmpfs", () => {
+    const m = mounts(spec({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid"] }] }, { namespaces: [{ type: "cgroup" }, { type: "mount" }] }));
+    expect(m.filter((x) => String(x.target).startsWith("/sys/fs/cgroup")).map((x) => [x.target, x.fstype, x.data])).toEqual([
+      ["/sys/fs/cgroup", "tmpfs", "mode=755"],
+      ["/sys/fs/cgroup/memory", "cgroup", "memory"],
+      ["/sys/fs/cgroup/unified", "cgroup2", ""],
+      ["/sys/fs/cgroup", "", "mode=755"],
+    ]);
+  });
+
+  test("without a cgroup namespace the host's cgroup tree is bind-mounted", () => {
+    const m = mounts(spec({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] }] }));
+    expect(m.find((x) => x.target === "/sys/fs/cgroup")).toMatchObject({ source: "/sys/fs/cgroup", flags: MS.BIND | MS.REC });
+  });
+
+  test("a terminal gets a PTY op: over the sync socket for run, over the console socket for create", () => {
+    const t = spec();
+    t.process.terminal = true;
+    expect(ops(t, { console: { kind: "sync" }, mode: "foreground" })).toContainEqual({ op: "PTY", mode: 0 });
+    const sock = ops(t, { console: { kind: "socket", path: "/s" } });
+    expect(sock).toContainEqual({ op: "PTY", mode: 1 });
+    expect(sock.findIndex((o) => o.op === "CONSOLE_CONNECT")).toBeLessThan(sock.findIndex((o) => o.op === "PIVOT_ROOT"));
+  });
+
+  test("capabilities become masks; the bounding set is dropped before setuid", () => {
+    const s = spec();
+    s.process.capabilities = { bounding: ["CAP_CHOWN", "CAP_KILL"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"], inheritable: [], ambient: [] };
+    const o = ops(s);
+    expect(o).toContainEqual({ op: "CAP_BOUNDING", mask: 0b100001n, last: 40 });
+    expect(o).toContainEqual({ op: "CAPS", effective: 32n, permitted: 32n, inheritable: 0n });
+    expect(o.findIndex((x) => x.op === "CAP_BOUNDING")).toBeLessThan(o.findIndex((x) => x.op === "SETID"));
+  });
+
+  test("rlimits, umask, preserved fds and the detached mode reach their ops", () => {
+    const s = spec();
+    s.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 4096 }];
+    s.process.user.umask = 0o27;
+    const o = ops(s, { preserveFds: 2 });
+    expect(o).toContainEqual({ op: "RLIMIT", resource: 7, soft: 1024n, hard: 4096n });
+    expect(o).toContainEqual({ op: "UMASK", mask: 0o27 });
+    expect(o).toContainEqual({ op: "CLOSE_FDS", from: 5 });
+    expect(o).toContainEqual({ op: "FORK_PID1", mode: 0 });
+    expect(ops(s, { mode: "foreground" })).toContainEqual({ op: "FORK_PID1", mode: 1 });
+  });
+
+  test("--no-pivot uses mode 1; a read-only root is remounted after pivot", () => {
+    const s = spec({ root: { path: "/r", readonly: true } });
+    const o = ops(s, { noPivot: true });
+    const pivot = o.findIndex((x) => x.op === "PIVOT_ROOT");
+    expect(o[pivot]).toEqual({ op: "PIVOT_ROOT", mode: 1 });
+    const ro = o.findIndex((x) => x.op === "MOUNT" && x.target === "/" && x.flags === (MS.BIND | MS.REMOUNT | MS.RDONLY));
+    expect(ro).toBeGreaterThan(pivot);
+  });
+
+  test("every step explains itself as a shell line", () => {
+    const p = plan(input(spec()));
+    for (const s of p.steps) expect(s.explain.length).toBeGreaterThan(0);
+    expect(p.steps.map((s) => s.explain).join("\n")).toContain("pivot_root . .");
+  });
+});
+
+describe("execCandidates", () => {
+  test("a name with a slash is used as is", () => {
+    expect(execCandidates("/bin/sh", [])).toEqual(["/bin/sh"]);
+    expect(execCandidates("./run", [])).toEqual(["./run"]);
+  });
+  test("a bare name is looked up in the process's PATH, the last PATH winning", () => {
+    expect(execCandidates("sh", ["PATH=/a", "PATH=/b:/c/"])).toEqual(["/b/sh", "/c/sh"]);
+  });
+  test("without PATH the default path is used", () => {
+    expect(execCandidates("sh", [])[0]).toBe("/usr/local/sbin/sh");
+  });
+});
+
+describe("mount options", () => {
+  test.each([
+    [["ro", "nosuid"], MS.RDONLY | MS.NOSUID, [], []],
+    [["rw", "ro", "rw"], 0, [], []],
+    [["rbind", "rprivate"], MS.BIND | MS.REC, [MS.PRIVATE | MS.REC], []],
+    [["mode=755", "size=64k", "nodev"], MS.NODEV, [], ["mode=755", "size=64k"]],
+  ] as [string[], number, number[], string[]][])("%j", (opts, flags, propagation, data) => {
+    const p = parseMountOptions(opts);
+    expect(p.flags).toBe(flags);
+    expect(p.propagation).toEqual(propagation);
+    expect(p.data).toEqual(data);
+  });
+  test("options leopard cannot honour yet are refused, not passed to the kernel", () => {
+    expect(() => parseMountOptions(["idmap"])).toThrow('mount option "idmap" is not supported yet');
+  });
+});

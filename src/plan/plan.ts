@@ -1,0 +1,212 @@
+// spec → launch plan: the exact list of ops the helper runs, each with the shell command a
+// person would type to do the same step. Pure: every fact about the host comes in `host`.
+import type { Op } from "../protocol/ops.ts";
+import { SyncTag } from "../protocol/ops.ts";
+import { RLIMITS } from "../spec/rlimits.ts";
+import { capabilityMask } from "./capabilities.ts";
+import { type DeviceNode, planDevices } from "./devices.ts";
+import { planMounts } from "./mounts.ts";
+import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
+
+export type { PlanSpec } from "./types.ts";
+
+export interface HostFacts {
+  /** /proc/sys/kernel/cap_last_cap */
+  capLast: number;
+  /** The cgroup hierarchies mounted on the host, for a `cgroup` mount in the spec. */
+  cgroupMounts: readonly { name: string; fstype: "cgroup" | "cgroup2"; options: string }[];
+  /** For each bind mount source: whether it is a directory (the target is created to match). */
+  sourceIsDir: (source: string) => boolean;
+  /** Whether a device path exists on the host (bind-mounted into a user namespace). */
+  hostHas: (path: string) => boolean;
+}
+
+export type ConsoleMode = { kind: "none" } | { kind: "sync" } | { kind: "socket"; path: string };
+
+export interface PlanInput {
+  spec: PlanSpec;
+  id: string;
+  /** Absolute host path of the root filesystem. */
+  rootfs: string;
+  /** Absolute host path of the start FIFO. */
+  fifo: string;
+  /** detached: the helper leaves init behind and exits; foreground: it waits and relays the exit status. */
+  mode: "detached" | "foreground";
+  console: ConsoleMode;
+  noPivot: boolean;
+  preserveFds: number;
+  host: HostFacts;
+}
+
+export interface Step {
+  op: Op;
+  /** The shell command (or a sentence) that does the same thing by hand. */
+  explain: string;
+}
+
+export interface LaunchPlan {
+  steps: Step[];
+  /** Written by the parent at sync 1 to /proc/<pid>/uid_map and gid_map, when a user namespace is created. */
+  idMaps: { uid: string; gid: string } | null;
+}
+
+const PR_SET_KEEPCAPS = 8;
+const PR_SET_NO_NEW_PRIVS = 38;
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+const RLIMIT_NUMBERS: Readonly<Record<string, number>> = RLIMITS;
+
+
+
+function mapLines(maps: readonly { containerID: number; hostID: number; size: number }[]): string {
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+}
+
+/** The executable candidates for args[0]: itself if it has a slash, else each $PATH entry. */
+export function execCandidates(arg0: string, env: readonly string[]): string[] {
+  if (arg0.includes("/")) return [arg0];
+  const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
+  const dirs = pathVar.split(":").map((d) => (d === "" ? "." : d));
+  return dirs.map((d) => `${d.replace(/\/+$/, "")}/${arg0}`);
+}
+
+const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
+
+export function plan(input: PlanInput): LaunchPlan {
+  const { spec, host } = input;
+  const steps: Step[] = [];
+  const add = (op: Op, explain: string): void => {
+    steps.push({ op, explain });
+  };
+  const namespaces = spec.linux?.namespaces ?? [];
+  const created = new Set<NamespaceType>(namespaces.filter((n) => !n.path).map((n) => n.type));
+  const joined = namespaces.filter((n): n is { type: NamespaceType; path: string } => !!n.path);
+  const userns = created.has("user");
+  const joinedUser = joined.find((n) => n.type === "user");
+
+  add({ op: "SET_NAME", name: "leopard:[1:USERNS]" }, "# stage 1: namespaces (ps shows leopard:[1:USERNS])");
+
+  // The user namespace comes first: every other namespace is then owned by it, and joining
+  // one (setns) needs the capabilities the user namespace grants.
+  let idMaps: LaunchPlan["idMaps"] = null;
+  if (joinedUser) {
+    add({ op: "SETNS", path: joinedUser.path, nstype: CLONE.user }, `nsenter --user=${q(joinedUser.path)}`);
+  }
+  if (userns) {
+    idMaps = { uid: mapLines(spec.linux?.uidMappings ?? []), gid: mapLines(spec.linux?.gidMappings ?? []) };
+    add({ op: "UNSHARE", flags: CLONE.user }, "unshare --user");
+    add(
+      { op: "SYNC", tag: SyncTag.ID_MAPS },
+      `printf ${q(idMaps.uid)} > /proc/$PID/uid_map; printf ${q(idMaps.gid)} > /proc/$PID/gid_map   # sync 1: the parent writes the id maps`,
+    );
+    add({ op: "SETID", uid: 0, gid: 0 }, "# become root of the new user namespace (setresgid 0, setresuid 0)");
+  }
+  for (const ns of joined) {
+    if (ns.type === "user") continue;
+    add({ op: "SETNS", path: ns.path, nstype: CLONE[ns.type] }, `nsenter --${ns.type === "network" ? "net" : ns.type}=${q(ns.path)}`);
+  }
+  let flags = 0;
+  const names: string[] = [];
+  for (const t of ["mount", "uts", "ipc", "network", "pid", "cgroup", "time"] as const) {
+    if (!created.has(t)) continue;
+    flags |= CLONE[t];
+    names.push(`--${t === "network" ? "net" : t}`);
+  }
+  if (flags !== 0) add({ op: "UNSHARE", flags }, `unshare ${names.join(" ")}`);
+  const offsets = spec.linux?.timeOffsets;
+  if (created.has("time") && offsets) {
+    const lines = (["monotonic", "boottime"] as const)
+      .filter((k) => offsets[k] !== undefined)
+      .map((k) => `${k} ${offsets[k]?.secs ?? 0} ${offsets[k]?.nanosecs ?? 0}\n`)
+      .join("");
+    if (lines) add({ op: "WRITE_FILE", path: "/proc/self/timens_offsets", data: lines }, `printf ${q(lines)} > /proc/self/timens_offsets`);
+  }
+  add(
+    { op: "FORK_PID1", mode: input.mode === "detached" ? 0 : 1 },
+    input.mode === "detached"
+      ? "fork   # the child is PID 1 of the new PID namespace; the parent reports its pid and exits"
+      : "fork   # the child is PID 1 of the new PID namespace; the parent waits for it and returns its status",
+  );
+  add({ op: "SET_NAME", name: "leopard:[2:INIT]" }, "# stage 2: the container's init (ps shows leopard:[2:INIT])");
+
+  // Root filesystem: mounts, devices, then pivot_root.
+  const devices: DeviceNode[] = planDevices(spec, userns || !!joinedUser);
+  for (const step of planMounts({ spec, rootfs: input.rootfs, userns: userns || !!joinedUser, created, host, devices })) {
+    steps.push(step);
+  }
+  add({ op: "OPEN_FIFO", path: input.fifo }, `exec 9<>${q(input.fifo)}   # hold the start FIFO before the host's files disappear`);
+  if (input.console.kind === "socket") {
+    add({ op: "CONSOLE_CONNECT", path: input.console.path }, `# connect to the console socket ${q(input.console.path)}`);
+  }
+  if (input.noPivot) {
+    add({ op: "PIVOT_ROOT", mode: 1 }, `cd ${q(input.rootfs)} && mount --move . / && chroot .`);
+  } else {
+    add({ op: "PIVOT_ROOT", mode: 0 }, `cd ${q(input.rootfs)} && pivot_root . . && umount -l .   # the old root is detached, no trace left`);
+  }
+  for (const path of spec.linux?.readonlyPaths ?? []) {
+    add({ op: "MOUNT", source: path, target: path, fstype: "", flags: 4096 | 16384, data: "", resolve: 3 }, `mount --rbind ${q(path)} ${q(path)}`);
+    add(
+      { op: "MOUNT", source: "", target: path, fstype: "", flags: 4096 | 16384 | 32 | 1, data: "", resolve: 3 },
+      `mount -o remount,bind,ro ${q(path)}`,
+    );
+  }
+  for (const path of spec.linux?.maskedPaths ?? []) {
+    add({ op: "MASK", path }, `mount --bind /dev/null ${q(path)}   # or a read-only tmpfs for a directory`);
+  }
+  if (spec.root.readonly) {
+    add({ op: "MOUNT", source: "", target: "/", fstype: "", flags: 4096 | 32 | 1, data: "", resolve: 0 }, "mount -o remount,bind,ro /");
+  }
+
+  if (spec.hostname !== undefined) add({ op: "SETHOSTNAME", name: spec.hostname }, `hostname ${q(spec.hostname)}`);
+  if (spec.domainname !== undefined) {
+    add({ op: "SETDOMAINNAME", name: spec.domainname }, `domainname ${q(spec.domainname)}`);
+  }
+
+  const proc = spec.process;
+  if (proc.terminal && input.console.kind !== "none") {
+    add(
+      { op: "PTY", mode: input.console.kind === "sync" ? 0 : 1 },
+      "# open /dev/ptmx, send the master to the caller, make the slave stdin/stdout/stderr and the controlling terminal",
+    );
+  } else {
+    add({ op: "SETSID", }, "setsid");
+  }
+  for (const r of proc.rlimits ?? []) {
+    const n = RLIMIT_NUMBERS[r.type];
+    if (n === undefined) throw new Error(`unknown rlimit "${r.type}"`);
+    add({ op: "RLIMIT", resource: n, soft: BigInt(r.soft), hard: BigInt(r.hard) }, `prlimit --${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`);
+  }
+
+  // Credentials. The bounding set is dropped while still root (it needs CAP_SETPCAP);
+  // KEEPCAPS holds the permitted set across setuid; capset then sets the final sets.
+  const caps = proc.capabilities;
+  const last = host.capLast;
+  const mask = (names: readonly string[] | undefined): bigint => capabilityMask(names ?? [], last);
+  add({ op: "CAP_BOUNDING", mask: mask(caps?.bounding), last }, `capsh --drop=<all but ${(caps?.bounding ?? []).length} bounding capabilities>`);
+  add({ op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 1 }, "# keep capabilities across setuid");
+  const gids = proc.user.additionalGids ?? [];
+  const packed = new Uint8Array(gids.length * 4);
+  gids.forEach((g, i) => {
+    new DataView(packed.buffer).setUint32(i * 4, g, true);
+  });
+  add({ op: "SETGROUPS", gids: packed }, `# setgroups [${gids.join(",")}]`);
+  add({ op: "SETID", uid: proc.user.uid, gid: proc.user.gid }, `setpriv --reuid=${proc.user.uid} --regid=${proc.user.gid}`);
+  add({ op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 0 }, "# stop keeping capabilities across setuid");
+  add(
+    { op: "CAPS", effective: mask(caps?.effective), permitted: mask(caps?.permitted), inheritable: mask(caps?.inheritable) },
+    "# capset: effective, permitted and inheritable sets as configured",
+  );
+  // The kernel raises an ambient capability only if it is permitted and inheritable; runc warns
+  // and carries on for the others (its default spec lists ambient caps without inheritable ones).
+  const ambient = mask(caps?.ambient) & mask(caps?.inheritable) & mask(caps?.permitted);
+  add({ op: "CAP_AMBIENT", mask: ambient, last }, "# ambient capabilities: those configured that are also permitted and inheritable");
+  if (proc.user.umask !== undefined) add({ op: "UMASK", mask: proc.user.umask }, `umask ${proc.user.umask.toString(8).padStart(4, "0")}`);
+  add({ op: "CHDIR", path: proc.cwd }, `cd ${q(proc.cwd)}`);
+  if (proc.noNewPrivileges) add({ op: "PRCTL", option: PR_SET_NO_NEW_PRIVS, arg: 1 }, "# no_new_privs: setuid binaries and file caps grant nothing");
+  add({ op: "CLOSE_FDS", from: 3 + input.preserveFds }, `# close-on-exec every fd from ${3 + input.preserveFds} up: no host fd reaches the container`);
+  add({ op: "WAIT_START", }, input.mode === "detached" ? "# created: wait on the start FIFO for `leopard-oci start`" : "# wait on the start FIFO");
+  const env = proc.env ?? [];
+  const arg0 = proc.args[0] ?? "";
+  add({ op: "EXEC", candidates: execCandidates(arg0, env), argv: proc.args, env }, `exec ${proc.args.map(q).join(" ")}`);
+  return { steps, idMaps };
+}

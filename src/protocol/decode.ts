@@ -1,0 +1,65 @@
+// Decodes the frames the helper sends to TypeScript (see ops.ts).
+import { HEADER_SIZE, MAGIC, MsgType, OP_NAMES, PROTOCOL_VERSION } from "./ops.ts";
+
+export type HelperMessage =
+  | { type: "sync"; tag: number; pid: number }
+  | { type: "pid"; pid: number }
+  | { type: "ready" }
+  | { type: "pty" }
+  | { type: "error"; index: number; op: string; errno: number; path: string; message: string };
+
+const dec = new TextDecoder();
+
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+}
+
+/** Parses one frame from the helper; throws ProtocolError on anything malformed. */
+export function decodeMessage(buf: Uint8Array): HelperMessage {
+  if (buf.length < HEADER_SIZE) throw new ProtocolError(`short frame of ${buf.length} bytes`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) throw new ProtocolError("bad frame magic");
+  const version = view.getUint16(4, true);
+  if (version !== PROTOCOL_VERSION)
+    throw new ProtocolError(`helper speaks protocol ${version}, expected ${PROTOCOL_VERSION}`);
+  const type = view.getUint16(6, true);
+  const len = view.getUint32(8, true);
+  if (len !== buf.length - HEADER_SIZE)
+    throw new ProtocolError(`frame length ${len} does not match ${buf.length - HEADER_SIZE}`);
+  const need = (n: number) => {
+    if (len < n) throw new ProtocolError(`message type ${type} needs ${n} payload bytes, has ${len}`);
+  };
+  switch (type) {
+    case MsgType.SYNC:
+      need(8);
+      return { type: "sync", tag: view.getUint32(12, true), pid: view.getUint32(16, true) };
+    case MsgType.PID:
+      need(4);
+      return { type: "pid", pid: view.getUint32(12, true) };
+    case MsgType.READY:
+      return { type: "ready" };
+    case MsgType.PTY:
+      return { type: "pty" };
+    case MsgType.ERROR: {
+      need(16);
+      const index = view.getUint32(12, true);
+      const code = view.getUint16(16, true);
+      const errno = view.getInt32(20, true);
+      let off = 24;
+      const str = (): string => {
+        if (off + 4 > buf.length) throw new ProtocolError("truncated error message");
+        const n = view.getUint32(off, true);
+        off += 4;
+        if (off + n > buf.length) throw new ProtocolError("truncated error message");
+        const s = dec.decode(buf.subarray(off, off + n));
+        off += n;
+        return s;
+      };
+      const path = str();
+      const message = str();
+      return { type: "error", index, op: OP_NAMES.get(code) ?? `op ${code}`, errno, path, message };
+    }
+    default:
+      throw new ProtocolError(`unexpected message type ${type} from the helper`);
+  }
+}

@@ -1,0 +1,160 @@
+// The wire protocol between TypeScript (which plans) and the C helper (which executes).
+// This file is the single source of truth: native/protocol.h is generated from it
+// (`bun src/protocol/gen-header.ts`), and a test fails when the two disagree.
+//
+// Every frame on the sync socket (AF_UNIX, SOCK_SEQPACKET, so one send = one message):
+//
+//   u32 magic  (MAGIC, little-endian)
+//   u16 version (PROTOCOL_VERSION)
+//   u16 type   (MsgType)
+//   u32 payload length (must equal the datagram size minus HEADER_SIZE)
+//   payload
+//
+// The PLAN payload is:  u32 op count, then each op:
+//   u16 op code, u16 arg count, u32 arg bytes, then the args, each one of:
+//   u8 ARG_U64 + u64                         (numbers, flags, masks)
+//   u8 ARG_BYTES + u32 len + bytes           (strings: must not contain NUL; "data" args may)
+//   u8 ARG_LIST + u32 count + (u32 len + bytes)*   (argv, env, path candidates)
+// The helper checks every length against what remains of the frame before it reads.
+
+export const MAGIC = 0x4452504c; // "LPRD"
+export const PROTOCOL_VERSION = 1;
+export const HEADER_SIZE = 12;
+/** The largest frame either side accepts. */
+export const MAX_FRAME = 4 * 1024 * 1024;
+/** The largest single string or list element. */
+export const MAX_STRING = 1024 * 1024;
+
+export const ArgKind = { U64: 1, BYTES: 2, LIST: 3 } as const;
+
+/** Message types. Direction in the comment. */
+export const MsgType = {
+  /** TS → C: the op list. */
+  PLAN: 1,
+  /** C → TS: the helper reached a SYNC op; payload u32 tag, u32 pid of the sender (host view). */
+  SYNC: 2,
+  /** TS → C: carry on after SYNC; payload u32 tag (must match). */
+  RESUME: 3,
+  /** C → TS: the container's init exists; payload u32 pid (host view). */
+  PID: 4,
+  /** C → TS: init is set up and blocks on the start FIFO. No payload. */
+  READY: 5,
+  /** C → TS: an op failed; payload u32 op index, u16 op code, u16 pad, i32 errno, u32 len + path, u32 len + message. */
+  ERROR: 6,
+  /** C → TS: the pty master, passed with SCM_RIGHTS. No payload. */
+  PTY: 7,
+} as const;
+export type MsgType = (typeof MsgType)[keyof typeof MsgType];
+
+/** "bytes" is a C string (no NUL); "data" is binary (BPF, packed gids) sent the same way. */
+type ArgSpec = "u64" | "bytes" | "data" | "list";
+
+/** Op codes and the arguments each takes, in order. */
+export const OPS = {
+  /** unshare(flags) */
+  UNSHARE: { code: 1, args: { flags: "u64" } },
+  /** open(path) + setns(fd, nstype) */
+  SETNS: { code: 2, args: { path: "bytes", nstype: "u64" } },
+  /** Send SYNC{tag, getpid()}, wait for RESUME{tag}. */
+  SYNC: { code: 3, args: { tag: "u64" } },
+  /**
+   * fork(); the child goes on with the next op (it is PID 1 of a new PID namespace, if one was
+   * unshared). The parent sends PID{child} and then: mode 0 exits 0 at once (detached create);
+   * mode 1 waits for the child and exits with its status (128+signal when killed).
+   */
+  FORK_PID1: { code: 4, args: { mode: "u64" } },
+  /** open(path, O_WRONLY) + write(data): /proc/self/timens_offsets, sysctls. */
+  WRITE_FILE: { code: 5, args: { path: "bytes", data: "data" } },
+  /** Open the root filesystem directory; later ops with resolve != 0 are relative to it. */
+  SET_ROOT: { code: 6, args: { path: "bytes" } },
+  /**
+   * mount(source, target, fstype, flags, data). resolve: 0 = target is used as given;
+   * 1 = target is resolved inside the root (no symlink leaves it), directories created;
+   * 2 = the same, the last component created as an empty file; 3 = resolved inside the root,
+   * and when it does not exist the op does nothing (readonly paths). The mount goes onto
+   * /proc/self/fd/N of the resolved target. A remount that fails with EPERM is retried once
+   * with the target's locked flags (nosuid, nodev, noexec, ro, atime) added.
+   */
+  MOUNT: {
+    code: 7,
+    args: { source: "bytes", target: "bytes", fstype: "bytes", flags: "u64", data: "bytes", resolve: "u64" },
+  },
+  /** mknod inside the root (parents created), then chown(uid, gid) and chmod(mode & 07777). */
+  MKNOD: { code: 8, args: { path: "bytes", mode: "u64", dev: "u64", uid: "u64", gid: "u64" } },
+  /** symlink(target, linkpath) with linkpath inside the root; an existing link is kept. */
+  SYMLINK: { code: 9, args: { target: "bytes", linkpath: "bytes" } },
+  /** mode 0: pivot_root(".", ".") on the root then detach the old root; mode 1: MS_MOVE + chroot. */
+  PIVOT_ROOT: { code: 10, args: { mode: "u64" } },
+  SETHOSTNAME: { code: 11, args: { name: "bytes" } },
+  SETDOMAINNAME: { code: 12, args: { name: "bytes" } },
+  /** setrlimit(resource, {soft, hard}) */
+  RLIMIT: { code: 13, args: { resource: "u64", soft: "u64", hard: "u64" } },
+  /** setgroups(gids); gids is a packed array of u32 LE. */
+  SETGROUPS: { code: 14, args: { gids: "data" } },
+  /** setresgid(gid) then setresuid(uid). */
+  SETID: { code: 15, args: { uid: "u64", gid: "u64" } },
+  /** prctl(PR_CAPBSET_DROP) for every capability not in mask, up to last (the kernel's last cap). */
+  CAP_BOUNDING: { code: 16, args: { mask: "u64", last: "u64" } },
+  /** capset(effective, permitted, inheritable). */
+  CAPS: { code: 17, args: { effective: "u64", permitted: "u64", inheritable: "u64" } },
+  /** Clear the ambient set, then raise each capability in mask. */
+  CAP_AMBIENT: { code: 18, args: { mask: "u64", last: "u64" } },
+  /** prctl(option, arg2): PR_SET_KEEPCAPS, PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE, ... */
+  PRCTL: { code: 19, args: { option: "u64", arg: "u64" } },
+  /** Install a seccomp BPF program (struct sock_filter[]), flags for seccomp(2). */
+  SECCOMP: { code: 20, args: { bpf: "data", flags: "u64" } },
+  /** chdir(path), then refuse a working directory outside the root (CVE-2024-21626). */
+  CHDIR: { code: 21, args: { path: "bytes" } },
+  /** Mark every fd >= from close-on-exec (the sync socket and FIFO are already). */
+  CLOSE_FDS: { code: 22, args: { from: "u64" } },
+  /** open(path, O_PATH) of the start FIFO, kept for WAIT_START (taken before pivot_root). */
+  OPEN_FIFO: { code: 23, args: { path: "bytes" } },
+  /** Send READY, reopen the FIFO through /proc/self/fd for writing (blocks until `start`), write one byte. */
+  WAIT_START: { code: 24, args: {} },
+  /** connect() to a unix socket (the --console-socket); kept for PTY mode 1. */
+  CONSOLE_CONNECT: { code: 25, args: { path: "bytes" } },
+  /**
+   * Open /dev/ptmx in the container, send the master with SCM_RIGHTS (mode 0 over the sync socket
+   * as a PTY message, mode 1 over the console socket), make the slave the controlling terminal and
+   * fds 0, 1, 2.
+   */
+  PTY: { code: 26, args: { mode: "u64" } },
+  /** setsid() */
+  SETSID: { code: 27, args: {} },
+  /** Rename the process (prctl PR_SET_NAME and argv[0]) so ps shows the stage. */
+  SET_NAME: { code: 28, args: { name: "bytes" } },
+  /**
+   * execve(candidate, argv, env) for each candidate path in order until one is not ENOENT
+   * (TypeScript expands $PATH into candidates). Exit status 127 when none exists, 126 otherwise.
+   */
+  EXEC: { code: 29, args: { candidates: "list", argv: "list", env: "list" } },
+  /** umask(mask) */
+  UMASK: { code: 30, args: { mask: "u64" } },
+  /** Bind /dev/null (verified char 1:3, opened by fd) over path in the root; a directory gets a read-only tmpfs. */
+  MASK: { code: 31, args: { path: "bytes" } },
+} as const satisfies Record<string, { code: number; args: Record<string, ArgSpec> }>;
+
+export type OpName = keyof typeof OPS;
+type ArgValue<S> = S extends "u64"
+  ? number | bigint
+  : S extends "bytes" | "data"
+    ? string | Uint8Array
+    : readonly string[];
+export type OpArgs<N extends OpName> = {
+  [K in keyof (typeof OPS)[N]["args"]]: ArgValue<(typeof OPS)[N]["args"][K]>;
+};
+
+/** One op of a launch plan: a discriminated union over every op name. */
+export type Op = { [N in OpName]: { op: N } & OpArgs<N> }[OpName];
+
+export const OP_NAMES: ReadonlyMap<number, OpName> = new Map(
+  (Object.keys(OPS) as OpName[]).map((name) => [OPS[name].code, name]),
+);
+
+/** The sync points, numbered the same on both sides. */
+export const SyncTag = {
+  /** sync 1: the user namespace exists; the parent writes uid_map/gid_map. */
+  ID_MAPS: 1,
+  /** sync 2: the container process may be placed in its cgroup. */
+  CGROUP: 2,
+} as const;

@@ -1,0 +1,223 @@
+// create: validate, plan, launch the helper and drive the sync protocol until init waits on the
+// start FIFO. Nothing of TypeScript stays resident for a detached container.
+import { chmodSync, lstatSync, statSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { decodeMessage, type HelperMessage } from "../protocol/decode.ts";
+import { planFrame, resumeFrame } from "../protocol/encode.ts";
+import { SyncTag } from "../protocol/ops.ts";
+import { type ConsoleMode, type LaunchPlan, plan } from "../plan/plan.ts";
+import { mkfifo, writeFileAtomic } from "../sys/fs.ts";
+import { capLastCap, cgroupHierarchies, mountInfo, processStartTime } from "../sys/proc.ts";
+import { closeFd, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
+import { OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
+import { describe, LeopardError } from "../util/errors.ts";
+import { loadSpec } from "../spec/load.ts";
+import { describeFailure } from "./describe.ts";
+import { helperPath } from "./helper-path.ts";
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  state: StateDir;
+  pidFile?: string | undefined;
+  consoleSocket?: string | undefined;
+  noPivot?: boolean | undefined;
+  preserveFds?: number | undefined;
+  /** foreground: `run` waits for the container and relays its exit status. */
+  mode: "detached" | "foreground";
+  /** Print the launch plan as numbered shell steps before running it. */
+  explain?: ((text: string) => void) | undefined;
+}
+
+export interface Launched {
+  pid: number;
+  helper: Subprocess;
+  /** Our end of the sync socket, still open in foreground mode (EOF = exec happened). */
+  sync: number;
+  /** The pty master, when the container has a terminal and no console socket was given. */
+  pty?: number;
+  plan: LaunchPlan;
+}
+
+const HELPER_TIMEOUT_MS = 60_000;
+
+export function explainPlan(p: LaunchPlan): string {
+  return p.steps.map((s, i) => `${String(i + 1).padStart(3)}. ${s.explain}`).join("\n");
+}
+
+export function create(opts: CreateOptions): Launched {
+  const bundle = resolve(opts.bundle);
+  const spec = loadSpec(bundle);
+  const rootfs = spec.root.path;
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(rootfs);
+  } catch {
+    st = undefined;
+  }
+  if (!st?.isDirectory()) throw new LeopardError("invalid-spec", `rootfs "${rootfs}" does not exist or is not a directory`);
+  for (const dir of ["/proc", "/sys"]) {
+    try {
+      if (lstatSync(rootfs + dir).isSymbolicLink()) {
+        throw new LeopardError("invalid-spec", `mount destination "${dir}" is a symlink in the rootfs`);
+      }
+    } catch (e) {
+      if (e instanceof LeopardError) throw e;
+    }
+  }
+  const terminal = spec.process.terminal === true;
+  if (terminal && opts.mode === "detached" && !opts.consoleSocket) {
+    throw new LeopardError("invalid-argument", "a container with a terminal needs --console-socket when detached");
+  }
+  if (!terminal && opts.consoleSocket) {
+    throw new LeopardError("invalid-argument", "--console-socket is only for a container with process.terminal set");
+  }
+  const consoleMode: ConsoleMode = !terminal
+    ? { kind: "none" }
+    : opts.consoleSocket
+      ? { kind: "socket", path: resolve(opts.consoleSocket) }
+      : { kind: "sync" };
+  const preserveFds = opts.preserveFds ?? 0;
+  const mounts = mountInfo();
+  const launchPlan = plan({
+    spec,
+    id: opts.id,
+    rootfs,
+    fifo: opts.state.fifo(opts.id),
+    mode: opts.mode,
+    console: consoleMode,
+    noPivot: opts.noPivot === true,
+    preserveFds,
+    host: {
+      capLast: capLastCap(),
+      cgroupMounts: cgroupHierarchies(mounts),
+      sourceIsDir: (p) => {
+        try {
+          return statSync(p).isDirectory();
+        } catch {
+          return true;
+        }
+      },
+      hostHas: (p) => {
+        try {
+          statSync(p);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    },
+  });
+  opts.explain?.(explainPlan(launchPlan));
+
+  opts.state.claim(opts.id);
+  const stored: StoredState = {
+    ociVersion: OCI_VERSION,
+    id: opts.id,
+    pid: 0,
+    pidStartTime: "",
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    owner: "",
+    annotations: spec.annotations ?? {},
+    ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === "pid" && !n.path),
+    creatorPid: process.pid,
+  };
+  let launched: Launched | undefined;
+  try {
+    opts.state.write(stored);
+    const fifo = opts.state.fifo(opts.id);
+    mkfifo(fifo, 0o622);
+    chmodSync(fifo, 0o622);
+    launched = launch(launchPlan, opts, preserveFds);
+    stored.pid = launched.pid;
+    stored.pidStartTime = processStartTime(launched.pid) ?? "";
+    delete stored.creatorPid;
+    opts.state.write(stored);
+    if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(launched.pid));
+    return launched;
+  } catch (e) {
+    if (launched) {
+      try {
+        process.kill(launched.pid, "SIGKILL");
+      } catch {}
+    }
+    opts.state.remove(opts.id);
+    throw e;
+  }
+}
+
+function launch(p: LaunchPlan, opts: CreateOptions, preserveFds: number): Launched {
+  const [ours, theirs] = socketPair();
+  const stdio: (number | "inherit")[] = ["inherit", "inherit", "inherit"];
+  for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
+  stdio.push(theirs);
+  let helper: Subprocess;
+  try {
+    helper = Bun.spawn([helperPath(), String(3 + preserveFds)], {
+      stdio: stdio as ["inherit", "inherit", "inherit"],
+    });
+  } catch (e) {
+    closeFd(ours);
+    closeFd(theirs);
+    throw new LeopardError("helper", `cannot start the helper: ${describe(e)}`, { cause: e });
+  }
+  closeFd(theirs);
+  let pid = 0;
+  let pty: number | undefined;
+  try {
+    sendMsg(ours, planFrame(p.steps.map((s) => s.op)));
+    for (;;) {
+      const m = recvMsg(ours, HELPER_TIMEOUT_MS);
+      if (m === null) throw new LeopardError("helper", "the helper exited before the container was ready");
+      const msg: HelperMessage = decodeMessage(m.data);
+      switch (msg.type) {
+        case "sync":
+          if (msg.tag === SyncTag.ID_MAPS) {
+            // sync 1: the user namespace exists; write its id maps from outside.
+            if (!p.idMaps) throw new LeopardError("protocol", "helper asked for id maps but no user namespace was planned");
+            writeMap(msg.pid, "uid_map", p.idMaps.uid);
+            writeMap(msg.pid, "gid_map", p.idMaps.gid);
+          }
+          sendMsg(ours, resumeFrame(msg.tag));
+          break;
+        case "pid":
+          pid = msg.pid;
+          break;
+        case "pty":
+          pty = m.fds[0];
+          for (const extra of m.fds.slice(1)) closeFd(extra);
+          break;
+        case "error": {
+          const op = p.steps[msg.index]?.op;
+          throw new LeopardError("helper", describeFailure(msg, op), { errno: msg.errno, path: msg.path });
+        }
+        case "ready":
+          if (pid === 0) throw new LeopardError("protocol", "helper reported ready before the container's pid");
+          if (opts.mode === "detached") closeFd(ours);
+          return pty === undefined ? { pid, helper, sync: ours, plan: p } : { pid, helper, sync: ours, pty, plan: p };
+      }
+    }
+  } catch (e) {
+    closeFd(ours);
+    if (pid !== 0) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    try {
+      helper.kill("SIGKILL");
+    } catch {}
+    throw e;
+  }
+}
+
+function writeMap(pid: number, file: "uid_map" | "gid_map", text: string): void {
+  try {
+    writeFileSync(`/proc/${pid}/${file}`, text);
+  } catch (e) {
+    throw new LeopardError("system", `write ${file} for pid ${pid}: ${describe(e)}`, { cause: e });
+  }
+}

@@ -1,0 +1,66 @@
+// Turns a helper's error report into one sentence: `mount "proc" on "/proc": operation not permitted`.
+import type { HelperMessage } from "../protocol/decode.ts";
+import type { Op } from "../protocol/ops.ts";
+import { strerror } from "../util/errno.ts";
+
+const CLONE_NAMES: [number, string][] = [
+  [0x10000000, "user"],
+  [0x00020000, "mount"],
+  [0x04000000, "uts"],
+  [0x08000000, "ipc"],
+  [0x40000000, "network"],
+  [0x20000000, "pid"],
+  [0x02000000, "cgroup"],
+  [0x00000080, "time"],
+];
+
+function nsNames(flags: number): string {
+  return CLONE_NAMES.filter(([f]) => (flags & f) !== 0)
+    .map(([, n]) => n)
+    .join(", ");
+}
+
+/** What the op was doing, as the start of an error sentence. */
+export function describeOp(op: Op): string {
+  switch (op.op) {
+    case "MOUNT":
+      if (op.source === "" && op.fstype === "") return `remount "${op.target}"`;
+      return `mount "${op.source}" on "${op.target}"${op.fstype ? ` (type "${op.fstype}")` : ""}`;
+    case "UNSHARE":
+      return `create ${nsNames(Number(op.flags))} namespace`;
+    case "SETNS":
+      return `join namespace "${String(op.path)}"`;
+    case "EXEC":
+      return `exec "${op.argv[0] ?? ""}"`;
+    case "CHDIR":
+      return `chdir to cwd "${String(op.path)}"`;
+    case "MKNOD":
+      return `mknod "${String(op.path)}"`;
+    case "SYMLINK":
+      return `symlink "${String(op.linkpath)}"`;
+    case "PIVOT_ROOT":
+      return op.mode === 0 ? "pivot_root" : "chroot (--no-pivot)";
+    case "SET_ROOT":
+      return `open rootfs "${String(op.path)}"`;
+    case "SETHOSTNAME":
+      return `set hostname "${String(op.name)}"`;
+    case "SETID":
+      return `set uid ${op.uid} gid ${op.gid}`;
+    case "MASK":
+      return `mask "${String(op.path)}"`;
+    case "WRITE_FILE":
+      return `write "${String(op.path)}"`;
+    case "CONSOLE_CONNECT":
+      return `connect to console socket "${String(op.path)}"`;
+    default:
+      return op.op.toLowerCase().replaceAll("_", " ");
+  }
+}
+
+export function describeFailure(err: Extract<HelperMessage, { type: "error" }>, op: Op | undefined): string {
+  const what = op ? describeOp(op) : err.message;
+  if (op?.op === "EXEC" && err.errno === 2) return `exec "${op.argv[0] ?? ""}": executable file not found in $PATH`;
+  const detail = err.errno !== 0 ? strerror(err.errno) : err.message;
+  const extra = op && err.message && !/^[a-z_0-9]+$/.test(err.message) ? ` (${err.message})` : "";
+  return `${what}: ${detail}${extra}`;
+}

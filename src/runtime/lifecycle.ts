@@ -1,0 +1,113 @@
+// start, kill, delete, state, list: the commands that act on an existing container.
+import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync, unlinkSync } from "node:fs";
+import { waitReadable } from "../sys/seqpacket.ts";
+import { isAlive, type PublicState, type StateDir } from "../state/state.ts";
+import { LeopardError } from "../util/errors.ts";
+import { parseSignal } from "./signals.ts";
+
+export function start(state: StateDir, id: string): void {
+  const s = state.read(id);
+  const status = state.status(s);
+  if (status !== "created") {
+    throw new LeopardError("bad-state", `cannot start a container that is ${status}`);
+  }
+  const fifo = state.fifo(id);
+  // Opening the read side releases init's blocked open for writing; it then writes one byte.
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */);
+  try {
+    if (!waitReadable(fd, 10_000)) throw new LeopardError("bad-state", "the container did not answer the start signal");
+    const buf = Buffer.alloc(1);
+    const n = readSync(fd, buf);
+    if (n !== 1) throw new LeopardError("bad-state", "the container exited before it could start");
+  } finally {
+    closeSync(fd);
+    try {
+      unlinkSync(fifo);
+    } catch {}
+  }
+}
+
+/** Every process in the container's PID namespace (init's namespace), init first. */
+export function containerPids(pid: number): number[] {
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return [];
+  }
+  const out = [pid];
+  for (const name of readdirSync("/proc")) {
+    const p = Number(name);
+    if (!Number.isInteger(p) || p === pid) continue;
+    try {
+      if (readlinkSync(`/proc/${p}/ns/pid`) === ns) out.push(p);
+    } catch {}
+  }
+  return out;
+}
+
+export function kill(state: StateDir, id: string, signal: string, all: boolean): void {
+  const s = state.read(id);
+  const status = state.status(s);
+  if (status === "stopped" || status === "creating") throw new LeopardError("bad-state", "container not running");
+  const sig = parseSignal(signal);
+  const pids = all && s.ownPidNamespace ? containerPids(s.pid) : [s.pid];
+  for (const p of pids) {
+    try {
+      process.kill(p, sig);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+    }
+  }
+}
+
+export async function waitGone(pid: number, startTime: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid, startTime)) {
+    if (Date.now() > deadline) return false;
+    await Bun.sleep(5);
+  }
+  return true;
+}
+
+export async function remove(state: StateDir, id: string, force: boolean): Promise<void> {
+  let s: ReturnType<StateDir["read"]>;
+  try {
+    s = state.read(id);
+  } catch (e) {
+    // A half-created container (no readable state) is removable with --force.
+    if (force && e instanceof LeopardError && e.code === "not-found") return;
+    throw e;
+  }
+  const status = state.status(s);
+  if ((status === "running" || status === "paused") && !force) {
+    throw new LeopardError("bad-state", `cannot delete container "${id}" that is not stopped: ${status}`);
+  }
+  if (status === "creating" && !force) throw new LeopardError("bad-state", `container "${id}" is being created`);
+  if (status !== "stopped" && s.pid !== 0) {
+    const pids = s.ownPidNamespace ? containerPids(s.pid) : [s.pid];
+    for (const p of pids) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {}
+    }
+    if (!(await waitGone(s.pid, s.pidStartTime, 10_000))) {
+      throw new LeopardError("bad-state", `container "${id}" did not stop after SIGKILL`);
+    }
+  }
+  state.remove(id);
+}
+
+export function stateOf(state: StateDir, id: string): PublicState {
+  return state.public(state.read(id));
+}
+
+export function list(state: StateDir): PublicState[] {
+  const out: PublicState[] = [];
+  for (const id of state.ids()) {
+    try {
+      out.push(state.public(state.read(id)));
+    } catch {}
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import { describe, expect, test } from "bun:test";
+import { config, type Row, rejection } from "./testing.ts";
+
+// One row per mistake: [what is wrong, runc's default config.json changed to have it, the message].
+const ROWS: Row[] = [
+  ["mounts is an object", config({ mounts: {} }), "config.json: mounts must be an array"],
+  [
+    "a mount destination is relative",
+    config({ "mounts[3].destination": "proc" }),
+    'config.json: mounts[3].destination "proc" must be an absolute path',
+  ],
+  [
+    "a mount has no destination",
+    config({ "mounts[0].destination": undefined }),
+    "config.json: mounts[0].destination must be set",
+  ],
+  [
+    "mount options is a string",
+    config({ "mounts[0].options": "ro" }),
+    "config.json: mounts[0].options must be an array",
+  ],
+  [
+    "an id-mapped mount has only uid mappings",
+    config({ "mounts[0].uidMappings": [{ containerID: 0, hostID: 1000, size: 1 }] }),
+    "config.json: mounts[0].gidMappings must be set when uidMappings is",
+  ],
+  [
+    "an id-mapped mount is not a bind mount",
+    config({
+      "mounts[0].uidMappings": [{ containerID: 0, hostID: 1000, size: 1 }],
+      "mounts[0].gidMappings": [{ containerID: 0, hostID: 1000, size: 1 }],
+    }),
+    'config.json: mounts[0].uidMappings needs a bind mount ("bind" or "rbind" in options)',
+  ],
+  ["hooks is an array", config({ hooks: [] }), "config.json: hooks must be an object"],
+  [
+    "a hook list is a string",
+    config({ "hooks.createRuntime": "x" }),
+    "config.json: hooks.createRuntime must be an array",
+  ],
+  [
+    "a hook path is relative",
+    config({ "hooks.prestart": [{ path: "hook" }] }),
+    'config.json: hooks.prestart[0].path "hook" must be an absolute path',
+  ],
+  [
+    "a hook timeout is zero",
+    config({ "hooks.poststop": [{ path: "/bin/true", timeout: 0 }] }),
+    "config.json: hooks.poststop[0].timeout 0 is out of range (1 to 2147483647)",
+  ],
+];
+
+describe("validateSpec refuses mounts and hooks", () => {
+  test.each(ROWS)("%s", (_what, raw, message) => {
+    expect(rejection(raw)).toBe(message);
+  });
+});

@@ -1,0 +1,115 @@
+// Rules that tie fields of config.json together, checked once every field has its type.
+// Most follow runc (libcontainer/configs/validate and specconv); where leopard is stricter
+// the comment says so.
+import { entry, fail, failWith, nth, quote } from "./read.ts";
+import type { NamespaceType, SpecFields } from "./types.ts";
+import { isMapped } from "./validate-ids.ts";
+
+type Fields = Omit<SpecFields, "ociVersion" | "bundle">;
+
+export function checkRules(s: Fields): void {
+  const ns = new Map(s.linux.namespaces.map((n) => [n.type, n]));
+  const has = (t: NamespaceType): boolean => ns.has(t);
+  const creates = (t: NamespaceType): boolean => ns.has(t) && ns.get(t)?.path === undefined;
+
+  // Stricter than runc: without a mount namespace of its own, the container's mounts and
+  // pivot_root would land on the host (or on the namespace it joined).
+  if (!creates("mount")) {
+    failWith(
+      "linux.namespaces",
+      'linux.namespaces must create a mount namespace (a "mount" entry without a path)',
+    );
+  }
+
+  // sethostname/setdomainname change the uts namespace the process is in: never the host's.
+  if (s.hostname !== undefined && !has("uts")) {
+    fail("hostname", `${quote(s.hostname)} is set but linux.namespaces has no uts namespace`);
+  }
+  if (s.domainname !== undefined && !has("uts")) {
+    fail("domainname", `${quote(s.domainname)} is set but linux.namespaces has no uts namespace`);
+  }
+
+  checkUserNamespace(s, has("user"), creates("user"));
+
+  if (s.linux.timeOffsets !== undefined) {
+    if (!has("time")) fail("linux.timeOffsets", "is set but linux.namespaces has no time namespace");
+    // The kernel takes offsets only before the first process enters a new time namespace.
+    if (!creates("time")) fail("linux.timeOffsets", "cannot apply to a time namespace joined by path");
+  }
+
+  if (Object.keys(s.linux.netDevices).length > 0 && !has("network")) {
+    fail("linux.netDevices", "is set but linux.namespaces has no network namespace");
+  }
+
+  for (const name of Object.keys(s.linux.sysctl)) checkSysctl(name, has);
+}
+
+function checkUserNamespace(s: Fields, has: boolean, creates: boolean): void {
+  const { uidMappings, gidMappings } = s.linux;
+  if (!has) {
+    if (uidMappings.length > 0)
+      fail("linux.uidMappings", "is set but linux.namespaces has no user namespace");
+    if (gidMappings.length > 0)
+      fail("linux.gidMappings", "is set but linux.namespaces has no user namespace");
+    return;
+  }
+  // A joined user namespace already has its maps; any given here are compared by the runtime.
+  if (!creates) return;
+  if (uidMappings.length === 0) fail("linux.uidMappings", "must be set when a user namespace is created");
+  if (gidMappings.length === 0) fail("linux.gidMappings", "must be set when a user namespace is created");
+  // setresuid/setresgid/setgroups to an unmapped id fail with EINVAL; say which id instead.
+  // (runc insists that container id 0 be mapped; leopard only needs the ids the process uses.)
+  const { uid, gid, additionalGids } = s.process.user;
+  if (!isMapped(uidMappings, uid)) fail("process.user.uid", `${uid} is not mapped by linux.uidMappings`);
+  if (!isMapped(gidMappings, gid)) fail("process.user.gid", `${gid} is not mapped by linux.gidMappings`);
+  additionalGids.forEach((g, i) => {
+    if (!isMapped(gidMappings, g))
+      fail(nth("process.user.additionalGids", i), `${g} is not mapped by linux.gidMappings`);
+  });
+}
+
+/** The IPC sysctls that are per ipc namespace (besides fs.mqueue.*). */
+const IPC_SYSCTLS = new Set([
+  "kernel.msgmax",
+  "kernel.msgmnb",
+  "kernel.msgmni",
+  "kernel.sem",
+  "kernel.shmall",
+  "kernel.shmmax",
+  "kernel.shmmni",
+  "kernel.shm_rmid_forced",
+]);
+
+/**
+ * /proc/sys is only partly namespaced: a sysctl is allowed when the namespace that owns it is
+ * the container's, so writing it cannot change the host. (runc's rule, minus its check that a
+ * network namespace joined by path is not the host's, which needs I/O: the runtime does it.)
+ */
+function checkSysctl(raw: string, has: (t: NamespaceType) => boolean): void {
+  const field = entry("linux.sysctl", raw);
+  const name = dotted(raw);
+  if (IPC_SYSCTLS.has(name) || name.startsWith("fs.mqueue.")) {
+    if (!has("ipc")) fail(field, "needs an ipc namespace (linux.namespaces has none)");
+    return;
+  }
+  if (name.startsWith("net.")) {
+    if (!has("network")) fail(field, "needs a network namespace (linux.namespaces has none)");
+    return;
+  }
+  if (name === "kernel.hostname" || name === "kernel.domainname") {
+    if (!has("uts")) fail(field, "needs a uts namespace (linux.namespaces has none)");
+    if (name === "kernel.hostname") fail(field, 'conflicts with the "hostname" field (set that instead)');
+    return;
+  }
+  fail(field, "is not namespaced, so setting it would change the host");
+}
+
+/**
+ * sysctl(8) accepts "/" as the separator: "net/ipv4/conf/eno2.100/rp_filter" means
+ * "net.ipv4.conf.eno2/100.rp_filter". When the first separator is "/", swap the two.
+ */
+function dotted(name: string): string {
+  const first = name.search(/[./]/);
+  if (first < 0 || name[first] === ".") return name;
+  return name.replace(/[./]/g, (c) => (c === "." ? "/" : "."));
+}

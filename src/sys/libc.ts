@@ -1,0 +1,69 @@
+// The few libc calls Bun and Node do not offer, through bun:ffi. Loaded on first use so the
+// hot path of commands that need none (state, list) pays nothing.
+import { dlopen, FFIType, read } from "bun:ffi";
+
+const { i32, u32, u64, i64, ptr } = FFIType;
+
+function load() {
+  return dlopen("libc.so.6", {
+    __errno_location: { args: [], returns: ptr },
+    socketpair: { args: [i32, i32, i32, ptr], returns: i32 },
+    sendmsg: { args: [i32, ptr, i32], returns: i64 },
+    recvmsg: { args: [i32, ptr, i32], returns: i64 },
+    poll: { args: [ptr, u64, i32], returns: i32 },
+    close: { args: [i32], returns: i32 },
+    setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
+    ioctl: { args: [i32, u64, ptr], returns: i32 },
+    flock: { args: [i32, i32], returns: i32 },
+    prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+    mount: { args: [ptr, ptr, ptr, u64, ptr], returns: i32 },
+    umount2: { args: [ptr, i32], returns: i32 },
+    kill: { args: [i32, i32], returns: i32 },
+    isatty: { args: [i32], returns: i32 },
+    tcgetattr: { args: [i32, ptr], returns: i32 },
+    tcsetattr: { args: [i32, i32, ptr], returns: i32 },
+    syscall: { args: [i64, i64, i64, i64], returns: i64 },
+    mkfifo: { args: [ptr, u32], returns: i32 },
+  });
+}
+
+let lib: ReturnType<typeof load> | undefined;
+
+export function libc(): ReturnType<typeof load>["symbols"] {
+  lib ??= load();
+  return lib.symbols;
+}
+
+export function errno(): number {
+  const p = libc().__errno_location();
+  if (p === null) return 0;
+  return read.i32(p, 0);
+}
+
+/** An OS error from a failed libc call, shaped like Node's (code, errno, syscall, path). */
+export class SysError extends Error {
+  override name = "SysError";
+  constructor(
+    readonly syscall: string,
+    readonly errno: number,
+    readonly path?: string,
+  ) {
+    super(`${syscall}${path === undefined ? "" : ` "${path}"`}: errno ${errno}`);
+  }
+}
+
+/** Throws SysError when a libc call returned -1. */
+export function check(ret: number | bigint, syscall: string, path?: string): number {
+  const n = Number(ret);
+  if (n === -1) throw new SysError(syscall, errno(), path);
+  return n;
+}
+
+const enc = new TextEncoder();
+/** A NUL-terminated copy of s for passing to C. */
+export function cstr(s: string): Uint8Array {
+  const b = enc.encode(s);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
