@@ -47,7 +47,10 @@ function stopped(bin: string, root: string, id: string): boolean {
   return r.exitCode !== 0 || (JSON.parse(r.stdout.toString()) as { status: string }).status === "stopped";
 }
 
-const results: Record<string, Record<string, number[]>> = { run: { leopard: [], runc: [] }, lifecycle: { leopard: [], runc: [] } };
+const results: Record<string, Record<string, number[]>> = {
+  run: { leopard: [], runc: [] },
+  lifecycle: { leopard: [], runc: [] },
+};
 try {
   for (let i = 0; i < N; i++) {
     // Interleave the runtimes so drift in the machine's load affects both alike.
@@ -73,5 +76,7 @@ console.log(`bench/lifecycle: ${N} iterations each, medians in ms`);
 for (const [what, r] of Object.entries(results)) {
   const l = median(r["leopard"]!);
   const c = median(r["runc"]!);
-  console.log(`${what.padEnd(10)} leopard ${l.toFixed(1).padStart(7)}  runc ${c.toFixed(1).padStart(7)}  ratio ${(l / c).toFixed(2)}`);
+  console.log(
+    `${what.padEnd(10)} leopard ${l.toFixed(1).padStart(7)}  runc ${c.toFixed(1).padStart(7)}  ratio ${(l / c).toFixed(2)}`,
+  );
 }

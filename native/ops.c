@@ -80,13 +80,30 @@ static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
   if (U(0) > 1) return lp_fail_errno(EINVAL, "fork: bad mode", NULL);
   /* An inherited SIG_IGN would make the kernel reap the child before waitpid sees it. */
   signal(SIGCHLD, SIG_DFL);
+  /* The child waits on this pipe until PID is on the socket, so TypeScript always reads PID
+   * before anything the child sends (without it, the child's SYNC can overtake it). */
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) < 0) return lp_fail("pipe2", NULL);
   pid_t pid = fork();
-  if (pid < 0) return lp_fail("fork", NULL);
-  if (pid == 0) return 0; /* PID 1 goes on with the next op */
-  if (lp_send_u32s(st->sync, LP_MSG_PID, (uint32_t)pid, 0, 1) < 0) {
-    kill(pid, SIGKILL); /* nobody would know about it */
+  if (pid < 0) {
+    lp_fail("fork", NULL);
+    close(gate[0]);
+    close(gate[1]);
     return -1;
   }
+  if (pid == 0) { /* PID 1: goes on with the next op once the parent has reported it */
+    char c;
+    close(gate[1]);
+    while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    close(gate[0]);
+    return 0;
+  }
+  close(gate[0]);
+  int sent = lp_send_u32s(st->sync, LP_MSG_PID, (uint32_t)pid, 0, 1);
+  if (sent < 0) kill(pid, SIGKILL); /* nobody would know about it */
+  close(gate[1]);
+  if (sent < 0) return -1;
   st->exit_now = 1;
   st->exit_status = 0;
   if (U(0) == 0) return 0;
@@ -140,13 +157,18 @@ static int op_mount(struct lp_state *st, const struct lp_op *op) {
   const char *src = null_if_empty(S(0)), *target = S(1), *fstype = null_if_empty(S(2));
   const char *data = null_if_empty(S(4));
   unsigned long flags = (unsigned long)U(3);
-  if (U(5) > 2) return lp_fail_errno(EINVAL, "mount: bad resolve mode", target);
+  if (U(5) > 3) return lp_fail_errno(EINVAL, "mount: bad resolve mode", target);
   int fd = -1;
   struct fdpath proc;
   const char *where = target;
-  if (U(5) != 0) {
+  if (U(5) == 3) { /* readonly paths: one that does not exist needs nothing */
+    fd = lp_open_in_root(st->root, target, O_PATH);
+    if (fd < 0) return errno == ENOENT ? 0 : lp_fail("openat2", target);
+  } else if (U(5) != 0) {
     fd = lp_create_in_root(st->root, target, U(5) == 2);
     if (fd < 0) return -1;
+  }
+  if (fd >= 0) {
     proc = fdpath(fd);
     where = proc.s;
   }
@@ -329,21 +351,17 @@ static int op_wait_start(struct lp_state *st) {
   return rc;
 }
 
-static int op_console_connect(struct lp_state *st, const struct lp_op *op) {
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  if (LEN(0) >= sizeof(addr.sun_path)) return lp_fail_errno(ENAMETOOLONG, "connect", S(0));
-  memcpy(addr.sun_path, S(0), LEN(0));
+static int op_console_fd(struct lp_state *st, const struct lp_op *op) {
+  if (U(0) > INT32_MAX || fcntl((int)U(0), F_SETFD, FD_CLOEXEC) < 0) return lp_fail("fcntl", "console socket fd");
   close_fd(&st->console);
-  st->console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (st->console < 0) return lp_fail("socket", S(0));
-  if (connect(st->console, (struct sockaddr *)&addr, sizeof(addr)) < 0) return lp_fail("connect", S(0));
+  st->console = (int)U(0);
   return 0;
 }
 
 static int op_pty(struct lp_state *st, const struct lp_op *op) {
-  char name[128];
+  static char name[128]; /* static: the error record may point at it */
   if (U(0) > 1) return lp_fail_errno(EINVAL, "pty: bad mode", NULL);
-  if (U(0) == 1 && st->console < 0) return lp_fail_errno(EBADF, "no CONSOLE_CONNECT before PTY", NULL);
+  if (U(0) == 1 && st->console < 0) return lp_fail_errno(EBADF, "no CONSOLE_FD before PTY", NULL);
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) return lp_fail("open", "/dev/ptmx");
   int e, slave = -1, rc = -1;
@@ -441,7 +459,7 @@ int lp_run_op(struct lp_state *st, const struct lp_op *op) {
   case LP_OP_CLOSE_FDS: return op_close_fds(op);
   case LP_OP_OPEN_FIFO: return op_open_fifo(st, op);
   case LP_OP_WAIT_START: return op_wait_start(st);
-  case LP_OP_CONSOLE_CONNECT: return op_console_connect(st, op);
+  case LP_OP_CONSOLE_FD: return op_console_fd(st, op);
   case LP_OP_PTY: return op_pty(st, op);
   case LP_OP_SETSID: return setsid() < 0 && errno != EPERM ? lp_fail("setsid", NULL) : 0;
   case LP_OP_SET_NAME: return op_set_name(st, op);

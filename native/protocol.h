@@ -47,7 +47,7 @@
 #define LP_OP_CLOSE_FDS 22 /* from:u64 */
 #define LP_OP_OPEN_FIFO 23 /* path:bytes */
 #define LP_OP_WAIT_START 24 /* no args */
-#define LP_OP_CONSOLE_CONNECT 25 /* path:bytes */
+#define LP_OP_CONSOLE_FD 25 /* fd:u64 */
 #define LP_OP_PTY 26 /* mode:u64 */
 #define LP_OP_SETSID 27 /* no args */
 #define LP_OP_SET_NAME 28 /* name:bytes */
@@ -82,7 +82,7 @@ static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP
   [22] = { "CLOSE_FDS", "u" },
   [23] = { "OPEN_FIFO", "b" },
   [24] = { "WAIT_START", "" },
-  [25] = { "CONSOLE_CONNECT", "b" },
+  [25] = { "CONSOLE_FD", "u" },
   [26] = { "PTY", "u" },
   [27] = { "SETSID", "" },
   [28] = { "SET_NAME", "b" },

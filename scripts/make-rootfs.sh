@@ -9,7 +9,7 @@ bb=$(command -v busybox || true)
 [ -n "$bb" ] || { echo "make-rootfs: busybox is not installed (apt-get install busybox-static)" >&2; exit 1; }
 tmp="$dir.tmp.$$"
 rm -rf "$tmp"
-mkdir -p "$tmp/bin" "$tmp/sbin" "$tmp/usr/bin" "$tmp/usr/sbin" "$tmp/etc" "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/tmp" "$tmp/root" "$tmp/home" "$tmp/var" "$tmp/run"
+mkdir -p "$tmp/bin" "$tmp/sbin" "$tmp/usr/bin" "$tmp/usr/sbin" "$tmp/etc" "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/tmp" "$tmp/root" "$tmp/home" "$tmp/var" "$tmp/run" "$tmp/mnt"
 cp "$bb" "$tmp/bin/busybox"
 for app in $("$bb" --list); do
   [ "$app" = busybox ] || ln -sf busybox "$tmp/bin/$app"

@@ -1,180 +1,59 @@
-// leopard-oci: an OCI runtime with runc's command line. argv → commands; one file per verb
-// would be overkill for one-liners, so the small verbs live here and the larger ones in runtime/.
+// leopard-oci: an OCI runtime with runc's command line. Parsing uses node:util's parseArgs
+// (built into the runtime: no import cost on the hot path, where every engine call pays
+// start-up); each verb's module is imported only when that verb runs.
 import { appendFileSync } from "node:fs";
-import { Command, CommanderError, Option } from "commander";
+import { parseArgs } from "node:util";
 import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { VERSION } from "./version.ts";
 
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+type Values = Record<string, string | boolean | undefined>;
+
 interface Globals {
   root: string;
-  log?: string;
+  log: string | undefined;
   logFormat: "text" | "json";
-  debug?: boolean;
+  debug: boolean;
 }
 
-let currentCommand = "";
-let currentId = "";
-
-function globals(cmd: Command): Globals {
-  return cmd.optsWithGlobals() as Globals;
+interface Verb {
+  usage: string;
+  options: Options;
+  /** Positional arguments: names, a trailing "?" marks an optional one. */
+  args: string[];
+  run(g: Globals, v: Values, a: string[]): Promise<number | undefined> | number | undefined;
 }
 
-function logError(g: Globals | undefined, msg: string): void {
-  if (!g?.log) return;
-  const line =
-    g.logFormat === "json"
-      ? `${JSON.stringify({ level: "error", msg, time: new Date().toISOString() })}\n`
-      : `time="${new Date().toISOString()}" level=error msg="${msg.replaceAll('"', '\\"')}"\n`;
-  try {
-    appendFileSync(g.log, line);
-  } catch {}
-}
+const GLOBAL_OPTIONS: Options = {
+  root: { type: "string" },
+  log: { type: "string" },
+  "log-format": { type: "string" },
+  debug: { type: "boolean" },
+  "systemd-cgroup": { type: "boolean" },
+  rootless: { type: "string" },
+  criu: { type: "string" },
+  version: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+};
 
-function fail(g: Globals | undefined, err: unknown): never {
-  const where = [currentCommand, currentId].filter(Boolean).join(" ");
-  const msg = describe(err);
-  process.stderr.write(`leopard-oci: ${where ? `${where}: ` : ""}${msg}\n`);
-  logError(g, msg);
-  if (g?.debug && err instanceof Error && !(err instanceof LeopardError)) process.stderr.write(`${err.stack}\n`);
-  process.exit(1);
-}
+const CREATE_OPTIONS: Options = {
+  bundle: { type: "string", short: "b" },
+  "pid-file": { type: "string" },
+  "console-socket": { type: "string" },
+  "no-pivot": { type: "boolean" },
+  "no-new-keyring": { type: "boolean" },
+  "preserve-fds": { type: "string" },
+  explain: { type: "boolean" },
+};
 
-function intArg(v: string): number {
+function count(v: string | boolean | undefined, name: string): number {
+  if (v === undefined) return 0;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new LeopardError("invalid-argument", `"${v}" is not a non-negative integer`);
-  return n;
-}
-
-export function program(): Command {
-  const prog = new Command("leopard-oci")
-    .description("leopard's OCI runtime, a drop-in for runc")
-    .option("--root <dir>", "state directory", DEFAULT_ROOT)
-    .option("--log <file>", "also write errors to this file")
-    .addOption(new Option("--log-format <format>", "log format").choices(["text", "json"]).default("text"))
-    .option("--debug", "debug output")
-    .option("--systemd-cgroup", "use systemd for cgroups (not supported yet)")
-    .option("--rootless <value>", "rootless mode (auto|true|false)")
-    .option("-v, --version", "print the version")
-    .enablePositionalOptions()
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .showHelpAfterError(false);
-
-  prog.hook("preAction", (_this, action) => {
-    currentCommand = action.name();
-    const first = action.args[0];
-    if (first !== undefined && currentCommand !== "spec" && currentCommand !== "list") currentId = first;
-  });
-
-  prog
-    .command("spec")
-    .description("write a default config.json")
-    .option("-b, --bundle <dir>", "bundle directory", ".")
-    .option("--rootless", "a spec for a rootless container")
-    .action(async (o: { bundle: string; rootless?: boolean }) => {
-      const { writeSpec } = await import("./spec.ts");
-      writeSpec(o.bundle, o.rootless === true);
-    });
-
-  const createLike = (c: Command) =>
-    c
-      .option("-b, --bundle <dir>", "bundle directory", ".")
-      .option("--pid-file <file>", "write the container's pid here")
-      .option("--console-socket <path>", "send the pty master to this unix socket")
-      .option("--no-pivot", "use MS_MOVE and chroot instead of pivot_root")
-      .option("--no-new-keyring", "keep the caller's session keyring")
-      .option("--preserve-fds <n>", "pass this many extra fds (from 3 up)", intArg, 0)
-      .option("--explain", "print the launch plan as numbered shell steps, then run it");
-
-  interface CreateFlags {
-    bundle: string;
-    pidFile?: string;
-    consoleSocket?: string;
-    pivot: boolean;
-    preserveFds: number;
-    explain?: boolean;
+  if (typeof v !== "string" || !Number.isInteger(n) || n < 0) {
+    throw new LeopardError("invalid-argument", `--${name} "${String(v)}" is not a non-negative integer`);
   }
-  const createOptions = (id: string, o: CreateFlags, g: Globals) => ({
-    id,
-    bundle: o.bundle,
-    state: new StateDir(g.root),
-    pidFile: o.pidFile,
-    consoleSocket: o.consoleSocket,
-    noPivot: !o.pivot,
-    preserveFds: o.preserveFds + listenFds(),
-    explain: o.explain ? (t: string) => process.stderr.write(`${t}\n`) : undefined,
-  });
-
-  createLike(prog.command("create").argument("<id>").description("create a container (its process waits for start)")).action(
-    async (id: string, o: CreateFlags, cmd: Command) => {
-      const { create } = await import("../runtime/create.ts");
-      create({ ...createOptions(id, o, globals(cmd)), mode: "detached" });
-    },
-  );
-
-  createLike(prog.command("run").argument("<id>").description("create and start a container, wait for it"))
-    .option("-d, --detach", "do not wait for the container")
-    .option("--keep", "keep the container's state after it exits")
-    .option("--no-subreaper", "accepted for runc compatibility")
-    .action(async (id: string, o: CreateFlags & { detach?: boolean; keep?: boolean }, cmd: Command) => {
-      const { run } = await import("../runtime/run.ts");
-      const code = await run({ ...createOptions(id, o, globals(cmd)), detach: o.detach, keep: o.keep });
-      process.exit(code);
-    });
-
-  prog
-    .command("start")
-    .argument("<id>")
-    .description("start a created container")
-    .action(async (id: string, _o: unknown, cmd: Command) => {
-      const { start } = await import("../runtime/lifecycle.ts");
-      start(new StateDir(globals(cmd).root), id);
-    });
-
-  prog
-    .command("state")
-    .argument("<id>")
-    .description("print a container's state as JSON")
-    .action(async (id: string, _o: unknown, cmd: Command) => {
-      const { stateOf } = await import("../runtime/lifecycle.ts");
-      process.stdout.write(`${JSON.stringify(stateOf(new StateDir(globals(cmd).root), id), null, 2)}\n`);
-    });
-
-  prog
-    .command("kill")
-    .argument("<id>")
-    .argument("[signal]", "signal name or number", "SIGTERM")
-    .option("-a, --all", "signal every process in the container")
-    .description("send a signal to a container")
-    .action(async (id: string, signal: string, o: { all?: boolean }, cmd: Command) => {
-      const { kill } = await import("../runtime/lifecycle.ts");
-      kill(new StateDir(globals(cmd).root), id, signal, o.all === true);
-    });
-
-  prog
-    .command("delete")
-    .argument("<id>")
-    .option("-f, --force", "kill a running container first")
-    .description("delete a container")
-    .action(async (id: string, o: { force?: boolean }, cmd: Command) => {
-      const { remove } = await import("../runtime/lifecycle.ts");
-      await remove(new StateDir(globals(cmd).root), id, o.force === true);
-    });
-
-  prog
-    .command("list")
-    .alias("ls")
-    .option("-f, --format <format>", "table or json", "table")
-    .option("-q, --quiet", "ids only")
-    .description("list containers")
-    .action(async (o: { format: string; quiet?: boolean }, cmd: Command) => {
-      const { list } = await import("../runtime/lifecycle.ts");
-      const { formatList } = await import("./list-format.ts");
-      process.stdout.write(formatList(list(new StateDir(globals(cmd).root)), o.format, o.quiet === true));
-    });
-
-  return prog;
+  return n;
 }
 
 /** systemd socket activation: LISTEN_FDS extra fds pass through as runc does. */
@@ -183,23 +62,207 @@ function listenFds(): number {
   return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const prog = program();
-  if (argv.includes("-v") || argv.includes("--version")) {
-    if (!argv.slice(2).some((a) => !a.startsWith("-"))) {
-      process.stdout.write(VERSION);
-      return;
-    }
-  }
+function createOptions(g: Globals, v: Values, id: string) {
+  return {
+    id,
+    bundle: typeof v["bundle"] === "string" ? v["bundle"] : ".",
+    state: new StateDir(g.root),
+    pidFile: v["pid-file"] as string | undefined,
+    consoleSocket: v["console-socket"] as string | undefined,
+    noPivot: v["no-pivot"] === true,
+    preserveFds: count(v["preserve-fds"], "preserve-fds") + listenFds(),
+    explain: v["explain"] ? (t: string) => void process.stderr.write(`${t}\n`) : undefined,
+  };
+}
+
+const VERBS: Record<string, Verb> = {
+  spec: {
+    usage: "spec [--rootless] [-b BUNDLE]",
+    options: { bundle: { type: "string", short: "b" }, rootless: { type: "boolean" } },
+    args: [],
+    async run(_g, v) {
+      const { writeSpec } = await import("./spec.ts");
+      writeSpec(typeof v["bundle"] === "string" ? v["bundle"] : ".", v["rootless"] === true);
+      return 0;
+    },
+  },
+  create: {
+    usage:
+      "create [-b BUNDLE] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N] [--explain] ID",
+    options: CREATE_OPTIONS,
+    args: ["id"],
+    async run(g, v, [id]) {
+      const { create } = await import("../runtime/create.ts");
+      create({ ...createOptions(g, v, id!), mode: "detached" });
+      return 0;
+    },
+  },
+  run: {
+    usage: "run [-d] [--keep] [create flags] ID",
+    options: {
+      ...CREATE_OPTIONS,
+      detach: { type: "boolean", short: "d" },
+      keep: { type: "boolean" },
+      "no-subreaper": { type: "boolean" },
+    },
+    args: ["id"],
+    async run(g, v, [id]) {
+      const { run } = await import("../runtime/run.ts");
+      return run({ ...createOptions(g, v, id!), detach: v["detach"] === true, keep: v["keep"] === true });
+    },
+  },
+  start: {
+    usage: "start ID",
+    options: {},
+    args: ["id"],
+    async run(g, _v, [id]) {
+      const { start } = await import("../runtime/lifecycle.ts");
+      start(new StateDir(g.root), id!);
+      return 0;
+    },
+  },
+  state: {
+    usage: "state ID",
+    options: {},
+    args: ["id"],
+    async run(g, _v, [id]) {
+      const { stateOf } = await import("../runtime/lifecycle.ts");
+      process.stdout.write(`${JSON.stringify(stateOf(new StateDir(g.root), id!), null, 2)}\n`);
+      return 0;
+    },
+  },
+  kill: {
+    usage: "kill [--all] ID [SIGNAL]",
+    options: { all: { type: "boolean", short: "a" } },
+    args: ["id", "signal?"],
+    async run(g, v, [id, signal]) {
+      const { kill } = await import("../runtime/lifecycle.ts");
+      kill(new StateDir(g.root), id!, signal ?? "SIGTERM", v["all"] === true);
+      return 0;
+    },
+  },
+  delete: {
+    usage: "delete [--force] ID",
+    options: { force: { type: "boolean", short: "f" } },
+    args: ["id"],
+    async run(g, v, [id]) {
+      const { remove } = await import("../runtime/lifecycle.ts");
+      await remove(new StateDir(g.root), id!, v["force"] === true);
+      return 0;
+    },
+  },
+  list: {
+    usage: "list [--format table|json] [-q]",
+    options: { format: { type: "string", short: "f" }, quiet: { type: "boolean", short: "q" } },
+    args: [],
+    async run(g, v) {
+      const { list } = await import("../runtime/lifecycle.ts");
+      const { formatList } = await import("./list-format.ts");
+      const format = (v["format"] as string | undefined) ?? "table";
+      if (format !== "table" && format !== "json")
+        throw new LeopardError("invalid-argument", `--format "${format}" must be table or json`);
+      process.stdout.write(formatList(list(new StateDir(g.root)), format, v["quiet"] === true));
+      return 0;
+    },
+  },
+};
+VERBS["ls"] = VERBS["list"]!;
+
+function usage(): string {
+  return [
+    "usage: leopard-oci [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND [ARGS]",
+    "",
+    ...Object.entries(VERBS)
+      .filter(([n]) => n !== "ls")
+      .map(([, v]) => `  ${v.usage}`),
+    "",
+  ].join("\n");
+}
+
+let where = "";
+
+function logError(g: Globals | undefined, msg: string): void {
+  if (!g?.log) return;
+  const time = new Date().toISOString();
+  const line =
+    g.logFormat === "json"
+      ? `${JSON.stringify({ level: "error", msg, time })}\n`
+      : `time="${time}" level=error msg="${msg.replaceAll('"', '\\"')}"\n`;
   try {
-    await prog.parseAsync(argv);
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode === 0) process.exit(0);
-      process.exit(e.exitCode || 1);
+    appendFileSync(g.log, line);
+  } catch {}
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let g: Globals | undefined;
+  try {
+    // Global flags come before the verb, as with runc.
+    const first = parseArgs({
+      args: [...argv],
+      options: GLOBAL_OPTIONS,
+      strict: false,
+      allowPositionals: true,
+      tokens: true,
+    });
+    const verbToken = first.tokens.find((t) => t.kind === "positional");
+    const globalArgs = verbToken ? argv.slice(0, verbToken.index) : argv;
+    const gv = parseArgs({ args: [...globalArgs], options: GLOBAL_OPTIONS, strict: true }).values as Values;
+    const logFormat = (gv["log-format"] as string | undefined) ?? "text";
+    g = {
+      root: (gv["root"] as string | undefined) ?? DEFAULT_ROOT,
+      log: gv["log"] as string | undefined,
+      logFormat: logFormat === "json" ? "json" : "text",
+      debug: gv["debug"] === true,
+    };
+    if (logFormat !== "text" && logFormat !== "json")
+      throw new LeopardError("invalid-argument", `--log-format "${logFormat}" must be text or json`);
+    if (gv["version"]) {
+      process.stdout.write(VERSION);
+      return 0;
     }
-    fail(prog.opts() as Globals, e);
+    if (!verbToken || gv["help"]) {
+      process.stdout.write(usage());
+      return verbToken || gv["help"] ? 0 : 1;
+    }
+    const name = argv[verbToken.index]!;
+    const verb = VERBS[name];
+    if (!verb) throw new LeopardError("invalid-argument", `unknown command "${name}"`);
+    where = name;
+    const parsed = parseArgs({
+      args: argv.slice(verbToken.index + 1),
+      options: { ...verb.options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: true,
+    });
+    if (parsed.values["help"]) {
+      process.stdout.write(`usage: leopard-oci ${verb.usage}\n`);
+      return 0;
+    }
+    const required = verb.args.filter((a) => !a.endsWith("?")).length;
+    const pos = parsed.positionals;
+    if (pos[0] !== undefined && verb.args[0] === "id") where = `${name} ${pos[0]}`;
+    if (pos.length < required)
+      throw new LeopardError("invalid-argument", `missing container id: usage: leopard-oci ${verb.usage}`);
+    if (pos.length > verb.args.length)
+      throw new LeopardError(
+        "invalid-argument",
+        `unexpected argument "${pos[verb.args.length]}": usage: leopard-oci ${verb.usage}`,
+      );
+    return (await verb.run(g, parsed.values as Values, pos)) ?? 0;
+  } catch (err) {
+    let msg = describe(err);
+    // parseArgs errors carry a code; keep their message to one line.
+    const code = (err as { code?: string }).code ?? "";
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") msg = `unknown option ${/'([^']+)'/.exec(msg)?.[1] ?? msg}`;
+    else if (code.startsWith("ERR_PARSE_ARGS")) msg = msg.split("\n")[0] ?? msg;
+    process.stderr.write(`leopard-oci: ${where ? `${where}: ` : ""}${msg}\n`);
+    logError(g, msg);
+    if (g?.debug && err instanceof Error && !(err instanceof LeopardError))
+      process.stderr.write(`${err.stack}\n`);
+    return 1;
   }
 }
 
-if (import.meta.main) void main(process.argv);
+if (import.meta.main) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

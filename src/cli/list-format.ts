@@ -7,5 +7,7 @@ export function formatList(states: readonly PublicState[], format: string, quiet
   const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]];
   for (const s of states) rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || "root"]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => `${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join("")}\n`).join("");
+  return rows
+    .map((r) => `${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join("")}\n`)
+    .join("");
 }

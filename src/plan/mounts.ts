@@ -17,7 +17,14 @@ export interface MountInput {
 
 const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
 
-function mountOp(source: string, target: string, fstype: string, flags: number, data: string, resolve: 0 | 1 | 2 | 3): Op {
+function mountOp(
+  source: string,
+  target: string,
+  fstype: string,
+  flags: number,
+  data: string,
+  resolve: 0 | 1 | 2 | 3,
+): Op {
   return { op: "MOUNT", source, target, fstype, flags, data, resolve };
 }
 
@@ -40,8 +47,14 @@ export function planMounts(input: MountInput): Step[] {
     mountOp("", "/", "", rootProp, "", 0),
     `mount --make-${rootProp === (MS.PRIVATE | MS.REC) ? "rprivate" : "rslave"} /   # nothing we mount reaches the host`,
   );
-  add(mountOp(rootfs, rootfs, "", MS.BIND | MS.REC, "", 0), `mount --rbind ${q(rootfs)} ${q(rootfs)}   # the new root must be a mount point`);
-  add({ op: "SET_ROOT", path: rootfs }, `cd ${q(rootfs)}   # every target below resolves inside this root, symlinks never lead out`);
+  add(
+    mountOp(rootfs, rootfs, "", MS.BIND | MS.REC, "", 0),
+    `mount --rbind ${q(rootfs)} ${q(rootfs)}   # the new root must be a mount point`,
+  );
+  add(
+    { op: "SET_ROOT", path: rootfs },
+    `cd ${q(rootfs)}   # every target below resolves inside this root, symlinks never lead out`,
+  );
 
   let devBound = false;
   for (const m of spec.mounts ?? []) {
@@ -54,7 +67,8 @@ export function planMounts(input: MountInput): Step[] {
     }
     if (type === "sysfs" && input.userns && !input.created.has("network")) {
       // sysfs can only be mounted in a user namespace that owns the network namespace.
-      for (const s of bindMount({ ...m, source: "/sys", options: [...(m.options ?? []), "rbind"] }, input)) steps.push(s);
+      for (const s of bindMount({ ...m, source: "/sys", options: [...(m.options ?? []), "rbind"] }, input))
+        steps.push(s);
       continue;
     }
     if (opts.bind || type === "bind") {
@@ -67,7 +81,11 @@ export function planMounts(input: MountInput): Step[] {
       mountOp(source, m.destination, type, flags, opts.data.join(","), 1),
       `mount -t ${q(type)}${optionText(describeList(m.options ?? [], opts.data), "")} ${q(source)} ${q(rootfs + m.destination)}`,
     );
-    for (const p of opts.propagation) add(mountOp("", m.destination, "", p, "", 1), `mount --make-${propName(p)} ${q(rootfs + m.destination)}`);
+    for (const p of opts.propagation)
+      add(
+        mountOp("", m.destination, "", p, "", 1),
+        `mount --make-${propName(p)} ${q(rootfs + m.destination)}`,
+      );
   }
 
   if (!devBound) {
@@ -75,7 +93,10 @@ export function planMounts(input: MountInput): Step[] {
       if (input.userns) {
         // mknod is not allowed in a user namespace: bind the host's node instead (as runc does).
         if (!host.hostHas(d.path)) continue;
-        add(mountOp(d.path, d.path, "", MS.BIND, "", 2), `touch ${q(rootfs + d.path)} && mount --bind ${q(d.path)} ${q(rootfs + d.path)}`);
+        add(
+          mountOp(d.path, d.path, "", MS.BIND, "", 2),
+          `touch ${q(rootfs + d.path)} && mount --bind ${q(d.path)} ${q(rootfs + d.path)}`,
+        );
       } else {
         const kind = (d.mode & 0o170000) === 0o060000 ? "b" : (d.mode & 0o170000) === 0o010000 ? "p" : "c";
         add(
@@ -91,7 +112,8 @@ export function planMounts(input: MountInput): Step[] {
       ["/proc/self/fd/2", "/dev/stderr"],
       ["pts/ptmx", "/dev/ptmx"],
     ];
-    for (const [target, link] of links) add({ op: "SYMLINK", target, linkpath: link }, `ln -s ${target} ${q(rootfs + link)}`);
+    for (const [target, link] of links)
+      add({ op: "SYMLINK", target, linkpath: link }, `ln -s ${target} ${q(rootfs + link)}`);
   }
   return steps;
 }
@@ -102,7 +124,14 @@ function describeList(options: readonly string[], data: readonly string[]): stri
 
 function propName(p: number): string {
   const base = p & ~MS.REC;
-  const name = base === MS.PRIVATE ? "private" : base === MS.SLAVE ? "slave" : base === MS.SHARED ? "shared" : "unbindable";
+  const name =
+    base === MS.PRIVATE
+      ? "private"
+      : base === MS.SLAVE
+        ? "slave"
+        : base === MS.SHARED
+          ? "shared"
+          : "unbindable";
   return (p & MS.REC ? "r" : "") + name;
 }
 
@@ -123,10 +152,16 @@ function bindMount(m: PlanMount, input: MountInput): Step[] {
   if (extra !== 0) {
     steps.push({
       op: mountOp("", m.destination, "", MS.BIND | MS.REMOUNT | extra, "", 1),
-      explain: `mount -o remount,bind,${describeList(m.options ?? [], opts.data).filter((o) => o !== "bind" && o !== "rbind").join(",")} ${q(target)}`,
+      explain: `mount -o remount,bind,${describeList(m.options ?? [], opts.data)
+        .filter((o) => o !== "bind" && o !== "rbind")
+        .join(",")} ${q(target)}`,
     });
   }
-  for (const p of opts.propagation) steps.push({ op: mountOp("", m.destination, "", p, "", 1), explain: `mount --make-${propName(p)} ${q(target)}` });
+  for (const p of opts.propagation)
+    steps.push({
+      op: mountOp("", m.destination, "", p, "", 1),
+      explain: `mount --make-${propName(p)} ${q(target)}`,
+    });
   return steps;
 }
 
@@ -140,16 +175,31 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
   const dest = m.destination;
   const target = input.rootfs + dest;
   if (!input.created.has("cgroup")) {
-    return bindMount({ destination: dest, source: "/sys/fs/cgroup", options: [...(m.options ?? []), "rbind"] }, input);
+    return bindMount(
+      { destination: dest, source: "/sys/fs/cgroup", options: [...(m.options ?? []), "rbind"] },
+      input,
+    );
   }
   const hier = input.host.cgroupMounts;
   const unifiedOnly = hier.length === 1 && hier[0]?.fstype === "cgroup2" && hier[0].name === "";
   if (unifiedOnly || hier.length === 0) {
-    return [{ op: mountOp("cgroup2", dest, "cgroup2", flags, "", 1), explain: `mount -t cgroup2 cgroup2 ${q(target)}` }];
+    return [
+      {
+        op: mountOp("cgroup2", dest, "cgroup2", flags, "", 1),
+        explain: `mount -t cgroup2 cgroup2 ${q(target)}`,
+      },
+    ];
   }
   const steps: Step[] = [
     {
-      op: mountOp("tmpfs", dest, "tmpfs", (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755", 1),
+      op: mountOp(
+        "tmpfs",
+        dest,
+        "tmpfs",
+        (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC,
+        "mode=755",
+        1,
+      ),
       explain: `mount -t tmpfs -o mode=755 tmpfs ${q(target)}`,
     },
   ];

@@ -29,6 +29,7 @@ function input(s: PlanSpec, over: Partial<PlanInput> = {}): PlanInput {
     id: "c",
     rootfs: "/r",
     fifo: "/run/leopard/c/exec.fifo",
+    fifoFd: 4,
     mode: "detached",
     console: { kind: "none" },
     noPivot: false,
@@ -45,7 +46,19 @@ const mounts = (s: PlanSpec) => ops(s).filter((o): o is Extract<Op, { op: "MOUNT
 describe("plan", () => {
   test("a minimal spec becomes namespaces, fork, mounts, pivot, credentials, wait, exec — in that order", () => {
     const n = names(spec());
-    const order = ["UNSHARE", "FORK_PID1", "SET_ROOT", "OPEN_FIFO", "PIVOT_ROOT", "SETID", "CAPS", "CHDIR", "CLOSE_FDS", "WAIT_START", "EXEC"];
+    const order = [
+      "UNSHARE",
+      "FORK_PID1",
+      "SET_ROOT",
+      "OPEN_FIFO",
+      "PIVOT_ROOT",
+      "SETID",
+      "CAPS",
+      "CHDIR",
+      "CLOSE_FDS",
+      "WAIT_START",
+      "EXEC",
+    ];
     const at = order.map((o) => n.indexOf(o));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -53,11 +66,17 @@ describe("plan", () => {
   });
 
   test("a new user namespace comes first, then sync 1 for the id maps, then root inside", () => {
-    const s = spec({}, {
-      namespaces: [{ type: "user" }, { type: "pid" }, { type: "mount" }],
-      uidMappings: [{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 10, hostID: 5000, size: 5 }],
-      gidMappings: [{ containerID: 0, hostID: 1000, size: 10 }],
-    });
+    const s = spec(
+      {},
+      {
+        namespaces: [{ type: "user" }, { type: "pid" }, { type: "mount" }],
+        uidMappings: [
+          { containerID: 0, hostID: 1000, size: 10 },
+          { containerID: 10, hostID: 5000, size: 5 },
+        ],
+        gidMappings: [{ containerID: 0, hostID: 1000, size: 10 }],
+      },
+    );
     const p = plan(input(s));
     const o = p.steps.map((x) => x.op);
     expect(o.slice(1, 5)).toEqual([
@@ -70,25 +89,56 @@ describe("plan", () => {
   });
 
   test("namespaces given by path are joined, not created", () => {
-    const o = ops(spec({}, { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/7/ns/net" }] }));
+    const o = ops(
+      spec(
+        {},
+        { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/7/ns/net" }] },
+      ),
+    );
     expect(o).toContainEqual({ op: "SETNS", path: "/proc/7/ns/net", nstype: 0x40000000 });
     const unshare = o.find((x) => x.op === "UNSHARE");
     expect(unshare).toEqual({ op: "UNSHARE", flags: 0x20000000 | 0x00020000 });
   });
 
   test("time offsets are written to timens_offsets before the fork", () => {
-    const n = ops(spec({}, { namespaces: [{ type: "time" }, { type: "mount" }], timeOffsets: { boottime: { secs: 5, nanosecs: 7 } } }));
+    const n = ops(
+      spec(
+        {},
+        {
+          namespaces: [{ type: "time" }, { type: "mount" }],
+          timeOffsets: { boottime: { secs: 5, nanosecs: 7 } },
+        },
+      ),
+    );
     const w = n.findIndex((x) => x.op === "WRITE_FILE");
     expect(n[w]).toEqual({ op: "WRITE_FILE", path: "/proc/self/timens_offsets", data: "boottime 5 7\n" });
     expect(w).toBeLessThan(n.findIndex((x) => x.op === "FORK_PID1"));
   });
 
   test("a read-only bind mount is a bind then a remount", () => {
-    const m = mounts(spec({ mounts: [{ destination: "/data", source: "/srv", options: ["rbind", "ro", "nosuid"] }] }));
+    const m = mounts(
+      spec({ mounts: [{ destination: "/data", source: "/srv", options: ["rbind", "ro", "nosuid"] }] }),
+    );
     const data = m.filter((x) => x.target === "/data");
     expect(data).toEqual([
-      { op: "MOUNT", source: "/srv", target: "/data", fstype: "", flags: MS.BIND | MS.REC, data: "", resolve: 1 },
-      { op: "MOUNT", source: "", target: "/data", fstype: "", flags: MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID, data: "", resolve: 1 },
+      {
+        op: "MOUNT",
+        source: "/srv",
+        target: "/data",
+        fstype: "",
+        flags: MS.BIND | MS.REC,
+        data: "",
+        resolve: 1,
+      },
+      {
+        op: "MOUNT",
+        source: "",
+        target: "/data",
+        fstype: "",
+        flags: MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID,
+        data: "",
+        resolve: 1,
+      },
     ]);
   });
 
@@ -98,7 +148,18 @@ describe("plan", () => {
   });
 
   test("filesystem mounts pass their flags and data", () => {
-    const m = mounts(spec({ mounts: [{ destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "gid=5"] }] }));
+    const m = mounts(
+      spec({
+        mounts: [
+          {
+            destination: "/dev/pts",
+            type: "devpts",
+            source: "devpts",
+            options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "gid=5"],
+          },
+        ],
+      }),
+    );
     expect(m.find((x) => x.target === "/dev/pts")).toEqual({
       op: "MOUNT",
       source: "devpts",
@@ -112,15 +173,50 @@ describe("plan", () => {
 
   test("devices are mknod'ed as root and bind-mounted from the host in a user namespace", () => {
     const plain = ops(spec());
-    expect(plain).toContainEqual({ op: "MKNOD", path: "/dev/null", mode: 0o020666, dev: 259n, uid: 0, gid: 0 });
-    const userns = ops(spec({}, { namespaces: [{ type: "user" }, { type: "mount" }], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }));
+    expect(plain).toContainEqual({
+      op: "MKNOD",
+      path: "/dev/null",
+      mode: 0o020666,
+      dev: 259n,
+      uid: 0,
+      gid: 0,
+    });
+    const userns = ops(
+      spec(
+        {},
+        {
+          namespaces: [{ type: "user" }, { type: "mount" }],
+          uidMappings: [{ containerID: 0, hostID: 1, size: 1 }],
+          gidMappings: [{ containerID: 0, hostID: 1, size: 1 }],
+        },
+      ),
+    );
     expect(userns.some((o) => o.op === "MKNOD")).toBe(false);
-    expect(userns).toContainEqual({ op: "MOUNT", source: "/dev/null", target: "/dev/null", fstype: "", flags: MS.BIND, data: "", resolve: 2 });
+    expect(userns).toContainEqual({
+      op: "MOUNT",
+      source: "/dev/null",
+      target: "/dev/null",
+      fstype: "",
+      flags: MS.BIND,
+      data: "",
+      resolve: 2,
+    });
   });
 
   test("a cgroup mount with a cgroup namespace mounts each host hierarchy under a tmpfs", () => {
-    const m = mounts(spec({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid"] }] }, { namespaces: [{ type: "cgroup" }, { type: "mount" }] }));
-    expect(m.filter((x) => String(x.target).startsWith("/sys/fs/cgroup")).map((x) => [x.target, x.fstype, x.data])).toEqual([
+    const m = mounts(
+      spec(
+        {
+          mounts: [
+            { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid"] },
+          ],
+        },
+        { namespaces: [{ type: "cgroup" }, { type: "mount" }] },
+      ),
+    );
+    expect(
+      m.filter((x) => String(x.target).startsWith("/sys/fs/cgroup")).map((x) => [x.target, x.fstype, x.data]),
+    ).toEqual([
       ["/sys/fs/cgroup", "tmpfs", "mode=755"],
       ["/sys/fs/cgroup/memory", "cgroup", "memory"],
       ["/sys/fs/cgroup/unified", "cgroup2", ""],
@@ -129,22 +225,38 @@ describe("plan", () => {
   });
 
   test("without a cgroup namespace the host's cgroup tree is bind-mounted", () => {
-    const m = mounts(spec({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] }] }));
-    expect(m.find((x) => x.target === "/sys/fs/cgroup")).toMatchObject({ source: "/sys/fs/cgroup", flags: MS.BIND | MS.REC });
+    const m = mounts(
+      spec({
+        mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] }],
+      }),
+    );
+    expect(m.find((x) => x.target === "/sys/fs/cgroup")).toMatchObject({
+      source: "/sys/fs/cgroup",
+      flags: MS.BIND | MS.REC,
+    });
   });
 
   test("a terminal gets a PTY op: over the sync socket for run, over the console socket for create", () => {
     const t = spec();
     t.process.terminal = true;
     expect(ops(t, { console: { kind: "sync" }, mode: "foreground" })).toContainEqual({ op: "PTY", mode: 0 });
-    const sock = ops(t, { console: { kind: "socket", path: "/s" } });
+    const sock = ops(t, { console: { kind: "socket", path: "/s", fd: 5 } });
     expect(sock).toContainEqual({ op: "PTY", mode: 1 });
-    expect(sock.findIndex((o) => o.op === "CONSOLE_CONNECT")).toBeLessThan(sock.findIndex((o) => o.op === "PIVOT_ROOT"));
+    expect(sock).toContainEqual({ op: "CONSOLE_FD", fd: 5 });
+    expect(sock.findIndex((o) => o.op === "CONSOLE_FD")).toBeLessThan(
+      sock.findIndex((o) => o.op === "PIVOT_ROOT"),
+    );
   });
 
   test("capabilities become masks; the bounding set is dropped before setuid", () => {
     const s = spec();
-    s.process.capabilities = { bounding: ["CAP_CHOWN", "CAP_KILL"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"], inheritable: [], ambient: [] };
+    s.process.capabilities = {
+      bounding: ["CAP_CHOWN", "CAP_KILL"],
+      effective: ["CAP_KILL"],
+      permitted: ["CAP_KILL"],
+      inheritable: [],
+      ambient: [],
+    };
     const o = ops(s);
     expect(o).toContainEqual({ op: "CAP_BOUNDING", mask: 0b100001n, last: 40 });
     expect(o).toContainEqual({ op: "CAPS", effective: 32n, permitted: 32n, inheritable: 0n });
@@ -168,7 +280,9 @@ describe("plan", () => {
     const o = ops(s, { noPivot: true });
     const pivot = o.findIndex((x) => x.op === "PIVOT_ROOT");
     expect(o[pivot]).toEqual({ op: "PIVOT_ROOT", mode: 1 });
-    const ro = o.findIndex((x) => x.op === "MOUNT" && x.target === "/" && x.flags === (MS.BIND | MS.REMOUNT | MS.RDONLY));
+    const ro = o.findIndex(
+      (x) => x.op === "MOUNT" && x.target === "/" && x.flags === (MS.BIND | MS.REMOUNT | MS.RDONLY),
+    );
     expect(ro).toBeGreaterThan(pivot);
   });
 

@@ -21,15 +21,18 @@ export interface HostFacts {
   hostHas: (path: string) => boolean;
 }
 
-export type ConsoleMode = { kind: "none" } | { kind: "sync" } | { kind: "socket"; path: string };
+/** Where a terminal's master goes: nowhere, to the caller over the sync socket, or to an inherited console socket fd. */
+export type ConsoleMode = { kind: "none" } | { kind: "sync" } | { kind: "socket"; path: string; fd: number };
 
 export interface PlanInput {
   spec: PlanSpec;
   id: string;
   /** Absolute host path of the root filesystem. */
   rootfs: string;
-  /** Absolute host path of the start FIFO. */
+  /** Absolute host path of the start FIFO (for explanations). */
   fifo: string;
+  /** The fd number under which the helper inherits an O_PATH fd of the FIFO. */
+  fifoFd: number;
   /** detached: the helper leaves init behind and exits; foreground: it waits and relays the exit status. */
   mode: "detached" | "foreground";
   console: ConsoleMode;
@@ -55,8 +58,6 @@ const PR_SET_NO_NEW_PRIVS = 38;
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 const RLIMIT_NUMBERS: Readonly<Record<string, number>> = RLIMITS;
-
-
 
 function mapLines(maps: readonly { containerID: number; hostID: number; size: number }[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
@@ -99,11 +100,17 @@ export function plan(input: PlanInput): LaunchPlan {
       { op: "SYNC", tag: SyncTag.ID_MAPS },
       `printf ${q(idMaps.uid)} > /proc/$PID/uid_map; printf ${q(idMaps.gid)} > /proc/$PID/gid_map   # sync 1: the parent writes the id maps`,
     );
-    add({ op: "SETID", uid: 0, gid: 0 }, "# become root of the new user namespace (setresgid 0, setresuid 0)");
+    add(
+      { op: "SETID", uid: 0, gid: 0 },
+      "# become root of the new user namespace (setresgid 0, setresuid 0)",
+    );
   }
   for (const ns of joined) {
     if (ns.type === "user") continue;
-    add({ op: "SETNS", path: ns.path, nstype: CLONE[ns.type] }, `nsenter --${ns.type === "network" ? "net" : ns.type}=${q(ns.path)}`);
+    add(
+      { op: "SETNS", path: ns.path, nstype: CLONE[ns.type] },
+      `nsenter --${ns.type === "network" ? "net" : ns.type}=${q(ns.path)}`,
+    );
   }
   let flags = 0;
   const names: string[] = [];
@@ -119,7 +126,11 @@ export function plan(input: PlanInput): LaunchPlan {
       .filter((k) => offsets[k] !== undefined)
       .map((k) => `${k} ${offsets[k]?.secs ?? 0} ${offsets[k]?.nanosecs ?? 0}\n`)
       .join("");
-    if (lines) add({ op: "WRITE_FILE", path: "/proc/self/timens_offsets", data: lines }, `printf ${q(lines)} > /proc/self/timens_offsets`);
+    if (lines)
+      add(
+        { op: "WRITE_FILE", path: "/proc/self/timens_offsets", data: lines },
+        `printf ${q(lines)} > /proc/self/timens_offsets`,
+      );
   }
   add(
     { op: "FORK_PID1", mode: input.mode === "detached" ? 0 : 1 },
@@ -127,26 +138,56 @@ export function plan(input: PlanInput): LaunchPlan {
       ? "fork   # the child is PID 1 of the new PID namespace; the parent reports its pid and exits"
       : "fork   # the child is PID 1 of the new PID namespace; the parent waits for it and returns its status",
   );
-  add({ op: "SET_NAME", name: "leopard:[2:INIT]" }, "# stage 2: the container's init (ps shows leopard:[2:INIT])");
+  add(
+    { op: "SET_NAME", name: "leopard:[2:INIT]" },
+    "# stage 2: the container's init (ps shows leopard:[2:INIT])",
+  );
 
   // Root filesystem: mounts, devices, then pivot_root.
   const devices: DeviceNode[] = planDevices(spec, userns || !!joinedUser);
-  for (const step of planMounts({ spec, rootfs: input.rootfs, userns: userns || !!joinedUser, created, host, devices })) {
+  for (const step of planMounts({
+    spec,
+    rootfs: input.rootfs,
+    userns: userns || !!joinedUser,
+    created,
+    host,
+    devices,
+  })) {
     steps.push(step);
   }
-  add({ op: "OPEN_FIFO", path: input.fifo }, `exec 9<>${q(input.fifo)}   # hold the start FIFO before the host's files disappear`);
+  add(
+    { op: "OPEN_FIFO", path: `/proc/self/fd/${input.fifoFd}` },
+    `exec 9<>${q(input.fifo)}   # hold the start FIFO before the host's files disappear`,
+  );
   if (input.console.kind === "socket") {
-    add({ op: "CONSOLE_CONNECT", path: input.console.path }, `# connect to the console socket ${q(input.console.path)}`);
+    add(
+      { op: "CONSOLE_FD", fd: input.console.fd },
+      `# the console socket ${q(input.console.path)}, connected by the parent`,
+    );
   }
   if (input.noPivot) {
     add({ op: "PIVOT_ROOT", mode: 1 }, `cd ${q(input.rootfs)} && mount --move . / && chroot .`);
   } else {
-    add({ op: "PIVOT_ROOT", mode: 0 }, `cd ${q(input.rootfs)} && pivot_root . . && umount -l .   # the old root is detached, no trace left`);
+    add(
+      { op: "PIVOT_ROOT", mode: 0 },
+      `cd ${q(input.rootfs)} && pivot_root . . && umount -l .   # the old root is detached, no trace left`,
+    );
   }
   for (const path of spec.linux?.readonlyPaths ?? []) {
-    add({ op: "MOUNT", source: path, target: path, fstype: "", flags: 4096 | 16384, data: "", resolve: 3 }, `mount --rbind ${q(path)} ${q(path)}`);
     add(
-      { op: "MOUNT", source: "", target: path, fstype: "", flags: 4096 | 16384 | 32 | 1, data: "", resolve: 3 },
+      { op: "MOUNT", source: path, target: path, fstype: "", flags: 4096 | 16384, data: "", resolve: 3 },
+      `mount --rbind ${q(path)} ${q(path)}`,
+    );
+    add(
+      {
+        op: "MOUNT",
+        source: "",
+        target: path,
+        fstype: "",
+        flags: 4096 | 16384 | 32 | 1,
+        data: "",
+        resolve: 3,
+      },
       `mount -o remount,bind,ro ${q(path)}`,
     );
   }
@@ -154,10 +195,14 @@ export function plan(input: PlanInput): LaunchPlan {
     add({ op: "MASK", path }, `mount --bind /dev/null ${q(path)}   # or a read-only tmpfs for a directory`);
   }
   if (spec.root.readonly) {
-    add({ op: "MOUNT", source: "", target: "/", fstype: "", flags: 4096 | 32 | 1, data: "", resolve: 0 }, "mount -o remount,bind,ro /");
+    add(
+      { op: "MOUNT", source: "", target: "/", fstype: "", flags: 4096 | 32 | 1, data: "", resolve: 0 },
+      "mount -o remount,bind,ro /",
+    );
   }
 
-  if (spec.hostname !== undefined) add({ op: "SETHOSTNAME", name: spec.hostname }, `hostname ${q(spec.hostname)}`);
+  if (spec.hostname !== undefined)
+    add({ op: "SETHOSTNAME", name: spec.hostname }, `hostname ${q(spec.hostname)}`);
   if (spec.domainname !== undefined) {
     add({ op: "SETDOMAINNAME", name: spec.domainname }, `domainname ${q(spec.domainname)}`);
   }
@@ -169,12 +214,15 @@ export function plan(input: PlanInput): LaunchPlan {
       "# open /dev/ptmx, send the master to the caller, make the slave stdin/stdout/stderr and the controlling terminal",
     );
   } else {
-    add({ op: "SETSID", }, "setsid");
+    add({ op: "SETSID" }, "setsid");
   }
   for (const r of proc.rlimits ?? []) {
     const n = RLIMIT_NUMBERS[r.type];
     if (n === undefined) throw new Error(`unknown rlimit "${r.type}"`);
-    add({ op: "RLIMIT", resource: n, soft: BigInt(r.soft), hard: BigInt(r.hard) }, `prlimit --${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`);
+    add(
+      { op: "RLIMIT", resource: n, soft: BigInt(r.soft), hard: BigInt(r.hard) },
+      `prlimit --${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`,
+    );
   }
 
   // Credentials. The bounding set is dropped while still root (it needs CAP_SETPCAP);
@@ -182,7 +230,10 @@ export function plan(input: PlanInput): LaunchPlan {
   const caps = proc.capabilities;
   const last = host.capLast;
   const mask = (names: readonly string[] | undefined): bigint => capabilityMask(names ?? [], last);
-  add({ op: "CAP_BOUNDING", mask: mask(caps?.bounding), last }, `capsh --drop=<all but ${(caps?.bounding ?? []).length} bounding capabilities>`);
+  add(
+    { op: "CAP_BOUNDING", mask: mask(caps?.bounding), last },
+    `capsh --drop=<all but ${(caps?.bounding ?? []).length} bounding capabilities>`,
+  );
   add({ op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 1 }, "# keep capabilities across setuid");
   const gids = proc.user.additionalGids ?? [];
   const packed = new Uint8Array(gids.length * 4);
@@ -190,23 +241,50 @@ export function plan(input: PlanInput): LaunchPlan {
     new DataView(packed.buffer).setUint32(i * 4, g, true);
   });
   add({ op: "SETGROUPS", gids: packed }, `# setgroups [${gids.join(",")}]`);
-  add({ op: "SETID", uid: proc.user.uid, gid: proc.user.gid }, `setpriv --reuid=${proc.user.uid} --regid=${proc.user.gid}`);
+  add(
+    { op: "SETID", uid: proc.user.uid, gid: proc.user.gid },
+    `setpriv --reuid=${proc.user.uid} --regid=${proc.user.gid}`,
+  );
   add({ op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 0 }, "# stop keeping capabilities across setuid");
   add(
-    { op: "CAPS", effective: mask(caps?.effective), permitted: mask(caps?.permitted), inheritable: mask(caps?.inheritable) },
+    {
+      op: "CAPS",
+      effective: mask(caps?.effective),
+      permitted: mask(caps?.permitted),
+      inheritable: mask(caps?.inheritable),
+    },
     "# capset: effective, permitted and inheritable sets as configured",
   );
   // The kernel raises an ambient capability only if it is permitted and inheritable; runc warns
   // and carries on for the others (its default spec lists ambient caps without inheritable ones).
   const ambient = mask(caps?.ambient) & mask(caps?.inheritable) & mask(caps?.permitted);
-  add({ op: "CAP_AMBIENT", mask: ambient, last }, "# ambient capabilities: those configured that are also permitted and inheritable");
-  if (proc.user.umask !== undefined) add({ op: "UMASK", mask: proc.user.umask }, `umask ${proc.user.umask.toString(8).padStart(4, "0")}`);
+  add(
+    { op: "CAP_AMBIENT", mask: ambient, last },
+    "# ambient capabilities: those configured that are also permitted and inheritable",
+  );
+  if (proc.user.umask !== undefined)
+    add({ op: "UMASK", mask: proc.user.umask }, `umask ${proc.user.umask.toString(8).padStart(4, "0")}`);
   add({ op: "CHDIR", path: proc.cwd }, `cd ${q(proc.cwd)}`);
-  if (proc.noNewPrivileges) add({ op: "PRCTL", option: PR_SET_NO_NEW_PRIVS, arg: 1 }, "# no_new_privs: setuid binaries and file caps grant nothing");
-  add({ op: "CLOSE_FDS", from: 3 + input.preserveFds }, `# close-on-exec every fd from ${3 + input.preserveFds} up: no host fd reaches the container`);
-  add({ op: "WAIT_START", }, input.mode === "detached" ? "# created: wait on the start FIFO for `leopard-oci start`" : "# wait on the start FIFO");
+  if (proc.noNewPrivileges)
+    add(
+      { op: "PRCTL", option: PR_SET_NO_NEW_PRIVS, arg: 1 },
+      "# no_new_privs: setuid binaries and file caps grant nothing",
+    );
+  add(
+    { op: "CLOSE_FDS", from: 3 + input.preserveFds },
+    `# close-on-exec every fd from ${3 + input.preserveFds} up: no host fd reaches the container`,
+  );
+  add(
+    { op: "WAIT_START" },
+    input.mode === "detached"
+      ? "# created: wait on the start FIFO for `leopard-oci start`"
+      : "# wait on the start FIFO",
+  );
   const env = proc.env ?? [];
   const arg0 = proc.args[0] ?? "";
-  add({ op: "EXEC", candidates: execCandidates(arg0, env), argv: proc.args, env }, `exec ${proc.args.map(q).join(" ")}`);
+  add(
+    { op: "EXEC", candidates: execCandidates(arg0, env), argv: proc.args, env },
+    `exec ${proc.args.map(q).join(" ")}`,
+  );
   return { steps, idMaps };
 }

@@ -34,7 +34,12 @@ export interface PlanDevice {
 export interface PlanSpec {
   process: {
     terminal?: boolean | undefined;
-    user: { uid: number; gid: number; umask?: number | undefined; additionalGids?: readonly number[] | undefined };
+    user: {
+      uid: number;
+      gid: number;
+      umask?: number | undefined;
+      additionalGids?: readonly number[] | undefined;
+    };
     args: readonly string[];
     env?: readonly string[] | undefined;
     cwd: string;
@@ -60,7 +65,9 @@ export interface PlanSpec {
         uidMappings?: readonly { containerID: number; hostID: number; size: number }[] | undefined;
         gidMappings?: readonly { containerID: number; hostID: number; size: number }[] | undefined;
         timeOffsets?:
-          | Partial<Record<"monotonic" | "boottime", { secs?: number | undefined; nanosecs?: number | undefined }>>
+          | Partial<
+              Record<"monotonic" | "boottime", { secs?: number | undefined; nanosecs?: number | undefined }>
+            >
           | undefined;
         devices?: readonly PlanDevice[] | undefined;
         rootfsPropagation?: string | undefined;

@@ -7,8 +7,8 @@ import { readFileSync, writeSync } from "node:fs";
 import { closeFd, recvMsg, sendMsg, socketPair, TimeoutError } from "../sys/seqpacket.ts";
 import { decodeMessage, type HelperMessage } from "./decode.ts";
 import { encodeOps, planFrame } from "./encode.ts";
-import { buildHelper, HELPER, lowerFdLimit } from "./helper-harness.ts";
 import { HEADER_SIZE, type Op } from "./ops.ts";
+import { buildHelper, HELPER, lowerFdLimit } from "./testing.ts";
 
 const SEED = 0x1e0fa4d;
 const CASES = 2000;

@@ -16,8 +16,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { planFrame, resumeFrame } from "./encode.ts";
-import { buildHelper, Errno, errorOf, HelperRun, lowerFdLimit, runPlan } from "./helper-harness.ts";
 import type { Op } from "./ops.ts";
+import { buildHelper, Errno, errorOf, HelperRun, lowerFdLimit, runPlan } from "./testing.ts";
 
 const CLONE_NEWNS = 0x20000;
 const CLONE_NEWUSER = 0x10000000;
@@ -268,6 +268,32 @@ describe("pivot_root and masking", () => {
       ["/", "/usr", "/proc", "/run/x", "/etc/hostname", "/etc/secret", "/secretdir"].sort(),
     );
     expect(exit.code).toBe(0);
+  });
+
+  test("MOUNT resolve 3 makes an existing path read-only and skips a missing one", async () => {
+    const { root } = dirs();
+    mkdirSync(join(root, "ro"));
+    const ro = (target: string): Op[] => [
+      { op: "MOUNT", source: target, target, fstype: "", flags: MS.BIND | MS.REC, data: "", resolve: 3 },
+      {
+        op: "MOUNT",
+        source: "",
+        target,
+        fstype: "",
+        flags: MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY,
+        data: "",
+        resolve: 3,
+      },
+    ];
+    const { messages, exit } = await runPlan([
+      ...minimalRoot(root),
+      { op: "PIVOT_ROOT", mode: 0 },
+      ...ro("/ro"),
+      ...ro("/missing"),
+      sh("touch /ro/x 2>/dev/null || echo ro; ls /"),
+    ]);
+    expect(messages).toEqual([]);
+    expect(exit).toMatchObject({ code: 0, stdout: "ro\nbin\ndev\nlib\nlib64\nproc\nro\nusr\n" });
   });
 
   test("PIVOT_ROOT mode 1 (--no-pivot) moves the root onto / and chroots", async () => {

@@ -1,4 +1,6 @@
 // The real helper against malformed frames and plans that need no namespaces.
+
+import { dlopen, FFIType, ptr } from "bun:ffi";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   closeSync,
@@ -12,18 +14,10 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeFd } from "../sys/seqpacket.ts";
+import { closeFd, connectUnix, recvMsg } from "../sys/seqpacket.ts";
 import { frame, planFrame, resumeFrame } from "./encode.ts";
-import {
-  buildHelper,
-  Errno,
-  errorOf,
-  FRAME_LEVEL,
-  HelperRun,
-  lowerFdLimit,
-  runPlan,
-} from "./helper-harness.ts";
 import { ArgKind, HEADER_SIZE, MAGIC, MAX_FRAME, MsgType, OPS, PROTOCOL_VERSION } from "./ops.ts";
+import { buildHelper, Errno, errorOf, FRAME_LEVEL, HelperRun, lowerFdLimit, runPlan } from "./testing.ts";
 
 let restoreFdLimit = () => {};
 beforeAll(() => {
@@ -78,7 +72,7 @@ describe("malformed frames", () => {
       "frame: op count larger than the payload",
     ],
     ["an op count past the end", raw([1, 0]), "frame: op count past the end"],
-    ["a truncated op header", raw(payload(1, umask).slice(0, 8)), "frame: op count larger than the payload"],
+    ["a second op header past the end", raw(payload(2, umask)), "frame: op header past the end"],
     ["an unknown op code", raw(payload(1, op(99, 0, []))), "frame: unknown op code"],
     ["op code zero", raw(payload(1, op(0, 0, []))), "frame: unknown op code"],
     [
@@ -180,6 +174,17 @@ describe("plans without namespaces", () => {
       stdout: "hi\nUmask:\t0027\n512\n1000\n/\nbar\n",
       stderr: "",
     });
+  });
+
+  test("a plan of almost 1 MiB arrives in one datagram and reaches execve intact", async () => {
+    const env = Array.from({ length: 8 }, (_, i) => `A${i}=${String(i).repeat(120_000)}`);
+    const plan = planFrame([
+      { op: "EXEC", candidates: ["/bin/sh"], argv: ["sh", "-c", 'printf %s "$A0$A7" | wc -c'], env },
+    ]);
+    expect(plan.length).toBeGreaterThan(960_000);
+    const { messages, exit } = await runPlanBytes(plan);
+    expect(messages).toEqual([]);
+    expect(exit).toMatchObject({ code: 0, stdout: "240000\n" });
   });
 
   test("SET_NAME renames the process for ps", async () => {
@@ -370,6 +375,24 @@ describe("sync points", () => {
     expect(await h.finish()).toMatchObject({ code: 7, signal: null, stdout: "1\n" });
   });
 
+  test("PID always arrives before anything the child sends", async () => {
+    for (let i = 0; i < 30; i++) {
+      using h = new HelperRun();
+      h.send(
+        planFrame([
+          { op: "FORK_PID1", mode: i % 2 },
+          { op: "SYNC", tag: 2 },
+          { op: "EXEC", candidates: ["/bin/true"], argv: ["true"], env: [] },
+        ]),
+      );
+      expect(h.next()?.type).toBe("pid");
+      expect(h.next()?.type).toBe("sync");
+      h.send(resumeFrame(2));
+      expect(h.next()).toBeNull();
+      await h.finish();
+    }
+  });
+
   test("FORK_PID1 mode 1 exits 128+signal when the child is killed", async () => {
     const { messages, exit } = await runPlan([
       { op: "FORK_PID1", mode: 1 },
@@ -458,6 +481,60 @@ describe("sync points", () => {
     expect(out).toBe("on-a-tty\r\n");
     expect(await h.finish()).toMatchObject({ code: 0 });
   });
+});
+
+test("PTY mode 1 sends the master over the console socket with the slave's name", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "leopard-console-"));
+  const { symbols, close } = dlopen("libc.so.6", {
+    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+    listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    accept4: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  });
+  const path = join(dir, "console.sock");
+  const SOCK_STREAM_CLOEXEC = 1 | 0o2000000;
+  const listener = symbols.socket(1, SOCK_STREAM_CLOEXEC, 0);
+  const addr = new Uint8Array(110);
+  addr.set([1, 0]); // AF_UNIX
+  addr.set(new TextEncoder().encode(path), 2);
+  const fds: number[] = [listener];
+  try {
+    expect(symbols.bind(listener, ptr(addr), addr.length)).toBe(0);
+    expect(symbols.listen(listener, 1)).toBe(0);
+    // The parent connects (the container's user may not reach the path) and passes the fd on.
+    const client = connectUnix(path);
+    fds.push(client);
+    using h = new HelperRun({ extraFds: [client] });
+    h.send(
+      planFrame([
+        { op: "CONSOLE_FD", fd: 4 },
+        { op: "PTY", mode: 1 },
+        { op: "SYNC", tag: 1 },
+        { op: "EXEC", candidates: ["/bin/sh"], argv: ["sh", "-c", "test -t 2 && echo on-a-tty"], env: [] },
+      ]),
+    );
+    expect(h.next()).toMatchObject({ type: "sync", tag: 1 });
+    const conn = symbols.accept4(listener, null, null, 0o2000000);
+    expect(conn).toBeGreaterThanOrEqual(0);
+    fds.push(conn);
+    const first = recvMsg(conn, 1000); // SCM_RIGHTS rides on the first byte of the stream
+    expect(first?.fds.length).toBe(1);
+    fds.push(...(first?.fds ?? []));
+    const rest = new Uint8Array(64);
+    const n = readSync(conn, rest);
+    const name = new TextDecoder().decode(first!.data) + new TextDecoder().decode(rest.subarray(0, n));
+    expect(name).toMatch(/^\/dev\/pts\/\d+$/);
+    h.send(resumeFrame(1));
+    expect(h.next()).toBeNull();
+    expect(await h.finish()).toMatchObject({ code: 0 });
+    const out = new Uint8Array(64);
+    const got = readSync(first!.fds[0]!, out);
+    expect(new TextDecoder().decode(out.subarray(0, got))).toBe("on-a-tty\r\n");
+  } finally {
+    for (const fd of fds) closeFd(fd);
+    close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe("the helper itself", () => {

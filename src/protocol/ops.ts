@@ -107,12 +107,19 @@ export const OPS = {
   CHDIR: { code: 21, args: { path: "bytes" } },
   /** Mark every fd >= from close-on-exec (the sync socket and FIFO are already). */
   CLOSE_FDS: { code: 22, args: { from: "u64" } },
-  /** open(path, O_PATH) of the start FIFO, kept for WAIT_START (taken before pivot_root). */
+  /**
+   * open(path, O_PATH) of the start FIFO, kept for WAIT_START (taken before pivot_root). The parent
+   * passes the FIFO as an inherited fd and names it /proc/self/fd/N: the state directory may be
+   * out of reach of the container's user.
+   */
   OPEN_FIFO: { code: 23, args: { path: "bytes" } },
   /** Send READY, reopen the FIFO through /proc/self/fd for writing (blocks until `start`), write one byte. */
   WAIT_START: { code: 24, args: {} },
-  /** connect() to a unix socket (the --console-socket); kept for PTY mode 1. */
-  CONSOLE_CONNECT: { code: 25, args: { path: "bytes" } },
+  /**
+   * Adopt an inherited fd: a stream socket the parent already connected to the --console-socket
+   * (the container's user may not be able to reach its path). Marked close-on-exec; kept for PTY mode 1.
+   */
+  CONSOLE_FD: { code: 25, args: { fd: "u64" } },
   /**
    * Open /dev/ptmx in the container, send the master with SCM_RIGHTS (mode 0 over the sync socket
    * as a PTY message, mode 1 over the console socket), make the slave the controlling terminal and

@@ -1,18 +1,18 @@
 // create: validate, plan, launch the helper and drive the sync protocol until init waits on the
 // start FIFO. Nothing of TypeScript stays resident for a detached container.
-import { chmodSync, lstatSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, openSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { type ConsoleMode, type LaunchPlan, plan } from "../plan/plan.ts";
 import { decodeMessage, type HelperMessage } from "../protocol/decode.ts";
 import { planFrame, resumeFrame } from "../protocol/encode.ts";
 import { SyncTag } from "../protocol/ops.ts";
-import { type ConsoleMode, type LaunchPlan, plan } from "../plan/plan.ts";
+import { loadSpec } from "../spec/load.ts";
+import { OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { mkfifo, writeFileAtomic } from "../sys/fs.ts";
 import { capLastCap, cgroupHierarchies, mountInfo, processStartTime } from "../sys/proc.ts";
-import { closeFd, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
-import { OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
+import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
-import { loadSpec } from "../spec/load.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
 
@@ -41,6 +41,8 @@ export interface Launched {
 }
 
 const HELPER_TIMEOUT_MS = 60_000;
+const O_PATH = 0o10000000;
+const O_CLOEXEC = 0o2000000;
 
 export function explainPlan(p: LaunchPlan): string {
   return p.steps.map((s, i) => `${String(i + 1).padStart(3)}. ${s.explain}`).join("\n");
@@ -56,7 +58,8 @@ export function create(opts: CreateOptions): Launched {
   } catch {
     st = undefined;
   }
-  if (!st?.isDirectory()) throw new LeopardError("invalid-spec", `rootfs "${rootfs}" does not exist or is not a directory`);
+  if (!st?.isDirectory())
+    throw new LeopardError("invalid-spec", `rootfs "${rootfs}" does not exist or is not a directory`);
   for (const dir of ["/proc", "/sys"]) {
     try {
       if (lstatSync(rootfs + dir).isSymbolicLink()) {
@@ -68,23 +71,32 @@ export function create(opts: CreateOptions): Launched {
   }
   const terminal = spec.process.terminal === true;
   if (terminal && opts.mode === "detached" && !opts.consoleSocket) {
-    throw new LeopardError("invalid-argument", "a container with a terminal needs --console-socket when detached");
+    throw new LeopardError(
+      "invalid-argument",
+      "a container with a terminal needs --console-socket when detached",
+    );
   }
   if (!terminal && opts.consoleSocket) {
-    throw new LeopardError("invalid-argument", "--console-socket is only for a container with process.terminal set");
+    throw new LeopardError(
+      "invalid-argument",
+      "--console-socket is only for a container with process.terminal set",
+    );
   }
+  const preserveFds = opts.preserveFds ?? 0;
+  // The helper's fds: 0-2, the preserved ones from 3, then the sync socket, the FIFO, the console socket.
+  const fds = { sync: 3 + preserveFds, fifo: 4 + preserveFds, console: 5 + preserveFds };
   const consoleMode: ConsoleMode = !terminal
     ? { kind: "none" }
     : opts.consoleSocket
-      ? { kind: "socket", path: resolve(opts.consoleSocket) }
+      ? { kind: "socket", path: resolve(opts.consoleSocket), fd: fds.console }
       : { kind: "sync" };
-  const preserveFds = opts.preserveFds ?? 0;
   const mounts = mountInfo();
   const launchPlan = plan({
     spec,
     id: opts.id,
     rootfs,
     fifo: opts.state.fifo(opts.id),
+    fifoFd: fds.fifo,
     mode: opts.mode,
     console: consoleMode,
     noPivot: opts.noPivot === true,
@@ -131,7 +143,7 @@ export function create(opts: CreateOptions): Launched {
     const fifo = opts.state.fifo(opts.id);
     mkfifo(fifo, 0o622);
     chmodSync(fifo, 0o622);
-    launched = launch(launchPlan, opts, preserveFds);
+    launched = launch(launchPlan, opts, preserveFds, fifo, consoleMode);
     stored.pid = launched.pid;
     stored.pidStartTime = processStartTime(launched.pid) ?? "";
     delete stored.creatorPid;
@@ -149,11 +161,31 @@ export function create(opts: CreateOptions): Launched {
   }
 }
 
-function launch(p: LaunchPlan, opts: CreateOptions, preserveFds: number): Launched {
+function launch(
+  p: LaunchPlan,
+  opts: CreateOptions,
+  preserveFds: number,
+  fifo: string,
+  consoleMode: ConsoleMode,
+): Launched {
+  // Opened here, by the runtime, and inherited: the container's user may not reach these paths.
+  const passed: number[] = [openSync(fifo, O_PATH | O_CLOEXEC)];
+  if (consoleMode.kind === "socket") {
+    try {
+      passed.push(connectUnix(consoleMode.path));
+    } catch (e) {
+      for (const fd of passed) closeFd(fd);
+      throw new LeopardError(
+        "invalid-argument",
+        `cannot connect to console socket "${consoleMode.path}": ${describe(e)}`,
+        { cause: e },
+      );
+    }
+  }
   const [ours, theirs] = socketPair();
   const stdio: (number | "inherit")[] = ["inherit", "inherit", "inherit"];
   for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
-  stdio.push(theirs);
+  stdio.push(theirs, ...passed);
   let helper: Subprocess;
   try {
     helper = Bun.spawn([helperPath(), String(3 + preserveFds)], {
@@ -163,6 +195,8 @@ function launch(p: LaunchPlan, opts: CreateOptions, preserveFds: number): Launch
     closeFd(ours);
     closeFd(theirs);
     throw new LeopardError("helper", `cannot start the helper: ${describe(e)}`, { cause: e });
+  } finally {
+    for (const fd of passed) closeFd(fd);
   }
   closeFd(theirs);
   let pid = 0;
@@ -177,7 +211,11 @@ function launch(p: LaunchPlan, opts: CreateOptions, preserveFds: number): Launch
         case "sync":
           if (msg.tag === SyncTag.ID_MAPS) {
             // sync 1: the user namespace exists; write its id maps from outside.
-            if (!p.idMaps) throw new LeopardError("protocol", "helper asked for id maps but no user namespace was planned");
+            if (!p.idMaps)
+              throw new LeopardError(
+                "protocol",
+                "helper asked for id maps but no user namespace was planned",
+              );
             writeMap(msg.pid, "uid_map", p.idMaps.uid);
             writeMap(msg.pid, "gid_map", p.idMaps.gid);
           }
@@ -195,9 +233,12 @@ function launch(p: LaunchPlan, opts: CreateOptions, preserveFds: number): Launch
           throw new LeopardError("helper", describeFailure(msg, op), { errno: msg.errno, path: msg.path });
         }
         case "ready":
-          if (pid === 0) throw new LeopardError("protocol", "helper reported ready before the container's pid");
+          if (pid === 0)
+            throw new LeopardError("protocol", "helper reported ready before the container's pid");
           if (opts.mode === "detached") closeFd(ours);
-          return pty === undefined ? { pid, helper, sync: ours, plan: p } : { pid, helper, sync: ours, pty, plan: p };
+          return pty === undefined
+            ? { pid, helper, sync: ours, plan: p }
+            : { pid, helper, sync: ours, pty, plan: p };
       }
     }
   } catch (e) {

@@ -50,8 +50,10 @@ export function describeOp(op: Op): string {
       return `mask "${String(op.path)}"`;
     case "WRITE_FILE":
       return `write "${String(op.path)}"`;
-    case "CONSOLE_CONNECT":
-      return `connect to console socket "${String(op.path)}"`;
+    case "CONSOLE_FD":
+      return "use the console socket";
+    case "OPEN_FIFO":
+      return "open the start FIFO";
     default:
       return op.op.toLowerCase().replaceAll("_", " ");
   }
@@ -59,7 +61,8 @@ export function describeOp(op: Op): string {
 
 export function describeFailure(err: Extract<HelperMessage, { type: "error" }>, op: Op | undefined): string {
   const what = op ? describeOp(op) : err.message;
-  if (op?.op === "EXEC" && err.errno === 2) return `exec "${op.argv[0] ?? ""}": executable file not found in $PATH`;
+  if (op?.op === "EXEC" && err.errno === 2)
+    return `exec "${op.argv[0] ?? ""}": executable file not found in $PATH`;
   const detail = err.errno !== 0 ? strerror(err.errno) : err.message;
   const extra = op && err.message && !/^[a-z_0-9]+$/.test(err.message) ? ` (${err.message})` : "";
   return `${what}: ${detail}${extra}`;

@@ -2,5 +2,8 @@
 import { fileURLToPath } from "node:url";
 
 export function helperPath(): string {
-  return process.env["LEOPARD_HELPER"] ?? fileURLToPath(new URL("../../native/build/leopard-helper", import.meta.url));
+  return (
+    process.env["LEOPARD_HELPER"] ??
+    fileURLToPath(new URL("../../native/build/leopard-helper", import.meta.url))
+  );
 }

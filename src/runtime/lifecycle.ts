@@ -1,7 +1,7 @@
 // start, kill, delete, state, list: the commands that act on an existing container.
 import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync, unlinkSync } from "node:fs";
-import { waitReadable } from "../sys/seqpacket.ts";
 import { isAlive, type PublicState, type StateDir } from "../state/state.ts";
+import { waitReadable } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
 import { parseSignal } from "./signals.ts";
 
@@ -15,7 +15,8 @@ export function start(state: StateDir, id: string): void {
   // Opening the read side releases init's blocked open for writing; it then writes one byte.
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */);
   try {
-    if (!waitReadable(fd, 10_000)) throw new LeopardError("bad-state", "the container did not answer the start signal");
+    if (!waitReadable(fd, 10_000))
+      throw new LeopardError("bad-state", "the container did not answer the start signal");
     const buf = Buffer.alloc(1);
     const n = readSync(fd, buf);
     if (n !== 1) throw new LeopardError("bad-state", "the container exited before it could start");
@@ -47,10 +48,11 @@ export function containerPids(pid: number): number[] {
 }
 
 export function kill(state: StateDir, id: string, signal: string, all: boolean): void {
+  const sig = parseSignal(signal);
   const s = state.read(id);
   const status = state.status(s);
-  if (status === "stopped" || status === "creating") throw new LeopardError("bad-state", "container not running");
-  const sig = parseSignal(signal);
+  if (status === "stopped" || status === "creating")
+    throw new LeopardError("bad-state", "container not running");
   const pids = all && s.ownPidNamespace ? containerPids(s.pid) : [s.pid];
   for (const p of pids) {
     try {
@@ -83,7 +85,8 @@ export async function remove(state: StateDir, id: string, force: boolean): Promi
   if ((status === "running" || status === "paused") && !force) {
     throw new LeopardError("bad-state", `cannot delete container "${id}" that is not stopped: ${status}`);
   }
-  if (status === "creating" && !force) throw new LeopardError("bad-state", `container "${id}" is being created`);
+  if (status === "creating" && !force)
+    throw new LeopardError("bad-state", `container "${id}" is being created`);
   if (status !== "stopped" && s.pid !== 0) {
     const pids = s.ownPidNamespace ? containerPids(s.pid) : [s.pid];
     for (const p of pids) {

@@ -1,7 +1,8 @@
 // run: create + start, then stay in the foreground until the container exits and return its
 // status. Signals are forwarded to init; a terminal is relayed through a pty.
-import { closeSync, createReadStream, writeSync } from "node:fs";
+
 import { ptr } from "bun:ffi";
+import { closeSync, createReadStream, writeSync } from "node:fs";
 import { decodeMessage } from "../protocol/decode.ts";
 import { libc } from "../sys/libc.ts";
 import { closeFd, recvMsg } from "../sys/seqpacket.ts";
@@ -34,6 +35,8 @@ export async function run(opts: RunOptions): Promise<number> {
   const handlers = new Map<string, () => void>();
   let relay: Promise<void> | undefined;
   try {
+    // The window size is set before the process runs, so its first look at the terminal is right.
+    if (pty !== undefined) copyWindowSize(pty);
     start(opts.state, opts.id);
     // Until exec, the helper holds its end of the sync socket; EOF means execve succeeded.
     const m = recvMsg(sync, -1);
@@ -41,7 +44,9 @@ export async function run(opts: RunOptions): Promise<number> {
     if (m !== null) {
       const msg = decodeMessage(m.data);
       if (msg.type === "error") {
-        process.stderr.write(`leopard-oci: run ${opts.id}: ${describeFailure(msg, launched.plan.steps[msg.index]?.op)}\n`);
+        process.stderr.write(
+          `leopard-oci: run ${opts.id}: ${describeFailure(msg, launched.plan.steps[msg.index]?.op)}\n`,
+        );
       }
     }
     for (const sig of FORWARDED) {
@@ -65,16 +70,17 @@ export async function run(opts: RunOptions): Promise<number> {
 }
 
 /** Copies stdin → pty and pty → stdout until the container side closes. */
+function copyWindowSize(master: number): void {
+  const cols = process.stdout.columns;
+  const rows = process.stdout.rows;
+  if (!cols || !rows) return;
+  const ws = new Uint16Array([rows, cols, 0, 0]);
+  libc().ioctl(master, TIOCSWINSZ, ptr(ws));
+}
+
 function relayTerminal(master: number, handlers: Map<string, () => void>): Promise<void> {
   const stdin = process.stdin;
-  const resize = () => {
-    const cols = process.stdout.columns;
-    const rows = process.stdout.rows;
-    if (!cols || !rows) return;
-    const ws = new Uint16Array([rows, cols, 0, 0]);
-    libc().ioctl(master, TIOCSWINSZ, ptr(ws));
-  };
-  resize();
+  const resize = () => copyWindowSize(master);
   handlers.set("SIGWINCH", resize);
   process.on("SIGWINCH", resize);
   if (stdin.isTTY) stdin.setRawMode(true);

@@ -1,9 +1,9 @@
 // The container's state directory: <root>/<id>/{state.json, exec.fifo}. state.json is written
 // atomically; the status is derived from the live process, never stored.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { containerNotFound, LeopardError } from "../util/errors.ts";
-import { processStartTime, processState } from "../sys/proc.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
+import { processStartTime, processState } from "../sys/proc.ts";
+import { containerNotFound, LeopardError } from "../util/errors.ts";
 
 export const DEFAULT_ROOT = "/run/leopard";
 export const OCI_VERSION = "1.2.0";
@@ -46,7 +46,10 @@ const ID = /^[\w+\-.]+$/;
 
 export function checkId(id: string): void {
   if (!ID.test(id) || id === "." || id === "..") {
-    throw new LeopardError("invalid-argument", `invalid container id "${id}": use letters, digits, "_", "+", "-" and "."`);
+    throw new LeopardError(
+      "invalid-argument",
+      `invalid container id "${id}": use letters, digits, "_", "+", "-" and "."`,
+    );
   }
 }
 
@@ -105,7 +108,8 @@ export class StateDir {
   /** The status, from the process and the FIFO (present until `start`). */
   status(s: StoredState): Status {
     if (s.pid === 0) {
-      if (s.creatorPid !== undefined && isAlive(s.creatorPid, processStartTime(s.creatorPid) ?? "-")) return "creating";
+      if (s.creatorPid !== undefined && isAlive(s.creatorPid, processStartTime(s.creatorPid) ?? "-"))
+        return "creating";
       return "stopped";
     }
     if (!isAlive(s.pid, s.pidStartTime)) return "stopped";

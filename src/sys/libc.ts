@@ -24,6 +24,8 @@ function load() {
     tcsetattr: { args: [i32, i32, ptr], returns: i32 },
     syscall: { args: [i64, i64, i64, i64], returns: i64 },
     mkfifo: { args: [ptr, u32], returns: i32 },
+    socket: { args: [i32, i32, i32], returns: i32 },
+    connect: { args: [i32, ptr, u32], returns: i32 },
   });
 }
 

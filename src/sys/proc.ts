@@ -33,7 +33,7 @@ export interface MountInfo {
   mountOptions: string;
 }
 
-function unescape(s: string): string {
+function unescapeOctal(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }
 
@@ -46,10 +46,10 @@ export function parseMountInfo(text: string): MountInfo[] {
     const l = left.split(" ");
     const r = right.split(" ");
     out.push({
-      mountPoint: unescape(l[4] ?? ""),
+      mountPoint: unescapeOctal(l[4] ?? ""),
       mountOptions: l[5] ?? "",
       fstype: r[0] ?? "",
-      source: unescape(r[1] ?? ""),
+      source: unescapeOctal(r[1] ?? ""),
       superOptions: r[2] ?? "",
     });
   }
@@ -61,7 +61,9 @@ export function mountInfo(pid: number | "self" = "self"): MountInfo[] {
 }
 
 /** The cgroup hierarchies under /sys/fs/cgroup, named by their directory there ("" for a v2 root). */
-export function cgroupHierarchies(mounts: readonly MountInfo[]): { name: string; fstype: "cgroup" | "cgroup2"; options: string }[] {
+export function cgroupHierarchies(
+  mounts: readonly MountInfo[],
+): { name: string; fstype: "cgroup" | "cgroup2"; options: string }[] {
   const out: { name: string; fstype: "cgroup" | "cgroup2"; options: string }[] = [];
   for (const m of mounts) {
     if (m.fstype !== "cgroup" && m.fstype !== "cgroup2") continue;

@@ -114,3 +114,19 @@ export function recvMsg(fd: number, timeoutMs: number): { data: Uint8Array; fds:
 export function closeFd(fd: number): void {
   libc().close(fd);
 }
+
+/** A SOCK_STREAM connection to the unix socket at path (close-on-exec), e.g. a --console-socket. */
+export function connectUnix(path: string): number {
+  const bytes = new TextEncoder().encode(path);
+  if (bytes.length >= 108) throw new SysError("connect", 36 /* ENAMETOOLONG */, path);
+  const fd = check(libc().socket(AF_UNIX, 1 /* SOCK_STREAM */ | SOCK_CLOEXEC, 0), "socket");
+  const addr = new Uint8Array(110);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(bytes, 2);
+  if (libc().connect(fd, ptr(addr), 110) === -1) {
+    const e = errno();
+    libc().close(fd);
+    throw new SysError("connect", e, path);
+  }
+  return fd;
+}

@@ -45,7 +45,11 @@ describe("bad input", () => {
   });
 
   test("empty process.args is refused", () => {
-    b = bundle({ edit: (c) => ((c["process"] as Record<string, unknown>)["args"] = []) });
+    b = bundle({
+      edit: (c) => {
+        (c["process"] as Record<string, unknown>)["args"] = [];
+      },
+    });
     expectOneLineError(oci(b, ["run", "c1"]), /process\.args/);
   });
 
@@ -60,7 +64,11 @@ describe("bad input", () => {
   });
 
   test("a missing rootfs is named", () => {
-    b = bundle({ edit: (c) => (c["root"] = { path: "/nonexistent/leopard-rootfs" }) });
+    b = bundle({
+      edit: (c) => {
+        c["root"] = { path: "/nonexistent/leopard-rootfs" };
+      },
+    });
     expectOneLineError(oci(b, ["create", "c1"]), /rootfs "\/nonexistent\/leopard-rootfs" does not exist/);
   });
 
@@ -97,7 +105,10 @@ describe("bad input", () => {
         (c["mounts"] as unknown[]).push({ destination: "/mnt", type: "nosuchfs", source: "none" });
       },
     });
-    expectOneLineError(oci(b, ["run", "c1"]), /^leopard-oci: run c1: mount "none" on "\/mnt" \(type "nosuchfs"\): no such device\n$/);
+    expectOneLineError(
+      oci(b, ["run", "c1"]),
+      /^leopard-oci: run c1: mount "none" on "\/mnt" \(type "nosuchfs"\): no such device\n$/,
+    );
   });
 
   test("errors also go to --log as JSON lines", () => {
@@ -112,7 +123,11 @@ describe("bad input", () => {
   });
 
   test("a terminal without --console-socket is refused for a detached container", () => {
-    b = bundle({ edit: (c) => ((c["process"] as Record<string, unknown>)["terminal"] = true) });
+    b = bundle({
+      edit: (c) => {
+        (c["process"] as Record<string, unknown>)["terminal"] = true;
+      },
+    });
     expectOneLineError(oci(b, ["create", "c1"]), /console-socket/);
   });
 });

@@ -1,6 +1,15 @@
 // Integration test harness: real busybox root filesystems, bundles in temp dirs, the real
 // bin/leopard-oci, and a check that nothing is left behind.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../../src/spec/defaults.ts";
@@ -12,7 +21,8 @@ export const MAPPED_BASE = 100000;
 /** A busybox rootfs owned by `owner`, built once per checkout under build/rootfs. */
 export function rootfs(owner = 0): string {
   const dir = join(TOP, "build/rootfs", `busybox-${owner}`);
-  if (!existsSync(join(dir, "bin/busybox"))) {
+  // Rebuilt when missing or older than the current layout (mnt/ was added later).
+  if (!existsSync(join(dir, "bin/busybox")) || !existsSync(join(dir, "mnt"))) {
     mkdirSync(join(TOP, "build/rootfs"), { recursive: true });
     const r = Bun.spawnSync([join(TOP, "scripts/make-rootfs.sh"), dir, String(owner)], { stderr: "pipe" });
     if (r.exitCode !== 0) throw new Error(`make-rootfs failed: ${r.stderr.toString()}`);
@@ -33,7 +43,6 @@ export interface Bundle {
 /** A bundle whose rootfs is the shared busybox tree (read-only bind is not needed: tests don't write to it). */
 export function bundle(opts: { userns?: boolean; args?: string[]; edit?: (c: Json) => void } = {}): Bundle {
   const dir = mkdtempSync(join(tmpdir(), "leopard-test-"));
-  chmodSync(dir, 0o755);
   const root = join(dir, "state");
   const spec = defaultSpec({ args: opts.args ?? ["/bin/true"] }) as unknown as Json;
   const process_ = spec["process"] as Json;
@@ -45,7 +54,12 @@ export function bundle(opts: { userns?: boolean; args?: string[]; edit?: (c: Jso
     linux["uidMappings"] = [{ containerID: 0, hostID: MAPPED_BASE, size: 65536 }];
     linux["gidMappings"] = [{ containerID: 0, hostID: MAPPED_BASE, size: 65536 }];
   }
-  (spec["mounts"] as Json[]).push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] });
+  (spec["mounts"] as Json[]).push({
+    destination: "/tmp",
+    type: "tmpfs",
+    source: "tmpfs",
+    options: ["nosuid", "nodev", "mode=1777"],
+  });
   spec["hostname"] = "leopard";
   opts.edit?.(spec);
   const b: Bundle = {
@@ -57,7 +71,9 @@ export function bundle(opts: { userns?: boolean; args?: string[]; edit?: (c: Jso
     },
     cleanup() {
       // Force-delete anything a failed test left, then the temp dir.
-      const ids = existsSync(root) ? Bun.spawnSync([OCI, "--root", root, "list", "-q"]).stdout.toString().split("\n") : [];
+      const ids = existsSync(root)
+        ? Bun.spawnSync([OCI, "--root", root, "list", "-q"]).stdout.toString().split("\n")
+        : [];
       for (const id of ids.filter(Boolean)) Bun.spawnSync([OCI, "--root", root, "delete", "--force", id]);
       rmSync(dir, { recursive: true, force: true });
     },

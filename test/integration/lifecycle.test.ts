@@ -62,10 +62,21 @@ describe("lifecycle", () => {
     b = bundle({ args: ["/bin/sh", "-c", "sleep 60 & sleep 60 & wait"] });
     expect(oci(b, ["run", "-d", "c1"]).code).toBe(0);
     const pid = readState(b, "c1")["pid"] as number;
-    await until(() => readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").length === 2, 10_000, "two children");
+    await until(
+      () => readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").length === 2,
+      10_000,
+      "two children",
+    );
     const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").map(Number);
     expect(oci(b, ["kill", "--all", "c1", "KILL"]).code).toBe(0);
-    await until(() => kids.every((k) => !existsSync(`/proc/${k}/stat`) || readFileSync(`/proc/${k}/stat`, "utf8").includes(") Z")), 10_000, "children gone");
+    await until(
+      () =>
+        kids.every(
+          (k) => !existsSync(`/proc/${k}/stat`) || readFileSync(`/proc/${k}/stat`, "utf8").includes(") Z"),
+        ),
+      10_000,
+      "children gone",
+    );
     await until(() => status(b!, "c1") === "stopped", 10_000, "stopped");
     expect(oci(b, ["delete", "c1"]).code).toBe(0);
   });
@@ -76,10 +87,14 @@ describe("lifecycle", () => {
     const pid = readState(b, "c1")["pid"] as number;
     const r = oci(b, ["delete", "c1"]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toBe('leopard-oci: delete c1: cannot delete container "c1" that is not stopped: running\n');
+    expect(r.stderr).toBe(
+      'leopard-oci: delete c1: cannot delete container "c1" that is not stopped: running\n',
+    );
     expect(status(b, "c1")).toBe("running");
     expect(oci(b, ["delete", "--force", "c1"]).code).toBe(0);
-    expect(existsSync(`/proc/${pid}/cmdline`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z")).toBe(false);
+    expect(
+      existsSync(`/proc/${pid}/cmdline`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"),
+    ).toBe(false);
     expect(oci(b, ["state", "c1"]).code).not.toBe(0);
   });
 
@@ -88,7 +103,9 @@ describe("lifecycle", () => {
     expect(oci(b, ["create", "c1"]).code).toBe(0);
     const pid = readState(b, "c1")["pid"] as number;
     expect(oci(b, ["delete", "--force", "c1"]).code).toBe(0);
-    expect(existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z")).toBe(false);
+    expect(
+      existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"),
+    ).toBe(false);
   });
 
   test("list shows containers as a table and as JSON", () => {
@@ -97,7 +114,12 @@ describe("lifecycle", () => {
     expect(oci(b, ["run", "-d", "c2"]).code).toBe(0);
     const table = oci(b, ["list"]).stdout.trim().split("\n");
     expect(table[0]?.split(/\s+/)).toEqual(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]);
-    expect(table.slice(1).map((l) => l.split(/\s+/).slice(0, 3)[0] + ":" + l.split(/\s+/)[2]).sort()).toEqual(["c1:created", "c2:running"]);
+    expect(
+      table
+        .slice(1)
+        .map((l) => l.split(/\s+/).slice(0, 3)[0] + ":" + l.split(/\s+/)[2])
+        .sort(),
+    ).toEqual(["c1:created", "c2:running"]);
     const json = JSON.parse(oci(b, ["list", "--format", "json"]).stdout) as { id: string; status: string }[];
     expect(json.map((s) => `${s.id}:${s.status}`).sort()).toEqual(["c1:created", "c2:running"]);
     expect(oci(b, ["list", "-q"]).stdout.split("\n").filter(Boolean).sort()).toEqual(["c1", "c2"]);
@@ -131,7 +153,19 @@ describe("lifecycle", () => {
     b = bundle();
     const sleeper = Bun.spawn(["sleep", "30"]);
     mkdirSync(join(b.root, "c0"), { recursive: true });
-    const s = { ociVersion: "1.2.0", id: "c0", pid: 0, pidStartTime: "", bundle: b.dir, rootfs: "/", created: "", owner: "", annotations: {}, ownPidNamespace: true, creatorPid: sleeper.pid };
+    const s = {
+      ociVersion: "1.2.0",
+      id: "c0",
+      pid: 0,
+      pidStartTime: "",
+      bundle: b.dir,
+      rootfs: "/",
+      created: "",
+      owner: "",
+      annotations: {},
+      ownPidNamespace: true,
+      creatorPid: sleeper.pid,
+    };
     writeFileSync(join(b.root, "c0/state.json"), JSON.stringify(s));
     try {
       expect(readState(b, "c0")["status"]).toBe("creating");

@@ -2,7 +2,17 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { type Bundle, bundle, hostNs, leftovers, MAPPED_BASE, mountsMentioning, oci, readState, until } from "./harness.ts";
+import {
+  type Bundle,
+  bundle,
+  hostNs,
+  leftovers,
+  MAPPED_BASE,
+  mountsMentioning,
+  oci,
+  readState,
+  until,
+} from "./harness.ts";
 
 let b: Bundle | undefined;
 afterEach(() => {
@@ -41,7 +51,10 @@ describe("the seed container", () => {
     expect(status).toMatch(new RegExp(`^Uid:\\s+${MAPPED_BASE}\\s+${MAPPED_BASE}\\s`, "m"));
     expect(status).toMatch(new RegExp(`^Gid:\\s+${MAPPED_BASE}\\s+${MAPPED_BASE}\\s`, "m"));
     expect(oci(b, ["delete", "--force", "c1"]).code).toBe(0);
-    b.config["process"] = { ...(b.config["process"] as object), args: ["/bin/sh", "-c", "id -u; id -g; cat /proc/self/uid_map"] };
+    b.config["process"] = {
+      ...(b.config["process"] as object),
+      args: ["/bin/sh", "-c", "id -u; id -g; cat /proc/self/uid_map"],
+    };
     b.write();
     const inside = oci(b, ["run", "c2"]);
     const lines = inside.stdout.split("\n").map((l) => l.trim().replace(/\s+/g, " "));
@@ -49,7 +62,7 @@ describe("the seed container", () => {
   });
 
   test("ps inside shows PID 1 and only the container's own processes", () => {
-    b = bundle({ userns: true, args: ["/bin/sh", "-c", "echo $$; ps -o pid,comm"] });
+    b = bundle({ userns: true, args: ["/bin/sh", "-c", "echo $$; ps -o pid,comm; true"] });
     const r = oci(b, ["run", "c1"]);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toBe("1");
@@ -63,7 +76,12 @@ describe("the seed container", () => {
 
   test("namespace inodes differ from the host's for each requested namespace and equal the others", () => {
     const kinds = ["pid", "mnt", "uts", "ipc", "net", "user", "cgroup", "time"];
-    b = bundle({ userns: true, args: ["/bin/sh", "-c", `for n in ${kinds.join(" ")}; do readlink /proc/self/ns/$n; done`] });
+    b = bundle({
+      userns: true,
+      args: ["/bin/sh", "-c", `for n in ${kinds.join(" ")}; do readlink /proc/self/ns/$n; done`],
+      edit: (c) =>
+        ((c["linux"] as Record<string, unknown[]>)["namespaces"] as unknown[]).push({ type: "cgroup" }),
+    });
     const r = oci(b, ["run", "c1"]);
     expect(r.code).toBe(0);
     const inside = r.stdout.trim().split("\n");
@@ -80,7 +98,10 @@ describe("the seed container", () => {
       edit: (c) => {
         const linux = c["linux"] as Record<string, unknown>;
         (linux["namespaces"] as unknown[]).push({ type: "time" });
-        linux["timeOffsets"] = { boottime: { secs: 1000000, nanosecs: 0 }, monotonic: { secs: 500, nanosecs: 0 } };
+        linux["timeOffsets"] = {
+          boottime: { secs: 1000000, nanosecs: 0 },
+          monotonic: { secs: 500, nanosecs: 0 },
+        };
       },
     });
     const r = oci(b, ["run", "c1"]);
@@ -106,14 +127,18 @@ describe("the seed container", () => {
     b = bundle({ userns: true, args: ["/bin/sh", "-c", "cat /proc/mounts; echo ---; ls /"] });
     const r = oci(b, ["run", "c1"]);
     const [mounts, ls] = r.stdout.split("---\n");
-    const points = (mounts ?? "").trim().split("\n").map((l) => l.split(" ")[1]);
+    const points = (mounts ?? "")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" ")[1]);
     expect(points).toContain("/");
     expect(points).toContain("/proc");
     expect(points).toContain("/tmp");
-    for (const p of points) expect(p).not.toMatch(/^\/(work|run\/leopard|\.old_root|old_root|home\/|usr\/lib)/);
+    for (const p of points)
+      expect(p).not.toMatch(/^\/(work|run\/leopard|\.old_root|old_root|home\/|usr\/lib)/);
     expect(points).not.toContain(b.dir);
     expect((ls ?? "").trim().split("\n").sort()).toEqual(
-      ["bin", "dev", "etc", "home", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "var"].sort(),
+      ["bin", "dev", "etc", "home", "mnt", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "var"].sort(),
     );
   });
 

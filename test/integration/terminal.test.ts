@@ -21,7 +21,11 @@ describe("terminal", () => {
     b = bundle({ userns: true, args: ["/bin/sh", "-c", "tty; stty size; echo done"], edit: terminal });
     // script(1) gives leopard-oci a terminal of its own, as a person's shell would.
     const cmd = `stty rows 33 cols 97; ${OCI} --root ${b.root} run -b ${b.dir} c1; echo "exit=$?"`;
-    const r = Bun.spawnSync(["script", "-qec", cmd, "/dev/null"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const r = Bun.spawnSync(["script", "-qec", cmd, "/dev/null"], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const out = r.stdout.toString().replaceAll("\r", "");
     expect(out).toContain("/dev/pts/0\n33 97\ndone\n");
     expect(out).toContain("exit=0");
@@ -34,7 +38,9 @@ describe("terminal", () => {
     const reader = receiver.stdout.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toBe("ready\n");
-    const c = Bun.spawnSync([OCI, "--root", b.root, "create", "-b", b.dir, "--console-socket", sock, "c1"], { stderr: "pipe" });
+    const c = Bun.spawnSync([OCI, "--root", b.root, "create", "-b", b.dir, "--console-socket", sock, "c1"], {
+      stderr: "pipe",
+    });
     expect(c.stderr.toString()).toBe("");
     expect(c.exitCode).toBe(0);
     expect(Bun.spawnSync([OCI, "--root", b.root, "start", "c1"]).exitCode).toBe(0);

@@ -1,0 +1,70 @@
+// linux.cgroupsPath → the container's cgroup in each hierarchy.
+//
+// Absolute paths are taken as they are inside every hierarchy. Relative paths are relative to
+// the cgroup the runtime itself runs in, per hierarchy (runc's rule: on v1 the runtime may sit
+// in different cgroups of different controllers). No path means /leopard/<id>. The result is
+// resolved once, at create, and kept in the container's state: later commands (update, pause,
+// delete) may run in other cgroups than create did.
+import { LeopardError } from "../util/errors.ts";
+import type { CgroupLayout } from "./layout.ts";
+import { procCgroup } from "./layout.ts";
+
+/** Hierarchy key ("" for cgroup2, a v1 controller name otherwise) → absolute cgroup path. */
+export type CgroupPaths = Readonly<Record<string, string>>;
+
+export const DEFAULT_PARENT = "/leopard";
+
+/** The hierarchies a container joins: every mounted v1 one, and cgroup2 where it is mounted. */
+export function hierarchyKeys(layout: CgroupLayout): string[] {
+  if (layout.mode === "v2") return [""];
+  const keys = [...layout.v1.keys()];
+  if (layout.unified !== undefined) keys.push("");
+  return keys;
+}
+
+/** "/a//b/" → "/a/b"; refuses "." and ".." so a path never leaves the hierarchy. */
+export function normalizeCgroupPath(p: string, field = "linux.cgroupsPath"): string {
+  const parts = p.split("/").filter((s) => s !== "");
+  for (const s of parts) {
+    if (s === "." || s === "..") {
+      throw new LeopardError("invalid-spec", `${field} ${JSON.stringify(p)} must not contain "." or ".."`);
+    }
+  }
+  return `/${parts.join("/")}`;
+}
+
+export function resolveCgroupsPath(
+  cgroupsPath: string | undefined,
+  id: string,
+  layout: CgroupLayout,
+  own: () => ReadonlyMap<string, string> = () => procCgroup("self"),
+): CgroupPaths {
+  const keys = hierarchyKeys(layout);
+  const given = cgroupsPath ?? "";
+  if (/^[^/:]*\.slice:[^:]*:[^:]+$/.test(given)) {
+    throw new LeopardError(
+      "unsupported",
+      `linux.cgroupsPath ${JSON.stringify(given)} is a systemd path (slice:prefix:name) and leopard does not drive systemd cgroups yet`,
+    );
+  }
+  if (given === "") return Object.fromEntries(keys.map((k) => [k, `${DEFAULT_PARENT}/${id}`]));
+  if (given.startsWith("/")) {
+    const abs = normalizeCgroupPath(given);
+    if (abs === "/") throw new LeopardError("invalid-spec", 'linux.cgroupsPath "/" is the root cgroup');
+    return Object.fromEntries(keys.map((k) => [k, abs]));
+  }
+  const rel = normalizeCgroupPath(given);
+  const mine = own();
+  const out: Record<string, string> = {};
+  for (const k of keys) {
+    const base = mine.get(k);
+    if (base === undefined) {
+      throw new LeopardError(
+        "system",
+        `linux.cgroupsPath ${JSON.stringify(given)} is relative but the runtime's own ${k === "" ? "cgroup2" : JSON.stringify(k)} cgroup is unknown`,
+      );
+    }
+    out[k] = normalizeCgroupPath(`${base}/${rel}`);
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+// The libc calls layer unpacking needs that Bun lacks: mknod and extended attributes on the
+// link itself (l*xattr never follow a symlink). Loaded on first use.
+import { dlopen, FFIType, ptr as toPtr } from "bun:ffi";
+import { check, cstr } from "../sys/libc.ts";
+
+const { i32, u32, u64, i64, ptr } = FFIType;
+
+function load() {
+  return dlopen("libc.so.6", {
+    mknod: { args: [ptr, u32, u64], returns: i32 },
+    chmod: { args: [ptr, u32], returns: i32 },
+    lsetxattr: { args: [ptr, ptr, ptr, u64, i32], returns: i32 },
+    lgetxattr: { args: [ptr, ptr, ptr, u64], returns: i64 },
+    llistxattr: { args: [ptr, ptr, u64], returns: i64 },
+  });
+}
+
+let lib: ReturnType<typeof load> | undefined;
+function sym(): ReturnType<typeof load>["symbols"] {
+  lib ??= load();
+  return lib.symbols;
+}
+
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+
+/** glibc's makedev: 12 bits of major and 20 of minor, split across the 64-bit value. */
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major >>> 0);
+  const mi = BigInt(minor >>> 0);
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+}
+
+export function mknod(path: string, mode: number, dev: bigint): void {
+  check(sym().mknod(cstr(path), mode, dev), "mknod", path);
+}
+
+/** chmod(2) itself: Bun's fs.chmod drops the set-id and sticky bits. */
+export function chmod(path: string, mode: number): void {
+  check(sym().chmod(cstr(path), mode & 0o7777), "chmod", path);
+}
+
+export function lsetxattr(path: string, name: string, value: Uint8Array): void {
+  const v = value.length === 0 ? new Uint8Array(1) : value;
+  check(sym().lsetxattr(cstr(path), cstr(name), toPtr(v), value.length, 0), "lsetxattr", path);
+}
+
+/** The value of one attribute, or undefined when the file has none by that name. */
+export function lgetxattr(path: string, name: string): Uint8Array | undefined {
+  const buf = new Uint8Array(65536);
+  const n = Number(sym().lgetxattr(cstr(path), cstr(name), toPtr(buf), buf.length));
+  if (n < 0) return undefined;
+  return buf.slice(0, n);
+}
+
+export function llistxattr(path: string): string[] {
+  const buf = new Uint8Array(65536);
+  const n = check(sym().llistxattr(cstr(path), toPtr(buf), buf.length), "llistxattr", path);
+  if (n <= 0) return [];
+  return new TextDecoder()
+    .decode(buf.subarray(0, n))
+    .split("\0")
+    .filter((s) => s !== "");
+}

@@ -1,0 +1,333 @@
+// The image store: content-addressed blobs (verified before they become visible), one
+// unpacked snapshot directory per layer chain ID, metadata in SQLite.
+//
+//   <root>/blobs/sha256/<hex>     blobs, renamed into place only after their digest matched
+//   <root>/snapshots/<hex>/fs     a layer unpacked in overlayfs form (lower directory)
+//   <root>/containers/<id>/       upper, work and merged directories of container root filesystems
+//   <root>/tmp/                   downloads and unpacks in progress
+//   <root>/locks/                 flock files: one per blob and per snapshot, and "gc"
+//   <root>/leopard.db             metadata
+//
+// Concurrency: a blob or snapshot is produced under its own lock, and whoever gets the lock
+// second finds it done. Writers (pull, import, load) hold "gc" shared for their whole run;
+// removal of unreferenced blobs and snapshots holds it exclusively, so nothing is collected
+// between being produced and being recorded.
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { LeopardError } from "../util/errors.ts";
+import { type ImageRecord, MetaDb } from "./db.ts";
+import { type Digest, Hasher, hexOf, isDigest, sha256 } from "./digest.ts";
+import { type FileLock, lockFile, tryLockFile } from "./lock.ts";
+import { formatReference, parseReference } from "./reference.ts";
+import { type UnpackOptions, unpackLayer } from "./unpack.ts";
+
+export const DEFAULT_STORAGE = "/var/lib/leopard";
+
+export function defaultStorage(): string {
+  return process.env["LEOPARD_STORAGE"] || DEFAULT_STORAGE;
+}
+
+export class Store {
+  readonly root: string;
+  readonly meta: MetaDb;
+  readonly unpackOptions: UnpackOptions;
+  readonly #inflight = new Map<string, Promise<unknown>>();
+
+  constructor(root: string = defaultStorage(), unpackOptions: UnpackOptions = {}) {
+    this.root = root;
+    for (const d of ["blobs/sha256", "snapshots", "containers", "tmp", "locks"]) {
+      mkdirSync(`${root}/${d}`, { recursive: true, mode: 0o700 });
+    }
+    this.meta = new MetaDb(`${root}/leopard.db`);
+    this.unpackOptions = { rootless: process.getuid?.() !== 0, ...unpackOptions };
+  }
+
+  close(): void {
+    this.meta.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  blobPath(d: Digest): string {
+    return `${this.root}/blobs/sha256/${hexOf(d)}`;
+  }
+
+  snapshotPath(chainId: Digest): string {
+    return `${this.root}/snapshots/${hexOf(chainId)}/fs`;
+  }
+
+  hasBlob(d: Digest): boolean {
+    return existsSync(this.blobPath(d));
+  }
+
+  readBlob(d: Digest): Uint8Array {
+    try {
+      return readFileSync(this.blobPath(d));
+    } catch {
+      throw new LeopardError("not-found", `blob "${d}" is not in the store`);
+    }
+  }
+
+  readJson(d: Digest): unknown {
+    return JSON.parse(new TextDecoder().decode(this.readBlob(d)));
+  }
+
+  tmpPath(prefix: string): string {
+    return `${this.root}/tmp/${prefix}-${process.pid}-${randomBytes(6).toString("hex")}`;
+  }
+
+  /** Writers hold this shared so collection waits for them. */
+  writerLock(): Promise<FileLock> {
+    return lockFile(`${this.root}/locks/gc`, { shared: true });
+  }
+
+  /** Stores small bytes (manifests, configs) and returns their digest. */
+  putBlob(data: Uint8Array | string): Digest {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    const d = sha256(bytes);
+    if (this.hasBlob(d)) return d;
+    const tmp = this.tmpPath("blob");
+    writeAll(tmp, [bytes]);
+    renameSync(tmp, this.blobPath(d));
+    return d;
+  }
+
+  /**
+   * Streams a blob into the store. With an expected digest the blob is fetched at most once
+   * across processes (`open` is not called when it is already there) and refused if its bytes
+   * do not match; without one, the digest is computed.
+   */
+  async ingest(
+    expected: { digest: Digest; size?: number } | undefined,
+    open: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>,
+    what = "blob",
+  ): Promise<{ digest: Digest; size: number; fetched: boolean }> {
+    if (expected !== undefined) {
+      const key = `blob:${expected.digest}`;
+      const prior = this.#inflight.get(key);
+      if (prior !== undefined) {
+        await prior;
+        return {
+          digest: expected.digest,
+          size: statSync(this.blobPath(expected.digest)).size,
+          fetched: false,
+        };
+      }
+      const p = this.#ingestLocked(expected, open, what);
+      this.#inflight.set(key, p);
+      try {
+        return await p;
+      } finally {
+        this.#inflight.delete(key);
+      }
+    }
+    const tmp = this.tmpPath("blob");
+    try {
+      const h = await streamToFile(tmp, await open(), undefined);
+      const digest = h.digest();
+      if (!this.hasBlob(digest)) renameSync(tmp, this.blobPath(digest));
+      return { digest, size: h.size, fetched: true };
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  async #ingestLocked(
+    expected: { digest: Digest; size?: number },
+    open: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>,
+    what: string,
+  ): Promise<{ digest: Digest; size: number; fetched: boolean }> {
+    const d = expected.digest;
+    if (this.hasBlob(d)) return { digest: d, size: statSync(this.blobPath(d)).size, fetched: false };
+    using _lock = await lockFile(`${this.root}/locks/blob-${hexOf(d)}`);
+    if (this.hasBlob(d)) return { digest: d, size: statSync(this.blobPath(d)).size, fetched: false };
+    const tmp = this.tmpPath("blob");
+    try {
+      const h = await streamToFile(
+        tmp,
+        await open(),
+        expected.size === undefined ? undefined : { size: expected.size, what },
+      );
+      if (expected.size !== undefined && h.size !== expected.size) {
+        throw new LeopardError(
+          "invalid-argument",
+          `${what} "${d}" is ${h.size} bytes where ${expected.size} were expected (truncated download?)`,
+        );
+      }
+      const got = h.digest();
+      if (got !== d)
+        throw new LeopardError(
+          "invalid-argument",
+          `${what} "${d}" has the wrong content: its digest is "${got}"`,
+        );
+      renameSync(tmp, this.blobPath(d));
+      return { digest: d, size: h.size, fetched: true };
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Makes sure the snapshot for chainId exists, unpacking the layer blob on top of nothing
+   * (overlay form: each snapshot holds only its own layer). Verifies the DiffID.
+   */
+  async ensureSnapshot(chainId: Digest, parent: Digest | null, diffId: Digest, layer: Digest): Promise<void> {
+    const key = `snap:${chainId}`;
+    const prior = this.#inflight.get(key);
+    if (prior !== undefined) return void (await prior);
+    const p = this.#ensureSnapshotLocked(chainId, parent, diffId, layer);
+    this.#inflight.set(key, p);
+    try {
+      await p;
+    } finally {
+      this.#inflight.delete(key);
+    }
+  }
+
+  async #ensureSnapshotLocked(
+    chainId: Digest,
+    parent: Digest | null,
+    diffId: Digest,
+    layer: Digest,
+  ): Promise<void> {
+    const dir = `${this.root}/snapshots/${hexOf(chainId)}`;
+    const ready = () => this.meta.snapshot(chainId) !== undefined && existsSync(dir);
+    if (ready()) return;
+    using _lock = await lockFile(`${this.root}/locks/snap-${hexOf(chainId)}`);
+    if (ready()) return;
+    const tmp = this.tmpPath("snap");
+    try {
+      mkdirSync(`${tmp}/fs`, { recursive: true, mode: 0o755 });
+      const r = await unpackLayer(Bun.file(this.blobPath(layer)).stream(), `${tmp}/fs`, this.unpackOptions);
+      if (r.diffId !== diffId) {
+        throw new LeopardError(
+          "invalid-argument",
+          `layer "${layer}" unpacks to "${r.diffId}" but the image config says "${diffId}"`,
+        );
+      }
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(tmp, dir);
+      this.meta.addSnapshot({ chainId, parent, diffId, size: r.size });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** Finds an image by name ("busybox", "x:1", "repo@sha256:…"), id or unique id prefix. */
+  resolve(nameOrId: string): ImageRecord {
+    const img = this.find(nameOrId);
+    if (img === undefined) throw new LeopardError("not-found", `image "${nameOrId}" is not in the store`);
+    return img;
+  }
+
+  find(nameOrId: string): ImageRecord | undefined {
+    const s = nameOrId.trim();
+    if (isDigest(s)) return this.meta.image(s) ?? this.meta.imageByManifest(s);
+    const hex = s.replace(/^sha256:/, "");
+    if (/^[a-f0-9]{3,64}$/.test(hex)) {
+      const m = this.meta.imagesByPrefix(hex);
+      if (m.length > 1) throw new LeopardError("invalid-argument", `image id prefix "${s}" is ambiguous`);
+      if (m[0] !== undefined) return m[0];
+    }
+    let ref: ReturnType<typeof parseReference>;
+    try {
+      ref = parseReference(s);
+    } catch {
+      return undefined;
+    }
+    if (ref.digest !== undefined) {
+      const img = this.meta.imageByManifest(ref.digest);
+      if (img !== undefined) return img;
+      return this.meta.image(ref.digest);
+    }
+    const id = this.meta.tagTarget(formatReference(ref));
+    return id === undefined ? undefined : this.meta.image(id);
+  }
+
+  /**
+   * Removes blobs and snapshots no image refers to. Waits for writers to finish; skips
+   * anything whose own lock is held.
+   */
+  async collect(): Promise<{ blobs: number; snapshots: number; bytes: number }> {
+    using _gc = await lockFile(`${this.root}/locks/gc`);
+    const out = { blobs: 0, snapshots: 0, bytes: 0 };
+    for (const c of this.meta.unreferencedSnapshots()) {
+      const l = await tryLockFile(`${this.root}/locks/snap-${hexOf(c)}`, { timeoutMs: 0 });
+      if (l === undefined) continue;
+      try {
+        rmSync(`${this.root}/snapshots/${hexOf(c)}`, { recursive: true, force: true });
+        this.meta.deleteSnapshot(c);
+        out.snapshots++;
+      } finally {
+        l.release();
+        rmSync(`${this.root}/locks/snap-${hexOf(c)}`, { force: true });
+      }
+    }
+    const live = new Set<string>();
+    for (const img of this.meta.images()) {
+      live.add(hexOf(img.id));
+      live.add(hexOf(img.manifestDigest));
+      for (const l of img.layers) live.add(hexOf(l.digest));
+    }
+    for (const hex of readdirSync(`${this.root}/blobs/sha256`)) {
+      if (live.has(hex)) continue;
+      const p = `${this.root}/blobs/sha256/${hex}`;
+      out.bytes += statSync(p).size;
+      rmSync(p, { force: true });
+      rmSync(`${this.root}/locks/blob-${hex}`, { force: true });
+      out.blobs++;
+    }
+    return out;
+  }
+}
+
+/** Streams chunks into a new file, hashing them; refuses to grow past limit.size. */
+async function streamToFile(
+  path: string,
+  source: AsyncIterable<Uint8Array>,
+  limit: { size: number; what: string } | undefined,
+): Promise<Hasher> {
+  const h = new Hasher();
+  const fd = openSync(path, "wx", 0o600);
+  try {
+    for await (const c of source) {
+      h.update(c);
+      if (limit !== undefined && h.size > limit.size) {
+        throw new LeopardError(
+          "invalid-argument",
+          `${limit.what} is larger than the ${limit.size} bytes announced`,
+        );
+      }
+      let off = 0;
+      while (off < c.length) off += writeSync(fd, c, off);
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return h;
+}
+
+function writeAll(path: string, chunks: Uint8Array[]): void {
+  const fd = openSync(path, "wx", 0o600);
+  try {
+    for (const c of chunks) writeSync(fd, c);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
