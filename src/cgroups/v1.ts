@@ -113,7 +113,7 @@ export class V1Manager implements CgroupManager {
         'linux.resources.hugepageLimits needs the cgroup "hugetlb" controller, which this host does not have',
       );
     }
-    enableControllers(u.mount, u.path, ["hugetlb"]);
+    enableControllers(u.mount, u.path, ["hugetlb"], this.layout.fake);
     setHugetlbV2(u.dir, limits);
   }
 

@@ -24,8 +24,16 @@ import { emptyStats, type Stats } from "./stats.ts";
 
 export type AttachDevices = (dir: string, program: Uint8Array) => void;
 
-function controllersOf(dir: string): string[] {
-  return (readCgOpt(dir, "cgroup.controllers") ?? "").split(/\s+/).filter(Boolean);
+/**
+ * A cgroup's controllers (cgroup.controllers). In a fake tree they are computed as the kernel
+ * does: what the parent's cgroup.subtree_control enables, the root's as written.
+ */
+function controllersOf(dir: string, fakeRoot?: string): string[] {
+  const text =
+    fakeRoot !== undefined && dir !== fakeRoot
+      ? (readCgOpt(dir.slice(0, dir.lastIndexOf("/")), "cgroup.subtree_control") ?? "").replace(/\+/g, "")
+      : (readCgOpt(dir, "cgroup.controllers") ?? "");
+  return text.split(/\s+/).filter(Boolean);
 }
 
 /**
@@ -34,11 +42,16 @@ function controllersOf(dir: string): string[] {
  * the kernel refuses that, one write per controller, and one that cannot be enabled stays off
  * (set() names it when a resource needs it).
  */
-export function enableControllers(mount: string, path: string, wanted: readonly string[] | "all"): void {
+export function enableControllers(
+  mount: string,
+  path: string,
+  wanted: readonly string[] | "all",
+  fake: boolean,
+): void {
   let dir = mount;
   const parts = path.split("/").filter(Boolean);
   for (let i = 0; i < parts.length; i++) {
-    const available = controllersOf(dir);
+    const available = controllersOf(dir, fake ? mount : undefined);
     const enabled = (readCgOpt(dir, "cgroup.subtree_control") ?? "").replace(/\+/g, "").split(/\s+/);
     const missing = (wanted === "all" ? available : wanted.filter((w) => available.includes(w))).filter(
       (c) => !enabled.includes(c),
@@ -88,8 +101,9 @@ export class V2Manager implements CgroupManager {
   }
 
   create(): void {
-    enableControllers(this.mount, this.path, "all");
+    // Every level first exists, then passes on every controller it has to its children.
     mkdirCg(this.mount, this.path, this.layout.fake);
+    enableControllers(this.mount, this.path, "all", this.layout.fake);
   }
 
   apply(pid: number): void {
@@ -97,7 +111,7 @@ export class V2Manager implements CgroupManager {
   }
 
   private need(controller: string, field: string): void {
-    if (!controllersOf(this.dir).includes(controller)) {
+    if (!controllersOf(this.dir, this.layout.fake ? this.mount : undefined).includes(controller)) {
       throw unsupported(
         `${field} needs the cgroup v2 ${JSON.stringify(controller)} controller, which this host does not offer`,
       );
@@ -157,7 +171,7 @@ export class V2Manager implements CgroupManager {
   stats(): Stats {
     const s = emptyStats();
     const d = this.dir;
-    const has = controllersOf(d);
+    const has = controllersOf(d, this.layout.fake ? this.mount : undefined);
     if (has.includes("memory")) memoryStatsV2(d, s);
     cpuStatsV2(d, s); // cpu.stat usage is there even without the cpu controller
     if (has.includes("pids")) pidsStats(d, s);

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { VERSION } from "./version.ts";
+import { mark } from "../util/trace.ts";
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
 type Values = Record<string, string | boolean | undefined>;
@@ -93,7 +94,7 @@ const VERBS: Record<string, Verb> = {
     args: ["id"],
     async run(g, v, [id]) {
       const { create } = await import("../runtime/create.ts");
-      create({ ...createOptions(g, v, id!), mode: "detached" });
+      await create({ ...createOptions(g, v, id!), mode: "detached" });
       return 0;
     },
   },
@@ -264,5 +265,6 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  mark("cli: loaded");
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }

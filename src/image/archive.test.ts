@@ -76,7 +76,11 @@ describe("save and load", () => {
     const archive = await tarBytes([
       { name: "l/layer.tar", type: "file", data: layer },
       { name: "c.json", type: "file", data: text(config) },
-      { name: "manifest.json", type: "file", data: text(JSON.stringify([{ Config: "c.json", RepoTags: ["x:1"], Layers: ["l/layer.tar"] }])) },
+      {
+        name: "manifest.json",
+        type: "file",
+        data: text(JSON.stringify([{ Config: "c.json", RepoTags: ["x:1"], Layers: ["l/layer.tar"] }])),
+      },
     ]);
     writeFileSync(`${root}/bad.tar`, archive);
     await expect(load(store, `${root}/bad.tar`)).rejects.toThrow('layer "l/layer.tar" has DiffID');
@@ -93,7 +97,13 @@ describe("save and load", () => {
         data: text(
           JSON.stringify({
             schemaVersion: 2,
-            manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: img.manifestDigest, size: 10 }],
+            manifests: [
+              {
+                mediaType: "application/vnd.oci.image.manifest.v1+json",
+                digest: img.manifestDigest,
+                size: 10,
+              },
+            ],
           }),
         ),
       },
@@ -101,7 +111,9 @@ describe("save and load", () => {
     writeFileSync(`${root}/missing.tar`, archive);
     const other = new Store(`${root}/b`);
     try {
-      await expect(load(other, `${root}/missing.tar`)).rejects.toThrow(`the archive lacks the blob "${img.manifestDigest}"`);
+      await expect(load(other, `${root}/missing.tar`)).rejects.toThrow(
+        `the archive lacks the blob "${img.manifestDigest}"`,
+      );
     } finally {
       other.close();
     }
@@ -129,7 +141,9 @@ describe("tag, rmi, prune, inspect", () => {
   test("rmi refuses an image a container uses unless forced", async () => {
     const img = await imported("used", "u");
     store.meta.addRootfs("c1", img.id, "/x", "overlay");
-    await expect(removeImage(store, "used", false)).rejects.toThrow('image "used" is used by the container "c1"');
+    await expect(removeImage(store, "used", false)).rejects.toThrow(
+      'image "used" is used by the container "c1"',
+    );
     expect((await removeImage(store, "used", true)).deleted).toEqual([img.id]);
   });
 

@@ -11,7 +11,12 @@ export interface Credentials {
   password: string;
 }
 
-const DOCKER_HUB_KEYS = ["docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/"];
+const DOCKER_HUB_KEYS = [
+  "docker.io",
+  "index.docker.io",
+  "registry-1.docker.io",
+  "https://index.docker.io/v1/",
+];
 
 /** Where `leopard login` writes: $REGISTRY_AUTH_FILE, else podman's per-user auth.json. */
 export function defaultAuthFile(): string {
@@ -44,7 +49,10 @@ function readAuthFile(path: string): AuthFile {
     if (typeof j !== "object" || j === null || Array.isArray(j)) throw new Error("not an object");
     return j as AuthFile;
   } catch (e) {
-    throw new LeopardError("invalid-argument", `credentials file "${path}" is not valid JSON`, { cause: e, path });
+    throw new LeopardError("invalid-argument", `credentials file "${path}" is not valid JSON`, {
+      cause: e,
+      path,
+    });
   }
 }
 
@@ -53,7 +61,8 @@ function keysFor(registry: string): string[] {
 }
 
 function decode(entry: { auth?: string; username?: string; password?: string }): Credentials | undefined {
-  if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
+  if (entry.username !== undefined && entry.password !== undefined)
+    return { username: entry.username, password: entry.password };
   if (entry.auth === undefined) return undefined;
   const s = Buffer.from(entry.auth, "base64").toString("utf8");
   const colon = s.indexOf(":");

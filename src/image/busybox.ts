@@ -11,7 +11,11 @@ import type { Store } from "./store.ts";
 import { type TarEntry, tarBytes } from "./tar-write.ts";
 
 export const BUSYBOX_TAG = "docker.io/library/busybox:latest";
-export const BUSYBOX_CANDIDATES = ["/bin/busybox", "/usr/bin/busybox", "/usr/lib/initramfs-tools/bin/busybox"];
+export const BUSYBOX_CANDIDATES = [
+  "/bin/busybox",
+  "/usr/bin/busybox",
+  "/usr/lib/initramfs-tools/bin/busybox",
+];
 
 export function findBusybox(): string {
   const p = BUSYBOX_CANDIDATES.find((c) => existsSync(c));
@@ -40,7 +44,22 @@ const T = 946684800; // 2000-01-01: fixed so the layer digest depends on the bin
 /** The layer's entries: the FHS skeleton, busybox, one symlink per applet, passwd and group. */
 export function busyboxEntries(busybox: string): TarEntry[] {
   const size = statSync(busybox).size;
-  const dirs = ["bin", "dev", "etc", "home", "proc", "root", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "var", "var/run"];
+  const dirs = [
+    "bin",
+    "dev",
+    "etc",
+    "home",
+    "proc",
+    "root",
+    "sbin",
+    "sys",
+    "tmp",
+    "usr",
+    "usr/bin",
+    "usr/sbin",
+    "var",
+    "var/run",
+  ];
   const out: TarEntry[] = dirs.map((d) => ({
     name: d,
     type: "dir",
@@ -52,8 +71,20 @@ export function busyboxEntries(busybox: string): TarEntry[] {
     if (a === "bin/busybox") continue;
     out.push({ name: a, type: "symlink", linkname: "/bin/busybox", mtime: T });
   }
-  out.push({ name: "etc/passwd", type: "file", mode: 0o644, mtime: T, data: enc.encode("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n") });
-  out.push({ name: "etc/group", type: "file", mode: 0o644, mtime: T, data: enc.encode("root:x:0:\nnobody:x:65534:\n") });
+  out.push({
+    name: "etc/passwd",
+    type: "file",
+    mode: 0o644,
+    mtime: T,
+    data: enc.encode("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"),
+  });
+  out.push({
+    name: "etc/group",
+    type: "file",
+    mode: 0o644,
+    mtime: T,
+    data: enc.encode("root:x:0:\nnobody:x:65534:\n"),
+  });
   out.push({ name: "etc/hostname", type: "file", mode: 0o644, mtime: T, data: enc.encode("busybox\n") });
   return out;
 }
@@ -75,7 +106,9 @@ export async function buildBusybox(store: Store, tag = BUSYBOX_TAG): Promise<Ima
       os: p.os,
       created: new Date(T * 1000).toISOString(),
       config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
-      history: [{ created: new Date(T * 1000).toISOString(), created_by: `leopard: embedded busybox from ${bb}` }],
+      history: [
+        { created: new Date(T * 1000).toISOString(), created_by: `leopard: embedded busybox from ${bb}` },
+      ],
     },
     { tags: [tag] },
   );

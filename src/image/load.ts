@@ -8,7 +8,15 @@ import { commitManifest, type NewLayer } from "./commit.ts";
 import type { ImageRecord } from "./db.ts";
 import { type Digest, hexOf, isDigest } from "./digest.ts";
 import { diffIdOf } from "./import.ts";
-import { hostPlatform, MT, type Platform, parseConfig, parseJson, parseManifestOrIndex, selectPlatform } from "./oci.ts";
+import {
+  hostPlatform,
+  MT,
+  type Platform,
+  parseConfig,
+  parseJson,
+  parseManifestOrIndex,
+  selectPlatform,
+} from "./oci.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import type { Store } from "./store.ts";
 import { entryComponents, unpackLayer } from "./unpack.ts";
@@ -40,7 +48,9 @@ export async function load(store: Store, input: string, opts: LoadOptions = {}):
     try {
       await unpackLayer(Bun.file(input).stream(), tmp, { rootless: true });
     } catch (e) {
-      throw new LeopardError("invalid-argument", `archive "${input}" cannot be read: ${describeErr(e)}`, { cause: e });
+      throw new LeopardError("invalid-argument", `archive "${input}" cannot be read: ${describeErr(e)}`, {
+        cause: e,
+      });
     }
     return await loadDir(store, tmp, opts);
   } finally {
@@ -49,7 +59,8 @@ export async function load(store: Store, input: string, opts: LoadOptions = {}):
 }
 
 async function loadDir(store: Store, dir: string, opts: LoadOptions): Promise<Loaded[]> {
-  if (existsSync(`${dir}/index.json`) && existsSync(`${dir}/oci-layout`)) return loadOciLayout(store, dir, opts);
+  if (existsSync(`${dir}/index.json`) && existsSync(`${dir}/oci-layout`))
+    return loadOciLayout(store, dir, opts);
   if (existsSync(`${dir}/manifest.json`)) return loadDockerArchive(store, dir, opts);
   throw new LeopardError(
     "invalid-argument",
@@ -69,19 +80,28 @@ function canonicalTag(name: string | undefined): string | undefined {
 
 async function copyBlob(store: Store, dir: string, d: Digest, size?: number): Promise<void> {
   const p = `${dir}/blobs/sha256/${hexOf(d)}`;
-  if (!store.hasBlob(d) && !existsSync(p)) throw new LeopardError("not-found", `the archive lacks the blob "${d}"`);
+  if (!store.hasBlob(d) && !existsSync(p))
+    throw new LeopardError("not-found", `the archive lacks the blob "${d}"`);
   await store.ingest(size === undefined ? { digest: d } : { digest: d, size }, () => Bun.file(p).stream());
 }
 
 async function loadOciLayout(store: Store, dir: string, opts: LoadOptions): Promise<Loaded[]> {
   const index = parseManifestOrIndex(readFileSync(`${dir}/index.json`), "index.json");
-  if (index.kind !== "index") throw new LeopardError("invalid-argument", `index.json of "${dir}" is not an image index`);
+  if (index.kind !== "index")
+    throw new LeopardError("invalid-argument", `index.json of "${dir}" is not an image index`);
   const out: Loaded[] = [];
   for (const desc of index.manifests) {
-    const refName = desc.annotations?.["io.containerd.image.name"] ?? desc.annotations?.["org.opencontainers.image.ref.name"];
+    const refName =
+      desc.annotations?.["io.containerd.image.name"] ??
+      desc.annotations?.["org.opencontainers.image.ref.name"];
     let tag = canonicalTag(refName);
     // A bare "latest"-style ref.name names a tag of the image given by --name.
-    if (refName !== undefined && !refName.includes("/") && !refName.includes(":") && opts.name !== undefined) {
+    if (
+      refName !== undefined &&
+      !refName.includes("/") &&
+      !refName.includes(":") &&
+      opts.name !== undefined
+    ) {
       tag = canonicalTag(`${opts.name.replace(/:[^/:]*$/, "")}:${refName}`);
     } else if (tag === undefined && opts.name !== undefined) {
       tag = canonicalTag(opts.name);
@@ -94,7 +114,8 @@ async function loadOciLayout(store: Store, dir: string, opts: LoadOptions): Prom
       await copyBlob(store, dir, manifestDesc.digest, manifestDesc.size);
     }
     const m = parseManifestOrIndex(store.readBlob(manifestDesc.digest), `manifest "${manifestDesc.digest}"`);
-    if (m.kind !== "manifest") throw new LeopardError("unsupported", `nested index "${manifestDesc.digest}" is not supported`);
+    if (m.kind !== "manifest")
+      throw new LeopardError("unsupported", `nested index "${manifestDesc.digest}" is not supported`);
     await copyBlob(store, dir, m.config.digest, m.config.size);
     await Promise.all(m.layers.map((l) => copyBlob(store, dir, l.digest, l.size)));
     const tags = tag === undefined ? [] : [tag];
@@ -110,7 +131,8 @@ interface DockerManifestEntry {
 }
 
 function archivePath(dir: string, name: unknown, what: string): string {
-  if (typeof name !== "string") throw new LeopardError("invalid-argument", `manifest.json ${what} is not a path`);
+  if (typeof name !== "string")
+    throw new LeopardError("invalid-argument", `manifest.json ${what} is not a path`);
   return `${dir}/${entryComponents(name, `manifest.json ${what}`).join("/")}`;
 }
 
@@ -123,7 +145,10 @@ async function loadDockerArchive(store: Store, dir: string, opts: LoadOptions): 
     const configBytes = readFileSync(archivePath(dir, e.Config, `[${i}].Config`));
     const config = parseConfig(configBytes, `config "${e.Config}"`);
     if (!Array.isArray(e.Layers) || e.Layers.length !== config.rootfs.diff_ids.length) {
-      throw new LeopardError("invalid-argument", `manifest.json [${i}] has layers that do not match its config's diff_ids`);
+      throw new LeopardError(
+        "invalid-argument",
+        `manifest.json [${i}] has layers that do not match its config's diff_ids`,
+      );
     }
     const layers: NewLayer[] = [];
     for (const [j, name] of e.Layers.entries()) {
@@ -131,13 +156,23 @@ async function loadDockerArchive(store: Store, dir: string, opts: LoadOptions): 
       const blob = await store.ingest(undefined, () => Bun.file(p).stream());
       const diffId = await diffIdOf(Bun.file(store.blobPath(blob.digest)).stream());
       if (diffId !== config.rootfs.diff_ids[j]) {
-        throw new LeopardError("invalid-argument", `layer "${name}" has DiffID "${diffId}" but the config says "${config.rootfs.diff_ids[j]}"`);
+        throw new LeopardError(
+          "invalid-argument",
+          `layer "${name}" has DiffID "${diffId}" but the config says "${config.rootfs.diff_ids[j]}"`,
+        );
       }
       const head = new Uint8Array(await Bun.file(p).slice(0, 4).arrayBuffer());
-      const mediaType = head[0] === 0x1f && head[1] === 0x8b ? MT.ociLayerGzip : head[0] === 0x28 ? MT.ociLayerZstd : MT.ociLayer;
+      const mediaType =
+        head[0] === 0x1f && head[1] === 0x8b
+          ? MT.ociLayerGzip
+          : head[0] === 0x28
+            ? MT.ociLayerZstd
+            : MT.ociLayer;
       layers.push({ digest: blob.digest, mediaType, size: blob.size, diffId });
     }
-    const tags = (Array.isArray(e.RepoTags) ? e.RepoTags : []).map(canonicalTag).filter((t): t is string => t !== undefined);
+    const tags = (Array.isArray(e.RepoTags) ? e.RepoTags : [])
+      .map(canonicalTag)
+      .filter((t): t is string => t !== undefined);
     if (tags.length === 0 && opts.name !== undefined) {
       const t = canonicalTag(opts.name);
       if (t !== undefined) tags.push(t);

@@ -9,7 +9,8 @@ import type { Store } from "./store.ts";
 /** Canonical tag for a user-given name ("busybox" → "docker.io/library/busybox:latest"). */
 export function canonicalTag(name: string): string {
   const r = parseReference(name);
-  if (r.digest !== undefined) throw new LeopardError("invalid-argument", `tag "${name}" cannot contain a digest`);
+  if (r.digest !== undefined)
+    throw new LeopardError("invalid-argument", `tag "${name}" cannot contain a digest`);
   return formatReference(r);
 }
 
@@ -94,8 +95,12 @@ export function inspectImage(store: Store, img: ImageRecord): Record<string, unk
     Size: img.size,
     Manifest: { Digest: img.manifestDigest, MediaType: img.manifestMediaType },
     RootFS: { Type: "layers", Layers: config.rootfs.diff_ids },
-    Layers: img.layers.map((l) => ({ Digest: l.digest, MediaType: l.mediaType, Size: l.size, DiffID: l.diffId })),
+    Layers: img.layers.map((l) => ({
+      Digest: l.digest,
+      MediaType: l.mediaType,
+      Size: l.size,
+      DiffID: l.diffId,
+    })),
     History: config.history ?? [],
   };
 }
-

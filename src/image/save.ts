@@ -22,21 +22,40 @@ const enc = new TextEncoder();
 const MTIME = 0;
 
 function blobEntry(store: Store, digest: ImageRecord["id"], size: number): TarEntry {
-  return { name: `blobs/sha256/${hexOf(digest)}`, type: "file", mode: 0o444, mtime: MTIME, data: { path: store.blobPath(digest), size } };
+  return {
+    name: `blobs/sha256/${hexOf(digest)}`,
+    type: "file",
+    mode: 0o444,
+    mtime: MTIME,
+    data: { path: store.blobPath(digest), size },
+  };
 }
 
 function* ociEntries(store: Store, items: SaveItem[]): Generator<TarEntry> {
-  yield { name: "oci-layout", type: "file", data: enc.encode('{"imageLayoutVersion":"1.0.0"}'), mtime: MTIME };
+  yield {
+    name: "oci-layout",
+    type: "file",
+    data: enc.encode('{"imageLayoutVersion":"1.0.0"}'),
+    mtime: MTIME,
+  };
   const manifests: unknown[] = [];
   for (const { image, tags } of items) {
     const mbytes = store.readBlob(image.manifestDigest);
     const base = { mediaType: image.manifestMediaType, digest: image.manifestDigest, size: mbytes.length };
     if (tags.length === 0) manifests.push(base);
     for (const t of tags) {
-      manifests.push({ ...base, annotations: { "io.containerd.image.name": t, "org.opencontainers.image.ref.name": t } });
+      manifests.push({
+        ...base,
+        annotations: { "io.containerd.image.name": t, "org.opencontainers.image.ref.name": t },
+      });
     }
   }
-  yield { name: "index.json", type: "file", mtime: MTIME, data: enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests })) };
+  yield {
+    name: "index.json",
+    type: "file",
+    mtime: MTIME,
+    data: enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests })),
+  };
   yield { name: "blobs", type: "dir", mtime: MTIME };
   yield { name: "blobs/sha256", type: "dir", mtime: MTIME };
   const seen = new Set<string>();
@@ -75,7 +94,8 @@ function* dockerEntries(store: Store, items: SaveItem[]): Generator<TarEntry> {
       seen.add(name);
       const chain = image.chain[i];
       const snap = chain === undefined ? undefined : store.meta.snapshot(chain);
-      if (snap === undefined) throw new LeopardError("not-found", `snapshot of layer "${l.digest}" is missing from the store`);
+      if (snap === undefined)
+        throw new LeopardError("not-found", `snapshot of layer "${l.digest}" is missing from the store`);
       entries.push({ name: hexOf(l.diffId), type: "dir", mtime: MTIME });
       entries.push({
         name,
@@ -98,7 +118,12 @@ function* dockerEntries(store: Store, items: SaveItem[]): Generator<TarEntry> {
 }
 
 /** Writes the archive to out (a path) atomically, or to stdout when out is "-". */
-export async function save(store: Store, items: SaveItem[], format: ArchiveFormat, out: string): Promise<void> {
+export async function save(
+  store: Store,
+  items: SaveItem[],
+  format: ArchiveFormat,
+  out: string,
+): Promise<void> {
   const entries = format === "oci-archive" ? ociEntries(store, items) : dockerEntries(store, items);
   if (out === "-") {
     const w = Bun.stdout.writer();

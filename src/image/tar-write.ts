@@ -13,7 +13,10 @@ export interface TarEntry {
   /** Seconds since the epoch. */
   mtime?: number;
   /** File content: bytes, or a file on disk streamed when written. */
-  data?: Uint8Array | { path: string; size: number } | { stream: () => AsyncIterable<Uint8Array>; size: number };
+  data?:
+    | Uint8Array
+    | { path: string; size: number }
+    | { stream: () => AsyncIterable<Uint8Array>; size: number };
   linkname?: string;
   devmajor?: number;
   devminor?: number;
@@ -123,7 +126,8 @@ export async function* tarStream(
         n += c.length;
         yield c;
       }
-      if (n !== e.data.size) throw new Error(`entry "${e.name}" is ${n} bytes where ${e.data.size} were announced`);
+      if (n !== e.data.size)
+        throw new Error(`entry "${e.name}" is ${n} bytes where ${e.data.size} were announced`);
       yield padding(n);
     }
   }

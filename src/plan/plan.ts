@@ -39,6 +39,14 @@ export interface PlanInput {
   noPivot: boolean;
   preserveFds: number;
   host: HostFacts;
+  /**
+   * The open-file limit the container inherits when the config sets none. The runtime lowers its
+   * own soft limit before spawning the helper (spawning closes every fd up to it), so the plan
+   * puts the caller's limit back.
+   */
+  inheritedNofile?: { soft: bigint; hard: bigint } | undefined;
+  /** The compiled seccomp filter (src/seccomp), when the config has one. */
+  seccomp?: { bpf: Uint8Array; flags: bigint } | undefined;
 }
 
 export interface Step {
@@ -216,6 +224,10 @@ export function plan(input: PlanInput): LaunchPlan {
   } else {
     add({ op: "SETSID" }, "setsid");
   }
+  const nofile = input.inheritedNofile;
+  if (nofile && !(proc.rlimits ?? []).some((r) => r.type === "RLIMIT_NOFILE")) {
+    add({ op: "RLIMIT", resource: 7, soft: nofile.soft, hard: nofile.hard }, `prlimit --nofile=${nofile.soft}:${nofile.hard}   # the caller's own limit`);
+  }
   for (const r of proc.rlimits ?? []) {
     const n = RLIMIT_NUMBERS[r.type];
     if (n === undefined) throw new Error(`unknown rlimit "${r.type}"`);
@@ -224,6 +236,15 @@ export function plan(input: PlanInput): LaunchPlan {
       `prlimit --${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`,
     );
   }
+
+  // Seccomp goes as late as it can. With no_new_privs it is the very last step before execve;
+  // without, installing a filter needs CAP_SYS_ADMIN, so it must precede dropping capabilities
+  // (as runc does) and the filter must allow the credential calls that follow.
+  const filter = input.seccomp;
+  const seccompStep = filter
+    ? { op: { op: "SECCOMP", bpf: filter.bpf, flags: filter.flags } as Op, explain: `# install the seccomp filter (${filter.bpf.length / 8} BPF instructions)` }
+    : undefined;
+  if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
 
   // Credentials. The bounding set is dropped while still root (it needs CAP_SETPCAP);
   // KEEPCAPS holds the permitted set across setuid; capset then sets the final sets.
@@ -280,6 +301,7 @@ export function plan(input: PlanInput): LaunchPlan {
       ? "# created: wait on the start FIFO for `leopard-oci start`"
       : "# wait on the start FIFO",
   );
+  if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
   const env = proc.env ?? [];
   const arg0 = proc.args[0] ?? "";
   add(

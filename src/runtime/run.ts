@@ -9,6 +9,7 @@ import { closeFd, recvMsg } from "../sys/seqpacket.ts";
 import { type CreateOptions, create } from "./create.ts";
 import { describeFailure } from "./describe.ts";
 import { remove, start } from "./lifecycle.ts";
+import { mark } from "../util/trace.ts";
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 const TIOCSWINSZ = 0x5414;
@@ -21,7 +22,7 @@ export interface RunOptions extends Omit<CreateOptions, "mode"> {
 /** Returns the exit status `leopard-oci run` should exit with. */
 export async function run(opts: RunOptions): Promise<number> {
   if (opts.detach) {
-    create({ ...opts, mode: "detached" });
+    await create({ ...opts, mode: "detached" });
     try {
       start(opts.state, opts.id);
     } catch (e) {
@@ -30,7 +31,7 @@ export async function run(opts: RunOptions): Promise<number> {
     }
     return 0;
   }
-  const launched = create({ ...opts, mode: "foreground" });
+  const launched = await create({ ...opts, mode: "foreground" });
   const { pid, helper, sync, pty } = launched;
   const handlers = new Map<string, () => void>();
   let relay: Promise<void> | undefined;
@@ -38,6 +39,7 @@ export async function run(opts: RunOptions): Promise<number> {
     // The window size is set before the process runs, so its first look at the terminal is right.
     if (pty !== undefined) copyWindowSize(pty);
     start(opts.state, opts.id);
+    mark("run: started");
     // Until exec, the helper holds its end of the sync socket; EOF means execve succeeded.
     const m = recvMsg(sync, -1);
     closeFd(sync);
@@ -60,6 +62,7 @@ export async function run(opts: RunOptions): Promise<number> {
     }
     if (pty !== undefined) relay = relayTerminal(pty, handlers);
     const code = await helper.exited;
+    mark("run: container exited");
     if (relay) await Promise.race([relay, Bun.sleep(500)]);
     return code;
   } finally {

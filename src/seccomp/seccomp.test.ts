@@ -4,10 +4,25 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildHelper, lowerFdLimit } from "../protocol/testing.ts";
-import type { SeccompArg, SeccompRule } from "../spec/types.ts";
+import { buildHelper, type Exit, lowerFdLimit, runPlan } from "../protocol/testing.ts";
+import type { SeccompArg, SeccompRule, SpecSeccomp } from "../spec/types.ts";
+import { compileSeccomp } from "./compile.ts";
 import { defaultSeccompProfile } from "./default-profile.ts";
-import { allowAllBut, probe, probeNr, results, runUnder } from "./testing.ts";
+import { allowAllBut, probe, probeNr, results } from "./testing.ts";
+
+const PR_SET_NO_NEW_PRIVS = 38;
+
+/** Runs `sh -c script` under the profile's filter: PRCTL no_new_privs, SECCOMP, EXEC. */
+async function runUnder(profile: SpecSeccomp, script: string): Promise<Exit> {
+  const { bpf, flags } = compileSeccomp(profile);
+  const { messages, exit } = await runPlan([
+    { op: "PRCTL", option: PR_SET_NO_NEW_PRIVS, arg: 1 },
+    { op: "SECCOMP", bpf, flags },
+    { op: "EXEC", candidates: ["/bin/sh"], argv: ["sh", "-c", script], env: ["PATH=/usr/bin:/bin"] },
+  ]);
+  if (messages.length > 0) throw new Error(`the helper failed: ${JSON.stringify(messages)}`);
+  return exit;
+}
 
 let restoreFdLimit = () => {};
 let dir = "";

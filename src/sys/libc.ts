@@ -4,8 +4,7 @@ import { dlopen, FFIType, read } from "bun:ffi";
 
 const { i32, u32, u64, i64, ptr } = FFIType;
 
-function load() {
-  return dlopen("libc.so.6", {
+const DEFS = {
     __errno_location: { args: [], returns: ptr },
     socketpair: { args: [i32, i32, i32, ptr], returns: i32 },
     sendmsg: { args: [i32, ptr, i32], returns: i64 },
@@ -24,16 +23,34 @@ function load() {
     tcsetattr: { args: [i32, i32, ptr], returns: i32 },
     syscall: { args: [i64, i64, i64, i64], returns: i64 },
     mkfifo: { args: [ptr, u32], returns: i32 },
+    getrlimit: { args: [i32, ptr], returns: i32 },
+    setrlimit: { args: [i32, ptr], returns: i32 },
     socket: { args: [i32, i32, i32], returns: i32 },
     connect: { args: [i32, ptr, u32], returns: i32 },
-  });
-}
+} as const;
 
-let lib: ReturnType<typeof load> | undefined;
+type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];
+type Name = keyof typeof DEFS;
 
-export function libc(): ReturnType<typeof load>["symbols"] {
-  lib ??= load();
-  return lib.symbols;
+// Each function is bound on first use with a dlopen of its own: binding all of them at once
+// costs ~12 ms (bun:ffi compiles a trampoline per symbol), one costs ~0.4 ms.
+const bound: Partial<Symbols> = {};
+const lazy = new Proxy(bound, {
+  get(target, key: string) {
+    const name = key as Name;
+    let f = target[name];
+    if (f === undefined) {
+      const def = DEFS[name];
+      if (def === undefined) return undefined;
+      f = dlopen("libc.so.6", { [name]: def } as Pick<typeof DEFS, typeof name>).symbols[name] as Symbols[typeof name];
+      (target as Record<string, unknown>)[name] = f;
+    }
+    return f;
+  },
+}) as Symbols;
+
+export function libc(): Symbols {
+  return lazy;
 }
 
 export function errno(): number {

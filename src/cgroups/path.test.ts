@@ -1,0 +1,70 @@
+import { describe, expect, test } from "bun:test";
+import type { CgroupLayout } from "./layout.ts";
+import { resolveCgroupsPath } from "./path.ts";
+
+const v1: CgroupLayout = {
+  mode: "v1",
+  v1: new Map([
+    ["memory", "/sys/fs/cgroup/memory"],
+    ["pids", "/sys/fs/cgroup/pids"],
+  ]),
+  unified: undefined,
+  unifiedControllers: [],
+  fake: false,
+};
+const hybrid: CgroupLayout = {
+  ...v1,
+  mode: "hybrid",
+  unified: "/sys/fs/cgroup/unified",
+  unifiedControllers: ["hugetlb"],
+};
+const v2: CgroupLayout = {
+  mode: "v2",
+  v1: new Map(),
+  unified: "/sys/fs/cgroup",
+  unifiedControllers: [],
+  fake: false,
+};
+
+describe("linux.cgroupsPath", () => {
+  test("no path puts the container under /leopard/<id> in every hierarchy", () => {
+    expect(resolveCgroupsPath(undefined, "c1", v1)).toEqual({ memory: "/leopard/c1", pids: "/leopard/c1" });
+    expect(resolveCgroupsPath("", "c1", v2)).toEqual({ "": "/leopard/c1" });
+    expect(resolveCgroupsPath(undefined, "c1", hybrid)).toEqual({
+      memory: "/leopard/c1",
+      pids: "/leopard/c1",
+      "": "/leopard/c1",
+    });
+  });
+
+  test("an absolute path is used as it is, normalized", () => {
+    expect(resolveCgroupsPath("//leopard-test//a/", "c1", v2)).toEqual({ "": "/leopard-test/a" });
+  });
+
+  test("a relative path is relative to the runtime's own cgroup in each hierarchy", () => {
+    const own = () =>
+      new Map([
+        ["memory", "/process_api/abc"],
+        ["pids", "/"],
+        ["", "/"],
+      ]);
+    expect(resolveCgroupsPath("x/c1", "c1", hybrid, own)).toEqual({
+      memory: "/process_api/abc/x/c1",
+      pids: "/x/c1",
+      "": "/x/c1",
+    });
+  });
+
+  test("a path with .. is refused", () => {
+    expect(() => resolveCgroupsPath("/a/../../b", "c1", v2)).toThrow('must not contain "." or ".."');
+    expect(() => resolveCgroupsPath("../b", "c1", v2)).toThrow('must not contain "." or ".."');
+  });
+
+  test("a systemd slice:prefix:name path says systemd cgroups are not driven yet", () => {
+    expect(() => resolveCgroupsPath("system.slice:leopard:c1", "c1", v2)).toThrow("is a systemd path");
+  });
+
+  test("the root cgroup is refused", () => {
+    expect(() => resolveCgroupsPath("/", "c1", v2)).toThrow("is the root cgroup");
+  });
+});

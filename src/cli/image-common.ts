@@ -1,0 +1,50 @@
+// What the image verbs share: the verb shape, the store they open, flag conversions.
+import type { parseArgs } from "node:util";
+import { Store } from "../image/store.ts";
+import { LeopardError } from "../util/errors.ts";
+
+export type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+export interface Globals {
+  storage: string;
+  debug: boolean;
+}
+
+export interface Verb {
+  usage: string;
+  options: Options;
+  /** Positional arguments: a trailing "?" marks an optional one, "..." any number (at least one). */
+  args: string[];
+  run(g: Globals, v: Values, a: string[]): Promise<number | undefined> | number | undefined;
+}
+
+export function openStore(g: Globals): Store {
+  return new Store(g.storage);
+}
+
+/** --tls-verify[=true|false]; undefined when not given. */
+export function tlsVerify(v: Values): boolean | undefined {
+  const t = v["tls-verify"];
+  if (t === undefined) return undefined;
+  if (t === "true" || t === true) return true;
+  if (t === "false") return false;
+  throw new LeopardError("invalid-argument", `--tls-verify "${String(t)}" must be true or false`);
+}
+
+export function str(v: Values, k: string): string | undefined {
+  const x = v[k];
+  return typeof x === "string" ? x : undefined;
+}
+
+export const TLS_OPTIONS: Options = {
+  "tls-verify": { type: "string" },
+  authfile: { type: "string" },
+};
+
+/** Reads stdin into a temporary file (for "-" inputs); returns its path. */
+export async function stdinToFile(store: Store): Promise<string> {
+  const p = store.tmpPath("stdin");
+  await Bun.write(p, Bun.stdin);
+  return p;
+}

@@ -1,0 +1,217 @@
+// A client for the OCI distribution API: manifests and blobs over HTTPS (or plain HTTP when
+// asked, and for localhost as docker's convention has it), anonymous or with credentials,
+// answering the WWW-Authenticate challenge (Bearer token or Basic), retrying transient
+// failures (network errors, 429, 5xx) with backoff.
+import { describe, LeopardError } from "../util/errors.ts";
+import type { Credentials } from "./auth.ts";
+import { type Digest, sha256 } from "./digest.ts";
+import { MT } from "./oci.ts";
+
+export interface RegistryOptions {
+  /** false: accept self-signed certificates and fall back to plain http. */
+  tlsVerify?: boolean;
+  credentials?: Credentials;
+  /** Attempts per request, transient failures only. */
+  attempts?: number;
+}
+
+export const MANIFEST_ACCEPT = [MT.ociIndex, MT.ociManifest, MT.dockerList, MT.dockerManifest].join(", ");
+
+export function isLocalhost(host: string): boolean {
+  const h = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || h.startsWith("127.");
+}
+
+/** The endpoint host for a registry name ("docker.io" is served elsewhere). */
+export function endpointHost(registry: string): string {
+  return registry === "docker.io" ? "registry-1.docker.io" : registry;
+}
+
+interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+export function parseChallenge(header: string): Challenge | undefined {
+  const m = /^\s*(\w+)\s*(.*)$/.exec(header);
+  if (m === null) return undefined;
+  const params: Record<string, string> = {};
+  for (const p of (m[2] ?? "").matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g)) {
+    params[(p[1] ?? "").toLowerCase()] = p[2] ?? p[3] ?? "";
+  }
+  return { scheme: (m[1] ?? "").toLowerCase(), params };
+}
+
+class Transient extends Error {}
+
+export class Registry {
+  readonly registry: string;
+  readonly host: string;
+  readonly #opts: RegistryOptions;
+  #base: string | undefined;
+  /** Authorization header per scope, once a challenge has been answered. */
+  readonly #auth = new Map<string, string>();
+
+  constructor(registry: string, opts: RegistryOptions = {}) {
+    this.registry = registry;
+    this.host = endpointHost(registry);
+    this.#opts = opts;
+  }
+
+  get #insecure(): boolean {
+    return this.#opts.tlsVerify === false || isLocalhost(this.host);
+  }
+
+  /** https, or for insecure registries whichever of https and http answers /v2/. */
+  async #baseUrl(): Promise<string> {
+    if (this.#base !== undefined) return this.#base;
+    if (!this.#insecure) {
+      this.#base = `https://${this.host}`;
+      return this.#base;
+    }
+    try {
+      await fetch(`https://${this.host}/v2/`, {
+        tls: { rejectUnauthorized: false },
+        signal: AbortSignal.timeout(5000),
+      });
+      this.#base = `https://${this.host}`;
+    } catch {
+      this.#base = `http://${this.host}`;
+    }
+    return this.#base;
+  }
+
+  async #send(url: string, init: RequestInit & { headers: Record<string, string> }): Promise<Response> {
+    try {
+      return await fetch(url, {
+        ...init,
+        redirect: "follow",
+        ...(this.#insecure ? { tls: { rejectUnauthorized: false } } : {}),
+      });
+    } catch (e) {
+      throw new Transient(`registry "${this.registry}" could not be reached: ${describe(e)}`, { cause: e });
+    }
+  }
+
+  async #authorize(res: Response, scope: string): Promise<boolean> {
+    const ch = parseChallenge(res.headers.get("www-authenticate") ?? "");
+    const creds = this.#opts.credentials;
+    const basic =
+      creds === undefined
+        ? undefined
+        : `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
+    if (ch?.scheme === "basic") {
+      if (basic === undefined) return false;
+      this.#auth.set(scope, basic);
+      return true;
+    }
+    if (ch?.scheme !== "bearer" || ch.params["realm"] === undefined) return false;
+    const u = new URL(ch.params["realm"]);
+    if (ch.params["service"] !== undefined) u.searchParams.set("service", ch.params["service"]);
+    u.searchParams.set("scope", ch.params["scope"] ?? scope);
+    const headers: Record<string, string> = basic === undefined ? {} : { Authorization: basic };
+    const r = await this.#send(u.toString(), { headers });
+    if (r.status === 401 || r.status === 403) {
+      throw new LeopardError(
+        "invalid-argument",
+        `registry "${this.registry}" refused the credentials for "${scope}"`,
+      );
+    }
+    if (!r.ok) throw new Transient(`token server "${u.origin}" answered ${r.status}`);
+    const j = (await r.json()) as { token?: string; access_token?: string };
+    const token = j.token ?? j.access_token;
+    if (token === undefined)
+      throw new LeopardError("protocol", `token server "${u.origin}" returned no token`);
+    this.#auth.set(scope, `Bearer ${token}`);
+    return true;
+  }
+
+  /** GET with auth and retries; returns a 2xx response or throws. */
+  async get(
+    path: string,
+    repo: string,
+    headers: Record<string, string> = {},
+    what = path,
+  ): Promise<Response> {
+    const scope = `repository:${repo}:pull`;
+    const attempts = this.#opts.attempts ?? 4;
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      if (i > 0) await Bun.sleep(200 * 2 ** (i - 1));
+      try {
+        const url = `${await this.#baseUrl()}${path}`;
+        const h = { "Accept-Encoding": "identity", ...headers };
+        const auth = this.#auth.get(scope);
+        let res = await this.#send(url, { headers: auth === undefined ? h : { ...h, Authorization: auth } });
+        if (res.status === 401 && (await this.#authorize(res, scope))) {
+          res = await this.#send(url, { headers: { ...h, Authorization: this.#auth.get(scope) ?? "" } });
+        }
+        if (res.ok) return res;
+        await res.body?.cancel();
+        if (res.status === 401 || res.status === 403) {
+          throw new LeopardError(
+            "invalid-argument",
+            `registry "${this.registry}" denied access to ${what}${this.#opts.credentials === undefined ? " (try leopard login)" : ""}`,
+          );
+        }
+        if (res.status === 404)
+          throw new LeopardError("not-found", `${what} was not found in registry "${this.registry}"`);
+        if (res.status === 429 || res.status >= 500)
+          throw new Transient(`registry "${this.registry}" answered ${res.status} for ${what}`);
+        throw new LeopardError("protocol", `registry "${this.registry}" answered ${res.status} for ${what}`);
+      } catch (e) {
+        if (!(e instanceof Transient)) throw e;
+        last = e;
+      }
+    }
+    throw new LeopardError("system", (last as Error).message, { cause: last });
+  }
+
+  /** A manifest or index by tag or digest, verified against the digest when given one. */
+  async manifest(
+    repo: string,
+    reference: string,
+  ): Promise<{ bytes: Uint8Array; contentType: string; digest: Digest }> {
+    const what = `manifest "${repo}:${reference}"`;
+    const res = await this.get(`/v2/${repo}/manifests/${reference}`, repo, { Accept: MANIFEST_ACCEPT }, what);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (bytes.length > 4 * 1024 * 1024)
+      throw new LeopardError("invalid-argument", `${what} is larger than 4 MiB`);
+    const digest = sha256(bytes);
+    if (reference.startsWith("sha256:") && digest !== reference) {
+      throw new LeopardError("invalid-argument", `${what} has the wrong content: its digest is "${digest}"`);
+    }
+    const header = res.headers.get("docker-content-digest");
+    if (header?.startsWith("sha256:") && header !== digest) {
+      throw new LeopardError(
+        "invalid-argument",
+        `${what} does not match the digest "${header}" the registry announced`,
+      );
+    }
+    return { bytes, contentType: (res.headers.get("content-type") ?? "").split(";")[0] ?? "", digest };
+  }
+
+  /** A blob's bytes as a stream; the caller verifies the digest. */
+  async blob(repo: string, digest: Digest): Promise<AsyncIterable<Uint8Array>> {
+    const res = await this.get(`/v2/${repo}/blobs/${digest}`, repo, {}, `blob "${digest}"`);
+    if (res.body === null) throw new LeopardError("protocol", `blob "${digest}" came without a body`);
+    return res.body;
+  }
+
+  /** Checks that credentials work (for login): /v2/ with the challenge answered. */
+  async ping(): Promise<void> {
+    const url = `${await this.#baseUrl()}/v2/`;
+    let res = await this.#send(url, { headers: {} });
+    if (res.status === 401) {
+      const scope = "registry:catalog:*";
+      if (await this.#authorize(res, scope))
+        res = await this.#send(url, { headers: { Authorization: this.#auth.get(scope) ?? "" } });
+    }
+    await res.body?.cancel();
+    if (res.status === 401 || res.status === 403) {
+      throw new LeopardError("invalid-argument", `registry "${this.registry}" refused the credentials`);
+    }
+    if (!res.ok)
+      throw new LeopardError("protocol", `registry "${this.registry}" answered ${res.status} to /v2/`);
+  }
+}
