@@ -5,8 +5,8 @@ import { appendFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
 import { describe, LeopardError } from "../util/errors.ts";
-import { VERSION } from "./version.ts";
 import { mark } from "../util/trace.ts";
+import { VERSION } from "./version.ts";
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
 type Values = Record<string, string | boolean | undefined>;

@@ -79,6 +79,9 @@ export function execCandidates(arg0: string, env: readonly string[]): string[] {
   return dirs.map((d) => `${d.replace(/\/+$/, "")}/${arg0}`);
 }
 
+/** A printf(1) format that prints s: newlines become \\n. */
+const printfArg = (s: string): string => `'${s.replaceAll("'", `'\\''`).replaceAll("\n", "\\n")}'`;
+
 const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
 
 export function plan(input: PlanInput): LaunchPlan {
@@ -106,7 +109,7 @@ export function plan(input: PlanInput): LaunchPlan {
     add({ op: "UNSHARE", flags: CLONE.user }, "unshare --user");
     add(
       { op: "SYNC", tag: SyncTag.ID_MAPS },
-      `printf ${q(idMaps.uid)} > /proc/$PID/uid_map; printf ${q(idMaps.gid)} > /proc/$PID/gid_map   # sync 1: the parent writes the id maps`,
+      `printf ${printfArg(idMaps.uid)} > /proc/$PID/uid_map; printf ${printfArg(idMaps.gid)} > /proc/$PID/gid_map   # sync 1: the parent writes the id maps`,
     );
     add(
       { op: "SETID", uid: 0, gid: 0 },
@@ -137,7 +140,7 @@ export function plan(input: PlanInput): LaunchPlan {
     if (lines)
       add(
         { op: "WRITE_FILE", path: "/proc/self/timens_offsets", data: lines },
-        `printf ${q(lines)} > /proc/self/timens_offsets`,
+        `printf ${printfArg(lines)} > /proc/self/timens_offsets`,
       );
   }
   add(
@@ -226,7 +229,10 @@ export function plan(input: PlanInput): LaunchPlan {
   }
   const nofile = input.inheritedNofile;
   if (nofile && !(proc.rlimits ?? []).some((r) => r.type === "RLIMIT_NOFILE")) {
-    add({ op: "RLIMIT", resource: 7, soft: nofile.soft, hard: nofile.hard }, `prlimit --nofile=${nofile.soft}:${nofile.hard}   # the caller's own limit`);
+    add(
+      { op: "RLIMIT", resource: 7, soft: nofile.soft, hard: nofile.hard },
+      `prlimit --nofile=${nofile.soft}:${nofile.hard}   # the caller's own limit`,
+    );
   }
   for (const r of proc.rlimits ?? []) {
     const n = RLIMIT_NUMBERS[r.type];
@@ -242,7 +248,10 @@ export function plan(input: PlanInput): LaunchPlan {
   // (as runc does) and the filter must allow the credential calls that follow.
   const filter = input.seccomp;
   const seccompStep = filter
-    ? { op: { op: "SECCOMP", bpf: filter.bpf, flags: filter.flags } as Op, explain: `# install the seccomp filter (${filter.bpf.length / 8} BPF instructions)` }
+    ? {
+        op: { op: "SECCOMP", bpf: filter.bpf, flags: filter.flags } as Op,
+        explain: `# install the seccomp filter (${filter.bpf.length / 8} BPF instructions)`,
+      }
     : undefined;
   if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
 

@@ -10,8 +10,8 @@ import { SyncTag } from "../protocol/ops.ts";
 import { loadSpec } from "../spec/load.ts";
 import { OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { mkfifo, writeFileAtomic } from "../sys/fs.ts";
-import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
 import { capLastCap, cgroupHierarchies, mountInfo, processStartTime } from "../sys/proc.ts";
+import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { mark } from "../util/trace.ts";
@@ -98,7 +98,9 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   const mounts = mountInfo();
   const nofile = getRlimit(RLIMIT_NOFILE);
   // Compiled only when the config has a filter: libseccomp costs ~30 ms to load.
-  const seccomp = spec.linux.seccomp ? (await import("../seccomp/compile.ts")).compileSeccomp(spec.linux.seccomp) : undefined;
+  const seccomp = spec.linux.seccomp
+    ? (await import("../seccomp/compile.ts")).compileSeccomp(spec.linux.seccomp)
+    : undefined;
   const launchPlan = plan({
     spec,
     id: opts.id,

@@ -6,10 +6,10 @@ import { closeSync, createReadStream, writeSync } from "node:fs";
 import { decodeMessage } from "../protocol/decode.ts";
 import { libc } from "../sys/libc.ts";
 import { closeFd, recvMsg } from "../sys/seqpacket.ts";
+import { mark } from "../util/trace.ts";
 import { type CreateOptions, create } from "./create.ts";
 import { describeFailure } from "./describe.ts";
 import { remove, start } from "./lifecycle.ts";
-import { mark } from "../util/trace.ts";
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 const TIOCSWINSZ = 0x5414;

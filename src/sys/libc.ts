@@ -5,28 +5,28 @@ import { dlopen, FFIType, read } from "bun:ffi";
 const { i32, u32, u64, i64, ptr } = FFIType;
 
 const DEFS = {
-    __errno_location: { args: [], returns: ptr },
-    socketpair: { args: [i32, i32, i32, ptr], returns: i32 },
-    sendmsg: { args: [i32, ptr, i32], returns: i64 },
-    recvmsg: { args: [i32, ptr, i32], returns: i64 },
-    poll: { args: [ptr, u64, i32], returns: i32 },
-    close: { args: [i32], returns: i32 },
-    setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
-    ioctl: { args: [i32, u64, ptr], returns: i32 },
-    flock: { args: [i32, i32], returns: i32 },
-    prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
-    mount: { args: [ptr, ptr, ptr, u64, ptr], returns: i32 },
-    umount2: { args: [ptr, i32], returns: i32 },
-    kill: { args: [i32, i32], returns: i32 },
-    isatty: { args: [i32], returns: i32 },
-    tcgetattr: { args: [i32, ptr], returns: i32 },
-    tcsetattr: { args: [i32, i32, ptr], returns: i32 },
-    syscall: { args: [i64, i64, i64, i64], returns: i64 },
-    mkfifo: { args: [ptr, u32], returns: i32 },
-    getrlimit: { args: [i32, ptr], returns: i32 },
-    setrlimit: { args: [i32, ptr], returns: i32 },
-    socket: { args: [i32, i32, i32], returns: i32 },
-    connect: { args: [i32, ptr, u32], returns: i32 },
+  __errno_location: { args: [], returns: ptr },
+  socketpair: { args: [i32, i32, i32, ptr], returns: i32 },
+  sendmsg: { args: [i32, ptr, i32], returns: i64 },
+  recvmsg: { args: [i32, ptr, i32], returns: i64 },
+  poll: { args: [ptr, u64, i32], returns: i32 },
+  close: { args: [i32], returns: i32 },
+  setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
+  ioctl: { args: [i32, u64, ptr], returns: i32 },
+  flock: { args: [i32, i32], returns: i32 },
+  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+  mount: { args: [ptr, ptr, ptr, u64, ptr], returns: i32 },
+  umount2: { args: [ptr, i32], returns: i32 },
+  kill: { args: [i32, i32], returns: i32 },
+  isatty: { args: [i32], returns: i32 },
+  tcgetattr: { args: [i32, ptr], returns: i32 },
+  tcsetattr: { args: [i32, i32, ptr], returns: i32 },
+  syscall: { args: [i64, i64, i64, i64], returns: i64 },
+  mkfifo: { args: [ptr, u32], returns: i32 },
+  getrlimit: { args: [i32, ptr], returns: i32 },
+  setrlimit: { args: [i32, ptr], returns: i32 },
+  socket: { args: [i32, i32, i32], returns: i32 },
+  connect: { args: [i32, ptr, u32], returns: i32 },
 } as const;
 
 type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];
@@ -42,7 +42,9 @@ const lazy = new Proxy(bound, {
     if (f === undefined) {
       const def = DEFS[name];
       if (def === undefined) return undefined;
-      f = dlopen("libc.so.6", { [name]: def } as Pick<typeof DEFS, typeof name>).symbols[name] as Symbols[typeof name];
+      f = dlopen("libc.so.6", { [name]: def } as Pick<typeof DEFS, typeof name>).symbols[
+        name
+      ] as Symbols[typeof name];
       (target as Record<string, unknown>)[name] = f;
     }
     return f;

@@ -5,6 +5,8 @@ let last = 0;
 export function mark(what: string): void {
   if (!on) return;
   const now = performance.now();
-  process.stderr.write(`leopard-trace: ${now.toFixed(1).padStart(7)} ms (+${(now - last).toFixed(1)}) ${what}\n`);
+  process.stderr.write(
+    `leopard-trace: ${now.toFixed(1).padStart(7)} ms (+${(now - last).toFixed(1)}) ${what}\n`,
+  );
   last = now;
 }

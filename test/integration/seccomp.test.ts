@@ -13,7 +13,8 @@ afterEach(() => {
   expect(left).toEqual([]);
 });
 
-const script = "echo ok; unshare -U true 2>/dev/null && echo unshare-allowed; mount -t tmpfs t /mnt 2>/dev/null && echo mount-allowed; echo end";
+const script =
+  "echo ok; unshare -U true 2>/dev/null && echo unshare-allowed; mount -t tmpfs t /mnt 2>/dev/null && echo mount-allowed; echo end";
 
 describe("seccomp", () => {
   for (const nnp of [true, false]) {
@@ -27,7 +28,8 @@ describe("seccomp", () => {
           p["noNewPrivileges"] = nnp;
           // Full capabilities: the filter, not a missing capability, must be what says no.
           const caps = p["capabilities"] as Record<string, string[]>;
-          for (const k of ["bounding", "effective", "permitted"]) caps[k] = [...(caps[k] ?? []), "CAP_SYS_ADMIN"];
+          for (const k of ["bounding", "effective", "permitted"])
+            caps[k] = [...(caps[k] ?? []), "CAP_SYS_ADMIN"];
         },
       });
       const r = oci(b, ["run", "c1"]);
@@ -41,7 +43,8 @@ describe("seccomp", () => {
       args: ["/bin/sh", "-c", script],
       edit: (c) => {
         const caps = (c["process"] as Record<string, Record<string, string[]>>)["capabilities"]!;
-        for (const k of ["bounding", "effective", "permitted"]) caps[k] = [...(caps[k] ?? []), "CAP_SYS_ADMIN"];
+        for (const k of ["bounding", "effective", "permitted"])
+          caps[k] = [...(caps[k] ?? []), "CAP_SYS_ADMIN"];
       },
     });
     const r = oci(b, ["run", "c1"]);
