@@ -5,6 +5,7 @@ import { SyncTag } from "../protocol/ops.ts";
 import { RLIMITS } from "../spec/rlimits.ts";
 import { capabilityMask } from "./capabilities.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
+import { propagationFlag } from "./mount-options.ts";
 import { planMounts } from "./mounts.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
 
@@ -204,6 +205,21 @@ export function plan(input: PlanInput): LaunchPlan {
   }
   for (const path of spec.linux?.maskedPaths ?? []) {
     add({ op: "MASK", path }, `mount --bind /dev/null ${q(path)}   # or a read-only tmpfs for a directory`);
+  }
+  const prop = spec.linux?.rootfsPropagation;
+  const rootProp = prop === undefined ? undefined : propagationFlag(prop);
+  if (
+    rootProp !== undefined &&
+    prop !== "private" &&
+    prop !== "rprivate" &&
+    prop !== "slave" &&
+    prop !== "rslave"
+  ) {
+    // Shared or unbindable: applied once the new root is in place (pivot_root refuses a shared parent).
+    add(
+      { op: "MOUNT", source: "", target: "/", fstype: "", flags: rootProp, data: "", resolve: 0 },
+      `mount --make-${prop} /`,
+    );
   }
   if (spec.root.readonly) {
     add(

@@ -226,3 +226,34 @@ describe("root filesystem", () => {
     expect(r.stdout.split("\n").slice(0, 5)).toEqual(["1000", "1000", "1000 5", "/tmp", "bar baz"]);
   });
 });
+
+describe("root filesystem propagation and names", () => {
+  test("rootfsPropagation rshared makes the container's root a shared mount", () => {
+    b = bundle({
+      args: ["/bin/sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"],
+      edit: (c) => {
+        (c["linux"] as Record<string, unknown>)["rootfsPropagation"] = "rshared";
+      },
+    });
+    const r = oci(b, ["run", "c1"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/ shared:\d+/);
+  });
+
+  test("the default root propagation is slave: the root is not shared", () => {
+    b = bundle({ args: ["/bin/sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"] });
+    const r = oci(b, ["run", "c1"]);
+    expect(r.stdout).not.toMatch(/ shared:\d+/);
+  });
+
+  test("hostname and domainname are set in the new uts namespace", () => {
+    b = bundle({
+      args: ["/bin/sh", "-c", "hostname; cat /proc/sys/kernel/domainname"],
+      edit: (c) => {
+        c["hostname"] = "box1";
+        c["domainname"] = "example.test";
+      },
+    });
+    expect(oci(b, ["run", "c1"]).stdout).toBe("box1\nexample.test\n");
+  });
+});
