@@ -1,19 +1,10 @@
 // Bad input: a one-line error naming the problem, a non-zero exit, and nothing left behind.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Bundle, bundle, leftovers, mountsMentioning, oci } from "./harness.ts";
+import { bundle, oci, trackBundles } from "./harness.ts";
 
-let b: Bundle | undefined;
-afterEach(() => {
-  if (!b) return;
-  const left = leftovers(b);
-  const mounts = mountsMentioning(b.dir);
-  b.cleanup();
-  b = undefined;
-  expect(left).toEqual([]);
-  expect(mounts).toEqual([]);
-});
+const use = trackBundles();
 
 function expectOneLineError(r: { code: number; stderr: string }, re: RegExp): void {
   expect(r.code).not.toBe(0);
@@ -24,56 +15,64 @@ function expectOneLineError(r: { code: number; stderr: string }, re: RegExp): vo
 
 describe("bad input", () => {
   test("a missing config.json is named", () => {
-    b = bundle();
+    const b = use(bundle());
     rmSync(join(b.dir, "config.json"));
     expectOneLineError(oci(b, ["create", "c1"]), /^leopard-oci: create c1: .*config\.json/);
   });
 
   test("config.json that is not JSON is refused", () => {
-    b = bundle();
+    const b = use(bundle());
     writeFileSync(join(b.dir, "config.json"), "{ not json");
     expectOneLineError(oci(b, ["create", "c1"]), /^leopard-oci: create c1: config\.json: not valid JSON/);
   });
 
   test("a malformed field is named with its value", () => {
-    b = bundle({
-      edit: (c) => {
-        ((c["linux"] as Record<string, unknown>)["namespaces"] as unknown[]).push({ type: "bogus" });
-      },
-    });
+    const b = use(
+      bundle({
+        edit: (c) => {
+          ((c["linux"] as Record<string, unknown>)["namespaces"] as unknown[]).push({ type: "bogus" });
+        },
+      }),
+    );
     expectOneLineError(oci(b, ["create", "c1"]), /linux\.namespaces\[\d+\]\.type "bogus"/);
   });
 
   test("empty process.args is refused", () => {
-    b = bundle({
-      edit: (c) => {
-        (c["process"] as Record<string, unknown>)["args"] = [];
-      },
-    });
+    const b = use(
+      bundle({
+        edit: (c) => {
+          (c["process"] as Record<string, unknown>)["args"] = [];
+        },
+      }),
+    );
     expectOneLineError(oci(b, ["run", "c1"]), /process\.args/);
   });
 
   test("an unknown capability is refused at create", () => {
-    b = bundle({
-      edit: (c) => {
-        const caps = (c["process"] as Record<string, Record<string, string[]>>)["capabilities"]!;
-        caps["bounding"] = [...(caps["bounding"] ?? []), "CAP_NOT_A_THING"];
-      },
-    });
+    const b = use(
+      bundle({
+        edit: (c) => {
+          const caps = (c["process"] as Record<string, Record<string, string[]>>)["capabilities"]!;
+          caps["bounding"] = [...(caps["bounding"] ?? []), "CAP_NOT_A_THING"];
+        },
+      }),
+    );
     expectOneLineError(oci(b, ["create", "c1"]), /CAP_NOT_A_THING/);
   });
 
   test("a missing rootfs is named", () => {
-    b = bundle({
-      edit: (c) => {
-        c["root"] = { path: "/nonexistent/leopard-rootfs" };
-      },
-    });
+    const b = use(
+      bundle({
+        edit: (c) => {
+          c["root"] = { path: "/nonexistent/leopard-rootfs" };
+        },
+      }),
+    );
     expectOneLineError(oci(b, ["create", "c1"]), /rootfs "\/nonexistent\/leopard-rootfs" does not exist/);
   });
 
   test("a duplicate container id is refused and the first container is untouched", () => {
-    b = bundle({ args: ["/bin/sleep", "60"] });
+    const b = use(bundle({ args: ["/bin/sleep", "60"] }));
     expect(oci(b, ["create", "c1"]).code).toBe(0);
     expectOneLineError(oci(b, ["create", "c1"]), /^leopard-oci: create c1: container "c1" already exists\n$/);
     expect(JSON.parse(oci(b, ["state", "c1"]).stdout).status).toBe("created");
@@ -81,30 +80,32 @@ describe("bad input", () => {
   });
 
   test("an invalid container id is refused", () => {
-    b = bundle();
+    const b = use(bundle());
     expectOneLineError(oci(b, ["create", "../evil"]), /invalid container id "\.\.\/evil"/);
   });
 
   test("commands on an unknown container say it does not exist", () => {
-    b = bundle();
+    const b = use(bundle());
     for (const cmd of [["start"], ["state"], ["kill"], ["delete"]]) {
       expectOneLineError(oci(b, [...cmd, "nope"]), /container "nope" does not exist/);
     }
   });
 
   test("a program that does not exist fails with 127 and a clear message", () => {
-    b = bundle({ args: ["/bin/no-such-program"] });
+    const b = use(bundle({ args: ["/bin/no-such-program"] }));
     const r = oci(b, ["run", "c1"]);
     expect(r.code).toBe(127);
     expect(r.stderr).toContain('exec "/bin/no-such-program"');
   });
 
   test("a failing mount names the mount and the errno", () => {
-    b = bundle({
-      edit: (c) => {
-        (c["mounts"] as unknown[]).push({ destination: "/mnt", type: "nosuchfs", source: "none" });
-      },
-    });
+    const b = use(
+      bundle({
+        edit: (c) => {
+          (c["mounts"] as unknown[]).push({ destination: "/mnt", type: "nosuchfs", source: "none" });
+        },
+      }),
+    );
     expectOneLineError(
       oci(b, ["run", "c1"]),
       /^leopard-oci: run c1: mount "none" on "\/mnt" \(type "nosuchfs"\): no such device\n$/,
@@ -112,7 +113,7 @@ describe("bad input", () => {
   });
 
   test("errors also go to --log as JSON lines", () => {
-    b = bundle();
+    const b = use(bundle());
     const log = join(b.dir, "log.json");
     const r = oci(b, ["--log", log, "--log-format", "json", "state", "nope"]);
     expect(r.code).not.toBe(0);
@@ -123,11 +124,13 @@ describe("bad input", () => {
   });
 
   test("a terminal without --console-socket is refused for a detached container", () => {
-    b = bundle({
-      edit: (c) => {
-        (c["process"] as Record<string, unknown>)["terminal"] = true;
-      },
-    });
+    const b = use(
+      bundle({
+        edit: (c) => {
+          (c["process"] as Record<string, unknown>)["terminal"] = true;
+        },
+      }),
+    );
     expectOneLineError(oci(b, ["create", "c1"]), /console-socket/);
   });
 });

@@ -1,5 +1,6 @@
 // Integration test harness: real busybox root filesystems, bundles in temp dirs, the real
 // bin/leopard-oci, and a check that nothing is left behind.
+import { afterEach, expect } from "bun:test";
 import {
   existsSync,
   mkdirSync,
@@ -128,4 +129,25 @@ export function mountsMentioning(s: string): string[] {
   return readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
     .filter((l) => l.includes(s));
+}
+
+/**
+ * Bundles made through the returned function are cleaned up after each test, and the test fails
+ * if one left a container's state or a mount behind.
+ */
+export function trackBundles(): (b: Bundle) => Bundle {
+  const live: Bundle[] = [];
+  afterEach(() => {
+    for (const b of live.splice(0)) {
+      const left = leftovers(b);
+      const mounts = mountsMentioning(b.dir);
+      b.cleanup();
+      expect(left).toEqual([]);
+      expect(mounts).toEqual([]);
+    }
+  });
+  return (b) => {
+    live.push(b);
+    return b;
+  };
 }

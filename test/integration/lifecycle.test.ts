@@ -1,23 +1,16 @@
 // create / start / state / kill / delete / list as engines call them.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Bundle, bundle, leftovers, oci, readState, until } from "./harness.ts";
+import { type Bundle, bundle, oci, readState, trackBundles, until } from "./harness.ts";
 
-let b: Bundle | undefined;
-afterEach(() => {
-  if (!b) return;
-  const left = leftovers(b);
-  b.cleanup();
-  b = undefined;
-  expect(left).toEqual([]);
-});
+const use = trackBundles();
 
 const status = (bb: Bundle, id: string) => readState(bb, id)["status"];
 
 describe("lifecycle", () => {
   test("create leaves the process waiting; start runs it; it stops when it exits", async () => {
-    b = bundle({ userns: true, args: ["/bin/sh", "-c", "read x < /dev/null; sleep 2"] });
+    const b = use(bundle({ userns: true, args: ["/bin/sh", "-c", "read x < /dev/null; sleep 2"] }));
     const pidFile = join(b.dir, "pid");
     const c = oci(b, ["create", "--pid-file", pidFile, "c1"]);
     expect(c.stderr).toBe("");
@@ -45,7 +38,7 @@ describe("lifecycle", () => {
   });
 
   test("kill sends a signal by name or number and the container stops", async () => {
-    b = bundle({ args: ["/bin/sleep", "60"] });
+    const b = use(bundle({ args: ["/bin/sleep", "60"] }));
     expect(oci(b, ["run", "-d", "c1"]).code).toBe(0);
     expect(oci(b, ["kill", "c1", "KILL"]).code).toBe(0);
     await until(() => status(b!, "c1") === "stopped", 10_000, "stop after KILL");
@@ -59,7 +52,7 @@ describe("lifecycle", () => {
   });
 
   test("kill --all signals every process in the container", async () => {
-    b = bundle({ args: ["/bin/sh", "-c", "sleep 60 & sleep 60 & wait"] });
+    const b = use(bundle({ args: ["/bin/sh", "-c", "sleep 60 & sleep 60 & wait"] }));
     expect(oci(b, ["run", "-d", "c1"]).code).toBe(0);
     const pid = readState(b, "c1")["pid"] as number;
     await until(
@@ -82,7 +75,7 @@ describe("lifecycle", () => {
   });
 
   test("delete refuses a running container without --force and removes it with --force", () => {
-    b = bundle({ args: ["/bin/sleep", "60"] });
+    const b = use(bundle({ args: ["/bin/sleep", "60"] }));
     expect(oci(b, ["run", "-d", "c1"]).code).toBe(0);
     const pid = readState(b, "c1")["pid"] as number;
     const r = oci(b, ["delete", "c1"]);
@@ -99,7 +92,7 @@ describe("lifecycle", () => {
   });
 
   test("delete of a created container kills its waiting process", () => {
-    b = bundle({ args: ["/bin/true"] });
+    const b = use(bundle({ args: ["/bin/true"] }));
     expect(oci(b, ["create", "c1"]).code).toBe(0);
     const pid = readState(b, "c1")["pid"] as number;
     expect(oci(b, ["delete", "--force", "c1"]).code).toBe(0);
@@ -109,7 +102,7 @@ describe("lifecycle", () => {
   });
 
   test("list shows containers as a table and as JSON", () => {
-    b = bundle({ args: ["/bin/sleep", "60"] });
+    const b = use(bundle({ args: ["/bin/sleep", "60"] }));
     expect(oci(b, ["create", "c1"]).code).toBe(0);
     expect(oci(b, ["run", "-d", "c2"]).code).toBe(0);
     const table = oci(b, ["list"]).stdout.trim().split("\n");
@@ -128,7 +121,7 @@ describe("lifecycle", () => {
   });
 
   test("a recycled pid is never mistaken for the container", () => {
-    b = bundle();
+    const b = use(bundle());
     // A state whose pid is alive (this test process) but started at another time.
     mkdirSync(join(b.root, "ghost"), { recursive: true });
     const ghost = {
@@ -150,7 +143,7 @@ describe("lifecycle", () => {
   });
 
   test("state reports creating while a create is in progress", async () => {
-    b = bundle();
+    const b = use(bundle());
     const sleeper = Bun.spawn(["sleep", "30"]);
     mkdirSync(join(b.root, "c0"), { recursive: true });
     const s = {
@@ -179,7 +172,7 @@ describe("lifecycle", () => {
   });
 
   test("--version prints runc-style lines", () => {
-    b = bundle();
+    const b = use(bundle());
     const r = oci(b, ["--version"]);
     expect(r.stdout).toMatch(/^leopard-oci version \d+\.\d+\.\d+\nspec: 1\.\d+\.\d+\n$/);
   });

@@ -3,30 +3,25 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Bundle, bundle, leftovers, mountsMentioning, oci, rootfs } from "./harness.ts";
+import { bundle, mountsMentioning, oci, rootfs, trackBundles } from "./harness.ts";
 
-let b: Bundle | undefined;
+const use = trackBundles();
 const extra: string[] = [];
 afterEach(() => {
   for (const d of extra.splice(0)) rmSync(d, { recursive: true, force: true });
-  if (!b) return;
-  const left = leftovers(b);
-  const mounts = mountsMentioning(b.dir);
-  b.cleanup();
-  b = undefined;
-  expect(left).toEqual([]);
-  expect(mounts).toEqual([]);
 });
 
 const sh = (script: string) => ["/bin/sh", "-c", script];
 
 describe("root filesystem", () => {
   test("the default /dev has its nodes, symlinks, pts and shm", () => {
-    b = bundle({
-      args: sh(
-        "ls -l /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty | awk '{print $1, $5, $6, $NF}'; for l in fd stdin ptmx; do readlink /dev/$l; done; grep -E ' /dev/(pts|shm) ' /proc/mounts | cut -d' ' -f2,3",
-      ),
-    });
+    const b = use(
+      bundle({
+        args: sh(
+          "ls -l /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty | awk '{print $1, $5, $6, $NF}'; for l in fd stdin ptmx; do readlink /dev/$l; done; grep -E ' /dev/(pts|shm) ' /proc/mounts | cut -d' ' -f2,3",
+        ),
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.stderr).toBe("");
     expect(r.stdout.split("\n").filter(Boolean)).toEqual([
@@ -45,33 +40,39 @@ describe("root filesystem", () => {
   });
 
   test("the same /dev inside a user namespace, bound from the host", () => {
-    b = bundle({
-      userns: true,
-      args: sh("echo x > /dev/null && head -c 4 /dev/zero | wc -c && ls /dev/pts/ptmx"),
-    });
+    const b = use(
+      bundle({
+        userns: true,
+        args: sh("echo x > /dev/null && head -c 4 /dev/zero | wc -c && ls /dev/pts/ptmx"),
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("4\n/dev/pts/ptmx\n");
   });
 
   test("linux.devices are created with their type, numbers and mode", () => {
-    b = bundle({
-      args: sh("ls -l /dev/loop-test | awk '{print $1, $5, $6}'"),
-      edit: (c) => {
-        (c["linux"] as Record<string, unknown>)["devices"] = [
-          { type: "b", path: "/dev/loop-test", major: 7, minor: 200, fileMode: 0o640, uid: 0, gid: 0 },
-        ];
-      },
-    });
+    const b = use(
+      bundle({
+        args: sh("ls -l /dev/loop-test | awk '{print $1, $5, $6}'"),
+        edit: (c) => {
+          (c["linux"] as Record<string, unknown>)["devices"] = [
+            { type: "b", path: "/dev/loop-test", major: 7, minor: 200, fileMode: 0o640, uid: 0, gid: 0 },
+          ];
+        },
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.stdout).toBe("brw-r----- 7, 200\n");
   });
 
   test("a read-only root refuses writes; tmpfs /tmp still takes them", () => {
-    b = bundle({
-      userns: true,
-      args: sh("touch /newfile 2>/dev/null && echo wrote-root; touch /tmp/ok && echo wrote-tmp"),
-    });
+    const b = use(
+      bundle({
+        userns: true,
+        args: sh("touch /newfile 2>/dev/null && echo wrote-root; touch /tmp/ok && echo wrote-tmp"),
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.stdout).toBe("wrote-tmp\n");
   });
@@ -80,20 +81,22 @@ describe("root filesystem", () => {
     const host = mkdtempSync(join(tmpdir(), "leopard-bind-"));
     extra.push(host);
     writeFileSync(join(host, "hello"), "from host\n");
-    b = bundle({
-      args: sh(
-        "cat /mnt/ro/hello; touch /mnt/ro/x 2>/dev/null && echo wrote-ro; touch /mnt/rw/y && echo wrote-rw; cat /mnt/file",
-      ),
-      edit: (c) => {
-        (c["mounts"] as unknown[]).push(
-          // A tmpfs first, so the mount points below are made in it and not in the shared rootfs.
-          { destination: "/mnt", type: "tmpfs", source: "tmpfs" },
-          { destination: "/mnt/ro", type: "bind", source: host, options: ["rbind", "ro"] },
-          { destination: "/mnt/rw", type: "bind", source: host, options: ["bind"] },
-          { destination: "/mnt/file", source: join(host, "hello"), options: ["bind", "ro"] },
-        );
-      },
-    });
+    const b = use(
+      bundle({
+        args: sh(
+          "cat /mnt/ro/hello; touch /mnt/ro/x 2>/dev/null && echo wrote-ro; touch /mnt/rw/y && echo wrote-rw; cat /mnt/file",
+        ),
+        edit: (c) => {
+          (c["mounts"] as unknown[]).push(
+            // A tmpfs first, so the mount points below are made in it and not in the shared rootfs.
+            { destination: "/mnt", type: "tmpfs", source: "tmpfs" },
+            { destination: "/mnt/ro", type: "bind", source: host, options: ["rbind", "ro"] },
+            { destination: "/mnt/rw", type: "bind", source: host, options: ["bind"] },
+            { destination: "/mnt/file", source: join(host, "hello"), options: ["bind", "ro"] },
+          );
+        },
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("from host\nwrote-rw\nfrom host\n");
@@ -108,13 +111,15 @@ describe("root filesystem", () => {
     const target = mkdtempSync(join(tmpdir(), "leopard-escape-target-"));
     extra.push(target);
     symlinkSync(target, join(copy, "etc/evil"));
-    b = bundle({
-      args: sh("grep -c ' /tmp/leopard-escape-target' /proc/mounts"),
-      edit: (c) => {
-        c["root"] = { path: copy };
-        (c["mounts"] as unknown[]).push({ destination: "/etc/evil", type: "tmpfs", source: "tmpfs" });
-      },
-    });
+    const b = use(
+      bundle({
+        args: sh("grep -c ' /tmp/leopard-escape-target' /proc/mounts"),
+        edit: (c) => {
+          c["root"] = { path: copy };
+          (c["mounts"] as unknown[]).push({ destination: "/etc/evil", type: "tmpfs", source: "tmpfs" });
+        },
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.stdout.trim()).toBe("1");
     expect(readdirSync(target)).toEqual([]);
@@ -127,25 +132,27 @@ describe("root filesystem", () => {
     Bun.spawnSync(["cp", "-a", `${rootfs(0)}/.`, copy]);
     rmSync(join(copy, "proc"), { recursive: true });
     symlinkSync("/", join(copy, "proc"));
-    b = bundle({
-      edit: (c) => {
-        c["root"] = { path: copy };
-      },
-    });
+    const b = use(
+      bundle({
+        edit: (c) => {
+          c["root"] = { path: copy };
+        },
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('"/proc" is a symlink in the rootfs');
   });
 
   test("--no-pivot enters the root with MS_MOVE and chroot", () => {
-    b = bundle({ args: sh("ls / | wc -l") });
+    const b = use(bundle({ args: sh("ls / | wc -l") }));
     const r = oci(b, ["run", "--no-pivot", "c1"]);
     expect(r.stderr).toBe("");
     expect(Number(r.stdout.trim())).toBe(13);
   });
 
   test("--explain prints the plan as numbered shell steps", () => {
-    b = bundle({ userns: true });
+    const b = use(bundle({ userns: true }));
     const r = oci(b, ["run", "--explain", "c1"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^ +1\. /);
@@ -163,7 +170,7 @@ describe("root filesystem", () => {
   });
 
   test("joining a namespace by path shares it with another container", () => {
-    b = bundle({ args: ["/bin/sleep", "60"] });
+    const b = use(bundle({ args: ["/bin/sleep", "60"] }));
     expect(oci(b, ["run", "-d", "a"]).code).toBe(0);
     const pid = JSON.parse(oci(b, ["state", "a"]).stdout).pid as number;
     const other = bundle({
@@ -184,21 +191,23 @@ describe("root filesystem", () => {
   });
 
   test("multi-range uid and gid mappings are all written", () => {
-    b = bundle({
-      userns: true,
-      args: ["/bin/cat", "/proc/self/uid_map", "/proc/self/gid_map"],
-      edit: (c) => {
-        const linux = c["linux"] as Record<string, unknown>;
-        linux["uidMappings"] = [
-          { containerID: 0, hostID: 100000, size: 1000 },
-          { containerID: 1000, hostID: 300000, size: 64536 },
-        ];
-        linux["gidMappings"] = [
-          { containerID: 0, hostID: 100000, size: 1000 },
-          { containerID: 1000, hostID: 400000, size: 64536 },
-        ];
-      },
-    });
+    const b = use(
+      bundle({
+        userns: true,
+        args: ["/bin/cat", "/proc/self/uid_map", "/proc/self/gid_map"],
+        edit: (c) => {
+          const linux = c["linux"] as Record<string, unknown>;
+          linux["uidMappings"] = [
+            { containerID: 0, hostID: 100000, size: 1000 },
+            { containerID: 1000, hostID: 300000, size: 64536 },
+          ];
+          linux["gidMappings"] = [
+            { containerID: 0, hostID: 100000, size: 1000 },
+            { containerID: 1000, hostID: 400000, size: 64536 },
+          ];
+        },
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.stderr).toBe("");
     expect(
@@ -210,16 +219,18 @@ describe("root filesystem", () => {
   });
 
   test("process user, groups, cwd and env apply", () => {
-    b = bundle({
-      userns: true,
-      args: sh('id -u; id -g; id -G; pwd; echo "$FOO"'),
-      edit: (c) => {
-        const p = c["process"] as Record<string, unknown>;
-        p["user"] = { uid: 1000, gid: 1000, additionalGids: [5, 1000] };
-        p["cwd"] = "/tmp";
-        p["env"] = ["PATH=/bin", "FOO=bar baz"];
-      },
-    });
+    const b = use(
+      bundle({
+        userns: true,
+        args: sh('id -u; id -g; id -G; pwd; echo "$FOO"'),
+        edit: (c) => {
+          const p = c["process"] as Record<string, unknown>;
+          p["user"] = { uid: 1000, gid: 1000, additionalGids: [5, 1000] };
+          p["cwd"] = "/tmp";
+          p["env"] = ["PATH=/bin", "FOO=bar baz"];
+        },
+      }),
+    );
     mkdirSync(b.dir, { recursive: true });
     const r = oci(b, ["run", "c1"]);
     expect(r.stderr).toBe("");
@@ -229,31 +240,35 @@ describe("root filesystem", () => {
 
 describe("root filesystem propagation and names", () => {
   test("rootfsPropagation rshared makes the container's root a shared mount", () => {
-    b = bundle({
-      args: ["/bin/sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"],
-      edit: (c) => {
-        (c["linux"] as Record<string, unknown>)["rootfsPropagation"] = "rshared";
-      },
-    });
+    const b = use(
+      bundle({
+        args: ["/bin/sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"],
+        edit: (c) => {
+          (c["linux"] as Record<string, unknown>)["rootfsPropagation"] = "rshared";
+        },
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/ shared:\d+/);
   });
 
   test("the default root propagation is slave: the root is not shared", () => {
-    b = bundle({ args: ["/bin/sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"] });
+    const b = use(bundle({ args: ["/bin/sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"] }));
     const r = oci(b, ["run", "c1"]);
     expect(r.stdout).not.toMatch(/ shared:\d+/);
   });
 
   test("hostname and domainname are set in the new uts namespace", () => {
-    b = bundle({
-      args: ["/bin/sh", "-c", "hostname; cat /proc/sys/kernel/domainname"],
-      edit: (c) => {
-        c["hostname"] = "box1";
-        c["domainname"] = "example.test";
-      },
-    });
+    const b = use(
+      bundle({
+        args: ["/bin/sh", "-c", "hostname; cat /proc/sys/kernel/domainname"],
+        edit: (c) => {
+          c["hostname"] = "box1";
+          c["domainname"] = "example.test";
+        },
+      }),
+    );
     expect(oci(b, ["run", "c1"]).stdout).toBe("box1\nexample.test\n");
   });
 });

@@ -1,33 +1,14 @@
 // The classic walkthrough's observations, each asserted from inside the container and from the host.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import {
-  type Bundle,
-  bundle,
-  hostNs,
-  leftovers,
-  MAPPED_BASE,
-  mountsMentioning,
-  oci,
-  readState,
-  until,
-} from "./harness.ts";
+import { bundle, hostNs, MAPPED_BASE, oci, readState, trackBundles, until } from "./harness.ts";
 
-let b: Bundle | undefined;
-afterEach(() => {
-  if (!b) return;
-  const left = leftovers(b);
-  const mounts = mountsMentioning(b.dir);
-  b.cleanup();
-  b = undefined;
-  expect(left).toEqual([]);
-  expect(mounts).toEqual([]);
-});
+const use = trackBundles();
 
 describe("the seed container", () => {
   test("run returns the container's exit status", () => {
-    b = bundle({ userns: true, args: ["/bin/sh", "-c", "exit 3"] });
+    const b = use(bundle({ userns: true, args: ["/bin/sh", "-c", "exit 3"] }));
     expect(oci(b, ["run", "c1"]).code).toBe(3);
     b.config["process"] = { ...(b.config["process"] as object), args: ["/bin/true"] };
     b.write();
@@ -35,7 +16,7 @@ describe("the seed container", () => {
   });
 
   test("the hostname inside is leopard while the host keeps its own", () => {
-    b = bundle({ userns: true, args: ["/bin/hostname"] });
+    const b = use(bundle({ userns: true, args: ["/bin/hostname"] }));
     const r = oci(b, ["run", "c1"]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("leopard\n");
@@ -43,7 +24,9 @@ describe("the seed container", () => {
   });
 
   test("root inside is an unprivileged mapped uid on the host", async () => {
-    b = bundle({ userns: true, args: ["/bin/sh", "-c", "id -u; id -g; cat /proc/self/uid_map; sleep 30"] });
+    const b = use(
+      bundle({ userns: true, args: ["/bin/sh", "-c", "id -u; id -g; cat /proc/self/uid_map; sleep 30"] }),
+    );
     const r = oci(b, ["run", "-d", "c1"]);
     expect(r.code).toBe(0);
     const pid = readState(b, "c1")["pid"] as number;
@@ -62,7 +45,7 @@ describe("the seed container", () => {
   });
 
   test("ps inside shows PID 1 and only the container's own processes", () => {
-    b = bundle({ userns: true, args: ["/bin/sh", "-c", "echo $$; ps -o pid,comm; true"] });
+    const b = use(bundle({ userns: true, args: ["/bin/sh", "-c", "echo $$; ps -o pid,comm; true"] }));
     const r = oci(b, ["run", "c1"]);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toBe("1");
@@ -76,12 +59,14 @@ describe("the seed container", () => {
 
   test("namespace inodes differ from the host's for each requested namespace and equal the others", () => {
     const kinds = ["pid", "mnt", "uts", "ipc", "net", "user", "cgroup", "time"];
-    b = bundle({
-      userns: true,
-      args: ["/bin/sh", "-c", `for n in ${kinds.join(" ")}; do readlink /proc/self/ns/$n; done`],
-      edit: (c) =>
-        ((c["linux"] as Record<string, unknown[]>)["namespaces"] as unknown[]).push({ type: "cgroup" }),
-    });
+    const b = use(
+      bundle({
+        userns: true,
+        args: ["/bin/sh", "-c", `for n in ${kinds.join(" ")}; do readlink /proc/self/ns/$n; done`],
+        edit: (c) =>
+          ((c["linux"] as Record<string, unknown[]>)["namespaces"] as unknown[]).push({ type: "cgroup" }),
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.code).toBe(0);
     const inside = r.stdout.trim().split("\n");
@@ -93,17 +78,19 @@ describe("the seed container", () => {
   });
 
   test("a time namespace shifts the boot clock by its offset", () => {
-    b = bundle({
-      args: ["/bin/cat", "/proc/uptime"],
-      edit: (c) => {
-        const linux = c["linux"] as Record<string, unknown>;
-        (linux["namespaces"] as unknown[]).push({ type: "time" });
-        linux["timeOffsets"] = {
-          boottime: { secs: 1000000, nanosecs: 0 },
-          monotonic: { secs: 500, nanosecs: 0 },
-        };
-      },
-    });
+    const b = use(
+      bundle({
+        args: ["/bin/cat", "/proc/uptime"],
+        edit: (c) => {
+          const linux = c["linux"] as Record<string, unknown>;
+          (linux["namespaces"] as unknown[]).push({ type: "time" });
+          linux["timeOffsets"] = {
+            boottime: { secs: 1000000, nanosecs: 0 },
+            monotonic: { secs: 500, nanosecs: 0 },
+          };
+        },
+      }),
+    );
     const r = oci(b, ["run", "c1"]);
     expect(r.stderr).toBe("");
     const hostUptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
@@ -113,7 +100,7 @@ describe("the seed container", () => {
 
   test("a file in the container's tmpfs /tmp is absent on the host", async () => {
     const name = `leopard-secret-${process.pid}`;
-    b = bundle({ userns: true, args: ["/bin/sh", "-c", `echo secret > /tmp/${name}; sleep 30`] });
+    const b = use(bundle({ userns: true, args: ["/bin/sh", "-c", `echo secret > /tmp/${name}; sleep 30`] }));
     expect(oci(b, ["run", "-d", "c1"]).code).toBe(0);
     const pid = readState(b, "c1")["pid"] as number;
     await until(() => existsSync(`/proc/${pid}/root/tmp/${name}`), 10_000, "the file inside");
@@ -124,7 +111,7 @@ describe("the seed container", () => {
   });
 
   test("the old root is gone: no host mount is visible and / holds only the rootfs", () => {
-    b = bundle({ userns: true, args: ["/bin/sh", "-c", "cat /proc/mounts; echo ---; ls /"] });
+    const b = use(bundle({ userns: true, args: ["/bin/sh", "-c", "cat /proc/mounts; echo ---; ls /"] }));
     const r = oci(b, ["run", "c1"]);
     const [mounts, ls] = r.stdout.split("---\n");
     const points = (mounts ?? "")
@@ -143,7 +130,7 @@ describe("the seed container", () => {
   });
 
   test("no host file descriptor reaches the container", () => {
-    b = bundle({ userns: true, args: ["/bin/ls", "/proc/self/fd"] });
+    const b = use(bundle({ userns: true, args: ["/bin/ls", "/proc/self/fd"] }));
     const r = oci(b, ["run", "c1"]);
     // 0-2, and 3 is ls's own directory handle.
     expect(r.stdout.trim().split("\n").sort()).toEqual(["0", "1", "2", "3"]);

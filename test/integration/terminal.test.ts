@@ -1,16 +1,9 @@
 // process.terminal: a pty relayed by a foreground `run`, and the master sent to --console-socket.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { type Bundle, bundle, leftovers, OCI } from "./harness.ts";
+import { bundle, OCI, trackBundles } from "./harness.ts";
 
-let b: Bundle | undefined;
-afterEach(() => {
-  if (!b) return;
-  const left = leftovers(b);
-  b.cleanup();
-  b = undefined;
-  expect(left).toEqual([]);
-});
+const use = trackBundles();
 
 const terminal = (c: Record<string, unknown>) => {
   (c["process"] as Record<string, unknown>)["terminal"] = true;
@@ -18,7 +11,9 @@ const terminal = (c: Record<string, unknown>) => {
 
 describe("terminal", () => {
   test("a foreground run relays a pty: the container sees a terminal and its window size", () => {
-    b = bundle({ userns: true, args: ["/bin/sh", "-c", "tty; stty size; echo done"], edit: terminal });
+    const b = use(
+      bundle({ userns: true, args: ["/bin/sh", "-c", "tty; stty size; echo done"], edit: terminal }),
+    );
     // script(1) gives leopard-oci a terminal of its own, as a person's shell would.
     const cmd = `stty rows 33 cols 97; ${OCI} --root ${b.root} run -b ${b.dir} c1; echo "exit=$?"`;
     const r = Bun.spawnSync(["script", "-qec", cmd, "/dev/null"], {
@@ -32,7 +27,7 @@ describe("terminal", () => {
   });
 
   test("create --console-socket sends the pty master over the socket", async () => {
-    b = bundle({ args: ["/bin/sh", "-c", "tty; echo hello-console"], edit: terminal });
+    const b = use(bundle({ args: ["/bin/sh", "-c", "tty; echo hello-console"], edit: terminal }));
     const sock = join(b.dir, "console.sock");
     const receiver = Bun.spawn(["python3", "-c", RECEIVER, sock], { stdout: "pipe", stderr: "pipe" });
     const reader = receiver.stdout.getReader();
