@@ -3,7 +3,7 @@
 # needs first and is idempotent.
 BUN := node_modules/bun/bin/bun.exe
 HELPER := native/build/leopard-helper
-APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2
+APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: all deps apt-deps check test test-unit test-integration demo bench clean lint typecheck format
@@ -25,6 +25,16 @@ apt-deps:
 	command -v newuidmap >/dev/null || missing="$$missing uidmap"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	[ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || missing="$$missing libseccomp2"; \
+	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
+	command -v umoci >/dev/null || missing="$$missing umoci"; \
+	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v xz >/dev/null || missing="$$missing xz-utils"; \
+	command -v zstd >/dev/null || missing="$$missing zstd"; \
+	command -v podman >/dev/null || missing="$$missing podman"; \
+	command -v conmon >/dev/null || missing="$$missing conmon"; \
+	command -v containerd >/dev/null || missing="$$missing containerd"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -78,7 +78,12 @@ struct lp_state {
   size_t title_len;
   int exit_now;      /* set by FORK_PID1 in the parent: leave the op loop with exit_status */
   int exit_status;
+  uint32_t host_pid; /* our pid as the runtime sees it, from FORK_PID1 (hooks' state) */
 };
 int lp_run_op(struct lp_state *st, const struct lp_op *op);
+
+/* hooks.c */
+int lp_op_run_hook(struct lp_state *st, const struct lp_op *op);
+int lp_op_keyring(const struct lp_op *op);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -92,16 +93,22 @@ static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
     return -1;
   }
   if (pid == 0) { /* PID 1: goes on with the next op once the parent has reported it */
-    char c;
+    uint32_t host_pid = 0; /* the parent passes our pid as it sees it (hooks' state needs it) */
     close(gate[1]);
-    while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
+    while (read(gate[0], &host_pid, sizeof(host_pid)) < 0 && errno == EINTR) {
     }
+    st->host_pid = host_pid;
     close(gate[0]);
     return 0;
   }
   close(gate[0]);
   int sent = lp_send_u32s(st->sync, LP_MSG_PID, (uint32_t)pid, 0, 1);
   if (sent < 0) kill(pid, SIGKILL); /* nobody would know about it */
+  else {
+    uint32_t host_pid = (uint32_t)pid;
+    if (write(gate[1], &host_pid, sizeof(host_pid)) != sizeof(host_pid)) { /* the child reads 0 */
+    }
+  }
   close(gate[1]);
   if (sent < 0) return -1;
   st->exit_now = 1;
@@ -433,6 +440,30 @@ static int op_mask(struct lp_state *st, const struct lp_op *op) {
   return rc;
 }
 
+/* struct sched_attr from linux/sched/types.h (SCHED_ATTR_SIZE_VER0: no utilization clamps). */
+struct lp_sched_attr {
+  uint32_t size, policy;
+  uint64_t flags;
+  int32_t nice;
+  uint32_t priority;
+  uint64_t runtime, deadline, period;
+};
+
+static int op_sched(const struct lp_op *op) {
+  struct lp_sched_attr a = {
+    .size = sizeof(a),
+    .policy = (uint32_t)U(0),
+    .flags = U(1),
+    .nice = (int32_t)(uint32_t)U(2),
+    .priority = (uint32_t)U(3),
+    .runtime = U(4),
+    .deadline = U(5),
+    .period = U(6),
+  };
+  if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) return lp_fail("sched_setattr", NULL);
+  return 0;
+}
+
 int lp_run_op(struct lp_state *st, const struct lp_op *op) {
   switch (op->code) {
   case LP_OP_UNSHARE: return op_unshare(op);
@@ -466,6 +497,12 @@ int lp_run_op(struct lp_state *st, const struct lp_op *op) {
   case LP_OP_EXEC: return op_exec(op);
   case LP_OP_UMASK: umask((mode_t)(U(0) & 0777)); return 0;
   case LP_OP_MASK: return op_mask(st, op);
+  case LP_OP_PERSONALITY: return personality((unsigned long)U(0)) < 0 ? lp_fail("personality", NULL) : 0;
+  /* ioprio_set(IOPRIO_WHO_PROCESS = 1, this process, prio) */
+  case LP_OP_IOPRIO: return syscall(SYS_ioprio_set, 1, 0, (int)U(0)) < 0 ? lp_fail("ioprio_set", NULL) : 0;
+  case LP_OP_SCHED: return op_sched(op);
+  case LP_OP_RUN_HOOK: return lp_op_run_hook(st, op);
+  case LP_OP_KEYRING: return lp_op_keyring(op);
   }
   return lp_fail_errno(EINVAL, "unknown op", NULL); /* the parser refuses these already */
 }

@@ -22,6 +22,8 @@
 
 #define LP_SYNC_ID_MAPS 1
 #define LP_SYNC_CGROUP 2
+#define LP_SYNC_TERMINAL 3
+#define LP_SYNC_HOOKS 4
 
 #define LP_OP_UNSHARE 1 /* flags:u64 */
 #define LP_OP_SETNS 2 /* path:bytes nstype:u64 */
@@ -54,7 +56,12 @@
 #define LP_OP_EXEC 29 /* candidates:list argv:list env:list */
 #define LP_OP_UMASK 30 /* mask:u64 */
 #define LP_OP_MASK 31 /* path:bytes */
-#define LP_OP_MAX 31
+#define LP_OP_PERSONALITY 32 /* persona:u64 */
+#define LP_OP_IOPRIO 33 /* prio:u64 */
+#define LP_OP_SCHED 34 /* policy:u64 flags:u64 nice:u64 priority:u64 runtime:u64 deadline:u64 period:u64 */
+#define LP_OP_RUN_HOOK 35 /* path:bytes argv:list env:list state_head:data state_tail:data timeout_ms:u64 stage:bytes */
+#define LP_OP_KEYRING 36 /* name:bytes */
+#define LP_OP_MAX 36
 
 /* Op names and argument kinds, indexed by op code: 'u' u64, 'b' string (no NUL), 'd' binary data, 'l' list. */
 static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP_OP_MAX + 1] = {
@@ -89,6 +96,11 @@ static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP
   [29] = { "EXEC", "lll" },
   [30] = { "UMASK", "u" },
   [31] = { "MASK", "b" },
+  [32] = { "PERSONALITY", "u" },
+  [33] = { "IOPRIO", "u" },
+  [34] = { "SCHED", "uuuuuuu" },
+  [35] = { "RUN_HOOK", "bllddub" },
+  [36] = { "KEYRING", "b" },
 };
 
 #endif

@@ -48,7 +48,7 @@ describe("linux.cgroupsPath", () => {
         ["pids", "/"],
         ["", "/"],
       ]);
-    expect(resolveCgroupsPath("x/c1", "c1", hybrid, own)).toEqual({
+    expect(resolveCgroupsPath("x/c1", "c1", hybrid, { own })).toEqual({
       memory: "/process_api/abc/x/c1",
       pids: "/x/c1",
       "": "/x/c1",
@@ -62,6 +62,15 @@ describe("linux.cgroupsPath", () => {
 
   test("a systemd slice:prefix:name path says systemd cgroups are not driven yet", () => {
     expect(() => resolveCgroupsPath("system.slice:leopard:c1", "c1", v2)).toThrow("is a systemd path");
+  });
+
+  test("--systemd-cgroup says whether systemd is missing or scopes are not supported yet", () => {
+    expect(() =>
+      resolveCgroupsPath("system.slice:leopard:c1", "c1", v2, { systemd: true, systemdRunning: () => false }),
+    ).toThrow("--systemd-cgroup needs systemd, which is not running on this host");
+    expect(() =>
+      resolveCgroupsPath("system.slice:leopard:c1", "c1", v2, { systemd: true, systemdRunning: () => true }),
+    ).toThrow("--systemd-cgroup is not supported yet");
   });
 
   test("the root cgroup is refused", () => {

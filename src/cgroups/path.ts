@@ -5,6 +5,7 @@
 // in different cgroups of different controllers). No path means /leopard/<id>. The result is
 // resolved once, at create, and kept in the container's state: later commands (update, pause,
 // delete) may run in other cgroups than create did.
+import { existsSync } from "node:fs";
 import { LeopardError } from "../util/errors.ts";
 import type { CgroupLayout } from "./layout.ts";
 import { procCgroup } from "./layout.ts";
@@ -33,14 +34,32 @@ export function normalizeCgroupPath(p: string, field = "linux.cgroupsPath"): str
   return `/${parts.join("/")}`;
 }
 
+export interface ResolveOptions {
+  /** The runtime's own cgroups (for relative paths); /proc/self/cgroup by default. */
+  readonly own?: () => ReadonlyMap<string, string>;
+  /** runc's --systemd-cgroup: the path is "slice:prefix:name" and systemd makes the scope. */
+  readonly systemd?: boolean;
+  /** Whether systemd is the host's init (/run/systemd/system exists). */
+  readonly systemdRunning?: () => boolean;
+}
+
 export function resolveCgroupsPath(
   cgroupsPath: string | undefined,
   id: string,
   layout: CgroupLayout,
-  own: () => ReadonlyMap<string, string> = () => procCgroup("self"),
+  opts: ResolveOptions = {},
 ): CgroupPaths {
   const keys = hierarchyKeys(layout);
   const given = cgroupsPath ?? "";
+  if (opts.systemd === true) {
+    const running = (opts.systemdRunning ?? (() => existsSync("/run/systemd/system")))();
+    throw new LeopardError(
+      "unsupported",
+      running
+        ? "--systemd-cgroup is not supported yet: leopard does not create systemd scopes (leave the flag out to use cgroupfs)"
+        : "--systemd-cgroup needs systemd, which is not running on this host (leave the flag out to use cgroupfs)",
+    );
+  }
   if (/^[^/:]*\.slice:[^:]*:[^:]+$/.test(given)) {
     throw new LeopardError(
       "unsupported",
@@ -54,7 +73,7 @@ export function resolveCgroupsPath(
     return Object.fromEntries(keys.map((k) => [k, abs]));
   }
   const rel = normalizeCgroupPath(given);
-  const mine = own();
+  const mine = (opts.own ?? (() => procCgroup("self")))();
   const out: Record<string, string> = {};
   for (const k of keys) {
     const base = mine.get(k);

@@ -1,7 +1,9 @@
 // linux.resources as the cgroup manager uses it: every key of the OCI `LinuxResources` object
 // typed and checked once. `readResources` takes the validated spec's SpecResources (devices
 // already typed, the rest as written); `readResourcesJson` takes a whole object, as
-// `update --resources` reads it. Errors are SpecErrors naming the field.
+// `update --resources` reads it. Errors name the field.
+
+import { SpecError } from "../spec/errors.ts";
 import {
   at,
   boolean,
@@ -22,6 +24,7 @@ import {
   uint32,
 } from "../spec/read.ts";
 import { DEVICE_RULE_TYPES, type DeviceRule, type SpecResources } from "../spec/types.ts";
+import { LeopardError } from "../util/errors.ts";
 
 /** Bytes, counts or microseconds; -1 means "no limit". */
 export type Limit = number;
@@ -52,7 +55,7 @@ export interface CpuResources {
 }
 
 export interface PidsResources {
-  /** > 0 a limit; -1 (or 0, as runc reads it) no limit. */
+  /** > 0 a limit; -1 no limit; 0 unset (as runc reads it: pids.max is left alone). */
   readonly limit: number;
 }
 
@@ -127,13 +130,24 @@ export function readResources(r: SpecResources | undefined, field = "linux.resou
   return { ...readOther(r.other, field), devices: r.devices };
 }
 
-/** A whole LinuxResources object (the `update --resources` file), devices included. */
+/**
+ * A whole LinuxResources object (the `update --resources` file), devices included. Errors are
+ * "invalid-argument" and name the field without config.json's prefix: `resources.memory.limit
+ * must be an integer`.
+ */
 export function readResourcesJson(v: unknown, field = "resources"): Resources {
-  const o = object(v, field);
-  return {
-    ...readOther(o, field),
-    devices: opt(o, "devices", field, (e, f) => list(e, f, deviceRule)) ?? [],
-  };
+  try {
+    const o = object(v, field);
+    return {
+      ...readOther(o, field),
+      devices: opt(o, "devices", field, (e, f) => list(e, f, deviceRule)) ?? [],
+    };
+  } catch (e) {
+    if (e instanceof SpecError) {
+      throw new LeopardError("invalid-argument", e.message.replace(/^config\.json: /, ""), { cause: e });
+    }
+    throw e;
+  }
 }
 
 function readOther(o: JsonObject, field: string): Omit<Resources, "devices"> {

@@ -101,32 +101,25 @@ export function emptyStats(): Stats {
   };
 }
 
-// Keys runc always prints even when zero (no omitempty tag).
-const ALWAYS = new Set([
-  "kernel",
-  "user",
-  "limit",
-  "failcnt",
-  "cpu",
-  "memory",
-  "pids",
-  "blkio",
-  "hugetlb",
-  "usage",
-]);
+// Numbers runc prints even when zero (no omitempty tag; pids.limit has one); every other zero
+// number is left out.
+const KEEP_ZERO = new Set(["kernel", "user", "limit", "failcnt"]);
 
-/** Drop what runc's omitempty drops: zero numbers, empty lists and maps (except always-kept keys). */
-function prune(v: unknown, key: string): unknown {
-  if (Array.isArray(v)) return v.length === 0 ? undefined : v.map((e) => prune(e, ""));
+/**
+ * Drop what Go's omitempty drops: zero numbers (except KEEP_ZERO), empty strings, empty lists
+ * and the empty `raw` map. Structs are never empty to Go, so nested objects stay.
+ */
+function prune(v: unknown, key: string, parent = ""): unknown {
+  if (Array.isArray(v)) return v.length === 0 ? undefined : v.map((e) => prune(e, "", key));
   if (typeof v === "object" && v !== null) {
     const out: Record<string, unknown> = {};
     for (const [k, e] of Object.entries(v)) {
-      const p = prune(e, k);
+      const p = prune(e, k, key);
       if (p !== undefined) out[k] = p;
     }
-    return Object.keys(out).length === 0 && !ALWAYS.has(key) ? undefined : out;
+    return key === "raw" && Object.keys(out).length === 0 ? undefined : out;
   }
-  if (v === 0 || v === "") return ALWAYS.has(key) ? v : undefined;
+  if (v === 0 || v === "") return KEEP_ZERO.has(key) && parent !== "pids" ? v : undefined;
   return v;
 }
 

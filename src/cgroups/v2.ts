@@ -113,7 +113,7 @@ export class V2Manager implements CgroupManager {
   private need(controller: string, field: string): void {
     if (!controllersOf(this.dir, this.layout.fake ? this.mount : undefined).includes(controller)) {
       throw unsupported(
-        `${field} needs the cgroup v2 ${JSON.stringify(controller)} controller, which this host does not offer`,
+        `${field} needs the cgroup v2 ${JSON.stringify(controller)} controller, which ${JSON.stringify(this.dir)} does not have (the host lacks it or a parent cgroup does not delegate it)`,
       );
     }
   }

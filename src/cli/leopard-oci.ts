@@ -6,24 +6,28 @@ import { parseArgs } from "node:util";
 import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { mark } from "../util/trace.ts";
+import { CGROUP_VERBS } from "./cgroup-verbs.ts";
 import { VERSION } from "./version.ts";
 
-type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
-type Values = Record<string, string | boolean | undefined>;
+export type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+type Values = Record<string, string | boolean | string[] | undefined>;
 
-interface Globals {
+export interface Globals {
   root: string;
   log: string | undefined;
   logFormat: "text" | "json";
   debug: boolean;
+  systemdCgroup: boolean;
 }
 
-interface Verb {
+export interface Verb {
   usage: string;
   options: Options;
   /** Positional arguments: names, a trailing "?" marks an optional one. */
   args: string[];
-  run(g: Globals, v: Values, a: string[]): Promise<number | undefined> | number | undefined;
+  /** Everything after the positional args is passed through unparsed (exec's command, ps's options). */
+  rest?: boolean;
+  run(g: Globals, v: Values, a: string[], rest: string[]): Promise<number | undefined> | number | undefined;
 }
 
 const GLOBAL_OPTIONS: Options = {
@@ -48,7 +52,7 @@ const CREATE_OPTIONS: Options = {
   explain: { type: "boolean" },
 };
 
-function count(v: string | boolean | undefined, name: string): number {
+function count(v: Values[string], name: string): number {
   if (v === undefined) return 0;
   const n = Number(v);
   if (typeof v !== "string" || !Number.isInteger(n) || n < 0) {
@@ -59,6 +63,8 @@ function count(v: string | boolean | undefined, name: string): number {
 
 /** systemd socket activation: LISTEN_FDS extra fds pass through as runc does. */
 function listenFds(): number {
+  // Only fds meant for this process: systemd names it in LISTEN_PID (go-systemd's check, as runc).
+  if (process.env["LISTEN_PID"] !== String(process.pid)) return 0;
   const n = Number(process.env["LISTEN_FDS"] ?? "0");
   return Number.isInteger(n) && n > 0 ? n : 0;
 }
@@ -71,19 +77,30 @@ function createOptions(g: Globals, v: Values, id: string) {
     pidFile: v["pid-file"] as string | undefined,
     consoleSocket: v["console-socket"] as string | undefined,
     noPivot: v["no-pivot"] === true,
+    noNewKeyring: v["no-new-keyring"] === true,
+    systemdCgroup: g.systemdCgroup,
     preserveFds: count(v["preserve-fds"], "preserve-fds") + listenFds(),
+    listenFds: listenFds(),
     explain: v["explain"] ? (t: string) => void process.stderr.write(`${t}\n`) : undefined,
   };
 }
 
 const VERBS: Record<string, Verb> = {
   spec: {
-    usage: "spec [--rootless] [-b BUNDLE]",
-    options: { bundle: { type: "string", short: "b" }, rootless: { type: "boolean" } },
+    usage: "spec [--rootless] [--hardened] [-b BUNDLE]",
+    options: {
+      bundle: { type: "string", short: "b" },
+      rootless: { type: "boolean" },
+      hardened: { type: "boolean" },
+    },
     args: [],
     async run(_g, v) {
       const { writeSpec } = await import("./spec.ts");
-      writeSpec(typeof v["bundle"] === "string" ? v["bundle"] : ".", v["rootless"] === true);
+      await writeSpec(
+        typeof v["bundle"] === "string" ? v["bundle"] : ".",
+        v["rootless"] === true,
+        v["hardened"] === true,
+      );
       return 0;
     },
   },
@@ -166,8 +183,66 @@ const VERBS: Record<string, Verb> = {
       return 0;
     },
   },
+  exec: {
+    usage:
+      "exec [--process F | -t --cwd D -e K=V -u UID[:GID] -g GID -c CAP --no-new-privs] [-d] [--pid-file F] [--console-socket S] [--preserve-fds N] [--ignore-paused] ID [COMMAND ARGS...]",
+    options: {
+      process: { type: "string", short: "p" },
+      tty: { type: "boolean", short: "t" },
+      cwd: { type: "string" },
+      env: { type: "string", short: "e", multiple: true },
+      user: { type: "string", short: "u" },
+      "additional-gids": { type: "string", short: "g", multiple: true },
+      cap: { type: "string", short: "c", multiple: true },
+      "no-new-privs": { type: "boolean" },
+      apparmor: { type: "string" },
+      "process-label": { type: "string" },
+      detach: { type: "boolean", short: "d" },
+      "pid-file": { type: "string" },
+      "console-socket": { type: "string" },
+      "preserve-fds": { type: "string" },
+      "ignore-paused": { type: "boolean" },
+      cgroup: { type: "string", multiple: true },
+      explain: { type: "boolean" },
+    },
+    args: ["id"],
+    rest: true,
+    async run(g, v, [id], rest) {
+      const { execVerb } = await import("./exec.ts");
+      return execVerb(g.root, v, id!, rest, count(v["preserve-fds"], "preserve-fds"));
+    },
+  },
+  features: {
+    usage: "features",
+    options: {},
+    args: [],
+    async run() {
+      const { features, hostSeccompSupport } = await import("../runtime/features.ts");
+      process.stdout.write(`${JSON.stringify(features(await hostSeccompSupport()), null, 4)}\n`);
+      return 0;
+    },
+  },
+  ps: {
+    usage: "ps [--format table|json] ID [PS OPTIONS...]",
+    options: { format: { type: "string", short: "f" } },
+    args: ["id"],
+    rest: true,
+    async run(g, v, [id], rest) {
+      const { psPids, psTable } = await import("../runtime/ps.ts");
+      const format = (v["format"] as string | undefined) ?? "table";
+      const state = new StateDir(g.root);
+      if (format === "json") {
+        if (rest.length > 0)
+          throw new LeopardError("invalid-argument", "ps options cannot go with --format json");
+        process.stdout.write(`${JSON.stringify(psPids(state, id!))}\n`);
+      } else if (format === "table") process.stdout.write(psTable(state, id!, rest));
+      else throw new LeopardError("invalid-argument", `--format "${format}" must be table or json`);
+      return 0;
+    },
+  },
 };
 VERBS["ls"] = VERBS["list"]!;
+Object.assign(VERBS, CGROUP_VERBS);
 
 function usage(): string {
   return [
@@ -214,6 +289,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       log: gv["log"] as string | undefined,
       logFormat: logFormat === "json" ? "json" : "text",
       debug: gv["debug"] === true,
+      systemdCgroup: gv["systemd-cgroup"] === true,
     };
     if (logFormat !== "text" && logFormat !== "json")
       throw new LeopardError("invalid-argument", `--log-format "${logFormat}" must be text or json`);
@@ -229,8 +305,25 @@ export async function main(argv: readonly string[]): Promise<number> {
     const verb = VERBS[name];
     if (!verb) throw new LeopardError("invalid-argument", `unknown command "${name}"`);
     where = name;
+    let verbArgs = argv.slice(verbToken.index + 1);
+    let rest: string[] = [];
+    if (verb.rest) {
+      // runc stops reading flags after the container id: `exec ID sh -c x` passes -c to sh.
+      const scan = parseArgs({
+        args: verbArgs,
+        options: verb.options,
+        strict: false,
+        allowPositionals: true,
+        tokens: true,
+      });
+      const last = scan.tokens.filter((t) => t.kind === "positional")[verb.args.length - 1];
+      if (last) {
+        rest = verbArgs.slice(last.index + 1);
+        verbArgs = verbArgs.slice(0, last.index + 1);
+      }
+    }
     const parsed = parseArgs({
-      args: argv.slice(verbToken.index + 1),
+      args: verbArgs,
       options: { ...verb.options, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals: true,
@@ -249,7 +342,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         "invalid-argument",
         `unexpected argument "${pos[verb.args.length]}": usage: leopard-oci ${verb.usage}`,
       );
-    return (await verb.run(g, parsed.values as Values, pos)) ?? 0;
+    return (await verb.run(g, parsed.values as Values, pos, rest)) ?? 0;
   } catch (err) {
     let msg = describe(err);
     // parseArgs errors carry a code; keep their message to one line.

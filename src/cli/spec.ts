@@ -2,11 +2,21 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultSpec } from "../spec/defaults.ts";
+import type { SeccompJson } from "../spec/json.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { LeopardError } from "../util/errors.ts";
 
-export function writeSpec(bundle: string, rootless: boolean): void {
+export async function writeSpec(bundle: string, rootless: boolean, hardened = false): Promise<void> {
   const path = join(bundle, "config.json");
   if (existsSync(path)) throw new LeopardError("exists", `file "${path}" already exists`);
-  writeFileAtomic(path, `${JSON.stringify(defaultSpec({ rootless }), null, "\t")}\n`);
+  const spec = hardened
+    ? defaultSpec({ rootless, hardened: await hardenedParts() })
+    : defaultSpec({ rootless });
+  writeFileAtomic(path, `${JSON.stringify(spec, null, "\t")}\n`);
+}
+
+/** The default seccomp profile (docker-equivalent, resolved for this machine) and docker's capabilities. */
+export async function hardenedParts(): Promise<{ seccomp: SeccompJson; capabilities: readonly string[] }> {
+  const { DEFAULT_CAPABILITIES, defaultSeccompJson } = await import("../seccomp/default-profile.ts");
+  return { seccomp: defaultSeccompJson() as unknown as SeccompJson, capabilities: DEFAULT_CAPABILITIES };
 }

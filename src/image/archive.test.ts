@@ -3,6 +3,7 @@ import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { BUSYBOX_TAG, buildBusybox } from "./busybox.ts";
 import { importTarball } from "./import.ts";
+import { ensureImage, runConfig } from "./index.ts";
 import { load } from "./load.ts";
 import { inspectImage, pruneImages, removeImage, tagImage } from "./manage.ts";
 import { save } from "./save.ts";
@@ -12,7 +13,7 @@ import { tarBytes } from "./tar-write.ts";
 let root: string;
 let store: Store;
 beforeEach(() => {
-  root = mkdtempSync(`${tmpdir()}/leopard-archive-`);
+  root = mkdtempSync(`${tmpdir()}/leopard-img-archive-`);
   store = new Store(`${root}/a`);
 });
 afterEach(() => {
@@ -120,6 +121,30 @@ describe("save and load", () => {
   });
 });
 
+describe("archives cannot reach outside themselves", () => {
+  test("a docker archive whose layer is a symlink to a host file is refused", async () => {
+    const config = JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      rootfs: { type: "layers", diff_ids: [`sha256:${"1".repeat(64)}`] },
+    });
+    const archive = await tarBytes([
+      { name: "c.json", type: "file", data: text(config) },
+      { name: "l.tar", type: "symlink", linkname: "/etc/passwd" },
+      {
+        name: "manifest.json",
+        type: "file",
+        data: text(JSON.stringify([{ Config: "c.json", RepoTags: ["x:1"], Layers: ["l.tar"] }])),
+      },
+    ]);
+    writeFileSync(`${root}/link.tar`, archive);
+    await expect(load(store, `${root}/link.tar`)).rejects.toThrow(
+      '"l.tar" in the archive is not a regular file',
+    );
+    expect(store.meta.images()).toEqual([]);
+  });
+});
+
 describe("tag, rmi, prune, inspect", () => {
   async function imported(name: string, content: string) {
     writeFileSync(`${root}/${name}.tar`, await tarBytes([{ name: "f", type: "file", data: text(content) }]));
@@ -161,6 +186,15 @@ describe("tag, rmi, prune, inspect", () => {
     expect(store.find(b.id)).toBeDefined();
     expect((await pruneImages(store, true)).deleted).toEqual([b.id]);
     expect(store.meta.images()).toEqual([]);
+  });
+
+  test("the engine finds local images without a registry and reads their run configuration", async () => {
+    const img = await imported("local", "l");
+    expect((await ensureImage(store, "local")).id).toBe(img.id);
+    const rc = runConfig(store, img);
+    expect(rc.cmd).toEqual(["/bin/sh"]);
+    expect(rc.env[0]).toStartWith("PATH=");
+    expect(rc.entrypoint).toEqual([]);
   });
 
   test("inspect describes config, tags and layers", async () => {

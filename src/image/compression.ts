@@ -62,11 +62,19 @@ async function* xz(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array>
       await p.stdin.end();
     }
   })();
-  for await (const c of p.stdout) yield c;
-  await feed;
-  if ((await p.exited) !== 0) {
-    const err = (await new Response(p.stderr).text()).trim();
-    throw new LeopardError("invalid-argument", `xz stream is corrupt: ${err}`);
+  let finished = false;
+  try {
+    for await (const c of p.stdout) yield c;
+    await feed;
+    if ((await p.exited) !== 0) {
+      const err = (await new Response(p.stderr).text()).trim();
+      throw new LeopardError("invalid-argument", `xz stream is corrupt: ${err}`);
+    }
+    finished = true;
+  } finally {
+    // The consumer stopped early (a refused layer): xz must not linger.
+    if (!finished && p.exitCode === null) p.kill();
+    await feed.catch(() => undefined);
   }
 }
 

@@ -156,27 +156,29 @@ export class MetaDb {
 
   /** Records an image (or re-points its tags) and counts its references to snapshots. */
   putImage(img: ImageRecord, tags: string[]): void {
-    this.db.transaction(() => {
-      if (this.image(img.id) === undefined) {
-        this.db
-          .query(
-            "INSERT INTO images (id, manifest_digest, manifest_media_type, layers, chain, size, created, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          )
-          .run(
-            img.id,
-            img.manifestDigest,
-            img.manifestMediaType,
-            JSON.stringify(img.layers),
-            JSON.stringify(img.chain),
-            img.size,
-            img.created,
-            img.added,
-          );
-        for (const c of img.chain)
-          this.db.query("UPDATE snapshots SET refs = refs + 1 WHERE chain_id = ?").run(c);
-      }
-      for (const t of tags) this.setTag(t, img.id);
-    })();
+    this.db
+      .transaction(() => {
+        if (this.image(img.id) === undefined) {
+          this.db
+            .query(
+              "INSERT INTO images (id, manifest_digest, manifest_media_type, layers, chain, size, created, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .run(
+              img.id,
+              img.manifestDigest,
+              img.manifestMediaType,
+              JSON.stringify(img.layers),
+              JSON.stringify(img.chain),
+              img.size,
+              img.created,
+              img.added,
+            );
+          for (const c of img.chain)
+            this.db.query("UPDATE snapshots SET refs = refs + 1 WHERE chain_id = ?").run(c);
+        }
+        for (const t of tags) this.setTag(t, img.id);
+      })
+      .immediate();
   }
 
   setTag(name: string, id: string): void {
@@ -189,14 +191,16 @@ export class MetaDb {
 
   /** Deletes an image record and its tags, dropping its snapshot references. */
   deleteImage(id: string): void {
-    this.db.transaction(() => {
-      const img = this.image(id);
-      if (img === undefined) return;
-      this.db.query("DELETE FROM tags WHERE image_id = ?").run(id);
-      this.db.query("DELETE FROM images WHERE id = ?").run(id);
-      for (const c of img.chain)
-        this.db.query("UPDATE snapshots SET refs = refs - 1 WHERE chain_id = ?").run(c);
-    })();
+    this.db
+      .transaction(() => {
+        const img = this.image(id);
+        if (img === undefined) return;
+        this.db.query("DELETE FROM tags WHERE image_id = ?").run(id);
+        this.db.query("DELETE FROM images WHERE id = ?").run(id);
+        for (const c of img.chain)
+          this.db.query("UPDATE snapshots SET refs = refs - 1 WHERE chain_id = ?").run(c);
+      })
+      .immediate();
   }
 
   /** Containers whose root filesystem comes from the image. */

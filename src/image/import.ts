@@ -1,12 +1,14 @@
 // `leopard import`: a root filesystem tarball (.tar, .tar.gz, .tar.xz, .tar.zst) as a one-layer
 // image. gzip and zstd tarballs are stored as they are; xz, which no OCI layer type allows, is
 // stored decompressed.
+
 import { closeSync, openSync, readSync } from "node:fs";
 import { LeopardError } from "../util/errors.ts";
 import { createImage } from "./commit.ts";
 import { type Compression, decompress, detectCompression } from "./compression.ts";
 import type { ImageRecord } from "./db.ts";
 import { type Digest, Hasher } from "./digest.ts";
+import { readChunks } from "./file-stream.ts";
 import { hostPlatform, MT } from "./oci.ts";
 import type { Store } from "./store.ts";
 
@@ -41,11 +43,20 @@ export interface ImportOptions {
   comment?: string;
 }
 
-/** Stores a tarball (file path) as a one-layer image. */
+/** Stores a tarball (file path) as a one-layer image; on failure nothing of it stays. */
 export async function importTarball(store: Store, path: string, opts: ImportOptions): Promise<ImageRecord> {
+  try {
+    return await importLocked(store, path, opts);
+  } catch (e) {
+    await store.collect({ wait: false }).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function importLocked(store: Store, path: string, opts: ImportOptions): Promise<ImageRecord> {
   using _w = await store.writerLock();
   const kind: Compression = detectCompression(head(path));
-  const file = () => Bun.file(path).stream();
+  const file = () => readChunks(path);
   let layer: { digest: Digest; size: number };
   let diffId: Digest;
   let mediaType: string;
@@ -55,7 +66,7 @@ export async function importTarball(store: Store, path: string, opts: ImportOpti
     mediaType = MT.ociLayer;
   } else {
     layer = await store.ingest(undefined, file);
-    diffId = await diffIdOf(Bun.file(store.blobPath(layer.digest)).stream());
+    diffId = await diffIdOf(readChunks(store.blobPath(layer.digest)));
     mediaType = kind === "gzip" ? MT.ociLayerGzip : MT.ociLayerZstd;
   }
   const p = hostPlatform();

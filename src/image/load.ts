@@ -2,11 +2,13 @@
 // image layouts (directories) and OCI archives (a layout in a tar). Archives are first unpacked
 // into a temporary directory with the same safe unpacker as layers; every blob taken from
 // them is verified against its digest on the way into the store.
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { describe as describeErr, LeopardError } from "../util/errors.ts";
 import { commitManifest, type NewLayer } from "./commit.ts";
 import type { ImageRecord } from "./db.ts";
 import { type Digest, hexOf, isDigest } from "./digest.ts";
+import { readChunks } from "./file-stream.ts";
 import { diffIdOf } from "./import.ts";
 import {
   hostPlatform,
@@ -34,6 +36,16 @@ export interface Loaded {
 
 /** Loads an archive file or a layout directory; returns the images it held. */
 export async function load(store: Store, input: string, opts: LoadOptions = {}): Promise<Loaded[]> {
+  try {
+    return await loadLocked(store, input, opts);
+  } catch (e) {
+    // Blobs of a refused archive go (images loaded before the failure stay).
+    await store.collect({ wait: false }).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function loadLocked(store: Store, input: string, opts: LoadOptions): Promise<Loaded[]> {
   using _w = await store.writerLock();
   let st: ReturnType<typeof statSync>;
   try {
@@ -46,7 +58,7 @@ export async function load(store: Store, input: string, opts: LoadOptions = {}):
   mkdirSync(tmp, { recursive: true, mode: 0o700 });
   try {
     try {
-      await unpackLayer(Bun.file(input).stream(), tmp, { rootless: true });
+      await unpackLayer(readChunks(input), tmp, { rootless: true });
     } catch (e) {
       throw new LeopardError("invalid-argument", `archive "${input}" cannot be read: ${describeErr(e)}`, {
         cause: e,
@@ -78,15 +90,26 @@ function canonicalTag(name: string | undefined): string | undefined {
   }
 }
 
+/** A path taken from an archive must be a regular file: a symlink could read host files. */
+function regularFile(p: string, what: string): string {
+  const st = lstatSync(p, { throwIfNoEntry: false });
+  if (st === undefined) throw new LeopardError("not-found", `the archive lacks ${what}`);
+  if (!st.isFile())
+    throw new LeopardError("invalid-argument", `${what} in the archive is not a regular file`);
+  return p;
+}
+
 async function copyBlob(store: Store, dir: string, d: Digest, size?: number): Promise<void> {
-  const p = `${dir}/blobs/sha256/${hexOf(d)}`;
-  if (!store.hasBlob(d) && !existsSync(p))
-    throw new LeopardError("not-found", `the archive lacks the blob "${d}"`);
-  await store.ingest(size === undefined ? { digest: d } : { digest: d, size }, () => Bun.file(p).stream());
+  if (store.hasBlob(d)) return;
+  const p = regularFile(`${dir}/blobs/sha256/${hexOf(d)}`, `the blob "${d}"`);
+  await store.ingest(size === undefined ? { digest: d } : { digest: d, size }, () => readChunks(p));
 }
 
 async function loadOciLayout(store: Store, dir: string, opts: LoadOptions): Promise<Loaded[]> {
-  const index = parseManifestOrIndex(readFileSync(`${dir}/index.json`), "index.json");
+  const index = parseManifestOrIndex(
+    readFileSync(regularFile(`${dir}/index.json`, "index.json")),
+    "index.json",
+  );
   if (index.kind !== "index")
     throw new LeopardError("invalid-argument", `index.json of "${dir}" is not an image index`);
   const out: Loaded[] = [];
@@ -133,11 +156,11 @@ interface DockerManifestEntry {
 function archivePath(dir: string, name: unknown, what: string): string {
   if (typeof name !== "string")
     throw new LeopardError("invalid-argument", `manifest.json ${what} is not a path`);
-  return `${dir}/${entryComponents(name, `manifest.json ${what}`).join("/")}`;
+  return regularFile(`${dir}/${entryComponents(name, `manifest.json ${what}`).join("/")}`, `"${name}"`);
 }
 
 async function loadDockerArchive(store: Store, dir: string, opts: LoadOptions): Promise<Loaded[]> {
-  const list = parseJson(readFileSync(`${dir}/manifest.json`), "manifest.json");
+  const list = parseJson(readFileSync(regularFile(`${dir}/manifest.json`, "manifest.json")), "manifest.json");
   if (!Array.isArray(list)) throw new LeopardError("invalid-argument", "manifest.json is not a list");
   const out: Loaded[] = [];
   for (const [i, raw] of list.entries()) {
@@ -153,8 +176,8 @@ async function loadDockerArchive(store: Store, dir: string, opts: LoadOptions): 
     const layers: NewLayer[] = [];
     for (const [j, name] of e.Layers.entries()) {
       const p = archivePath(dir, name, `[${i}].Layers[${j}]`);
-      const blob = await store.ingest(undefined, () => Bun.file(p).stream());
-      const diffId = await diffIdOf(Bun.file(store.blobPath(blob.digest)).stream());
+      const blob = await store.ingest(undefined, () => readChunks(p));
+      const diffId = await diffIdOf(readChunks(store.blobPath(blob.digest)));
       if (diffId !== config.rootfs.diff_ids[j]) {
         throw new LeopardError(
           "invalid-argument",

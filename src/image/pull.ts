@@ -7,7 +7,7 @@ import { findCredentials } from "./auth.ts";
 import { BUSYBOX_TAG, buildBusybox } from "./busybox.ts";
 import { commitManifest } from "./commit.ts";
 import type { ImageRecord } from "./db.ts";
-import { type Digest, shortId } from "./digest.ts";
+import { chainIds, type Digest, shortId } from "./digest.ts";
 import {
   type Descriptor,
   formatPlatform,
@@ -31,6 +31,8 @@ export interface PullOptions {
   concurrency?: number;
   /** Build the embedded busybox when "busybox" cannot be pulled (default true). */
   embeddedFallback?: boolean;
+  /** Registry name → host[:port] serving it instead (mirrors, and tests). */
+  mirrors?: Record<string, string>;
 }
 
 async function pool<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
@@ -59,6 +61,8 @@ export async function pull(store: Store, name: string, opts: PullOptions = {}): 
   try {
     return await pullFrom(store, ref, opts);
   } catch (e) {
+    // Whatever this pull stored but no image refers to goes now, unless others are writing.
+    await store.collect({ wait: false }).catch(() => undefined);
     const isBusybox = formatReference(ref) === BUSYBOX_TAG;
     const unreachable = e instanceof LeopardError && e.code === "system";
     if (isBusybox && unreachable && opts.embeddedFallback !== false) {
@@ -72,7 +76,9 @@ export async function pull(store: Store, name: string, opts: PullOptions = {}): 
 async function pullFrom(store: Store, ref: Reference, opts: PullOptions): Promise<ImageRecord> {
   const progress = opts.progress ?? silent;
   const creds = findCredentials(ref.registry, opts.authfile);
+  const mirror = opts.mirrors?.[ref.registry];
   const reg = new Registry(ref.registry, {
+    ...(mirror === undefined ? {} : { endpoint: mirror }),
     ...(opts.tlsVerify === undefined ? {} : { tlsVerify: opts.tlsVerify }),
     ...(creds === undefined ? {} : { credentials: creds }),
   });
@@ -112,8 +118,10 @@ async function pullFrom(store: Store, ref: Reference, opts: PullOptions): Promis
         progress.done(id, r.fetched ? "done" : "already present");
         return;
       } catch (e) {
+        // Network failures mid-body surface as plain errors; a short or corrupt body may be
+        // the connection's fault too. All are worth another try.
         const transient =
-          e instanceof LeopardError && (e.code === "system" || /truncated|wrong content/.test(e.message));
+          !(e instanceof LeopardError) || e.code === "system" || /truncated|wrong content/.test(e.message);
         if (!transient || attempt >= 3) throw e;
         progress.line(`${id}: ${describe(e)}; retrying`);
       }
@@ -127,7 +135,19 @@ async function pullFrom(store: Store, ref: Reference, opts: PullOptions): Promis
       `manifest "${manifestDigest}" and its config disagree on the number of layers`,
     );
   }
-  await pool(manifest.layers, opts.concurrency ?? 3, (l) => fetchBlob(l, "layer"));
+  // Each layer is unpacked as soon as it is in, while the others still download.
+  const diffIds = config.rootfs.diff_ids;
+  const chain = chainIds(diffIds);
+  const indexed = manifest.layers.map((l, i) => ({ l, i }));
+  await pool(indexed, opts.concurrency ?? 3, async ({ l, i }) => {
+    await fetchBlob(l, "layer");
+    await store.ensureSnapshot(
+      chain[i] as Digest,
+      i === 0 ? null : (chain[i - 1] as Digest),
+      diffIds[i] as Digest,
+      l.digest,
+    );
+  });
   const tags = ref.tag === undefined ? [] : [formatReference(ref)];
   const img = await commitManifest(store, manifestDigest as Digest, {
     tags,

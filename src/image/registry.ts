@@ -13,6 +13,8 @@ export interface RegistryOptions {
   credentials?: Credentials;
   /** Attempts per request, transient failures only. */
   attempts?: number;
+  /** host[:port] to talk to instead of the registry's own (a mirror). */
+  endpoint?: string;
 }
 
 export const MANIFEST_ACCEPT = [MT.ociIndex, MT.ociManifest, MT.dockerList, MT.dockerManifest].join(", ");
@@ -54,12 +56,13 @@ export class Registry {
 
   constructor(registry: string, opts: RegistryOptions = {}) {
     this.registry = registry;
-    this.host = endpointHost(registry);
+    this.host = opts.endpoint ?? endpointHost(registry);
     this.#opts = opts;
   }
 
+  /** --tls-verify=false, or a loopback registry unless --tls-verify=true was asked for. */
   get #insecure(): boolean {
-    return this.#opts.tlsVerify === false || isLocalhost(this.host);
+    return this.#opts.tlsVerify === false || (this.#opts.tlsVerify === undefined && isLocalhost(this.host));
   }
 
   /** https, or for insecure registries whichever of https and http answers /v2/. */
@@ -89,6 +92,15 @@ export class Registry {
         ...(this.#insecure ? { tls: { rejectUnauthorized: false } } : {}),
       });
     } catch (e) {
+      const code = String((e as { code?: unknown }).code ?? "");
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH|ALTNAME/.test(code)) {
+        // Not transient: retrying will not make the certificate trusted.
+        throw new LeopardError(
+          "invalid-argument",
+          `registry "${this.registry}" presented a certificate that cannot be verified (${code}); use --tls-verify=false for a self-signed registry`,
+          { cause: e },
+        );
+      }
       throw new Transient(`registry "${this.registry}" could not be reached: ${describe(e)}`, { cause: e });
     }
   }

@@ -1,12 +1,13 @@
 // `leopard save`: images to an OCI archive (an OCI layout in a tar) or a docker archive
 // (manifest.json + config + uncompressed layer tars), written to a temporary file and renamed.
+
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { LeopardError } from "../util/errors.ts";
 import { decompress } from "./compression.ts";
 import type { ImageRecord } from "./db.ts";
 import { hexOf } from "./digest.ts";
+import { readChunks } from "./file-stream.ts";
 import { MT } from "./oci.ts";
-import { familiarName } from "./reference.ts";
 import type { Store } from "./store.ts";
 import { type TarEntry, tarStream } from "./tar-write.ts";
 
@@ -101,10 +102,12 @@ function* dockerEntries(store: Store, items: SaveItem[]): Generator<TarEntry> {
         name,
         type: "file",
         mtime: MTIME,
-        data: { size: snap.size, stream: () => decompress(Bun.file(store.blobPath(l.digest)).stream()) },
+        data: { size: snap.size, stream: () => decompress(readChunks(store.blobPath(l.digest))) },
       });
     }
-    const repoTags = tags.map(familiarName);
+    // Fully qualified: docker normalizes them the same, and podman would read a short
+    // "busybox:latest" as "localhost/busybox:latest".
+    const repoTags = tags;
     manifest.push({ Config: configName, RepoTags: repoTags, Layers: layers });
     for (const t of repoTags) {
       const colon = t.lastIndexOf(":");

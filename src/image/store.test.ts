@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { sha256 } from "./digest.ts";
 import { importTarball } from "./import.ts";
@@ -9,7 +17,7 @@ import { tarBytes } from "./tar-write.ts";
 let root: string;
 let store: Store;
 beforeEach(() => {
-  root = mkdtempSync(`${tmpdir()}/leopard-store-`);
+  root = mkdtempSync(`${tmpdir()}/leopard-img-store-`);
   store = new Store(`${root}/store`);
 });
 afterEach(() => {
@@ -135,7 +143,16 @@ describe("import and collection", () => {
     );
     expect(readdirSync(`${root}/store/snapshots`)).toEqual([]);
     expect(readdirSync(`${root}/store/tmp`)).toEqual([]);
+    expect(readdirSync(`${root}/store/blobs/sha256`)).toEqual([]);
     expect(store.meta.images()).toEqual([]);
+  });
+
+  test("collection removes what dead processes left in tmp, not what live ones are writing", async () => {
+    const dead = Bun.spawnSync(["true"]).pid;
+    mkdirSync(`${root}/store/tmp/snap-${dead}-abc/fs`, { recursive: true });
+    writeFileSync(`${root}/store/tmp/blob-${process.pid}-def`, "mine");
+    await store.collect();
+    expect(readdirSync(`${root}/store/tmp`)).toEqual([`blob-${process.pid}-def`]);
   });
 
   test("collection removes blobs and snapshots of deleted images only", async () => {

@@ -12,6 +12,7 @@
 // second finds it done. Writers (pull, import, load) hold "gc" shared for their whole run;
 // removal of unreferenced blobs and snapshots holds it exclusively, so nothing is collected
 // between being produced and being recorded.
+
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
@@ -29,9 +30,10 @@ import {
 import { LeopardError } from "../util/errors.ts";
 import { type ImageRecord, MetaDb } from "./db.ts";
 import { type Digest, Hasher, hexOf, isDigest, sha256 } from "./digest.ts";
+import { readChunks } from "./file-stream.ts";
 import { type FileLock, lockFile, tryLockFile } from "./lock.ts";
 import { formatReference, parseReference } from "./reference.ts";
-import { type UnpackOptions, unpackLayer } from "./unpack.ts";
+import type { UnpackOptions } from "./unpack.ts";
 
 export const DEFAULT_STORAGE = "/var/lib/leopard";
 
@@ -212,7 +214,9 @@ export class Store {
     const tmp = this.tmpPath("snap");
     try {
       mkdirSync(`${tmp}/fs`, { recursive: true, mode: 0o755 });
-      const r = await unpackLayer(Bun.file(this.blobPath(layer)).stream(), `${tmp}/fs`, this.unpackOptions);
+      // node-tar loads only when a layer is unpacked: listing images stays fast.
+      const { unpackLayer } = await import("./unpack.ts");
+      const r = await unpackLayer(readChunks(this.blobPath(layer)), `${tmp}/fs`, this.unpackOptions);
       if (r.diffId !== diffId) {
         throw new LeopardError(
           "invalid-argument",
@@ -262,9 +266,11 @@ export class Store {
    * Removes blobs and snapshots no image refers to. Waits for writers to finish; skips
    * anything whose own lock is held.
    */
-  async collect(): Promise<{ blobs: number; snapshots: number; bytes: number }> {
-    using _gc = await lockFile(`${this.root}/locks/gc`);
+  async collect(opts: { wait?: boolean } = {}): Promise<{ blobs: number; snapshots: number; bytes: number }> {
     const out = { blobs: 0, snapshots: 0, bytes: 0 };
+    const gcPath = `${this.root}/locks/gc`;
+    using _gc = opts.wait === false ? await tryLockFile(gcPath, { timeoutMs: 0 }) : await lockFile(gcPath);
+    if (_gc === undefined) return out; // writers at work: leave it to the next collection
     for (const c of this.meta.unreferencedSnapshots()) {
       const l = await tryLockFile(`${this.root}/locks/snap-${hexOf(c)}`, { timeoutMs: 0 });
       if (l === undefined) continue;
@@ -275,6 +281,13 @@ export class Store {
       } finally {
         l.release();
         rmSync(`${this.root}/locks/snap-${hexOf(c)}`, { force: true });
+      }
+    }
+    // Leftovers of leopard processes that died mid-download or mid-unpack.
+    for (const name of readdirSync(`${this.root}/tmp`)) {
+      const pid = Number(/^[a-z]+-(\d+)-/.exec(name)?.[1]);
+      if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) {
+        rmSync(`${this.root}/tmp/${name}`, { recursive: true, force: true });
       }
     }
     const live = new Set<string>();
@@ -292,6 +305,15 @@ export class Store {
       out.blobs++;
     }
     return out;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -2,6 +2,8 @@
 // produce: OCI and docker archives on save, the embedded busybox image, and test layers. Data
 // comes from memory or streams from a file on disk.
 
+import { readChunks } from "./file-stream.ts";
+
 export type TarEntryType = "file" | "dir" | "symlink" | "link" | "char" | "block" | "fifo";
 
 export interface TarEntry {
@@ -120,7 +122,7 @@ export async function* tarStream(
       yield e.data;
       yield padding(e.data.length);
     } else {
-      const src = "path" in e.data ? Bun.file(e.data.path).stream() : e.data.stream();
+      const src = "path" in e.data ? readChunks(e.data.path) : e.data.stream();
       let n = 0;
       for await (const c of src) {
         n += c.length;

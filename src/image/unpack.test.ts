@@ -18,8 +18,8 @@ import { entryComponents, paxXattrs, unpackLayer } from "./unpack.ts";
 let dir: string;
 let outside: string;
 beforeEach(() => {
-  dir = mkdtempSync(`${tmpdir()}/leopard-unpack-`);
-  outside = mkdtempSync(`${tmpdir()}/leopard-outside-`);
+  dir = mkdtempSync(`${tmpdir()}/leopard-img-unpack-`);
+  outside = mkdtempSync(`${tmpdir()}/leopard-img-outside-`);
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -66,7 +66,7 @@ describe("unpackLayer", () => {
     const tar = await tarBytes([{ name: "a", type: "file", data: text("hello") }]);
     for (const blob of [tar, gzipSync(tar), zstdCompressSync(tar)]) {
       rmSync(dir, { recursive: true });
-      dir = mkdtempSync(`${tmpdir()}/leopard-unpack-`);
+      dir = mkdtempSync(`${tmpdir()}/leopard-img-unpack-`);
       const r = await unpackLayer(once(new Uint8Array(blob)), dir);
       expect(r.diffId).toBe(sha256(tar));
       expect(r.size).toBe(tar.length);

@@ -61,12 +61,8 @@ export function entryComponents(name: string, what = "layer entry"): string[] {
 }
 
 function lstatOrUndefined(p: string): Stats | undefined {
-  try {
-    return lstatSync(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
+  // No exception for a missing path: throwing costs more than the syscall.
+  return lstatSync(p, { throwIfNoEntry: false });
 }
 
 class Writer {
@@ -78,15 +74,20 @@ class Writer {
 
   constructor(root: string, opts: UnpackOptions) {
     this.#root = root;
-    this.#opts = opts;
-    this.#xattrNs = opts.overlayXattr ?? (opts.rootless ? "user" : "trusted");
+    // Ownership needs root; unprivileged unpacks keep the caller's.
+    this.#opts = { ...opts, rootless: opts.rootless ?? process.getuid?.() !== 0 };
+    this.#xattrNs = opts.overlayXattr ?? (this.#opts.rootless ? "user" : "trusted");
   }
+
+  /** Directories known to be real directories in the tree (saves an lstat per component). */
+  readonly #dirs = new Set<string>();
 
   /** Creates missing parents as directories; refuses a parent that is a symlink or a file. */
   #parent(name: string, parts: string[]): string {
     let p = this.#root;
-    for (const c of parts.slice(0, -1)) {
-      p = `${p}/${c}`;
+    for (let i = 0; i < parts.length - 1; i++) {
+      p = `${p}/${parts[i]}`;
+      if (this.#dirs.has(p)) continue;
       const st = lstatOrUndefined(p);
       if (st === undefined) mkdirSync(p, 0o755);
       else if (st.isSymbolicLink())
@@ -97,6 +98,7 @@ class Writer {
         throw new LayerError(
           `layer entry "${name}" has a parent "${p.slice(this.#root.length + 1)}" that is not a directory`,
         );
+      this.#dirs.add(p);
     }
     return p;
   }
@@ -107,6 +109,10 @@ class Writer {
     if (st === undefined) return false;
     if (keepDir && st.isDirectory()) return true;
     rmSync(path, { recursive: true, force: true });
+    if (st.isDirectory()) {
+      // Whatever was known under it is gone.
+      for (const d of this.#dirs) if (d === path || d.startsWith(`${path}/`)) this.#dirs.delete(d);
+    }
     return false;
   }
 
@@ -170,6 +176,7 @@ class Writer {
       case "ContiguousFile": {
         this.#clear(path, false);
         const fd = openSync(path, O_EXCL_CREATE | O_NOFOLLOW, 0o600);
+        this.#openFd = fd;
         e.on("data", (chunk: Buffer) => {
           try {
             writeSync(fd, chunk);
@@ -179,6 +186,7 @@ class Writer {
         });
         e.on("end", () => {
           try {
+            this.#openFd = undefined;
             closeSync(fd);
             this.#meta(path, e, xattrs, false);
           } catch (err) {
@@ -191,6 +199,7 @@ class Writer {
       case "Directory":
       case "GNUDumpDir":
         if (!this.#clear(path, true)) mkdirSync(path, 0o700);
+        this.#dirs.add(path);
         break;
       case "SymbolicLink":
         this.#clear(path, false);
@@ -242,6 +251,14 @@ class Writer {
     }
     this.#meta(path, e, xattrs, false);
     e.resume();
+  }
+
+  /** The file being written, closed by abort() if the stream stops inside it. */
+  #openFd: number | undefined;
+
+  abort(): void {
+    if (this.#openFd !== undefined) closeSync(this.#openFd);
+    this.#openFd = undefined;
   }
 
   /** Directory times last: creating children changed them. Deepest first. */
@@ -318,7 +335,7 @@ export async function unpackLayer(
   });
   for await (const chunk of decompress(source)) {
     hasher.update(chunk);
-    if (failure !== undefined) continue; // drain so the digest covers the whole stream
+    if (failure !== undefined) break; // the layer is refused: no need to read the rest
     if (!parser.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
       await new Promise<void>((resolve) => {
         parser.once("drain", resolve);
@@ -331,6 +348,7 @@ export async function unpackLayer(
     await ended;
   }
   if (failure !== undefined) {
+    w.abort();
     if (failure instanceof LeopardError) throw failure;
     throw new LayerError(`layer could not be unpacked: ${describe(failure)}`, failure);
   }

@@ -68,7 +68,7 @@ const PROPAGATION: Record<string, number> = {
 };
 
 /** Options leopard does not support yet; refused with a clear error instead of passed as data. */
-const UNSUPPORTED = new Set(["idmap", "ridmap", "rro", "rrw", "rnosuid", "rnodev", "rnoexec", "tmpcopyup"]);
+const UNSUPPORTED = new Set(["idmap", "ridmap", "rro", "rrw", "rnosuid", "rnodev", "rnoexec"]);
 
 export interface ParsedOptions {
   flags: number;
@@ -76,6 +76,8 @@ export interface ParsedOptions {
   data: string[];
   bind: boolean;
   recursive: boolean;
+  /** tmpcopyup: the tmpfs starts with what the directory it covers held (see mounts.ts). */
+  copyUp: boolean;
 }
 
 /** Splits options into flags, propagation changes and fs-specific data. Throws on unsupported ones. */
@@ -83,7 +85,12 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
   let flags = 0;
   const propagation: number[] = [];
   const data: string[] = [];
+  let copyUp = false;
   for (const opt of options) {
+    if (opt === "tmpcopyup") {
+      copyUp = true;
+      continue;
+    }
     const f = FLAGS[opt];
     if (f !== undefined) {
       flags = (flags | f[0]) & ~f[1];
@@ -103,6 +110,7 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
     data,
     bind: (flags & MS.BIND) !== 0,
     recursive: (flags & MS.REC) !== 0,
+    copyUp,
   };
 }
 
@@ -119,4 +127,9 @@ export function describeFlags(flags: number): string {
   }
   for (const [name, f] of Object.entries(PROPAGATION)) if ((flags & ~MS.REC) === f) names.push(name);
   return names.join(",");
+}
+
+/** Every option name leopard handles itself (for `features`); others pass to the filesystem as data. */
+export function supportedMountOptions(): string[] {
+  return [...Object.keys(FLAGS), ...Object.keys(PROPAGATION)].filter((o) => !UNSUPPORTED.has(o)).sort();
 }

@@ -75,6 +75,12 @@ export function planMounts(input: MountInput): Step[] {
       for (const s of bindMount(m, input)) steps.push(s);
       continue;
     }
+    // tmpcopyup over an empty (or missing) directory is a plain tmpfs; copying contents is not
+    // done yet, so a directory with files is refused rather than hidden.
+    if (opts.copyUp && !(input.host.dirIsEmpty?.(rootfs + m.destination) ?? false))
+      throw new Error(
+        `mount option "tmpcopyup" over the non-empty directory "${m.destination}" is not supported yet`,
+      );
     const source = m.source ?? type;
     const flags = opts.flags & ~(MS.REMOUNT | MS.BIND | MS.REC);
     add(

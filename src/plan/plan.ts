@@ -5,8 +5,17 @@ import { SyncTag } from "../protocol/ops.ts";
 import { RLIMITS } from "../spec/rlimits.ts";
 import { capabilityMask } from "./capabilities.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
+import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
 import { propagationFlag } from "./mount-options.ts";
 import { planMounts } from "./mounts.ts";
+import {
+  capabilitiesBeyond,
+  ioprioValue,
+  personaValue,
+  schedFlags,
+  schedPolicy,
+  sysctlPath,
+} from "./process-attrs.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
 
 export type { PlanSpec } from "./types.ts";
@@ -20,6 +29,8 @@ export interface HostFacts {
   sourceIsDir: (source: string) => boolean;
   /** Whether a device path exists on the host (bind-mounted into a user namespace). */
   hostHas: (path: string) => boolean;
+  /** Whether a host directory is empty or missing (a tmpcopyup tmpfs then needs no copy). */
+  dirIsEmpty?: (path: string) => boolean;
 }
 
 /** Where a terminal's master goes: nowhere, to the caller over the sync socket, or to an inherited console socket fd. */
@@ -46,8 +57,20 @@ export interface PlanInput {
    * puts the caller's limit back.
    */
   inheritedNofile?: { soft: bigint; hard: bigint } | undefined;
+  /** Stop at sync 2 so the parent can move the helper into the container's cgroup. */
+  cgroupSync?: boolean | undefined;
   /** The compiled seccomp filter (src/seccomp), when the config has one. */
   seccomp?: { bpf: Uint8Array; flags: bigint } | undefined;
+  /** OCI hooks: sync 4 for the parent's stages, RUN_HOOK for the container's (src/plan/hooks.ts). */
+  hooks?: PlanHooks | undefined;
+  /** false with --no-new-keyring: the container keeps the caller's session keyring. */
+  newKeyring?: boolean | undefined;
+  /**
+   * An LSM label for the process after execve, when the host has that LSM: AppArmor's
+   * "exec PROFILE" to /proc/thread-self/attr/apparmor/exec, or SELinux's label to
+   * /proc/thread-self/attr/exec (src/runtime/lsm.ts decides).
+   */
+  lsmExec?: readonly { path: string; data: string }[] | undefined;
 }
 
 export interface Step {
@@ -60,6 +83,8 @@ export interface LaunchPlan {
   steps: Step[];
   /** Written by the parent at sync 1 to /proc/<pid>/uid_map and gid_map, when a user namespace is created. */
   idMaps: { uid: string; gid: string } | null;
+  /** Things of the config the plan ignores, one line each, for stderr (as runc warns). */
+  warnings?: string[];
 }
 
 const PR_SET_KEEPCAPS = 8;
@@ -98,6 +123,15 @@ export function plan(input: PlanInput): LaunchPlan {
   const joinedUser = joined.find((n) => n.type === "user");
 
   add({ op: "SET_NAME", name: "leopard:[1:USERNS]" }, "# stage 1: namespaces (ps shows leopard:[1:USERNS])");
+  const warnings: string[] = [];
+  // First, while still root of the host's user namespace: lowering the score needs
+  // CAP_SYS_RESOURCE there (as runc does it). Every process forked from here inherits it.
+  const oom = spec.process.oomScoreAdj;
+  if (oom !== undefined)
+    add(
+      { op: "WRITE_FILE", path: "/proc/self/oom_score_adj", data: String(oom) },
+      `echo ${oom} > /proc/self/oom_score_adj`,
+    );
 
   // The user namespace comes first: every other namespace is then owned by it, and joining
   // one (setns) needs the capabilities the user namespace grants.
@@ -131,6 +165,12 @@ export function plan(input: PlanInput): LaunchPlan {
     flags |= CLONE[t];
     names.push(`--${t === "network" ? "net" : t}`);
   }
+  if (input.cgroupSync) {
+    add(
+      { op: "SYNC", tag: SyncTag.CGROUP },
+      "echo $PID > /sys/fs/cgroup/<controller>/<cgroupsPath>/cgroup.procs   # sync 2: join the container's cgroup (before the cgroup namespace)",
+    );
+  }
   if (flags !== 0) add({ op: "UNSHARE", flags }, `unshare ${names.join(" ")}`);
   const offsets = spec.linux?.timeOffsets;
   if (created.has("time") && offsets) {
@@ -154,6 +194,10 @@ export function plan(input: PlanInput): LaunchPlan {
     { op: "SET_NAME", name: "leopard:[2:INIT]" },
     "# stage 2: the container's init (ps shows leopard:[2:INIT])",
   );
+  if (input.newKeyring !== false) {
+    // A keyring of its own, so the container cannot read the caller's keys (runc names it after the id).
+    add({ op: "KEYRING", name: input.id }, `keyctl session ${q(input.id)}`);
+  }
 
   // Root filesystem: mounts, devices, then pivot_root.
   const devices: DeviceNode[] = planDevices(spec, userns || !!joinedUser);
@@ -167,6 +211,11 @@ export function plan(input: PlanInput): LaunchPlan {
   })) {
     steps.push(step);
   }
+  // Hooks before pivot_root: the parent's stages (runtime namespace) at sync 4, then
+  // createContainer in the container's namespaces while the host's paths still resolve.
+  if (input.hooks?.runtime) steps.push(runtimeHookSync());
+  if (input.hooks)
+    steps.push(...hookSteps("createContainer", input.hooks.createContainer, input.hooks.creating));
   add(
     { op: "OPEN_FIFO", path: `/proc/self/fd/${input.fifoFd}` },
     `exec 9<>${q(input.fifo)}   # hold the start FIFO before the host's files disappear`,
@@ -184,6 +233,12 @@ export function plan(input: PlanInput): LaunchPlan {
       { op: "PIVOT_ROOT", mode: 0 },
       `cd ${q(input.rootfs)} && pivot_root . . && umount -l .   # the old root is detached, no trace left`,
     );
+  }
+  // Sysctls go through the container's own /proc, after pivot_root (so only its namespaces'
+  // values are reachable) and before readonlyPaths makes /proc/sys read-only.
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    const path = sysctlPath(key);
+    add({ op: "WRITE_FILE", path, data: value }, `echo ${q(value)} > ${q(path)}`);
   }
   for (const path of spec.linux?.readonlyPaths ?? []) {
     add(
@@ -235,6 +290,43 @@ export function plan(input: PlanInput): LaunchPlan {
   }
 
   const proc = spec.process;
+  // Process attributes that need privilege (realtime policies, the RT I/O class): before
+  // capabilities are dropped, and before seccomp (the default profile restricts personality).
+  const persona = spec.linux?.personality;
+  if (persona) {
+    const { persona: value, unknown } = personaValue(persona);
+    if (unknown.length > 0)
+      warnings.push(`personality flags unknown to leopard are ignored: ${unknown.join(", ")}`);
+    add(
+      { op: "PERSONALITY", persona: value },
+      persona.domain === "LINUX32"
+        ? "linux32   # personality(PER_LINUX32)"
+        : `# personality(0x${value.toString(16)})`,
+    );
+  }
+  const io = proc.ioPriority;
+  if (io) {
+    add(
+      { op: "IOPRIO", prio: ioprioValue(io) },
+      `ionice -c ${io.class === "IOPRIO_CLASS_RT" ? 1 : io.class === "IOPRIO_CLASS_BE" ? 2 : 3} -n ${io.priority} -p $$`,
+    );
+  }
+  const sched = proc.scheduler;
+  if (sched) {
+    add(
+      {
+        op: "SCHED",
+        policy: schedPolicy(sched.policy),
+        flags: schedFlags(sched.flags),
+        nice: sched.nice < 0 ? 2 ** 32 + sched.nice : sched.nice,
+        priority: sched.priority,
+        runtime: sched.runtime,
+        deadline: sched.deadline,
+        period: sched.period,
+      },
+      `# sched_setattr: ${sched.policy}, nice ${sched.nice}, priority ${sched.priority}`,
+    );
+  }
   if (proc.terminal && input.console.kind !== "none") {
     add(
       { op: "PTY", mode: input.console.kind === "sync" ? 0 : 1 },
@@ -303,6 +395,11 @@ export function plan(input: PlanInput): LaunchPlan {
   );
   // The kernel raises an ambient capability only if it is permitted and inheritable; runc warns
   // and carries on for the others (its default spec lists ambient caps without inheritable ones).
+  const beyond = capabilitiesBeyond(caps, last);
+  if (beyond.length > 0)
+    warnings.push(
+      `capabilities unknown to the running kernel (cap_last_cap ${last}) are ignored: ${beyond.join(", ")}`,
+    );
   const ambient = mask(caps?.ambient) & mask(caps?.inheritable) & mask(caps?.permitted);
   add(
     { op: "CAP_AMBIENT", mask: ambient, last },
@@ -326,6 +423,14 @@ export function plan(input: PlanInput): LaunchPlan {
       ? "# created: wait on the start FIFO for `leopard-oci start`"
       : "# wait on the start FIFO",
   );
+  // startContainer: after start, in the container, as the container's user, before execve.
+  if (input.hooks)
+    steps.push(...hookSteps("startContainer", input.hooks.startContainer, input.hooks.created));
+  // The LSM label for execve is set last but for seccomp: the attr write is a syscall a
+  // profile may deny.
+  for (const attr of input.lsmExec ?? []) {
+    add({ op: "WRITE_FILE", path: attr.path, data: attr.data }, `echo ${q(attr.data)} > ${q(attr.path)}`);
+  }
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
   const env = proc.env ?? [];
   const arg0 = proc.args[0] ?? "";
@@ -333,5 +438,5 @@ export function plan(input: PlanInput): LaunchPlan {
     { op: "EXEC", candidates: execCandidates(arg0, env), argv: proc.args, env },
     `exec ${proc.args.map(q).join(" ")}`,
   );
-  return { steps, idMaps };
+  return warnings.length > 0 ? { steps, idMaps, warnings } : { steps, idMaps };
 }

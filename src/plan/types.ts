@@ -54,6 +54,19 @@ export interface PlanSpec {
       | undefined;
     rlimits?: readonly { type: string; soft: number | bigint; hard: number | bigint }[] | undefined;
     noNewPrivileges?: boolean | undefined;
+    oomScoreAdj?: number | undefined;
+    ioPriority?: { class: string; priority: number } | undefined;
+    scheduler?:
+      | {
+          policy: string;
+          nice: number;
+          priority: number;
+          flags: readonly string[];
+          runtime: number;
+          deadline: number;
+          period: number;
+        }
+      | undefined;
   };
   root: { path: string; readonly?: boolean | undefined };
   hostname?: string | undefined;
@@ -73,6 +86,8 @@ export interface PlanSpec {
         rootfsPropagation?: string | undefined;
         maskedPaths?: readonly string[] | undefined;
         readonlyPaths?: readonly string[] | undefined;
+        sysctl?: Readonly<Record<string, string>> | undefined;
+        personality?: { domain: string; flags?: readonly string[] | undefined } | undefined;
       }
     | undefined;
 }

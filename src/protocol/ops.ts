@@ -139,6 +139,43 @@ export const OPS = {
   UMASK: { code: 30, args: { mask: "u64" } },
   /** Bind /dev/null (verified char 1:3, opened by fd) over path in the root; a directory gets a read-only tmpfs. */
   MASK: { code: 31, args: { path: "bytes" } },
+  /** personality(persona): the execution domain (PER_LINUX, PER_LINUX32) ORed with its flags. */
+  PERSONALITY: { code: 32, args: { persona: "u64" } },
+  /** ioprio_set(IOPRIO_WHO_PROCESS, 0, prio): prio is (class << 13) | level, as the kernel packs it. */
+  IOPRIO: { code: 33, args: { prio: "u64" } },
+  /** sched_setattr(0, attr, 0) with struct sched_attr built from these fields (nice as two's complement). */
+  SCHED: {
+    code: 34,
+    args: {
+      policy: "u64",
+      flags: "u64",
+      nice: "u64",
+      priority: "u64",
+      runtime: "u64",
+      deadline: "u64",
+      period: "u64",
+    },
+  },
+  /**
+   * An OCI hook run by the container's process (createContainer before pivot_root, startContainer
+   * after WAIT_START): fork, execve(path, argv, env) with fds 3.. closed and stdin a pipe carrying
+   * state_head + our pid as the runtime sees it (from FORK_PID1) + state_tail; wait up to
+   * timeout_ms (0: no limit, else SIGKILL). Fails unless the hook exits 0. stage is for messages.
+   */
+  RUN_HOOK: {
+    code: 35,
+    args: {
+      path: "bytes",
+      argv: "list",
+      env: "list",
+      state_head: "data",
+      state_tail: "data",
+      timeout_ms: "u64",
+      stage: "bytes",
+    },
+  },
+  /** keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a fresh session keyring (unless --no-new-keyring). */
+  KEYRING: { code: 36, args: { name: "bytes" } },
 } as const satisfies Record<string, { code: number; args: Record<string, ArgSpec> }>;
 
 export type OpName = keyof typeof OPS;
@@ -164,4 +201,8 @@ export const SyncTag = {
   ID_MAPS: 1,
   /** sync 2: the container process may be placed in its cgroup. */
   CGROUP: 2,
+  /** sync 3: the caller holds the pty master (exec) and has set its window size. */
+  TERMINAL: 3,
+  /** sync 4: the namespaces and mounts exist, before pivot_root: the parent runs prestart and createRuntime hooks. */
+  HOOKS: 4,
 } as const;

@@ -1,13 +1,25 @@
 // create: validate, plan, launch the helper and drive the sync protocol until init waits on the
 // start FIFO. Nothing of TypeScript stays resident for a detached container.
-import { chmodSync, lstatSync, openSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { type HookState, hookArgv, hookTimeoutMs, runHooks, stateAroundPid } from "../hooks/hooks.ts";
+import type { PlanHooks } from "../plan/hooks.ts";
 import { type ConsoleMode, type LaunchPlan, plan } from "../plan/plan.ts";
 import { decodeMessage, type HelperMessage } from "../protocol/decode.ts";
 import { planFrame, resumeFrame } from "../protocol/encode.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { loadSpec } from "../spec/load.ts";
+import type { Spec, SpecHook } from "../spec/types.ts";
 import { OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { mkfifo, writeFileAtomic } from "../sys/fs.ts";
 import { capLastCap, cgroupHierarchies, mountInfo, processStartTime } from "../sys/proc.ts";
@@ -15,8 +27,11 @@ import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { mark } from "../util/trace.ts";
+import { type ContainerCgroup, prepareCgroup } from "./cgroup.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
+import { lsmHost, planLsm } from "./lsm.ts";
+import { notifyDir, withNotifySocket } from "./notify.ts";
 
 export interface CreateOptions {
   id: string;
@@ -25,6 +40,12 @@ export interface CreateOptions {
   pidFile?: string | undefined;
   consoleSocket?: string | undefined;
   noPivot?: boolean | undefined;
+  /** --systemd-cgroup: refused with a clear error until systemd scopes are supported. */
+  systemdCgroup?: boolean | undefined;
+  /** LISTEN_FDS from systemd: that many fds from 3 pass through (counted in preserveFds too). */
+  listenFds?: number | undefined;
+  /** --no-new-keyring: keep the caller's session keyring instead of a fresh one. */
+  noNewKeyring?: boolean | undefined;
   preserveFds?: number | undefined;
   /** foreground: `run` waits for the container and relays its exit status. */
   mode: "detached" | "foreground";
@@ -54,7 +75,19 @@ export function explainPlan(p: LaunchPlan): string {
 export async function create(opts: CreateOptions): Promise<Launched> {
   mark("create: modules loaded");
   const bundle = resolve(opts.bundle);
-  const spec = loadSpec(bundle);
+  const loaded = loadSpec(bundle);
+  // systemd socket activation, as runc passes it on: the fds follow 0-2, the process is told so.
+  let spec: Spec = opts.listenFds
+    ? {
+        ...loaded,
+        process: {
+          ...loaded.process,
+          env: [...loaded.process.env, `LISTEN_FDS=${opts.listenFds}`, "LISTEN_PID=1"],
+        },
+      }
+    : loaded;
+  const notifySocket = process.env["NOTIFY_SOCKET"];
+  if (notifySocket) spec = withNotifySocket(spec, notifyDir(opts.state, opts.id), notifySocket);
   mark("create: config.json validated");
   const rootfs = spec.root.path;
   let st: ReturnType<typeof statSync> | undefined;
@@ -101,6 +134,15 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   const seccomp = spec.linux.seccomp
     ? (await import("../seccomp/compile.ts")).compileSeccomp(spec.linux.seccomp)
     : undefined;
+  // AppArmor/SELinux: refused before anything exists when the host lacks them.
+  const lsm = planLsm(
+    {
+      apparmorProfile: spec.process.apparmorProfile,
+      selinuxLabel: spec.process.selinuxLabel,
+      mountLabel: spec.linux.mountLabel,
+    },
+    lsmHost(),
+  );
   const launchPlan = plan({
     spec,
     id: opts.id,
@@ -113,6 +155,10 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     preserveFds,
     inheritedNofile: nofile,
     seccomp,
+    lsmExec: lsm.lsmExec,
+    cgroupSync: true,
+    hooks: planHooks(spec, opts.id, bundle),
+    newKeyring: opts.noNewKeyring !== true,
     host: {
       capLast: capLastCap(),
       cgroupMounts: cgroupHierarchies(mounts),
@@ -121,6 +167,13 @@ export async function create(opts: CreateOptions): Promise<Launched> {
           return statSync(p).isDirectory();
         } catch {
           return true;
+        }
+      },
+      dirIsEmpty: (p) => {
+        try {
+          return readdirSync(p).length === 0;
+        } catch (e) {
+          return (e as NodeJS.ErrnoException).code === "ENOENT";
         }
       },
       hostHas: (p) => {
@@ -134,9 +187,21 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     },
   });
   mark("create: planned");
+  // Warnings about ignored config, one line each, as runc prints them.
+  for (const w of [...lsm.warnings, ...(launchPlan.warnings ?? [])]) {
+    process.stderr.write(`leopard-oci: warning: ${w}\n`);
+  }
   opts.explain?.(explainPlan(launchPlan));
 
   opts.state.claim(opts.id);
+  if (notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
+  let cgroup: ContainerCgroup;
+  try {
+    cgroup = prepareCgroup(spec, opts.id, opts.systemdCgroup === true);
+  } catch (e) {
+    opts.state.remove(opts.id);
+    throw e;
+  }
   const stored: StoredState = {
     ociVersion: OCI_VERSION,
     id: opts.id,
@@ -149,15 +214,35 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     annotations: spec.annotations ?? {},
     ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === "pid" && !n.path),
     creatorPid: process.pid,
+    cgroupPaths: cgroup.paths,
   };
   let launched: Launched | undefined;
   try {
     opts.state.write(stored);
+    // The config as it is now: exec and delete's hooks read this copy, not a bundle that may change.
+    copyFileSync(resolve(bundle, "config.json"), `${opts.state.dir(opts.id)}/config.json`);
+    // poststart and poststop run from `start` and `delete`, which should not parse the config.
+    if (spec.hooks.poststart.length + spec.hooks.poststop.length > 0) {
+      const { poststart, poststop } = spec.hooks;
+      writeFileAtomic(`${opts.state.dir(opts.id)}/hooks.json`, JSON.stringify({ poststart, poststop }));
+    }
     const fifo = opts.state.fifo(opts.id);
     mkfifo(fifo, 0o622);
     chmodSync(fifo, 0o622);
     mark("create: state dir ready");
-    launched = launch(launchPlan, opts, preserveFds, fifo, consoleMode);
+    launched = launch(
+      launchPlan,
+      opts,
+      preserveFds,
+      fifo,
+      consoleMode,
+      (pid) => {
+        const st: HookState = { ...hookState(spec, opts.id, bundle), status: "creating", pid };
+        runHooks("prestart", spec.hooks.prestart, st);
+        runHooks("createRuntime", spec.hooks.createRuntime, st);
+      },
+      (pid) => cgroup.cg.apply(pid),
+    );
     mark("create: container ready");
     stored.pid = launched.pid;
     stored.pidStartTime = processStartTime(launched.pid) ?? "";
@@ -171,6 +256,9 @@ export async function create(opts: CreateOptions): Promise<Launched> {
         process.kill(launched.pid, "SIGKILL");
       } catch {}
     }
+    try {
+      cgroup.cg.destroy();
+    } catch {}
     opts.state.remove(opts.id);
     throw e;
   }
@@ -182,6 +270,8 @@ function launch(
   preserveFds: number,
   fifo: string,
   consoleMode: ConsoleMode,
+  onHooks: (pid: number) => void,
+  onCgroup: (pid: number) => void,
 ): Launched {
   // Opened here, by the runtime, and inherited: the container's user may not reach these paths.
   const passed: number[] = [openSync(fifo, O_PATH | O_CLOEXEC)];
@@ -230,7 +320,14 @@ function launch(
       const msg: HelperMessage = decodeMessage(m.data);
       switch (msg.type) {
         case "sync":
-          if (msg.tag === SyncTag.ID_MAPS) {
+          if (msg.tag === SyncTag.HOOKS) {
+            // sync 4: namespaces and mounts exist, pivot_root has not happened: the runtime's hooks.
+            onHooks(pid); // init's pid as we see it (its SYNC carries its own view)
+          } else if (msg.tag === SyncTag.CGROUP) {
+            // sync 2: the helper, still in the host's PID namespace, joins the container's cgroup
+            // before it creates the cgroup namespace and forks init.
+            onCgroup(msg.pid);
+          } else if (msg.tag === SyncTag.ID_MAPS) {
             // sync 1: the user namespace exists; write its id maps from outside.
             if (!p.idMaps)
               throw new LeopardError(
@@ -263,7 +360,7 @@ function launch(
       }
     }
   } catch (e) {
-    closeFd(ours);
+    // Killed before their socket closes, so neither sees (and reports) the EOF.
     if (pid !== 0) {
       try {
         process.kill(pid, "SIGKILL");
@@ -272,6 +369,7 @@ function launch(
     try {
       helper.kill("SIGKILL");
     } catch {}
+    closeFd(ours);
     throw e;
   }
 }
@@ -282,4 +380,25 @@ function writeMap(pid: number, file: "uid_map" | "gid_map", text: string): void 
   } catch (e) {
     throw new LeopardError("system", `write ${file} for pid ${pid}: ${describe(e)}`, { cause: e });
   }
+}
+
+function hookState(spec: Spec, id: string, bundle: string): Omit<HookState, "status" | "pid"> {
+  return { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations };
+}
+
+/** The hooks the plan carries: sync 4 when the parent has some to run, the container's own as RUN_HOOK ops. */
+function planHooks(spec: Spec, id: string, bundle: string): PlanHooks | undefined {
+  const h = spec.hooks;
+  if (h.prestart.length + h.createRuntime.length + h.createContainer.length + h.startContainer.length === 0)
+    return undefined;
+  const base = hookState(spec, id, bundle);
+  const toPlan = (list: readonly SpecHook[]) =>
+    list.map((x) => ({ path: x.path, argv: hookArgv(x), env: x.env, timeoutMs: hookTimeoutMs(x) }));
+  return {
+    runtime: h.prestart.length + h.createRuntime.length > 0,
+    createContainer: toPlan(h.createContainer),
+    startContainer: toPlan(h.startContainer),
+    creating: stateAroundPid({ ...base, status: "creating" }),
+    created: stateAroundPid({ ...base, status: "created" }),
+  };
 }

@@ -54,6 +54,8 @@ export function describeOp(op: Op): string {
       return "use the console socket";
     case "OPEN_FIFO":
       return "open the start FIFO";
+    case "RUN_HOOK":
+      return `${String(op.stage)} hook "${String(op.path)}"`;
     default:
       return op.op.toLowerCase().replaceAll("_", " ");
   }
@@ -63,6 +65,8 @@ export function describeFailure(err: Extract<HelperMessage, { type: "error" }>, 
   const what = op ? describeOp(op) : err.message;
   if (op?.op === "EXEC" && err.errno === 2)
     return `exec "${op.argv[0] ?? ""}": executable file not found in $PATH`;
+  if (op?.op === "RUN_HOOK" && err.errno === 0)
+    return `${describeOp(op)}: ${err.message.replace(/^\w+ hook /, "")}`;
   const detail = err.errno !== 0 ? strerror(err.errno) : err.message;
   const extra = op && err.message && !/^[a-z_0-9]+$/.test(err.message) ? ` (${err.message})` : "";
   return `${what}: ${detail}${extra}`;

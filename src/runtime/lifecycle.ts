@@ -1,8 +1,21 @@
 // start, kill, delete, state, list: the commands that act on an existing container.
-import { closeSync, constants, openSync, readdirSync, readlinkSync, readSync, unlinkSync } from "node:fs";
-import { isAlive, type PublicState, type StateDir } from "../state/state.ts";
+import {
+  closeSync,
+  constants,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  unlinkSync,
+} from "node:fs";
+import { type HookState, runHooks } from "../hooks/hooks.ts";
+import type { SpecHook } from "../spec/types.ts";
+import { isAlive, type PublicState, type StateDir, type StoredState } from "../state/state.ts";
 import { waitReadable } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
+import { listenForNotify, relayReady } from "./notify.ts";
+import { isFrozen } from "./paused.ts";
 import { parseSignal } from "./signals.ts";
 
 export function start(state: StateDir, id: string): void {
@@ -11,6 +24,8 @@ export function start(state: StateDir, id: string): void {
   if (status !== "created") {
     throw new LeopardError("bad-state", `cannot start a container that is ${status}`);
   }
+  // sd_notify: listening before the process runs, so its READY=1 cannot be lost.
+  const notify = listenForNotify(state, id);
   const fifo = state.fifo(id);
   // Opening the read side releases init's blocked open for writing; it then writes one byte.
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */);
@@ -26,6 +41,26 @@ export function start(state: StateDir, id: string): void {
       unlinkSync(fifo);
     } catch {}
   }
+  // poststart: after the process started; a failure is a warning, the container runs on.
+  const hooks = storedHooks(state, id);
+  if (hooks) runHooks("poststart", hooks.poststart, hookState(s, "running", s.pid));
+  if (notify !== undefined) relayReady(notify, s);
+}
+
+/** poststart and poststop hooks, kept by create (absent when the config has none). */
+function storedHooks(
+  state: StateDir,
+  id: string,
+): { poststart: SpecHook[]; poststop: SpecHook[] } | undefined {
+  try {
+    return JSON.parse(readFileSync(`${state.dir(id)}/hooks.json`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+function hookState(s: StoredState, status: HookState["status"], pid: number): HookState {
+  return { ociVersion: s.ociVersion, id: s.id, status, pid, bundle: s.bundle, annotations: s.annotations };
 }
 
 /** Every process in the container's PID namespace (init's namespace), init first. */
@@ -53,6 +88,16 @@ export function kill(state: StateDir, id: string, signal: string, all: boolean):
   const status = state.status(s);
   if (status === "stopped" || status === "creating")
     throw new LeopardError("bad-state", "container not running");
+  if (all && s.cgroupPaths !== undefined) {
+    // Every process in the container's cgroup (frozen around the walk so none escapes by forking).
+    const { signalAll } = require("../cgroups/signal.ts") as typeof import("../cgroups/signal.ts");
+    const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");
+    const cg = reopenCgroup(s.cgroupPaths);
+    if (cg) {
+      signalAll(cg, sig);
+      return;
+    }
+  }
   const pids = all && s.ownPidNamespace ? containerPids(s.pid) : [s.pid];
   for (const p of pids) {
     try {
@@ -87,6 +132,11 @@ export async function remove(state: StateDir, id: string, force: boolean): Promi
   }
   if (status === "creating" && !force)
     throw new LeopardError("bad-state", `container "${id}" is being created`);
+  if (s.cgroupPaths !== undefined) {
+    // Thaws, kills every process in the cgroup, waits for them and removes it (even when frozen).
+    const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");
+    reopenCgroup(s.cgroupPaths)?.destroy();
+  }
   if (status !== "stopped" && s.pid !== 0) {
     const pids = s.ownPidNamespace ? containerPids(s.pid) : [s.pid];
     for (const p of pids) {
@@ -98,18 +148,23 @@ export async function remove(state: StateDir, id: string, force: boolean): Promi
       throw new LeopardError("bad-state", `container "${id}" did not stop after SIGKILL`);
     }
   }
+  // poststop: the container is gone; failures are warnings and the state is removed anyway.
+  const hooks = storedHooks(state, id);
+  if (hooks) runHooks("poststop", hooks.poststop, hookState(s, "stopped", s.pid));
   state.remove(id);
 }
 
+const frozen = (s: StoredState): boolean => isFrozen(s.cgroupPaths);
+
 export function stateOf(state: StateDir, id: string): PublicState {
-  return state.public(state.read(id));
+  return state.public(state.read(id), frozen);
 }
 
 export function list(state: StateDir): PublicState[] {
   const out: PublicState[] = [];
   for (const id of state.ids()) {
     try {
-      out.push(state.public(state.read(id)));
+      out.push(state.public(state.read(id), frozen));
     } catch {}
   }
   return out;

@@ -73,7 +73,7 @@ export async function run(opts: RunOptions): Promise<number> {
 }
 
 /** Copies stdin → pty and pty → stdout until the container side closes. */
-function copyWindowSize(master: number): void {
+export function copyWindowSize(master: number): void {
   const cols = process.stdout.columns;
   const rows = process.stdout.rows;
   if (!cols || !rows) return;
@@ -81,7 +81,7 @@ function copyWindowSize(master: number): void {
   libc().ioctl(master, TIOCSWINSZ, ptr(ws));
 }
 
-function relayTerminal(master: number, handlers: Map<string, () => void>): Promise<void> {
+export function relayTerminal(master: number, handlers: Map<string, () => void>): Promise<void> {
   const stdin = process.stdin;
   const resize = () => copyWindowSize(master);
   handlers.set("SIGWINCH", resize);

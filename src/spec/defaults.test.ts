@@ -66,6 +66,23 @@ describe("defaultSpec", () => {
     expect(spec.mounts?.find((m) => m.destination === "/dev/pts")?.options).not.toContain("gid=5");
   });
 
+  test("hardened: the given capabilities without inheritable or ambient, no_new_privs, the profile, extra masks", () => {
+    const seccomp = { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1 };
+    const spec = defaultSpec({ hardened: { seccomp, capabilities: ["CAP_CHOWN", "CAP_KILL"] } });
+    expect(spec.process?.capabilities).toEqual({
+      bounding: ["CAP_CHOWN", "CAP_KILL"],
+      effective: ["CAP_CHOWN", "CAP_KILL"],
+      permitted: ["CAP_CHOWN", "CAP_KILL"],
+    });
+    expect(spec.process?.noNewPrivileges).toBe(true);
+    expect(spec.linux?.seccomp).toEqual(seccomp);
+    expect(spec.linux?.maskedPaths).toEqual([
+      ...(defaultSpec().linux?.maskedPaths ?? []),
+      "/sys/devices/virtual/powercap",
+    ]);
+    expect(validateSpec(spec, { bundle: "/b" }).linux.seccomp?.defaultAction).toBe("SCMP_ACT_ERRNO");
+  });
+
   test("returns a fresh object each time", () => {
     const a = defaultSpec();
     a.process?.args?.push("changed");

@@ -1,7 +1,7 @@
 // The config.json `leopard-oci spec` writes: runc's `runc spec` (and `runc spec --rootless`)
 // field for field, with leopard's ociVersion. Keys are in runc's order, so the JSON written
 // with tabs reads exactly like runc's.
-import type { ConfigJson, LinuxJson, MountJson } from "./json.ts";
+import type { ConfigJson, LinuxJson, MountJson, SeccompJson } from "./json.ts";
 
 /** The runtime-spec version leopard writes and implements. */
 export const OCI_VERSION = "1.2.0";
@@ -14,7 +14,16 @@ export interface DefaultSpecOptions {
   /** The host uid/gid root maps to when rootless; default: the effective ids of this process. */
   hostUid?: number;
   hostGid?: number;
+  /**
+   * `spec --hardened`: runc's default plus a seccomp profile, a capability set (docker's default,
+   * with no inheritable or ambient capabilities), no_new_privs and docker's masked and read-only
+   * paths. The caller supplies the profile and the capabilities (src/seccomp has them).
+   */
+  hardened?: { seccomp: SeccompJson; capabilities: readonly string[] };
 }
+
+/** docker's masked paths: runc's plus the powercap interface (energy readings leak host activity). */
+const HARDENED_MASKED = ["/sys/devices/virtual/powercap"];
 
 const CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
@@ -85,8 +94,21 @@ export function defaultSpec(opts: DefaultSpecOptions = {}): ConfigJson {
       readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
     },
   };
+  if (opts.hardened) harden(spec, opts.hardened);
   if (!opts.rootless) return spec;
   return toRootless(spec, opts.hostUid ?? process.geteuid?.() ?? 0, opts.hostGid ?? process.getegid?.() ?? 0);
+}
+
+function harden(spec: ConfigJson, h: NonNullable<DefaultSpecOptions["hardened"]>): void {
+  const caps = [...h.capabilities];
+  if (spec.process) {
+    spec.process.capabilities = { bounding: [...caps], effective: [...caps], permitted: [...caps] };
+    spec.process.noNewPrivileges = true;
+  }
+  const linux = spec.linux ?? {};
+  linux.maskedPaths = [...(linux.maskedPaths ?? []), ...HARDENED_MASKED];
+  linux.seccomp = h.seccomp;
+  spec.linux = linux;
 }
 
 /**

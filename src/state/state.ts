@@ -25,6 +25,8 @@ export interface StoredState {
   annotations: Record<string, string>;
   /** True once the container has its own PID namespace (kill --all may signal it whole). */
   ownPidNamespace: boolean;
+  /** The container's cgroup in each hierarchy (src/cgroups CgroupPaths). */
+  cgroupPaths?: Record<string, string>;
   /** pid of the `create` command while it runs; a dead creator means a failed create. */
   creatorPid?: number;
 }
@@ -117,8 +119,10 @@ export class StateDir {
     return "running";
   }
 
-  public(s: StoredState): PublicState {
-    const status = this.status(s);
+  /** What `state` prints; `frozen` tells a paused container (its cgroup is the runtime's business). */
+  public(s: StoredState, frozen: (s: StoredState) => boolean = () => false): PublicState {
+    let status = this.status(s);
+    if (status === "running" && frozen(s)) status = "paused";
     const out: PublicState = {
       ociVersion: s.ociVersion,
       id: s.id,

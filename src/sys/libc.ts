@@ -27,6 +27,9 @@ const DEFS = {
   setrlimit: { args: [i32, ptr], returns: i32 },
   socket: { args: [i32, i32, i32], returns: i32 },
   connect: { args: [i32, ptr, u32], returns: i32 },
+  bind: { args: [i32, ptr, u32], returns: i32 },
+  sendto: { args: [i32, ptr, u64, i32, ptr, u32], returns: i64 },
+  recv: { args: [i32, ptr, u64, i32], returns: i64 },
 } as const;
 
 type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];

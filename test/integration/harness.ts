@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmdirSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -18,6 +19,21 @@ import { defaultSpec } from "../../src/spec/defaults.ts";
 export const TOP = join(import.meta.dir, "../..");
 export const OCI = join(TOP, "bin/leopard-oci");
 export const MAPPED_BASE = 100000;
+
+// Containers of these tests get their cgroups under /leopard-test (never the session's own).
+export const CGROUP_PARENT = `/leopard-test/it-${process.pid}`;
+// (Bun's spawn passes the environment it started with unless given `env: process.env`.)
+process.env["LEOPARD_CGROUP_PARENT"] = CGROUP_PARENT;
+/** Removes the tests' cgroup parents once empty (rmdir fails while a container still has its own). */
+export function removeCgroupParents(): void {
+  for (const ctl of readdirSync("/sys/fs/cgroup")) {
+    for (const dir of [`/sys/fs/cgroup/${ctl}${CGROUP_PARENT}`, `/sys/fs/cgroup/${ctl}/leopard-test`]) {
+      try {
+        rmdirSync(dir);
+      } catch {}
+    }
+  }
+}
 
 /** A busybox rootfs owned by `owner`, built once per checkout under build/rootfs. */
 export function rootfs(owner = 0): string {
@@ -73,9 +89,12 @@ export function bundle(opts: { userns?: boolean; args?: string[]; edit?: (c: Jso
     cleanup() {
       // Force-delete anything a failed test left, then the temp dir.
       const ids = existsSync(root)
-        ? Bun.spawnSync([OCI, "--root", root, "list", "-q"]).stdout.toString().split("\n")
+        ? Bun.spawnSync([OCI, "--root", root, "list", "-q"], { env: process.env })
+            .stdout.toString()
+            .split("\n")
         : [];
-      for (const id of ids.filter(Boolean)) Bun.spawnSync([OCI, "--root", root, "delete", "--force", id]);
+      for (const id of ids.filter(Boolean))
+        Bun.spawnSync([OCI, "--root", root, "delete", "--force", id], { env: process.env });
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -92,6 +111,7 @@ export interface Result {
 /** Runs leopard-oci with --root set to the bundle's state dir. */
 export function oci(b: Bundle, args: string[], opts: { stdin?: string } = {}): Result {
   const r = Bun.spawnSync([OCI, "--root", b.root, ...args], {
+    env: process.env,
     cwd: b.dir,
     stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
     stdout: "pipe",
@@ -145,6 +165,7 @@ export function trackBundles(): (b: Bundle) => Bundle {
       expect(left).toEqual([]);
       expect(mounts).toEqual([]);
     }
+    removeCgroupParents();
   });
   return (b) => {
     live.push(b);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_CAPABILITIES, defaultSeccompJson } from "../../src/seccomp/default-profile.ts";
 import { OCI } from "./harness.ts";
 
 const dirs: string[] = [];
@@ -44,6 +45,28 @@ describe("spec", () => {
     expect((linux["namespaces"] as { type: string }[]).map((n) => n.type)).toContain("user");
     expect((linux["namespaces"] as { type: string }[]).map((n) => n.type)).not.toContain("network");
     expect(linux["uidMappings"]).toEqual([{ containerID: 0, hostID: process.getuid?.() ?? 0, size: 1 }]);
+  });
+
+  test("--hardened adds the default seccomp profile, docker's capabilities, no_new_privs and masks", () => {
+    const s = specIn(["--hardened"]);
+    expect(s.code).toBe(0);
+    const p = s.json?.["process"] as Record<string, unknown>;
+    const linux = s.json?.["linux"] as Record<string, unknown>;
+    expect(p["noNewPrivileges"]).toBe(true);
+    expect(p["capabilities"]).toEqual({
+      bounding: [...DEFAULT_CAPABILITIES],
+      effective: [...DEFAULT_CAPABILITIES],
+      permitted: [...DEFAULT_CAPABILITIES],
+    });
+    expect(linux["seccomp"]).toEqual(defaultSeccompJson());
+    expect(linux["maskedPaths"]).toContain("/proc/kcore");
+    expect(linux["maskedPaths"]).toContain("/sys/devices/virtual/powercap");
+    expect(linux["readonlyPaths"]).toContain("/proc/sys");
+    // The rest is runc's default.
+    const plain = specIn([]);
+    expect(s.json?.["mounts"]).toEqual(plain.json?.["mounts"]);
+    const r = specIn(["--hardened", "--rootless"]);
+    expect((r.json?.["linux"] as Record<string, unknown>)["seccomp"]).toEqual(defaultSeccompJson());
   });
 
   test("refuses to overwrite an existing config.json", () => {

@@ -34,11 +34,12 @@ describe("terminal", () => {
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toBe("ready\n");
     const c = Bun.spawnSync([OCI, "--root", b.root, "create", "-b", b.dir, "--console-socket", sock, "c1"], {
+      env: process.env,
       stderr: "pipe",
     });
     expect(c.stderr.toString()).toBe("");
     expect(c.exitCode).toBe(0);
-    expect(Bun.spawnSync([OCI, "--root", b.root, "start", "c1"]).exitCode).toBe(0);
+    expect(Bun.spawnSync([OCI, "--root", b.root, "start", "c1"], { env: process.env }).exitCode).toBe(0);
     let rest = "";
     for (;;) {
       const { value, done } = await reader.read();
@@ -49,7 +50,9 @@ describe("terminal", () => {
     const [name, output] = rest.split("\n---\n");
     expect(name).toMatch(/^\/dev\/pts\/\d+$/);
     expect((output ?? "").replaceAll("\r", "")).toBe(`${name}\nhello-console\n`);
-    expect(Bun.spawnSync([OCI, "--root", b.root, "delete", "--force", "c1"]).exitCode).toBe(0);
+    expect(
+      Bun.spawnSync([OCI, "--root", b.root, "delete", "--force", "c1"], { env: process.env }).exitCode,
+    ).toBe(0);
   });
 });
 

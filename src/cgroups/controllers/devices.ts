@@ -15,10 +15,13 @@ const rule = (type: "c" | "b", major: number, minor: number | undefined): Device
 });
 
 /**
- * Devices every container may use whatever its rules say, as runc allows them: null, zero,
- * full, random, urandom, tty, console, ptmx and the pty slaves.
+ * Devices every container may use whatever its rules say, as runc allows them: mknod of any
+ * node (opening it is still checked), null, zero, full, random, urandom, tty, console, ptmx
+ * and the pty slaves.
  */
 export const DEFAULT_ALLOWED_DEVICES: readonly DeviceRule[] = [
+  { allow: true, type: "c", major: undefined, minor: undefined, access: "m" },
+  { allow: true, type: "b", major: undefined, minor: undefined, access: "m" },
   rule("c", 1, 3),
   rule("c", 1, 5),
   rule("c", 1, 7),

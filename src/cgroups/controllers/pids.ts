@@ -3,8 +3,9 @@ import { readCgOpt, readNumber, writeCg } from "../files.ts";
 import type { PidsResources } from "../resources.ts";
 import type { Stats } from "../stats.ts";
 
-/** A positive limit is written as is; -1 (and runc's 0) mean "max". */
+/** A positive limit is written as is, -1 as "max"; 0 leaves pids.max alone (runc reads 0 as unset). */
 export function setPids(dir: string, p: PidsResources): void {
+  if (p.limit === 0) return;
   writeCg(dir, "pids.max", p.limit > 0 ? String(p.limit) : "max");
 }
 

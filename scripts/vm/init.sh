@@ -1,0 +1,32 @@
+#!/bin/busybox sh
+# /init of the cgroup-v2 test VM (scripts/vm/run.ts builds the initramfs around it). Loads the
+# virtio and 9p modules, mounts the host's / read-only over 9p at /host, gives it fresh /proc,
+# /sys, a cgroup2-only /sys/fs/cgroup, /dev and tmpfs for /tmp, /run and /root, then runs /cmd
+# in it (chroot, in the directory /cwd names) and reports the exit status on the serial
+# console as "LEOPARD-VM-RESULT rc=N" before powering off.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in $(cat /modules/order); do
+  insmod "/modules/$m.ko" || echo "leopard-vm: insmod $m failed"
+done
+mkdir -p /host
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose hostroot /host; then
+  echo "LEOPARD-VM-RESULT rc=125 (mounting the host over 9p failed)"
+  poweroff -f
+fi
+mount -t proc proc /host/proc
+mount -t sysfs sysfs /host/sys
+mount -t cgroup2 -o nsdelegate cgroup2 /host/sys/fs/cgroup
+mount -t devtmpfs devtmpfs /host/dev
+for d in tmp run root; do mount -t tmpfs -o mode=1777 tmpfs "/host/$d"; done
+echo "leopard-vm: kernel $(uname -r), cgroup controllers: $(cat /host/sys/fs/cgroup/cgroup.controllers)"
+cp /cmd /host/run/leopard-vm-cmd
+chroot /host /usr/bin/env -i HOME=/root TERM=dumb NO_COLOR=1 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  /bin/sh -c "cd '$(cat /cwd)' && . /run/leopard-vm-cmd"
+rc=$?
+echo "LEOPARD-VM-RESULT rc=$rc"
+sync
+poweroff -f

@@ -1,0 +1,204 @@
+// exec: the ops that start one more process in a running container. Pure, like plan(): the
+// caller opens the container's namespace files and names them here as /proc/self/fd/N.
+//
+// Order, and why:
+//   sync 2 (cgroup)  the parent places the helper in the container's cgroups before anything
+//                    else, so the forked process is born there (and a cgroup namespace joined
+//                    next takes that cgroup as its root).
+//   SETNS user       first: it grants the capabilities the other setns calls need in
+//                    namespaces the container's user namespace owns.
+//   SETNS …, mnt     the rest, mount last: it changes what paths mean (the ns fds are opened
+//                    through /proc/self/fd of the host's /proc).
+//   FORK             pid and time namespaces apply to children only.
+//   session/pty, rlimits, seccomp (see plan.ts), credentials, cwd, fds, EXEC — no start FIFO.
+import type { Op } from "../protocol/ops.ts";
+import { SyncTag } from "../protocol/ops.ts";
+import { RLIMITS } from "../spec/rlimits.ts";
+import { capabilityMask } from "./capabilities.ts";
+import type { ConsoleMode, Step } from "./plan.ts";
+import { execCandidates } from "./plan.ts";
+import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
+
+export interface ExecPlanInput {
+  process: PlanSpec["process"];
+  /** The namespaces to join, as paths the helper can open (fds the parent opened and passed). */
+  namespaces: readonly { type: NamespaceType; path: string }[];
+  /** detached: the helper reports the pid and leaves; foreground: it waits and relays the exit status. */
+  mode: "detached" | "foreground";
+  console: ConsoleMode;
+  preserveFds: number;
+  capLast: number;
+  /** The caller's open-file limit, put back when the process sets none (see PlanInput). */
+  inheritedNofile?: { soft: bigint; hard: bigint } | undefined;
+  /** The container's compiled seccomp filter, when its config has one. */
+  seccomp?: { bpf: Uint8Array; flags: bigint } | undefined;
+}
+
+const PR_SET_KEEPCAPS = 8;
+const PR_SET_NO_NEW_PRIVS = 38;
+const RLIMIT_NUMBERS: Readonly<Record<string, number>> = RLIMITS;
+/** setns order after the user namespace; mount is last (it changes what /proc/self means). */
+const JOIN_ORDER: readonly NamespaceType[] = ["ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
+
+const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
+const nsFlag = (t: NamespaceType): string => (t === "network" ? "net" : t);
+
+export function planExec(input: ExecPlanInput): Step[] {
+  const steps: Step[] = [];
+  const add = (op: Op, explain: string): void => {
+    steps.push({ op, explain });
+  };
+  add(
+    { op: "SET_NAME", name: "leopard:[1:EXEC]" },
+    "# stage 1: join the container (ps shows leopard:[1:EXEC])",
+  );
+  add(
+    { op: "SYNC", tag: SyncTag.CGROUP },
+    "echo $PID > <the container's cgroup>/cgroup.procs   # sync 2: the parent places us in the container's cgroups",
+  );
+  const byType = new Map(input.namespaces.map((n) => [n.type, n.path]));
+  for (const t of ["user", ...JOIN_ORDER] as const) {
+    const path = byType.get(t);
+    if (path !== undefined) add({ op: "SETNS", path, nstype: CLONE[t] }, `nsenter --${nsFlag(t)}=${q(path)}`);
+  }
+  add(
+    { op: "FORK_PID1", mode: input.mode === "detached" ? 0 : 1 },
+    input.mode === "detached"
+      ? "fork   # the child is in the container's PID namespace; the parent reports its pid and exits"
+      : "fork   # the child is in the container's PID namespace; the parent waits and returns its status",
+  );
+  add({ op: "SET_NAME", name: "leopard:[2:EXEC]" }, "# stage 2: the process (ps shows leopard:[2:EXEC])");
+  for (const step of processSteps(input)) steps.push(step);
+  return steps;
+}
+
+/**
+ * The process's own setup after the namespaces: terminal or session, rlimits, seccomp,
+ * credentials, umask, cwd, no_new_privs, fds, then EXEC. The same order as plan() uses for
+ * init, without the start FIFO.
+ */
+function processSteps(input: ExecPlanInput): Step[] {
+  const steps: Step[] = [];
+  const add = (op: Op, explain: string): void => {
+    steps.push({ op, explain });
+  };
+  const proc = input.process;
+  if (input.console.kind === "socket")
+    add(
+      { op: "CONSOLE_FD", fd: input.console.fd },
+      `# the console socket ${q(input.console.path)}, connected by the parent`,
+    );
+  if (proc.terminal && input.console.kind !== "none") {
+    add(
+      { op: "PTY", mode: input.console.kind === "sync" ? 0 : 1 },
+      "# open /dev/ptmx, send the master to the caller, make the slave stdin/stdout/stderr and the controlling terminal",
+    );
+    if (input.console.kind === "sync")
+      add(
+        { op: "SYNC", tag: SyncTag.TERMINAL },
+        "# sync 3: the caller sets the window size before the process looks",
+      );
+  } else {
+    add({ op: "SETSID" }, "setsid");
+  }
+  const nofile = input.inheritedNofile;
+  if (nofile && !(proc.rlimits ?? []).some((r) => r.type === "RLIMIT_NOFILE"))
+    add(
+      { op: "RLIMIT", resource: 7, soft: nofile.soft, hard: nofile.hard },
+      `prlimit --nofile=${nofile.soft}:${nofile.hard}   # the caller's own limit`,
+    );
+  for (const r of proc.rlimits ?? []) {
+    const n = RLIMIT_NUMBERS[r.type];
+    if (n === undefined) throw new Error(`unknown rlimit "${r.type}"`);
+    add(
+      { op: "RLIMIT", resource: n, soft: BigInt(r.soft), hard: BigInt(r.hard) },
+      `prlimit --${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`,
+    );
+  }
+  // Seccomp as in plan(): last with no_new_privs, else before the capabilities are dropped.
+  const filter = input.seccomp;
+  const seccompStep: Step | undefined = filter
+    ? {
+        op: { op: "SECCOMP", bpf: filter.bpf, flags: filter.flags },
+        explain: `# install the container's seccomp filter (${filter.bpf.length / 8} BPF instructions)`,
+      }
+    : undefined;
+  if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
+  const caps = proc.capabilities;
+  const last = input.capLast;
+  const mask = (names: readonly string[] | undefined): bigint => capabilityMask(names ?? [], last);
+  add(
+    { op: "CAP_BOUNDING", mask: mask(caps?.bounding), last },
+    `capsh --drop=<all but ${(caps?.bounding ?? []).length} bounding capabilities>`,
+  );
+  add({ op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 1 }, "# keep capabilities across setuid");
+  const gids = proc.user.additionalGids ?? [];
+  const packed = new Uint8Array(gids.length * 4);
+  gids.forEach((g, i) => {
+    new DataView(packed.buffer).setUint32(i * 4, g, true);
+  });
+  add({ op: "SETGROUPS", gids: packed }, `# setgroups [${gids.join(",")}]`);
+  add(
+    { op: "SETID", uid: proc.user.uid, gid: proc.user.gid },
+    `setpriv --reuid=${proc.user.uid} --regid=${proc.user.gid}`,
+  );
+  add({ op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 0 }, "# stop keeping capabilities across setuid");
+  add(
+    {
+      op: "CAPS",
+      effective: mask(caps?.effective),
+      permitted: mask(caps?.permitted),
+      inheritable: mask(caps?.inheritable),
+    },
+    "# capset: effective, permitted and inheritable sets of the process",
+  );
+  const ambient = mask(caps?.ambient) & mask(caps?.inheritable) & mask(caps?.permitted);
+  add(
+    { op: "CAP_AMBIENT", mask: ambient, last },
+    "# ambient capabilities: those asked for that are also permitted and inheritable",
+  );
+  if (proc.user.umask !== undefined)
+    add({ op: "UMASK", mask: proc.user.umask }, `umask ${proc.user.umask.toString(8).padStart(4, "0")}`);
+  add({ op: "CHDIR", path: proc.cwd }, `cd ${q(proc.cwd)}`);
+  if (proc.noNewPrivileges)
+    add(
+      { op: "PRCTL", option: PR_SET_NO_NEW_PRIVS, arg: 1 },
+      "# no_new_privs: setuid binaries and file caps grant nothing",
+    );
+  add(
+    { op: "CLOSE_FDS", from: 3 + input.preserveFds },
+    `# close-on-exec every fd from ${3 + input.preserveFds} up: no host fd reaches the container`,
+  );
+  if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
+  const env = proc.env ?? [];
+  add(
+    { op: "EXEC", candidates: execCandidates(proc.args[0] ?? "", env), argv: proc.args, env },
+    `exec ${proc.args.map(q).join(" ")}`,
+  );
+  return steps;
+}
+
+type Caps = NonNullable<PlanSpec["process"]["capabilities"]>;
+
+/**
+ * The capabilities of an exec'd process. `--cap` adds to bounding, effective and permitted;
+ * inheritable is never widened beyond the container's own (CVE-2022-29162: an inheritable
+ * capability survives execve of a file with matching file capabilities).
+ */
+export function execCapabilities(
+  container: Caps | undefined,
+  asked: Caps | undefined,
+  added: readonly string[],
+): Caps {
+  const base = asked ?? container ?? {};
+  const plus = (set: readonly string[] | undefined): string[] => [...new Set([...(set ?? []), ...added])];
+  const allowed = new Set(container?.inheritable ?? []);
+  const inheritable = (base.inheritable ?? []).filter((c) => allowed.has(c));
+  return {
+    bounding: plus(base.bounding),
+    effective: plus(base.effective),
+    permitted: plus(base.permitted),
+    inheritable,
+    ambient: [...(base.ambient ?? [])],
+  };
+}

@@ -1,0 +1,348 @@
+// exec: one more process in a running container. The helper joins the container's namespaces
+// through fds this process opened (user first, mount last), forks into its PID namespace and
+// runs the process's own setup, then execve. Foreground: wait and return its exit status.
+import { existsSync, openSync, readFileSync, readlinkSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { execCapabilities, planExec } from "../plan/exec-plan.ts";
+import type { ConsoleMode, Step } from "../plan/plan.ts";
+import type { PlanSpec } from "../plan/types.ts";
+import { decodeMessage } from "../protocol/decode.ts";
+import { planFrame, resumeFrame } from "../protocol/encode.ts";
+import { SyncTag } from "../protocol/ops.ts";
+import { SpecError } from "../spec/errors.ts";
+import { loadSpec } from "../spec/load.ts";
+import type { NamespaceType, Spec, SpecProcess } from "../spec/types.ts";
+import { validateSpec } from "../spec/validate.ts";
+import { readProcess } from "../spec/validate-process.ts";
+import { isAlive, type StateDir, type StoredState } from "../state/state.ts";
+import { writeFileAtomic } from "../sys/fs.ts";
+import { capLastCap } from "../sys/proc.ts";
+import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
+import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
+import { describe, LeopardError } from "../util/errors.ts";
+import { describeFailure } from "./describe.ts";
+import { helperPath } from "./helper-path.ts";
+import { copyWindowSize, relayTerminal } from "./run.ts";
+
+/** What the inline form of `exec` sets on top of the container's process. */
+export interface InlineProcess {
+  args: readonly string[];
+  tty?: boolean | undefined;
+  cwd?: string | undefined;
+  env?: readonly string[] | undefined;
+  /** "uid[:gid]" */
+  user?: string | undefined;
+  additionalGids?: readonly number[] | undefined;
+  caps?: readonly string[] | undefined;
+  noNewPrivs?: boolean | undefined;
+  apparmor?: string | undefined;
+  processLabel?: string | undefined;
+}
+
+export interface ExecOptions {
+  id: string;
+  state: StateDir;
+  /** --process FILE: the whole process, as in config.json's `process`. */
+  processFile?: string | undefined;
+  inline?: InlineProcess | undefined;
+  detach?: boolean | undefined;
+  pidFile?: string | undefined;
+  consoleSocket?: string | undefined;
+  preserveFds?: number | undefined;
+  ignorePaused?: boolean | undefined;
+  explain?: ((text: string) => void) | undefined;
+}
+
+const HELPER_TIMEOUT_MS = 60_000;
+const SPAWN_NOFILE = 1024n;
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
+const NS_FILE: Readonly<Record<NamespaceType, string>> = {
+  pid: "pid",
+  network: "net",
+  mount: "mnt",
+  ipc: "ipc",
+  uts: "uts",
+  user: "user",
+  cgroup: "cgroup",
+  time: "time",
+};
+
+/** The container's config as it was at create (a copy in the state dir), else the bundle's. */
+export function containerSpec(state: StateDir, s: StoredState): Spec {
+  const copy = `${state.dir(s.id)}/config.json`;
+  if (!existsSync(copy)) return loadSpec(s.bundle);
+  return validateSpec(JSON.parse(readFileSync(copy, "utf8")), { bundle: s.bundle });
+}
+
+/** The process to run: --process FILE as written, or the container's process with the inline flags applied. */
+export function execProcess(spec: Spec, opts: Pick<ExecOptions, "processFile" | "inline">): SpecProcess {
+  if (opts.processFile !== undefined) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(resolve(opts.processFile), "utf8"));
+    } catch (e) {
+      throw new LeopardError("invalid-argument", `--process "${opts.processFile}": ${describe(e)}`, {
+        cause: e,
+      });
+    }
+    const p = readProcess(raw, "process");
+    // Never more inheritable capabilities than the container has (CVE-2022-29162).
+    return {
+      ...p,
+      capabilities: execCapabilities(
+        spec.process.capabilities,
+        p.capabilities,
+        [],
+      ) as SpecProcess["capabilities"],
+    };
+  }
+  const i = opts.inline;
+  if (!i || i.args.length === 0)
+    throw new LeopardError("invalid-argument", "exec needs a command, or --process FILE");
+  const base = spec.process;
+  let { uid, gid } = base.user;
+  if (i.user !== undefined) {
+    const [u, g, extra] = i.user.split(":");
+    const num = (v: string | undefined): number => {
+      const n = Number(v);
+      if (v === undefined || v === "" || !Number.isInteger(n) || n < 0 || n > 0xffffffff)
+        throw new LeopardError("invalid-argument", `--user "${i.user}" must be uid[:gid], numbers`);
+      return n;
+    };
+    if (extra !== undefined) num(undefined);
+    uid = num(u);
+    if (g !== undefined) gid = num(g);
+  }
+  if (i.cwd !== undefined && !i.cwd.startsWith("/"))
+    throw new LeopardError("invalid-argument", `--cwd "${i.cwd}" must be an absolute path`);
+  for (const e of i.env ?? [])
+    if (e.indexOf("=") < 1) throw new LeopardError("invalid-argument", `--env "${e}" must be KEY=value`);
+  return {
+    ...base,
+    args: [...i.args],
+    terminal: i.tty === true,
+    cwd: i.cwd ?? base.cwd,
+    env: mergeEnv(base.env, i.env ?? []),
+    user: {
+      ...base.user,
+      uid,
+      gid,
+      additionalGids: i.additionalGids ?? base.user.additionalGids,
+    },
+    capabilities: execCapabilities(base.capabilities, undefined, i.caps ?? []) as SpecProcess["capabilities"],
+    noNewPrivileges: base.noNewPrivileges || i.noNewPrivs === true,
+    apparmorProfile: i.apparmor ?? base.apparmorProfile,
+    selinuxLabel: i.processLabel ?? base.selinuxLabel,
+  };
+}
+
+/** KEY=value lists: a later entry replaces an earlier one with the same key, in place. */
+export function mergeEnv(base: readonly string[], added: readonly string[]): string[] {
+  const out: string[] = [];
+  const at = new Map<string, number>();
+  for (const e of [...base, ...added]) {
+    const k = e.slice(0, Math.max(e.indexOf("="), 0));
+    const i = at.get(k);
+    if (i === undefined) {
+      at.set(k, out.length);
+      out.push(e);
+    } else out[i] = e;
+  }
+  return out;
+}
+
+/**
+ * sync 2, exec side: the helper (before it joins the namespaces and forks) goes into the
+ * container's cgroups, so the process is born there and counts against its limits.
+ */
+function enterContainerCgroups(s: StoredState, pid: number): void {
+  if (s.cgroupPaths === undefined) return; // created before cgroups were wired, or none
+  const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");
+  reopenCgroup(s.cgroupPaths)?.apply(pid);
+}
+
+/** Returns the exit status `leopard-oci exec` should exit with. */
+export async function exec(opts: ExecOptions): Promise<number> {
+  const s = opts.state.read(opts.id);
+  const status = opts.state.status(s);
+  if (status === "stopped" || status === "creating" || s.pid === 0)
+    throw new LeopardError("bad-state", "cannot exec in a stopped container");
+  if (status === "paused" && !opts.ignorePaused)
+    throw new LeopardError(
+      "bad-state",
+      "cannot exec in a paused container (use --ignore-paused to override)",
+    );
+  let spec: Spec;
+  try {
+    spec = containerSpec(opts.state, s);
+  } catch (e) {
+    if (e instanceof SpecError)
+      throw new LeopardError("invalid-spec", `container config: ${e.message}`, { cause: e });
+    throw e;
+  }
+  const proc = execProcess(spec, opts);
+  if (proc.apparmorProfile) throw new LeopardError("unsupported", "AppArmor is not enabled on this system");
+  if (proc.selinuxLabel) throw new LeopardError("unsupported", "SELinux is not enabled on this system");
+  if (proc.terminal && opts.detach && !opts.consoleSocket)
+    throw new LeopardError(
+      "invalid-argument",
+      "cannot allocate a terminal for a detached exec without --console-socket",
+    );
+  if (!proc.terminal && opts.consoleSocket)
+    throw new LeopardError(
+      "invalid-argument",
+      "--console-socket is only for a process with a terminal (--tty)",
+    );
+
+  const preserveFds = opts.preserveFds ?? 0;
+  const passed: number[] = [];
+  let helper: Subprocess | undefined;
+  let ours = -1;
+  try {
+    // The namespace files, opened here as host root: the helper joins them through its fds,
+    // so neither a recycled pid nor the container's own /proc can change what it joins.
+    const joined: { type: NamespaceType; fd: number }[] = [];
+    for (const ns of spec.linux.namespaces) {
+      const file = NS_FILE[ns.type];
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${s.pid}/ns/${file}`);
+      } catch {
+        continue;
+      }
+      if (target === readlinkSync(`/proc/self/ns/${file}`)) continue; // shared with the host
+      passed.push(openSync(`/proc/${s.pid}/ns/${file}`, "r"));
+      joined.push({ type: ns.type, fd: passed[passed.length - 1]! });
+    }
+    if (!isAlive(s.pid, s.pidStartTime))
+      throw new LeopardError("bad-state", "cannot exec in a stopped container");
+    // The helper's fds: 0-2, the preserved ones, the sync socket, then the console socket and namespaces.
+    const syncFd = 3 + preserveFds;
+    let next = syncFd + 1;
+    let consoleMode: ConsoleMode = { kind: "none" };
+    if (proc.terminal) consoleMode = { kind: "sync" };
+    const extra: number[] = [];
+    if (proc.terminal && opts.consoleSocket) {
+      const path = resolve(opts.consoleSocket);
+      let fd: number;
+      try {
+        fd = connectUnix(path);
+      } catch (e) {
+        throw new LeopardError(
+          "invalid-argument",
+          `cannot connect to console socket "${path}": ${describe(e)}`,
+          { cause: e },
+        );
+      }
+      passed.push(fd);
+      extra.push(fd);
+      consoleMode = { kind: "socket", path, fd: next++ };
+    }
+    const namespaces = joined.map((j) => {
+      extra.push(j.fd);
+      return { type: j.type, path: `/proc/self/fd/${next++}` };
+    });
+    const seccomp = spec.linux.seccomp
+      ? (await import("../seccomp/compile.ts")).compileSeccomp(spec.linux.seccomp)
+      : undefined;
+    const steps = planExec({
+      process: proc as PlanSpec["process"],
+      namespaces,
+      mode: opts.detach ? "detached" : "foreground",
+      console: consoleMode,
+      preserveFds,
+      capLast: capLastCap(),
+      inheritedNofile: getRlimit(RLIMIT_NOFILE),
+      seccomp,
+    });
+    opts.explain?.(steps.map((st, i) => `${String(i + 1).padStart(3)}. ${st.explain}`).join("\n"));
+
+    const [a, theirs] = socketPair();
+    ours = a;
+    const stdio: (number | "inherit")[] = ["inherit", "inherit", "inherit"];
+    for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
+    stdio.push(theirs, ...extra);
+    const nofile = getRlimit(RLIMIT_NOFILE);
+    if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, { soft: SPAWN_NOFILE, hard: nofile.hard });
+    try {
+      helper = Bun.spawn([helperPath(), String(syncFd)], {
+        stdio: stdio as ["inherit", "inherit", "inherit"],
+      });
+    } catch (e) {
+      throw new LeopardError("helper", `cannot start the helper: ${describe(e)}`, { cause: e });
+    } finally {
+      closeFd(theirs);
+      if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, nofile);
+    }
+    for (const fd of passed.splice(0)) closeFd(fd);
+    return await drive(opts, s, steps, helper, ours);
+  } catch (e) {
+    if (ours >= 0) closeFd(ours);
+    try {
+      helper?.kill("SIGKILL");
+    } catch {}
+    throw e;
+  } finally {
+    for (const fd of passed) closeFd(fd);
+  }
+}
+
+async function drive(
+  opts: ExecOptions,
+  s: StoredState,
+  steps: Step[],
+  helper: Subprocess,
+  sync: number,
+): Promise<number> {
+  let pid = 0;
+  let pty: number | undefined;
+  sendMsg(sync, planFrame(steps.map((st) => st.op)));
+  // Messages until EOF: the process's execve closes the helper's last copy of the socket.
+  for (;;) {
+    const m = recvMsg(sync, pid === 0 ? HELPER_TIMEOUT_MS : -1);
+    if (m === null) break;
+    const msg = decodeMessage(m.data);
+    if (msg.type === "sync") {
+      if (msg.tag === SyncTag.CGROUP) enterContainerCgroups(s, msg.pid); /* sync 2: cgroups */
+      else if (msg.tag === SyncTag.TERMINAL) {
+        if (pty !== undefined) copyWindowSize(pty); /* sync 3: the window size before the process runs */
+      } else throw new LeopardError("protocol", `unexpected sync ${msg.tag} during exec`);
+      sendMsg(sync, resumeFrame(msg.tag));
+    } else if (msg.type === "pid") pid = msg.pid;
+    else if (msg.type === "pty") {
+      pty = m.fds[0];
+      for (const fd of m.fds.slice(1)) closeFd(fd);
+    } else if (msg.type === "error") {
+      if (pid !== 0) await helper.exited;
+      throw new LeopardError("helper", describeFailure(msg, steps[msg.index]?.op), {
+        errno: msg.errno,
+        path: msg.path,
+      });
+    } else throw new LeopardError("protocol", `unexpected ${msg.type} message during exec`);
+  }
+  closeFd(sync);
+  if (pid === 0) throw new LeopardError("helper", "the helper exited before the process started");
+  if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
+  if (opts.detach) return 0;
+  const handlers = new Map<string, () => void>();
+  for (const sig of FORWARDED) {
+    const h = () => {
+      try {
+        process.kill(pid, sig);
+      } catch {}
+    };
+    handlers.set(sig, h);
+    process.on(sig, h);
+  }
+  try {
+    let relay: Promise<void> | undefined;
+    if (pty !== undefined) relay = relayTerminal(pty, handlers);
+    const code = await helper.exited;
+    if (relay) await Promise.race([relay, Bun.sleep(500)]);
+    return code;
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+    if (pty !== undefined && process.stdin.isTTY) process.stdin.setRawMode(false);
+  }
+}

@@ -1,0 +1,67 @@
+// `leopard-oci features`: what this runtime supports, in the JSON shape of runc's `features`
+// (the runtime-spec's features.md). Engines read it to decide what they may ask for, so every
+// list comes from the code that implements it, never from a wish list.
+import { supportedMountOptions } from "../plan/mount-options.ts";
+import { CAPABILITIES } from "../spec/capabilities.ts";
+import {
+  HOOK_NAMES,
+  NAMESPACE_TYPES,
+  SECCOMP_ACTIONS,
+  SECCOMP_ARCHES,
+  SECCOMP_FLAGS,
+  SECCOMP_OPERATORS,
+} from "../spec/types.ts";
+import { OCI_VERSION } from "../state/state.ts";
+
+/** The spec versions a config.json may name. */
+export const OCI_VERSION_MIN = "1.0.0";
+
+export interface SeccompSupport {
+  /** libseccomp's version, or undefined when the library is missing. */
+  version: string | undefined;
+  /** Whether libseccomp knows an architecture (by its OCI name). */
+  knowsArch: (arch: string) => boolean;
+}
+
+export function features(seccomp: SeccompSupport): Record<string, unknown> {
+  const enabled = seccomp.version !== undefined;
+  return {
+    ociVersionMin: OCI_VERSION_MIN,
+    ociVersionMax: OCI_VERSION,
+    hooks: [...HOOK_NAMES],
+    mountOptions: supportedMountOptions(),
+    linux: {
+      namespaces: [...NAMESPACE_TYPES].sort(),
+      capabilities: [...CAPABILITIES],
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      seccomp: {
+        enabled,
+        // SCMP_ACT_NOTIFY needs a seccomp agent, which leopard does not support.
+        actions: SECCOMP_ACTIONS.filter((a) => a !== "SCMP_ACT_NOTIFY"),
+        operators: [...SECCOMP_OPERATORS],
+        archs: enabled ? SECCOMP_ARCHES.filter((a) => seccomp.knowsArch(a)) : [],
+        knownFlags: [...SECCOMP_FLAGS],
+        supportedFlags: enabled ? [...SECCOMP_FLAGS] : [],
+      },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+    },
+    annotations: seccomp.version ? { "io.github.seccomp.libseccomp.version": seccomp.version } : {},
+  };
+}
+
+/** The host's libseccomp, loaded only to answer. */
+export async function hostSeccompSupport(): Promise<SeccompSupport> {
+  try {
+    const lib = await import("../seccomp/libseccomp.ts");
+    const { archName } = await import("../seccomp/compile.ts");
+    return {
+      version: lib.libseccompVersion(),
+      knowsArch: (a) => lib.archToken(archName(a as (typeof SECCOMP_ARCHES)[number])) !== 0,
+    };
+  } catch {
+    return { version: undefined, knowsArch: () => false };
+  }
+}

@@ -1,0 +1,20 @@
+// Whether a container's cgroup is frozen, read straight from the freezer file so that `state`
+// and `list` (hot paths) need not load the whole cgroup manager.
+import { readFileSync } from "node:fs";
+import { hostLayout } from "../cgroups/layout.ts";
+
+export function isFrozen(paths: Readonly<Record<string, string>> | undefined): boolean {
+  if (paths === undefined) return false;
+  const layout = hostLayout();
+  try {
+    const v1 = layout.v1.get("freezer");
+    const p1 = paths["freezer"];
+    if (v1 !== undefined && p1 !== undefined)
+      return readFileSync(`${v1}${p1}/freezer.state`, "utf8").trim() === "FROZEN";
+    const p2 = paths[""];
+    if (layout.unified !== undefined && p2 !== undefined) {
+      return /^frozen 1$/m.test(readFileSync(`${layout.unified}${p2}/cgroup.events`, "utf8"));
+    }
+  } catch {}
+  return false;
+}
