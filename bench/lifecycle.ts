@@ -1,8 +1,9 @@
 // bench/lifecycle: leopard-oci against runc on the same busybox bundle in the same run.
 //   run /bin/true                      (one foreground command)
-//   create + start + wait + delete     (what engines call, one process per step)
+//   create + start + wait + delete     (what engines call, one process per step; the wait polls
+//                                      /proc for the container's pid, as a monitor would)
 // Prints the median of each and the ratio leopard/runc. `make bench` or `bun bench/lifecycle.ts [N]`.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../src/spec/defaults.ts";
@@ -24,6 +25,8 @@ Bun.spawnSync(["mkdir", "-p", bundle]);
 const spec = defaultSpec({ args: ["/bin/true"] }) as unknown as Record<string, unknown>;
 (spec["process"] as Record<string, unknown>)["terminal"] = false;
 spec["root"] = { path: rootfs(), readonly: true };
+// Both runtimes put each container in the same cgroup (one at a time), under /leopard-test.
+(spec["linux"] as Record<string, unknown>)["cgroupsPath"] = "/leopard-test/bench";
 writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
 
 function sh(argv: string[]): void {
@@ -42,9 +45,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
 
-function stopped(bin: string, root: string, id: string): boolean {
-  const r = Bun.spawnSync([bin, "--root", root, "state", id], { stdout: "pipe", stderr: "ignore" });
-  return r.exitCode !== 0 || (JSON.parse(r.stdout.toString()) as { status: string }).status === "stopped";
+/** Whether the process is gone (or a zombie): what an engine's monitor waits for. */
+function exited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
 }
 
 const results: Record<string, Record<string, number[]>> = {
@@ -61,9 +69,11 @@ try {
       const lid = `l${i}`;
       results["lifecycle"]![name]!.push(
         timeIt(() => {
-          sh([bin, "--root", root, "create", "-b", bundle, lid]);
+          const pidFile = join(work, `${name}-${lid}.pid`);
+          sh([bin, "--root", root, "create", "-b", bundle, "--pid-file", pidFile, lid]);
+          const pid = Number(readFileSync(pidFile, "utf8"));
           sh([bin, "--root", root, "start", lid]);
-          while (!stopped(bin, root, lid)) Bun.sleepSync(1);
+          while (!exited(pid)) Bun.sleepSync(0.5);
           sh([bin, "--root", root, "delete", lid]);
         }),
       );
@@ -71,6 +81,13 @@ try {
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
+  for (const ctl of readdirSync("/sys/fs/cgroup")) {
+    for (const d of ["/leopard-test/bench", "/leopard-test"]) {
+      try {
+        rmdirSync(`/sys/fs/cgroup/${ctl}${d}`);
+      } catch {}
+    }
+  }
 }
 console.log(`bench/lifecycle: ${N} iterations each, medians in ms`);
 for (const [what, r] of Object.entries(results)) {

@@ -2,7 +2,7 @@
 # /init of the cgroup-v2 test VM (scripts/vm/run.ts builds the initramfs around it). Loads the
 # virtio and 9p modules, mounts the host's / read-only over 9p at /host, gives it fresh /proc,
 # /sys, a cgroup2-only /sys/fs/cgroup, /dev and tmpfs for /tmp, /run and /root, then runs /cmd
-# in it (chroot, in the directory /cwd names) and reports the exit status on the serial
+# in it (as init after switch_root, in the directory /cwd names) and reports the exit status on the serial
 # console as "LEOPARD-VM-RESULT rc=N" before powering off.
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -24,9 +24,13 @@ mount -t devtmpfs devtmpfs /host/dev
 for d in tmp run root; do mount -t tmpfs -o mode=1777 tmpfs "/host/$d"; done
 echo "leopard-vm: kernel $(uname -r), cgroup controllers: $(cat /host/sys/fs/cgroup/cgroup.controllers)"
 cp /cmd /host/run/leopard-vm-cmd
-chroot /host /usr/bin/env -i HOME=/root TERM=dumb NO_COLOR=1 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  /bin/sh -c "cd '$(cat /cwd)' && . /run/leopard-vm-cmd"
-rc=$?
-echo "LEOPARD-VM-RESULT rc=$rc"
+cwd=$(cat /cwd)
+# The command runs as the new root's init after switch_root, not under chroot: the kernel
+# refuses CLONE_NEWUSER to a chrooted process, and the container tests need user namespaces.
+cat > /host/run/leopard-vm-init <<INIT
+cd '$cwd' && /usr/bin/env -i HOME=/root TERM=dumb NO_COLOR=1 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/sh /run/leopard-vm-cmd
+echo "LEOPARD-VM-RESULT rc=\$?"
 sync
-poweroff -f
+/bin/busybox poweroff -f
+INIT
+exec switch_root /host /bin/sh /run/leopard-vm-init

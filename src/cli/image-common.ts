@@ -1,4 +1,5 @@
 // What the image verbs share: the verb shape, the store they open, flag conversions.
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import type { parseArgs } from "node:util";
 import { Store } from "../image/store.ts";
 import { LeopardError } from "../util/errors.ts";
@@ -45,6 +46,18 @@ export const TLS_OPTIONS: Options = {
 /** Reads stdin into a temporary file (for "-" inputs); returns its path. */
 export async function stdinToFile(store: Store): Promise<string> {
   const p = store.tmpPath("stdin");
-  await Bun.write(p, Bun.stdin);
+  const fd = openSync(p, "wx", 0o600);
+  try {
+    // A stream, not Bun.write(Bun.stdin): stdin is often a pipe.
+    for await (const c of Bun.stdin.stream()) {
+      let off = 0;
+      while (off < c.length) off += writeSync(fd, c, off);
+    }
+  } catch (e) {
+    closeSync(fd);
+    rmSync(p, { force: true });
+    throw e;
+  }
+  closeSync(fd);
   return p;
 }

@@ -20,7 +20,10 @@ function parseSize(h: Uint8Array): number {
     for (let i = 1; i < field.length; i++) n = n * 256 + (field[i] ?? 0);
     return n;
   }
-  const s = new TextDecoder().decode(field).replace(/[\0 ].*$/s, "").trim();
+  const s = new TextDecoder()
+    .decode(field)
+    .replace(/[\0 ].*$/s, "")
+    .trim();
   return s === "" ? 0 : Number.parseInt(s, 8);
 }
 
@@ -92,6 +95,22 @@ export class PaxTracker {
     return out;
   }
 
+  /** Discards n pending bytes without copying them (file data). */
+  #drop(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const head = this.#pending[0] as Uint8Array;
+      if (head.length <= left) {
+        left -= head.length;
+        this.#pending.shift();
+      } else {
+        this.#pending[0] = head.subarray(left);
+        left = 0;
+      }
+    }
+    this.#pendingLen -= n;
+  }
+
   #meta(type: string, body: Uint8Array): void {
     if (type === "x" || type === "X" || type === "g") {
       const r = paxRecords(body);
@@ -119,7 +138,7 @@ export class PaxTracker {
     for (;;) {
       if (this.#skip > 0) {
         const k = Math.min(this.#skip, this.#pendingLen);
-        this.#take(k);
+        this.#drop(k);
         this.#skip -= k;
         if (this.#skip > 0) return;
       }

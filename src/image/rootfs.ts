@@ -2,10 +2,11 @@
 // lowerdir) under a writable upper directory, or, where overlayfs is unavailable, a copy with
 // the layers applied in order. Recorded in the store, so `rmi` knows the image is in use, and
 // removed with the container.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import type { ImageRecord } from "./db.ts";
+import { type Digest, hexOf } from "./digest.ts";
 import { applySnapshot } from "./flatten.ts";
 import type { Store } from "./store.ts";
 
@@ -28,9 +29,35 @@ const MNT_DETACH = 2;
 const EINVAL = 22;
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-function mountOverlay(lower: string[], upper: string, work: string, target: string): void {
-  const data = `lowerdir=${lower.join(":")},upperdir=${upper},workdir=${work}`;
-  if (data.length > 4000) throw new LeopardError("unsupported", "too many layers for one overlay mount");
+/** mount(2) data is one page; past this, lower directories go by short links. */
+const MAX_MOUNT_DATA = 4000;
+
+/**
+ * Short names for snapshot directories (<root>/l/<12 hex>), as podman does, so images with
+ * many layers still fit in one overlay mount's options.
+ */
+function shortLower(store: Store, chain: Digest[]): string[] {
+  mkdirSync(`${store.root}/l`, { recursive: true, mode: 0o700 });
+  return chain.map((c) => {
+    const link = `${store.root}/l/${hexOf(c).slice(0, 12)}`;
+    const target = `../snapshots/${hexOf(c)}/fs`;
+    try {
+      symlinkSync(target, link);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || readlinkSync(link) !== target) throw e;
+    }
+    return link;
+  });
+}
+
+function mountOverlay(store: Store, chain: Digest[], upper: string, work: string, target: string): void {
+  const top = [...chain].reverse();
+  // Unprivileged unpacks mark whiteouts and opaque directories with user.overlay.* xattrs.
+  const rest = `upperdir=${upper},workdir=${work}${store.unpackOptions.rootless ? ",userxattr" : ""}`;
+  let data = `lowerdir=${top.map((c) => store.snapshotPath(c)).join(":")},${rest}`;
+  if (data.length > MAX_MOUNT_DATA) data = `lowerdir=${shortLower(store, top).join(":")},${rest}`;
+  if (data.length > MAX_MOUNT_DATA)
+    throw new LeopardError("unsupported", "too many layers for one overlay mount");
   check(libc().mount(cstr("overlay"), cstr(target), cstr("overlay"), 0n, cstr(data)), "mount", target);
 }
 
@@ -75,7 +102,7 @@ export async function prepareRootfs(
     if (opts.mode !== "copy") {
       try {
         for (const d of ["upper", "work", "merged"]) mkdirSync(`${dir}/${d}`, { mode: 0o755 });
-        mountOverlay(lower, `${dir}/upper`, `${dir}/work`, path);
+        mountOverlay(store, img.chain, `${dir}/upper`, `${dir}/work`, path);
         kind = "overlay";
       } catch (e) {
         if (opts.mode === "overlay") {

@@ -276,6 +276,7 @@ export class Store {
       if (l === undefined) continue;
       try {
         rmSync(`${this.root}/snapshots/${hexOf(c)}`, { recursive: true, force: true });
+        rmSync(`${this.root}/l/${hexOf(c).slice(0, 12)}`, { force: true });
         this.meta.deleteSnapshot(c);
         out.snapshots++;
       } finally {

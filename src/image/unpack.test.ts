@@ -2,16 +2,18 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import {
   existsSync,
   lstatSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readlinkSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { sha256 } from "./digest.ts";
-import { lgetxattr } from "./ffi.ts";
+import { lgetxattr, lsetxattr } from "./ffi.ts";
 import { type TarEntry, tarBytes } from "./tar-write.ts";
 import { entryComponents, paxXattrs, unpackLayer } from "./unpack.ts";
 
@@ -104,8 +106,9 @@ describe("unpackLayer", () => {
     expect(lstatSync(`${dir}/run/fifo`).isFIFO()).toBe(true);
   });
 
-  test("keeps user xattrs and file capabilities from pax records", async () => {
-    const cap = new Uint8Array([1, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  test("keeps user xattrs and binary file capabilities from pax records byte for byte", async () => {
+    // cap_setuid,cap_setfcap=ep: bytes above 0x7f, which a UTF-8 decoding would mangle.
+    const cap = new Uint8Array([1, 0, 0, 2, 0x80, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     await unpack([
       {
         name: "f",
@@ -213,13 +216,46 @@ describe("unpackLayer refuses hostile layers and names the entry", () => {
   });
 });
 
+describe("archives made by GNU tar", () => {
+  test("binary xattrs, GNU long names and long links survive, byte for byte", async () => {
+    const src = `${outside}/src`;
+    const deep = `${"n".repeat(120)}/${"m".repeat(120)}`;
+    mkdirSync(`${src}/${deep}`, { recursive: true });
+    writeFileSync(`${src}/${deep}/file`, "deep");
+    symlinkSync(`${"t".repeat(150)}`, `${src}/longlink`);
+    writeFileSync(`${src}/bin`, "x");
+    const value = new Uint8Array([0xff, 0x00, 0x80, 0x7f, 0xc3]);
+    lsetxattr(`${src}/bin`, "user.blob", value);
+    for (const format of ["gnu", "posix"]) {
+      const tar = Bun.spawnSync([
+        "tar",
+        "-C",
+        src,
+        `--format=${format}`,
+        "--xattrs",
+        "--xattrs-include=user.*",
+        "-cf",
+        "-",
+        ".",
+      ]);
+      expect(tar.exitCode).toBe(0);
+      rmSync(dir, { recursive: true });
+      dir = mkdtempSync(`${tmpdir()}/leopard-img-unpack-`);
+      await unpackLayer(once(new Uint8Array(tar.stdout)), dir);
+      expect(readFileSync(`${dir}/${deep}/file`, "utf8")).toBe("deep");
+      expect(readlinkSync(`${dir}/longlink`)).toBe("t".repeat(150));
+      if (format === "posix") expect(lgetxattr(`${dir}/bin`, "user.blob")).toEqual(value);
+    }
+  });
+});
+
 describe("helpers", () => {
   test("entryComponents drops . and empty parts", () => {
     expect(entryComponents("./a//b/./c/")).toEqual(["a", "b", "c"]);
     expect(entryComponents("./")).toEqual([]);
   });
   test("paxXattrs reads SCHILY.xattr records only", () => {
-    const body = "30 SCHILY.xattr.user.a=hello\n20 path=some/where\n";
+    const body = new TextEncoder().encode("30 SCHILY.xattr.user.a=hello\n20 path=some/where\n");
     expect([...paxXattrs(body).keys()]).toEqual(["user.a"]);
   });
 });

@@ -21,6 +21,7 @@ import { describe, LeopardError } from "../util/errors.ts";
 import { decompress } from "./compression.ts";
 import { type Digest, Hasher } from "./digest.ts";
 import { chmod, lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./ffi.ts";
+import { PaxTracker, paxRecords } from "./pax-track.ts";
 
 export interface UnpackOptions {
   /** Not root: ownership is left to the caller's uid and device nodes are skipped. */
@@ -267,24 +268,10 @@ class Writer {
   }
 }
 
-/** Extracts "SCHILY.xattr.*" records from a pax extended header body. */
-export function paxXattrs(body: string): Map<string, Uint8Array> {
+/** The "SCHILY.xattr.*" records of a pax extended header body, values as bytes. */
+export function paxXattrs(body: Uint8Array): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  const bytes = Buffer.from(body, "utf8");
-  let pos = 0;
-  while (pos < bytes.length) {
-    const sp = bytes.indexOf(0x20, pos);
-    if (sp < 0) break;
-    const len = Number(bytes.subarray(pos, sp).toString("ascii"));
-    if (!Number.isInteger(len) || len <= 0 || pos + len > bytes.length) break;
-    const rec = bytes.subarray(sp + 1, pos + len - 1); // without the trailing newline
-    const eq = rec.indexOf(0x3d);
-    if (eq > 0) {
-      const key = rec.subarray(0, eq).toString("utf8");
-      if (key.startsWith("SCHILY.xattr.")) out.set(key.slice(13), new Uint8Array(rec.subarray(eq + 1)));
-    }
-    pos += len;
-  }
+  for (const [k, v] of paxRecords(body)) if (k.startsWith("SCHILY.xattr.")) out.set(k.slice(13), v);
   return out;
 }
 
@@ -305,8 +292,19 @@ export async function unpackLayer(
     failure ??= err;
   };
   let pendingXattrs = new Map<string, Uint8Array>();
-  parser.on("meta", (body: string) => {
-    for (const [k, v] of paxXattrs(body)) pendingXattrs.set(k, v);
+  // node-tar decodes meta bodies as UTF-8, which corrupts binary xattrs (file capabilities);
+  // the tracker keeps the same bodies as bytes, in the same order.
+  const tracker = new PaxTracker();
+  parser.on("meta", (decoded: string) => {
+    const raw = tracker.ok ? tracker.next() : undefined;
+    if (raw === undefined) {
+      fail(new LayerError("layer has an extended header that could not be read"));
+      return;
+    }
+    if (raw.type === "x" || raw.type === "X") {
+      for (const [k, v] of paxXattrs(raw.body)) pendingXattrs.set(k, v);
+    }
+    void decoded;
   });
   parser.on("entry", (e: ReadEntry) => {
     const x = pendingXattrs;
@@ -336,6 +334,7 @@ export async function unpackLayer(
   for await (const chunk of decompress(source)) {
     hasher.update(chunk);
     if (failure !== undefined) break; // the layer is refused: no need to read the rest
+    tracker.feed(chunk);
     if (!parser.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
       await new Promise<void>((resolve) => {
         parser.once("drain", resolve);

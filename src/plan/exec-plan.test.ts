@@ -118,6 +118,12 @@ describe("planExec", () => {
   });
 });
 
+test("an LSM label for execve is written after the credentials, just before exec", () => {
+  const n = names({ lsmExec: [{ path: "/proc/thread-self/attr/apparmor/exec", data: "exec p" }] });
+  expect(n.indexOf("WRITE_FILE")).toBeGreaterThan(n.indexOf("CAPS"));
+  expect(n.at(-2)).toBe("WRITE_FILE");
+});
+
 describe("execCapabilities", () => {
   const container = {
     bounding: ["CAP_CHOWN", "CAP_KILL"],

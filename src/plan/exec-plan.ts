@@ -32,6 +32,8 @@ export interface ExecPlanInput {
   inheritedNofile?: { soft: bigint; hard: bigint } | undefined;
   /** The container's compiled seccomp filter, when its config has one. */
   seccomp?: { bpf: Uint8Array; flags: bigint } | undefined;
+  /** AppArmor/SELinux attr writes for execve (src/runtime/lsm.ts), as for init. */
+  lsmExec?: readonly { path: string; data: string }[] | undefined;
 }
 
 const PR_SET_KEEPCAPS = 8;
@@ -169,6 +171,8 @@ function processSteps(input: ExecPlanInput): Step[] {
     { op: "CLOSE_FDS", from: 3 + input.preserveFds },
     `# close-on-exec every fd from ${3 + input.preserveFds} up: no host fd reaches the container`,
   );
+  for (const attr of input.lsmExec ?? [])
+    add({ op: "WRITE_FILE", path: attr.path, data: attr.data }, `echo ${q(attr.data)} > ${q(attr.path)}`);
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
   const env = proc.env ?? [];
   add(

@@ -23,6 +23,7 @@ import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpa
 import { describe, LeopardError } from "../util/errors.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
+import { lsmHost, planLsm } from "./lsm.ts";
 import { copyWindowSize, relayTerminal } from "./run.ts";
 
 /** What the inline form of `exec` sets on top of the container's process. */
@@ -182,8 +183,8 @@ export async function exec(opts: ExecOptions): Promise<number> {
     throw e;
   }
   const proc = execProcess(spec, opts);
-  if (proc.apparmorProfile) throw new LeopardError("unsupported", "AppArmor is not enabled on this system");
-  if (proc.selinuxLabel) throw new LeopardError("unsupported", "SELinux is not enabled on this system");
+  // AppArmor/SELinux as for init: refused when the host lacks them, else set for execve.
+  const lsm = planLsm({ apparmorProfile: proc.apparmorProfile, selinuxLabel: proc.selinuxLabel }, lsmHost());
   if (proc.terminal && opts.detach && !opts.consoleSocket)
     throw new LeopardError(
       "invalid-argument",
@@ -255,6 +256,7 @@ export async function exec(opts: ExecOptions): Promise<number> {
       capLast: capLastCap(),
       inheritedNofile: getRlimit(RLIMIT_NOFILE),
       seccomp,
+      lsmExec: lsm.lsmExec,
     });
     opts.explain?.(steps.map((st, i) => `${String(i + 1).padStart(3)}. ${st.explain}`).join("\n"));
 

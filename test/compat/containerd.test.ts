@@ -1,12 +1,15 @@
 // containerd (containerd-shim-runc-v2 with --runc-binary) with leopard-oci, side by side with
 // runc. The test starts its own containerd with its own config, root, state and sockets in a temp
 // dir, and stops it afterwards.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { mountsMentioning, OCI, rootfs } from "../integration/harness.ts";
+
+// Real containers (and engines) on a busy machine: well past bun's default 5 s a test.
+setDefaultTimeout(120_000);
 
 const CONTAINERD = Bun.which("containerd");
 const CTR = Bun.which("ctr");

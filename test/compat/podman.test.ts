@@ -1,11 +1,14 @@
 // podman (through conmon) with leopard-oci as its runtime, side by side with runc: each scenario
 // runs under both and must give the same result. Storage, run state, events and cgroups live in
 // a temp dir and a cgroup parent of this test's own, removed afterwards.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mountsMentioning, OCI, rootfs } from "../integration/harness.ts";
+
+// Real containers (and engines) on a busy machine: well past bun's default 5 s a test.
+setDefaultTimeout(180_000);
 
 const PODMAN = Bun.which("podman");
 const RUNC = Bun.which("runc");

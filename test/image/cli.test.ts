@@ -57,6 +57,27 @@ describe("leopard image verbs", () => {
     expect(readdirSync(`${storage}/blobs/sha256`)).toEqual([]);
   });
 
+  test("import and load read a pipe on stdin", async () => {
+    writeFileSync(`${work}/pipe.tar`, await tarBytes(rootfs));
+    const dir = `${work}/pipe-store`;
+    const imp = run([
+      "sh",
+      "-c",
+      `cat ${work}/pipe.tar | "$0" "$@"`,
+      ...leopardCmd(dir, "import", "-", "piped:1"),
+    ]);
+    expect(imp.err).toBe("");
+    ok(run(leopardCmd(dir, "save", "-o", `${work}/piped.tar`, "piped:1")));
+    const ld = run([
+      "sh",
+      "-c",
+      `cat ${work}/piped.tar | "$0" "$@"`,
+      ...leopardCmd(`${work}/pipe-store2`, "load"),
+    ]);
+    expect(ld.err).toBe("");
+    expect(ld.out).toBe("Loaded image: piped:1\n");
+  });
+
   test("errors name the thing and exit 1", () => {
     let r = leopard("inspect", "nosuch:image");
     expect(r.code).toBe(1);

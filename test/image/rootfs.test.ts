@@ -89,6 +89,26 @@ describe("prepareRootfs", () => {
     }
   });
 
+  test("an image with more layers than one mount's options can name still mounts", async () => {
+    const layers = [];
+    for (let i = 0; i < 60; i++)
+      layers.push(await layer([{ name: `f${i}`, type: "file", data: text(String(i)) }]));
+    await createImage(
+      store,
+      layers,
+      { architecture: "amd64", os: "linux" },
+      { tags: ["docker.io/library/many:1"] },
+    );
+    const r = await prepareRootfs(store, "many:1", "many", { mode: "overlay" });
+    try {
+      expect(r.kind).toBe("overlay");
+      expect(readFileSync(`${r.path}/f0`, "utf8")).toBe("0");
+      expect(readFileSync(`${r.path}/f59`, "utf8")).toBe("59");
+    } finally {
+      await r.cleanup();
+    }
+  });
+
   test("a second root filesystem for one container id is refused", async () => {
     await twoLayers();
     const r = await prepareRootfs(store, "two:1", "dup", { mode: "copy" });

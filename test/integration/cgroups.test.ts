@@ -7,7 +7,16 @@ import { join } from "node:path";
 import { bundle, CGROUP_PARENT, oci, readState, trackBundles, until } from "./harness.ts";
 
 const use = trackBundles();
-const memDir = (id: string) => `/sys/fs/cgroup/memory${CGROUP_PARENT}/${id}`;
+/** Pure cgroup v2 (the test VM of `make test-cgroup-v2`) or v1/hybrid (this project's hosts). */
+const V2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+/** A control file of the container's cgroup on the host: its v1 controller and name, its v2 name. */
+const hostFile = (id: string, ctl: string, v1: string, v2: string) =>
+  V2 ? `/sys/fs/cgroup${CGROUP_PARENT}/${id}/${v2}` : `/sys/fs/cgroup/${ctl}${CGROUP_PARENT}/${id}/${v1}`;
+/** The same file as the container sees it through its cgroup namespace. */
+const insideFile = (ctl: string, v1: string, v2: string) =>
+  V2 ? `/sys/fs/cgroup/${v2}` : `/sys/fs/cgroup/${ctl}/${v1}`;
+const memLimit = (id: string) => hostFile(id, "memory", "memory.limit_in_bytes", "memory.max");
+const pidsMax = (id: string) => hostFile(id, "pids", "pids.max", "pids.max");
 const resources = (r: Record<string, unknown>) => (c: Record<string, unknown>) => {
   const linux = c["linux"] as Record<string, unknown>;
   linux["resources"] = { ...(linux["resources"] as object), ...r };
@@ -25,27 +34,20 @@ describe("cgroups", () => {
   test("memory and pids limits apply: in the cgroup files and from inside the container", () => {
     const b = use(
       bundle({
-        args: [
-          "/bin/sh",
-          "-c",
-          "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; sleep 30",
-        ],
+        args: ["/bin/sleep", "30"],
         edit: resources({ memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 50 } }),
       }),
     );
     expect(oci(b, ["run", "-d", "c1"]).code).toBe(0);
-    expect(readFileSync(`${memDir("c1")}/memory.limit_in_bytes`, "utf8").trim()).toBe(
-      String(64 * 1024 * 1024),
-    );
-    expect(readFileSync(`/sys/fs/cgroup/pids${CGROUP_PARENT}/c1/pids.max`, "utf8").trim()).toBe("50");
+    expect(readFileSync(memLimit("c1"), "utf8").trim()).toBe(String(64 * 1024 * 1024));
+    expect(readFileSync(pidsMax("c1"), "utf8").trim()).toBe("50");
     const pid = readState(b, "c1")["pid"] as number;
-    expect(readFileSync(`${memDir("c1")}/cgroup.procs`, "utf8").split("\n")).toContain(String(pid));
+    const procs = hostFile("c1", "memory", "cgroup.procs", "cgroup.procs");
+    expect(readFileSync(procs, "utf8").split("\n")).toContain(String(pid));
     expect(oci(b, ["delete", "-f", "c1"]).code).toBe(0);
-    expect(existsSync(memDir("c1"))).toBe(false);
-    b.config["process"] = {
-      ...(b.config["process"] as object),
-      args: ["/bin/sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max"],
-    };
+    expect(existsSync(procs)).toBe(false);
+    const inside = `cat ${insideFile("memory", "memory.limit_in_bytes", "memory.max")} ${insideFile("pids", "pids.max", "pids.max")}`;
+    b.config["process"] = { ...(b.config["process"] as object), args: ["/bin/sh", "-c", inside] };
     b.write();
     expect(oci(b, ["run", "c2"]).stdout).toBe(`${64 * 1024 * 1024}\n50\n`);
   });
@@ -55,7 +57,7 @@ describe("cgroups", () => {
     // started stay. After it, only shell builtins: nothing else can fork at the limit.
     const script =
       "sh -c 'while :; do sleep 30 & done' 2>/dev/null; " +
-      "read c < /sys/fs/cgroup/pids/pids.current; read e < /sys/fs/cgroup/pids/pids.events; echo $c; echo $e";
+      `read c < ${insideFile("pids", "pids.current", "pids.current")}; read e < ${insideFile("pids", "pids.events", "pids.events")}; echo $c; echo $e`;
     const b = use(bundle({ args: ["/bin/sh", "-c", script], edit: resources({ pids: { limit: 20 } }) }));
     const r = oci(b, ["run", "c1"]);
     const [current, events] = r.stdout.trim().split("\n");
@@ -71,16 +73,12 @@ describe("cgroups", () => {
     );
     expect(oci(b, ["run", "-d", "c1"]).code).toBe(0);
     expect(oci(b, ["update", "--memory", "128m", "--pids-limit", "30", "c1"]).code).toBe(0);
-    expect(readFileSync(`${memDir("c1")}/memory.limit_in_bytes`, "utf8").trim()).toBe(
-      String(128 * 1024 * 1024),
-    );
-    expect(readFileSync(`/sys/fs/cgroup/pids${CGROUP_PARENT}/c1/pids.max`, "utf8").trim()).toBe("30");
+    expect(readFileSync(memLimit("c1"), "utf8").trim()).toBe(String(128 * 1024 * 1024));
+    expect(readFileSync(pidsMax("c1"), "utf8").trim()).toBe("30");
     const file = join(b.dir, "res.json");
     writeFileSync(file, JSON.stringify({ memory: { limit: 96 * 1024 * 1024 } }));
     expect(oci(b, ["update", "--resources", file, "c1"]).code).toBe(0);
-    expect(readFileSync(`${memDir("c1")}/memory.limit_in_bytes`, "utf8").trim()).toBe(
-      String(96 * 1024 * 1024),
-    );
+    expect(readFileSync(memLimit("c1"), "utf8").trim()).toBe(String(96 * 1024 * 1024));
     const bad = oci(b, ["update", "--memory", "lots", "c1"]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split("\n").length).toBe(1);
@@ -103,7 +101,7 @@ describe("cgroups", () => {
     // delete --force of a frozen container: thaw, kill, remove.
     expect(oci(b, ["pause", "c1"]).code).toBe(0);
     expect(oci(b, ["delete", "--force", "c1"]).code).toBe(0);
-    expect(existsSync(`/sys/fs/cgroup/freezer${CGROUP_PARENT}/c1`)).toBe(false);
+    expect(existsSync(hostFile("c1", "freezer", "", ""))).toBe(false);
   });
 
   test("events --stats prints runc's stats JSON; ps --format json lists the cgroup's processes", () => {
@@ -160,9 +158,8 @@ describe("cgroups", () => {
       events.kill();
       await events.exited;
     }
-    expect(
-      Number(readFileSync(`${memDir("c1")}/memory.oom_control`, "utf8").match(/oom_kill (\d+)/)?.[1]),
-    ).toBeGreaterThan(0);
+    const oomFile = hostFile("c1", "memory", "memory.oom_control", "memory.events");
+    expect(Number(readFileSync(oomFile, "utf8").match(/oom_kill (\d+)/)?.[1])).toBeGreaterThan(0);
     expect(oci(b, ["delete", "-f", "c1"]).code).toBe(0);
   });
 
@@ -172,6 +169,6 @@ describe("cgroups", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split("\n").length).toBe(1);
     expect(r.stderr).toContain("rdma");
-    expect(existsSync(memDir("c1"))).toBe(false);
+    expect(existsSync(memLimit("c1"))).toBe(false);
   });
 });

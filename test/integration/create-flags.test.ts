@@ -1,10 +1,13 @@
 // create/run flags engines pass: --no-new-keyring, --preserve-fds and LISTEN_FDS.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bindDgram, recvDgram, sendDgram } from "../../src/sys/dgram.ts";
 import { closeFd } from "../../src/sys/seqpacket.ts";
 import { bundle, OCI, oci, readState, trackBundles, until } from "./harness.ts";
+
+// Real containers (and engines) on a busy machine: well past bun's default 5 s a test.
+setDefaultTimeout(30_000);
 
 const use = trackBundles();
 

@@ -1,8 +1,11 @@
 // exec as engines and people call it: inline flags, --process FILE, --detach with a pid file.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Bundle, bundle, OCI, oci, readState, trackBundles, until } from "./harness.ts";
+
+// Real containers (and engines) on a busy machine: well past bun's default 5 s a test.
+setDefaultTimeout(30_000);
 
 const use = trackBundles();
 
@@ -40,6 +43,10 @@ describe("exec", () => {
     const { b } = running();
     expect(oci(b, ["exec", "c1", "sh", "-c", "exit 7"]).code).toBe(7);
     expect(oci(b, ["exec", "c1", "ls", "-d", "/tmp"]).stdout).toBe("/tmp\n");
+    // This host has no AppArmor: a profile is refused, as at create.
+    expect(oci(b, ["exec", "--apparmor", "p1", "c1", "true"]).stderr).toBe(
+      'leopard-oci: exec c1: process.apparmorProfile "p1" is set but AppArmor is not enabled on this host\n',
+    );
     const missing = oci(b, ["exec", "c1", "no-such-command"]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toBe(
@@ -169,6 +176,15 @@ describe("exec", () => {
     const out = r.stdout.toString().replaceAll("\r", "").replaceAll("^@", "");
     expect(out).toMatch(/\/dev\/pts\/\d+\n21 81\n/);
     expect(out).toContain("exit=0");
+    done(b);
+  });
+
+  test("the process joins the container's cgroups before it is born", () => {
+    const { b, pid } = running();
+    const r = oci(b, ["exec", "c1", "cat", "/proc/self/cgroup"]);
+    expect(r.stderr).toBe("");
+    // The container has no cgroup namespace here, so both read the host's view.
+    expect(r.stdout).toBe(readFileSync(`/proc/${pid}/cgroup`, "utf8"));
     done(b);
   });
 

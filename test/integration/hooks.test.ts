@@ -1,9 +1,12 @@
 // OCI hooks: all six stages at the spec's moments, with the state on stdin, their own args and
 // env, timeouts, and the failure behaviour the spec sets for each stage.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { type Bundle, bundle, oci, readState, trackBundles, until } from "./harness.ts";
+
+// Real containers (and engines) on a busy machine: well past bun's default 5 s a test.
+setDefaultTimeout(30_000);
 
 const use = trackBundles();
 type Json = Record<string, unknown>;
@@ -15,7 +18,7 @@ function recorder(stage: Stage, dir: string, extra = ""): Json {
     path: "/bin/sh",
     // busybox (in the container) picks its applet by argv[0]: there it must be "sh".
     args: [
-      dir === "/hooklog" ? "sh" : "hook-argv0",
+      dir === "/mnt" ? "sh" : "hook-argv0",
       "-c",
       `cat > ${dir}/${stage}.json; echo "$0 $STAGE" > ${dir}/${stage}.env; readlink /proc/self/ns/mnt > ${dir}/${stage}.mnt; ${extra}`,
     ],
@@ -23,7 +26,7 @@ function recorder(stage: Stage, dir: string, extra = ""): Json {
   };
 }
 
-/** A bundle whose container bind-mounts a log directory at /hooklog (startContainer writes there). */
+/** A bundle whose container bind-mounts a log directory at /mnt (startContainer writes there). */
 function withHooks(
   args: string[],
   hooks: (log: string) => Partial<Record<Stage, Json[]>>,
@@ -34,7 +37,7 @@ function withHooks(
   const c = b.config;
   c["hooks"] = hooks(log);
   (c["mounts"] as Json[]).push({
-    destination: "/hooklog",
+    destination: "/mnt",
     type: "bind",
     source: log,
     options: ["rbind", "rw"],
@@ -51,7 +54,7 @@ describe("hooks", () => {
       prestart: [recorder("prestart", dir)],
       createRuntime: [recorder("createRuntime", dir)],
       createContainer: [recorder("createContainer", dir)],
-      startContainer: [recorder("startContainer", "/hooklog")],
+      startContainer: [recorder("startContainer", "/mnt")],
       poststart: [recorder("poststart", dir)],
       poststop: [recorder("poststop", dir)],
     }));
@@ -141,7 +144,7 @@ describe("hooks", () => {
   });
 
   test("a failing startContainer hook stops the container before its process runs", () => {
-    const { b, log } = withHooks(["/bin/sh", "-c", "touch /hooklog/ran"], () => ({
+    const { b, log } = withHooks(["/bin/sh", "-c", "touch /mnt/ran"], () => ({
       startContainer: [{ path: "/bin/false" }],
     }));
     const r = oci(b, ["run", "c1"]);

@@ -1,7 +1,10 @@
 // ps and features through the CLI, as engines call them.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { bundle, OCI, oci, readState, trackBundles, until } from "./harness.ts";
+
+// Real containers (and engines) on a busy machine: well past bun's default 5 s a test.
+setDefaultTimeout(30_000);
 
 const use = trackBundles();
 

@@ -15,7 +15,7 @@ describe("escape-ptrace-host", () => {
         args: [
           "/bin/sh",
           "-c",
-          `for p in ${hostPids.join(" ")}; do /probe/probe ptrace $p; done; ls -d /proc/[0-9]* | wc -l`,
+          `for p in ${hostPids.join(" ")}; do /mnt/probe ptrace $p; done; ls -d /proc/[0-9]* | wc -l`,
         ],
       }),
     );

@@ -1,6 +1,7 @@
 // The escape-attempt suite's harness: containers with the hardened config (`spec --hardened`:
 // the default seccomp profile, docker's capabilities, no_new_privs, masked and read-only paths),
-// a static probe program mounted read-only at /probe, and a snapshot of host state to prove an
+// a static probe program mounted read-only at /mnt (a directory the image has, so nothing is
+// created in the shared root filesystem), and a snapshot of host state to prove an
 // attempt changed nothing.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
@@ -45,7 +46,7 @@ export function harden(c: Json): void {
   linux["readonlyPaths"] = hardened.linux?.readonlyPaths;
 }
 
-/** A hardened container running `args`, with the probe at /probe/probe. */
+/** A hardened container running `args`, with the probe at /mnt/probe. */
 export function hardenedBundle(opts: { args: string[]; edit?: (c: Json) => void }): Bundle {
   const dir = probeDir();
   return bundle({
@@ -53,7 +54,7 @@ export function hardenedBundle(opts: { args: string[]; edit?: (c: Json) => void 
     edit: (c) => {
       harden(c);
       (c["mounts"] as Json[]).push({
-        destination: "/probe",
+        destination: "/mnt",
         type: "bind",
         source: dir,
         options: ["rbind", "ro", "nosuid", "nodev"],
@@ -70,7 +71,7 @@ export function probe(
   edit?: (c: Json) => void,
 ): { result: Record<string, string>; raw: Result } {
   const b = use(
-    hardenedBundle(edit ? { args: ["/probe/probe", ...args], edit } : { args: ["/probe/probe", ...args] }),
+    hardenedBundle(edit ? { args: ["/mnt/probe", ...args], edit } : { args: ["/mnt/probe", ...args] }),
   );
   const raw = oci(b, ["run", "c1"]);
   const result: Record<string, string> = {};
