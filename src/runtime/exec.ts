@@ -24,6 +24,7 @@ import { describe, LeopardError } from "../util/errors.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
 import { lsmHost, planLsm } from "./lsm.ts";
+import { isFrozen } from "./paused.ts";
 import { copyWindowSize, relayTerminal } from "./run.ts";
 
 /** What the inline form of `exec` sets on top of the container's process. */
@@ -166,7 +167,8 @@ function enterContainerCgroups(s: StoredState, pid: number): void {
 /** Returns the exit status `leopard-oci exec` should exit with. */
 export async function exec(opts: ExecOptions): Promise<number> {
   const s = opts.state.read(opts.id);
-  const status = opts.state.status(s);
+  let status = opts.state.status(s);
+  if (status === "running" && isFrozen(s.cgroupPaths)) status = "paused";
   if (status === "stopped" || status === "creating" || s.pid === 0)
     throw new LeopardError("bad-state", "cannot exec in a stopped container");
   if (status === "paused" && !opts.ignorePaused)

@@ -7,6 +7,12 @@ import { containerPids } from "./lifecycle.ts";
 export function psPids(state: StateDir, id: string): number[] {
   const s = state.read(id);
   if (s.pid === 0 || !isAlive(s.pid, s.pidStartTime)) return [];
+  // The cgroup holds every process of the container, as runc lists them; init first.
+  if (s.cgroupPaths !== undefined) {
+    const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");
+    const pids = reopenCgroup(s.cgroupPaths)?.pids();
+    if (pids !== undefined) return [s.pid, ...pids.filter((p) => p !== s.pid).sort((a, b) => a - b)];
+  }
   return s.ownPidNamespace ? containerPids(s.pid) : [s.pid];
 }
 

@@ -2,7 +2,16 @@
 // runc. The test starts its own containerd with its own config, root, state and sockets in a temp
 // dir, and stops it afterwards.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -44,6 +53,21 @@ const runtimeFlags = (rt: Runtime) => ["--runc-binary", RUNTIMES[rt], "--runc-ro
 /** ctr's containers go to the cgroup /<namespace>/<id>; the runtimes leave /<namespace> behind. */
 function removeCgroups(): string[] {
   const left: string[] = [];
+  // Anything still running there is a leak this test made: it is killed, and reported below.
+  const procs = join("/sys/fs/cgroup/pids", NS);
+  if (existsSync(procs)) {
+    for (const d of readdirSync(procs, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+      for (const pid of readFileSync(join(procs, d.name, "cgroup.procs"), "utf8")
+        .split("\n")
+        .filter(Boolean)) {
+        left.push(`process ${pid} in ${d.name}`);
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {}
+      }
+    }
+    Bun.sleepSync(200);
+  }
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
     try {
@@ -184,12 +208,14 @@ describe.skipIf(!CONTAINERD || !CTR || !RUNC)(
         out.push(`exec -t: ${et.stdout.trim().replace(/\d+$/, "N")}`);
         const ps = ctr(["task", "ps", id]).stdout.trim().split("\n");
         out.push(`ps: ${ps.length >= 2}`);
+        const init = Number(ctr(["task", "ls"]).stdout.split("\n")[1]?.split(/\s+/)[1]);
         out.push(`kill: ${ctr(["task", "kill", id]).code}`);
         const end = Date.now() + 10_000;
         while (!ctr(["task", "ls"]).stdout.includes("STOPPED") && Date.now() < end) await Bun.sleep(50);
         out.push(`task: ${ctr(["task", "ls"]).stdout.split("\n")[1]?.split(/\s+/)[2] ?? ""}`);
         out.push(`task delete: ${ctr(["task", "delete", id]).code}`);
         out.push(`container delete: ${ctr(["container", "delete", id]).code}`);
+        out.push(`init gone: ${init > 0 && !existsSync(`/proc/${init}/cmdline`)}`);
         table.push([`detached lifecycle (${rt})`, out.join("; "), "", ""]);
         expect(out).toEqual([
           "run -d: 0",
@@ -200,6 +226,7 @@ describe.skipIf(!CONTAINERD || !CTR || !RUNC)(
           "task: STOPPED",
           "task delete: 0",
           "container delete: 0",
+          "init gone: true",
         ]);
       }
     });

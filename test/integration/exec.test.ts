@@ -188,6 +188,27 @@ describe("exec", () => {
     done(b);
   });
 
+  test("exec into a paused container fails unless --ignore-paused", async () => {
+    const { b } = running();
+    expect(oci(b, ["pause", "c1"]).code).toBe(0);
+    const r = oci(b, ["exec", "c1", "true"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "leopard-oci: exec c1: cannot exec in a paused container (use --ignore-paused to override)\n",
+    );
+    // With --ignore-paused the helper joins the frozen cgroup, so the process starts on resume.
+    const late = Bun.spawn([OCI, "--root", b.root, "exec", "--ignore-paused", "c1", "echo", "after"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    await Bun.sleep(300);
+    expect(late.exitCode).toBe(null);
+    expect(oci(b, ["resume", "c1"]).code).toBe(0);
+    expect(await late.exited).toBe(0);
+    expect(await new Response(late.stdout).text()).toBe("after\n");
+    done(b);
+  });
+
   test("exec into a stopped container fails with runc's wording", async () => {
     const b = use(bundle({ args: ["/bin/true"] }));
     expect(oci(b, ["run", "-d", "c1"]).code).toBe(0);

@@ -1,6 +1,6 @@
 // Integration test harness: real busybox root filesystems, bundles in temp dirs, the real
 // bin/leopard-oci, and a check that nothing is left behind.
-import { afterEach, expect } from "bun:test";
+import { afterEach, expect, setDefaultTimeout } from "bun:test";
 import {
   existsSync,
   mkdirSync,
@@ -15,6 +15,10 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../../src/spec/defaults.ts";
+
+// Every test here starts real containers; on a busy machine that takes longer than bun's default
+// 5 s a test, which `bun test src test` (no --timeout) would otherwise apply.
+setDefaultTimeout(30_000);
 
 export const TOP = join(import.meta.dir, "../..");
 export const OCI = join(TOP, "bin/leopard-oci");

@@ -113,6 +113,39 @@ describe("process attributes", () => {
     expect(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8")).toBe(hostPortStart);
   });
 
+  test("noNewPrivileges, user.umask and rlimits (soft and hard each exact) reach the process", () => {
+    const b = use(
+      bundle({
+        args: sh(
+          "grep ^NoNewPrivs /proc/self/status; umask; grep -E '^Max (open files|core file size|processes)' /proc/self/limits",
+        ),
+        edit: (c) => {
+          const p = c["process"] as Json;
+          p["noNewPrivileges"] = true;
+          p["user"] = { uid: 0, gid: 0, umask: 0o027 };
+          p["rlimits"] = [
+            { type: "RLIMIT_NOFILE", soft: 123, hard: 456 },
+            { type: "RLIMIT_CORE", soft: 0, hard: 4096 },
+            { type: "RLIMIT_NPROC", soft: 77, hard: 88 },
+          ];
+        },
+      }),
+    );
+    const r = oci(b, ["run", "c1"]);
+    expect(r.stderr).toBe("");
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.replace(/\s+/g, " ").trim());
+    expect(lines).toEqual([
+      "NoNewPrivs: 1",
+      "0027",
+      "Max core file size 0 4096 bytes",
+      "Max processes 77 88 processes",
+      "Max open files 123 456 files",
+    ]);
+  });
+
   test("a realtime scheduler policy with a priority is applied where the kernel allows it", () => {
     const b = use(
       bundle({

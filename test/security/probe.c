@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 static int report(const char *step, long rc) {
@@ -123,6 +124,42 @@ static int mknod_blk(unsigned maj, unsigned min) {
   return 0;
 }
 
+/* Scan /proc for a process named leopard:* (a helper inside our PID namespace) for up to secs
+ * seconds, then attack its exe: open it for writing, directly and through an O_PATH reopen. */
+static int hunt(int secs) {
+  time_t end = time(NULL) + secs;
+  while (time(NULL) < end) {
+    DIR *d = opendir("/proc");
+    if (d == NULL) return report("opendir", -1), 1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (e->d_name[0] < '1' || e->d_name[0] > '9' || atoi(e->d_name) == getpid()) continue;
+      char path[300], comm[64] = "";
+      snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ssize_t n = read(fd, comm, sizeof(comm) - 1);
+      close(fd);
+      if (n <= 0 || strncmp(comm, "leopard", 7) != 0) continue;
+      comm[strcspn(comm, "\n")] = '\0';
+      printf("found: %s\n", comm);
+      snprintf(path, sizeof(path), "/proc/%s/exe", e->d_name);
+      report("open-write", open(path, O_WRONLY | O_CLOEXEC));
+      int p = open(path, O_PATH | O_CLOEXEC);
+      if (report("open-path", p) == 0) {
+        char via[64];
+        snprintf(via, sizeof(via), "/proc/self/fd/%d", p);
+        report("reopen-write", open(via, O_WRONLY | O_CLOEXEC));
+      }
+      closedir(d);
+      return 0;
+    }
+    closedir(d);
+  }
+  printf("found: nothing\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : "";
   const char *a2 = argc > 2 ? argv[2] : "";
@@ -154,6 +191,7 @@ int main(int argc, char **argv) {
     return report("packet", socket(AF_PACKET, SOCK_RAW, 0)), 0;
   }
   if (!strcmp(cmd, "fds")) return list_fds();
+  if (!strcmp(cmd, "hunt")) return hunt(atoi(a2));
   if (!strcmp(cmd, "cwd-fds")) return cwd_fds();
   if (!strcmp(cmd, "open-write")) {
     int fd = open(a2, O_WRONLY | O_CLOEXEC);
