@@ -171,6 +171,8 @@ export async function exec(opts: ExecOptions): Promise<number> {
   if (status === "running" && isFrozen(s.cgroupPaths)) status = "paused";
   if (status === "stopped" || status === "creating" || s.pid === 0)
     throw new LeopardError("bad-state", "cannot exec in a stopped container");
+  // With --ignore-paused the helper joins the frozen cgroup at sync 2 and stops there: the
+  // process starts (and exec returns) once the container is resumed.
   if (status === "paused" && !opts.ignorePaused)
     throw new LeopardError(
       "bad-state",
