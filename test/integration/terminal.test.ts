@@ -32,7 +32,13 @@ describe("terminal", () => {
     const sock = join(b.dir, "console.sock");
     const receiver = Bun.spawn(["python3", "-c", RECEIVER, sock], { stdout: "pipe", stderr: "pipe" });
     const reader = receiver.stdout.getReader();
-    const first = new TextDecoder().decode((await reader.read()).value);
+    // The receiver says "ready" once it listens (a pipe may hand the line over in pieces).
+    let first = "";
+    while (!first.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      first += new TextDecoder().decode(value);
+    }
     expect(first).toBe("ready\n");
     const c = Bun.spawnSync([OCI, "--root", b.root, "create", "-b", b.dir, "--console-socket", sock, "c1"], {
       env: process.env,
