@@ -21,10 +21,18 @@ mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
 mount -t cgroup2 -o nsdelegate cgroup2 /host/sys/fs/cgroup
 mount -t devtmpfs devtmpfs /host/dev
+cwd=$(cat /cwd)
+# tmpfs goes over /tmp, /run and /root; a checkout that lives under one of them (CI may clone
+# into /tmp) is kept visible by binding it aside first and moving it back on top.
+mkdir -p /keep
+mount --bind "/host$cwd" /keep
 for d in tmp run root; do mount -t tmpfs -o mode=1777 tmpfs "/host/$d"; done
+if [ ! -d "/host$cwd/.git" ] && [ ! -f "/host$cwd/Makefile" ]; then
+  mkdir -p "/host$cwd"
+  mount --move /keep "/host$cwd"
+fi
 echo "leopard-vm: kernel $(uname -r), cgroup controllers: $(cat /host/sys/fs/cgroup/cgroup.controllers)"
 cp /cmd /host/run/leopard-vm-cmd
-cwd=$(cat /cwd)
 # The command runs as the new root's init after switch_root, not under chroot: the kernel
 # refuses CLONE_NEWUSER to a chrooted process, and the container tests need user namespaces.
 cat > /host/run/leopard-vm-init <<INIT
