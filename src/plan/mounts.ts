@@ -7,6 +7,8 @@ import type { HostFacts, Step } from "./plan.ts";
 import type { NamespaceType, PlanMount, PlanSpec } from "./types.ts";
 
 export interface MountInput {
+  /** The container's cgroup per hierarchy (src/cgroups CgroupPaths), for a cgroup mount without a cgroup namespace. */
+  cgroupPaths?: Readonly<Record<string, string>> | undefined;
   spec: PlanSpec;
   rootfs: string;
   userns: boolean;
@@ -180,7 +182,8 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
   const flags = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
   const dest = m.destination;
   const target = input.rootfs + dest;
-  if (!input.created.has("cgroup")) {
+  const own = input.cgroupPaths;
+  if (!input.created.has("cgroup") && own === undefined) {
     return bindMount(
       { destination: dest, source: "/sys/fs/cgroup", options: [...(m.options ?? []), "rbind"] },
       input,
@@ -188,6 +191,29 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
   }
   const hier = input.host.cgroupMounts;
   const unifiedOnly = hier.length === 1 && hier[0]?.fstype === "cgroup2" && hier[0].name === "";
+  // Without a cgroup namespace, fresh mounts would show the host's whole tree: bind only the
+  // container's own cgroup of each hierarchy instead (as runc does).
+  const ownDir = (h: { name: string; fstype: string; options: string }): string | undefined => {
+    if (own === undefined) return undefined;
+    const key = h.fstype === "cgroup2" ? "" : h.options.split(",").find((o) => own[o] !== undefined);
+    const p = key === undefined ? undefined : own[key];
+    return p === undefined ? undefined : `/sys/fs/cgroup${h.name ? `/${h.name}` : ""}${p}`;
+  };
+  const bindOwn = (src: string, sub: string): Step[] => [
+    {
+      op: mountOp(src, sub, "", MS.BIND | MS.REC, "", 1),
+      explain: `mount --rbind ${q(src)} ${q(input.rootfs + sub)}`,
+    },
+    {
+      op: mountOp("", sub, "", MS.BIND | MS.REMOUNT | flags, "", 1),
+      explain: `mount -o remount,bind${flags & MS.RDONLY ? ",ro" : ""} ${q(input.rootfs + sub)}`,
+    },
+  ];
+  const namespaced = input.created.has("cgroup");
+  if ((unifiedOnly || hier.length === 0) && !namespaced) {
+    const src = hier[0] ? ownDir(hier[0]) : undefined;
+    return src === undefined ? [] : bindOwn(src, dest);
+  }
   if (unifiedOnly || hier.length === 0) {
     return [
       {
@@ -211,6 +237,11 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
   ];
   for (const h of hier) {
     const sub = `${dest}/${h.name}`;
+    if (!namespaced) {
+      const src = ownDir(h);
+      if (src !== undefined) steps.push(...bindOwn(src, sub));
+      continue;
+    }
     steps.push({
       op: mountOp("cgroup", sub, h.fstype, flags, h.options, 1),
       explain: `mount -t ${h.fstype}${h.options ? ` -o ${h.options}` : ""} cgroup ${q(input.rootfs + sub)}`,

@@ -236,6 +236,28 @@ describe("plan", () => {
     });
   });
 
+  test("without a cgroup namespace only the container's own cgroup of each hierarchy is bound, read-only", () => {
+    const s = spec({
+      mounts: [
+        { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid"] },
+      ],
+    });
+    const o = plan(input(s, { cgroupPaths: { memory: "/leopard/c", "": "/leopard/c" } }))
+      .steps.map((x) => x.op)
+      .filter(
+        (x): x is Extract<Op, { op: "MOUNT" }> =>
+          x.op === "MOUNT" && String(x.target).startsWith("/sys/fs/cgroup"),
+      );
+    expect(o.map((x) => [x.source, x.target, x.flags])).toEqual([
+      ["tmpfs", "/sys/fs/cgroup", MS.NOSUID | MS.NODEV | MS.NOEXEC],
+      ["/sys/fs/cgroup/memory/leopard/c", "/sys/fs/cgroup/memory", MS.BIND | MS.REC],
+      ["", "/sys/fs/cgroup/memory", MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID],
+      ["/sys/fs/cgroup/unified/leopard/c", "/sys/fs/cgroup/unified", MS.BIND | MS.REC],
+      ["", "/sys/fs/cgroup/unified", MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID],
+      ["", "/sys/fs/cgroup", MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC],
+    ]);
+  });
+
   test("a terminal gets a PTY op: over the sync socket for run, over the console socket for create", () => {
     const t = spec();
     t.process.terminal = true;

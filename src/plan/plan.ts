@@ -57,6 +57,8 @@ export interface PlanInput {
    * puts the caller's limit back.
    */
   inheritedNofile?: { soft: bigint; hard: bigint } | undefined;
+  /** The container's cgroup per hierarchy: bound into a `cgroup` mount when there is no cgroup namespace. */
+  cgroupPaths?: Readonly<Record<string, string>> | undefined;
   /** Stop at sync 2 so the parent can move the helper into the container's cgroup. */
   cgroupSync?: boolean | undefined;
   /** The compiled seccomp filter (src/seccomp), when the config has one. */
@@ -208,6 +210,7 @@ export function plan(input: PlanInput): LaunchPlan {
     created,
     host,
     devices,
+    cgroupPaths: input.cgroupPaths,
   })) {
     steps.push(step);
   }

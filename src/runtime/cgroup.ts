@@ -26,9 +26,13 @@ export interface ContainerCgroup {
   paths: CgroupPaths;
 }
 
-/** Resolves, creates and limits the cgroup; throws (having removed it) when a resource cannot be set. */
-export function prepareCgroup(spec: Spec, id: string, systemd: boolean): ContainerCgroup {
-  const paths = resolveCgroupsPath(spec.linux.cgroupsPath ?? defaultPath(id), id, hostLayout(), { systemd });
+/** Where the container's cgroup is, per hierarchy (nothing is created). */
+export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean): CgroupPaths {
+  return resolveCgroupsPath(spec.linux.cgroupsPath ?? defaultPath(id), id, hostLayout(), { systemd });
+}
+
+/** Creates and limits the cgroup; throws (having removed it) when a resource cannot be set. */
+export function prepareCgroup(spec: Spec, paths: CgroupPaths): ContainerCgroup {
   const resources = readResources(spec.linux.resources);
   const cg = openCgroup(paths);
   cg.create();

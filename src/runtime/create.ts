@@ -27,7 +27,7 @@ import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { mark } from "../util/trace.ts";
-import { type ContainerCgroup, prepareCgroup } from "./cgroup.ts";
+import { type ContainerCgroup, cgroupPathsFor, prepareCgroup } from "./cgroup.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
 import { lsmHost, planLsm } from "./lsm.ts";
@@ -130,6 +130,8 @@ export async function create(opts: CreateOptions): Promise<Launched> {
       : { kind: "sync" };
   const mounts = mountInfo();
   const nofile = getRlimit(RLIMIT_NOFILE);
+  // Where the cgroup will be (created once the id is claimed); --systemd-cgroup is refused here.
+  const cgroupPaths = cgroupPathsFor(spec, opts.id, opts.systemdCgroup === true);
   // Compiled only when the config has a filter: libseccomp costs ~30 ms to load.
   const seccomp = spec.linux.seccomp
     ? (await import("../seccomp/compile.ts")).compileSeccomp(spec.linux.seccomp)
@@ -157,6 +159,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     seccomp,
     lsmExec: lsm.lsmExec,
     cgroupSync: true,
+    cgroupPaths,
     hooks: planHooks(spec, opts.id, bundle),
     newKeyring: opts.noNewKeyring !== true,
     host: {
@@ -197,7 +200,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   if (notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
   let cgroup: ContainerCgroup;
   try {
-    cgroup = prepareCgroup(spec, opts.id, opts.systemdCgroup === true);
+    cgroup = prepareCgroup(spec, cgroupPaths);
   } catch (e) {
     opts.state.remove(opts.id);
     throw e;

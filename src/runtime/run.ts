@@ -69,6 +69,7 @@ export async function run(opts: RunOptions): Promise<number> {
     for (const [sig, h] of handlers) process.off(sig, h);
     if (pty !== undefined && process.stdin.isTTY) process.stdin.setRawMode(false);
     if (!opts.keep) await remove(opts.state, opts.id, true).catch(() => undefined);
+    mark("run: removed");
   }
 }
 

@@ -163,6 +163,28 @@ describe("cgroups", () => {
     expect(oci(b, ["delete", "-f", "c1"]).code).toBe(0);
   });
 
+  test("without a cgroup namespace the container sees only its own cgroup, read-only", () => {
+    const limit = insideFile("memory", "memory.limit_in_bytes", "memory.max");
+    const b = use(
+      bundle({
+        args: [
+          "/bin/sh",
+          "-c",
+          `cat ${limit}; ls /sys/fs/cgroup${V2 ? "" : "/memory"} | grep -c leopard-test; echo 1 > ${limit} || echo refused`,
+        ],
+        edit: (c) => {
+          resources({ memory: { limit: 48 * 1024 * 1024 } })(c);
+          const linux = c["linux"] as Record<string, unknown>;
+          linux["namespaces"] = (linux["namespaces"] as { type: string }[]).filter(
+            (n) => n.type !== "cgroup",
+          );
+        },
+      }),
+    );
+    const r = oci(b, ["run", "c1"]);
+    expect(r.stdout.split("\n").slice(0, 3)).toEqual([String(48 * 1024 * 1024), "0", "refused"]);
+  });
+
   test("a resource the host cannot set is refused at create with nothing left behind", () => {
     const b = use(bundle({ edit: resources({ rdma: { mlx_bogus: { hcaHandles: 1 } } }) }));
     const r = oci(b, ["create", "c1"]);
