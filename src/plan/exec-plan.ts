@@ -14,7 +14,7 @@
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { RLIMITS } from "../spec/rlimits.ts";
-import { capabilityMask } from "./capabilities.ts";
+import { credentialSteps } from "./credentials.ts";
 import type { ConsoleMode, Step } from "./plan.ts";
 import { execCandidates } from "./plan.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
@@ -36,7 +36,6 @@ export interface ExecPlanInput {
   lsmExec?: readonly { path: string; data: string }[] | undefined;
 }
 
-const PR_SET_KEEPCAPS = 8;
 const PR_SET_NO_NEW_PRIVS = 38;
 const RLIMIT_NUMBERS: Readonly<Record<string, number>> = RLIMITS;
 /** setns order after the user namespace; mount is last (it changes what /proc/self means). */
@@ -126,39 +125,7 @@ function processSteps(input: ExecPlanInput): Step[] {
       }
     : undefined;
   if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
-  const caps = proc.capabilities;
-  const last = input.capLast;
-  const mask = (names: readonly string[] | undefined): bigint => capabilityMask(names ?? [], last);
-  add(
-    { op: "CAP_BOUNDING", mask: mask(caps?.bounding), last },
-    `capsh --drop=<all but ${(caps?.bounding ?? []).length} bounding capabilities>`,
-  );
-  add({ op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 1 }, "# keep capabilities across setuid");
-  const gids = proc.user.additionalGids ?? [];
-  const packed = new Uint8Array(gids.length * 4);
-  gids.forEach((g, i) => {
-    new DataView(packed.buffer).setUint32(i * 4, g, true);
-  });
-  add({ op: "SETGROUPS", gids: packed }, `# setgroups [${gids.join(",")}]`);
-  add(
-    { op: "SETID", uid: proc.user.uid, gid: proc.user.gid },
-    `setpriv --reuid=${proc.user.uid} --regid=${proc.user.gid}`,
-  );
-  add({ op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 0 }, "# stop keeping capabilities across setuid");
-  add(
-    {
-      op: "CAPS",
-      effective: mask(caps?.effective),
-      permitted: mask(caps?.permitted),
-      inheritable: mask(caps?.inheritable),
-    },
-    "# capset: effective, permitted and inheritable sets of the process",
-  );
-  const ambient = mask(caps?.ambient) & mask(caps?.inheritable) & mask(caps?.permitted);
-  add(
-    { op: "CAP_AMBIENT", mask: ambient, last },
-    "# ambient capabilities: those asked for that are also permitted and inheritable",
-  );
+  steps.push(...credentialSteps(proc, input.capLast));
   if (proc.user.umask !== undefined)
     add({ op: "UMASK", mask: proc.user.umask }, `umask ${proc.user.umask.toString(8).padStart(4, "0")}`);
   add({ op: "CHDIR", path: proc.cwd }, `cd ${q(proc.cwd)}`);

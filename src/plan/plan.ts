@@ -3,7 +3,7 @@
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { RLIMITS } from "../spec/rlimits.ts";
-import { capabilityMask } from "./capabilities.ts";
+import { credentialSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
 import { propagationFlag } from "./mount-options.ts";
@@ -89,7 +89,6 @@ export interface LaunchPlan {
   warnings?: string[];
 }
 
-const PR_SET_KEEPCAPS = 8;
 const PR_SET_NO_NEW_PRIVS = 38;
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -366,48 +365,14 @@ export function plan(input: PlanInput): LaunchPlan {
     : undefined;
   if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
 
-  // Credentials. The bounding set is dropped while still root (it needs CAP_SETPCAP);
-  // KEEPCAPS holds the permitted set across setuid; capset then sets the final sets.
   const caps = proc.capabilities;
   const last = host.capLast;
-  const mask = (names: readonly string[] | undefined): bigint => capabilityMask(names ?? [], last);
-  add(
-    { op: "CAP_BOUNDING", mask: mask(caps?.bounding), last },
-    `capsh --drop=<all but ${(caps?.bounding ?? []).length} bounding capabilities>`,
-  );
-  add({ op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 1 }, "# keep capabilities across setuid");
-  const gids = proc.user.additionalGids ?? [];
-  const packed = new Uint8Array(gids.length * 4);
-  gids.forEach((g, i) => {
-    new DataView(packed.buffer).setUint32(i * 4, g, true);
-  });
-  add({ op: "SETGROUPS", gids: packed }, `# setgroups [${gids.join(",")}]`);
-  add(
-    { op: "SETID", uid: proc.user.uid, gid: proc.user.gid },
-    `setpriv --reuid=${proc.user.uid} --regid=${proc.user.gid}`,
-  );
-  add({ op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 0 }, "# stop keeping capabilities across setuid");
-  add(
-    {
-      op: "CAPS",
-      effective: mask(caps?.effective),
-      permitted: mask(caps?.permitted),
-      inheritable: mask(caps?.inheritable),
-    },
-    "# capset: effective, permitted and inheritable sets as configured",
-  );
-  // The kernel raises an ambient capability only if it is permitted and inheritable; runc warns
-  // and carries on for the others (its default spec lists ambient caps without inheritable ones).
   const beyond = capabilitiesBeyond(caps, last);
   if (beyond.length > 0)
     warnings.push(
       `capabilities unknown to the running kernel (cap_last_cap ${last}) are ignored: ${beyond.join(", ")}`,
     );
-  const ambient = mask(caps?.ambient) & mask(caps?.inheritable) & mask(caps?.permitted);
-  add(
-    { op: "CAP_AMBIENT", mask: ambient, last },
-    "# ambient capabilities: those configured that are also permitted and inheritable",
-  );
+  steps.push(...credentialSteps(proc, last));
   if (proc.user.umask !== undefined)
     add({ op: "UMASK", mask: proc.user.umask }, `umask ${proc.user.umask.toString(8).padStart(4, "0")}`);
   add({ op: "CHDIR", path: proc.cwd }, `cd ${q(proc.cwd)}`);

@@ -20,7 +20,7 @@ import { planFrame, resumeFrame } from "../protocol/encode.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { loadSpec } from "../spec/load.ts";
 import type { Spec, SpecHook } from "../spec/types.ts";
-import { OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
+import { checkId, OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { mkfifo, writeFileAtomic } from "../sys/fs.ts";
 import { capLastCap, cgroupHierarchies, mountInfo, processStartTime } from "../sys/proc.ts";
 import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
@@ -74,6 +74,7 @@ export function explainPlan(p: LaunchPlan): string {
 
 export async function create(opts: CreateOptions): Promise<Launched> {
   mark("create: modules loaded");
+  checkId(opts.id); // first: the id names the state directory and the default cgroup
   const bundle = resolve(opts.bundle);
   const loaded = loadSpec(bundle);
   // systemd socket activation, as runc passes it on: the fds follow 0-2, the process is told so.

@@ -1,0 +1,112 @@
+// bench/pull: `leopard pull` against `podman pull` of the same 3-layer gzip image (about 186 MB
+// uncompressed, see bench/image.ts) from a docker-registry on 127.0.0.1, alternating in one run.
+// Each pull gets fresh, empty storage (leopard --storage; podman --root/--runroot/--tmpdir with
+// the overlay driver), so neither has any layer already. Times are wall clock of the whole
+// command, process start included; `sync` runs (untimed) before each. Prints medians and the
+// ratio leopard/podman time (target <= 1.0). `bun bench/pull.ts [N]` (default 5).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requireTools, skopeo, startRegistry } from "../test/image/harness.ts";
+import { benchImage, MB, median, seconds, sync, TOP } from "./image.ts";
+
+const N = Number(process.argv[2] ?? 5);
+requireTools("docker-registry", "skopeo", "podman");
+const img = await benchImage(console.log);
+const work = mkdtempSync(join(tmpdir(), "leopard-bench-pull-"));
+const LEOPARD = join(TOP, "bin/leopard");
+
+function run(argv: string[]): void {
+  const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString()}`);
+}
+
+/** Mount points under dir, deepest first (octal escapes in mountinfo decoded). */
+function mountsUnder(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4] ?? "")
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
+    .filter((p) => p === dir || p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+function removeTree(dir: string): void {
+  for (const m of mountsUnder(dir)) Bun.spawnSync(["umount", "-l", m]);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function podmanArgs(dir: string): string[] {
+  return [
+    "podman",
+    "--root",
+    `${dir}/root`,
+    "--runroot",
+    `${dir}/runroot`,
+    "--tmpdir",
+    `${dir}/tmp`,
+    "--storage-driver",
+    "overlay",
+  ];
+}
+
+function leopardOnce(ref: string, i: number): number {
+  const dir = join(work, `leopard-${i}`);
+  sync();
+  try {
+    return seconds(() => run([LEOPARD, "--storage", dir, "pull", "--tls-verify=false", ref]));
+  } finally {
+    removeTree(dir);
+  }
+}
+
+function podmanOnce(ref: string, i: number): number {
+  const dir = join(work, `podman-${i}`);
+  sync();
+  try {
+    return seconds(() => run([...podmanArgs(dir), "pull", "--tls-verify=false", ref]));
+  } finally {
+    if (existsSync(dir))
+      Bun.spawnSync([...podmanArgs(dir), "system", "reset", "-f"], { stdout: "ignore", stderr: "ignore" });
+    removeTree(dir);
+  }
+}
+
+const registry = await startRegistry();
+const times = { leopard: [] as number[], podman: [] as number[] };
+try {
+  const ref = `${registry.host}/bench:1`;
+  skopeo("copy", "--dest-tls-verify=false", `oci:${img.layout}:${img.tag}`, `docker://${ref}`);
+  // One untimed pull each: registry, page cache and binaries warm for both alike.
+  leopardOnce(ref, -1);
+  podmanOnce(ref, -1);
+  for (let i = 0; i < N; i++) {
+    // Alternate which goes first so drift in the machine's state affects both alike.
+    if (i % 2 === 0) {
+      times.leopard.push(leopardOnce(ref, i));
+      times.podman.push(podmanOnce(ref, i));
+    } else {
+      times.podman.push(podmanOnce(ref, i));
+      times.leopard.push(leopardOnce(ref, i));
+    }
+  }
+} finally {
+  await registry.stop();
+  removeTree(work);
+}
+
+const left = mountsUnder(work);
+if (left.length > 0) console.error(`warning: mounts left behind: ${left.join(" ")}`);
+console.log(
+  `image: ${img.layers.length} gzip layers, ${(img.size / MB).toFixed(1)} MB uncompressed, ` +
+    `${(img.layers.reduce((a, l) => a + l.compressed, 0) / MB).toFixed(1)} MB compressed; ` +
+    `registry on 127.0.0.1; N=${N}`,
+);
+for (const [name, xs] of Object.entries(times)) {
+  console.log(
+    `${name.padEnd(8)} median ${median(xs).toFixed(3)} s  (runs: ${xs.map((x) => x.toFixed(2)).join(" ")})`,
+  );
+}
+console.log(
+  `ratio leopard/podman time: ${(median(times.leopard) / median(times.podman)).toFixed(2)} (target <= 1.0)`,
+);
