@@ -38,8 +38,8 @@ export function removeCgroupParents(): void {
     }
   }
 }
-// Test files that do not track their bundles still leave the parent: remove it when the run ends.
-process.on("exit", removeCgroupParents);
+// Parents left by test files that do not track their bundles go at the end of the run
+// (test/setup.ts, preloaded through bunfig.toml).
 
 /** A busybox rootfs owned by `owner`, built once per checkout under build/rootfs. */
 export function rootfs(owner = 0): string {
