@@ -6,7 +6,11 @@ import { MS, parseMountOptions, propagationFlag } from "./mount-options.ts";
 import type { HostFacts, Step } from "./plan.ts";
 import type { NamespaceType, PlanMount, PlanSpec } from "./types.ts";
 
+const UNLABELLED = new Set(["proc", "sysfs", "mqueue", "cgroup", "cgroup2"]);
+
 export interface MountInput {
+  /** linux.mountLabel, only when the host has SELinux (src/runtime/lsm.ts decides). */
+  mountLabel?: string | undefined;
   /** The container's cgroup per hierarchy (src/cgroups CgroupPaths), for a cgroup mount without a cgroup namespace. */
   cgroupPaths?: Readonly<Record<string, string>> | undefined;
   spec: PlanSpec;
@@ -85,9 +89,13 @@ export function planMounts(input: MountInput): Step[] {
       );
     const source = m.source ?? type;
     const flags = opts.flags & ~(MS.REMOUNT | MS.BIND | MS.REC);
+    // SELinux: the mount's files get linux.mountLabel through context= (not for the kernel's
+    // own proc, sysfs, mqueue and cgroup trees, as runc does it).
+    const label = input.mountLabel && !UNLABELLED.has(type) ? [`context="${input.mountLabel}"`] : [];
+    const data = [...opts.data, ...label];
     add(
-      mountOp(source, m.destination, type, flags, opts.data.join(","), 1),
-      `mount -t ${q(type)}${optionText(describeList(m.options ?? [], opts.data), "")} ${q(source)} ${q(rootfs + m.destination)}`,
+      mountOp(source, m.destination, type, flags, data.join(","), 1),
+      `mount -t ${q(type)}${optionText(describeList(m.options ?? [], opts.data).concat(label), "")} ${q(source)} ${q(rootfs + m.destination)}`,
     );
     for (const p of opts.propagation)
       add(

@@ -236,6 +236,26 @@ describe("plan", () => {
     });
   });
 
+  test("a mount label becomes context= on the container's filesystems, not on proc, sysfs, mqueue or binds", () => {
+    const s = spec({
+      mounts: [
+        { destination: "/proc", type: "proc", source: "proc" },
+        { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["mode=755"] },
+        { destination: "/dev/mqueue", type: "mqueue", source: "mqueue" },
+        { destination: "/data", source: "/srv", options: ["bind"] },
+      ],
+    });
+    const o = plan(input(s, { mountLabel: "system_u:object_r:c_t:s0" }))
+      .steps.map((x) => x.op)
+      .filter((x): x is Extract<Op, { op: "MOUNT" }> => x.op === "MOUNT" && x.resolve !== 0);
+    expect(o.map((x) => [x.target, x.data])).toEqual([
+      ["/proc", ""],
+      ["/dev", 'mode=755,context="system_u:object_r:c_t:s0"'],
+      ["/dev/mqueue", ""],
+      ["/data", ""],
+    ]);
+  });
+
   test("without a cgroup namespace only the container's own cgroup of each hierarchy is bound, read-only", () => {
     const s = spec({
       mounts: [

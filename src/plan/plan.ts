@@ -57,6 +57,8 @@ export interface PlanInput {
    * puts the caller's limit back.
    */
   inheritedNofile?: { soft: bigint; hard: bigint } | undefined;
+  /** linux.mountLabel for context= on the container's mounts, when the host has SELinux. */
+  mountLabel?: string | undefined;
   /** The container's cgroup per hierarchy: bound into a `cgroup` mount when there is no cgroup namespace. */
   cgroupPaths?: Readonly<Record<string, string>> | undefined;
   /** Stop at sync 2 so the parent can move the helper into the container's cgroup. */
@@ -210,6 +212,7 @@ export function plan(input: PlanInput): LaunchPlan {
     host,
     devices,
     cgroupPaths: input.cgroupPaths,
+    mountLabel: input.mountLabel,
   })) {
     steps.push(step);
   }

@@ -159,6 +159,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     inheritedNofile: nofile,
     seccomp,
     lsmExec: lsm.lsmExec,
+    mountLabel: lsm.mountLabel,
     cgroupSync: true,
     cgroupPaths,
     hooks: planHooks(spec, opts.id, bundle),

@@ -32,4 +32,11 @@ describe("LSM fields", () => {
     });
     expect(planLsm({ mountLabel: "m" }, both).warnings).toEqual([]);
   });
+
+  test("with SELinux the mount label is handed to the planner", () => {
+    expect(planLsm({ mountLabel: "system_u:object_r:container_file_t:s0" }, both).mountLabel).toBe(
+      "system_u:object_r:container_file_t:s0",
+    );
+    expect(planLsm({ mountLabel: "m" }, none).mountLabel).toBeUndefined();
+  });
 });

@@ -35,6 +35,8 @@ export interface LsmFields {
 export interface LsmPlan {
   /** Writes the helper does just before execve. */
   lsmExec: { path: string; data: string }[];
+  /** linux.mountLabel when the host has SELinux: context= on the container's mounts. */
+  mountLabel?: string;
   warnings: string[];
 }
 
@@ -64,6 +66,8 @@ export function planLsm(fields: LsmFields, host: LsmHost): LsmPlan {
   const mountLabel = fields.mountLabel ?? "";
   if (mountLabel !== "" && !host.selinux) {
     out.warnings.push(`linux.mountLabel "${mountLabel}" is ignored: SELinux is not enabled on this host`);
+  } else if (mountLabel !== "") {
+    out.mountLabel = mountLabel;
   }
   return out;
 }
