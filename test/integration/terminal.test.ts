@@ -1,7 +1,8 @@
 // process.terminal: a pty relayed by a foreground `run`, and the master sent to --console-socket.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { bundle, OCI, trackBundles } from "./harness.ts";
+import type { Subprocess } from "bun";
+import { type Bundle, bundle, OCI, trackBundles } from "./harness.ts";
 
 const use = trackBundles();
 
@@ -31,37 +32,47 @@ describe("terminal", () => {
     const b = use(bundle({ args: ["/bin/sh", "-c", "tty; echo hello-console"], edit: terminal }));
     const sock = join(b.dir, "console.sock");
     const receiver = Bun.spawn(["python3", "-c", RECEIVER, sock], { stdout: "pipe", stderr: "pipe" });
-    const reader = receiver.stdout.getReader();
-    // The receiver says "ready" once it listens (a pipe may hand the line over in pieces).
-    let first = "";
-    while (!first.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      first += new TextDecoder().decode(value);
+    try {
+      await consoleRoundTrip(b, sock, receiver);
+    } finally {
+      // A failed assertion must not leave the receiver waiting on its socket.
+      receiver.kill();
+      await receiver.exited;
     }
-    expect(first).toBe("ready\n");
-    const c = Bun.spawnSync([OCI, "--root", b.root, "create", "-b", b.dir, "--console-socket", sock, "c1"], {
-      env: process.env,
-      stderr: "pipe",
-    });
-    expect(c.stderr.toString()).toBe("");
-    expect(c.exitCode).toBe(0);
-    expect(Bun.spawnSync([OCI, "--root", b.root, "start", "c1"], { env: process.env }).exitCode).toBe(0);
-    let rest = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      rest += new TextDecoder().decode(value);
-    }
-    expect(await receiver.exited).toBe(0);
-    const [name, output] = rest.split("\n---\n");
-    expect(name).toMatch(/^\/dev\/pts\/\d+$/);
-    expect((output ?? "").replaceAll("\r", "")).toBe(`${name}\nhello-console\n`);
-    expect(
-      Bun.spawnSync([OCI, "--root", b.root, "delete", "--force", "c1"], { env: process.env }).exitCode,
-    ).toBe(0);
   });
 });
+
+async function consoleRoundTrip(b: Bundle, sock: string, receiver: Subprocess<"ignore", "pipe", "pipe">) {
+  const reader = receiver.stdout.getReader();
+  // The receiver says "ready" once it listens (a pipe may hand the line over in pieces).
+  let first = "";
+  while (!first.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    first += new TextDecoder().decode(value);
+  }
+  expect(first).toBe("ready\n");
+  const c = Bun.spawnSync([OCI, "--root", b.root, "create", "-b", b.dir, "--console-socket", sock, "c1"], {
+    env: process.env,
+    stderr: "pipe",
+  });
+  expect(c.stderr.toString()).toBe("");
+  expect(c.exitCode).toBe(0);
+  expect(Bun.spawnSync([OCI, "--root", b.root, "start", "c1"], { env: process.env }).exitCode).toBe(0);
+  let rest = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    rest += new TextDecoder().decode(value);
+  }
+  expect(await receiver.exited).toBe(0);
+  const [name, output] = rest.split("\n---\n");
+  expect(name).toMatch(/^\/dev\/pts\/\d+$/);
+  expect((output ?? "").replaceAll("\r", "")).toBe(`${name}\nhello-console\n`);
+  expect(
+    Bun.spawnSync([OCI, "--root", b.root, "delete", "--force", "c1"], { env: process.env }).exitCode,
+  ).toBe(0);
+}
 
 // Receives one fd with SCM_RIGHTS as podman's conmon does, then reads the container's output.
 const RECEIVER = `
