@@ -3,6 +3,7 @@
 // holds the permitted set across setuid; capset then sets the final sets. The kernel raises an
 // ambient capability only if it is permitted and inheritable: runc warns and carries on for the
 // others (its default spec lists ambient caps without inheritable ones), so only those are asked.
+import { RLIMITS } from "../spec/rlimits.ts";
 import { capabilityMask } from "./capabilities.ts";
 import type { Step } from "./plan.ts";
 import type { PlanSpec } from "./types.ts";
@@ -50,4 +51,30 @@ export function credentialSteps(proc: PlanSpec["process"], last: number): Step[]
       explain: "# ambient capabilities: those configured that are also permitted and inheritable",
     },
   ];
+}
+
+/**
+ * The process's resource limits: the caller's open-file limit when the config sets none (the
+ * runtime lowered its own around spawning the helper), then each configured one.
+ */
+export function rlimitSteps(
+  proc: PlanSpec["process"],
+  inheritedNofile: { soft: bigint; hard: bigint } | undefined,
+): Step[] {
+  const steps: Step[] = [];
+  if (inheritedNofile && !(proc.rlimits ?? []).some((r) => r.type === "RLIMIT_NOFILE")) {
+    steps.push({
+      op: { op: "RLIMIT", resource: 7, soft: inheritedNofile.soft, hard: inheritedNofile.hard },
+      explain: `prlimit --nofile=${inheritedNofile.soft}:${inheritedNofile.hard}   # the caller's own limit`,
+    });
+  }
+  for (const r of proc.rlimits ?? []) {
+    const n = (RLIMITS as Readonly<Record<string, number>>)[r.type];
+    if (n === undefined) throw new Error(`unknown rlimit "${r.type}"`);
+    steps.push({
+      op: { op: "RLIMIT", resource: n, soft: BigInt(r.soft), hard: BigInt(r.hard) },
+      explain: `prlimit --${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`,
+    });
+  }
+  return steps;
 }

@@ -13,8 +13,7 @@
 //   session/pty, rlimits, seccomp (see plan.ts), credentials, cwd, fds, EXEC — no start FIFO.
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
-import { RLIMITS } from "../spec/rlimits.ts";
-import { credentialSteps } from "./credentials.ts";
+import { credentialSteps, rlimitSteps } from "./credentials.ts";
 import type { ConsoleMode, Step } from "./plan.ts";
 import { execCandidates } from "./plan.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
@@ -37,7 +36,6 @@ export interface ExecPlanInput {
 }
 
 const PR_SET_NO_NEW_PRIVS = 38;
-const RLIMIT_NUMBERS: Readonly<Record<string, number>> = RLIMITS;
 /** setns order after the user namespace; mount is last (it changes what /proc/self means). */
 const JOIN_ORDER: readonly NamespaceType[] = ["ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
 
@@ -102,20 +100,7 @@ function processSteps(input: ExecPlanInput): Step[] {
   } else {
     add({ op: "SETSID" }, "setsid");
   }
-  const nofile = input.inheritedNofile;
-  if (nofile && !(proc.rlimits ?? []).some((r) => r.type === "RLIMIT_NOFILE"))
-    add(
-      { op: "RLIMIT", resource: 7, soft: nofile.soft, hard: nofile.hard },
-      `prlimit --nofile=${nofile.soft}:${nofile.hard}   # the caller's own limit`,
-    );
-  for (const r of proc.rlimits ?? []) {
-    const n = RLIMIT_NUMBERS[r.type];
-    if (n === undefined) throw new Error(`unknown rlimit "${r.type}"`);
-    add(
-      { op: "RLIMIT", resource: n, soft: BigInt(r.soft), hard: BigInt(r.hard) },
-      `prlimit --${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`,
-    );
-  }
+  steps.push(...rlimitSteps(proc, input.inheritedNofile));
   // Seccomp as in plan(): last with no_new_privs, else before the capabilities are dropped.
   const filter = input.seccomp;
   const seccompStep: Step | undefined = filter

@@ -2,8 +2,7 @@
 // person would type to do the same step. Pure: every fact about the host comes in `host`.
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
-import { RLIMITS } from "../spec/rlimits.ts";
-import { credentialSteps } from "./credentials.ts";
+import { credentialSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
 import { propagationFlag } from "./mount-options.ts";
@@ -93,8 +92,6 @@ export interface LaunchPlan {
 
 const PR_SET_NO_NEW_PRIVS = 38;
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-const RLIMIT_NUMBERS: Readonly<Record<string, number>> = RLIMITS;
 
 function mapLines(maps: readonly { containerID: number; hostID: number; size: number }[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
@@ -340,21 +337,7 @@ export function plan(input: PlanInput): LaunchPlan {
   } else {
     add({ op: "SETSID" }, "setsid");
   }
-  const nofile = input.inheritedNofile;
-  if (nofile && !(proc.rlimits ?? []).some((r) => r.type === "RLIMIT_NOFILE")) {
-    add(
-      { op: "RLIMIT", resource: 7, soft: nofile.soft, hard: nofile.hard },
-      `prlimit --nofile=${nofile.soft}:${nofile.hard}   # the caller's own limit`,
-    );
-  }
-  for (const r of proc.rlimits ?? []) {
-    const n = RLIMIT_NUMBERS[r.type];
-    if (n === undefined) throw new Error(`unknown rlimit "${r.type}"`);
-    add(
-      { op: "RLIMIT", resource: n, soft: BigInt(r.soft), hard: BigInt(r.hard) },
-      `prlimit --${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`,
-    );
-  }
+  steps.push(...rlimitSteps(proc, input.inheritedNofile));
 
   // Seccomp goes as late as it can. With no_new_privs it is the very last step before execve;
   // without, installing a filter needs CAP_SYS_ADMIN, so it must precede dropping capabilities

@@ -7,7 +7,14 @@
 // The profile is data (the groups below) and one function that resolves the conditions for a
 // capability set, an architecture and a kernel version into a plain OCI seccomp section.
 import { release } from "node:os";
-import type { SeccompAction, SeccompArch, SeccompArg, SeccompRule, SpecSeccomp } from "../spec/types.ts";
+import {
+  SECCOMP_ARCHES,
+  type SeccompAction,
+  type SeccompArch,
+  type SeccompArg,
+  type SeccompRule,
+  type SpecSeccomp,
+} from "../spec/types.ts";
 
 /** The capabilities a container gets by default (docker's list). */
 export const DEFAULT_CAPABILITIES: readonly string[] = [
@@ -177,29 +184,7 @@ const GROUPS: readonly Group[] = [
 ];
 
 function notIn(arches: readonly SeccompArch[]): SeccompArch[] {
-  const all: SeccompArch[] = [
-    "SCMP_ARCH_X86",
-    "SCMP_ARCH_X86_64",
-    "SCMP_ARCH_X32",
-    "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",
-    "SCMP_ARCH_MIPS",
-    "SCMP_ARCH_MIPS64",
-    "SCMP_ARCH_MIPS64N32",
-    "SCMP_ARCH_MIPSEL",
-    "SCMP_ARCH_MIPSEL64",
-    "SCMP_ARCH_MIPSEL64N32",
-    "SCMP_ARCH_PPC",
-    "SCMP_ARCH_PPC64",
-    "SCMP_ARCH_PPC64LE",
-    "SCMP_ARCH_S390",
-    "SCMP_ARCH_S390X",
-    "SCMP_ARCH_PARISC",
-    "SCMP_ARCH_PARISC64",
-    "SCMP_ARCH_RISCV64",
-    "SCMP_ARCH_LOONGARCH64",
-  ];
-  return all.filter((a) => !arches.includes(a));
+  return SECCOMP_ARCHES.filter((a) => !arches.includes(a));
 }
 
 /** The architectures a filter covers on a native one: the ABIs its processes can use. */
