@@ -9,6 +9,7 @@ import type { Step } from "./plan.ts";
 import type { PlanSpec } from "./types.ts";
 
 const PR_SET_KEEPCAPS = 8;
+const PR_SET_NO_NEW_PRIVS = 38;
 
 export function credentialSteps(proc: PlanSpec["process"], last: number): Step[] {
   const caps = proc.capabilities;
@@ -76,5 +77,29 @@ export function rlimitSteps(
       explain: `prlimit --${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`,
     });
   }
+  return steps;
+}
+
+/** After credentials: umask, working directory, no_new_privs, and no host fd past the preserved ones. */
+export function finishingSteps(proc: PlanSpec["process"], preserveFds: number): Step[] {
+  const steps: Step[] = [];
+  const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
+  if (proc.user.umask !== undefined) {
+    steps.push({
+      op: { op: "UMASK", mask: proc.user.umask },
+      explain: `umask ${proc.user.umask.toString(8).padStart(4, "0")}`,
+    });
+  }
+  steps.push({ op: { op: "CHDIR", path: proc.cwd }, explain: `cd ${q(proc.cwd)}` });
+  if (proc.noNewPrivileges) {
+    steps.push({
+      op: { op: "PRCTL", option: PR_SET_NO_NEW_PRIVS, arg: 1 },
+      explain: "# no_new_privs: setuid binaries and file caps grant nothing",
+    });
+  }
+  steps.push({
+    op: { op: "CLOSE_FDS", from: 3 + preserveFds },
+    explain: `# close-on-exec every fd from ${3 + preserveFds} up: no host fd reaches the container`,
+  });
   return steps;
 }

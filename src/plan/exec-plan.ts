@@ -13,7 +13,7 @@
 //   session/pty, rlimits, seccomp (see plan.ts), credentials, cwd, fds, EXEC — no start FIFO.
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
-import { credentialSteps, rlimitSteps } from "./credentials.ts";
+import { credentialSteps, finishingSteps, rlimitSteps } from "./credentials.ts";
 import type { ConsoleMode, Step } from "./plan.ts";
 import { execCandidates } from "./plan.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
@@ -35,7 +35,6 @@ export interface ExecPlanInput {
   lsmExec?: readonly { path: string; data: string }[] | undefined;
 }
 
-const PR_SET_NO_NEW_PRIVS = 38;
 /** setns order after the user namespace; mount is last (it changes what /proc/self means). */
 const JOIN_ORDER: readonly NamespaceType[] = ["ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
 
@@ -111,18 +110,7 @@ function processSteps(input: ExecPlanInput): Step[] {
     : undefined;
   if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
   steps.push(...credentialSteps(proc, input.capLast));
-  if (proc.user.umask !== undefined)
-    add({ op: "UMASK", mask: proc.user.umask }, `umask ${proc.user.umask.toString(8).padStart(4, "0")}`);
-  add({ op: "CHDIR", path: proc.cwd }, `cd ${q(proc.cwd)}`);
-  if (proc.noNewPrivileges)
-    add(
-      { op: "PRCTL", option: PR_SET_NO_NEW_PRIVS, arg: 1 },
-      "# no_new_privs: setuid binaries and file caps grant nothing",
-    );
-  add(
-    { op: "CLOSE_FDS", from: 3 + input.preserveFds },
-    `# close-on-exec every fd from ${3 + input.preserveFds} up: no host fd reaches the container`,
-  );
+  steps.push(...finishingSteps(proc, input.preserveFds));
   for (const attr of input.lsmExec ?? [])
     add({ op: "WRITE_FILE", path: attr.path, data: attr.data }, `echo ${q(attr.data)} > ${q(attr.path)}`);
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);

@@ -2,7 +2,7 @@
 // person would type to do the same step. Pure: every fact about the host comes in `host`.
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
-import { credentialSteps, rlimitSteps } from "./credentials.ts";
+import { credentialSteps, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
 import { propagationFlag } from "./mount-options.ts";
@@ -90,7 +90,6 @@ export interface LaunchPlan {
   warnings?: string[];
 }
 
-const PR_SET_NO_NEW_PRIVS = 38;
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 function mapLines(maps: readonly { containerID: number; hostID: number; size: number }[]): string {
@@ -359,18 +358,7 @@ export function plan(input: PlanInput): LaunchPlan {
       `capabilities unknown to the running kernel (cap_last_cap ${last}) are ignored: ${beyond.join(", ")}`,
     );
   steps.push(...credentialSteps(proc, last));
-  if (proc.user.umask !== undefined)
-    add({ op: "UMASK", mask: proc.user.umask }, `umask ${proc.user.umask.toString(8).padStart(4, "0")}`);
-  add({ op: "CHDIR", path: proc.cwd }, `cd ${q(proc.cwd)}`);
-  if (proc.noNewPrivileges)
-    add(
-      { op: "PRCTL", option: PR_SET_NO_NEW_PRIVS, arg: 1 },
-      "# no_new_privs: setuid binaries and file caps grant nothing",
-    );
-  add(
-    { op: "CLOSE_FDS", from: 3 + input.preserveFds },
-    `# close-on-exec every fd from ${3 + input.preserveFds} up: no host fd reaches the container`,
-  );
+  steps.push(...finishingSteps(proc, input.preserveFds));
   add(
     { op: "WAIT_START" },
     input.mode === "detached"
