@@ -33,3 +33,13 @@ function removeEmptyTestCgroups(): void {
 }
 
 afterAll(removeEmptyTestCgroups);
+
+/** The engine tests' shared storage and run directories (test/engine/harness.ts), if any. */
+function removeEngineTestDirs(): void {
+  const { tmpdir } = require("node:os") as typeof import("node:os");
+  const { rmSync, existsSync } = require("node:fs") as typeof import("node:fs");
+  const dir = `${tmpdir()}/leopard-engine-test-${process.pid}`;
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+}
+
+afterAll(removeEngineTestDirs);

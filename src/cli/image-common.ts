@@ -9,6 +9,8 @@ export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export interface Globals {
   storage: string;
+  /** The engine's run directory (--run, $LEOPARD_RUN); image verbs ignore it. */
+  run?: string | undefined;
   debug: boolean;
 }
 
@@ -17,6 +19,8 @@ export interface Verb {
   options: Options;
   /** Positional arguments: a trailing "?" marks an optional one, "..." any number (at least one). */
   args: string[];
+  /** Everything after the last positional argument passes through unparsed (run's command). */
+  rest?: boolean;
   run(g: Globals, v: Values, a: string[]): Promise<number | undefined> | number | undefined;
 }
 

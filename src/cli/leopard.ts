@@ -1,25 +1,72 @@
-// leopard: the engine's command line, with docker's habits. For now the image verbs: pull,
-// import, load, save, images, inspect, tag, rmi, image prune, login, logout. Each verb's
-// module is imported only when that verb runs.
+// leopard: the engine's command line, with docker's habits: containers (run, create, start,
+// stop, ps, logs, exec, rm …), volumes and images. Each verb's module is imported only when
+// that verb runs. Exit codes as docker's: 125 when leopard fails, 126/127 when the command
+// cannot run or is not found, otherwise the container's own status.
 import { parseArgs } from "node:util";
+import { exitCodeOf } from "../engine/errors.ts";
 import { defaultStorage } from "../image/store.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import type { Globals, Options, Values, Verb } from "./image-common.ts";
 
+/** Verbs whose failures exit 125/126/127 as docker's do (the others exit 1). */
+const ENGINE_EXIT = new Set(["run", "create", "start", "exec"]);
+
 const GLOBAL_OPTIONS: Options = {
   storage: { type: "string" },
+  run: { type: "string" },
   debug: { type: "boolean" },
   version: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
 };
 
+const ctr = async () => await import("./ctr-life.ts");
+const CONTAINER_VERBS: Record<string, () => Promise<Verb>> = {
+  run: async () => (await import("./ctr-run.ts")).runVerb,
+  create: async () => (await import("./ctr-run.ts")).createVerb,
+  start: async () => (await ctr()).startVerb,
+  stop: async () => (await ctr()).stopVerb,
+  restart: async () => (await ctr()).restartVerb,
+  kill: async () => (await ctr()).killVerb,
+  wait: async () => (await ctr()).waitVerb,
+  rm: async () => (await ctr()).rmVerb,
+  pause: async () => (await ctr()).pauseVerb,
+  unpause: async () => (await ctr()).unpauseVerb,
+  rename: async () => (await ctr()).renameVerb,
+  ps: async () => (await import("./ctr-ps.ts")).psVerb,
+  logs: async () => (await import("./ctr-logs.ts")).logsVerb,
+  exec: async () => (await import("./ctr-exec.ts")).execVerb,
+  top: async () => (await import("./ctr-inspect.ts")).topVerb,
+  port: async () => (await import("./ctr-inspect.ts")).portVerb,
+  cp: async () => (await import("./ctr-cp.ts")).cpVerb,
+};
+
+/** `leopard container <sub>`. */
+const CONTAINER_SUBVERBS: Record<string, () => Promise<Verb>> = {
+  ...CONTAINER_VERBS,
+  ls: CONTAINER_VERBS["ps"]!,
+  list: CONTAINER_VERBS["ps"]!,
+  inspect: async () => (await import("./ctr-inspect.ts")).containerInspectVerb,
+  prune: async () => (await ctr()).containerPruneVerb,
+};
+
+const VOLUME_SUBVERBS: Record<string, () => Promise<Verb>> = {
+  create: async () => (await import("./volume.ts")).volumeCreateVerb,
+  ls: async () => (await import("./volume.ts")).volumeLsVerb,
+  list: async () => (await import("./volume.ts")).volumeLsVerb,
+  rm: async () => (await import("./volume.ts")).volumeRmVerb,
+  inspect: async () => (await import("./volume.ts")).volumeInspectVerb,
+  prune: async () => (await import("./volume.ts")).volumePruneVerb,
+};
+
 const VERBS: Record<string, () => Promise<Verb>> = {
+  ...CONTAINER_VERBS,
+  "container-cleanup": async () => (await ctr()).cleanupVerb,
   pull: async () => (await import("./image-pull.ts")).pullVerb,
   import: async () => (await import("./image-import.ts")).importVerb,
   load: async () => (await import("./image-load.ts")).loadVerb,
   save: async () => (await import("./image-save.ts")).saveVerb,
   images: async () => (await import("./image-list.ts")).imagesVerb,
-  inspect: async () => (await import("./image-inspect.ts")).inspectVerb,
+  inspect: async () => (await import("./ctr-inspect.ts")).anyInspectVerb,
   tag: async () => (await import("./image-tag.ts")).tagVerb,
   rmi: async () => (await import("./image-rmi.ts")).rmiVerb,
   login: async () => (await import("./image-login.ts")).loginVerb,
@@ -34,14 +81,41 @@ const IMAGE_SUBVERBS: Record<string, () => Promise<Verb>> = {
   save: VERBS["save"]!,
   ls: VERBS["images"]!,
   list: VERBS["images"]!,
-  inspect: VERBS["inspect"]!,
+  inspect: async () => (await import("./image-inspect.ts")).inspectVerb,
   tag: VERBS["tag"]!,
   rm: VERBS["rmi"]!,
   prune: async () => (await import("./image-prune.ts")).pruneVerb,
 };
 
+const GROUPS: Record<string, Record<string, () => Promise<Verb>>> = {
+  image: IMAGE_SUBVERBS,
+  container: CONTAINER_SUBVERBS,
+  volume: VOLUME_SUBVERBS,
+};
+
 function usage(): string {
-  return `usage: leopard [--storage DIR] COMMAND [OPTIONS] [ARGS]
+  return `usage: leopard [--storage DIR] [--run DIR] COMMAND [OPTIONS] [ARGS]
+
+Containers:
+  run       create and start a container (-d detached, -it interactive, --rm …)
+  create    create a container without starting it
+  start     start created or stopped containers
+  stop      stop containers (the stop signal, then SIGKILL after --time)
+  restart   stop and start containers
+  kill      send a signal to containers
+  wait      wait for containers to exit and print their exit codes
+  rm        remove containers (-f running ones, -v their anonymous volumes)
+  ps        list containers (-a all, -q ids, --filter, --format json)
+  logs      show a detached container's output (-f follow, --tail, --since, -t)
+  exec      run a command in a running container (-it, -d, -e, -u, -w)
+  top       show a container's processes
+  port      show a container's published ports
+  pause     freeze containers
+  unpause   thaw containers
+  rename    rename a container
+  cp        copy files between a container and the host
+  container inspect | prune | ls | …
+  volume    create | ls | rm | inspect | prune
 
 Images:
   pull      fetch an image from a registry
@@ -57,6 +131,8 @@ Images:
   logout    remove stored credentials
 
 Storage: --storage DIR, or $LEOPARD_STORAGE, default /var/lib/leopard.
+Run directory (runtime state, exit files; emptied by a reboot): --run DIR, or $LEOPARD_RUN,
+default /run/leopard-engine.
 `;
 }
 
@@ -81,7 +157,11 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     const globalArgs = verbToken ? argv.slice(0, verbToken.index) : argv;
     const gv = parseArgs({ args: globalArgs, options: GLOBAL_OPTIONS, strict: true }).values as Values;
     debug = gv["debug"] === true;
-    const g: Globals = { storage: (gv["storage"] as string | undefined) ?? defaultStorage(), debug };
+    const g: Globals = {
+      storage: (gv["storage"] as string | undefined) ?? defaultStorage(),
+      run: gv["run"] as string | undefined,
+      debug,
+    };
     if (gv["version"]) {
       process.stdout.write("leopard version 0.1.0\n");
       return 0;
@@ -93,20 +173,39 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     let name = argv[verbToken.index] ?? "";
     let rest = argv.slice(verbToken.index + 1);
     let load = VERBS[name];
-    if (name === "image") {
+    const group = GROUPS[name];
+    if (group !== undefined) {
       const sub = rest[0];
-      load = sub === undefined ? undefined : IMAGE_SUBVERBS[sub];
+      load = sub === undefined ? undefined : group[sub];
       if (load === undefined)
-        throw new LeopardError("invalid-argument", `unknown image command "${sub ?? ""}"`);
+        throw new LeopardError("invalid-argument", `unknown ${name} command "${sub ?? ""}"`);
       name = `image ${sub}`;
       rest = rest.slice(1);
     }
     if (load === undefined) throw new LeopardError("invalid-argument", `unknown command "${name}"`);
     const verb = await load();
     where = name;
+    let passThrough: string[] = [];
+    if (verb.rest) {
+      // Options stop at the first positional argument past the verb's own: `run busybox ls -l`.
+      const scan = parseArgs({
+        args: rest,
+        options: verb.options,
+        strict: false,
+        allowPositionals: true,
+        tokens: true,
+      });
+      const fixed = verb.args.filter((x) => !x.endsWith("?")).length;
+      const last = scan.tokens.filter((t) => t.kind === "positional")[fixed - 1];
+      if (last) {
+        passThrough = rest.slice(last.index + 1);
+        rest = rest.slice(0, last.index + 1);
+      }
+    }
+    const ownsH = Object.values(verb.options ?? {}).some((o) => o.short === "h");
     const parsed = parseArgs({
       args: rest,
-      options: { ...verb.options, help: { type: "boolean", short: "h" } },
+      options: { ...verb.options, help: ownsH ? { type: "boolean" } : { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals: true,
     });
@@ -114,13 +213,13 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
       process.stdout.write(`usage: leopard ${verb.usage}\n`);
       return 0;
     }
-    const pos = parsed.positionals;
+    const pos = [...parsed.positionals, ...passThrough];
     const variadic = verb.args.some((a) => a.endsWith("..."));
     const required = verb.args.filter((a) => !a.endsWith("?")).length;
     if (pos[0] !== undefined) where = `${name} ${pos[0]}`;
     if (pos.length < required)
       throw new LeopardError("invalid-argument", `missing argument: usage: leopard ${verb.usage}`);
-    if (!variadic && pos.length > verb.args.length) {
+    if (!variadic && !verb.rest && pos.length > verb.args.length) {
       throw new LeopardError(
         "invalid-argument",
         `unexpected argument "${pos[verb.args.length]}": usage: leopard ${verb.usage}`,
@@ -135,7 +234,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     process.stderr.write(`leopard: ${where ? `${where}: ` : ""}${msg}\n`);
     if (debug && err instanceof Error && !(err instanceof LeopardError))
       process.stderr.write(`${err.stack}\n`);
-    return 1;
+    return ENGINE_EXIT.has(where.split(" ")[0] ?? "") ? exitCodeOf(err) : 1;
   }
 }
 

@@ -26,6 +26,8 @@ export interface RunConfig {
   labels: Record<string, string>;
   exposedPorts: string[];
   stopSignal: string | undefined;
+  /** The image's Volumes: mount points that get a fresh volume in every container. */
+  volumes: string[];
 }
 
 function strings(v: unknown): string[] {
@@ -50,5 +52,6 @@ export function runConfig(store: Store, img: ImageRecord): RunConfig {
     labels,
     exposedPorts: ports,
     stopSignal: typeof c["StopSignal"] === "string" ? c["StopSignal"] : undefined,
+    volumes: typeof c["Volumes"] === "object" && c["Volumes"] !== null ? Object.keys(c["Volumes"]) : [],
   };
 }

@@ -45,6 +45,8 @@ const lazy = new Proxy(bound, {
     if (f === undefined) {
       const def = DEFS[name];
       if (def === undefined) return undefined;
+      // errno() must not bind lazily after a failed call: dlopen itself may reset errno.
+      if (name !== "__errno_location" && target.__errno_location === undefined) void lazy.__errno_location;
       f = dlopen("libc.so.6", { [name]: def } as Pick<typeof DEFS, typeof name>).symbols[
         name
       ] as Symbols[typeof name];

@@ -1,0 +1,82 @@
+// `leopard exec [-it] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...`: a process in a
+// running container, through the runtime in-process. Names in -u resolve in the container's
+// own /etc/passwd and /etc/group.
+import { readFileSync } from "node:fs";
+import { CommandError } from "../engine/errors.ts";
+import { findExecutable, resolveIn } from "../engine/exe.ts";
+import { expandEnv } from "../engine/flags.ts";
+import { refresh } from "../engine/lifecycle.ts";
+import { resolveUser } from "../engine/users.ts";
+import { exec } from "../runtime/exec.ts";
+import { LeopardError } from "../util/errors.ts";
+import { openEngine, strs } from "./engine-common.ts";
+import { str, type Verb } from "./image-common.ts";
+
+export const execVerb: Verb = {
+  usage: "exec [-i] [-t] [-d] [-e K=V] [-u USER[:GROUP]] [-w DIR] CONTAINER COMMAND [ARG...]",
+  options: {
+    interactive: { type: "boolean", short: "i" },
+    tty: { type: "boolean", short: "t" },
+    detach: { type: "boolean", short: "d" },
+    env: { type: "string", multiple: true, short: "e" },
+    user: { type: "string", short: "u" },
+    workdir: { type: "string", short: "w" },
+    privileged: { type: "boolean" },
+  },
+  args: ["CONTAINER", "COMMAND"],
+  rest: true,
+  run: async (g, v, a) => {
+    const [ref = "", ...argv] = a;
+    if (argv.length === 0) throw new LeopardError("invalid-argument", "exec needs a command");
+    const engine = openEngine(g);
+    try {
+      const c = await refresh(engine, engine.db.get(ref));
+      if (c.state !== "running" && c.state !== "paused")
+        throw new LeopardError("bad-state", `container ${c.name} is not running`);
+      if (c.state === "paused")
+        throw new LeopardError("bad-state", `container ${c.name} is paused: unpause it first`);
+      let user: string | undefined;
+      const u = str(v, "user");
+      if (u !== undefined) {
+        const rootfs = engine.rootfsPath(c.id);
+        const read = (f: string) => {
+          const p = resolveIn(rootfs, f);
+          try {
+            return p === undefined ? "" : readFileSync(p, "utf8");
+          } catch {
+            return "";
+          }
+        };
+        const r = resolveUser(u, read("/etc/passwd"), read("/etc/group"));
+        user = `${r.uid}:${r.gid}`;
+      }
+      // 127/126 as docker's exec reports them, before anything runs.
+      const env = c.config.env;
+      const path =
+        env.findLast((e) => e.startsWith("PATH="))?.slice(5) ??
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+      const found = findExecutable(
+        engine.rootfsPath(c.id),
+        argv[0] ?? "",
+        path,
+        str(v, "workdir") ?? (c.config.workingDir || "/"),
+      );
+      if (!found.found) throw new CommandError(found.code, found.why);
+      const tty = v["tty"] === true && v["detach"] !== true;
+      return await exec({
+        id: c.id,
+        state: engine.oci,
+        detach: v["detach"] === true,
+        inline: {
+          args: argv,
+          tty,
+          env: expandEnv(strs(v["env"]), process.env),
+          ...(user !== undefined ? { user } : {}),
+          ...(str(v, "workdir") !== undefined ? { cwd: str(v, "workdir") } : {}),
+        },
+      });
+    } finally {
+      engine.close();
+    }
+  },
+};

@@ -1,0 +1,185 @@
+// Container lifecycle verbs: start, stop, kill, restart, wait, rm, pause, unpause, rename,
+// container prune, and container-cleanup (conmon's exit command).
+import type { ContainerRecord } from "../engine/db.ts";
+import type { Engine } from "../engine/engine.ts";
+import { finish, kill, refresh, removeContainer, startDetached, stop, wait } from "../engine/lifecycle.ts";
+import { NAME } from "../engine/names.ts";
+import * as cg from "../runtime/cgroup-verbs.ts";
+import { describe, LeopardError } from "../util/errors.ts";
+import { openEngine } from "./engine-common.ts";
+import { type Globals, str, type Values, type Verb } from "./image-common.ts";
+
+/** Runs `fn` on each named container; errors are printed one per line and make the exit code 1. */
+async function each(
+  g: Globals,
+  refs: string[],
+  fn: (e: Engine, c: ContainerRecord) => Promise<string | undefined> | string | undefined,
+): Promise<number> {
+  const engine = openEngine(g);
+  let failed = 0;
+  try {
+    for (const ref of refs) {
+      try {
+        const out = await fn(engine, await refresh(engine, engine.db.get(ref)));
+        if (out !== undefined) process.stdout.write(`${out}\n`);
+      } catch (e) {
+        failed++;
+        process.stderr.write(`leopard: ${ref}: ${describe(e)}\n`);
+      }
+    }
+  } finally {
+    engine.close();
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+function timeout(v: Values, c: ContainerRecord): number {
+  const t = str(v, "time");
+  if (t === undefined) return c.config.stopTimeout;
+  if (!/^\d+$/.test(t))
+    throw new LeopardError("invalid-argument", `--time "${t}" must be a number of seconds`);
+  return Number(t);
+}
+
+export const startVerb: Verb = {
+  usage: "start CONTAINER...",
+  options: {},
+  args: ["CONTAINER..."],
+  run: (g, _v, a) =>
+    each(g, a, async (e, c) => {
+      await startDetached(e, c);
+      return c.name;
+    }),
+};
+
+export const stopVerb: Verb = {
+  usage: "stop [-t SECONDS] CONTAINER...",
+  options: { time: { type: "string", short: "t" } },
+  args: ["CONTAINER..."],
+  run: (g, v, a) =>
+    each(g, a, async (e, c) => {
+      await stop(e, c, timeout(v, c));
+      return c.name;
+    }),
+};
+
+export const restartVerb: Verb = {
+  usage: "restart [-t SECONDS] CONTAINER...",
+  options: { time: { type: "string", short: "t" } },
+  args: ["CONTAINER..."],
+  run: (g, v, a) =>
+    each(g, a, async (e, c) => {
+      await stop(e, c, timeout(v, c));
+      await startDetached(e, e.db.get(c.id));
+      return c.name;
+    }),
+};
+
+export const killVerb: Verb = {
+  usage: "kill [-s SIGNAL] CONTAINER...",
+  options: { signal: { type: "string", short: "s" } },
+  args: ["CONTAINER..."],
+  run: (g, v, a) =>
+    each(g, a, (e, c) => {
+      kill(e, c, str(v, "signal") ?? "SIGKILL");
+      return c.name;
+    }),
+};
+
+export const waitVerb: Verb = {
+  usage: "wait CONTAINER...",
+  options: {},
+  args: ["CONTAINER..."],
+  run: (g, _v, a) => each(g, a, async (e, c) => String(await wait(e, c))),
+};
+
+export const rmVerb: Verb = {
+  usage: "rm [-f] [-v] CONTAINER...",
+  options: { force: { type: "boolean", short: "f" }, volumes: { type: "boolean", short: "v" } },
+  args: ["CONTAINER..."],
+  run: (g, v, a) =>
+    each(g, a, async (e, c) => {
+      await removeContainer(e, c, { force: v["force"] === true, volumes: v["volumes"] === true });
+      return c.name;
+    }),
+};
+
+function running(c: ContainerRecord): void {
+  if (c.state !== "running" && c.state !== "paused")
+    throw new LeopardError("bad-state", `container ${c.name} is not running`);
+}
+
+export const pauseVerb: Verb = {
+  usage: "pause CONTAINER...",
+  options: {},
+  args: ["CONTAINER..."],
+  run: (g, _v, a) =>
+    each(g, a, (e, c) => {
+      running(c);
+      cg.pause(e.oci, c.id);
+      return c.name;
+    }),
+};
+
+export const unpauseVerb: Verb = {
+  usage: "unpause CONTAINER...",
+  options: {},
+  args: ["CONTAINER..."],
+  run: (g, _v, a) =>
+    each(g, a, (e, c) => {
+      running(c);
+      cg.resume(e.oci, c.id);
+      return c.name;
+    }),
+};
+
+export const renameVerb: Verb = {
+  usage: "rename CONTAINER NEW_NAME",
+  options: {},
+  args: ["CONTAINER", "NEW_NAME"],
+  run: (g, _v, a) =>
+    each(g, [a[0] ?? ""], (e, c) => {
+      const name = a[1] ?? "";
+      if (!NAME.test(name))
+        throw new LeopardError("invalid-argument", `container name "${name}" is not valid`);
+      e.db.update(c.id, { name });
+      return undefined;
+    }),
+};
+
+export const containerPruneVerb: Verb = {
+  usage: "container prune [-f]",
+  options: { force: { type: "boolean", short: "f" } },
+  args: [],
+  run: async (g) => {
+    const engine = openEngine(g);
+    try {
+      for (const c of engine.db.all()) {
+        const live = await refresh(engine, c);
+        if (live.state !== "exited" && live.state !== "created") continue;
+        await removeContainer(engine, live, { force: false, volumes: false });
+        process.stdout.write(`${c.id}\n`);
+      }
+    } finally {
+      engine.close();
+    }
+    return 0;
+  },
+};
+
+/** conmon's exit command: records the exit, tears down the network, honours --rm. */
+export const cleanupVerb: Verb = {
+  usage: "container-cleanup ID",
+  options: {},
+  args: ["ID"],
+  run: async (g, _v, a) => {
+    const engine = openEngine(g);
+    try {
+      const c = engine.db.find(a[0] ?? "");
+      if (c) await finish(engine, c);
+    } finally {
+      engine.close();
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,127 @@
+// `leopard ps`: containers in docker's table (or JSON), running ones by default, -a for all,
+// -q for ids, --filter name=|status=|label=|id=.
+import type { ContainerRecord } from "../engine/db.ts";
+import { refresh, short } from "../engine/lifecycle.ts";
+import { LeopardError } from "../util/errors.ts";
+import { ago, openEngine, strs, table } from "./engine-common.ts";
+import { str, type Verb } from "./image-common.ts";
+
+export function statusText(c: ContainerRecord, now = Date.now()): string {
+  switch (c.state) {
+    case "created":
+      return "Created";
+    case "running":
+      return `Up ${ago(c.startedAt, now)}`;
+    case "paused":
+      return `Up ${ago(c.startedAt, now)} (Paused)`;
+    case "exited":
+      return `Exited (${c.exitCode}) ${ago(c.finishedAt, now)} ago`;
+  }
+}
+
+export function portsText(c: ContainerRecord): string {
+  return c.config.publish
+    .map((p) => `${p.hostIP || "0.0.0.0"}:${p.hostPort}->${p.containerPort}/${p.protocol}`)
+    .join(", ");
+}
+
+type Filter = (c: ContainerRecord) => boolean;
+
+export function parseFilter(f: string): Filter {
+  const i = f.indexOf("=");
+  const key = f.slice(0, i);
+  const val = f.slice(i + 1);
+  switch (key) {
+    case "name":
+      return (c) => c.name.includes(val);
+    case "id":
+      return (c) => c.id.startsWith(val);
+    case "status":
+      return (c) => c.state === val;
+    case "label": {
+      const j = val.indexOf("=");
+      return j < 0
+        ? (c) => val in c.config.labels
+        : (c) => c.config.labels[val.slice(0, j)] === val.slice(j + 1);
+    }
+    case "ancestor":
+      return (c) => c.config.imageName === val || c.config.image === val;
+    default:
+      throw new LeopardError(
+        "invalid-argument",
+        `--filter "${f}": filter by name, id, status, label or ancestor`,
+      );
+  }
+}
+
+export const psVerb: Verb = {
+  usage: "ps [-a] [-q] [--no-trunc] [--filter KEY=VALUE] [--format table|json]",
+  options: {
+    all: { type: "boolean", short: "a" },
+    quiet: { type: "boolean", short: "q" },
+    "no-trunc": { type: "boolean" },
+    filter: { type: "string", multiple: true, short: "f" },
+    format: { type: "string" },
+  },
+  args: [],
+  run: async (g, v) => {
+    const filters = strs(v["filter"]).map(parseFilter);
+    const format = str(v, "format") ?? "table";
+    if (format !== "table" && format !== "json")
+      throw new LeopardError("invalid-argument", `--format "${format}" must be table or json`);
+    const engine = openEngine(g);
+    let list: ContainerRecord[] = [];
+    try {
+      for (const c of engine.db.all()) {
+        const live = await refresh(engine, c);
+        if (engine.db.find(c.id) === undefined) continue; // removed with --rm just now
+        list.push(live);
+      }
+    } finally {
+      engine.close();
+    }
+    if (v["all"] !== true && !strs(v["filter"]).some((f) => f.startsWith("status=")))
+      list = list.filter((c) => c.state === "running" || c.state === "paused");
+    list = list.filter((c) => filters.every((f) => f(c)));
+    const trunc = v["no-trunc"] !== true;
+    if (v["quiet"] === true) {
+      process.stdout.write(list.map((c) => `${trunc ? short(c.id) : c.id}\n`).join(""));
+      return 0;
+    }
+    if (format === "json") {
+      const out = list.map((c) => ({
+        Id: c.id,
+        Names: [c.name],
+        Image: c.config.imageName,
+        ImageID: c.config.image,
+        Command: [...c.config.entrypoint, ...c.config.cmd],
+        Created: c.created,
+        State: c.state,
+        Status: statusText(c),
+        ExitCode: c.exitCode,
+        Pid: c.pid,
+        Ports: c.config.publish,
+        Labels: c.config.labels,
+        Networks: Object.keys(c.networks),
+      }));
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      return 0;
+    }
+    const rows = list.map((c) => {
+      const cmd = [...c.config.entrypoint, ...c.config.cmd].join(" ");
+      return [
+        trunc ? short(c.id) : c.id,
+        c.config.imageName,
+        `"${trunc && cmd.length > 20 ? `${cmd.slice(0, 19)}…` : cmd}"`,
+        `${ago(c.created)} ago`,
+        statusText(c),
+        portsText(c),
+        c.name,
+      ];
+    });
+    process.stdout.write(
+      table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], rows),
+    );
+    return 0;
+  },
+};

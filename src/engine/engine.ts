@@ -1,0 +1,281 @@
+// The engine: containers as people see them. Each command opens the shared state (the image
+// store, the engine's database, the runtime's state directory), does its work with the runtime
+// library in-process, and leaves: there is no daemon. Detached containers are watched by
+// conmon; a foreground `run` needs no monitor.
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { ensureImage, type PullOptions, prepareRootfs, runConfig } from "../image/index.ts";
+import { parsePlatform } from "../image/oci.ts";
+import { Store } from "../image/store.ts";
+import { CAPABILITIES } from "../spec/capabilities.ts";
+import type { DeviceJson, SeccompJson } from "../spec/json.ts";
+import { StateDir } from "../state/state.ts";
+import { writeFileAtomic } from "../sys/fs.ts";
+import { LeopardError } from "../util/errors.ts";
+import type { ContainerConfig } from "./config.ts";
+import { type ContainerRecord, EngineDb } from "./db.ts";
+import { containerDir, type EngineDirs, makeDirs, ociRoot } from "./dirs.ts";
+import { CommandError } from "./errors.ts";
+import { hostsFile, resolvConf } from "./etc-files.ts";
+import { findExecutable, resolveIn } from "./exe.ts";
+import { NAME, newId, randomName } from "./names.ts";
+import { buildSpec } from "./spec.ts";
+import { resolveUser } from "./users.ts";
+import { ANONYMOUS, anonymousVolume, copyUp, createVolume, volumePath } from "./volumes.ts";
+
+export type PullPolicy = "missing" | "always" | "never";
+
+/** What `create`/`run` ask for; undefined fields take the image's value. */
+export interface CreateRequest
+  extends Omit<
+    ContainerConfig,
+    "image" | "imageName" | "entrypoint" | "cmd" | "workingDir" | "user" | "hostname" | "stopSignal" | "env"
+  > {
+  image: string;
+  pull: PullPolicy;
+  platform?: string | undefined;
+  name?: string | undefined;
+  /** --entrypoint: "" clears the image's. */
+  entrypoint?: string | undefined;
+  cmd: string[];
+  env: string[];
+  workingDir?: string | undefined;
+  user?: string | undefined;
+  hostname?: string | undefined;
+  stopSignal?: string | undefined;
+  tlsVerify?: boolean | undefined;
+}
+
+export const CATATONIT = "/usr/bin/catatonit";
+
+export class Engine {
+  readonly store: Store;
+  readonly db: EngineDb;
+  readonly oci: StateDir;
+
+  constructor(readonly dirs: EngineDirs) {
+    makeDirs(dirs);
+    this.store = new Store(dirs.storage);
+    this.db = new EngineDb(`${dirs.storage}/engine.db`);
+    this.oci = new StateDir(ociRoot(dirs));
+  }
+
+  close(): void {
+    this.db.close();
+    this.store.close();
+  }
+
+  bundle(id: string): string {
+    return containerDir(this.dirs, id);
+  }
+
+  async create(req: CreateRequest): Promise<ContainerRecord> {
+    if (req.name !== undefined && !NAME.test(req.name))
+      throw new LeopardError(
+        "invalid-argument",
+        `container name "${req.name}" is not valid: use [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
+      );
+    if (req.name !== undefined && this.db.find(req.name) !== undefined) {
+      throw new LeopardError(
+        "exists",
+        `the container name "${req.name}" is already in use; remove that container or choose another name`,
+      );
+    }
+    for (const v of req.volumes) {
+      if (!v.named && !existsSync(v.source))
+        throw new LeopardError("not-found", `bind source path does not exist: ${v.source}`);
+    }
+    for (const d of req.devices) {
+      if (!existsSync(d.host)) throw new LeopardError("not-found", `device "${d.host}" does not exist`);
+    }
+    if (req.init && !existsSync(CATATONIT))
+      throw new LeopardError("not-found", `--init needs ${CATATONIT} (Debian package catatonit)`);
+    const img =
+      req.pull === "always"
+        ? await (await import("../image/pull.ts")).pull(this.store, req.image, pullOpts(req))
+        : req.pull === "never"
+          ? this.store.find(req.image)
+          : await ensureImage(this.store, req.image, pullOpts(req));
+    if (!img)
+      throw new LeopardError("not-found", `image "${req.image}" is not in the store and --pull is never`);
+    const rc = runConfig(this.store, img);
+    const id = newId();
+    const entrypoint =
+      req.entrypoint === undefined ? rc.entrypoint : req.entrypoint === "" ? [] : [req.entrypoint];
+    // docker: --entrypoint resets the image's Cmd too.
+    const cmd = req.cmd.length > 0 ? req.cmd : req.entrypoint === undefined ? rc.cmd : [];
+    if (entrypoint.length + cmd.length === 0)
+      throw new LeopardError(
+        "invalid-argument",
+        `no command specified: image "${req.image}" has no Cmd or Entrypoint`,
+      );
+    const name = req.name ?? randomName((n) => this.db.find(n) !== undefined);
+    const config: ContainerConfig = {
+      ...req,
+      image: img.id,
+      imageName: req.image,
+      entrypoint,
+      cmd,
+      env: [...rc.env, ...req.env],
+      workingDir: req.workingDir ?? rc.workingDir,
+      user: req.user ?? rc.user,
+      hostname: req.hostname ?? id.slice(0, 12),
+      stopSignal: req.stopSignal ?? rc.stopSignal ?? "SIGTERM",
+      labels: { ...rc.labels, ...req.labels },
+      volumes: [...req.volumes],
+    };
+    const rootfs = await prepareRootfs(this.store, img, id);
+    const made: string[] = [];
+    try {
+      // The image's Volumes that the user did not mount become anonymous volumes.
+      for (const dest of rc.volumes) {
+        if (!config.volumes.some((v) => v.destination === dest))
+          config.volumes.push({ source: "", named: true, destination: dest, readonly: false });
+      }
+      config.volumes = config.volumes.map((v) => {
+        if (!v.named) return v;
+        const rec =
+          v.source === "" ? anonymousVolume(this.db, this.dirs) : createVolume(this.db, this.dirs, v.source);
+        if (v.source === "") made.push(rec.name);
+        const path = volumePath(this.dirs, rec.name);
+        copyUp(rootfs.path, v.destination, path);
+        return { ...v, source: rec.name, hostPath: path };
+      });
+      const rec: ContainerRecord = {
+        id,
+        name,
+        config,
+        state: "created",
+        pid: 0,
+        exitCode: 0,
+        created: new Date().toISOString(),
+        startedAt: "",
+        finishedAt: "",
+        foreground: false,
+        networks: {},
+        restarts: 0,
+      };
+      this.checkCommand(rec, rootfs.path);
+      this.db.insert(rec);
+      return rec;
+    } catch (e) {
+      await rootfs.cleanup().catch(() => undefined);
+      for (const v of made) {
+        rmSync(`${this.dirs.storage}/volumes/${v}`, { recursive: true, force: true });
+        this.db.removeVolume(v);
+      }
+      throw e;
+    }
+  }
+
+  rootfsPath(id: string): string {
+    const r = this.store.meta.rootfs(id);
+    if (!r) throw new LeopardError("not-found", `container ${id.slice(0, 12)} has no root filesystem`);
+    return r.path;
+  }
+
+  /** 127/126 before anything runs, as docker reports a missing or non-executable command. */
+  checkCommand(rec: ContainerRecord, rootfs: string): void {
+    const c = rec.config;
+    const argv0 = c.init ? undefined : [...c.entrypoint, ...c.cmd][0];
+    if (argv0 === undefined) return;
+    const path =
+      c.env.findLast((e) => e.startsWith("PATH="))?.slice(5) ??
+      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const r = findExecutable(rootfs, argv0, path, c.workingDir || "/");
+    if (!r.found) throw new CommandError(r.code, r.why);
+  }
+
+  /** Writes config.json and the /etc files for the next start. */
+  writeBundle(rec: ContainerRecord, netnsPath: string | undefined, addresses: string[]): void {
+    const c = rec.config;
+    const dir = this.bundle(rec.id);
+    const rootfs = this.rootfsPath(rec.id);
+    const readEtc = (f: string): string => {
+      const p = resolveIn(rootfs, f);
+      try {
+        return p === undefined ? "" : readFileSync(p, "utf8");
+      } catch {
+        return "";
+      }
+    };
+    const user = resolveUser(c.user, readEtc("/etc/passwd"), readEtc("/etc/group"));
+    const etc = { hosts: `${dir}/hosts`, hostname: `${dir}/hostname`, resolv: `${dir}/resolv.conf` };
+    writeFileAtomic(etc.hostname, `${c.hostname}\n`);
+    writeFileAtomic(etc.hosts, hostsFile({ hostname: c.hostname, addresses, extra: c.addHosts }));
+    let hostResolv = "";
+    try {
+      hostResolv = readFileSync("/etc/resolv.conf", "utf8");
+    } catch {}
+    writeFileAtomic(etc.resolv, resolvConf(hostResolv, c.dns, [], c.network === "host"));
+    const spec = buildSpec(
+      {
+        ...c,
+        volumes: c.volumes.map((v) =>
+          v.named ? { ...v, source: v.hostPath ?? volumePath(this.dirs, v.source) } : v,
+        ),
+      },
+      {
+        id: rec.id,
+        rootfs,
+        user,
+        etc,
+        netnsPath,
+        cgroupsPath: `${process.env["LEOPARD_CGROUP_PARENT"] ?? "/leopard"}/${rec.id}`,
+        defaultCaps: defaultCaps(),
+        allCaps: boundingSet(),
+        seccompFor: (caps) => seccompFor(caps),
+        devices: c.devices.map((d) => deviceNode(d.host, d.container)),
+        initPath: CATATONIT,
+      },
+    );
+    writeFileSync(`${dir}/config.json`, JSON.stringify(spec));
+  }
+
+  /** Containers whose volumes include `name`. */
+  volumeUsers(name: string): ContainerRecord[] {
+    return this.db.all().filter((c) => c.config.volumes.some((v) => v.named && v.source === name));
+  }
+
+  anonymousVolumes(rec: ContainerRecord): string[] {
+    return rec.config.volumes
+      .filter((v) => v.named && this.db.volume(v.source)?.labels[ANONYMOUS] === "true")
+      .map((v) => v.source);
+  }
+}
+
+function pullOpts(req: CreateRequest): PullOptions {
+  return {
+    ...(req.platform !== undefined ? { platform: parsePlatform(req.platform) } : {}),
+    ...(req.tlsVerify !== undefined ? { tlsVerify: req.tlsVerify } : {}),
+  };
+}
+
+let caps: readonly string[] | undefined;
+function defaultCaps(): readonly string[] {
+  caps ??= (require("../seccomp/default-profile.ts") as typeof import("../seccomp/default-profile.ts"))
+    .DEFAULT_CAPABILITIES;
+  return caps;
+}
+
+/** The capabilities in this process's bounding set (/proc/self/status CapBnd). */
+function boundingSet(): string[] {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+  const mask = BigInt(`0x${m?.[1] ?? "0"}`);
+  return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
+}
+
+function seccompFor(c: readonly string[]): SeccompJson {
+  const { defaultSeccompJson } =
+    require("../seccomp/default-profile.ts") as typeof import("../seccomp/default-profile.ts");
+  return defaultSeccompJson({ capabilities: c }) as unknown as SeccompJson;
+}
+
+function deviceNode(host: string, container: string): DeviceJson {
+  const st = statSync(host);
+  const rdev = st.rdev;
+  const major = ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+  const minor = (rdev & 0xff) | ((rdev >> 12) & ~0xff);
+  const type = st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : undefined;
+  if (type === undefined) throw new LeopardError("invalid-argument", `"${host}" is not a device`);
+  return { path: container, type, major, minor, fileMode: st.mode & 0o777, uid: 0, gid: 0 };
+}

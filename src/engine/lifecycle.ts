@@ -1,0 +1,256 @@
+// A container's life under the engine: start (detached under conmon, or in the foreground with
+// no monitor), stop (the stop signal, then SIGKILL after the timeout), kill, wait, restart and
+// remove. The runtime's state directory is the truth about a live container; `refresh` brings
+// the database in line with it, and `finish` is what happens once, after init exits (conmon's
+// exit command runs it; any command that notices first does too).
+import { readFileSync, rmSync } from "node:fs";
+import * as runtime from "../runtime/lifecycle.ts";
+import { run } from "../runtime/run.ts";
+import { describe, LeopardError } from "../util/errors.ts";
+import { ENGINE, launchConmon } from "./conmon.ts";
+import type { ContainerRecord, EngineState } from "./db.ts";
+import { exitDir, socketDir } from "./dirs.ts";
+import type { Engine } from "./engine.ts";
+import { attachNetwork, detachNetwork } from "./network.ts";
+
+const short = (id: string): string => id.slice(0, 12);
+
+function runtimeStatus(engine: Engine, id: string): { status: string; pid: number } | undefined {
+  try {
+    const s = runtime.stateOf(engine.oci, id);
+    return { status: s.status, pid: s.pid };
+  } catch {
+    return undefined;
+  }
+}
+
+function exitFile(engine: Engine, id: string): string {
+  return `${exitDir(engine.dirs)}/${id}`;
+}
+
+function readExitCode(engine: Engine, id: string): number | undefined {
+  try {
+    const n = Number(readFileSync(exitFile(engine, id), "utf8").trim());
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The record with its live state: running, paused, or exited once init is gone. */
+export async function refresh(engine: Engine, rec: ContainerRecord): Promise<ContainerRecord> {
+  if (rec.state !== "running" && rec.state !== "paused") return rec;
+  const rt = runtimeStatus(engine, rec.id);
+  if (
+    rt &&
+    (rt.status === "running" || rt.status === "paused" || rt.status === "created" || rt.status === "creating")
+  ) {
+    const state: EngineState = rt.status === "paused" ? "paused" : "running";
+    return { ...rec, state, pid: rt.pid };
+  }
+  // A foreground run still holding the container records its own exit code.
+  if (rec.foreground && rt === undefined) {
+    const now = engine.db.find(rec.id);
+    if (now && now.state === "exited") return now;
+  }
+  await finish(engine, rec);
+  return engine.db.find(rec.id) ?? { ...rec, state: "exited" };
+}
+
+/** After init exited: the exit code, the runtime's state, the network, --rm. Idempotent. */
+export async function finish(engine: Engine, rec: ContainerRecord, code?: number): Promise<void> {
+  let exitCode = code;
+  if (exitCode === undefined && !rec.foreground) {
+    // conmon writes the exit file right after reaping init; give it a moment.
+    for (let i = 0; i < 50; i++) {
+      exitCode = readExitCode(engine, rec.id);
+      if (exitCode !== undefined) break;
+      await Bun.sleep(20);
+    }
+  }
+  await runtime.remove(engine.oci, rec.id, true).catch(() => undefined);
+  await detachNetwork(engine, rec).catch((e) => process.stderr.write(`leopard: warning: ${describe(e)}\n`));
+  const current = engine.db.find(rec.id);
+  if (current === undefined) return;
+  if (current.state !== "exited") {
+    engine.db.update(rec.id, {
+      state: "exited",
+      pid: 0,
+      exitCode: exitCode ?? (current.exitCode || 137),
+      finishedAt: new Date().toISOString(),
+      networks: {},
+    });
+  }
+  if (rec.config.autoRemove) await removeContainer(engine, rec, { force: true, volumes: true });
+}
+
+function markRunning(
+  engine: Engine,
+  rec: ContainerRecord,
+  pid: number,
+  foreground: boolean,
+  networks: ContainerRecord["networks"],
+): void {
+  engine.db.update(rec.id, {
+    state: "running",
+    pid,
+    exitCode: 0,
+    startedAt: new Date().toISOString(),
+    finishedAt: "",
+    foreground,
+    networks,
+    restarts: rec.startedAt === "" ? rec.restarts : rec.restarts + 1,
+  });
+}
+
+async function prepareStart(engine: Engine, rec: ContainerRecord): Promise<ContainerRecord["networks"]> {
+  // What a previous run left: the runtime's state and the exit file.
+  await runtime.remove(engine.oci, rec.id, true).catch(() => undefined);
+  rmSync(exitFile(engine, rec.id), { force: true });
+  engine.checkCommand(rec, engine.rootfsPath(rec.id));
+  const net = await attachNetwork(engine, rec);
+  try {
+    engine.writeBundle(rec, net.netnsPath, net.addresses);
+  } catch (e) {
+    await detachNetwork(engine, rec).catch(() => undefined);
+    throw e;
+  }
+  return net.networks;
+}
+
+/** Starts a created or exited container under conmon. */
+export async function startDetached(engine: Engine, rec: ContainerRecord): Promise<void> {
+  const live = await refresh(engine, rec);
+  if (live.state === "running" || live.state === "paused") return;
+  const networks = await prepareStart(engine, rec);
+  const bundle = engine.bundle(rec.id);
+  try {
+    const pid = await launchConmon({
+      id: rec.id,
+      name: rec.name,
+      bundle,
+      ociRoot: engine.oci.root,
+      exitDir: exitDir(engine.dirs),
+      socketDir: socketDir(engine.dirs),
+      logPath: `${bundle}/ctr.log`,
+      tty: rec.config.tty,
+      stdin: rec.config.interactive,
+      exitCommand: [
+        ENGINE,
+        "--storage",
+        engine.dirs.storage,
+        "--run",
+        engine.dirs.run,
+        "container-cleanup",
+        rec.id,
+      ],
+    });
+    markRunning(engine, rec, pid, false, networks);
+    runtime.start(engine.oci, rec.id);
+  } catch (e) {
+    await runtime.remove(engine.oci, rec.id, true).catch(() => undefined);
+    await detachNetwork(engine, rec).catch(() => undefined);
+    engine.db.update(rec.id, { state: rec.startedAt === "" ? "created" : "exited", pid: 0 });
+    throw e;
+  }
+}
+
+/** `leopard run` without -d: the runtime in-process, the terminal relayed, the exit status returned. */
+export async function runForeground(engine: Engine, rec: ContainerRecord): Promise<number> {
+  const networks = await prepareStart(engine, rec);
+  markRunning(engine, rec, 0, true, networks);
+  let code: number;
+  try {
+    code = await run({ id: rec.id, bundle: engine.bundle(rec.id), state: engine.oci });
+  } catch (e) {
+    await finish(engine, { ...rec, foreground: true }, 125);
+    throw e;
+  }
+  await finish(engine, { ...rec, foreground: true }, code);
+  return code;
+}
+
+async function waitExited(engine: Engine, id: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rt = runtimeStatus(engine, id);
+    if (rt === undefined || rt.status === "stopped") return true;
+    if (Date.now() >= deadline) return false;
+    await Bun.sleep(20);
+  }
+}
+
+export function kill(engine: Engine, rec: ContainerRecord, signal: string): void {
+  if (rec.state !== "running" && rec.state !== "paused")
+    throw new LeopardError("bad-state", `container ${rec.name} is not running`);
+  runtime.kill(engine.oci, rec.id, signal, false);
+}
+
+/** The stop signal, then SIGKILL once `timeoutSec` has passed; returns once the container has exited. */
+export async function stop(engine: Engine, rec: ContainerRecord, timeoutSec: number): Promise<void> {
+  const live = await refresh(engine, rec);
+  if (live.state !== "running" && live.state !== "paused") return;
+  if (live.state === "paused") runtime.kill(engine.oci, rec.id, "SIGKILL", true);
+  else {
+    try {
+      runtime.kill(engine.oci, rec.id, rec.config.stopSignal, false);
+    } catch {}
+  }
+  if (!(await waitExited(engine, rec.id, timeoutSec * 1000))) {
+    try {
+      runtime.kill(engine.oci, rec.id, "SIGKILL", true);
+    } catch {}
+    if (!(await waitExited(engine, rec.id, 10_000)))
+      throw new LeopardError("bad-state", `container ${rec.name} did not stop after SIGKILL`);
+  }
+  if (!rec.foreground) await finish(engine, live);
+  else for (let i = 0; i < 100 && engine.db.find(rec.id)?.state !== "exited"; i++) await Bun.sleep(20);
+}
+
+/** Waits until the container has exited; its exit code. */
+export async function wait(engine: Engine, rec: ContainerRecord): Promise<number> {
+  for (;;) {
+    const live = await refresh(engine, engine.db.find(rec.id) ?? { ...rec, state: "exited" });
+    if (live.state === "exited" || live.state === "created") return live.exitCode;
+    await Bun.sleep(50);
+  }
+}
+
+export async function removeContainer(
+  engine: Engine,
+  rec: ContainerRecord,
+  opts: { force: boolean; volumes: boolean },
+): Promise<void> {
+  // Not refresh(): with --rm, finish() calls back here.
+  const rt = runtimeStatus(engine, rec.id);
+  if (rt && rt.status !== "stopped" && engine.db.find(rec.id)) {
+    if (!opts.force)
+      throw new LeopardError(
+        "bad-state",
+        `cannot remove container ${rec.name}: it is running: stop it first or use --force`,
+      );
+    try {
+      runtime.kill(engine.oci, rec.id, "SIGKILL", true);
+    } catch {}
+    await waitExited(engine, rec.id, 10_000);
+  }
+  const anon = engine.anonymousVolumes(rec);
+  // The record goes last: if anything below fails, the container is still listed and `rm` retries.
+  await runtime.remove(engine.oci, rec.id, true);
+  await detachNetwork(engine, rec);
+  const { removeRootfs } = await import("../image/rootfs.ts");
+  await removeRootfs(engine.store, rec.id);
+  rmSync(exitFile(engine, rec.id), { force: true });
+  rmSync(`${socketDir(engine.dirs)}/${rec.id}`, { recursive: true, force: true });
+  engine.db.remove(rec.id);
+  if (opts.volumes) {
+    for (const v of anon) {
+      if (engine.volumeUsers(v).length === 0) {
+        rmSync(`${engine.dirs.storage}/volumes/${v}`, { recursive: true, force: true });
+        engine.db.removeVolume(v);
+      }
+    }
+  }
+}
+
+export { short };

@@ -1,0 +1,40 @@
+// The container's network as the engine sets it up before start and tears it down after exit:
+// "none" (a namespace of its own with only loopback), "host", "container:<name|id>" (another
+// container's namespace), or named networks through the CNI library in src/network.
+import { LeopardError } from "../util/errors.ts";
+import type { ContainerRecord } from "./db.ts";
+import type { Engine } from "./engine.ts";
+
+export interface AttachedNetwork {
+  /** The namespace to join; undefined: a new one ("none") or none at all ("host"). */
+  netnsPath: string | undefined;
+  addresses: string[];
+  networks: ContainerRecord["networks"];
+}
+
+export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promise<AttachedNetwork> {
+  const n = rec.config.network;
+  if (n === "none" || n === "host") {
+    if (rec.config.publish.length > 0 && n === "none")
+      throw new LeopardError("invalid-argument", "-p needs a network: --network none publishes nothing");
+    return { netnsPath: undefined, addresses: [], networks: {} };
+  }
+  if (n.startsWith("container:")) {
+    const other = engine.db.get(n.slice("container:".length));
+    if (other.state !== "running" || other.pid === 0)
+      throw new LeopardError(
+        "bad-state",
+        `container "${other.name}" is not running: cannot join its network`,
+      );
+    return { netnsPath: `/proc/${other.pid}/ns/net`, addresses: [], networks: {} };
+  }
+  const { attachCni } = await import("./network-cni.ts");
+  return attachCni(engine, rec);
+}
+
+export async function detachNetwork(engine: Engine, rec: ContainerRecord): Promise<void> {
+  const n = rec.config.network;
+  if (n === "none" || n === "host" || n.startsWith("container:")) return;
+  const { detachCni } = await import("./network-cni.ts");
+  await detachCni(engine, rec);
+}

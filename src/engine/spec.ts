@@ -1,0 +1,194 @@
+// ContainerConfig → config.json: docker's defaults (its capability set, the default seccomp
+// profile, masked and read-only paths, a private /dev/shm, generated /etc files) with the
+// user's flags on top. Pure: everything read from the host or the image (the resolved user,
+// device numbers, the seccomp profile, the network namespace) comes in through SpecContext.
+import { CAPABILITIES } from "../spec/capabilities.ts";
+import { defaultSpec } from "../spec/defaults.ts";
+import type { ConfigJson, DeviceJson, MountJson, SeccompJson } from "../spec/json.ts";
+import { LeopardError } from "../util/errors.ts";
+import type { ContainerConfig } from "./config.ts";
+import type { ResolvedUser } from "./users.ts";
+
+export interface SpecContext {
+  id: string;
+  rootfs: string;
+  user: ResolvedUser;
+  /** The container's /etc/hosts, /etc/hostname and /etc/resolv.conf on the host. */
+  etc: { hosts: string; hostname: string; resolv: string };
+  /** The pinned network namespace to join; undefined: a new one (none) or the host's (host). */
+  netnsPath?: string | undefined;
+  cgroupsPath: string;
+  /** Default capabilities and seccomp profile (src/seccomp/default-profile.ts), resolved for the caps. */
+  defaultCaps: readonly string[];
+  /** What --privileged gets: every capability this process may pass on (its bounding set). */
+  allCaps: readonly string[];
+  seccompFor: (caps: readonly string[]) => SeccompJson;
+  /** Host device nodes for --device, looked up by the caller. */
+  devices: DeviceJson[];
+  /** The static init binary bind-mounted for --init. */
+  initPath?: string | undefined;
+}
+
+export const INIT_PATH = "/run/leopard-init";
+const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+function capName(c: string): string {
+  const u = c.toUpperCase();
+  return u === "ALL" || u.startsWith("CAP_") ? u : `CAP_${u}`;
+}
+
+/** docker's arithmetic: start from the default set, add, then drop; "ALL" on either side. */
+export function capabilities(
+  base: readonly string[],
+  add: readonly string[],
+  drop: readonly string[],
+): string[] {
+  const a = add.map(capName);
+  const d = drop.map(capName);
+  for (const c of [...a, ...d]) {
+    if (c !== "ALL" && !CAPABILITIES.includes(c))
+      throw new LeopardError("invalid-argument", `unknown capability "${c}"`);
+  }
+  let set = a.includes("ALL") ? [...CAPABILITIES] : [...base, ...a.filter((c) => !base.includes(c))];
+  if (d.includes("ALL")) set = a.filter((c) => c !== "ALL");
+  else set = set.filter((c) => !d.includes(c));
+  return [...new Set(set)].sort();
+}
+
+/** The environment: PATH first unless given, then the image's, then the user's (later wins), HOSTNAME, HOME, TERM. */
+export function containerEnv(c: ContainerConfig, home: string): string[] {
+  const out = new Map<string, string>();
+  const put = (kv: string) => {
+    const i = kv.indexOf("=");
+    out.set(i < 0 ? kv : kv.slice(0, i), kv);
+  };
+  put(PATH_ENV);
+  put(`HOSTNAME=${c.hostname}`);
+  for (const e of c.env) put(e);
+  if (!out.has("HOME")) put(`HOME=${home}`);
+  if (c.tty && !out.has("TERM")) put("TERM=xterm");
+  return [...out.values()];
+}
+
+function bind(source: string, destination: string, ro: boolean, extra: string[] = []): MountJson {
+  return {
+    destination,
+    type: "bind",
+    source,
+    options: ["rbind", "rprivate", ...(ro ? ["ro"] : []), "nosuid", "nodev", ...extra],
+  };
+}
+
+export function buildSpec(c: ContainerConfig, ctx: SpecContext): ConfigJson {
+  const argv = [...c.entrypoint, ...c.cmd];
+  if (argv.length === 0)
+    throw new LeopardError("invalid-argument", "no command specified (the image has none either)");
+  const spec = defaultSpec({ args: argv });
+  const caps = c.privileged ? [...ctx.allCaps] : capabilities(ctx.defaultCaps, c.capAdd, c.capDrop);
+  const process = spec.process ?? { user: { uid: 0, gid: 0 }, cwd: "/" };
+  process.terminal = c.tty;
+  process.user = {
+    uid: ctx.user.uid,
+    gid: ctx.user.gid,
+    ...(ctx.user.additionalGids.length > 0 ? { additionalGids: ctx.user.additionalGids } : {}),
+  };
+  process.env = containerEnv(c, ctx.user.home);
+  process.cwd = c.workingDir === "" ? "/" : c.workingDir;
+  // docker: no ambient or inheritable capabilities; effective = permitted = bounding for root.
+  process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+  process.noNewPrivileges = c.noNewPrivileges;
+  process.rlimits = c.ulimits.map((u) => ({ type: u.type, soft: u.soft, hard: u.hard }));
+  if (process.rlimits.length === 0) delete process.rlimits;
+  if (c.init) process.args = [INIT_PATH, "--", ...argv];
+  spec.process = process;
+  spec.hostname = c.hostname;
+  spec.root = { path: ctx.rootfs, readonly: c.readOnly };
+
+  const mounts = (spec.mounts ?? []).map((m): MountJson => {
+    if (c.privileged && (m.destination === "/sys" || m.destination === "/sys/fs/cgroup"))
+      return { ...m, options: (m.options ?? []).filter((o) => o !== "ro") };
+    if (m.destination === "/sys" && ctx.netnsPath === undefined && c.network === "host")
+      return {
+        destination: "/sys",
+        type: "bind",
+        source: "/sys",
+        options: ["rbind", "nosuid", "noexec", "nodev", "ro"],
+      };
+    return m;
+  });
+  mounts.push(bind(ctx.etc.hostname, "/etc/hostname", c.readOnly));
+  mounts.push(bind(ctx.etc.hosts, "/etc/hosts", c.readOnly));
+  mounts.push(bind(ctx.etc.resolv, "/etc/resolv.conf", c.readOnly));
+  for (const t of c.tmpfs) {
+    mounts.push({
+      destination: t.destination,
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "nodev", ...(t.options.length > 0 ? t.options : ["mode=1777"])],
+    });
+  }
+  for (const v of c.volumes) mounts.push(bind(v.source, v.destination, v.readonly));
+  if (c.init && ctx.initPath) mounts.push(bind(ctx.initPath, INIT_PATH, true));
+  // A later mount on the same destination wins, as in docker (a -v over /etc/hosts replaces ours).
+  const seen = new Set<string>();
+  spec.mounts = mounts
+    .reverse()
+    .filter((m) => !seen.has(m.destination) && seen.add(m.destination))
+    .reverse();
+
+  const linux = spec.linux ?? {};
+  linux.cgroupsPath = ctx.cgroupsPath;
+  const namespaces = (linux.namespaces ?? []).filter((n) => n.type !== "network");
+  if (c.network !== "host") {
+    namespaces.push(
+      ctx.netnsPath === undefined ? { type: "network" } : { type: "network", path: ctx.netnsPath },
+    );
+  }
+  linux.namespaces = namespaces;
+  const resources: Record<string, unknown> = {
+    devices: c.privileged
+      ? [{ allow: true, access: "rwm" }]
+      : [
+          { allow: false, access: "rwm" },
+          ...ctx.devices.map((d) => ({
+            allow: true,
+            type: d.type,
+            major: d.major,
+            minor: d.minor,
+            access: c.devices.find((x) => x.container === d.path)?.access ?? "rwm",
+          })),
+        ],
+  };
+  if (c.memory !== undefined || c.memorySwap !== undefined) {
+    resources["memory"] = {
+      ...(c.memory !== undefined ? { limit: c.memory } : {}),
+      // docker: --memory-swap is memory plus swap; -1 unlimited; unset: twice the memory.
+      ...(c.memorySwap !== undefined
+        ? { swap: c.memorySwap }
+        : c.memory !== undefined
+          ? { swap: c.memory * 2 }
+          : {}),
+    };
+  }
+  if (c.cpuQuota !== undefined || c.cpuShares !== undefined) {
+    resources["cpu"] = {
+      ...(c.cpuShares !== undefined ? { shares: c.cpuShares } : {}),
+      ...(c.cpuQuota !== undefined ? { quota: c.cpuQuota, period: c.cpuPeriod ?? 100_000 } : {}),
+    };
+  }
+  if (c.pidsLimit !== undefined) resources["pids"] = { limit: c.pidsLimit };
+  linux.resources = resources as NonNullable<typeof linux.resources>;
+  if (ctx.devices.length > 0) linux.devices = ctx.devices;
+  if (Object.keys(c.sysctls).length > 0) linux.sysctl = { ...c.sysctls };
+  if (c.privileged) {
+    delete linux.maskedPaths;
+    delete linux.readonlyPaths;
+  } else {
+    linux.maskedPaths = [...(linux.maskedPaths ?? []), "/sys/devices/virtual/powercap"];
+    if (c.seccomp === "default") linux.seccomp = ctx.seccompFor(caps);
+    else if (c.seccomp !== "unconfined") linux.seccomp = JSON.parse(c.seccomp) as SeccompJson;
+  }
+  spec.linux = linux;
+  spec.annotations = { ...c.labels, "org.leopard.image": c.imageName };
+  return spec;
+}

@@ -1,0 +1,54 @@
+// Named volumes: directories under <storage>/volumes/<name>/_data, recorded in the engine's
+// database. A new volume mounted over a directory the image fills gets that content first, as
+// docker does; anonymous volumes (from `-v /path` or the image's Volumes) carry a label so
+// `rm -v` and `volume prune` know them.
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { LeopardError } from "../util/errors.ts";
+import type { EngineDb, VolumeRecord } from "./db.ts";
+import { type EngineDirs, volumeDir } from "./dirs.ts";
+import { resolveIn } from "./exe.ts";
+import { NAME, newId } from "./names.ts";
+
+export const ANONYMOUS = "org.leopard.anonymous";
+
+export function volumePath(d: EngineDirs, name: string): string {
+  return `${volumeDir(d, name)}/_data`;
+}
+
+export function createVolume(
+  db: EngineDb,
+  d: EngineDirs,
+  name: string,
+  labels: Record<string, string> = {},
+): VolumeRecord {
+  if (!NAME.test(name)) throw new LeopardError("invalid-argument", `volume name "${name}" is not valid`);
+  const rec = { name, created: new Date().toISOString(), labels };
+  mkdirSync(volumePath(d, name), { recursive: true, mode: 0o755 });
+  if (!db.addVolume(rec)) return db.volume(name) ?? rec;
+  return rec;
+}
+
+export function anonymousVolume(db: EngineDb, d: EngineDirs): VolumeRecord {
+  return createVolume(db, d, newId(), { [ANONYMOUS]: "true" });
+}
+
+/** Fills an empty volume from the image's directory at the mount point (copy with owners and modes). */
+export function copyUp(rootfs: string, destination: string, volume: string): void {
+  if (readdirSync(volume).length > 0) return;
+  const src = resolveIn(rootfs, destination);
+  if (src === undefined || !existsSync(src)) return;
+  const r = Bun.spawnSync(["cp", "-a", "--", `${src}/.`, volume], { stderr: "pipe" });
+  if (r.exitCode !== 0)
+    throw new LeopardError(
+      "system",
+      `copying ${destination} into a volume failed: ${r.stderr.toString().trim()}`,
+    );
+}
+
+export function removeVolume(db: EngineDb, d: EngineDirs, name: string, inUseBy: string | undefined): void {
+  if (!db.volume(name)) throw new LeopardError("not-found", `no such volume: ${name}`);
+  if (inUseBy !== undefined)
+    throw new LeopardError("bad-state", `volume "${name}" is in use by container ${inUseBy.slice(0, 12)}`);
+  rmSync(volumeDir(d, name), { recursive: true, force: true });
+  db.removeVolume(name);
+}

@@ -1,0 +1,102 @@
+// Engine test harness: the real bin/leopard with its storage and run directories in a temp dir
+// shared by the engine test files of one `bun test` run (the embedded busybox image is built
+// once), containers' cgroups under /leopard-test, and checks that nothing is left behind.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const TOP = join(import.meta.dir, "../..");
+export const LEOPARD = join(TOP, "bin/leopard");
+export const CGROUP_PARENT = `/leopard-test/eng-${process.pid}`;
+
+const base = join(tmpdir(), `leopard-engine-test-${process.pid}`);
+mkdirSync(base, { recursive: true });
+export const STORAGE = join(base, "storage");
+export const RUN = join(base, "run");
+
+export const ENV: Record<string, string> = {
+  ...(process.env as Record<string, string>),
+  LEOPARD_STORAGE: STORAGE,
+  LEOPARD_RUN: RUN,
+  LEOPARD_CGROUP_PARENT: CGROUP_PARENT,
+};
+
+export interface Result {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export async function leopard(
+  args: string[],
+  opts: { stdin?: string; timeoutMs?: number } = {},
+): Promise<Result> {
+  const p = Bun.spawn([LEOPARD, ...args], {
+    env: ENV,
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+  const [out, err, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  clearTimeout(timer);
+  return { code, out, err };
+}
+
+/** Runs leopard and fails the test with its stderr when the exit code differs. */
+export async function ok(args: string[], expected = 0): Promise<string> {
+  const r = await leopard(args);
+  if (r.code !== expected)
+    throw new Error(`leopard ${args.join(" ")} exited ${r.code}, wanted ${expected}: ${r.err}`);
+  return r.out;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `leopard-eng-${prefix}-`));
+}
+
+/** Waits until cond() holds (polling), or throws naming what was awaited. */
+export async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+/** What the engine leaves on the host for its containers: dirs, runtime state, mounts, cgroups. */
+export function leftovers(): string[] {
+  const out: string[] = [];
+  const ls = (d: string) => (existsSync(d) ? readdirSync(d) : []);
+  for (const c of ls(join(STORAGE, "containers"))) out.push(`container dir ${c}`);
+  for (const c of ls(join(RUN, "oci"))) out.push(`runtime state ${c}`);
+  for (const c of ls(join(RUN, "exits"))) out.push(`exit file ${c}`);
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    if (line.includes(STORAGE) || line.includes(RUN)) out.push(`mount ${line.split(" ")[4]}`);
+  }
+  for (const ctl of ["memory", "pids", "cpu,cpuacct", "unified"]) {
+    const d = `/sys/fs/cgroup/${ctl}${CGROUP_PARENT}`;
+    for (const e of ls(d)) if (/^[0-9a-f]{64}$/.test(e)) out.push(`cgroup ${ctl}/${e}`);
+  }
+  return out;
+}
+
+/** Removes every container (rm -f) and volume the tests made. */
+export async function removeAll(): Promise<void> {
+  const ids = (await leopard(["ps", "-aq", "--no-trunc"])).out.split("\n").filter((x) => x !== "");
+  if (ids.length > 0) await leopard(["rm", "-f", "-v", ...ids]);
+}
+
+// The directory itself goes at the end of the whole run (test/setup.ts), after every file.
+export const BASE = base;
+export function removeBase(): void {
+  rmSync(base, { recursive: true, force: true });
+}
