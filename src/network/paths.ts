@@ -1,5 +1,6 @@
 // Where networking keeps its files, and the knobs tests turn. Everything has a default for the
-// engine; LEOPARD_NETWORK_DIR, LEOPARD_IPAM_DIR, LEOPARD_RUN_DIR and LEOPARD_CNI_PATH override.
+// engine; LEOPARD_NETWORK_DIR, LEOPARD_IPAM_DIR, LEOPARD_RUN_DIR, LEOPARD_CNI_PATH,
+// LEOPARD_BRIDGE_PREFIX and LEOPARD_SUBNET_POOL override.
 import { join } from "node:path";
 import { LeopardError } from "../util/errors.ts";
 
@@ -39,8 +40,8 @@ export function networkPaths(o: NetworkOptions = {}): NetworkPaths {
     netnsDir: join(runDir, "netns"),
     resultDir: join(runDir, "cni"),
     pluginDirs: o.pluginDirs ?? (env["LEOPARD_CNI_PATH"] ?? "/usr/lib/cni:/opt/cni/bin").split(":"),
-    bridgePrefix: o.bridgePrefix ?? "leopard",
-    subnetPool: o.subnetPool ?? "10.89.0.0/16",
+    bridgePrefix: o.bridgePrefix ?? env["LEOPARD_BRIDGE_PREFIX"] ?? "leopard",
+    subnetPool: o.subnetPool ?? env["LEOPARD_SUBNET_POOL"] ?? "10.89.0.0/16",
   };
 }
 
