@@ -13,6 +13,7 @@ import {
 import { threadNetnsId } from "../../src/sys/netns.ts";
 import {
   bridgePorts,
+  idTag,
   inNs,
   iptablesMentioning,
   nsLinks,
@@ -78,6 +79,7 @@ describe("bridge networks", () => {
       expect(ping(ns[0]!, ipB)).toBe(true);
       expect(ping(ns[1]!, ipA)).toBe(true);
       expect(attachments(paths, "pair-a")).toEqual(a!);
+      expect(iptablesMentioning([idTag("pair-a")]).length).toBeGreaterThan(0);
       await check(paths, "pair-a");
     } finally {
       for (const id of ids) await detach(paths, id);
@@ -85,7 +87,7 @@ describe("bridge networks", () => {
     const { info } = await getNetwork(paths, "pair");
     expect(bridgePorts(info.bridge)).toEqual([]);
     expect(reservedIps(paths, "pair")).toEqual([]);
-    expect(iptablesMentioning(ids.map((i) => `"${i}"`))).toEqual([]);
+    expect(iptablesMentioning(ids.map(idTag))).toEqual([]);
     for (const n of ns) expect(existsSync(n)).toBe(false);
   });
 
@@ -148,6 +150,6 @@ describe("bridge networks", () => {
       await detach(paths, "chk");
     }
     expect(existsSync(ns)).toBe(false);
-    expect(iptablesMentioning(['"chk"'])).toEqual([]);
+    expect(iptablesMentioning([idTag("chk")])).toEqual([]);
   });
 });

@@ -66,6 +66,11 @@ export function bridgePorts(bridge: string): string[] {
   return r.code === 0 ? (JSON.parse(r.out || "[]") as { ifname: string }[]).map((l) => l.ifname) : [];
 }
 
+/** How iptables-save prints a CNI comment's container id: `id: \"<id>\"`. */
+export function idTag(id: string): string {
+  return `id: \\"${id}\\"`;
+}
+
 /** Lines of iptables-save (nat and filter) that mention any of the ids or addresses. */
 export function iptablesMentioning(needles: readonly string[]): string[] {
   const text = sh(["iptables-save", "-t", "nat"]).out + sh(["iptables-save", "-t", "filter"]).out;
