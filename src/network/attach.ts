@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { describe, LeopardError } from "../util/errors.ts";
 import { addList, type CniCall, checkList, delList } from "./cni.ts";
+import { removeRulesOf } from "./iptables.ts";
 import { withLock } from "./lock.ts";
 import { ownsNetns, removeNetns } from "./netns.ts";
 import { type NetworkPaths, validateContainerId } from "./paths.ts";
@@ -135,7 +136,10 @@ export async function attach(
         await delList(a.conflist, call(paths, containerId, netns, a), a.result);
       } catch {}
     }
-    if (recorded) deleteRecord(paths, containerId);
+    if (recorded) {
+      removeRulesOf(containerId, new Set(rec.attachments.map((a) => a.network)));
+      deleteRecord(paths, containerId);
+    }
     if (!foreign && ownsNetns(paths, netns)) removeNetns(netns);
     throw e;
   }
@@ -160,6 +164,7 @@ export async function detach(paths: NetworkPaths, containerId: string): Promise<
   }
   if (errors.length > 0)
     throw new LeopardError("system", `detach container "${containerId}": ${errors.join("; ")}`);
+  removeRulesOf(containerId, new Set(rec.attachments.map((a) => a.network)));
   if (ownsNetns(paths, rec.netns)) removeNetns(rec.netns);
   deleteRecord(paths, containerId);
 }

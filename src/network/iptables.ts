@@ -124,3 +124,24 @@ export function applyCleanup(plan: CleanupPlan): { rules: number; chains: number
   }
   return { rules, chains };
 }
+
+/**
+ * Removes the commented rules and chains one container left on the given networks. DEL usually
+ * leaves none, but the bridge plugin finds its masquerade rules through the container's
+ * interface, so it misses them when the interface or namespace is already gone.
+ */
+export function removeRulesOf(containerId: string, networks: ReadonlySet<string>): void {
+  for (const table of ["nat", "filter"]) {
+    const text = iptablesSave(table);
+    if (!text.includes(`id: \\"${containerId}\\"`)) continue;
+    applyCleanup(
+      planCleanup(
+        table,
+        text,
+        networks,
+        (id) => id === containerId,
+        () => false,
+      ),
+    );
+  }
+}
