@@ -40,7 +40,12 @@ export function parseSubnet(s: string, opts: { loose?: boolean; what?: string } 
     throw new LeopardError("invalid-argument", `${what} "${s}" is not an IPv4 CIDR (like 10.90.0.0/24)`);
   const prefix = Number(m[2]);
   if (prefix > 32) throw new LeopardError("invalid-argument", `${what} "${s}" has a prefix length over 32`);
-  const ip = parseIp(m[1]!, what);
+  let ip: number;
+  try {
+    ip = parseIp(m[1]!, what);
+  } catch {
+    throw new LeopardError("invalid-argument", `${what} "${s}" is not an IPv4 CIDR (like 10.90.0.0/24)`);
+  }
   const base = (ip & mask(prefix)) >>> 0;
   if (base !== ip && !opts.loose)
     throw new LeopardError(
