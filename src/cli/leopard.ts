@@ -130,6 +130,9 @@ Images:
   login     store credentials for a registry
   logout    remove stored credentials
 
+Networks:
+  network   network create | ls | rm | inspect
+
 Storage: --storage DIR, or $LEOPARD_STORAGE, default /var/lib/leopard.
 Run directory (runtime state, exit files; emptied by a reboot): --run DIR, or $LEOPARD_RUN,
 default /run/leopard-engine.
@@ -180,6 +183,15 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
       if (load === undefined)
         throw new LeopardError("invalid-argument", `unknown ${name} command "${sub ?? ""}"`);
       name = `image ${sub}`;
+      rest = rest.slice(1);
+    }
+    if (name === "network") {
+      const sub = rest[0];
+      const v = sub === undefined ? undefined : (await import("./network.ts")).NETWORK_VERBS[sub];
+      if (v === undefined)
+        throw new LeopardError("invalid-argument", `unknown network command "${sub ?? ""}"`);
+      load = async () => v;
+      name = `network ${sub}`;
       rest = rest.slice(1);
     }
     if (load === undefined) throw new LeopardError("invalid-argument", `unknown command "${name}"`);

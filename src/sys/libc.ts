@@ -30,6 +30,8 @@ const DEFS = {
   bind: { args: [i32, ptr, u32], returns: i32 },
   sendto: { args: [i32, ptr, u64, i32, ptr, u32], returns: i64 },
   recv: { args: [i32, ptr, u64, i32], returns: i64 },
+  unshare: { args: [i32], returns: i32 },
+  setns: { args: [i32, i32], returns: i32 },
 } as const;
 
 type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];

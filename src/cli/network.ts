@@ -1,0 +1,135 @@
+// `leopard network create|ls|rm|inspect`: bridge networks as CNI configuration lists.
+import { join } from "node:path";
+import {
+  createNetwork,
+  getNetwork,
+  listNetworks,
+  type NetworkInfo,
+  type NetworkPaths,
+  networkPaths,
+  removeNetwork,
+} from "../network/index.ts";
+import { describe, LeopardError } from "../util/errors.ts";
+import type { Globals, Values, Verb } from "./image-common.ts";
+
+/** Networks live beside the images: <storage>/networks and <storage>/ipam unless the env says. */
+export function pathsFor(g: Globals): NetworkPaths {
+  const env = process.env;
+  return networkPaths({
+    configDir: env["LEOPARD_NETWORK_DIR"] ?? join(g.storage, "networks"),
+    ipamDir: env["LEOPARD_IPAM_DIR"] ?? join(g.storage, "ipam"),
+  });
+}
+
+function str(v: Values, k: string): string | undefined {
+  const x = v[k];
+  return typeof x === "string" ? x : undefined;
+}
+
+const createVerb: Verb = {
+  usage: "network create [--subnet CIDR] [--gateway IP] NAME",
+  options: {
+    subnet: { type: "string" },
+    gateway: { type: "string" },
+    driver: { type: "string", short: "d" },
+  },
+  args: ["NAME"],
+  async run(g, v, a) {
+    const driver = str(v, "driver");
+    if (driver !== undefined && driver !== "bridge")
+      throw new LeopardError("invalid-argument", `driver "${driver}" is not supported (only "bridge")`);
+    const subnet = str(v, "subnet");
+    const gateway = str(v, "gateway");
+    const net = await createNetwork(pathsFor(g), {
+      name: a[0]!,
+      ...(subnet === undefined ? {} : { subnet }),
+      ...(gateway === undefined ? {} : { gateway }),
+    });
+    process.stdout.write(`${net.info.name}\n`);
+    return 0;
+  },
+};
+
+function table(nets: readonly NetworkInfo[]): string {
+  const rows = [["NAME", "DRIVER", "SUBNET", "GATEWAY", "BRIDGE"]];
+  for (const n of nets) rows.push([n.name, n.driver, n.subnet, n.gateway, n.bridge]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) => `${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join("")}\n`)
+    .join("");
+}
+
+const lsVerb: Verb = {
+  usage: "network ls [-q] [--format table|json]",
+  options: { quiet: { type: "boolean", short: "q" }, format: { type: "string" } },
+  args: [],
+  async run(g, v) {
+    const format = str(v, "format") ?? "table";
+    if (format !== "table" && format !== "json")
+      throw new LeopardError("invalid-argument", `--format "${format}" must be table or json`);
+    const nets = (await listNetworks(pathsFor(g))).map((n) => n.info);
+    if (v["quiet"] === true) process.stdout.write(nets.map((n) => `${n.name}\n`).join(""));
+    else if (format === "json") process.stdout.write(`${JSON.stringify(nets)}\n`);
+    else process.stdout.write(table(nets));
+    return 0;
+  },
+};
+
+/** Runs f for each name; failures are printed one per line and make the exit status 1. */
+async function each(
+  verb: string,
+  names: readonly string[],
+  f: (n: string) => Promise<void>,
+): Promise<number> {
+  let status = 0;
+  for (const n of names) {
+    try {
+      await f(n);
+    } catch (e) {
+      process.stderr.write(`leopard: network ${verb} ${n}: ${describe(e)}\n`);
+      status = 1;
+    }
+  }
+  return status;
+}
+
+const rmVerb: Verb = {
+  usage: "network rm NAME...",
+  options: {},
+  args: ["NAME..."],
+  run(g, _v, a) {
+    const paths = pathsFor(g);
+    return each("rm", a, async (n) => {
+      // The engine's containers on the network (stopped ones too) are added here once the
+      // engine keeps them; host-local's reservations already cover every running one.
+      await removeNetwork(paths, n);
+      process.stdout.write(`${n}\n`);
+    });
+  },
+};
+
+const inspectVerb: Verb = {
+  usage: "network inspect NAME...",
+  options: {},
+  args: ["NAME..."],
+  async run(g, _v, a) {
+    const paths = pathsFor(g);
+    const out: unknown[] = [];
+    const status = await each("inspect", a, async (n) => {
+      const net = await getNetwork(paths, n);
+      out.push({ ...net.info, config: net.conflist });
+    });
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return status;
+  },
+};
+
+/** `leopard network <sub>`. */
+export const NETWORK_VERBS: Record<string, Verb> = {
+  create: createVerb,
+  ls: lsVerb,
+  list: lsVerb,
+  rm: rmVerb,
+  remove: rmVerb,
+  inspect: inspectVerb,
+};
