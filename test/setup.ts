@@ -39,7 +39,22 @@ function removeEngineTestDirs(): void {
   const { tmpdir } = require("node:os") as typeof import("node:os");
   const { rmSync, existsSync } = require("node:fs") as typeof import("node:fs");
   const dir = `${tmpdir()}/leopard-engine-test-${process.pid}`;
-  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  if (existsSync(dir)) {
+    // The namespace directory is a mount of its own (as /run/netns is); unmounted first.
+    for (const line of require("node:fs")
+      .readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .reverse()) {
+      const target = String(line).split(" ")[4];
+      if (target?.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", target]);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Their bridges (test/engine/harness.ts BRIDGE_PREFIX): the default network's is never deleted.
+  const prefix = `lpt${process.pid % 100000}b`;
+  for (const n of existsSync("/sys/class/net") ? require("node:fs").readdirSync("/sys/class/net") : []) {
+    if (String(n).startsWith(prefix)) Bun.spawnSync(["ip", "link", "del", String(n)]);
+  }
 }
 
 afterAll(removeEngineTestDirs);

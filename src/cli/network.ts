@@ -1,24 +1,22 @@
 // `leopard network create|ls|rm|inspect`: bridge networks as CNI configuration lists.
-import { join } from "node:path";
+
+import { defaultRunDir } from "../engine/dirs.ts";
+import { networkPathsFor } from "../engine/network-cni.ts";
 import {
   createNetwork,
   getNetwork,
   listNetworks,
   type NetworkInfo,
   type NetworkPaths,
-  networkPaths,
   removeNetwork,
 } from "../network/index.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { openEngine } from "./engine-common.ts";
 import type { Globals, Values, Verb } from "./image-common.ts";
 
 /** Networks live beside the images: <storage>/networks and <storage>/ipam unless the env says. */
 export function pathsFor(g: Globals): NetworkPaths {
-  const env = process.env;
-  return networkPaths({
-    configDir: env["LEOPARD_NETWORK_DIR"] ?? join(g.storage, "networks"),
-    ipamDir: env["LEOPARD_IPAM_DIR"] ?? join(g.storage, "ipam"),
-  });
+  return networkPathsFor({ storage: g.storage, run: g.run ?? defaultRunDir() });
 }
 
 function str(v: Values, k: string): string | undefined {
@@ -100,9 +98,18 @@ const rmVerb: Verb = {
   run(g, _v, a) {
     const paths = pathsFor(g);
     return each("rm", a, async (n) => {
-      // The engine's containers on the network (stopped ones too) are added here once the
-      // engine keeps them; host-local's reservations already cover every running one.
-      await removeNetwork(paths, n);
+      // The engine's containers configured on the network, stopped ones too.
+      const engine = openEngine(g);
+      let users: string[];
+      try {
+        users = engine.db
+          .all()
+          .filter((c) => c.config.network.split(",").includes(n))
+          .map((c) => c.name);
+      } finally {
+        engine.close();
+      }
+      await removeNetwork(paths, n, { inUse: () => users });
       process.stdout.write(`${n}\n`);
     });
   },

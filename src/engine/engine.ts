@@ -87,6 +87,7 @@ export class Engine {
     for (const d of req.devices) {
       if (!existsSync(d.host)) throw new LeopardError("not-found", `device "${d.host}" does not exist`);
     }
+    await this.checkNetwork(req.network);
     if (req.init && !existsSync(CATATONIT))
       throw new LeopardError("not-found", `--init needs ${CATATONIT} (Debian package catatonit)`);
     const img =
@@ -167,6 +168,18 @@ export class Engine {
     }
   }
 
+  /** The networks named must exist (the default one is made on first use), a container: one too. */
+  async checkNetwork(n: string): Promise<void> {
+    if (n === "none" || n === "host") return;
+    if (n.startsWith("container:")) {
+      this.db.get(n.slice("container:".length));
+      return;
+    }
+    const { getNetwork } = await import("../network/index.ts");
+    const { networkPathsFor } = await import("./network-cni.ts");
+    for (const name of n.split(",")) await getNetwork(networkPathsFor(this.dirs), name);
+  }
+
   rootfsPath(id: string): string {
     const r = this.store.meta.rootfs(id);
     if (!r) throw new LeopardError("not-found", `container ${id.slice(0, 12)} has no root filesystem`);
@@ -186,7 +199,12 @@ export class Engine {
   }
 
   /** Writes config.json and the /etc files for the next start. */
-  writeBundle(rec: ContainerRecord, netnsPath: string | undefined, addresses: string[]): void {
+  writeBundle(
+    rec: ContainerRecord,
+    netnsPath: string | undefined,
+    addresses: string[],
+    peers: { ip: string; names: string[] }[] = [],
+  ): void {
     const c = rec.config;
     const dir = this.bundle(rec.id);
     const rootfs = this.rootfsPath(rec.id);
@@ -201,7 +219,7 @@ export class Engine {
     const user = resolveUser(c.user, readEtc("/etc/passwd"), readEtc("/etc/group"));
     const etc = { hosts: `${dir}/hosts`, hostname: `${dir}/hostname`, resolv: `${dir}/resolv.conf` };
     writeFileAtomic(etc.hostname, `${c.hostname}\n`);
-    writeFileAtomic(etc.hosts, hostsFile({ hostname: c.hostname, addresses, extra: c.addHosts }));
+    writeFileAtomic(etc.hosts, hostsFile({ hostname: c.hostname, addresses, peers, extra: c.addHosts }));
     let hostResolv = "";
     try {
       hostResolv = readFileSync("/etc/resolv.conf", "utf8");

@@ -110,7 +110,7 @@ async function prepareStart(engine: Engine, rec: ContainerRecord): Promise<Conta
   engine.checkCommand(rec, engine.rootfsPath(rec.id));
   const net = await attachNetwork(engine, rec);
   try {
-    engine.writeBundle(rec, net.netnsPath, net.addresses);
+    engine.writeBundle(rec, net.netnsPath, net.addresses, net.peers);
   } catch (e) {
     await detachNetwork(engine, rec).catch(() => undefined);
     throw e;
@@ -147,6 +147,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord): Promi
     });
     markRunning(engine, rec, pid, false, networks);
     runtime.start(engine.oci, rec.id);
+    if (Object.keys(networks).length > 0) (await import("./network-cni.ts")).updatePeerHosts(engine);
   } catch (e) {
     await runtime.remove(engine.oci, rec.id, true).catch(() => undefined);
     await detachNetwork(engine, rec).catch(() => undefined);

@@ -10,14 +10,21 @@ export interface AttachedNetwork {
   netnsPath: string | undefined;
   addresses: string[];
   networks: ContainerRecord["networks"];
+  /** Containers sharing a network: /etc/hosts names them. */
+  peers?: { ip: string; names: string[] }[];
 }
 
 export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promise<AttachedNetwork> {
   const n = rec.config.network;
   if (n === "none" || n === "host") {
-    if (rec.config.publish.length > 0 && n === "none")
-      throw new LeopardError("invalid-argument", "-p needs a network: --network none publishes nothing");
-    return { netnsPath: undefined, addresses: [], networks: {} };
+    if (rec.config.publish.length > 0)
+      throw new LeopardError(
+        "invalid-argument",
+        `-p needs a network of the container's own: --network ${n} publishes nothing`,
+      );
+    if (n === "host") return { netnsPath: undefined, addresses: [], networks: {} };
+    const { noneNetwork } = await import("./network-cni.ts");
+    return noneNetwork(engine, rec);
   }
   if (n.startsWith("container:")) {
     const other = engine.db.get(n.slice("container:".length));
@@ -34,7 +41,11 @@ export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promi
 
 export async function detachNetwork(engine: Engine, rec: ContainerRecord): Promise<void> {
   const n = rec.config.network;
-  if (n === "none" || n === "host" || n.startsWith("container:")) return;
-  const { detachCni } = await import("./network-cni.ts");
-  await detachCni(engine, rec);
+  if (n === "host" || n.startsWith("container:")) return;
+  const cni = await import("./network-cni.ts");
+  if (n === "none") cni.removeNoneNetwork(engine, rec);
+  else {
+    await cni.detachCni(engine, rec);
+    cni.updatePeerHosts(engine);
+  }
 }

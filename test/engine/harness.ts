@@ -9,6 +9,9 @@ export const TOP = join(import.meta.dir, "../..");
 export const LEOPARD = join(TOP, "bin/leopard");
 export const CGROUP_PARENT = `/leopard-test/eng-${process.pid}`;
 
+/** The engine tests' bridges are <prefix>0, <prefix>1 …; removed by test/setup.ts at the end. */
+export const BRIDGE_PREFIX = `lpt${process.pid % 100000}b`;
+
 const base = join(tmpdir(), `leopard-engine-test-${process.pid}`);
 mkdirSync(base, { recursive: true });
 export const STORAGE = join(base, "storage");
@@ -19,6 +22,9 @@ export const ENV: Record<string, string> = {
   LEOPARD_STORAGE: STORAGE,
   LEOPARD_RUN: RUN,
   LEOPARD_CGROUP_PARENT: CGROUP_PARENT,
+  // Bridges and subnets of their own, so the tests never meet a real leopard0.
+  LEOPARD_BRIDGE_PREFIX: BRIDGE_PREFIX,
+  LEOPARD_SUBNET_POOL: "10.77.0.0/16",
 };
 
 export interface Result {
@@ -80,7 +86,10 @@ export function leftovers(): string[] {
   for (const c of ls(join(RUN, "oci"))) out.push(`runtime state ${c}`);
   for (const c of ls(join(RUN, "exits"))) out.push(`exit file ${c}`);
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    if (line.includes(STORAGE) || line.includes(RUN)) out.push(`mount ${line.split(" ")[4]}`);
+    const target = line.split(" ")[4] ?? "";
+    // <run>/netns is a mount of its own (shared, as /run/netns is): not a container's.
+    if ((target.startsWith(STORAGE) || target.startsWith(RUN)) && target !== join(RUN, "netns"))
+      out.push(`mount ${target}`);
   }
   for (const ctl of ["memory", "pids", "cpu,cpuacct", "unified"]) {
     const d = `/sys/fs/cgroup/${ctl}${CGROUP_PARENT}`;
