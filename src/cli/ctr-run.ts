@@ -19,6 +19,7 @@ import {
 } from "../engine/flags.ts";
 import { removeContainer, runForeground, startDetached } from "../engine/lifecycle.ts";
 import { LeopardError } from "../util/errors.ts";
+import { mark } from "../util/trace.ts";
 import { openEngine, strs } from "./engine-common.ts";
 import { type Globals, type Options, str, type Values, type Verb } from "./image-common.ts";
 
@@ -163,8 +164,10 @@ async function runVerbImpl(g: Globals, v: Values, a: string[], startIt: boolean)
   const [image = "", ...cmd] = a;
   const req = createRequest(v, image, cmd);
   const engine = openEngine(g);
+  mark("engine: opened");
   try {
     const rec = await engine.create(req);
+    mark("engine: created");
     if (!startIt) {
       process.stdout.write(`${rec.id}\n`);
       return 0;

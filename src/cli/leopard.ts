@@ -38,6 +38,7 @@ const CONTAINER_VERBS: Record<string, () => Promise<Verb>> = {
   top: async () => (await import("./ctr-inspect.ts")).topVerb,
   port: async () => (await import("./ctr-inspect.ts")).portVerb,
   cp: async () => (await import("./ctr-cp.ts")).cpVerb,
+  stats: async () => (await import("./system.ts")).statsVerb,
 };
 
 /** `leopard container <sub>`. */
@@ -58,8 +59,16 @@ const VOLUME_SUBVERBS: Record<string, () => Promise<Verb>> = {
   prune: async () => (await import("./volume.ts")).volumePruneVerb,
 };
 
+const SYSTEM_SUBVERBS: Record<string, () => Promise<Verb>> = {
+  df: async () => (await import("./system.ts")).dfVerb,
+  prune: async () => (await import("./system.ts")).systemPruneVerb,
+  info: async () => (await import("./system.ts")).infoVerb,
+};
+
 const VERBS: Record<string, () => Promise<Verb>> = {
   ...CONTAINER_VERBS,
+  version: async () => (await import("./system.ts")).versionVerb,
+  info: async () => (await import("./system.ts")).infoVerb,
   "container-cleanup": async () => (await ctr()).cleanupVerb,
   pull: async () => (await import("./image-pull.ts")).pullVerb,
   import: async () => (await import("./image-import.ts")).importVerb,
@@ -91,6 +100,7 @@ const GROUPS: Record<string, Record<string, () => Promise<Verb>>> = {
   image: IMAGE_SUBVERBS,
   container: CONTAINER_SUBVERBS,
   volume: VOLUME_SUBVERBS,
+  system: SYSTEM_SUBVERBS,
 };
 
 function usage(): string {
@@ -115,7 +125,10 @@ Containers:
   rename    rename a container
   cp        copy files between a container and the host
   container inspect | prune | ls | …
+  stats     containers' cpu, memory, network and pids (--no-stream once)
   volume    create | ls | rm | inspect | prune
+  system    df | prune | info
+  version   leopard's version;  info: the engine and its host
 
 Images:
   pull      fetch an image from a registry

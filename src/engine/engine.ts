@@ -11,6 +11,7 @@ import type { DeviceJson, SeccompJson } from "../spec/json.ts";
 import { StateDir } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { LeopardError } from "../util/errors.ts";
+import { mark } from "../util/trace.ts";
 import type { ContainerConfig } from "./config.ts";
 import { type ContainerRecord, EngineDb } from "./db.ts";
 import { containerDir, type EngineDirs, makeDirs, ociRoot } from "./dirs.ts";
@@ -98,6 +99,7 @@ export class Engine {
           : await ensureImage(this.store, req.image, pullOpts(req));
     if (!img)
       throw new LeopardError("not-found", `image "${req.image}" is not in the store and --pull is never`);
+    mark("engine: image found");
     const rc = runConfig(this.store, img);
     const id = newId();
     const entrypoint =
@@ -125,6 +127,7 @@ export class Engine {
       volumes: [...req.volumes],
     };
     const rootfs = await prepareRootfs(this.store, img, id);
+    mark("engine: rootfs mounted");
     const made: string[] = [];
     try {
       // The image's Volumes that the user did not mount become anonymous volumes.

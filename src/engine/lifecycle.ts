@@ -7,6 +7,7 @@ import { readFileSync, rmSync } from "node:fs";
 import * as runtime from "../runtime/lifecycle.ts";
 import { run } from "../runtime/run.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { mark } from "../util/trace.ts";
 import { ENGINE, launchConmon } from "./conmon.ts";
 import type { ContainerRecord, EngineState } from "./db.ts";
 import { exitDir, socketDir } from "./dirs.ts";
@@ -108,9 +109,12 @@ async function prepareStart(engine: Engine, rec: ContainerRecord): Promise<Conta
   await runtime.remove(engine.oci, rec.id, true).catch(() => undefined);
   rmSync(exitFile(engine, rec.id), { force: true });
   engine.checkCommand(rec, engine.rootfsPath(rec.id));
+  mark("engine: command checked");
   const net = await attachNetwork(engine, rec);
+  mark("engine: network attached");
   try {
     engine.writeBundle(rec, net.netnsPath, net.addresses, net.peers);
+    mark("engine: bundle written");
   } catch (e) {
     await detachNetwork(engine, rec).catch(() => undefined);
     throw e;
@@ -167,7 +171,9 @@ export async function runForeground(engine: Engine, rec: ContainerRecord): Promi
     await finish(engine, { ...rec, foreground: true }, 125);
     throw e;
   }
+  mark("engine: container exited");
   await finish(engine, { ...rec, foreground: true }, code);
+  mark("engine: finished");
   return code;
 }
 
