@@ -26,6 +26,8 @@ function api(): NonNullable<typeof fns> {
       open_tree: { args: [i32, p, u32], returns: i32 },
       mount_setattr: { args: [i32, p, u32, p, u64], returns: i32 },
     });
+    // Bound now: binding a symbol on first use (as errno() does) would clobber errno itself.
+    errno();
     fns = {
       open_tree: (d, path, f) => lib.symbols.open_tree(d, ptr(path), f),
       mount_setattr: (d, path, f, a, s) => lib.symbols.mount_setattr(d, ptr(path), f, a, s),
