@@ -203,7 +203,9 @@ function bindMount(m: PlanMount, input: MountInput, idmapFd?: number): Step[] {
     steps.push({
       op: mountOp("", m.destination, "", MS.BIND | MS.REMOUNT | extra, "", 1),
       explain: `mount -o remount,bind,${describeList(m.options ?? [], opts.data)
-        .filter((o) => o !== "bind" && o !== "rbind")
+        .filter(
+          (o) => o !== "bind" && o !== "rbind" && o !== "idmap" && o !== "ridmap" && !isRecursiveOption(o),
+        )
         .join(",")} ${q(target)}`,
     });
   }
