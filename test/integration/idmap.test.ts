@@ -53,12 +53,12 @@ describe("idmapped mounts", () => {
       bundle({
         userns: true,
         args: sh(
-          "stat -c %u:%g /data /data/top; touch /data/new; stat -c %u:%g /data/new; grep -c idmapped /proc/self/mountinfo",
+          "stat -c %u:%g /mnt /mnt/top; touch /mnt/new; stat -c %u:%g /mnt/new; grep -c idmapped /proc/self/mountinfo",
         ),
       }),
     );
     withMount(b, {
-      destination: "/data",
+      destination: "/mnt",
       type: "bind",
       source: d,
       options: ["bind", "idmap"],
@@ -76,9 +76,9 @@ describe("idmapped mounts", () => {
 
   test("without a user namespace the mount's own maps still apply", () => {
     const d = hostTree();
-    const b = use(bundle({ args: sh("stat -c %u:%g /data/top; touch /data/new") }));
+    const b = use(bundle({ args: sh("stat -c %u:%g /mnt/top; touch /mnt/new") }));
     withMount(b, {
-      destination: "/data",
+      destination: "/mnt",
       source: d,
       options: ["rbind", "idmap"],
       uidMappings: [{ containerID: 1000, hostID: 0, size: 1 }],
@@ -93,8 +93,8 @@ describe("idmapped mounts", () => {
   test('"idmap" without maps of its own takes the container\'s user namespace maps', () => {
     const d = mkdtempSync(join(tmpdir(), "leopard-idmap-"));
     dirs.push(d);
-    const b = use(bundle({ userns: true, args: sh("stat -c %u:%g /data; touch /data/new") }));
-    withMount(b, { destination: "/data", type: "bind", source: d, options: ["bind", "idmap"] });
+    const b = use(bundle({ userns: true, args: sh("stat -c %u:%g /mnt; touch /mnt/new") }));
+    withMount(b, { destination: "/mnt", type: "bind", source: d, options: ["bind", "idmap"] });
     const r = oci(b, ["run", "c1"]);
     expect(r.stderr).toBe("");
     // Host root's directory is the container root's; what it writes is host root's.
@@ -105,9 +105,9 @@ describe("idmapped mounts", () => {
   test('"ridmap" maps the submounts of an rbind too, "idmap" only the mount itself', () => {
     const d = hostTree({ submount: "tmpfs" });
     const run = (opt: string): string => {
-      const b = use(bundle({ userns: true, args: sh("stat -c %u /data/top /data/sub/f") }));
+      const b = use(bundle({ userns: true, args: sh("stat -c %u /mnt/top /mnt/sub/f") }));
       withMount(b, {
-        destination: "/data",
+        destination: "/mnt",
         type: "bind",
         source: d,
         options: ["rbind", opt],
@@ -126,7 +126,7 @@ describe("idmapped mounts", () => {
   test("a filesystem the kernel refuses to idmap gives one line naming the mount and leaves nothing", () => {
     const b = use(bundle({ userns: true }));
     withMount(b, {
-      destination: "/data",
+      destination: "/mnt",
       type: "bind",
       source: "/proc",
       options: ["rbind", "idmap"],
@@ -136,15 +136,15 @@ describe("idmapped mounts", () => {
     const r = oci(b, ["run", "c1"]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toBe(
-      'leopard-oci: run c1: idmapped mount "/data" of "/proc": the kernel refuses to idmap it (its filesystem does not support idmapped mounts)\n',
+      'leopard-oci: run c1: idmapped mount "/mnt" of "/proc": the kernel refuses to idmap it (its filesystem does not support idmapped mounts)\n',
     );
   });
 
   test('"ridmap" over a submount that cannot be idmapped fails; "idmap" of the same tree works', () => {
     const d = hostTree({ submount: "proc" });
-    const b = use(bundle({ userns: true, args: sh("stat -c %u /data/top") }));
+    const b = use(bundle({ userns: true, args: sh("stat -c %u /mnt/top") }));
     const mount = {
-      destination: "/data",
+      destination: "/mnt",
       type: "bind",
       source: d,
       uidMappings: one(1000),
@@ -153,7 +153,7 @@ describe("idmapped mounts", () => {
     withMount(b, { ...mount, options: ["rbind", "ridmap"] });
     const r = oci(b, ["run", "c1"]);
     expect(r.stderr).toBe(
-      `leopard-oci: run c1: idmapped mount "/data" of "${d}": the kernel refuses to idmap it (its filesystem, or one mounted below it, does not support idmapped mounts)\n`,
+      `leopard-oci: run c1: idmapped mount "/mnt" of "${d}": the kernel refuses to idmap it (its filesystem, or one mounted below it, does not support idmapped mounts)\n`,
     );
     (b.config["mounts"] as Json[]).pop();
     withMount(b, { ...mount, options: ["rbind", "idmap"] });
@@ -165,35 +165,35 @@ describe("idmapped mounts", () => {
   test("bad idmapped mounts are refused with one line, before anything is made", () => {
     const cases: [Json, boolean, string][] = [
       [
-        { destination: "/data", type: "tmpfs", source: "tmpfs", options: ["idmap"] },
+        { destination: "/mnt", type: "tmpfs", source: "tmpfs", options: ["idmap"] },
         true,
         'mounts[8].options has "idmap", which needs a bind mount ("bind" or "rbind" in options)',
       ],
       [
-        { destination: "/data", type: "tmpfs", source: "tmpfs", uidMappings: one(0), gidMappings: one(0) },
+        { destination: "/mnt", type: "tmpfs", source: "tmpfs", uidMappings: one(0), gidMappings: one(0) },
         true,
         'mounts[8].uidMappings needs a bind mount ("bind" or "rbind" in options)',
       ],
       [
-        { destination: "/data", source: "/tmp", options: ["rbind", "idmap"], uidMappings: one(0) },
+        { destination: "/mnt", source: "/tmp", options: ["rbind", "idmap"], uidMappings: one(0) },
         true,
         "mounts[8].gidMappings must be set when uidMappings is",
       ],
       [
-        { destination: "/data", source: "/tmp", options: ["rbind", "idmap"] },
+        { destination: "/mnt", source: "/tmp", options: ["rbind", "idmap"] },
         false,
-        'mounts[8] ("/data") has "idmap" but no uidMappings/gidMappings, and the container creates no user namespace whose maps it could use',
+        'mounts[8] ("/mnt") has "idmap" but no uidMappings/gidMappings, and the container creates no user namespace whose maps it could use',
       ],
       [
         {
-          destination: "/data",
+          destination: "/mnt",
           source: "/nonexistent-leopard",
           options: ["rbind", "idmap"],
           uidMappings: one(0),
           gidMappings: one(0),
         },
         true,
-        'idmapped mount "/data" of "/nonexistent-leopard": the source does not exist',
+        'idmapped mount "/mnt" of "/nonexistent-leopard": the source does not exist',
       ],
     ];
     for (const [m, userns, message] of cases) {
@@ -208,12 +208,12 @@ describe("idmapped mounts", () => {
 });
 
 describe("recursive read-only (rro)", () => {
-  const script = sh("touch /data/x 2>&1 || true; touch /data/sub/x 2>&1 || true; echo done");
+  const script = sh("touch /mnt/x 2>&1 || true; touch /mnt/sub/x 2>&1 || true; echo done");
   const runBoth = (options: string[]): { leopard: string; runc: string } => {
     // Owned by root: the default capabilities have no CAP_DAC_OVERRIDE.
     const d = hostTree({ submount: "tmpfs", owner: 0 });
     const b = use(bundle({ args: script }));
-    withMount(b, { destination: "/data", type: "bind", source: d, options });
+    withMount(b, { destination: "/mnt", type: "bind", source: d, options });
     const leopard = oci(b, ["run", "c1"]);
     expect(leopard.code).toBe(0);
     // The same bundle under runc, its cgroup beside ours under the test parent.
@@ -231,14 +231,14 @@ describe("recursive read-only (rro)", () => {
   test("rro makes the submounts of an rbind read-only too, as runc does", () => {
     const out = runBoth(["rbind", "rro"]);
     expect(out.leopard).toBe(
-      "touch: /data/x: Read-only file system\ntouch: /data/sub/x: Read-only file system\ndone\n",
+      "touch: /mnt/x: Read-only file system\ntouch: /mnt/sub/x: Read-only file system\ndone\n",
     );
     expect(out.runc).toBe(out.leopard);
   });
 
   test("plain ro on an rbind leaves the submounts writable, as runc does", () => {
     const out = runBoth(["rbind", "ro"]);
-    expect(out.leopard).toBe("touch: /data/x: Read-only file system\ndone\n");
+    expect(out.leopard).toBe("touch: /mnt/x: Read-only file system\ndone\n");
     expect(out.runc).toBe(out.leopard);
   });
 });
