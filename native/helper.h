@@ -86,4 +86,8 @@ int lp_run_op(struct lp_state *st, const struct lp_op *op);
 int lp_op_run_hook(struct lp_state *st, const struct lp_op *op);
 int lp_op_keyring(const struct lp_op *op);
 
+/* mountapi.c */
+int lp_op_move_mount(struct lp_state *st, const struct lp_op *op);
+int lp_op_mount_setattr(struct lp_state *st, const struct lp_op *op);
+
 #endif

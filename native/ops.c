@@ -503,6 +503,8 @@ int lp_run_op(struct lp_state *st, const struct lp_op *op) {
   case LP_OP_SCHED: return op_sched(op);
   case LP_OP_RUN_HOOK: return lp_op_run_hook(st, op);
   case LP_OP_KEYRING: return lp_op_keyring(op);
+  case LP_OP_MOVE_MOUNT: return lp_op_move_mount(st, op);
+  case LP_OP_MOUNT_SETATTR: return lp_op_mount_setattr(st, op);
   }
   return lp_fail_errno(EINVAL, "unknown op", NULL); /* the parser refuses these already */
 }

@@ -61,7 +61,9 @@
 #define LP_OP_SCHED 34 /* policy:u64 flags:u64 nice:u64 priority:u64 runtime:u64 deadline:u64 period:u64 */
 #define LP_OP_RUN_HOOK 35 /* path:bytes argv:list env:list state_head:data state_tail:data timeout_ms:u64 stage:bytes */
 #define LP_OP_KEYRING 36 /* name:bytes */
-#define LP_OP_MAX 36
+#define LP_OP_MOVE_MOUNT 37 /* fd:u64 target:bytes resolve:u64 */
+#define LP_OP_MOUNT_SETATTR 38 /* target:bytes set:u64 clear:u64 recursive:u64 */
+#define LP_OP_MAX 38
 
 /* Op names and argument kinds, indexed by op code: 'u' u64, 'b' string (no NUL), 'd' binary data, 'l' list. */
 static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP_OP_MAX + 1] = {
@@ -101,6 +103,8 @@ static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP
   [34] = { "SCHED", "uuuuuuu" },
   [35] = { "RUN_HOOK", "bllddub" },
   [36] = { "KEYRING", "b" },
+  [37] = { "MOVE_MOUNT", "ubu" },
+  [38] = { "MOUNT_SETATTR", "buuu" },
 };
 
 #endif

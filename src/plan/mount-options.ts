@@ -67,8 +67,47 @@ const PROPAGATION: Record<string, number> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+/** mount_setattr(2)'s MOUNT_ATTR_* bits (Linux 5.12+). */
+export const MOUNT_ATTR = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  /** The atime mode is a 3-bit field, not a set of flags: changing it clears the whole field. */
+  ATIME_MASK: 0x70,
+  RELATIME: 0,
+  NOATIME: 0x10,
+  STRICTATIME: 0x20,
+  NODIRATIME: 0x80,
+  IDMAP: 0x100000,
+  NOSYMFOLLOW: 0x200000,
+} as const;
+
+const A = MOUNT_ATTR;
+/**
+ * The recursive options (runtime-spec: "rro", "rnosuid", ...): option → [set, clear] for
+ * mount_setattr(AT_RECURSIVE) on the mount and every mount below it, after it is made.
+ */
+const RECURSIVE: Record<string, [set: number, clear: number]> = {
+  rro: [A.RDONLY, 0],
+  rrw: [0, A.RDONLY],
+  rnosuid: [A.NOSUID, 0],
+  rsuid: [0, A.NOSUID],
+  rnodev: [A.NODEV, 0],
+  rdev: [0, A.NODEV],
+  rnoexec: [A.NOEXEC, 0],
+  rexec: [0, A.NOEXEC],
+  rnodiratime: [A.NODIRATIME, 0],
+  rdiratime: [0, A.NODIRATIME],
+  rnosymfollow: [A.NOSYMFOLLOW, 0],
+  rsymfollow: [0, A.NOSYMFOLLOW],
+  rrelatime: [A.RELATIME, A.ATIME_MASK],
+  rnoatime: [A.NOATIME, A.ATIME_MASK],
+  rstrictatime: [A.STRICTATIME, A.ATIME_MASK],
+};
+
 /** Options leopard does not support yet; refused with a clear error instead of passed as data. */
-const UNSUPPORTED = new Set(["idmap", "ridmap", "rro", "rrw", "rnosuid", "rnodev", "rnoexec"]);
+const UNSUPPORTED = new Set(["ratime", "rnorelatime", "rnostrictatime"]);
 
 export interface ParsedOptions {
   flags: number;
@@ -78,6 +117,10 @@ export interface ParsedOptions {
   recursive: boolean;
   /** tmpcopyup: the tmpfs starts with what the directory it covers held (see mounts.ts). */
   copyUp: boolean;
+  /** The recursive options as one mount_setattr(AT_RECURSIVE): set and clear masks (both 0: none). */
+  recursiveAttr: { set: number; clear: number };
+  /** "idmap" (the mount itself) or "ridmap" (and every mount below it), for a bind mount. */
+  idmap: "none" | "idmap" | "ridmap";
 }
 
 /** Splits options into flags, propagation changes and fs-specific data. Throws on unsupported ones. */
@@ -86,9 +129,22 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
   const propagation: number[] = [];
   const data: string[] = [];
   let copyUp = false;
+  let idmap: ParsedOptions["idmap"] = "none";
+  const attr = { set: 0, clear: 0 };
   for (const opt of options) {
     if (opt === "tmpcopyup") {
       copyUp = true;
+      continue;
+    }
+    if (opt === "idmap" || opt === "ridmap") {
+      if (idmap !== "ridmap") idmap = opt;
+      continue;
+    }
+    const r = RECURSIVE[opt];
+    if (r !== undefined) {
+      // A later option wins over an earlier one that touches the same attribute.
+      attr.set = (attr.set & ~r[1]) | r[0];
+      attr.clear = (attr.clear & ~r[0]) | r[1];
       continue;
     }
     const f = FLAGS[opt];
@@ -111,6 +167,8 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
     bind: (flags & MS.BIND) !== 0,
     recursive: (flags & MS.REC) !== 0,
     copyUp,
+    recursiveAttr: attr,
+    idmap,
   };
 }
 
@@ -129,7 +187,17 @@ export function describeFlags(flags: number): string {
   return names.join(",");
 }
 
-/** Every option name leopard handles itself (for `features`); others pass to the filesystem as data. */
-export function supportedMountOptions(): string[] {
-  return [...Object.keys(FLAGS), ...Object.keys(PROPAGATION)].filter((o) => !UNSUPPORTED.has(o)).sort();
+/**
+ * Every option name leopard handles itself (for `features`); others pass to the filesystem as
+ * data. The recursive ones and idmap/ridmap need mount_setattr(2), so only when the kernel has it.
+ */
+export function supportedMountOptions(mountSetattr: boolean): string[] {
+  const names = [...Object.keys(FLAGS), ...Object.keys(PROPAGATION)];
+  if (mountSetattr) names.push(...Object.keys(RECURSIVE), "idmap", "ridmap");
+  return names.filter((o) => !UNSUPPORTED.has(o)).sort();
+}
+
+/** Whether an option is one of the recursive ones (applied with mount_setattr). */
+export function isRecursiveOption(name: string): boolean {
+  return RECURSIVE[name] !== undefined;
 }

@@ -2,7 +2,14 @@
 // mounts in order, /dev nodes and symlinks. Targets are resolved by the helper inside the root.
 import type { Op } from "../protocol/ops.ts";
 import { type DeviceNode, makedev } from "./devices.ts";
-import { MS, parseMountOptions, propagationFlag } from "./mount-options.ts";
+import { idmapOptionText } from "./idmap.ts";
+import {
+  isRecursiveOption,
+  MS,
+  type ParsedOptions,
+  parseMountOptions,
+  propagationFlag,
+} from "./mount-options.ts";
 import type { HostFacts, Step } from "./plan.ts";
 import type { NamespaceType, PlanMount, PlanSpec } from "./types.ts";
 
@@ -19,6 +26,8 @@ export interface MountInput {
   created: ReadonlySet<NamespaceType>;
   host: HostFacts;
   devices: readonly DeviceNode[];
+  /** For each idmapped mount (by index in spec.mounts), the fd of its detached clone in the helper. */
+  idmapFds?: ReadonlyMap<number, number> | undefined;
 }
 
 const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
@@ -63,7 +72,7 @@ export function planMounts(input: MountInput): Step[] {
   );
 
   let devBound = false;
-  for (const m of spec.mounts ?? []) {
+  for (const [index, m] of (spec.mounts ?? []).entries()) {
     const type = m.type ?? "";
     const opts = parseMountOptions(m.options ?? []);
     if (m.destination === "/dev" && (opts.bind || type === "bind")) devBound = true;
@@ -78,7 +87,7 @@ export function planMounts(input: MountInput): Step[] {
       continue;
     }
     if (opts.bind || type === "bind") {
-      for (const s of bindMount(m, input)) steps.push(s);
+      for (const s of bindMount(m, input, input.idmapFds?.get(index))) steps.push(s);
       continue;
     }
     // tmpcopyup over an empty (or missing) directory is a plain tmpfs; copying contents is not
@@ -102,6 +111,8 @@ export function planMounts(input: MountInput): Step[] {
         mountOp("", m.destination, "", p, "", 1),
         `mount --make-${propName(p)} ${q(rootfs + m.destination)}`,
       );
+    const r = recursiveStep(m, opts, rootfs);
+    if (r) steps.push(r);
   }
 
   if (!devBound) {
@@ -151,17 +162,40 @@ function propName(p: number): string {
   return (p & MS.REC ? "r" : "") + name;
 }
 
-function bindMount(m: PlanMount, input: MountInput): Step[] {
+/**
+ * The recursive options (rro, rnosuid, ...) as one mount_setattr(AT_RECURSIVE) on the finished
+ * mount: it reaches the submounts an rbind brought along, which a remount never does.
+ */
+function recursiveStep(m: PlanMount, opts: ParsedOptions, rootfs: string): Step | undefined {
+  const { set, clear } = opts.recursiveAttr;
+  if (set === 0 && clear === 0) return undefined;
+  const names = (m.options ?? []).filter(isRecursiveOption).join(",");
+  return {
+    op: { op: "MOUNT_SETATTR", target: m.destination, set, clear, recursive: 1 },
+    explain: `# mount_setattr(AT_RECURSIVE) ${names} on ${q(rootfs + m.destination)} and every mount below it`,
+  };
+}
+
+function bindMount(m: PlanMount, input: MountInput, idmapFd?: number): Step[] {
   const opts = parseMountOptions(m.options ?? []);
   const source = m.source ?? "";
   const rec = opts.recursive ? MS.REC : 0;
   const resolve = input.host.sourceIsDir(source) ? 1 : 2;
   const target = input.rootfs + m.destination;
+  const idmapped = opts.idmap !== "none" || (m.uidMappings?.length ?? 0) > 0;
+  if (idmapped && idmapFd === undefined)
+    throw new Error(`mount "${m.destination}": idmapped, but no detached mount was prepared for it`);
   const steps: Step[] = [
-    {
-      op: mountOp(source, m.destination, "", MS.BIND | rec, "", resolve),
-      explain: `mount --${rec ? "rbind" : "bind"} ${q(source)} ${q(target)}`,
-    },
+    idmapFd !== undefined
+      ? {
+          // Made by the runtime before the helper started (src/plan/idmap.ts says why).
+          op: { op: "MOVE_MOUNT", fd: idmapFd, target: m.destination, resolve },
+          explain: `mount --${rec ? "rbind" : "bind"} -o X-mount.idmap=${(m.uidMappings?.length ?? 0) > 0 ? q(idmapOptionText(m.uidMappings ?? [], m.gidMappings ?? [])) : "<the container's maps>"}${opts.idmap === "ridmap" ? " (recursive)" : ""} ${q(source)} ${q(target)}   # idmapped clone inherited as fd ${idmapFd}`,
+        }
+      : {
+          op: mountOp(source, m.destination, "", MS.BIND | rec, "", resolve),
+          explain: `mount --${rec ? "rbind" : "bind"} ${q(source)} ${q(target)}`,
+        },
   ];
   // Bind mounts take their flags only on a second, remount call.
   const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
@@ -169,7 +203,9 @@ function bindMount(m: PlanMount, input: MountInput): Step[] {
     steps.push({
       op: mountOp("", m.destination, "", MS.BIND | MS.REMOUNT | extra, "", 1),
       explain: `mount -o remount,bind,${describeList(m.options ?? [], opts.data)
-        .filter((o) => o !== "bind" && o !== "rbind")
+        .filter(
+          (o) => o !== "bind" && o !== "rbind" && o !== "idmap" && o !== "ridmap" && !isRecursiveOption(o),
+        )
         .join(",")} ${q(target)}`,
     });
   }
@@ -178,6 +214,8 @@ function bindMount(m: PlanMount, input: MountInput): Step[] {
       op: mountOp("", m.destination, "", p, "", 1),
       explain: `mount --make-${propName(p)} ${q(target)}`,
     });
+  const r = recursiveStep(m, opts, input.rootfs);
+  if (r) steps.push(r);
   return steps;
 }
 

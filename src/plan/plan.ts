@@ -74,6 +74,11 @@ export interface PlanInput {
    * /proc/thread-self/attr/exec (src/runtime/lsm.ts decides).
    */
   lsmExec?: readonly { path: string; data: string }[] | undefined;
+  /**
+   * For each idmapped bind mount (by index in spec.mounts, see src/plan/idmap.ts), the fd number
+   * under which the helper inherits its detached, already idmapped clone.
+   */
+  idmapFds?: ReadonlyMap<number, number> | undefined;
 }
 
 export interface Step {
@@ -209,6 +214,7 @@ export function plan(input: PlanInput): LaunchPlan {
     devices,
     cgroupPaths: input.cgroupPaths,
     mountLabel: input.mountLabel,
+    idmapFds: input.idmapFds,
   })) {
     steps.push(step);
   }

@@ -14,11 +14,20 @@ export const CLONE: Record<NamespaceType, number> = {
   time: 0x00000080,
 };
 
+export interface IdMap {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
 export interface PlanMount {
   destination: string;
   type?: string | undefined;
   source?: string | undefined;
   options?: readonly string[] | undefined;
+  /** An idmapped bind mount's own maps (src/plan/idmap.ts). */
+  uidMappings?: readonly IdMap[] | undefined;
+  gidMappings?: readonly IdMap[] | undefined;
 }
 
 export interface PlanDevice {

@@ -176,6 +176,18 @@ export const OPS = {
   },
   /** keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a fresh session keyring (unless --no-new-keyring). */
   KEYRING: { code: 36, args: { name: "bytes" } },
+  /**
+   * move_mount(fd, "", target, MOVE_MOUNT_F_EMPTY_PATH): attach an inherited detached mount (the
+   * parent made it with open_tree, e.g. idmapped) onto target, resolved inside the root like
+   * MOUNT's resolve 1 (directory) or 2 (file). The fd is closed afterwards.
+   */
+  MOVE_MOUNT: { code: 37, args: { fd: "u64", target: "bytes", resolve: "u64" } },
+  /**
+   * mount_setattr(target, AT_RECURSIVE if recursive, {attr_set: set, attr_clr: clear}) on a
+   * target resolved inside the root (must exist): recursive flags such as rro on a bind mount
+   * and everything below it.
+   */
+  MOUNT_SETATTR: { code: 38, args: { target: "bytes", set: "u64", clear: "u64", recursive: "u64" } },
 } as const satisfies Record<string, { code: number; args: Record<string, ArgSpec> }>;
 
 export type OpName = keyof typeof OPS;

@@ -14,6 +14,7 @@ import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { type HookState, hookArgv, hookTimeoutMs, runHooks, stateAroundPid } from "../hooks/hooks.ts";
 import type { PlanHooks } from "../plan/hooks.ts";
+import { idmapRequests } from "../plan/idmap.ts";
 import { type ConsoleMode, type LaunchPlan, plan } from "../plan/plan.ts";
 import { decodeMessage, type HelperMessage } from "../protocol/decode.ts";
 import { planFrame, resumeFrame } from "../protocol/encode.ts";
@@ -30,6 +31,7 @@ import { mark } from "../util/trace.ts";
 import { type ContainerCgroup, cgroupPathsFor, prepareCgroup } from "./cgroup.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
+import { idmapFdNumbers, prepareIdmappedMounts } from "./idmap.ts";
 import { lsmHost, planLsm } from "./lsm.ts";
 import { notifyDir, withNotifySocket } from "./notify.ts";
 
@@ -129,6 +131,14 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     : opts.consoleSocket
       ? { kind: "socket", path: resolve(opts.consoleSocket), fd: fds.console }
       : { kind: "sync" };
+  // Idmapped bind mounts: their detached clones follow the other inherited fds.
+  let idmaps: ReturnType<typeof idmapRequests>;
+  try {
+    idmaps = idmapRequests(spec);
+  } catch (e) {
+    throw new LeopardError("invalid-spec", describe(e), { cause: e });
+  }
+  const idmapFds = idmapFdNumbers(idmaps, (consoleMode.kind === "socket" ? fds.console : fds.fifo) + 1);
   const mounts = mountInfo();
   const nofile = getRlimit(RLIMIT_NOFILE);
   // Where the cgroup will be (created once the id is claimed); --systemd-cgroup is refused here.
@@ -164,6 +174,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     cgroupPaths,
     hooks: planHooks(spec, opts.id, bundle),
     newKeyring: opts.noNewKeyring !== true,
+    idmapFds,
     host: {
       capLast: capLastCap(),
       cgroupMounts: cgroupHierarchies(mounts),
@@ -198,6 +209,9 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   }
   opts.explain?.(explainPlan(launchPlan));
 
+  // Before anything exists: a mount the kernel refuses to idmap leaves nothing behind. Our fds
+  // of the clones close when create returns; the helper holds its own.
+  using idmapped = prepareIdmappedMounts(idmaps);
   opts.state.claim(opts.id);
   if (notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
   let cgroup: ContainerCgroup;
@@ -241,6 +255,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
       preserveFds,
       fifo,
       consoleMode,
+      idmapped.fds,
       (pid) => {
         const st: HookState = { ...hookState(spec, opts.id, bundle), status: "creating", pid };
         runHooks("prestart", spec.hooks.prestart, st);
@@ -275,6 +290,7 @@ function launch(
   preserveFds: number,
   fifo: string,
   consoleMode: ConsoleMode,
+  mountFds: readonly number[],
   onHooks: (pid: number) => void,
   onCgroup: (pid: number) => void,
 ): Launched {
@@ -295,7 +311,7 @@ function launch(
   const [ours, theirs] = socketPair();
   const stdio: (number | "inherit")[] = ["inherit", "inherit", "inherit"];
   for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
-  stdio.push(theirs, ...passed);
+  stdio.push(theirs, ...passed, ...mountFds);
   let helper: Subprocess;
   // Bun's spawn closes every fd up to the soft open-file limit in the child: with a limit of
   // 20,000 that is ~20 ms per container. The plan restores the caller's limit inside.

@@ -54,6 +54,10 @@ export function describeOp(op: Op): string {
       return "use the console socket";
     case "OPEN_FIFO":
       return "open the start FIFO";
+    case "MOVE_MOUNT":
+      return `attach the idmapped mount on "${String(op.target)}"`;
+    case "MOUNT_SETATTR":
+      return `set recursive mount options on "${String(op.target)}"`;
     case "RUN_HOOK":
       return `${String(op.stage)} hook "${String(op.path)}"`;
     default:

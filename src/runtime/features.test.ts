@@ -37,7 +37,20 @@ describe("features", () => {
     expect(linux.capabilities).toContain("CAP_SYS_ADMIN");
     expect(linux.seccomp.enabled).toBe(true);
     expect(linux.seccomp.archs).toContain("SCMP_ARCH_X86_64");
-    expect(linux.mountExtensions).toEqual({ idmap: { enabled: false } });
+    // This kernel (6.x) has mount_setattr, and the probe finds it.
+    expect(linux.mountExtensions).toEqual({ idmap: { enabled: true } });
+    expect(f["mountOptions"]).toEqual(expect.arrayContaining(["rro", "idmap", "ridmap"]));
+  });
+
+  test("the recursive options and idmapped mounts are listed only when the kernel has mount_setattr", async () => {
+    const f = features(await hostSeccompSupport(), { setattr: false }) as {
+      mountOptions: string[];
+      linux: { mountExtensions: unknown };
+    };
+    expect(f.mountOptions).not.toContain("rro");
+    expect(f.mountOptions).not.toContain("idmap");
+    expect(f.mountOptions).toContain("ro");
+    expect(f.linux.mountExtensions).toEqual({ idmap: { enabled: false } });
   });
 
   test("every mount option it lists is one the planner accepts as a flag, not as filesystem data", async () => {

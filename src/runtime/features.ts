@@ -12,6 +12,7 @@ import {
   SECCOMP_OPERATORS,
 } from "../spec/types.ts";
 import { OCI_VERSION } from "../state/state.ts";
+import { hasMountSetattr } from "../sys/mount-api.ts";
 
 /** The spec versions a config.json may name. */
 export const OCI_VERSION_MIN = "1.0.0";
@@ -23,13 +24,26 @@ export interface SeccompSupport {
   knowsArch: (arch: string) => boolean;
 }
 
-export function features(seccomp: SeccompSupport): Record<string, unknown> {
+export interface MountSupport {
+  /** mount_setattr(2) (Linux 5.12): the recursive options (rro, ...) and idmapped mounts. */
+  setattr: boolean;
+}
+
+/** The running kernel's, probed (a harmless call that fails with ENOSYS where it is missing). */
+export function hostMountSupport(): MountSupport {
+  return { setattr: hasMountSetattr() };
+}
+
+export function features(
+  seccomp: SeccompSupport,
+  mounts: MountSupport = hostMountSupport(),
+): Record<string, unknown> {
   const enabled = seccomp.version !== undefined;
   return {
     ociVersionMin: OCI_VERSION_MIN,
     ociVersionMax: OCI_VERSION,
     hooks: [...HOOK_NAMES],
-    mountOptions: supportedMountOptions(),
+    mountOptions: supportedMountOptions(mounts.setattr),
     linux: {
       namespaces: [...NAMESPACE_TYPES].sort(),
       capabilities: [...CAPABILITIES],
@@ -46,7 +60,8 @@ export function features(seccomp: SeccompSupport): Record<string, unknown> {
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      // Idmapped bind mounts (uidMappings/gidMappings, idmap/ridmap) came with mount_setattr.
+      mountExtensions: { idmap: { enabled: mounts.setattr } },
     },
     annotations: seccomp.version ? { "io.github.seccomp.libseccomp.version": seccomp.version } : {},
   };

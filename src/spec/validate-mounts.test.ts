@@ -32,6 +32,16 @@ const ROWS: Row[] = [
     }),
     'config.json: mounts[0].uidMappings needs a bind mount ("bind" or "rbind" in options)',
   ],
+  [
+    "idmap is asked of a mount that is not a bind mount",
+    config({ "mounts[0].options": ["idmap"] }),
+    'config.json: mounts[0].options has "idmap", which needs a bind mount ("bind" or "rbind" in options)',
+  ],
+  [
+    "idmap has neither maps of its own nor a user namespace to take them from",
+    config({ "mounts[0].options": ["rbind", "ridmap"] }),
+    'config.json: mounts[0] ("/proc") has "ridmap" but no uidMappings/gidMappings, and the container creates no user namespace whose maps it could use',
+  ],
   ["hooks is an array", config({ hooks: [] }), "config.json: hooks must be an object"],
   [
     "a hook list is a string",

@@ -47,6 +47,10 @@ function readMount(v: unknown, field: string, bundle: string): SpecMount {
     if (gidMappings.length === 0) fail(at(field, "gidMappings"), "must be set when uidMappings is");
     if (!isBind(options)) fail(at(field, "uidMappings"), 'needs a bind mount ("bind" or "rbind" in options)');
   }
+  // idmap/ridmap are mount_setattr(MOUNT_ATTR_IDMAP) on a bind mount's clone: nothing else has one.
+  const idmap = options.find((x) => x === "idmap" || x === "ridmap");
+  if (idmap !== undefined && !isBind(options))
+    fail(at(field, "options"), `has "${idmap}", which needs a bind mount ("bind" or "rbind" in options)`);
   return { destination, source, type: opt(o, "type", field, string), options, uidMappings, gidMappings };
 }
 

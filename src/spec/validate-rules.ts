@@ -30,6 +30,7 @@ export function checkRules(s: Fields): void {
   }
 
   checkUserNamespace(s, has("user"), creates("user"));
+  checkIdmappedMounts(s, creates("user"));
 
   if (s.linux.timeOffsets !== undefined) {
     if (!has("time")) fail("linux.timeOffsets", "is set but linux.namespaces has no time namespace");
@@ -65,6 +66,21 @@ function checkUserNamespace(s: Fields, has: boolean, creates: boolean): void {
   additionalGids.forEach((g, i) => {
     if (!isMapped(gidMappings, g))
       fail(nth("process.user.additionalGids", i), `${g} is not mapped by linux.gidMappings`);
+  });
+}
+
+/**
+ * An idmapped mount without maps of its own takes the container's (the runtime-spec allows it),
+ * so it needs a user namespace the container creates: a joined one's maps are not in the config.
+ */
+function checkIdmappedMounts(s: Fields, createsUser: boolean): void {
+  s.mounts.forEach((m, i) => {
+    const opt = m.options.find((o) => o === "idmap" || o === "ridmap");
+    if (opt === undefined || m.uidMappings.length > 0 || createsUser) return;
+    fail(
+      nth("mounts", i),
+      `(${quote(m.destination)}) has "${opt}" but no uidMappings/gidMappings, and the container creates no user namespace whose maps it could use`,
+    );
   });
 }
 

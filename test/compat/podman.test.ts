@@ -2,83 +2,28 @@
 // runs under both and must give the same result. Storage, run state, events and cgroups live in
 // a temp dir and a cgroup parent of this test's own, removed afterwards.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { mountsMentioning, OCI, rootfs } from "../integration/harness.ts";
+import { OCI } from "../integration/harness.ts";
+import { IMAGE, makePodmanEnv, PODMAN, type PodmanEnv } from "./podman-env.ts";
 
 // Real containers (and engines) on a busy machine: well past bun's default 5 s a test.
 setDefaultTimeout(180_000);
 
-const PODMAN = Bun.which("podman");
 const RUNC = Bun.which("runc");
-const IMAGE = "localhost/leopard-busybox:test";
 const CGROUP_PARENT = `/leopard-compat-${process.pid}`;
 const RUNTIMES = { runc: RUNC ?? "runc", leopard: OCI } as const;
 type Runtime = keyof typeof RUNTIMES;
 
-let dir = "";
-let env: Record<string, string> = {};
+let penv: PodmanEnv | undefined;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function podman(runtime: Runtime, args: string[], opts: { tty?: boolean } = {}): Result {
-  const argv = [
-    PODMAN ?? "podman",
-    "--root",
-    join(dir, "root"),
-    "--runroot",
-    join(dir, "runroot"),
-    "--tmpdir",
-    join(dir, "tmp"),
-    "--storage-driver",
-    "overlay",
-    "--runtime",
-    RUNTIMES[runtime],
-    ...args,
-  ];
-  // A terminal of its own for -t: script(1), as a person's shell would give.
-  const cmd = opts.tty
-    ? ["script", "-qec", argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" "), "/dev/null"]
-    : argv;
-  const r = Bun.spawnSync(cmd, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const clean = (s: string) => s.replaceAll("\r", "").replaceAll("^@", "");
-  return { code: r.exitCode ?? -1, stdout: clean(r.stdout.toString()), stderr: r.stderr.toString() };
+function podman(runtime: Runtime, args: string[], opts: { tty?: boolean } = {}) {
+  if (!penv) throw new Error("podman environment not set up");
+  return penv.podman(RUNTIMES[runtime], args, opts);
 }
 
 const run = (rt: Runtime, args: string[], opts: { tty?: boolean } = {}) =>
   podman(rt, ["run", "--rm", "--cgroup-parent", CGROUP_PARENT, ...args], opts);
-
-/** Removes this test's cgroup parent in every hierarchy, deepest first (only empty ones go). */
-function removeCgroups(): string[] {
-  const left: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
-    try {
-      rmdirSync(d);
-    } catch {
-      left.push(d);
-    }
-  };
-  for (const h of readdirSync("/sys/fs/cgroup")) {
-    const d = join("/sys/fs/cgroup", h, CGROUP_PARENT);
-    if (existsSync(d) && statSync(d).isDirectory()) walk(d);
-  }
-  return left;
-}
 
 const table: string[][] = [];
 /** Runs a scenario under both runtimes, records the row, and expects the same result. */
@@ -92,36 +37,12 @@ function same(name: string, scenario: (rt: Runtime) => string): string {
 
 describe.skipIf(!PODMAN || !RUNC)("podman with --runtime leopard-oci, side by side with runc", () => {
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "leopard-podman-"));
-    // This VM lacks CAP_SYS_RESOURCE above a hard nofile of 20000; no bridge networking needed.
-    writeFileSync(
-      join(dir, "containers.conf"),
-      [
-        "[containers]",
-        'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
-        'netns = "none"',
-        "[engine]",
-        'cgroup_manager = "cgroupfs"',
-        'events_logger = "file"',
-        "",
-      ].join("\n"),
-    );
-    env = { ...(process.env as Record<string, string>), CONTAINERS_CONF: join(dir, "containers.conf") };
-    const tar = join(dir, "rootfs.tar");
-    const t = Bun.spawnSync(["tar", "-C", rootfs(0), "-cf", tar, "."]);
-    expect(t.exitCode).toBe(0);
-    const imp = podman("leopard", ["import", tar, IMAGE]);
-    expect(imp.stderr).not.toContain("Error");
-    expect(imp.code).toBe(0);
+    penv = makePodmanEnv({ cgroupParent: CGROUP_PARENT });
   });
 
   afterAll(() => {
-    if (!dir) return;
-    for (const rt of ["runc", "leopard"] as const) podman(rt, ["rm", "--all", "--force", "--time", "0"]);
-    podman("leopard", ["system", "reset", "--force"]);
-    const mounts = mountsMentioning(dir);
-    rmSync(dir, { recursive: true, force: true });
-    const cgroups = removeCgroups();
+    if (!penv) return;
+    const { mounts, cgroups } = penv.cleanup([RUNTIMES.runc, RUNTIMES.leopard]);
     const widths = [0, 1, 2, 3].map((i) => Math.min(40, Math.max(8, ...table.map((r) => r[i]?.length ?? 0))));
     const line = (r: string[]) => r.map((c, i) => c.slice(0, 40).padEnd(widths[i] ?? 8)).join("  ");
     process.stderr.write(

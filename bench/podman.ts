@@ -1,0 +1,115 @@
+// bench/podman: `podman --runtime X run --rm busybox true`, X = runc and our bin/leopard-oci by
+// absolute path, alternating in one run: the median of each and the ratio leopard/runc.
+// Then, through a wrapper that logs each call, how many runtime processes podman (and conmon)
+// start per container and how long each command takes (state, create, start, delete, ...).
+// The podman setup (storage in a temp dir, containers.conf, busybox imported from a rootfs tar)
+// is the compat test's (test/compat/podman-env.ts).
+//   bun bench/podman.ts [N runs each, default 20] [M traced runs each, default 5]
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { IMAGE, makePodmanEnv, PODMAN } from "../test/compat/podman-env.ts";
+
+const TOP = join(import.meta.dir, "..");
+const N = Number(process.argv[2] ?? 20);
+const M = Number(process.argv[3] ?? 5);
+const RUNC = Bun.which("runc");
+if (!PODMAN || !RUNC) {
+  process.stderr.write("bench/podman needs podman and runc on $PATH\n");
+  process.exit(1);
+}
+const runtimes = { runc: RUNC, leopard: join(TOP, "bin/leopard-oci") } as const;
+type Name = keyof typeof runtimes;
+const CGROUP_PARENT = "/leopard-test/bench-podman";
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+};
+const ms = (x: number): string => `${x.toFixed(1)} ms`;
+
+const penv = makePodmanEnv({ cgroupParent: CGROUP_PARENT });
+const runArgs = ["run", "--rm", "--cgroup-parent", CGROUP_PARENT, IMAGE, "true"];
+
+function runOnce(runtime: string): number {
+  const t = Bun.nanoseconds();
+  const r = penv.podman(runtime, runArgs);
+  const elapsed = (Bun.nanoseconds() - t) / 1e6;
+  if (r.code !== 0) throw new Error(`podman --runtime ${runtime} run failed (${r.code}): ${r.stderr}`);
+  return elapsed;
+}
+
+/**
+ * A runtime that logs "<command> <microseconds> <exit status>" per call and runs the real one as
+ * its child (not exec: the end time is needed). bash's $EPOCHREALTIME costs no fork.
+ */
+function wrapper(name: Name, log: string): string {
+  const path = join(penv.dir, `trace-${name}`);
+  writeFileSync(
+    path,
+    [
+      "#!/bin/bash",
+      "t0=$EPOCHREALTIME",
+      `${JSON.stringify(runtimes[name])} "$@"`,
+      "rc=$?",
+      "t1=$EPOCHREALTIME",
+      // The command is the first argument that is neither a global flag nor a flag's value.
+      'cmd=""; skip=0',
+      'for a in "$@"; do',
+      "  if [ $skip = 1 ]; then skip=0; continue; fi",
+      '  case "$a" in --root|--log|--log-format|--criu) skip=1 ;; -*) ;; *) cmd=$a; break ;; esac',
+      "done",
+      `echo "$cmd $(( (\${t1/./} - \${t0/./}) )) $rc" >> ${JSON.stringify(log)}`,
+      "exit $rc",
+      "",
+    ].join("\n"),
+  );
+  chmodSync(path, 0o755);
+  return path;
+}
+
+try {
+  // Warm up both (page cache, podman's storage), then alternate.
+  for (const rt of Object.values(runtimes)) for (let i = 0; i < 2; i++) runOnce(rt);
+  const times: Record<Name, number[]> = { runc: [], leopard: [] };
+  for (let i = 0; i < N; i++) {
+    for (const name of i % 2 === 0 ? (["runc", "leopard"] as const) : (["leopard", "runc"] as const))
+      times[name].push(runOnce(runtimes[name]));
+  }
+  const mr = median(times.runc);
+  const ml = median(times.leopard);
+  console.log(`podman run --rm ${IMAGE} true, ${N} runs each, alternating (load: ${loadavg()})`);
+  console.log(`  runc         median ${ms(mr)}`);
+  console.log(`  leopard-oci  median ${ms(ml)}`);
+  console.log(`  ratio leopard/runc  ${(ml / mr).toFixed(2)}x   (target <= 1.00x)`);
+
+  console.log(`\nruntime processes per container (${M} traced runs each, through a logging wrapper):`);
+  for (const name of ["runc", "leopard"] as const) {
+    const log = join(penv.dir, `trace-${name}.log`);
+    writeFileSync(log, "");
+    const w = wrapper(name, log);
+    for (let i = 0; i < M; i++) runOnce(w);
+    const calls = readFileSync(log, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split(" "))
+      .map(([cmd, us, rc]) => ({ cmd: cmd || "(none)", ms: Number(us) / 1000, rc: Number(rc) }));
+    const byCmd = new Map<string, number[]>();
+    for (const c of calls) byCmd.set(c.cmd, [...(byCmd.get(c.cmd) ?? []), c.ms]);
+    const failed = calls.filter((c) => c.rc !== 0).length;
+    const perContainer = calls.length / M;
+    const total = calls.reduce((a, c) => a + c.ms, 0) / M;
+    console.log(
+      `  ${name === "runc" ? "runc       " : "leopard-oci"}  ${perContainer.toFixed(1)} calls/container, ${ms(total)} in the runtime per container${failed ? `, ${failed} calls exited non-zero` : ""}`,
+    );
+    for (const [cmd, xs] of byCmd)
+      console.log(`      ${cmd.padEnd(8)} x${(xs.length / M).toFixed(1)}  median ${ms(median(xs))}`);
+  }
+} finally {
+  const { mounts, cgroups } = penv.cleanup([runtimes.runc, runtimes.leopard]);
+  if (mounts.length + cgroups.length > 0)
+    process.stderr.write(`left behind: ${[...mounts, ...cgroups].join(", ")}\n`);
+}
+
+function loadavg(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
