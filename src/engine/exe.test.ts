@@ -1,0 +1,36 @@
+import { afterAll, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findExecutable, resolveIn } from "./exe.ts";
+
+const root = mkdtempSync(join(tmpdir(), "leopard-exe-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+mkdirSync(join(root, "bin"));
+mkdirSync(join(root, "usr/bin"), { recursive: true });
+writeFileSync(join(root, "bin/busybox"), "");
+chmodSync(join(root, "bin/busybox"), 0o755);
+symlinkSync("busybox", join(root, "bin/sh"));
+symlinkSync("/bin/busybox", join(root, "usr/bin/abs"));
+symlinkSync("../../../../../../etc/passwd", join(root, "usr/bin/escape"));
+writeFileSync(join(root, "usr/bin/data"), "");
+chmodSync(join(root, "usr/bin/data"), 0o644);
+
+test("resolveIn follows links with the root as /", () => {
+  expect(resolveIn(root, "/bin/sh")).toBe(`${root}/bin/busybox`);
+  expect(resolveIn(root, "/usr/bin/abs")).toBe(`${root}/bin/busybox`);
+  expect(resolveIn(root, "/usr/bin/escape")).toBeUndefined(); // /etc/passwd inside the root: absent
+  expect(resolveIn(root, "/../../bin/sh")).toBe(`${root}/bin/busybox`);
+});
+
+test.each([
+  ["sh", { found: true, path: "/bin/sh" }],
+  ["abs", { found: true, path: "/usr/bin/abs" }],
+  ["/bin/sh", { found: true, path: "/bin/sh" }],
+  ["nosuch", { found: false, code: 127, why: '"nosuch": executable file not found in $PATH' }],
+  ["/nosuch", { found: false, code: 127, why: '"/nosuch": no such file or directory' }],
+  ["data", { found: false, code: 126, why: 'permission denied: "/usr/bin/data" is not executable' }],
+  ["/usr", { found: false, code: 126, why: 'permission denied: "/usr" is a directory' }],
+  ["escape", { found: false, code: 127, why: '"escape": executable file not found in $PATH' }],
+])("command %p", (cmd, want) =>
+  expect(findExecutable(root, cmd, "/usr/bin:/bin", "/")).toEqual(want as ReturnType<typeof findExecutable>));

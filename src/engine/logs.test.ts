@@ -1,0 +1,31 @@
+import { expect, test } from "bun:test";
+import { parseLog } from "./logs.ts";
+
+test("k8s-file records: full lines, partials joined, stderr kept apart, unterminated rest", () => {
+  const text =
+    "2026-11-29T08:00:00.000000001+00:00 stdout F hello\n" +
+    "2026-11-29T08:00:01.000000000+00:00 stderr F oops\n" +
+    "2026-11-29T08:00:02.000000000+00:00 stdout P par\n" +
+    "2026-11-29T08:00:02.500000000+00:00 stdout F tial\n" +
+    "garbage line\n" +
+    "2026-11-29T08:00:03.000000000+00:00 stdout F \n" +
+    "2026-11-29T08:00:04.000000000+00:00 stdout P still-writ";
+  const { lines, rest } = parseLog(text);
+  expect(lines.map((l) => [l.stream, l.text])).toEqual([
+    ["stdout", "hello"],
+    ["stderr", "oops"],
+    ["stdout", "partial"],
+    ["stdout", ""],
+  ]);
+  expect(lines[0]?.time).toBe("2026-11-29T08:00:00.000000001+00:00");
+  expect(lines[1]?.ms).toBe(Date.parse("2026-11-29T08:00:01Z"));
+  expect(rest).toBe("2026-11-29T08:00:04.000000000+00:00 stdout P still-writ");
+});
+
+test("a partial line waits for its end across reads", () => {
+  const a = parseLog("2026-11-29T08:00:02.000000000+00:00 stdout P par\n");
+  expect(a.lines).toEqual([]);
+  const b = parseLog(`${a.rest}2026-11-29T08:00:02.500000000+00:00 stdout F tial\n`);
+  expect(b.lines.map((l) => l.text)).toEqual(["partial"]);
+  expect(b.rest).toBe("");
+});
