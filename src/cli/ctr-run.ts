@@ -64,7 +64,18 @@ export const CREATE_OPTIONS: Options = {
   dns: many,
   "add-host": many,
   "tls-verify": { type: "string" },
+  "log-opt": many,
 };
+
+/** --log-opt max-size=10m (the only option of the k8s-file log driver that conmon has). */
+function logMaxSize(v: Values): number | undefined {
+  let size: number | undefined;
+  for (const o of strs(v["log-opt"])) {
+    if (o.startsWith("max-size=")) size = parseSize(o.slice("max-size=".length), "--log-opt max-size");
+    else throw new LeopardError("invalid-argument", `--log-opt "${o}" is not supported (max-size=SIZE is)`);
+  }
+  return size;
+}
 
 function int(v: string | undefined, flag: string, min = 0): number | undefined {
   if (v === undefined) return undefined;
@@ -156,6 +167,7 @@ export function createRequest(v: Values, image: string, cmd: string[], env = pro
     dns: strs(v["dns"]),
     addHosts: strs(v["add-host"]).map(parseAddHost),
     autoRemove: v["rm"] === true,
+    logMaxSize: logMaxSize(v),
     tlsVerify: str(v, "tls-verify") === undefined ? undefined : str(v, "tls-verify") !== "false",
   };
 }

@@ -39,6 +39,7 @@ const CONTAINER_VERBS: Record<string, () => Promise<Verb>> = {
   port: async () => (await import("./ctr-inspect.ts")).portVerb,
   cp: async () => (await import("./ctr-cp.ts")).cpVerb,
   stats: async () => (await import("./system.ts")).statsVerb,
+  attach: async () => (await import("./ctr-attach.ts")).attachVerb,
 };
 
 /** `leopard container <sub>`. */
@@ -118,6 +119,7 @@ Containers:
   ps        list containers (-a all, -q ids, --filter, --format json)
   logs      show a detached container's output (-f follow, --tail, --since, -t)
   exec      run a command in a running container (-it, -d, -e, -u, -w)
+  attach    attach to a detached container's terminal or output (ctrl-p ctrl-q detaches)
   top       show a container's processes
   port      show a container's published ports
   pause     freeze containers

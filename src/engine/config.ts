@@ -45,6 +45,8 @@ export interface ContainerConfig {
   dns: string[];
   addHosts: { name: string; ip: string }[];
   autoRemove: boolean;
+  /** --log-opt max-size: conmon starts the log afresh past this many bytes (0: no limit). */
+  logMaxSize?: number | undefined;
 }
 
 export const DEFAULT_STOP_TIMEOUT = 10;

@@ -24,6 +24,8 @@ export interface ConmonRequest {
   logPath: string;
   tty: boolean;
   stdin: boolean;
+  /** Bytes after which conmon starts the log afresh (--log-size-max); 0 or absent: no limit. */
+  logMaxSize?: number | undefined;
   /** argv of the command conmon runs once the container has exited. */
   exitCommand: string[];
 }
@@ -60,6 +62,7 @@ export function conmonArgs(r: ConmonRequest): string[] {
     "--runtime-arg",
     r.ociRoot,
   ];
+  if (r.logMaxSize) args.push("--log-size-max", String(r.logMaxSize));
   if (r.tty) args.push("-t");
   if (r.stdin) args.push("-i");
   const [cmd, ...rest] = r.exitCommand;

@@ -139,6 +139,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord): Promi
       logPath: `${bundle}/ctr.log`,
       tty: rec.config.tty,
       stdin: rec.config.interactive,
+      logMaxSize: rec.config.logMaxSize,
       exitCommand: [
         ENGINE,
         "--storage",
@@ -223,6 +224,19 @@ export async function wait(engine: Engine, rec: ContainerRecord): Promise<number
   }
 }
 
+/**
+ * The container's cgroup when the runtime's state is gone but the cgroup is not (the run
+ * directory was lost, as after a crash that left the kernel up): found from the config.
+ */
+function removeOrphanCgroup(engine: Engine, id: string): void {
+  try {
+    const { loadSpec } = require("../spec/load.ts") as typeof import("../spec/load.ts");
+    const { cgroupPathsFor, reopenCgroup } = require("../runtime/cgroup.ts") as typeof import("../runtime/cgroup.ts");
+    const cg = reopenCgroup(cgroupPathsFor(loadSpec(engine.bundle(id)), id, false));
+    if (cg?.exists()) cg.destroy();
+  } catch {}
+}
+
 export async function removeContainer(
   engine: Engine,
   rec: ContainerRecord,
@@ -244,6 +258,7 @@ export async function removeContainer(
   const anon = engine.anonymousVolumes(rec);
   // The record goes last: if anything below fails, the container is still listed and `rm` retries.
   await runtime.remove(engine.oci, rec.id, true);
+  removeOrphanCgroup(engine, rec.id);
   await detachNetwork(engine, rec);
   const { removeRootfs } = await import("../image/rootfs.ts");
   await removeRootfs(engine.store, rec.id);

@@ -115,11 +115,15 @@ export function closeFd(fd: number): void {
   libc().close(fd);
 }
 
-/** A SOCK_STREAM connection to the unix socket at path (close-on-exec), e.g. a --console-socket. */
-export function connectUnix(path: string): number {
+/**
+ * A connection to the unix socket at path (close-on-exec): SOCK_STREAM (a --console-socket) or
+ * SOCK_SEQPACKET (conmon's attach socket).
+ */
+export function connectUnix(path: string, type: "stream" | "seqpacket" = "stream"): number {
   const bytes = new TextEncoder().encode(path);
   if (bytes.length >= 108) throw new SysError("connect", 36 /* ENAMETOOLONG */, path);
-  const fd = check(libc().socket(AF_UNIX, 1 /* SOCK_STREAM */ | SOCK_CLOEXEC, 0), "socket");
+  const kind = type === "stream" ? 1 /* SOCK_STREAM */ : 5; /* SOCK_SEQPACKET */
+  const fd = check(libc().socket(AF_UNIX, kind | SOCK_CLOEXEC, 0), "socket");
   const addr = new Uint8Array(110);
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
   addr.set(bytes, 2);
