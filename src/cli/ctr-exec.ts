@@ -67,6 +67,7 @@ export const execVerb: Verb = {
         id: c.id,
         state: engine.oci,
         detach: v["detach"] === true,
+        nullStdio: v["detach"] === true,
         inline: {
           args: argv,
           tty,

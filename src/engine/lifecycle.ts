@@ -231,7 +231,8 @@ export async function wait(engine: Engine, rec: ContainerRecord): Promise<number
 function removeOrphanCgroup(engine: Engine, id: string): void {
   try {
     const { loadSpec } = require("../spec/load.ts") as typeof import("../spec/load.ts");
-    const { cgroupPathsFor, reopenCgroup } = require("../runtime/cgroup.ts") as typeof import("../runtime/cgroup.ts");
+    const { cgroupPathsFor, reopenCgroup } =
+      require("../runtime/cgroup.ts") as typeof import("../runtime/cgroup.ts");
     const cg = reopenCgroup(cgroupPathsFor(loadSpec(engine.bundle(id)), id, false));
     if (cg?.exists()) cg.destroy();
   } catch {}

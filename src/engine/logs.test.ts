@@ -29,3 +29,8 @@ test("a partial line waits for its end across reads", () => {
   expect(b.lines.map((l) => l.text)).toEqual(["partial"]);
   expect(b.rest).toBe("");
 });
+
+test("a terminal's lines keep their carriage return", () => {
+  const { lines } = parseLog("2026-11-29T08:00:00.000000001+00:00 stdout F hi\r\n");
+  expect(lines.map((l) => l.text)).toEqual(["hi\r"]);
+});

@@ -21,7 +21,7 @@ export function parseLog(text: string): { lines: LogLine[]; rest: string } {
     if (nl < 0) break;
     const rec = text.slice(pos, nl);
     pos = nl + 1;
-    const m = /^(\S+) (stdout|stderr) ([FP]) ?(.*)$/.exec(rec);
+    const m = /^(\S+) (stdout|stderr) ([FP]) ?([\s\S]*)$/.exec(rec); // a pty's lines end in \r
     if (!m) {
       consumed = pos;
       continue;

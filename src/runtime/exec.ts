@@ -53,6 +53,8 @@ export interface ExecOptions {
   consoleSocket?: string | undefined;
   preserveFds?: number | undefined;
   ignorePaused?: boolean | undefined;
+  /** The process gets /dev/null for stdin, stdout and stderr (the engine's `exec -d`). */
+  nullStdio?: boolean | undefined;
   explain?: ((text: string) => void) | undefined;
 }
 
@@ -266,7 +268,8 @@ export async function exec(opts: ExecOptions): Promise<number> {
 
     const [a, theirs] = socketPair();
     ours = a;
-    const stdio: (number | "inherit")[] = ["inherit", "inherit", "inherit"];
+    const std = opts.nullStdio ? "ignore" : "inherit";
+    const stdio: (number | "inherit" | "ignore")[] = [std, std, std];
     for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
     stdio.push(theirs, ...extra);
     const nofile = getRlimit(RLIMIT_NOFILE);
