@@ -146,7 +146,7 @@ Images:
   logout    remove stored credentials
 
 Networks:
-  network   network create | ls | rm | inspect
+  network   network create | ls | rm | inspect | check
 
 Storage: --storage DIR, or $LEOPARD_STORAGE, default /var/lib/leopard.
 Run directory (runtime state, exit files; emptied by a reboot): --run DIR, or $LEOPARD_RUN,

@@ -131,6 +131,29 @@ const inspectVerb: Verb = {
   },
 };
 
+/** `network check CONTAINER...`: CNI CHECK of each network a running container is on. */
+const checkVerb: Verb = {
+  usage: "network check CONTAINER...",
+  options: {},
+  args: ["CONTAINER..."],
+  async run(g, _v, a) {
+    const paths = pathsFor(g);
+    const { check } = await import("../network/index.ts");
+    const engine = openEngine(g);
+    try {
+      return await each("check", a, async (ref) => {
+        const c = engine.db.get(ref);
+        if (Object.keys(c.networks).length === 0)
+          throw new LeopardError("bad-state", `container ${c.name} is not attached to a network`);
+        await check(paths, c.id);
+        process.stdout.write(`${c.name}: ok\n`);
+      });
+    } finally {
+      engine.close();
+    }
+  },
+};
+
 /** `leopard network <sub>`. */
 export const NETWORK_VERBS: Record<string, Verb> = {
   create: createVerb,
@@ -139,4 +162,5 @@ export const NETWORK_VERBS: Record<string, Verb> = {
   rm: rmVerb,
   remove: rmVerb,
   inspect: inspectVerb,
+  check: checkVerb,
 };

@@ -69,6 +69,7 @@ describe("engine networking", () => {
       NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
     }[];
     expect(inspect[0]?.NetworkSettings.Networks["cats"]?.IPAddress).toMatch(/^10\.77\.\d+\.\d+$/);
+    expect(await ok(["network", "check", "tom"])).toBe("tom: ok\n");
     const inUse = await leopard(["network", "rm", "cats"]);
     expect(inUse.code).toBe(1);
     expect(inUse.err).toContain("tom");

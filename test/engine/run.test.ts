@@ -169,6 +169,35 @@ describe("leopard run", () => {
     expect(await ok(["run", "--rm", ...NONE, "busybox", "sh", "-c", "wc -c < /proc/keys"])).toBe("0\n");
   });
 
+  test("--ulimit, --sysctl, --dns, --add-host, --device, --cpus, --cpu-shares reach the container", async () => {
+    const out = await ok([
+      "run",
+      "--rm",
+      ...NONE,
+      "--ulimit",
+      "nofile=321:654",
+      "--sysctl",
+      "net.ipv4.ip_forward=1",
+      "--dns",
+      "192.0.2.53",
+      "--add-host",
+      "db:192.0.2.7",
+      "--device",
+      "/dev/null:/dev/mynull:rw",
+      "--cpus",
+      "0.5",
+      "--cpu-shares",
+      "512",
+      "busybox",
+      "sh",
+      "-c",
+      "ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward; cat /etc/resolv.conf; grep db /etc/hosts; echo x > /dev/mynull && echo dev-ok; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares 2>/dev/null || cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight",
+    ]);
+    // cgroup v1: quota and shares; v2: cpu.max and the weight 512 shares convert to.
+    const cpu = existsSync("/sys/fs/cgroup/cpu/cpu.shares") ? "50000\n512\n" : "50000 100000\n20\n";
+    expect(out).toBe(`321\n654\n1\nnameserver 192.0.2.53\n192.0.2.7\tdb\ndev-ok\n${cpu}`);
+  });
+
   test("--init runs a reaper as PID 1", async () => {
     expect(
       await ok(["run", "--rm", ...NONE, "--init", "busybox", "sh", "-c", "cat /proc/1/comm; echo $$"]),
