@@ -6,7 +6,7 @@ import { refresh } from "../engine/lifecycle.ts";
 import { psTable } from "../runtime/ps.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { openEngine } from "./engine-common.ts";
-import type { Verb } from "./image-common.ts";
+import type { Globals, Verb } from "./image-common.ts";
 
 export function inspectJson(e: Engine, c: ContainerRecord): Record<string, unknown> {
   const k = c.config;
@@ -96,25 +96,7 @@ export const containerInspectVerb: Verb = {
   usage: "container inspect CONTAINER...",
   options: {},
   args: ["CONTAINER..."],
-  run: async (g, _v, a) => {
-    const engine = openEngine(g);
-    const out: unknown[] = [];
-    let failed = false;
-    try {
-      for (const ref of a) {
-        try {
-          out.push(inspectJson(engine, await refresh(engine, engine.db.get(ref))));
-        } catch (e) {
-          failed = true;
-          process.stderr.write(`leopard: ${describe(e)}\n`);
-        }
-      }
-    } finally {
-      engine.close();
-    }
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    return failed ? 1 : 0;
-  },
+  run: (g, _v, a) => inspectAll(g, a, "container"),
 };
 
 export const topVerb: Verb = {
@@ -164,30 +146,39 @@ export const anyInspectVerb: Verb = {
   usage: "inspect [--type container|image] NAME|ID...",
   options: { type: { type: "string" } },
   args: ["NAME..."],
-  run: async (g, v, a) => {
+  run: (g, v, a) => {
     const type = v["type"];
     if (type !== undefined && type !== "container" && type !== "image")
       throw new LeopardError("invalid-argument", `--type "${String(type)}" must be container or image`);
-    const { inspectImage } = await import("../image/manage.ts");
-    const engine = openEngine(g);
-    const out: unknown[] = [];
-    let failed = false;
-    try {
-      for (const ref of a) {
-        try {
-          const c = type === "image" ? undefined : engine.db.find(ref);
-          if (c) out.push(inspectJson(engine, await refresh(engine, c)));
-          else if (type === "container") throw new LeopardError("not-found", `no such container: ${ref}`);
-          else out.push(inspectImage(engine.store, engine.store.resolve(ref)));
-        } catch (e) {
-          failed = true;
-          process.stderr.write(`leopard: ${describe(e)}\n`);
-        }
-      }
-    } finally {
-      engine.close();
-    }
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    return failed ? 1 : 0;
+    return inspectAll(g, a, type);
   },
 };
+
+/** Containers by name or id (unless only images are wanted), else images; one JSON array. */
+async function inspectAll(
+  g: Globals,
+  refs: string[],
+  type: "container" | "image" | undefined,
+): Promise<number> {
+  const { inspectImage } = await import("../image/manage.ts");
+  const engine = openEngine(g);
+  const out: unknown[] = [];
+  let failed = false;
+  try {
+    for (const ref of refs) {
+      try {
+        const c = type === "image" ? undefined : engine.db.find(ref);
+        if (c) out.push(inspectJson(engine, await refresh(engine, c)));
+        else if (type === "container") throw new LeopardError("not-found", `no such container: ${ref}`);
+        else out.push(inspectImage(engine.store, engine.store.resolve(ref)));
+      } catch (e) {
+        failed = true;
+        process.stderr.write(`leopard: ${describe(e)}\n`);
+      }
+    }
+  } finally {
+    engine.close();
+  }
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  return failed ? 1 : 0;
+}

@@ -2,8 +2,9 @@
 // id, unique name, the config it was created with, and what the engine last knew of its life
 // (state, pid, exit code, times). The live truth of a running container is the runtime's
 // state directory; sync.ts reconciles the two.
-import { Database } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import { LeopardError } from "../util/errors.ts";
+import { openDatabase } from "../util/sqlite.ts";
 import type { ContainerConfig } from "./config.ts";
 
 export type EngineState = "created" | "running" | "paused" | "exited";
@@ -78,10 +79,7 @@ export class EngineDb {
   readonly db: Database;
 
   constructor(path: string) {
-    this.db = new Database(path, { create: true, strict: true });
-    this.db.exec("PRAGMA busy_timeout = 10000");
-    this.db.exec("PRAGMA journal_mode = WAL");
-    this.db.exec(SCHEMA);
+    this.db = openDatabase(path, SCHEMA);
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 // Image metadata in SQLite: images (keyed by config digest), tags, layer snapshots keyed by
 // chain ID with reference counts, and the container root filesystems made from images.
-import { Database } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
+import { openDatabase } from "../util/sqlite.ts";
 import type { Digest } from "./digest.ts";
 
 export interface LayerRecord {
@@ -75,10 +76,7 @@ export class MetaDb {
   readonly db: Database;
 
   constructor(path: string) {
-    this.db = new Database(path, { create: true, strict: true });
-    this.db.exec("PRAGMA busy_timeout = 10000");
-    this.db.exec("PRAGMA journal_mode = WAL");
-    this.db.exec(SCHEMA);
+    this.db = openDatabase(path, SCHEMA);
   }
 
   close(): void {
