@@ -57,6 +57,8 @@ interface Result {
   out: string;
   err: string;
   ms: number;
+  /** user+system CPU of the process and the children it waited for (0 when unknown). */
+  cpuMs?: number;
 }
 
 function leopard(args: string[], env: Record<string, string> = lenv): Result {
@@ -68,7 +70,8 @@ function leopard(args: string[], env: Record<string, string> = lenv): Result {
     stderr: "pipe",
   });
   const ms = (Bun.nanoseconds() - t) / 1e6;
-  return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString(), ms };
+  const cpuMs = Number(r.resourceUsage?.cpuTime.total ?? 0n) / 1000;
+  return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString(), ms, cpuMs };
 }
 
 function must(what: string, r: Result): Result {
@@ -256,11 +259,13 @@ async function main(): Promise<void> {
 function phases(net: Net): string[] {
   const by = new Map<string, number[]>();
   const total: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < M; i++) {
     const args = runArgs("leopard", net, ["true"]);
     args.splice(1, 0, "--rm");
     const r = must("leopard (traced)", leopard(args, { ...lenv, LEOPARD_TRACE: "1" }));
     total.push(r.ms);
+    cpu.push(r.cpuMs ?? 0);
     let last = 0;
     for (const m of r.err.matchAll(/^leopard-trace:\s+([\d.]+) ms \(\+[\d.]+\) (.*)$/gm)) {
       const at = Number(m[1]);
@@ -269,7 +274,9 @@ function phases(net: Net): string[] {
     }
     by.set("(exit and the rest)", [...(by.get("(exit and the rest)") ?? []), r.ms - last]);
   }
-  const out = [`  network ${net}: total ${median(total).toFixed(0)} ms`];
+  const out = [
+    `  network ${net}: total ${median(total).toFixed(0)} ms, CPU (user+sys, with the helper and the container) ${median(cpu).toFixed(0)} ms`,
+  ];
   for (const [what, xs] of by) out.push(`    ${num(median(xs).toFixed(0), 6)}  ${what}`);
   return out;
 }
