@@ -3,7 +3,7 @@
 # needs first and is idempotent.
 BUN := node_modules/bun/bin/bun.exe
 HELPER := native/build/leopard-helper
-APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables
+APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: all deps apt-deps check test test-unit test-integration test-cgroup-v2 demo bench clean lint typecheck format
@@ -37,6 +37,7 @@ apt-deps:
 	command -v containerd >/dev/null || missing="$$missing containerd"; \
 	[ -x /usr/lib/cni/bridge ] || missing="$$missing containernetworking-plugins"; \
 	command -v iptables >/dev/null || missing="$$missing iptables"; \
+	[ -x /usr/lib/podman/netavark ] || missing="$$missing netavark"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -83,8 +84,11 @@ test: deps apt-deps $(HELPER) typecheck lint
 demo: deps apt-deps $(HELPER)
 	@$(BUN) scripts/demo.ts
 
+# The runtime's lifecycle, podman with leopard-oci against runc, and the engine against podman.
 bench: deps apt-deps $(HELPER)
 	$(BUN) bench/lifecycle.ts
+	$(BUN) bench/podman.ts
+	$(BUN) bench/engine.ts
 
 clean:
 	$(MAKE) -C native clean
