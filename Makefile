@@ -3,7 +3,7 @@
 # needs first and is idempotent.
 BUN := node_modules/bun/bin/bun.exe
 HELPER := native/build/leopard-helper
-APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark
+APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: all deps apt-deps check test test-unit test-integration test-cgroup-v2 demo bench clean lint typecheck format
@@ -35,6 +35,7 @@ apt-deps:
 	command -v podman >/dev/null || missing="$$missing podman"; \
 	command -v conmon >/dev/null || missing="$$missing conmon"; \
 	command -v containerd >/dev/null || missing="$$missing containerd"; \
+	[ -x /usr/bin/catatonit ] || missing="$$missing catatonit"; \
 	[ -x /usr/lib/cni/bridge ] || missing="$$missing containernetworking-plugins"; \
 	command -v iptables >/dev/null || missing="$$missing iptables"; \
 	[ -x /usr/lib/podman/netavark ] || missing="$$missing netavark"; \
