@@ -7,7 +7,7 @@
 //
 // Everything takes a layout, so unit tests point the managers at a plain directory tree
 // (`fake: true`, see ./fake.ts) instead of /sys/fs/cgroup.
-import { readFileSync } from "node:fs";
+import { readText } from "../sys/io.ts";
 import { type MountInfo, mountInfo } from "../sys/proc.ts";
 
 export type CgroupMode = "v1" | "v2" | "hybrid";
@@ -45,7 +45,7 @@ export const V1_CONTROLLERS = [
 /** The layout described by a mount table; readControllers reads a cgroup2 root's cgroup.controllers. */
 export function layoutFromMounts(
   mounts: readonly MountInfo[],
-  readControllers: (dir: string) => string = (d) => readFileSync(`${d}/cgroup.controllers`, "utf8"),
+  readControllers: (dir: string) => string = (d) => readText(`${d}/cgroup.controllers`),
 ): CgroupLayout {
   const v1 = new Map<string, string>();
   let unified: string | undefined;
@@ -98,5 +98,5 @@ export function parseProcCgroup(text: string): Map<string, string> {
 }
 
 export function procCgroup(pid: number | "self" = "self"): Map<string, string> {
-  return parseProcCgroup(readFileSync(`/proc/${pid}/cgroup`, "utf8"));
+  return parseProcCgroup(readText(`/proc/${pid}/cgroup`));
 }

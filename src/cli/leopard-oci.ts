@@ -1,16 +1,24 @@
-// leopard-oci: an OCI runtime with runc's command line. Parsing uses node:util's parseArgs
-// (built into the runtime: no import cost on the hot path, where every engine call pays
-// start-up); each verb's module is imported only when that verb runs.
-import { appendFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+// leopard-oci: an OCI runtime with runc's command line. Every engine call starts one of these,
+// so start-up is the hot path: nothing here loads node:fs, node:util or process.stdout (each
+// costs 20-40 ms of CPU in Bun; see src/sys/io.ts), flags are parsed by ./args.ts, and each
+// verb's module is imported only when that verb runs.
 import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
+import { writeAll } from "../sys/io.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { mark } from "../util/trace.ts";
+import { findCommand, type Options, parseFlags, type Values } from "./args.ts";
 import { CGROUP_VERBS } from "./cgroup-verbs.ts";
 import { VERSION } from "./version.ts";
 
-export type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
-type Values = Record<string, string | boolean | string[] | undefined>;
+export type { Options } from "./args.ts";
+
+/**
+ * Writes to stdout with write(2): process.stdout is a node stream (~40 ms to load), and
+ * Bun.write(Bun.stdout) truncates stdout when it is a regular file.
+ */
+export async function out(text: string): Promise<void> {
+  writeAll(1, text);
+}
 
 export interface Globals {
   root: string;
@@ -145,7 +153,7 @@ const VERBS: Record<string, Verb> = {
     args: ["id"],
     async run(g, _v, [id]) {
       const { stateOf } = await import("../runtime/lifecycle.ts");
-      process.stdout.write(`${JSON.stringify(stateOf(new StateDir(g.root), id!), null, 2)}\n`);
+      await out(`${JSON.stringify(stateOf(new StateDir(g.root), id!), null, 2)}\n`);
       return 0;
     },
   },
@@ -179,7 +187,7 @@ const VERBS: Record<string, Verb> = {
       const format = (v["format"] as string | undefined) ?? "table";
       if (format !== "table" && format !== "json")
         throw new LeopardError("invalid-argument", `--format "${format}" must be table or json`);
-      process.stdout.write(formatList(list(new StateDir(g.root)), format, v["quiet"] === true));
+      await out(formatList(list(new StateDir(g.root)), format, v["quiet"] === true));
       return 0;
     },
   },
@@ -218,7 +226,7 @@ const VERBS: Record<string, Verb> = {
     args: [],
     async run() {
       const { features, hostSeccompSupport } = await import("../runtime/features.ts");
-      process.stdout.write(`${JSON.stringify(features(await hostSeccompSupport()), null, 4)}\n`);
+      await out(`${JSON.stringify(features(await hostSeccompSupport()), null, 4)}\n`);
       return 0;
     },
   },
@@ -234,8 +242,8 @@ const VERBS: Record<string, Verb> = {
       if (format === "json") {
         if (rest.length > 0)
           throw new LeopardError("invalid-argument", "ps options cannot go with --format json");
-        process.stdout.write(`${JSON.stringify(psPids(state, id!))}\n`);
-      } else if (format === "table") process.stdout.write(psTable(state, id!, rest));
+        await out(`${JSON.stringify(psPids(state, id!))}\n`);
+      } else if (format === "table") await out(psTable(state, id!, rest));
       else throw new LeopardError("invalid-argument", `--format "${format}" must be table or json`);
       return 0;
     },
@@ -265,7 +273,7 @@ function logError(g: Globals | undefined, msg: string): void {
       ? `${JSON.stringify({ level: "error", msg, time })}\n`
       : `time="${time}" level=error msg="${msg.replaceAll('"', '\\"')}"\n`;
   try {
-    appendFileSync(g.log, line);
+    (require("node:fs") as typeof import("node:fs")).appendFileSync(g.log, line);
   } catch {}
 }
 
@@ -273,16 +281,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   let g: Globals | undefined;
   try {
     // Global flags come before the verb, as with runc.
-    const first = parseArgs({
-      args: [...argv],
-      options: GLOBAL_OPTIONS,
-      strict: false,
-      allowPositionals: true,
-      tokens: true,
-    });
-    const verbToken = first.tokens.find((t) => t.kind === "positional");
-    const globalArgs = verbToken ? argv.slice(0, verbToken.index) : argv;
-    const gv = parseArgs({ args: [...globalArgs], options: GLOBAL_OPTIONS, strict: true }).values as Values;
+    const at = findCommand(argv, GLOBAL_OPTIONS);
+    const gv = parseFlags(at === -1 ? argv : argv.slice(0, at), GLOBAL_OPTIONS).values;
     const logFormat = (gv["log-format"] as string | undefined) ?? "text";
     g = {
       root: (gv["root"] as string | undefined) ?? DEFAULT_ROOT,
@@ -294,42 +294,25 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (logFormat !== "text" && logFormat !== "json")
       throw new LeopardError("invalid-argument", `--log-format "${logFormat}" must be text or json`);
     if (gv["version"]) {
-      process.stdout.write(VERSION);
+      await out(VERSION);
       return 0;
     }
-    if (!verbToken || gv["help"]) {
-      process.stdout.write(usage());
-      return verbToken || gv["help"] ? 0 : 1;
+    if (at === -1 || gv["help"]) {
+      await out(usage());
+      return at !== -1 || gv["help"] ? 0 : 1;
     }
-    const name = argv[verbToken.index]!;
-    const verb = VERBS[name];
+    const name = argv[at]!;
+    const verb = Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
     if (!verb) throw new LeopardError("invalid-argument", `unknown command "${name}"`);
     where = name;
-    let verbArgs = argv.slice(verbToken.index + 1);
-    let rest: string[] = [];
-    if (verb.rest) {
-      // runc stops reading flags after the container id: `exec ID sh -c x` passes -c to sh.
-      const scan = parseArgs({
-        args: verbArgs,
-        options: verb.options,
-        strict: false,
-        allowPositionals: true,
-        tokens: true,
-      });
-      const last = scan.tokens.filter((t) => t.kind === "positional")[verb.args.length - 1];
-      if (last) {
-        rest = verbArgs.slice(last.index + 1);
-        verbArgs = verbArgs.slice(0, last.index + 1);
-      }
-    }
-    const parsed = parseArgs({
-      args: verbArgs,
-      options: { ...verb.options, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: true,
-    });
+    // runc stops reading flags after the container id of exec and ps: `exec ID sh -c x` passes -c to sh.
+    const parsed = parseFlags(
+      argv.slice(at + 1),
+      { ...verb.options, help: { type: "boolean", short: "h" } },
+      verb.rest ? { stopAfter: verb.args.length } : {},
+    );
     if (parsed.values["help"]) {
-      process.stdout.write(`usage: leopard-oci ${verb.usage}\n`);
+      await out(`usage: leopard-oci ${verb.usage}\n`);
       return 0;
     }
     const required = verb.args.filter((a) => !a.endsWith("?")).length;
@@ -342,17 +325,15 @@ export async function main(argv: readonly string[]): Promise<number> {
         "invalid-argument",
         `unexpected argument "${pos[verb.args.length]}": usage: leopard-oci ${verb.usage}`,
       );
-    return (await verb.run(g, parsed.values as Values, pos, rest)) ?? 0;
+    return (await verb.run(g, parsed.values, pos, parsed.rest)) ?? 0;
   } catch (err) {
-    let msg = describe(err);
-    // parseArgs errors carry a code; keep their message to one line.
-    const code = (err as { code?: string }).code ?? "";
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") msg = `unknown option ${/'([^']+)'/.exec(msg)?.[1] ?? msg}`;
-    else if (code.startsWith("ERR_PARSE_ARGS")) msg = msg.split("\n")[0] ?? msg;
-    process.stderr.write(`leopard-oci: ${where ? `${where}: ` : ""}${msg}\n`);
+    const msg = describe(err);
+    let text = `leopard-oci: ${where ? `${where}: ` : ""}${msg}\n`;
     logError(g, msg);
-    if (g?.debug && err instanceof Error && !(err instanceof LeopardError))
-      process.stderr.write(`${err.stack}\n`);
+    if (g?.debug && err instanceof Error && !(err instanceof LeopardError)) text += `${err.stack}\n`;
+    try {
+      writeAll(2, text);
+    } catch {}
     return 1;
   }
 }

@@ -1,22 +1,19 @@
 // start, kill, delete, state, list: the commands that act on an existing container.
-import {
-  closeSync,
-  constants,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  readSync,
-  unlinkSync,
-} from "node:fs";
-import { type HookState, runHooks } from "../hooks/hooks.ts";
+// These run as one short process per call (the engine's hot path): node:fs, hooks and sd_notify
+// are loaded only when a container needs them (see src/sys/io.ts for why).
+import type { HookState } from "../hooks/hooks.ts";
 import type { SpecHook } from "../spec/types.ts";
 import { isAlive, type PublicState, type StateDir, type StoredState } from "../state/state.ts";
+import { close, O_NONBLOCK, O_RDONLY, open, read, readText, unlink } from "../sys/io.ts";
+import { pidfdClose, pidfdOpen, pidfdWait } from "../sys/pidfd.ts";
 import { waitReadable } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
-import { listenForNotify, relayReady } from "./notify.ts";
 import { isFrozen } from "./paused.ts";
 import { parseSignal } from "./signals.ts";
+
+const notifyModule = (): typeof import("./notify.ts") => require("./notify.ts");
+const runHooks: typeof import("../hooks/hooks.ts").runHooks = (...a) =>
+  (require("../hooks/hooks.ts") as typeof import("../hooks/hooks.ts")).runHooks(...a);
 
 export function start(state: StateDir, id: string): void {
   const s = state.read(id);
@@ -25,26 +22,25 @@ export function start(state: StateDir, id: string): void {
     throw new LeopardError("bad-state", `cannot start a container that is ${status}`);
   }
   // sd_notify: listening before the process runs, so its READY=1 cannot be lost.
-  const notify = listenForNotify(state, id);
+  const notify = process.env["NOTIFY_SOCKET"] ? notifyModule().listenForNotify(state, id) : undefined;
   const fifo = state.fifo(id);
   // Opening the read side releases init's blocked open for writing; it then writes one byte.
-  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */);
+  const fd = open(fifo, O_RDONLY | O_NONBLOCK);
   try {
     if (!waitReadable(fd, 10_000))
       throw new LeopardError("bad-state", "the container did not answer the start signal");
-    const buf = Buffer.alloc(1);
-    const n = readSync(fd, buf);
+    const n = read(fd, new Uint8Array(1), fifo);
     if (n !== 1) throw new LeopardError("bad-state", "the container exited before it could start");
   } finally {
-    closeSync(fd);
+    close(fd);
     try {
-      unlinkSync(fifo);
+      unlink(fifo);
     } catch {}
   }
   // poststart: after the process started; a failure is a warning, the container runs on.
   const hooks = storedHooks(state, id);
   if (hooks) runHooks("poststart", hooks.poststart, hookState(s, "running", s.pid));
-  if (notify !== undefined) relayReady(notify, s);
+  if (notify !== undefined) notifyModule().relayReady(notify, s);
 }
 
 /** poststart and poststop hooks, kept by create (absent when the config has none). */
@@ -53,7 +49,7 @@ function storedHooks(
   id: string,
 ): { poststart: SpecHook[]; poststop: SpecHook[] } | undefined {
   try {
-    return JSON.parse(readFileSync(`${state.dir(id)}/hooks.json`, "utf8"));
+    return JSON.parse(readText(`${state.dir(id)}/hooks.json`));
   } catch {
     return undefined;
   }
@@ -65,6 +61,7 @@ function hookState(s: StoredState, status: HookState["status"], pid: number): Ho
 
 /** Every process in the container's PID namespace (init's namespace), init first. */
 export function containerPids(pid: number): number[] {
+  const { readdirSync, readlinkSync } = require("node:fs") as typeof import("node:fs");
   let ns: string;
   try {
     ns = readlinkSync(`/proc/${pid}/ns/pid`);
@@ -108,13 +105,23 @@ export function kill(state: StateDir, id: string, signal: string, all: boolean):
   }
 }
 
+/** Waits for the process to exit (a pidfd where the kernel has them, else polling /proc). */
 export async function waitGone(pid: number, startTime: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid, startTime)) {
-    if (Date.now() > deadline) return false;
-    await Bun.sleep(5);
+  const fd = pidfdOpen(pid);
+  try {
+    // isAlive first: the pid may have been reused before the pidfd was opened.
+    while (isAlive(pid, startTime)) {
+      const left = deadline - Date.now();
+      if (left < 0) return false;
+      // In short slices, so an engine calling in-process keeps its event loop turning.
+      const r = fd === undefined ? "error" : pidfdWait(fd, Math.min(left, 100));
+      await Bun.sleep(r === "error" ? 5 : 0);
+    }
+    return true;
+  } finally {
+    if (fd !== undefined) pidfdClose(fd);
   }
-  return true;
 }
 
 export async function remove(state: StateDir, id: string, force: boolean): Promise<void> {

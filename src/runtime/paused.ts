@@ -1,7 +1,7 @@
 // Whether a container's cgroup is frozen, read straight from the freezer file so that `state`
 // and `list` (hot paths) need not load the whole cgroup manager.
-import { readFileSync } from "node:fs";
 import { hostLayout } from "../cgroups/layout.ts";
+import { readText } from "../sys/io.ts";
 
 export function isFrozen(paths: Readonly<Record<string, string>> | undefined): boolean {
   if (paths === undefined) return false;
@@ -9,11 +9,10 @@ export function isFrozen(paths: Readonly<Record<string, string>> | undefined): b
   try {
     const v1 = layout.v1.get("freezer");
     const p1 = paths["freezer"];
-    if (v1 !== undefined && p1 !== undefined)
-      return readFileSync(`${v1}${p1}/freezer.state`, "utf8").trim() === "FROZEN";
+    if (v1 !== undefined && p1 !== undefined) return readText(`${v1}${p1}/freezer.state`).trim() === "FROZEN";
     const p2 = paths[""];
     if (layout.unified !== undefined && p2 !== undefined) {
-      return /^frozen 1$/m.test(readFileSync(`${layout.unified}${p2}/cgroup.events`, "utf8"));
+      return /^frozen 1$/m.test(readText(`${layout.unified}${p2}/cgroup.events`));
     }
   } catch {}
   return false;

@@ -1,9 +1,12 @@
 // The container's state directory: <root>/<id>/{state.json, exec.fifo}. state.json is written
 // atomically; the status is derived from the live process, never stored.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { writeFileAtomic } from "../sys/fs.ts";
-import { processStartTime, processState } from "../sys/proc.ts";
+// Reading is on the hot path of every command and uses src/sys/io.ts, not node:fs (~20 ms to load);
+// writing is create's, which loads node:fs anyway.
+import { exists, type IoError, readDir, readText, removeTree } from "../sys/io.ts";
+import { procStat } from "../sys/procstat.ts";
 import { containerNotFound, LeopardError } from "../util/errors.ts";
+
+const nodeFs = (): typeof import("node:fs") => require("node:fs");
 
 export const DEFAULT_ROOT = "/run/leopard";
 export const OCI_VERSION = "1.2.0";
@@ -68,9 +71,10 @@ export class StateDir {
   /** Makes the container's directory; fails if the id is taken. */
   claim(id: string): void {
     checkId(id);
-    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const fs = nodeFs();
+    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
     try {
-      mkdirSync(this.dir(id), { mode: 0o711 });
+      fs.mkdirSync(this.dir(id), { mode: 0o711 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") {
         throw new LeopardError("exists", `container "${id}" already exists`);
@@ -80,6 +84,7 @@ export class StateDir {
   }
 
   write(s: StoredState): void {
+    const { writeFileAtomic } = require("../sys/fs.ts") as typeof import("../sys/fs.ts");
     writeFileAtomic(`${this.dir(s.id)}/state.json`, JSON.stringify(s));
   }
 
@@ -87,9 +92,9 @@ export class StateDir {
     checkId(id);
     let text: string;
     try {
-      text = readFileSync(`${this.dir(id)}/state.json`, "utf8");
+      text = readText(`${this.dir(id)}/state.json`);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw containerNotFound(id);
+      if ((e as IoError).code === "ENOENT") throw containerNotFound(id);
       throw e;
     }
     return JSON.parse(text) as StoredState;
@@ -97,25 +102,27 @@ export class StateDir {
 
   ids(): string[] {
     try {
-      return readdirSync(this.root).filter((n) => ID.test(n) && existsSync(`${this.dir(n)}/state.json`));
+      return readDir(this.root)
+        .map((e) => e.name)
+        .filter((n) => ID.test(n) && exists(`${this.dir(n)}/state.json`));
     } catch {
       return [];
     }
   }
 
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    removeTree(this.dir(id));
   }
 
   /** The status, from the process and the FIFO (present until `start`). */
   status(s: StoredState): Status {
     if (s.pid === 0) {
-      if (s.creatorPid !== undefined && isAlive(s.creatorPid, processStartTime(s.creatorPid) ?? "-"))
+      if (s.creatorPid !== undefined && isAlive(s.creatorPid, procStat(s.creatorPid)?.startTime ?? "-"))
         return "creating";
       return "stopped";
     }
     if (!isAlive(s.pid, s.pidStartTime)) return "stopped";
-    if (existsSync(this.fifo(s.id))) return "created";
+    if (exists(this.fifo(s.id))) return "created";
     return "running";
   }
 
@@ -140,7 +147,6 @@ export class StateDir {
 
 /** A pid is ours only while it runs and started when ours did; a zombie counts as gone. */
 export function isAlive(pid: number, startTime: string): boolean {
-  const t = processStartTime(pid);
-  if (t === undefined || t !== startTime) return false;
-  return processState(pid) !== "Z";
+  const st = procStat(pid);
+  return st !== undefined && st.startTime === startTime && st.state !== "Z";
 }

@@ -1,29 +1,7 @@
 // Readers for /proc and /sys: process start times, mount tables, kernel facts.
-import { readFileSync } from "node:fs";
+import { readText } from "./io.ts";
 
-/** The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined if gone. */
-export function processStartTime(pid: number): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  // rest[0] is field 3 (state); field 22 is rest[19].
-  return rest[19];
-}
-
-/** The one-letter state of a process (R, S, D, Z, T, …); undefined if gone. */
-export function processState(pid: number): string | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3);
-  } catch {
-    return undefined;
-  }
-}
+export { processStartTime, processState } from "./procstat.ts";
 
 export interface MountInfo {
   mountPoint: string;
@@ -57,7 +35,7 @@ export function parseMountInfo(text: string): MountInfo[] {
 }
 
 export function mountInfo(pid: number | "self" = "self"): MountInfo[] {
-  return parseMountInfo(readFileSync(`/proc/${pid}/mountinfo`, "utf8"));
+  return parseMountInfo(readText(`/proc/${pid}/mountinfo`));
 }
 
 /** The cgroup hierarchies under /sys/fs/cgroup, named by their directory there ("" for a v2 root). */
@@ -83,7 +61,7 @@ export function cgroupHierarchies(
 
 export function capLastCap(): number {
   try {
-    return Number.parseInt(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim(), 10);
+    return Number.parseInt(readText("/proc/sys/kernel/cap_last_cap").trim(), 10);
   } catch {
     return 40;
   }
