@@ -145,7 +145,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   const cgroupPaths = cgroupPathsFor(spec, opts.id, opts.systemdCgroup === true);
   // Compiled only when the config has a filter: libseccomp costs ~30 ms to load.
   const seccomp = spec.linux.seccomp
-    ? (await import("../seccomp/compile.ts")).compileSeccomp(spec.linux.seccomp)
+    ? await (await import("../seccomp/cache.ts")).compileCached(spec.linux.seccomp)
     : undefined;
   // AppArmor/SELinux: refused before anything exists when the host lacks them.
   const lsm = planLsm(

@@ -251,7 +251,7 @@ export async function exec(opts: ExecOptions): Promise<number> {
       return { type: j.type, path: `/proc/self/fd/${next++}` };
     });
     const seccomp = spec.linux.seccomp
-      ? (await import("../seccomp/compile.ts")).compileSeccomp(spec.linux.seccomp)
+      ? await (await import("../seccomp/cache.ts")).compileCached(spec.linux.seccomp)
       : undefined;
     const steps = planExec({
       process: proc as PlanSpec["process"],
