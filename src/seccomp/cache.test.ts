@@ -18,7 +18,12 @@ const profile = (errno: number): SpecSeccomp => ({
   listenerMetadata: undefined,
   syscalls: [
     { names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: errno, args: [] },
-    { names: ["personality"], action: "SCMP_ACT_ALLOW", errnoRet: undefined, args: [{ index: 0, value: 8n, valueTwo: 0n, op: "SCMP_CMP_EQ" }] },
+    {
+      names: ["personality"],
+      action: "SCMP_ACT_ALLOW",
+      errnoRet: undefined,
+      args: [{ index: 0, value: 8n, valueTwo: 0n, op: "SCMP_CMP_EQ" }],
+    },
   ],
 });
 
