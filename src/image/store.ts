@@ -30,7 +30,6 @@ import {
 import { LeopardError } from "../util/errors.ts";
 import { type ImageRecord, MetaDb } from "./db.ts";
 import { type Digest, Hasher, hexOf, isDigest, sha256 } from "./digest.ts";
-import { readChunks } from "./file-stream.ts";
 import { type FileLock, lockFile, tryLockFile } from "./lock.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import type { UnpackOptions } from "./unpack.ts";
@@ -216,7 +215,7 @@ export class Store {
       mkdirSync(`${tmp}/fs`, { recursive: true, mode: 0o755 });
       // node-tar loads only when a layer is unpacked: listing images stays fast.
       const { unpackLayer } = await import("./unpack.ts");
-      const r = await unpackLayer(readChunks(this.blobPath(layer)), `${tmp}/fs`, this.unpackOptions);
+      const r = await unpackLayer(this.blobPath(layer), `${tmp}/fs`, this.unpackOptions);
       if (r.diffId !== diffId) {
         throw new LeopardError(
           "invalid-argument",
