@@ -71,11 +71,13 @@ async function* viaChild(
     stdout: "pipe",
     stderr: "pipe",
   });
+  let stopped = false;
   const feed = (async () => {
     if (fromFile) return;
     const sink = p.stdin as import("bun").FileSink;
     try {
       for await (const c of input as AsyncIterable<Uint8Array>) {
+        if (stopped) break;
         sink.write(c);
         await sink.flush();
       }
@@ -106,6 +108,7 @@ async function* viaChild(
     finished = true;
   } finally {
     // The consumer stopped early (a refused layer) or the input failed: the child must not linger.
+    stopped = true;
     if (!finished && p.exitCode === null) p.kill();
     await feed.catch(() => undefined);
   }
