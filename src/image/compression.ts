@@ -4,6 +4,7 @@
 // its stdin directly, without passing through JavaScript.
 import { closeSync, openSync, readSync } from "node:fs";
 import { LeopardError } from "../util/errors.ts";
+import { pipe } from "./ffi.ts";
 import { readChunks } from "./file-stream.ts";
 
 export type Compression = "none" | "gzip" | "zstd" | "xz";
@@ -21,9 +22,6 @@ const DECOMPRESSOR: Record<Exclude<Compression, "none">, string[]> = {
   zstd: ["zstd", "-dcq"],
   xz: ["xz", "-dc"],
 };
-
-/** Bytes of stdout gathered before they are handed on: fewer, larger chunks for the tar parser. */
-const GATHER = 256 * 1024;
 
 function fileHead(path: string): Uint8Array {
   const fd = openSync(path, "r");
@@ -66,11 +64,22 @@ async function* viaChild(
   input: AsyncIterable<Uint8Array> | ReturnType<typeof Bun.file>,
 ): AsyncGenerator<Uint8Array> {
   const fromFile = !(Symbol.asyncIterator in input);
-  const p = Bun.spawn(DECOMPRESSOR[kind], {
-    stdin: fromFile ? input : "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  // stdout is a pipe of our own (1 MiB) read as a file stream: large chunks, where Bun's
+  // stdout stream hands out small ones, each costing an allocation.
+  const [out, outW] = pipe(1 << 20);
+  let p: Bun.Subprocess<"pipe" | Bun.BunFile, number, "pipe">;
+  try {
+    p = Bun.spawn(DECOMPRESSOR[kind], {
+      stdin: fromFile ? (input as Bun.BunFile) : "pipe",
+      stdout: outW,
+      stderr: "pipe",
+    });
+  } catch (e) {
+    closeSync(out);
+    throw e;
+  } finally {
+    closeSync(outW);
+  }
   let stopped = false;
   const feed = (async () => {
     if (fromFile) return;
@@ -89,18 +98,7 @@ async function* viaChild(
   const stderr = new Response(p.stderr).text();
   let finished = false;
   try {
-    let parts: Uint8Array[] = [];
-    let n = 0;
-    for await (const c of p.stdout) {
-      parts.push(c);
-      n += c.length;
-      if (n >= GATHER) {
-        yield parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts, n);
-        parts = [];
-        n = 0;
-      }
-    }
-    if (n > 0) yield Buffer.concat(parts, n);
+    for await (const c of Bun.file(out).stream()) yield c;
     await feed;
     if ((await p.exited) !== 0) {
       throw new LeopardError("invalid-argument", `${kind} stream is corrupt: ${(await stderr).trim()}`);
@@ -111,6 +109,7 @@ async function* viaChild(
     stopped = true;
     if (!finished && p.exitCode === null) p.kill();
     await feed.catch(() => undefined);
+    closeSync(out);
   }
 }
 
