@@ -5,7 +5,7 @@
 // `tar -xzf layer -C dir` per layer, each into its own empty directory (as root it also keeps
 // owners and modes). tar does not turn whiteouts into overlay char devices; there are only three,
 // so it makes no difference to the timing. tar -z decompresses in a separate gzip process, i.e.
-// on the second core. Blobs are in the page cache for both and `sync` runs (untimed) before
+// on the second core, and so does leopard (gzip -dc reading the blob file). Blobs are in the page cache for both and `sync` runs (untimed) before
 // each timing. Prints medians, throughput and leopard/tar throughput (target >= 0.8).
 // `bun bench/unpack.ts [N]` (default 5).
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";

@@ -1,8 +1,11 @@
-// Decompression by magic number: gzip and zstd through node:zlib (built into Bun), xz through
-// the system's xz (rootfs imports only), anything else passed through as plain tar.
-import { PassThrough, pipeline, Readable, type Transform } from "node:stream";
-import { createGunzip, createZstdDecompress } from "node:zlib";
+// Decompression by magic number: gzip, zstd and xz in a child process (the system's gzip, zstd
+// and xz, as GNU tar -z does), so inflating runs on another core while the caller writes files;
+// anything else passed through as plain tar. A source given as a file path goes to the child as
+// its stdin directly, without passing through JavaScript.
+import { closeSync, openSync, readSync } from "node:fs";
 import { LeopardError } from "../util/errors.ts";
+import { pipe } from "./ffi.ts";
+import { readChunks } from "./file-stream.ts";
 
 export type Compression = "none" | "gzip" | "zstd" | "xz";
 
@@ -14,8 +17,30 @@ export function detectCompression(head: Uint8Array): Compression {
   return "none";
 }
 
-/** Peeks the first bytes of source and yields the decompressed stream. */
-export async function* decompress(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+const DECOMPRESSOR: Record<Exclude<Compression, "none">, string[]> = {
+  gzip: ["gzip", "-dc"],
+  zstd: ["zstd", "-dcq"],
+  xz: ["xz", "-dc"],
+};
+
+function fileHead(path: string): Uint8Array {
+  const fd = openSync(path, "r");
+  try {
+    const b = new Uint8Array(6);
+    return b.subarray(0, readSync(fd, b, 0, 6, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Peeks the first bytes of source (chunks, or a file path) and yields the decompressed stream. */
+export async function* decompress(source: AsyncIterable<Uint8Array> | string): AsyncGenerator<Uint8Array> {
+  if (typeof source === "string") {
+    const kind = detectCompression(fileHead(source));
+    if (kind === "none") yield* readChunks(source);
+    else yield* viaChild(kind, Bun.file(source));
+    return;
+  }
   const it = source[Symbol.asyncIterator]();
   let head: Uint8Array = new Uint8Array(0);
   let done = false;
@@ -30,51 +55,61 @@ export async function* decompress(source: AsyncIterable<Uint8Array>): AsyncGener
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
   const kind = detectCompression(head);
-  if (kind === "none") {
-    yield* rest();
-    return;
-  }
-  if (kind === "xz") {
-    yield* xz(rest());
-    return;
-  }
-  const z: Transform = kind === "gzip" ? createGunzip() : createZstdDecompress();
-  const out = new PassThrough();
-  pipeline(Readable.from(rest()), z, out, () => {});
-  try {
-    for await (const c of out) yield c as Uint8Array;
-  } catch (e) {
-    throw new LeopardError("invalid-argument", `${kind} stream is corrupt: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
+  if (kind === "none") yield* rest();
+  else yield* viaChild(kind, rest());
 }
 
-async function* xz(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const p = Bun.spawn(["xz", "-dc"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+async function* viaChild(
+  kind: Exclude<Compression, "none">,
+  input: AsyncIterable<Uint8Array> | ReturnType<typeof Bun.file>,
+): AsyncGenerator<Uint8Array> {
+  const fromFile = !(Symbol.asyncIterator in input);
+  // stdout is a pipe of our own (1 MiB) read as a file stream: large chunks, where Bun's
+  // stdout stream hands out small ones, each costing an allocation.
+  const [out, outW] = pipe(1 << 20);
+  let p: Bun.Subprocess<"pipe" | Bun.BunFile, number, "pipe">;
+  try {
+    p = Bun.spawn(DECOMPRESSOR[kind], {
+      stdin: fromFile ? (input as Bun.BunFile) : "pipe",
+      stdout: outW,
+      stderr: "pipe",
+    });
+  } catch (e) {
+    closeSync(out);
+    throw e;
+  } finally {
+    closeSync(outW);
+  }
+  let stopped = false;
   const feed = (async () => {
+    if (fromFile) return;
+    const sink = p.stdin as import("bun").FileSink;
     try {
-      for await (const c of input) {
-        p.stdin.write(c);
-        await p.stdin.flush();
+      for await (const c of input as AsyncIterable<Uint8Array>) {
+        if (stopped) break;
+        sink.write(c);
+        await sink.flush();
       }
     } finally {
-      await p.stdin.end();
+      await sink.end();
     }
   })();
+  // The child's stderr is drained as it comes, so a chatty child never blocks on it.
+  const stderr = new Response(p.stderr).text();
   let finished = false;
   try {
-    for await (const c of p.stdout) yield c;
+    for await (const c of Bun.file(out).stream()) yield c;
     await feed;
     if ((await p.exited) !== 0) {
-      const err = (await new Response(p.stderr).text()).trim();
-      throw new LeopardError("invalid-argument", `xz stream is corrupt: ${err}`);
+      throw new LeopardError("invalid-argument", `${kind} stream is corrupt: ${(await stderr).trim()}`);
     }
     finished = true;
   } finally {
-    // The consumer stopped early (a refused layer): xz must not linger.
+    // The consumer stopped early (a refused layer) or the input failed: the child must not linger.
+    stopped = true;
     if (!finished && p.exitCode === null) p.kill();
     await feed.catch(() => undefined);
+    closeSync(out);
   }
 }
 

@@ -103,23 +103,26 @@ async function pullFrom(store: Store, ref: Reference, opts: PullOptions): Promis
   await store.ingest({ digest: manifestDigest, size: manifestBytes.length }, async function* () {
     yield manifestBytes;
   });
-  const fetchBlob = async (d: Descriptor, what: string): Promise<void> => {
+  // A blob's bytes, counted for the progress display and resumed where a connection breaks.
+  const blobStream = (d: Descriptor): AsyncIterable<Uint8Array> => {
+    const id = shortId(d.digest);
+    progress.start(id, d.size);
+    const body = reg.blob(repo, d.digest, {
+      size: d.size,
+      onResume: (at, cause) => progress.line(`${id}: ${describe(cause)}; resuming at byte ${at}`),
+    });
+    return counted(body, (n) => progress.add(id, n));
+  };
+  const retrying = async (d: Descriptor, fetch: () => Promise<{ fetched: boolean }>): Promise<void> => {
     const id = shortId(d.digest);
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await store.ingest(
-          { digest: d.digest, size: d.size },
-          async () => {
-            progress.start(id, d.size);
-            return counted(await reg.blob(repo, d.digest), (n) => progress.add(id, n));
-          },
-          what,
-        );
+        const r = await fetch();
         progress.done(id, r.fetched ? "done" : "already present");
         return;
       } catch (e) {
-        // Network failures mid-body surface as plain errors; a short or corrupt body may be
-        // the connection's fault too. All are worth another try.
+        // A connection that keeps failing, or a short or corrupt body, which may be the
+        // connection's fault too: worth another try from the start.
         const transient =
           !(e instanceof LeopardError) || e.code === "system" || /truncated|wrong content/.test(e.message);
         if (!transient || attempt >= 3) throw e;
@@ -127,26 +130,29 @@ async function pullFrom(store: Store, ref: Reference, opts: PullOptions): Promis
       }
     }
   };
-  await fetchBlob(manifest.config, "config");
-  const config = parseConfig(store.readBlob(manifest.config.digest), `config "${manifest.config.digest}"`);
-  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+  const config = manifest.config;
+  await retrying(config, () =>
+    store.ingest({ digest: config.digest, size: config.size }, () => blobStream(config), "config"),
+  );
+  const parsed = parseConfig(store.readBlob(config.digest), `config "${config.digest}"`);
+  if (parsed.rootfs.diff_ids.length !== manifest.layers.length) {
     throw new LeopardError(
       "invalid-argument",
       `manifest "${manifestDigest}" and its config disagree on the number of layers`,
     );
   }
-  // Each layer is unpacked as soon as it is in, while the others still download.
-  const diffIds = config.rootfs.diff_ids;
+  // Each layer is unpacked while it downloads, the layers side by side; blob and snapshot
+  // become visible only once both are verified.
+  const diffIds = parsed.rootfs.diff_ids;
   const chain = chainIds(diffIds);
   const indexed = manifest.layers.map((l, i) => ({ l, i }));
   await pool(indexed, opts.concurrency ?? 3, async ({ l, i }) => {
-    await fetchBlob(l, "layer");
-    await store.ensureSnapshot(
-      chain[i] as Digest,
-      i === 0 ? null : (chain[i - 1] as Digest),
-      diffIds[i] as Digest,
-      l.digest,
-    );
+    const snap = {
+      chainId: chain[i] as Digest,
+      parent: i === 0 ? null : (chain[i - 1] as Digest),
+      diffId: diffIds[i] as Digest,
+    };
+    await retrying(l, () => store.fetchLayer({ digest: l.digest, size: l.size }, snap, () => blobStream(l)));
   });
   const tags = ref.tag === undefined ? [] : [formatReference(ref)];
   const img = await commitManifest(store, manifestDigest as Digest, {

@@ -4,6 +4,7 @@
 // failures (network errors, 429, 5xx) with backoff.
 import { describe, LeopardError } from "../util/errors.ts";
 import type { Credentials } from "./auth.ts";
+import { type BlobPart, type ResumeOptions, resumable } from "./blob-stream.ts";
 import { type Digest, sha256 } from "./digest.ts";
 import { MT } from "./oci.ts";
 
@@ -138,12 +139,13 @@ export class Registry {
     return true;
   }
 
-  /** GET with auth and retries; returns a 2xx response or throws. */
+  /** GET with auth and retries; returns a 2xx response (or one with a status in accept) or throws. */
   async get(
     path: string,
     repo: string,
     headers: Record<string, string> = {},
     what = path,
+    accept: number[] = [],
   ): Promise<Response> {
     const scope = `repository:${repo}:pull`;
     const attempts = this.#opts.attempts ?? 4;
@@ -158,7 +160,7 @@ export class Registry {
         if (res.status === 401 && (await this.#authorize(res, scope))) {
           res = await this.#send(url, { headers: { ...h, Authorization: this.#auth.get(scope) ?? "" } });
         }
-        if (res.ok) return res;
+        if (res.ok || accept.includes(res.status)) return res;
         await res.body?.cancel();
         if (res.status === 401 || res.status === 403) {
           throw new LeopardError(
@@ -203,11 +205,40 @@ export class Registry {
     return { bytes, contentType: (res.headers.get("content-type") ?? "").split(";")[0] ?? "", digest };
   }
 
-  /** A blob's bytes as a stream; the caller verifies the digest. */
-  async blob(repo: string, digest: Digest): Promise<AsyncIterable<Uint8Array>> {
-    const res = await this.get(`/v2/${repo}/blobs/${digest}`, repo, {}, `blob "${digest}"`);
-    if (res.body === null) throw new LeopardError("protocol", `blob "${digest}" came without a body`);
-    return res.body;
+  /** A blob's bytes from offset on (a Range request), and where the answer really starts. */
+  async blobPart(repo: string, digest: Digest, offset = 0): Promise<BlobPart> {
+    const what = `blob "${digest}"`;
+    const res = await this.get(
+      `/v2/${repo}/blobs/${digest}`,
+      repo,
+      offset > 0 ? { Range: `bytes=${offset}-` } : {},
+      what,
+      offset > 0 ? [416] : [],
+    );
+    if (res.status === 416) {
+      // Nothing past offset: the blob is shorter than announced, which the caller reports.
+      await res.body?.cancel();
+      return { body: (async function* () {})(), start: offset };
+    }
+    if (res.body === null) throw new LeopardError("protocol", `${what} came without a body`);
+    if (res.status !== 206) return { body: res.body, start: 0 };
+    const m = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "");
+    if (m === null) {
+      await res.body.cancel();
+      throw new LeopardError(
+        "protocol",
+        `registry "${this.registry}" answered 206 for ${what} without a Content-Range`,
+      );
+    }
+    return { body: res.body, start: Number(m[1]) };
+  }
+
+  /**
+   * A blob's bytes as a stream, resumed with Range requests where the connection breaks; the
+   * caller verifies the digest.
+   */
+  blob(repo: string, digest: Digest, opts: ResumeOptions = {}): AsyncIterable<Uint8Array> {
+    return resumable((offset) => this.blobPart(repo, digest, offset), opts);
   }
 
   /** Checks that credentials work (for login): /v2/ with the challenge answered. */

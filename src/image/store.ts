@@ -28,9 +28,9 @@ import {
   writeSync,
 } from "node:fs";
 import { LeopardError } from "../util/errors.ts";
+import { BlobFile, streamToFile } from "./blob-file.ts";
 import { type ImageRecord, MetaDb } from "./db.ts";
-import { type Digest, Hasher, hexOf, isDigest, sha256 } from "./digest.ts";
-import { readChunks } from "./file-stream.ts";
+import { type Digest, hexOf, isDigest, sha256 } from "./digest.ts";
 import { type FileLock, lockFile, tryLockFile } from "./lock.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import type { UnpackOptions } from "./unpack.ts";
@@ -155,32 +155,45 @@ export class Store {
   ): Promise<{ digest: Digest; size: number; fetched: boolean }> {
     const d = expected.digest;
     if (this.hasBlob(d)) return { digest: d, size: statSync(this.blobPath(d)).size, fetched: false };
-    using _lock = await lockFile(`${this.root}/locks/blob-${hexOf(d)}`);
+    using _lock = await lockFile(this.#blobLock(d));
+    return await this.#ingestUnlocked(expected, open, what);
+  }
+
+  /** The blob's lock is held. */
+  async #ingestUnlocked(
+    expected: { digest: Digest; size?: number },
+    open: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>,
+    what: string,
+  ): Promise<{ digest: Digest; size: number; fetched: boolean }> {
+    const d = expected.digest;
     if (this.hasBlob(d)) return { digest: d, size: statSync(this.blobPath(d)).size, fetched: false };
     const tmp = this.tmpPath("blob");
     try {
-      const h = await streamToFile(
+      const f = await streamToFile(
         tmp,
         await open(),
         expected.size === undefined ? undefined : { size: expected.size, what },
       );
-      if (expected.size !== undefined && h.size !== expected.size) {
-        throw new LeopardError(
-          "invalid-argument",
-          `${what} "${d}" is ${h.size} bytes where ${expected.size} were expected (truncated download?)`,
-        );
-      }
-      const got = h.digest();
-      if (got !== d)
-        throw new LeopardError(
-          "invalid-argument",
-          `${what} "${d}" has the wrong content: its digest is "${got}"`,
-        );
+      f.verify(expected, what);
       renameSync(tmp, this.blobPath(d));
-      return { digest: d, size: h.size, fetched: true };
+      return { digest: d, size: f.size, fetched: true };
     } finally {
       rmSync(tmp, { force: true });
     }
+  }
+
+  #blobLock(d: Digest): string {
+    return `${this.root}/locks/blob-${hexOf(d)}`;
+  }
+
+  #snapLock(chainId: Digest): string {
+    return `${this.root}/locks/snap-${hexOf(chainId)}`;
+  }
+
+  #snapshotReady(chainId: Digest): boolean {
+    return (
+      this.meta.snapshot(chainId) !== undefined && existsSync(`${this.root}/snapshots/${hexOf(chainId)}`)
+    );
   }
 
   /**
@@ -206,28 +219,139 @@ export class Store {
     diffId: Digest,
     layer: Digest,
   ): Promise<void> {
+    if (this.#snapshotReady(chainId)) return;
+    using _lock = await lockFile(this.#snapLock(chainId));
+    if (this.#snapshotReady(chainId)) return;
+    await this.#unpackInto(chainId, parent, diffId, layer, this.blobPath(layer));
+  }
+
+  /**
+   * Unpacks source (a file path or a stream) into a temporary directory, checks the DiffID,
+   * runs beforeVisible and only then renames the snapshot into place. The snapshot's lock is held.
+   */
+  async #unpackInto(
+    chainId: Digest,
+    parent: Digest | null,
+    diffId: Digest,
+    layer: Digest,
+    source: string | AsyncIterable<Uint8Array>,
+    beforeVisible: (unpackError: unknown) => Promise<void> = async (e) => {
+      if (e !== undefined) throw e;
+    },
+  ): Promise<void> {
     const dir = `${this.root}/snapshots/${hexOf(chainId)}`;
-    const ready = () => this.meta.snapshot(chainId) !== undefined && existsSync(dir);
-    if (ready()) return;
-    using _lock = await lockFile(`${this.root}/locks/snap-${hexOf(chainId)}`);
-    if (ready()) return;
     const tmp = this.tmpPath("snap");
     try {
       mkdirSync(`${tmp}/fs`, { recursive: true, mode: 0o755 });
       // node-tar loads only when a layer is unpacked: listing images stays fast.
       const { unpackLayer } = await import("./unpack.ts");
-      const r = await unpackLayer(readChunks(this.blobPath(layer)), `${tmp}/fs`, this.unpackOptions);
-      if (r.diffId !== diffId) {
-        throw new LeopardError(
-          "invalid-argument",
-          `layer "${layer}" unpacks to "${r.diffId}" but the image config says "${diffId}"`,
-        );
+      let r: Awaited<ReturnType<typeof unpackLayer>> | undefined;
+      let failure: unknown;
+      try {
+        r = await unpackLayer(source, `${tmp}/fs`, this.unpackOptions);
+        if (r.diffId !== diffId) {
+          throw new LeopardError(
+            "invalid-argument",
+            `layer "${layer}" unpacks to "${r.diffId}" but the image config says "${diffId}"`,
+          );
+        }
+      } catch (e) {
+        failure = e;
       }
+      await beforeVisible(failure);
+      if (failure !== undefined || r === undefined) throw failure;
       rmSync(dir, { recursive: true, force: true });
       renameSync(tmp, dir);
       this.meta.addSnapshot({ chainId, parent, diffId, size: r.size });
     } finally {
       rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Fetches a layer blob and unpacks it while it downloads: the bytes go to a temporary blob
+   * file and, at the same time, through the unpacker into a temporary snapshot. Neither becomes
+   * visible before the blob's size and digest and the layer's DiffID have matched; a blob
+   * refused by its digest is reported as such even when its bytes also failed to unpack.
+   */
+  async fetchLayer(
+    layer: { digest: Digest; size?: number },
+    snap: { chainId: Digest; parent: Digest | null; diffId: Digest },
+    open: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>,
+    what = "layer",
+  ): Promise<{ fetched: boolean }> {
+    const bkey = `blob:${layer.digest}`;
+    const skey = `snap:${snap.chainId}`;
+    if (this.hasBlob(layer.digest) || this.#inflight.has(bkey) || this.#inflight.has(skey)) {
+      // Here already, or on its way: the one-step-at-a-time path shares the work.
+      const r = await this.ingest(layer, open, what);
+      await this.ensureSnapshot(snap.chainId, snap.parent, snap.diffId, layer.digest);
+      return { fetched: r.fetched };
+    }
+    const p = this.#fetchLayerLocked(layer, snap, open, what);
+    this.#inflight.set(bkey, p);
+    this.#inflight.set(skey, p);
+    try {
+      return await p;
+    } finally {
+      this.#inflight.delete(bkey);
+      this.#inflight.delete(skey);
+    }
+  }
+
+  async #fetchLayerLocked(
+    layer: { digest: Digest; size?: number },
+    snap: { chainId: Digest; parent: Digest | null; diffId: Digest },
+    open: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>,
+    what: string,
+  ): Promise<{ fetched: boolean }> {
+    const d = layer.digest;
+    // Lock order: blob, then snapshot (ensureSnapshot takes only the latter, ingest the former).
+    using _b = await lockFile(this.#blobLock(d));
+    using _s = await lockFile(this.#snapLock(snap.chainId));
+    if (this.hasBlob(d) || this.#snapshotReady(snap.chainId)) {
+      // Another process got here first with one of them: do what is left, step by step.
+      const r = await this.#ingestUnlocked(layer, open, what);
+      if (!this.#snapshotReady(snap.chainId))
+        await this.#unpackInto(snap.chainId, snap.parent, snap.diffId, d, this.blobPath(d));
+      return { fetched: r.fetched };
+    }
+    const tmp = this.tmpPath("blob");
+    const file = new BlobFile(tmp, layer.size === undefined ? undefined : { size: layer.size, what });
+    try {
+      const it = (await open())[Symbol.asyncIterator]();
+      let sourceError: unknown;
+      // Every byte read goes to the file before the unpacker sees it.
+      const tee: AsyncIterable<Uint8Array> = {
+        [Symbol.asyncIterator]: () => ({
+          next: async () => {
+            try {
+              const r = await it.next();
+              if (!r.done) file.write(r.value);
+              return r;
+            } catch (e) {
+              sourceError ??= e;
+              throw e;
+            }
+          },
+        }),
+      };
+      await this.#unpackInto(snap.chainId, snap.parent, snap.diffId, d, tee, async (unpackError) => {
+        // The unpacker may have stopped early (a refused layer): the rest is read so that the
+        // digest, which takes precedence, can be checked.
+        // A failed download is reported as such, not as the unpacker's view of it.
+        if (sourceError !== undefined) throw sourceError;
+        for (let r = await it.next(); !r.done; r = await it.next()) file.write(r.value);
+        file.verify(layer, what);
+        if (unpackError !== undefined) throw unpackError;
+        await file.sync();
+        file.close();
+        renameSync(tmp, this.blobPath(d));
+      });
+      return { fetched: true };
+    } finally {
+      file.close();
+      rmSync(tmp, { force: true });
     }
   }
 
@@ -316,33 +440,6 @@ function alive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-/** Streams chunks into a new file, hashing them; refuses to grow past limit.size. */
-async function streamToFile(
-  path: string,
-  source: AsyncIterable<Uint8Array>,
-  limit: { size: number; what: string } | undefined,
-): Promise<Hasher> {
-  const h = new Hasher();
-  const fd = openSync(path, "wx", 0o600);
-  try {
-    for await (const c of source) {
-      h.update(c);
-      if (limit !== undefined && h.size > limit.size) {
-        throw new LeopardError(
-          "invalid-argument",
-          `${limit.what} is larger than the ${limit.size} bytes announced`,
-        );
-      }
-      let off = 0;
-      while (off < c.length) off += writeSync(fd, c, off);
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return h;
 }
 
 function writeAll(path: string, chunks: Uint8Array[]): void {

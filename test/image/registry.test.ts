@@ -314,6 +314,68 @@ describe("transient failures", () => {
   }, 30_000);
 });
 
+describe("resumed downloads", () => {
+  /**
+   * A proxy in front of the registry that cuts the first answer for one blob after half its
+   * bytes; honourRange false strips the Range header, so the registry answers 200 in full.
+   */
+  function cuttingProxy(blob: Digest, honourRange: boolean) {
+    const requests: { range: string | null; status: number }[] = [];
+    const proxy = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const u = new URL(req.url);
+        const headers = new Headers(req.headers);
+        if (!honourRange) headers.delete("range");
+        const upstream = await fetch(`http://${reg.host}${u.pathname}`, { headers });
+        if (!u.pathname.endsWith(`/blobs/${blob}`)) return upstream;
+        requests.push({ range: req.headers.get("range"), status: upstream.status });
+        if (requests.length > 1 || upstream.body === null) return upstream;
+        const all = new Uint8Array(await upstream.arrayBuffer());
+        const body = new ReadableStream({
+          start(c) {
+            c.enqueue(all.subarray(0, all.length >> 1));
+            c.close();
+          },
+        });
+        return new Response(body, { headers: { "content-length": String(all.length) } });
+      },
+    });
+    return { proxy, requests };
+  }
+
+  for (const honourRange of [true, false]) {
+    test(`a connection cut mid-blob continues with a Range request (${honourRange ? "206" : "200: full restart"})`, async () => {
+      const layer = layerDigest(built["busybox"]!);
+      const size = (await Bun.file(registryBlob(layer)).arrayBuffer()).byteLength;
+      const { proxy, requests } = cuttingProxy(layer, honourRange);
+      try {
+        await withStore(async (store) => {
+          const img = await pull(store, `127.0.0.1:${proxy.port}/library/busybox:latest`, {
+            embeddedFallback: false,
+          });
+          expect(img.manifestDigest).toBe(built["busybox"]!.manifestDigest);
+          expect(requests).toEqual([
+            { range: null, status: 200 },
+            { range: `bytes=${size >> 1}-`, status: honourRange ? 206 : 200 },
+          ]);
+          expect(sha256(store.readBlob(layer))).toBe(layer);
+          // The same tree as a pull that was never interrupted.
+          await withStore(async (direct) => {
+            const ref = await pull(direct, `${reg.host}/library/busybox:latest`, { embeddedFallback: false });
+            expect(describeTree(store.snapshotPath(img.chain[0]!))).toEqual(
+              describeTree(direct.snapshotPath(ref.chain[0]!)),
+            );
+          });
+        });
+      } finally {
+        proxy.stop(true);
+      }
+    }, 60_000);
+  }
+});
+
 describe("hostile registry content is refused and leaves nothing in the store", () => {
   async function refused(name: string, message: string): Promise<void> {
     await withStore(async (store, dir) => {
