@@ -195,7 +195,14 @@ function subdirs(dir: string): string[] {
  */
 export function rmdirCg(dir: string, fake: boolean, timeoutMs = 5000): void {
   if (!existsSync(dir)) return;
-  for (const d of [...subdirs(dir), dir]) {
+  let below: string[];
+  try {
+    below = subdirs(dir);
+  } catch (e) {
+    if (code(e) === "ENOENT") return; // removed under us
+    throw e;
+  }
+  for (const d of [...below, dir]) {
     if (fake) {
       for (const n of readdirSync(d)) if (statSync(`${d}/${n}`).isFile()) unlinkSync(`${d}/${n}`);
     }

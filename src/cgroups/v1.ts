@@ -185,14 +185,20 @@ export class V1Manager implements CgroupManager {
   destroy(): void {
     const freezer = this.dir("freezer");
     if (!this.layout.fake) {
-      const frozen = freezer !== undefined && existsSync(freezer);
-      // Frozen first, so nothing forks while the list is read; SIGKILL lands on the thaw.
-      if (frozen && this.freezerState() === "thawed") freezeV1(freezer, "frozen");
-      for (const d of this.dirs()) {
-        if (!existsSync(d)) continue;
-        killAll(d, () => {
-          if (frozen) freezeV1(freezer, "thawed");
-        });
+      try {
+        const frozen = freezer !== undefined && existsSync(freezer);
+        // Frozen first, so nothing forks while the list is read; SIGKILL lands on the thaw.
+        if (frozen && this.freezerState() === "thawed") freezeV1(freezer, "frozen");
+        for (const d of this.dirs()) {
+          if (!existsSync(d)) continue;
+          killAll(d, () => {
+            if (frozen) freezeV1(freezer, "thawed");
+          });
+        }
+      } catch (e) {
+        // Removed under us by another command (the engine's exit command and `rm -f` race): done.
+        if (this.dirs().some((d) => existsSync(d))) throw e;
+        return;
       }
     }
     for (const d of this.dirs()) rmdirCg(d, this.layout.fake);

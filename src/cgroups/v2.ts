@@ -191,12 +191,18 @@ export class V2Manager implements CgroupManager {
   destroy(): void {
     if (!this.exists()) return;
     if (!this.layout.fake) {
-      // cgroup.kill (5.14) kills frozen tasks too; without it, freeze so nothing forks away.
-      if (hasFile(this.dir, "cgroup.kill")) writeCg(this.dir, "cgroup.kill", "1");
-      else if (this.freezerState() === "thawed") this.freeze();
-      killAll(this.dir, () => {
-        if (this.freezerState() === "frozen") this.thaw();
-      });
+      try {
+        // cgroup.kill (5.14) kills frozen tasks too; without it, freeze so nothing forks away.
+        if (hasFile(this.dir, "cgroup.kill")) writeCg(this.dir, "cgroup.kill", "1");
+        else if (this.freezerState() === "thawed") this.freeze();
+        killAll(this.dir, () => {
+          if (this.freezerState() === "frozen") this.thaw();
+        });
+      } catch (e) {
+        // Removed under us by another command (the engine's exit command and `rm -f` race): done.
+        if (this.exists()) throw e;
+        return;
+      }
     }
     rmdirCg(this.dir, this.layout.fake);
   }

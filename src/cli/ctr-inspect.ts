@@ -173,7 +173,7 @@ async function inspectAll(
         else out.push(inspectImage(engine.store, engine.store.resolve(ref)));
       } catch (e) {
         failed = true;
-        process.stderr.write(`leopard: ${describe(e)}\n`);
+        process.stderr.write(`leopard: inspect ${ref}: ${describe(e)}\n`);
       }
     }
   } finally {

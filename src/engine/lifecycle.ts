@@ -258,7 +258,12 @@ export async function removeContainer(
   }
   const anon = engine.anonymousVolumes(rec);
   // The record goes last: if anything below fails, the container is still listed and `rm` retries.
-  await runtime.remove(engine.oci, rec.id, true);
+  try {
+    await runtime.remove(engine.oci, rec.id, true);
+  } catch (e) {
+    // conmon's exit command may be removing the same container right now: fine once it is gone.
+    if (runtimeStatus(engine, rec.id) !== undefined) throw e;
+  }
   removeOrphanCgroup(engine, rec.id);
   await detachNetwork(engine, rec);
   const { removeRootfs } = await import("../image/rootfs.ts");
