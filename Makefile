@@ -5,13 +5,15 @@ BUN := node_modules/bun/bin/bun.exe
 HELPER := native/build/leopard-helper
 # bin/leopard runs this bundle when no source is newer (nothing to transpile at startup).
 BUNDLE := build/cli/leopard.js
+# bin/leopard-oci runs this one for create, run and exec.
+OCI_BUNDLE := build/cli/leopard-oci.js
 SOURCES := $(shell find src -name '*.ts' ! -name '*.test.ts')
 APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: all deps apt-deps check test test-unit test-integration test-cgroup-v2 demo bench clean lint typecheck format
 
-all: deps $(HELPER) $(BUNDLE)
+all: deps $(HELPER) $(BUNDLE) $(OCI_BUNDLE)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -53,6 +55,9 @@ apt-deps:
 $(BUNDLE): $(SOURCES) | deps
 	$(BUN) build src/cli/leopard.ts --target=bun --outfile $@.tmp >/dev/null && mv $@.tmp $@
 
+$(OCI_BUNDLE): $(SOURCES) | deps
+	$(BUN) build src/cli/leopard-oci.ts --target=bun --outfile $@.tmp >/dev/null && mv $@.tmp $@
+
 $(HELPER): native/*.c native/*.h native/Makefile
 	$(MAKE) -C native
 
@@ -84,15 +89,15 @@ test-cgroup-v2: deps apt-deps $(HELPER)
 	$(BUN) scripts/vm/run.ts --timeout 1200 -- $(BUN) test --timeout 180000 $(V2_TESTS)
 
 # Everything; run as root. .ci/run adds up the pass/fail counts of both runs.
-test: deps apt-deps $(HELPER) $(BUNDLE) typecheck lint
+test: deps apt-deps $(HELPER) $(BUNDLE) $(OCI_BUNDLE) typecheck lint
 	$(BUN) test --timeout 60000 src test
 	$(MAKE) test-cgroup-v2
 
-demo: deps apt-deps $(HELPER) $(BUNDLE)
+demo: deps apt-deps $(HELPER) $(BUNDLE) $(OCI_BUNDLE)
 	@$(BUN) scripts/demo.ts
 
 # The runtime's lifecycle, podman with leopard-oci against runc, and the engine against podman.
-bench: deps apt-deps $(HELPER) $(BUNDLE)
+bench: deps apt-deps $(HELPER) $(BUNDLE) $(OCI_BUNDLE)
 	$(BUN) bench/lifecycle.ts
 	$(BUN) bench/podman.ts
 	$(BUN) bench/engine.ts
