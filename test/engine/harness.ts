@@ -61,8 +61,9 @@ export async function ok(args: string[], expected = 0): Promise<string> {
   return r.out;
 }
 
+/** A scratch directory inside the run's base directory, removed with it at the end (test/setup.ts). */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `leopard-eng-${prefix}-`));
+  return mkdtempSync(join(base, `${prefix}-`));
 }
 
 /** Waits until cond() holds (polling), or throws naming what was awaited. */
