@@ -191,7 +191,7 @@ describe("leopard run", () => {
       "busybox",
       "sh",
       "-c",
-      "ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward; cat /etc/resolv.conf; grep db /etc/hosts; echo x > /dev/mynull && echo dev-ok; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares 2>/dev/null || cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight",
+      "ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward; cat /etc/resolv.conf; grep -w db /etc/hosts; echo x > /dev/mynull && echo dev-ok; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares 2>/dev/null || cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight",
     ]);
     // cgroup v1: quota and shares; v2: cpu.max and the weight 512 shares convert to.
     const cpu = existsSync("/sys/fs/cgroup/cpu/cpu.shares") ? "50000\n512\n" : "50000 100000\n20\n";
