@@ -3,6 +3,7 @@ import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import type { PlanHooks } from "./hooks.ts";
 import { type PlanInput, type PlanSpec, plan } from "./plan.ts";
+import { planInput } from "./testing.ts";
 
 const spec: PlanSpec = {
   process: { user: { uid: 0, gid: 0 }, args: ["sh"], env: [], cwd: "/" },
@@ -21,20 +22,7 @@ const hooks: PlanHooks = {
 };
 
 function ops(over: Partial<PlanInput> = {}): Op[] {
-  const input: PlanInput = {
-    spec,
-    id: "c1",
-    rootfs: "/r",
-    fifo: "/f",
-    fifoFd: 4,
-    mode: "detached",
-    console: { kind: "none" },
-    noPivot: false,
-    preserveFds: 0,
-    host: { capLast: 40, cgroupMounts: [], sourceIsDir: () => true, hostHas: () => true },
-    ...over,
-  };
-  return plan(input).steps.map((s) => s.op);
+  return plan(planInput(spec, { id: "c1", ...over })).steps.map((s) => s.op);
 }
 
 const index = (list: Op[], pred: (o: Op) => boolean) => list.findIndex(pred);

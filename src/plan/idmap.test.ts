@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { idmapOptionText, idmapRequests } from "./idmap.ts";
 import { MOUNT_ATTR, parseMountOptions, supportedMountOptions } from "./mount-options.ts";
 import { type PlanSpec, plan } from "./plan.ts";
+import { planInput } from "./testing.ts";
 import type { PlanMount } from "./types.ts";
 
 const maps = [{ containerID: 1000, hostID: 100000, size: 1 }];
@@ -19,19 +20,7 @@ function spec(mounts: PlanMount[], withUserns = false): PlanSpec {
 }
 
 function planOf(s: PlanSpec, idmapFds?: Map<number, number>) {
-  return plan({
-    spec: s,
-    id: "c",
-    rootfs: "/r",
-    fifo: "/f",
-    fifoFd: 4,
-    mode: "detached",
-    console: { kind: "none" },
-    noPivot: false,
-    preserveFds: 0,
-    idmapFds,
-    host: { capLast: 40, cgroupMounts: [], sourceIsDir: () => true, hostHas: () => true },
-  });
+  return plan(planInput(s, { idmapFds }));
 }
 
 describe("mount options for mount_setattr", () => {

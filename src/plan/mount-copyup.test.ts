@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseMountOptions } from "./mount-options.ts";
 import { type HostFacts, type PlanSpec, plan } from "./plan.ts";
+import { planInput, TEST_HOST } from "./testing.ts";
 
 const spec: PlanSpec = {
   process: { user: { uid: 0, gid: 0 }, args: ["sh"], env: [], cwd: "/" },
@@ -10,18 +11,7 @@ const spec: PlanSpec = {
 };
 
 function planWith(host: Partial<HostFacts>) {
-  return plan({
-    spec,
-    id: "c",
-    rootfs: "/r",
-    fifo: "/f",
-    fifoFd: 4,
-    mode: "detached",
-    console: { kind: "none" },
-    noPivot: false,
-    preserveFds: 0,
-    host: { capLast: 40, cgroupMounts: [], sourceIsDir: () => true, hostHas: () => true, ...host },
-  });
+  return plan(planInput(spec, { host: { ...TEST_HOST, ...host } }));
 }
 
 describe("tmpcopyup", () => {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { Op } from "../protocol/ops.ts";
 import { MS, parseMountOptions } from "./mount-options.ts";
 import { execCandidates, type HostFacts, type PlanInput, type PlanSpec, plan } from "./plan.ts";
+import { planInput } from "./testing.ts";
 
 const host: HostFacts = {
   capLast: 40,
@@ -24,19 +25,7 @@ function spec(over: Partial<PlanSpec> = {}, linux: NonNullable<PlanSpec["linux"]
 }
 
 function input(s: PlanSpec, over: Partial<PlanInput> = {}): PlanInput {
-  return {
-    spec: s,
-    id: "c",
-    rootfs: "/r",
-    fifo: "/run/leopard/c/exec.fifo",
-    fifoFd: 4,
-    mode: "detached",
-    console: { kind: "none" },
-    noPivot: false,
-    preserveFds: 0,
-    host,
-    ...over,
-  };
+  return planInput(s, { fifo: "/run/leopard/c/exec.fifo", host, ...over });
 }
 
 const ops = (s: PlanSpec, over: Partial<PlanInput> = {}): Op[] => plan(input(s, over)).steps.map((x) => x.op);

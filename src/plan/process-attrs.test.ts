@@ -9,29 +9,20 @@ import {
   schedPolicy,
   sysctlPath,
 } from "./process-attrs.ts";
+import { planInput, TEST_HOST } from "./testing.ts";
 
 function input(
   process: Partial<PlanSpec["process"]>,
   linux: NonNullable<PlanSpec["linux"]> = {},
   capLast = 40,
 ): PlanInput {
-  return {
-    spec: {
-      process: { user: { uid: 0, gid: 0 }, args: ["sh"], env: [], cwd: "/", ...process },
-      root: { path: "/r" },
-      mounts: [{ destination: "/proc", type: "proc", source: "proc" }],
-      linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "ipc" }], ...linux },
-    },
-    id: "c",
-    rootfs: "/r",
-    fifo: "/f",
-    fifoFd: 4,
-    mode: "detached",
-    console: { kind: "none" },
-    noPivot: false,
-    preserveFds: 0,
-    host: { capLast, cgroupMounts: [], sourceIsDir: () => true, hostHas: () => true },
+  const spec: PlanSpec = {
+    process: { user: { uid: 0, gid: 0 }, args: ["sh"], env: [], cwd: "/", ...process },
+    root: { path: "/r" },
+    mounts: [{ destination: "/proc", type: "proc", source: "proc" }],
+    linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "ipc" }], ...linux },
   };
+  return planInput(spec, { host: { ...TEST_HOST, capLast } });
 }
 const names = (ops: Op[]): string[] => ops.map((o) => o.op);
 
