@@ -2,20 +2,12 @@
 // runc. The test starts its own containerd with its own config, root, state and sockets in a temp
 // dir, and stops it afterwards.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { mountsMentioning, OCI, rootfs } from "../integration/harness.ts";
+import { removeCgroups as removeCgroupParent } from "./podman-env.ts";
 
 // Real containers (and engines) on a busy machine: well past bun's default 5 s a test.
 setDefaultTimeout(120_000);
@@ -68,18 +60,7 @@ function removeCgroups(): string[] {
     }
     Bun.sleepSync(200);
   }
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
-    try {
-      rmdirSync(d);
-    } catch {
-      left.push(d);
-    }
-  };
-  for (const h of readdirSync("/sys/fs/cgroup")) {
-    const d = join("/sys/fs/cgroup", h, NS);
-    if (existsSync(d) && statSync(d).isDirectory()) walk(d);
-  }
+  left.push(...removeCgroupParent(NS));
   return left;
 }
 
