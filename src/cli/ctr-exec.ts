@@ -1,9 +1,8 @@
 // `leopard exec [-it] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...`: a process in a
 // running container, through the runtime in-process. Names in -u resolve in the container's
 // own /etc/passwd and /etc/group.
-import { readFileSync } from "node:fs";
 import { CommandError } from "../engine/errors.ts";
-import { findExecutable, resolveIn } from "../engine/exe.ts";
+import { findExecutable, readInRoot } from "../engine/exe.ts";
 import { expandEnv } from "../engine/flags.ts";
 import { refresh } from "../engine/lifecycle.ts";
 import { resolveUser } from "../engine/users.ts";
@@ -39,15 +38,7 @@ export const execVerb: Verb = {
       const u = str(v, "user");
       if (u !== undefined) {
         const rootfs = engine.rootfsPath(c.id);
-        const read = (f: string) => {
-          const p = resolveIn(rootfs, f);
-          try {
-            return p === undefined ? "" : readFileSync(p, "utf8");
-          } catch {
-            return "";
-          }
-        };
-        const r = resolveUser(u, read("/etc/passwd"), read("/etc/group"));
+        const r = resolveUser(u, readInRoot(rootfs, "/etc/passwd"), readInRoot(rootfs, "/etc/group"));
         user = `${r.uid}:${r.gid}`;
       }
       // 127/126 as docker's exec reports them, before anything runs.

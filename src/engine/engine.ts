@@ -17,7 +17,8 @@ import { type ContainerRecord, EngineDb } from "./db.ts";
 import { containerDir, type EngineDirs, makeDirs, ociRoot } from "./dirs.ts";
 import { CommandError } from "./errors.ts";
 import { hostsFile, resolvConf } from "./etc-files.ts";
-import { findExecutable, resolveIn } from "./exe.ts";
+import { findExecutable, readInRoot } from "./exe.ts";
+import type { VolumeSpec } from "./flags.ts";
 import { NAME, newId, randomName } from "./names.ts";
 import { buildSpec } from "./spec.ts";
 import { resolveUser } from "./users.ts";
@@ -135,15 +136,20 @@ export class Engine {
         if (!config.volumes.some((v) => v.destination === dest))
           config.volumes.push({ source: "", named: true, destination: dest, readonly: false });
       }
-      config.volumes = config.volumes.map((v) => {
-        if (!v.named) return v;
+      const volumes: VolumeSpec[] = [];
+      for (const v of config.volumes) {
+        if (!v.named) {
+          volumes.push(v);
+          continue;
+        }
         const rec =
           v.source === "" ? anonymousVolume(this.db, this.dirs) : createVolume(this.db, this.dirs, v.source);
         if (v.source === "") made.push(rec.name);
         const path = volumePath(this.dirs, rec.name);
-        copyUp(rootfs.path, v.destination, path);
-        return { ...v, source: rec.name, hostPath: path };
-      });
+        await copyUp(rootfs.path, v.destination, path);
+        volumes.push({ ...v, source: rec.name, hostPath: path });
+      }
+      config.volumes = volumes;
       const rec: ContainerRecord = {
         id,
         name,
@@ -211,15 +217,7 @@ export class Engine {
     const c = rec.config;
     const dir = this.bundle(rec.id);
     const rootfs = this.rootfsPath(rec.id);
-    const readEtc = (f: string): string => {
-      const p = resolveIn(rootfs, f);
-      try {
-        return p === undefined ? "" : readFileSync(p, "utf8");
-      } catch {
-        return "";
-      }
-    };
-    const user = resolveUser(c.user, readEtc("/etc/passwd"), readEtc("/etc/group"));
+    const user = resolveUser(c.user, readInRoot(rootfs, "/etc/passwd"), readInRoot(rootfs, "/etc/group"));
     const etc = { hosts: `${dir}/hosts`, hostname: `${dir}/hostname`, resolv: `${dir}/resolv.conf` };
     writeFileAtomic(etc.hostname, `${c.hostname}\n`);
     writeFileAtomic(etc.hosts, hostsFile({ hostname: c.hostname, addresses, peers, extra: c.addHosts }));

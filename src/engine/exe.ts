@@ -1,38 +1,42 @@
-// Finding the command inside the image before anything runs, so `leopard run` fails the way
-// docker does: 127 when the command does not exist, 126 when it is not executable. Symlinks are
-// followed with the root filesystem as "/" (an absolute link never leads to the host). This is
-// only for the error: the helper itself resolves and executes inside the container.
-import { lstatSync, readlinkSync, statSync } from "node:fs";
+// Files inside a container's root filesystem, opened with openat2(RESOLVE_IN_ROOT) so that ".."
+// and absolute symlinks resolve inside the root, never to the host: the command looked up before
+// anything runs (so `leopard run` fails as docker does: 127 when it does not exist, 126 when it
+// is not executable — the helper itself resolves and executes inside the container), and the
+// image's /etc/passwd and /etc/group read for `-u NAME`.
+import { closeSync, fstatSync, readFileSync, type Stats } from "node:fs";
+import { O_PATH, openInRoot } from "../sys/openat2.ts";
 
 export type Lookup = { found: true; path: string } | { found: false; code: 126 | 127; why: string };
 
-/** Resolves `path` (absolute, inside the root) to a host path without leaving root; undefined when missing. */
-export function resolveIn(root: string, path: string): string | undefined {
-  let parts = path.split("/").filter((p) => p !== "" && p !== ".");
-  const done: string[] = [];
-  for (let hops = 0; parts.length > 0; ) {
-    const name = parts.shift() ?? "";
-    if (name === "..") {
-      done.pop();
-      continue;
-    }
-    const host = `${root}/${[...done, name].join("/")}`;
-    let st: ReturnType<typeof lstatSync>;
-    try {
-      st = lstatSync(host);
-    } catch {
-      return undefined;
-    }
-    if (st.isSymbolicLink()) {
-      if (++hops > 40) return undefined;
-      const target = readlinkSync(host);
-      if (target.startsWith("/")) done.length = 0;
-      parts = [...target.split("/").filter((p) => p !== "" && p !== "."), ...parts];
-      continue;
-    }
-    done.push(name);
+/** The text of a file inside the root ("" when it is absent or unreadable). */
+export function readInRoot(root: string, path: string): string {
+  let fd: number;
+  try {
+    fd = openInRoot(root, path, 0 /* O_RDONLY */);
+  } catch {
+    return "";
   }
-  return `${root}/${done.join("/")}`;
+  try {
+    return readFileSync(fd, "utf8");
+  } catch {
+    return "";
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function statInRoot(root: string, path: string): Stats | undefined {
+  let fd: number;
+  try {
+    fd = openInRoot(root, path, O_PATH);
+  } catch {
+    return undefined;
+  }
+  try {
+    return fstatSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function findExecutable(root: string, argv0: string, pathEnv: string, cwd: string): Lookup {
@@ -44,9 +48,7 @@ export function findExecutable(root: string, argv0: string, pathEnv: string, cwd
         .map((d) => `${d}/${argv0}`);
   let notExecutable: string | undefined;
   for (const c of candidates) {
-    const host = resolveIn(root, c);
-    if (host === undefined) continue;
-    const st = statSync(host, { throwIfNoEntry: false });
+    const st = statInRoot(root, c);
     if (!st) continue;
     if (st.isFile() && (st.mode & 0o111) !== 0) return { found: true, path: c };
     notExecutable ??= st.isDirectory() ? `"${c}" is a directory` : `"${c}" is not executable`;

@@ -2,11 +2,12 @@
 // database. A new volume mounted over a directory the image fills gets that content first, as
 // docker does; anonymous volumes (from `-v /path` or the image's Volumes) carry a label so
 // `rm -v` and `volume prune` know them.
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { O_DIRECTORY, O_PATH, openInRoot } from "../sys/openat2.ts";
+import { closeFd } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { EngineDb, VolumeRecord } from "./db.ts";
 import { type EngineDirs, volumeDir } from "./dirs.ts";
-import { resolveIn } from "./exe.ts";
 import { NAME, newId } from "./names.ts";
 
 export const ANONYMOUS = "org.leopard.anonymous";
@@ -32,17 +33,29 @@ export function anonymousVolume(db: EngineDb, d: EngineDirs): VolumeRecord {
   return createVolume(db, d, newId(), { [ANONYMOUS]: "true" });
 }
 
-/** Fills an empty volume from the image's directory at the mount point (copy with owners and modes). */
-export function copyUp(rootfs: string, destination: string, volume: string): void {
+/**
+ * Fills an empty volume from the image's directory at the mount point (copy with owners and
+ * modes). The directory is opened inside the root (RESOLVE_IN_ROOT) and handed to cp(1) as
+ * /proc/self/fd/3, so an image's symlink cannot make it copy a host directory.
+ */
+export async function copyUp(rootfs: string, destination: string, volume: string): Promise<void> {
   if (readdirSync(volume).length > 0) return;
-  const src = resolveIn(rootfs, destination);
-  if (src === undefined || !existsSync(src)) return;
-  const r = Bun.spawnSync(["cp", "-a", "--", `${src}/.`, volume], { stderr: "pipe" });
-  if (r.exitCode !== 0)
-    throw new LeopardError(
-      "system",
-      `copying ${destination} into a volume failed: ${r.stderr.toString().trim()}`,
-    );
+  let fd: number;
+  try {
+    fd = openInRoot(rootfs, destination, O_PATH | O_DIRECTORY);
+  } catch {
+    return; // nothing in the image there
+  }
+  try {
+    const p = Bun.spawn(["cp", "-a", "--", "/proc/self/fd/3/.", volume], {
+      stdio: ["ignore", "ignore", "pipe", fd],
+    });
+    const err = await new Response(p.stderr).text();
+    if ((await p.exited) !== 0)
+      throw new LeopardError("system", `copying ${destination} into a volume failed: ${err.trim()}`);
+  } finally {
+    closeFd(fd);
+  }
 }
 
 export function removeVolume(db: EngineDb, d: EngineDirs, name: string, inUseBy: string | undefined): void {
