@@ -3,6 +3,8 @@
 # needs first and is idempotent.
 BUN := node_modules/bun/bin/bun.exe
 HELPER := native/build/leopard-helper
+# The C launchers bin/leopard-oci and bin/leopard link to (native/launch.c), built with the helper.
+NATIVE := $(HELPER) native/build/leopard-oci native/build/leopard
 # bin/leopard runs this bundle when no source is newer (nothing to transpile at startup).
 BUNDLE := build/cli/leopard.js
 # bin/leopard-oci runs this one for create, run and exec.
@@ -13,7 +15,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: all deps apt-deps check test test-unit test-integration test-cgroup-v2 demo bench clean lint typecheck format
 
-all: deps $(HELPER) $(BUNDLE) $(OCI_BUNDLE)
+all: deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -58,7 +60,7 @@ $(BUNDLE): $(SOURCES) | deps
 $(OCI_BUNDLE): $(SOURCES) | deps
 	$(BUN) build src/cli/leopard-oci.ts --target=bun --outfile $@.tmp >/dev/null && mv $@.tmp $@
 
-$(HELPER): native/*.c native/*.h native/Makefile
+$(NATIVE) &: native/*.c native/*.h native/Makefile
 	$(MAKE) -C native
 
 native/protocol.h: src/protocol/ops.ts src/protocol/gen-header.ts | deps
@@ -73,31 +75,31 @@ lint: deps
 format: deps
 	biome check --write .
 
-test-unit: deps $(HELPER)
+test-unit: deps $(NATIVE)
 	$(BUN) test src
 
 check: typecheck lint test-unit
 
-test-integration: deps apt-deps $(HELPER)
+test-integration: deps apt-deps $(NATIVE)
 	$(BUN) test --timeout 60000 test
 
 # The cgroup tests and the containers' cgroup and walkthrough tests inside a small VM booted
 # with cgroup v2 only (Debian's 6.1 kernel under QEMU software emulation, this host's / shared
 # read-only over 9p); see scripts/vm/run.ts.
 V2_TESTS := src/cgroups test/cgroups test/integration/cgroups.test.ts test/integration/seed.test.ts
-test-cgroup-v2: deps apt-deps $(HELPER)
+test-cgroup-v2: deps apt-deps $(NATIVE)
 	$(BUN) scripts/vm/run.ts --timeout 1200 -- $(BUN) test --timeout 180000 $(V2_TESTS)
 
 # Everything; run as root. .ci/run adds up the pass/fail counts of both runs.
-test: deps apt-deps $(HELPER) $(BUNDLE) $(OCI_BUNDLE) typecheck lint
+test: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) typecheck lint
 	$(BUN) test --timeout 60000 src test
 	$(MAKE) test-cgroup-v2
 
-demo: deps apt-deps $(HELPER) $(BUNDLE) $(OCI_BUNDLE)
+demo: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE)
 	@$(BUN) scripts/demo.ts
 
 # The runtime's lifecycle, podman with leopard-oci against runc, and the engine against podman.
-bench: deps apt-deps $(HELPER) $(BUNDLE) $(OCI_BUNDLE)
+bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE)
 	$(BUN) bench/lifecycle.ts
 	$(BUN) bench/podman.ts
 	$(BUN) bench/engine.ts

@@ -2,6 +2,9 @@
 //   run /bin/true                      (one foreground command)
 //   create + start + wait + delete     (what engines call, one process per step; the wait polls
 //                                      /proc for the container's pid, as a monitor would)
+// leopard runs two ways: direct (the launcher execs Bun: LEOPARD_SERVE=0) and served (a
+// `leopard-oci serve` this bench starts on a private socket keeps warm workers; LEOPARD_SERVE=1
+// makes an unserved call fail rather than silently go direct). Two warm-up rounds are not counted.
 // Prints the median of each and the ratio leopard/runc. `make bench` or `bun bench/lifecycle.ts [N]`.
 import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +13,8 @@ import { defaultSpec } from "../src/spec/defaults.ts";
 
 const TOP = join(import.meta.dir, "..");
 const N = Number(process.argv[2] ?? 30);
-const runtimes = { leopard: join(TOP, "bin/leopard-oci"), runc: "runc" } as const;
+const OCI = join(TOP, "bin/leopard-oci");
+const WARMUP = 2;
 
 function rootfs(): string {
   const dir = join(TOP, "build/rootfs/busybox-0");
@@ -29,8 +33,29 @@ spec["root"] = { path: rootfs(), readonly: true };
 (spec["linux"] as Record<string, unknown>)["cgroupsPath"] = "/leopard-test/bench";
 writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
 
+const socket = join(work, "serve.sock");
+const env = (serve: string) => ({ ...process.env, LEOPARD_SERVE: serve, LEOPARD_SERVE_SOCKET: socket });
+const runtimes: Record<string, { bin: string; env: Record<string, string | undefined> }> = {
+  leopard: { bin: OCI, env: env("0") },
+  "leopard-served": { bin: OCI, env: env("1") },
+  runc: { bin: "runc", env: process.env },
+};
+const server = Bun.spawn([OCI, "serve", "--socket", socket, "--workers", "2"], {
+  stdout: "ignore",
+  stderr: "inherit",
+});
+for (
+  let t = 0;
+  Bun.spawnSync([OCI, "--version"], { env: env("1"), stdout: "ignore", stderr: "ignore" }).exitCode !== 0;
+  t++
+) {
+  if (t > 300) throw new Error("the bench's leopard-oci serve never answered");
+  Bun.sleepSync(100);
+}
+
+let currentEnv: Record<string, string | undefined> = process.env;
 function sh(argv: string[]): void {
-  const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "pipe", cwd: bundle });
+  const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "pipe", cwd: bundle, env: currentEnv });
   if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString()}`);
 }
 
@@ -56,30 +81,35 @@ function exited(pid: number): boolean {
 }
 
 const results: Record<string, Record<string, number[]>> = {
-  run: { leopard: [], runc: [] },
-  lifecycle: { leopard: [], runc: [] },
+  run: { leopard: [], "leopard-served": [], runc: [] },
+  lifecycle: { leopard: [], "leopard-served": [], runc: [] },
 };
 try {
-  for (let i = 0; i < N; i++) {
-    // Interleave the runtimes so drift in the machine's load affects both alike.
-    for (const [name, bin] of Object.entries(runtimes)) {
+  for (let i = -WARMUP; i < N; i++) {
+    // Interleave the runtimes so drift in the machine's load affects all alike.
+    for (const [name, { bin, env: e }] of Object.entries(runtimes)) {
+      currentEnv = e;
       const root = join(work, `root-${name}`);
-      const id = `b${i}`;
-      results["run"]![name]!.push(timeIt(() => sh([bin, "--root", root, "run", "-b", bundle, id])));
-      const lid = `l${i}`;
-      results["lifecycle"]![name]!.push(
-        timeIt(() => {
-          const pidFile = join(work, `${name}-${lid}.pid`);
-          sh([bin, "--root", root, "create", "-b", bundle, "--pid-file", pidFile, lid]);
-          const pid = Number(readFileSync(pidFile, "utf8"));
-          sh([bin, "--root", root, "start", lid]);
-          while (!exited(pid)) Bun.sleepSync(0.5);
-          sh([bin, "--root", root, "delete", lid]);
-        }),
-      );
+      const id = `b${i + WARMUP}`;
+      const run = timeIt(() => sh([bin, "--root", root, "run", "-b", bundle, id]));
+      const lid = `l${i + WARMUP}`;
+      const lifecycle = timeIt(() => {
+        const pidFile = join(work, `${name}-${lid}.pid`);
+        sh([bin, "--root", root, "create", "-b", bundle, "--pid-file", pidFile, lid]);
+        const pid = Number(readFileSync(pidFile, "utf8"));
+        sh([bin, "--root", root, "start", lid]);
+        while (!exited(pid)) Bun.sleepSync(0.5);
+        sh([bin, "--root", root, "delete", lid]);
+      });
+      if (i >= 0) {
+        results["run"]![name]!.push(run);
+        results["lifecycle"]![name]!.push(lifecycle);
+      }
     }
   }
 } finally {
+  server.kill("SIGTERM");
+  await server.exited;
   rmSync(work, { recursive: true, force: true });
   for (const ctl of readdirSync("/sys/fs/cgroup")) {
     for (const d of ["/leopard-test/bench", "/leopard-test"]) {
@@ -92,8 +122,9 @@ try {
 console.log(`bench/lifecycle: ${N} iterations each, medians in ms`);
 for (const [what, r] of Object.entries(results)) {
   const l = median(r["leopard"]!);
+  const s = median(r["leopard-served"]!);
   const c = median(r["runc"]!);
   console.log(
-    `${what.padEnd(10)} leopard ${l.toFixed(1).padStart(7)}  runc ${c.toFixed(1).padStart(7)}  ratio ${(l / c).toFixed(2)}`,
+    `${what.padEnd(10)} runc ${c.toFixed(1).padStart(7)}  leopard direct ${l.toFixed(1).padStart(7)} (ratio ${(l / c).toFixed(2)})  served ${s.toFixed(1).padStart(7)} (ratio ${(s / c).toFixed(2)})`,
   );
 }

@@ -3,9 +3,13 @@
 // Then, through a wrapper that logs each call, how many runtime processes podman (and conmon)
 // start per container and how long each command takes (state, create, start, delete, ...).
 // The podman setup (storage in a temp dir, containers.conf, busybox imported from a rootfs tar)
-// is the compat test's (test/compat/podman-env.ts).
+// is the compat test's (test/compat/podman-env.ts). leopard-oci runs two ways: direct
+// (LEOPARD_SERVE=0: the launcher execs Bun) and served by a `leopard-oci serve` this bench starts
+// on a private socket (LEOPARD_SERVE=1, passed through podman and conmon in the environment: an
+// unserved call would fail, not silently go direct).
 //   bun bench/podman.ts [N runs each, default 20] [M traced runs each, default 5]
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IMAGE, makePodmanEnv, PODMAN } from "../test/compat/podman-env.ts";
 
@@ -17,8 +21,29 @@ if (!PODMAN || !RUNC) {
   process.stderr.write("bench/podman needs podman and runc on $PATH\n");
   process.exit(1);
 }
-const runtimes = { runc: RUNC, leopard: join(TOP, "bin/leopard-oci") } as const;
+const OCI = join(TOP, "bin/leopard-oci");
+const runtimes = { runc: RUNC, leopard: OCI, "leopard-served": OCI } as const;
 type Name = keyof typeof runtimes;
+const serveDir = mkdtempSync(join(tmpdir(), "leopard-bench-serve-"));
+const socket = join(serveDir, "oci.sock");
+process.env["LEOPARD_SERVE_SOCKET"] = socket;
+const server = Bun.spawn([OCI, "serve", "--socket", socket, "--workers", "2"], {
+  env: process.env,
+  stdout: "ignore",
+  stderr: "inherit",
+});
+for (
+  let t = 0;
+  Bun.spawnSync([OCI, "--version"], {
+    env: { ...process.env, LEOPARD_SERVE: "1" },
+    stdout: "ignore",
+    stderr: "ignore",
+  }).exitCode !== 0;
+  t++
+) {
+  if (t > 300) throw new Error("the bench's leopard-oci serve never answered");
+  Bun.sleepSync(100);
+}
 const CGROUP_PARENT = "/leopard-test/bench-podman";
 
 const median = (xs: readonly number[]): number => {
@@ -30,7 +55,8 @@ const ms = (x: number): string => `${x.toFixed(1)} ms`;
 const penv = makePodmanEnv({ cgroupParent: CGROUP_PARENT });
 const runArgs = ["run", "--rm", "--cgroup-parent", CGROUP_PARENT, IMAGE, "true"];
 
-function runOnce(runtime: string): number {
+function runOnce(runtime: string, name: Name): number {
+  penv.env["LEOPARD_SERVE"] = name === "leopard-served" ? "1" : "0";
   const t = Bun.nanoseconds();
   const r = penv.podman(runtime, runArgs);
   const elapsed = (Bun.nanoseconds() - t) / 1e6;
@@ -69,25 +95,29 @@ function wrapper(name: Name, log: string): string {
 
 try {
   // Warm up both (page cache, podman's storage), then alternate.
-  for (const rt of Object.values(runtimes)) for (let i = 0; i < 2; i++) runOnce(rt);
-  const times: Record<Name, number[]> = { runc: [], leopard: [] };
+  const names = Object.keys(runtimes) as Name[];
+  for (const name of names) for (let i = 0; i < 2; i++) runOnce(runtimes[name], name);
+  const times: Record<Name, number[]> = { runc: [], leopard: [], "leopard-served": [] };
   for (let i = 0; i < N; i++) {
-    for (const name of i % 2 === 0 ? (["runc", "leopard"] as const) : (["leopard", "runc"] as const))
-      times[name].push(runOnce(runtimes[name]));
+    for (const name of i % 2 === 0 ? names : [...names].reverse())
+      times[name].push(runOnce(runtimes[name], name));
   }
   const mr = median(times.runc);
   const ml = median(times.leopard);
+  const msv = median(times["leopard-served"]);
   console.log(`podman run --rm ${IMAGE} true, ${N} runs each, alternating (load: ${loadavg()})`);
-  console.log(`  runc         median ${ms(mr)}`);
-  console.log(`  leopard-oci  median ${ms(ml)}`);
-  console.log(`  ratio leopard/runc  ${(ml / mr).toFixed(2)}x   (target <= 1.00x)`);
+  console.log(`  runc                  median ${ms(mr)}`);
+  console.log(`  leopard-oci direct    median ${ms(ml)}   ratio ${(ml / mr).toFixed(2)}x`);
+  console.log(
+    `  leopard-oci served    median ${ms(msv)}   ratio ${(msv / mr).toFixed(2)}x   (target <= 1.00x)`,
+  );
 
   console.log(`\nruntime processes per container (${M} traced runs each, through a logging wrapper):`);
-  for (const name of ["runc", "leopard"] as const) {
+  for (const name of names) {
     const log = join(penv.dir, `trace-${name}.log`);
     writeFileSync(log, "");
     const w = wrapper(name, log);
-    for (let i = 0; i < M; i++) runOnce(w);
+    for (let i = 0; i < M; i++) runOnce(w, name);
     const calls = readFileSync(log, "utf8")
       .split("\n")
       .filter(Boolean)
@@ -99,12 +129,15 @@ try {
     const perContainer = calls.length / M;
     const total = calls.reduce((a, c) => a + c.ms, 0) / M;
     console.log(
-      `  ${name === "runc" ? "runc       " : "leopard-oci"}  ${perContainer.toFixed(1)} calls/container, ${ms(total)} in the runtime per container${failed ? `, ${failed} calls exited non-zero` : ""}`,
+      `  ${name.padEnd(14)}  ${perContainer.toFixed(1)} calls/container, ${ms(total)} in the runtime per container${failed ? `, ${failed} calls exited non-zero` : ""}`,
     );
     for (const [cmd, xs] of byCmd)
       console.log(`      ${cmd.padEnd(8)} x${(xs.length / M).toFixed(1)}  median ${ms(median(xs))}`);
   }
 } finally {
+  server.kill("SIGTERM");
+  await server.exited;
+  rmSync(serveDir, { recursive: true, force: true });
   const { mounts, cgroups } = penv.cleanup([runtimes.runc, runtimes.leopard]);
   if (mounts.length + cgroups.length > 0)
     process.stderr.write(`left behind: ${[...mounts, ...cgroups].join(", ")}\n`);

@@ -1,6 +1,7 @@
 // `leopard-oci exec`: runc's flags → ExecOptions. Imported only when the verb runs.
 import { exec } from "../runtime/exec.ts";
 import { StateDir } from "../state/state.ts";
+import { writeAll } from "../sys/io.ts";
 import { LeopardError } from "../util/errors.ts";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -53,6 +54,6 @@ export async function execVerb(
     consoleSocket: str(v["console-socket"]),
     preserveFds,
     ignorePaused: v["ignore-paused"] === true,
-    explain: v["explain"] ? (t: string) => void process.stderr.write(`${t}\n`) : undefined,
+    explain: v["explain"] ? (t: string) => writeAll(2, `${t}\n`) : undefined,
   });
 }

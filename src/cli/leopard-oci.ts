@@ -2,6 +2,7 @@
 // so start-up is the hot path: nothing here loads node:fs, node:util or process.stdout (each
 // costs 20-40 ms of CPU in Bun; see src/sys/io.ts), flags are parsed by ./args.ts, and each
 // verb's module is imported only when that verb runs.
+import { callerPid } from "../runtime/caller.ts";
 import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
 import { writeAll } from "../sys/io.ts";
 import { describe, LeopardError } from "../util/errors.ts";
@@ -72,7 +73,7 @@ function count(v: Values[string], name: string): number {
 /** systemd socket activation: LISTEN_FDS extra fds pass through as runc does. */
 function listenFds(): number {
   // Only fds meant for this process: systemd names it in LISTEN_PID (go-systemd's check, as runc).
-  if (process.env["LISTEN_PID"] !== String(process.pid)) return 0;
+  if (process.env["LISTEN_PID"] !== String(callerPid())) return 0;
   const n = Number(process.env["LISTEN_FDS"] ?? "0");
   return Number.isInteger(n) && n > 0 ? n : 0;
 }
@@ -89,7 +90,7 @@ function createOptions(g: Globals, v: Values, id: string) {
     systemdCgroup: g.systemdCgroup,
     preserveFds: count(v["preserve-fds"], "preserve-fds") + listenFds(),
     listenFds: listenFds(),
-    explain: v["explain"] ? (t: string) => void process.stderr.write(`${t}\n`) : undefined,
+    explain: v["explain"] ? (t: string) => writeAll(2, `${t}\n`) : undefined,
   };
 }
 
@@ -220,6 +221,22 @@ const VERBS: Record<string, Verb> = {
       return execVerb(g.root, v, id!, rest, count(v["preserve-fds"], "preserve-fds"));
     },
   },
+  serve: {
+    usage: "serve [--socket PATH] [--workers N]",
+    options: { socket: { type: "string" }, workers: { type: "string" } },
+    args: [],
+    async run(_g, v) {
+      const { defaultSocket, serve } = await import("../serve/supervisor.ts");
+      const { fileURLToPath } = await import("node:url");
+      return serve({
+        name: "leopard-oci",
+        socket: (v["socket"] as string | undefined) ?? defaultSocket("leopard-oci"),
+        workers: v["workers"] === undefined ? 2 : Math.max(1, count(v["workers"], "workers")),
+        // src/cli/ and build/cli/ are both two levels below the checkout.
+        top: fileURLToPath(new URL("../..", import.meta.url)),
+      });
+    },
+  },
   features: {
     usage: "features",
     options: {},
@@ -279,6 +296,7 @@ function logError(g: Globals | undefined, msg: string): void {
 
 export async function main(argv: readonly string[]): Promise<number> {
   let g: Globals | undefined;
+  where = "";
   try {
     // Global flags come before the verb, as with runc.
     const at = findCommand(argv, GLOBAL_OPTIONS);
@@ -338,7 +356,47 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** Verbs after which a warm worker may serve again: none holds a terminal or a stream open. */
+const REUSABLE = new Set([
+  "create",
+  "start",
+  "run",
+  "state",
+  "kill",
+  "delete",
+  "list",
+  "ls",
+  "exec",
+  "ps",
+  "pause",
+  "resume",
+  "update",
+  "features",
+  "spec",
+]);
+
+function reusable(argv: readonly string[]): boolean {
+  const at = findCommand(argv, GLOBAL_OPTIONS);
+  return at === -1 || REUSABLE.has(argv[at]!);
+}
+
+/** What a warm worker of `serve` loads before it waits: the modules of the verbs engines call. */
+async function warm(): Promise<void> {
+  await Promise.all([
+    import("../runtime/create.ts"),
+    import("../runtime/run.ts"),
+    import("../runtime/lifecycle.ts"),
+    import("./exec.ts"),
+  ]);
+}
+
 if (import.meta.main) {
   mark("cli: loaded");
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  const worker = process.env["LEOPARD_SERVE_WORKER"];
+  if (worker) {
+    const stamp = process.env["LEOPARD_SERVE_STAMP"] ?? "";
+    warm()
+      .then(() => import("../serve/worker.ts"))
+      .then((w) => w.work({ name: worker, stamp, run: main, reusable }));
+  } else main(process.argv.slice(2)).then((code) => process.exit(code));
 }

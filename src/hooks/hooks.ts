@@ -3,6 +3,7 @@
 // timeout in seconds. The stages run in the runtime's namespaces are run from here;
 // createContainer and startContainer run inside the container, by the helper (RUN_HOOK).
 import type { HookName, SpecHook } from "../spec/types.ts";
+import { writeAll } from "../sys/io.ts";
 import { LeopardError } from "../util/errors.ts";
 
 /** The state the hooks read on stdin (runtime-spec runtime.md#state). */
@@ -95,7 +96,7 @@ export function runHooks(
   stage: HookName,
   hooks: readonly SpecHook[] | readonly HookSpec[],
   state: HookState,
-  warn: (msg: string) => void = (m) => void process.stderr.write(`leopard-oci: warning: ${m}\n`),
+  warn: (msg: string) => void = (m) => writeAll(2, `leopard-oci: warning: ${m}\n`),
 ): void {
   const json = stateJson(state);
   const lenient = stage === "poststart" || stage === "poststop";

@@ -11,7 +11,6 @@ import {
   writeFileSync,
 } from "node:fs";
 import { resolve } from "node:path";
-import type { Subprocess } from "bun";
 import { type HookState, hookArgv, hookTimeoutMs, runHooks, stateAroundPid } from "../hooks/hooks.ts";
 import type { PlanHooks } from "../plan/hooks.ts";
 import { idmapRequests } from "../plan/idmap.ts";
@@ -23,8 +22,9 @@ import { loadSpec } from "../spec/load.ts";
 import type { Spec, SpecHook } from "../spec/types.ts";
 import { checkId, OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { mkfifo, writeFileAtomic } from "../sys/fs.ts";
+import { writeAll } from "../sys/io.ts";
 import { capLastCap, cgroupHierarchies, mountInfo, processStartTime } from "../sys/proc.ts";
-import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
+import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { mark } from "../util/trace.ts";
@@ -34,6 +34,7 @@ import { helperPath } from "./helper-path.ts";
 import { idmapFdNumbers, prepareIdmappedMounts } from "./idmap.ts";
 import { lsmHost, planLsm } from "./lsm.ts";
 import { notifyDir, withNotifySocket } from "./notify.ts";
+import { type HelperProcess, type HelperStdio, spawnHelper } from "./spawn.ts";
 
 export interface CreateOptions {
   id: string;
@@ -57,7 +58,7 @@ export interface CreateOptions {
 
 export interface Launched {
   pid: number;
-  helper: Subprocess;
+  helper: HelperProcess;
   /** Our end of the sync socket, still open in foreground mode (EOF = exec happened). */
   sync: number;
   /** The pty master, when the container has a terminal and no console socket was given. */
@@ -67,7 +68,6 @@ export interface Launched {
 
 const HELPER_TIMEOUT_MS = 60_000;
 const O_PATH = 0o10000000;
-const SPAWN_NOFILE = 1024n;
 const O_CLOEXEC = 0o2000000;
 
 export function explainPlan(p: LaunchPlan): string {
@@ -205,7 +205,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   mark("create: planned");
   // Warnings about ignored config, one line each, as runc prints them.
   for (const w of [...lsm.warnings, ...(launchPlan.warnings ?? [])]) {
-    process.stderr.write(`leopard-oci: warning: ${w}\n`);
+    writeAll(2, `leopard-oci: warning: ${w}\n`);
   }
   opts.explain?.(explainPlan(launchPlan));
 
@@ -309,25 +309,18 @@ function launch(
     }
   }
   const [ours, theirs] = socketPair();
-  const stdio: (number | "inherit")[] = ["inherit", "inherit", "inherit"];
-  for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
+  const stdio: HelperStdio = ["inherit", "inherit", "inherit"];
+  for (let i = 0; i < preserveFds; i++) stdio.push({ caller: 3 + i });
   stdio.push(theirs, ...passed, ...mountFds);
-  let helper: Subprocess;
-  // Bun's spawn closes every fd up to the soft open-file limit in the child: with a limit of
-  // 20,000 that is ~20 ms per container. The plan restores the caller's limit inside.
-  const nofile = getRlimit(RLIMIT_NOFILE);
-  if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, { soft: SPAWN_NOFILE, hard: nofile.hard });
+  let helper: HelperProcess;
   try {
-    helper = Bun.spawn([helperPath(), String(3 + preserveFds)], {
-      stdio: stdio as ["inherit", "inherit", "inherit"],
-    });
+    helper = spawnHelper([helperPath(), String(3 + preserveFds)], stdio);
   } catch (e) {
     closeFd(ours);
     closeFd(theirs);
     throw new LeopardError("helper", `cannot start the helper: ${describe(e)}`, { cause: e });
   } finally {
     for (const fd of passed) closeFd(fd);
-    if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, nofile);
   }
   closeFd(theirs);
   mark("create: helper spawned");

@@ -3,7 +3,6 @@
 // runs the process's own setup, then execve. Foreground: wait and return its exit status.
 import { existsSync, openSync, readFileSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Subprocess } from "bun";
 import { execCapabilities, planExec } from "../plan/exec-plan.ts";
 import type { ConsoleMode, Step } from "../plan/plan.ts";
 import type { PlanSpec } from "../plan/types.ts";
@@ -18,7 +17,7 @@ import { readProcess } from "../spec/validate-process.ts";
 import { isAlive, type StateDir, type StoredState } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { capLastCap } from "../sys/proc.ts";
-import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
+import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { describeFailure } from "./describe.ts";
@@ -26,6 +25,7 @@ import { helperPath } from "./helper-path.ts";
 import { lsmHost, planLsm } from "./lsm.ts";
 import { isFrozen } from "./paused.ts";
 import { copyWindowSize, relayTerminal } from "./run.ts";
+import { type HelperProcess, type HelperStdio, spawnHelper } from "./spawn.ts";
 
 /** What the inline form of `exec` sets on top of the container's process. */
 export interface InlineProcess {
@@ -59,7 +59,6 @@ export interface ExecOptions {
 }
 
 const HELPER_TIMEOUT_MS = 60_000;
-const SPAWN_NOFILE = 1024n;
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 const NS_FILE: Readonly<Record<NamespaceType, string>> = {
   pid: "pid",
@@ -204,7 +203,7 @@ export async function exec(opts: ExecOptions): Promise<number> {
 
   const preserveFds = opts.preserveFds ?? 0;
   const passed: number[] = [];
-  let helper: Subprocess | undefined;
+  let helper: HelperProcess | undefined;
   let ours = -1;
   try {
     // The namespace files, opened here as host root: the helper joins them through its fds,
@@ -269,20 +268,15 @@ export async function exec(opts: ExecOptions): Promise<number> {
     const [a, theirs] = socketPair();
     ours = a;
     const std = opts.nullStdio ? "ignore" : "inherit";
-    const stdio: (number | "inherit" | "ignore")[] = [std, std, std];
-    for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
+    const stdio: HelperStdio = [std, std, std];
+    for (let i = 0; i < preserveFds; i++) stdio.push({ caller: 3 + i });
     stdio.push(theirs, ...extra);
-    const nofile = getRlimit(RLIMIT_NOFILE);
-    if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, { soft: SPAWN_NOFILE, hard: nofile.hard });
     try {
-      helper = Bun.spawn([helperPath(), String(syncFd)], {
-        stdio: stdio as ["inherit", "inherit", "inherit"],
-      });
+      helper = spawnHelper([helperPath(), String(syncFd)], stdio);
     } catch (e) {
       throw new LeopardError("helper", `cannot start the helper: ${describe(e)}`, { cause: e });
     } finally {
       closeFd(theirs);
-      if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, nofile);
     }
     for (const fd of passed.splice(0)) closeFd(fd);
     return await drive(opts, s, steps, helper, ours);
@@ -301,7 +295,7 @@ async function drive(
   opts: ExecOptions,
   s: StoredState,
   steps: Step[],
-  helper: Subprocess,
+  helper: HelperProcess,
   sync: number,
 ): Promise<number> {
   let pid = 0;

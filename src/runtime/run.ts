@@ -4,14 +4,17 @@
 import { ptr } from "bun:ffi";
 import { closeSync, createReadStream, writeSync } from "node:fs";
 import { decodeMessage } from "../protocol/decode.ts";
+import { writeAll } from "../sys/io.ts";
 import { libc } from "../sys/libc.ts";
 import { closeFd, recvMsg } from "../sys/seqpacket.ts";
 import { mark } from "../util/trace.ts";
+import { taint } from "./caller.ts";
 import { type CreateOptions, create } from "./create.ts";
 import { describeFailure } from "./describe.ts";
 import { remove, start } from "./lifecycle.ts";
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
+const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
 
 export interface RunOptions extends Omit<CreateOptions, "mode"> {
@@ -46,7 +49,8 @@ export async function run(opts: RunOptions): Promise<number> {
     if (m !== null) {
       const msg = decodeMessage(m.data);
       if (msg.type === "error") {
-        process.stderr.write(
+        writeAll(
+          2,
           `leopard-oci: run ${opts.id}: ${describeFailure(msg, launched.plan.steps[msg.index]?.op)}\n`,
         );
       }
@@ -74,15 +78,20 @@ export async function run(opts: RunOptions): Promise<number> {
 }
 
 /** Copies stdin → pty and pty → stdout until the container side closes. */
+/** The caller's window size (stdout's terminal, else stdin's) onto the pty; nothing when neither is one. */
 export function copyWindowSize(master: number): void {
-  const cols = process.stdout.columns;
-  const rows = process.stdout.rows;
-  if (!cols || !rows) return;
-  const ws = new Uint16Array([rows, cols, 0, 0]);
-  libc().ioctl(master, TIOCSWINSZ, ptr(ws));
+  taint();
+  const ws = new Uint16Array(4);
+  for (const fd of [1, 0]) {
+    if (libc().ioctl(fd, TIOCGWINSZ, ptr(ws)) === 0 && ws[0]! > 0 && ws[1]! > 0) {
+      libc().ioctl(master, TIOCSWINSZ, ptr(ws));
+      return;
+    }
+  }
 }
 
 export function relayTerminal(master: number, handlers: Map<string, () => void>): Promise<void> {
+  taint();
   const stdin = process.stdin;
   const resize = () => copyWindowSize(master);
   handlers.set("SIGWINCH", resize);
@@ -104,8 +113,10 @@ export function relayTerminal(master: number, handlers: Map<string, () => void>)
       } catch {}
       resolveDone();
     };
-    out.on("data", (chunk) => {
-      process.stdout.write(chunk);
+    out.on("data", (chunk: Buffer) => {
+      try {
+        writeAll(1, chunk);
+      } catch {}
     });
     out.on("error", finish); // EIO once every slave fd is closed
     out.on("end", finish);

@@ -32,6 +32,11 @@ const DEFS = {
   recv: { args: [i32, ptr, u64, i32], returns: i64 },
   unshare: { args: [i32], returns: i32 },
   setns: { args: [i32, i32], returns: i32 },
+  listen: { args: [i32, i32], returns: i32 },
+  accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
+  getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
+  dup2: { args: [i32, i32], returns: i32 },
+  dup: { args: [i32], returns: i32 },
 } as const;
 
 type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];

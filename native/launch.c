@@ -1,0 +1,539 @@
+/* launch.c: bin/leopard-oci and bin/leopard (one source, two binaries: LAUNCH_NAME says which).
+ *
+ * Like the helper, it decides nothing. It does one of two things:
+ *
+ *  1. Served: a `leopard-oci serve` (or `leopard serve`) keeps warm Bun workers, each with the CLI
+ *     already loaded, waiting on a unix socket. The launcher connects, sends its argv, env, cwd,
+ *     open-file limit and stdio fds (SCM_RIGHTS), and then only does what must happen in the
+ *     caller's own process: it forks the programs the worker asks for (the C helper, so the
+ *     container descends from the caller, as conmon and containerd's shim need: they reap it),
+ *     reports their exit statuses, forwards the signals it receives to the worker, and exits with
+ *     the status the worker sends. Bun's start-up (~50 ms here, most of it page faults) and the
+ *     CLI's module loading are paid once per worker, not per call.
+ *  2. Direct, when nothing serves (no socket, not root, LEOPARD_SERVE=0, sources newer than the
+ *     bundle, or the worker says so): exec the pinned Bun on the CLI, the bundle `make` builds
+ *     when no source is newer than it, else the TypeScript sources. LEOPARD_SERVE=1 makes not
+ *     being served an error that says why (for tests and for checking a server).
+ *
+ * Wire format (SOCK_SEQPACKET, one message per packet, fields NUL-separated; the TypeScript side
+ * is src/serve/wire.ts):
+ *   launcher → worker  "LSRV1" name stamp cwd nofile-cur nofile-max argc argv... envc env...
+ *                      with fds 0, 1, 2 attached
+ *                      "S" pid            the requested program was started
+ *                      "E" errno          it could not be (fork, or execve in the child)
+ *                      "C" pid status     a started program ended (raw wait status)
+ *   worker → launcher  "A" pid            the worker (this pid) acts for us from now on (until
+ *                                         then a dropped connection means "run directly")
+ *                      "P" nmap target source ... argc argv...   start a program with the
+ *                      worker's env; each target fd gets source "c<N>" (the launcher's fd N)
+ *                      or "a<K>" (the K-th fd attached to this message); all others closed
+ *                      "X" code           exit with this status
+ *                      "F" reason         not served here: run directly (sent before any effect)
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef LAUNCH_NAME
+#error "LAUNCH_NAME must be defined (leopard-oci or leopard)"
+#endif
+
+#define MAX_MSG (256 * 1024)
+#define MAX_FDS 64
+#define MAX_CHILDREN 64
+
+extern char **environ;
+
+/* Short enough that top plus any suffix below fits in PATH_MAX. */
+static char top[PATH_MAX - 256];
+static volatile pid_t worker_pid;
+static int sigpipe_w = -1;
+
+/* A failure of the launcher itself: runc's status 1 for leopard-oci, docker's 125 for leopard. */
+#define LAUNCH_FAIL (strcmp(LAUNCH_NAME, "leopard") == 0 ? 125 : 1)
+
+static void die(const char *what) {
+  fprintf(stderr, "%s: %s: %s\n", LAUNCH_NAME, what, strerror(errno));
+  exit(LAUNCH_FAIL);
+}
+
+/* The checkout: this binary is <top>/native/build/<name>. */
+static void find_top(void) {
+  ssize_t n = readlink("/proc/self/exe", top, sizeof top - 1);
+  if (n <= 0) die("readlink /proc/self/exe");
+  top[n] = 0;
+  for (int i = 0; i < 3; i++) {
+    char *slash = strrchr(top, '/');
+    if (!slash || slash == top) {
+      errno = ENOENT;
+      die("cannot find the checkout above this binary");
+    }
+    *slash = 0;
+  }
+}
+
+static int newer(const struct timespec *a, const struct timespec *b) {
+  return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+/* Whether any .ts file under dir is newer than t (what `find -newer` answered before). */
+static int tree_newer(int dirfd, const struct timespec *t, int depth) {
+  if (depth > 16) return 0;
+  DIR *d = fdopendir(dirfd);
+  if (!d) {
+    close(dirfd);
+    return 0;
+  }
+  int found = 0;
+  struct dirent *e;
+  while (!found && (e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    if (e->d_type == DT_DIR) {
+      int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      if (sub >= 0) found = tree_newer(sub, t, depth + 1);
+      continue;
+    }
+    size_t len = strlen(e->d_name);
+    if (len < 3 || strcmp(e->d_name + len - 3, ".ts") != 0) continue;
+    struct stat st;
+    if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && newer(&st.st_mtim, t)) found = 1;
+  }
+  closedir(d);
+  return found;
+}
+
+/* The bundle's path and mtime stamp when it exists and no source is newer; else 0. */
+static int fresh_bundle(char *path, size_t size, char *stamp, size_t stamp_size) {
+  snprintf(path, size, "%s/build/cli/%s.js", top, LAUNCH_NAME);
+  struct stat st;
+  if (stat(path, &st) != 0) return 0;
+  char src[PATH_MAX];
+  snprintf(src, sizeof src, "%s/src", top);
+  int dirfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd >= 0 && tree_newer(dirfd, &st.st_mtim, 0)) return 0;
+  snprintf(stamp, stamp_size, "%lld.%09ld", (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  return 1;
+}
+
+/* leopard-oci loads the bundle only for its heavy verbs; the light ones load a few sources faster. */
+static int wants_bundle(int argc, char **argv) {
+  if (strcmp(LAUNCH_NAME, "leopard-oci") != 0) return 1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--root") || !strcmp(a, "--log") || !strcmp(a, "--log-format") ||
+        !strcmp(a, "--rootless") || !strcmp(a, "--criu")) {
+      i++;
+      continue;
+    }
+    if (a[0] == '-') continue;
+    return !strcmp(a, "create") || !strcmp(a, "run") || !strcmp(a, "exec");
+  }
+  return 0;
+}
+
+static void run_direct(int argc, char **argv, int fresh, const char *bundle) {
+  char bun[PATH_MAX], script[PATH_MAX];
+  snprintf(bun, sizeof bun, "%s/node_modules/bun/bin/bun.exe", top);
+  if (fresh && wants_bundle(argc, argv))
+    snprintf(script, sizeof script, "%s", bundle);
+  else
+    snprintf(script, sizeof script, "%s/src/cli/%s.ts", top, LAUNCH_NAME);
+  char **args = calloc((size_t)argc + 2, sizeof *args);
+  if (!args) die("calloc");
+  args[0] = bun;
+  args[1] = script;
+  for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
+  execv(bun, args);
+  die(bun);
+}
+
+/* ---- served ---- */
+
+struct buf {
+  char *p;
+  size_t len, cap;
+};
+
+static int put(struct buf *b, const char *s) {
+  size_t n = strlen(s) + 1;
+  if (b->len + n > b->cap) return -1;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  return 0;
+}
+
+static int putnum(struct buf *b, long long v) {
+  char s[32];
+  snprintf(s, sizeof s, "%lld", v);
+  return put(b, s);
+}
+
+static int putu(struct buf *b, unsigned long long v) {
+  char s[32];
+  snprintf(s, sizeof s, "%llu", v);
+  return put(b, s);
+}
+
+static int send_fds(int sock, const void *data, size_t len, const int *fds, int nfds) {
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  char cbuf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+  if (nfds > 0) {
+    memset(cbuf, 0, sizeof cbuf);
+    m.msg_control = cbuf;
+    m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+  }
+  for (;;) {
+    ssize_t n = sendmsg(sock, &m, MSG_NOSIGNAL);
+    if (n >= 0) return 0;
+    if (errno != EINTR) return -1;
+  }
+}
+
+static int send_text(int sock, const char *a, const char *b, const char *c) {
+  char msg[128];
+  size_t len = 0;
+  const char *parts[] = {a, b, c};
+  for (int i = 0; i < 3 && parts[i]; i++) {
+    size_t n = strlen(parts[i]) + 1;
+    if (len + n > sizeof msg) return -1;
+    memcpy(msg + len, parts[i], n);
+    len += n;
+  }
+  return send_fds(sock, msg, len, NULL, 0);
+}
+
+static void forward(int sig) {
+  int saved = errno;
+  if (worker_pid > 0) kill(worker_pid, sig);
+  errno = saved;
+}
+
+static void on_child(int sig) {
+  (void)sig;
+  int saved = errno;
+  if (sigpipe_w >= 0) {
+    char c = 0;
+    ssize_t r = write(sigpipe_w, &c, 1);
+    (void)r;
+  }
+  errno = saved;
+}
+
+static const int FORWARDED[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+/* In the forked child: the fds the worker asked for, nothing else, default signals, then exec. */
+static void exec_child(char **argv, const int *targets, const int *sources, int n, int errpipe) {
+  sigset_t none;
+  sigemptyset(&none);
+  for (size_t i = 0; i < sizeof FORWARDED / sizeof *FORWARDED; i++) signal(FORWARDED[i], SIG_DFL);
+  signal(SIGCHLD, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  /* First every source above every target, so no dup2 clobbers a source not yet placed. */
+  int high[MAX_FDS];
+  int top_target = 2;
+  for (int i = 0; i < n; i++)
+    if (targets[i] > top_target) top_target = targets[i];
+  int floor_fd = top_target + 1 > errpipe + 1 ? top_target + 1 : errpipe + 1;
+  for (int i = 0; i < n; i++) {
+    high[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, floor_fd);
+    if (high[i] < 0) goto fail;
+  }
+  for (int i = 0; i < n; i++)
+    if (dup2(high[i], targets[i]) < 0) goto fail;
+  /* Every other fd below the top target, then everything above it but the error pipe. */
+  for (int fd = 0; fd <= top_target; fd++) {
+    int wanted = 0;
+    for (int i = 0; i < n; i++) wanted |= targets[i] == fd;
+    if (!wanted && fd != errpipe) close(fd);
+  }
+  for (int i = 0; i < n; i++) close(high[i]);
+  if (errpipe > top_target + 1) syscall(SYS_close_range, top_target + 1, errpipe - 1, 0);
+  syscall(SYS_close_range, errpipe + 1, ~0U, 0);
+  execve(argv[0], argv, environ);
+fail:;
+  int e = errno;
+  ssize_t r = write(errpipe, &e, sizeof e);
+  (void)r;
+  _exit(127);
+}
+
+struct served {
+  int sock;
+  int sigpipe[2];
+  pid_t children[MAX_CHILDREN];
+  int nchildren;
+};
+
+/* "P" nmap (target source)... argc argv... with attached fds. Returns 0, or -1 on a bad message. */
+static int spawn(struct served *s, char *msg, size_t len, const int *att, int natt) {
+  char *fields[1024];
+  int nf = 0;
+  for (size_t off = 0; off < len && nf < 1024;) {
+    fields[nf++] = msg + off;
+    off += strlen(msg + off) + 1;
+  }
+  int i = 1;
+  if (i >= nf) return -1;
+  int nmap = atoi(fields[i++]);
+  if (nmap < 0 || nmap > MAX_FDS || i + 2 * nmap >= nf) return -1;
+  int targets[MAX_FDS], sources[MAX_FDS];
+  for (int k = 0; k < nmap; k++) {
+    const char *t = fields[i++], *src = fields[i++];
+    targets[k] = atoi(t);
+    int idx = atoi(src + 1);
+    if (targets[k] < 0 || targets[k] > 4096) return -1;
+    if (src[0] == 'c' && idx >= 0) {
+      /* The caller's own fd: open, and not one of ours (a closed slot may hold our socket). */
+      int ours = idx == s->sock || idx == s->sigpipe[0] || idx == s->sigpipe[1];
+      for (int j = 0; j < natt; j++) ours |= idx == att[j];
+      if (ours || fcntl(idx, F_GETFD) < 0) {
+        char e[16];
+        snprintf(e, sizeof e, "%d", EBADF);
+        return send_text(s->sock, "E", e, NULL);
+      }
+      sources[k] = idx;
+    }
+    else if (src[0] == 'a' && idx >= 0 && idx < natt)
+      sources[k] = att[idx];
+    else
+      return -1;
+  }
+  int argc = atoi(fields[i++]);
+  if (argc < 1 || i + argc > nf) return -1;
+  char *argv[256];
+  if (argc > 255) return -1;
+  for (int k = 0; k < argc; k++) argv[k] = fields[i + k];
+  argv[argc] = NULL;
+  if (s->nchildren >= MAX_CHILDREN) {
+    char e[16];
+    snprintf(e, sizeof e, "%d", EAGAIN);
+    return send_text(s->sock, "E", e, NULL);
+  }
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) < 0) die("pipe2");
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(ep[0]);
+    exec_child(argv, targets, sources, nmap, ep[1]);
+  }
+  close(ep[1]);
+  int err = 0;
+  if (pid < 0)
+    err = errno;
+  else {
+    ssize_t r;
+    do r = read(ep[0], &err, sizeof err);
+    while (r < 0 && errno == EINTR);
+    if (r != (ssize_t)sizeof err) err = 0;
+  }
+  close(ep[0]);
+  char num[32];
+  if (err != 0) {
+    if (pid > 0) waitpid(pid, NULL, 0);
+    snprintf(num, sizeof num, "%d", err);
+    return send_text(s->sock, "E", num, NULL);
+  }
+  s->children[s->nchildren++] = pid;
+  snprintf(num, sizeof num, "%d", (int)pid);
+  return send_text(s->sock, "S", num, NULL);
+}
+
+static void reap(struct served *s) {
+  for (int k = 0; k < s->nchildren;) {
+    int status;
+    pid_t r = waitpid(s->children[k], &status, WNOHANG);
+    if (r == s->children[k]) {
+      char p[32], st[32];
+      snprintf(p, sizeof p, "%d", (int)r);
+      snprintf(st, sizeof st, "%d", status);
+      send_text(s->sock, "C", p, st);
+      s->children[k] = s->children[--s->nchildren];
+    } else
+      k++;
+  }
+}
+
+static int required;
+
+/* Not served: an error when LEOPARD_SERVE=1 asked to be, else -1 (run directly). */
+static int not_served(const char *why, const char *detail) {
+  if (!required) return -1;
+  fprintf(stderr, "%s: not served (LEOPARD_SERVE=1): %s%s%s\n", LAUNCH_NAME, why, detail ? ": " : "",
+          detail ? detail : "");
+  exit(LAUNCH_FAIL);
+}
+
+/* Returns the exit status, or -1 to run directly (nothing happened yet). */
+static int serve(int argc, char **argv, const char *stamp) {
+  const char *path = getenv("LEOPARD_SERVE_SOCKET");
+  char def[128];
+  if (!path || !*path) {
+    snprintf(def, sizeof def, "/run/leopard-serve/%s.sock", LAUNCH_NAME);
+    path = def;
+  }
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof addr.sun_path) return not_served("socket path too long", path);
+  strcpy(addr.sun_path, path);
+  int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (sock < 0) return not_served("socket", strerror(errno));
+  if (connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    int e = errno;
+    close(sock);
+    return not_served(path, strerror(e));
+  }
+  struct ucred cred;
+  socklen_t clen = sizeof cred;
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.uid != geteuid()) {
+    close(sock);
+    return not_served("the server runs as another user", NULL);
+  }
+  /* The request. */
+  struct buf b = {.p = malloc(MAX_MSG), .len = 0, .cap = MAX_MSG};
+  if (!b.p) die("malloc");
+  char cwd[PATH_MAX];
+  struct rlimit nofile;
+  int bad = getcwd(cwd, sizeof cwd) == NULL || getrlimit(RLIMIT_NOFILE, &nofile) != 0;
+  bad = bad || put(&b, "LSRV1") || put(&b, LAUNCH_NAME) || put(&b, stamp) || put(&b, cwd);
+  bad = bad || putu(&b, nofile.rlim_cur) || putu(&b, nofile.rlim_max);
+  bad = bad || putnum(&b, argc - 1);
+  for (int i = 1; i < argc && !bad; i++) bad = put(&b, argv[i]);
+  int envc = 0;
+  for (char **e = environ; *e; e++) envc++;
+  bad = bad || putnum(&b, envc);
+  for (char **e = environ; *e && !bad; e++) bad = put(&b, *e);
+  /* stdio: a closed one goes as /dev/null, so the worker's 0-2 are always something. */
+  int stdio[3];
+  for (int i = 0; i < 3 && !bad; i++) {
+    stdio[i] = fcntl(i, F_GETFD) >= 0 ? i : open("/dev/null", O_RDWR | O_CLOEXEC);
+    bad = stdio[i] < 0;
+  }
+  if (bad || send_fds(sock, b.p, b.len, stdio, 3) != 0) {
+    close(sock);
+    free(b.p);
+    return not_served("cannot send the request", NULL);
+  }
+  for (int i = 0; i < 3; i++)
+    if (stdio[i] != i) close(stdio[i]);
+
+  /* Once the worker says "A", signals go to it and children are reported to it. (SO_PEERCRED
+   * names the process that called listen(), the supervisor, not the worker that accepted.) */
+  int sp[2];
+  if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) die("pipe2");
+  sigpipe_w = sp[1];
+  struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = on_child;
+  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &sa, NULL);
+
+  struct served s = {.sock = sock, .sigpipe = {sp[0], sp[1]}};
+  int accepted = 0;
+  for (;;) {
+    struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sp[0], .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll");
+    }
+    if (p[1].revents) {
+      char drain[64];
+      while (read(sp[0], drain, sizeof drain) > 0) {
+      }
+      reap(&s);
+    }
+    if (!p[0].revents) continue;
+    struct iovec iov = {.iov_base = b.p, .iov_len = b.cap - 1};
+    char cbuf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 && !accepted) {
+      /* Never taken by a worker (the server stopped with us in its queue): nothing happened. */
+      close(sock);
+      return not_served("the server closed the connection", NULL);
+    }
+    if (n < 0) die("recvmsg from the leopard server");
+    if (n == 0) {
+      fprintf(stderr, "%s: the leopard server's worker went away before it finished\n", LAUNCH_NAME);
+      return LAUNCH_FAIL;
+    }
+    b.p[n] = 0;
+    int att[MAX_FDS], natt = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (int j = 0; j < k && natt < MAX_FDS; j++) memcpy(&att[natt++], CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+    }
+    int rc = 0;
+    switch (b.p[0]) {
+      case 'A': {
+        accepted = 1;
+        if (n > 2) worker_pid = atoi(b.p + 2);
+        struct sigaction fw = {.sa_handler = forward, .sa_flags = SA_RESTART};
+        sigemptyset(&fw.sa_mask);
+        for (size_t i = 0; i < sizeof FORWARDED / sizeof *FORWARDED; i++) sigaction(FORWARDED[i], &fw, NULL);
+        break;
+      }
+      case 'X':
+        return atoi(b.p + 2) & 0xff;
+      case 'F':
+        if (!accepted && s.nchildren == 0) {
+          close(sock);
+          return not_served("the worker declined", n > 2 ? b.p + 2 : NULL);
+        }
+        rc = -1;
+        break;
+      case 'P':
+        rc = spawn(&s, b.p, (size_t)n, att, natt);
+        break;
+      default:
+        rc = -1;
+    }
+    for (int j = 0; j < natt; j++) close(att[j]);
+    if (rc != 0) {
+      fprintf(stderr, "%s: bad message from the leopard server ('%c')\n", LAUNCH_NAME, b.p[0]);
+      return LAUNCH_FAIL;
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  find_top();
+  char helper[PATH_MAX];
+  snprintf(helper, sizeof helper, "%s/native/build/leopard-helper", top);
+  setenv("LEOPARD_HELPER", helper, 0);
+  char bundle[PATH_MAX], stamp[64] = "";
+  int fresh = fresh_bundle(bundle, sizeof bundle, stamp, sizeof stamp);
+  const char *want = getenv("LEOPARD_SERVE");
+  required = want && !strcmp(want, "1");
+  if (required && !fresh) not_served("the bundle is missing or older than the sources", bundle);
+  if (fresh && !(want && !strcmp(want, "0"))) {
+    int rc = serve(argc, argv, stamp);
+    if (rc >= 0) return rc;
+    /* Not served: undo what serve() set up, then run directly. */
+    worker_pid = 0;
+    for (size_t i = 0; i < sizeof FORWARDED / sizeof *FORWARDED; i++) signal(FORWARDED[i], SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+  }
+  run_direct(argc, argv, fresh, bundle);
+  return LAUNCH_FAIL;
+}

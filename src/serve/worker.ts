@@ -1,0 +1,322 @@
+// A warm worker of `serve`: a Bun process with the CLI already loaded (and, after a few requests,
+// compiled by the JIT), waiting on the server's socket. For each launcher's request it becomes
+// that caller (its cwd, environment, open-file limit and stdio), runs the command line through
+// the CLI's own main(), has the launcher start the helper (so containers descend from the
+// caller), sends the exit status, and puts everything back. After a command that binds process
+// state to the caller (a terminal relay, a stream like `events`) or fails unexpectedly, the
+// worker exits instead of serving again.
+//
+// It declines (the launcher then runs Bun itself) when it would not be the same as the caller
+// running the command: another uid, mount/pid/net/user/uts/ipc/cgroup namespace or root
+// directory, another cgroup, another build of the CLI, or an open-file limit it cannot take.
+import { ptr } from "bun:ffi";
+import { readFileSync, statSync } from "node:fs";
+import { isTainted, setCallerPid } from "../runtime/caller.ts";
+import { type HelperProcess, type HelperStdio, setSpawner } from "../runtime/spawn.ts";
+import { O_CLOEXEC, open, writeAll } from "../sys/io.ts";
+
+import { check, errno, libc, SysError } from "../sys/libc.ts";
+import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
+import { closeFd, recvMsg, sendMsg, waitReadable } from "../sys/seqpacket.ts";
+import {
+  decodeLauncherMessage,
+  decodeRequest,
+  encodeAccepted,
+  encodeExit,
+  encodeFallback,
+  encodeSpawn,
+  type FdSource,
+  type LauncherMessage,
+  type Request,
+  waitStatusCode,
+} from "./wire.ts";
+
+const O_RDWR = 2;
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+const SOCK_CLOEXEC = 0o2000000;
+const EINTR = 4;
+const NAMESPACES = ["mnt", "pid", "net", "user", "uts", "ipc", "cgroup"] as const;
+const REQUEST_TIMEOUT_MS = 10_000;
+const STALE = "another build of the CLI";
+
+/** The fd the supervisor passes the listening socket on, and the env naming the worker's build. */
+export const LISTEN_FD = 3;
+
+function peer(fd: number): { pid: number; uid: number } {
+  const cred = new Int32Array(3);
+  const len = new Uint32Array([12]);
+  check(libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ptr(cred), ptr(len)), "getsockopt");
+  return { pid: cred[0]!, uid: cred[1]! };
+}
+
+/** Why this worker cannot act for pid, or undefined when it can. */
+export function mismatch(pid: number, req: Request, name: string, stamp: string): string | undefined {
+  if (req.name !== name) return `asked for ${req.name}`;
+  if (req.stamp !== stamp) return STALE;
+  for (const ns of NAMESPACES) {
+    try {
+      if (statSync(`/proc/${pid}/ns/${ns}`).ino !== statSync(`/proc/self/ns/${ns}`).ino)
+        return `another ${ns} namespace`;
+    } catch {
+      return `cannot compare the ${ns} namespace`;
+    }
+  }
+  const root = statSync(`/proc/${pid}/root/`);
+  const ours = statSync("/");
+  if (root.ino !== ours.ino || root.dev !== ours.dev) return "another root directory";
+  if (readFileSync(`/proc/${pid}/cgroup`, "utf8") !== readFileSync("/proc/self/cgroup", "utf8"))
+    return "another cgroup";
+  return undefined;
+}
+
+/** Helper starts go to the launcher; statuses come back as "C" messages. */
+class Remote {
+  private statuses = new Map<number, number>();
+  private waiters = new Map<number, (code: number) => void>();
+  private pumping = false;
+  private closed = false;
+
+  constructor(private conn: number) {}
+
+  /** The request is over: its connection closes (and its fd number will be reused). */
+  close(): void {
+    this.closed = true;
+    this.waiters.clear();
+  }
+
+  private handle(m: LauncherMessage): LauncherMessage | undefined {
+    if (m.type !== "child") return m;
+    const code = waitStatusCode(m.status);
+    const w = this.waiters.get(m.pid);
+    if (w) {
+      this.waiters.delete(m.pid);
+      w(code);
+    } else this.statuses.set(m.pid, code);
+    return undefined;
+  }
+
+  private next(timeoutMs: number): LauncherMessage | undefined {
+    const m = recvMsg(this.conn, timeoutMs);
+    if (m === null) throw new Error("the launcher went away");
+    for (const fd of m.fds) closeFd(fd);
+    return this.handle(decodeLauncherMessage(m.data));
+  }
+
+  /** Reads "C" messages while someone waits; polls with a backoff (Bun cannot watch a raw fd). */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      let delay = 1;
+      while (this.waiters.size > 0 && !this.closed) {
+        if (waitReadable(this.conn, 0)) {
+          this.next(0);
+          delay = 1;
+        } else {
+          await Bun.sleep(delay);
+          delay = Math.min(delay * 2, 50);
+        }
+      }
+    } catch {
+      // The launcher is gone: nobody is left to report these exits.
+      for (const w of this.waiters.values()) w(255);
+      this.close();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  spawn(argv: string[], stdio: HelperStdio): HelperProcess {
+    const map: [number, FdSource][] = [];
+    const attached: number[] = [];
+    const opened: number[] = [];
+    stdio.forEach((s, target) => {
+      if (s === "inherit") map.push([target, { launcher: target }]);
+      else if (typeof s === "object") map.push([target, { launcher: s.caller }]);
+      else {
+        let fd = s;
+        if (fd === "ignore") {
+          fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+          opened.push(fd);
+        }
+        map.push([target, { attached: attached.length }]);
+        attached.push(fd);
+      }
+    });
+    try {
+      sendMsg(this.conn, encodeSpawn(argv, map), attached);
+    } finally {
+      for (const fd of opened) closeFd(fd);
+    }
+    let reply: LauncherMessage | undefined;
+    while (reply === undefined) reply = this.next(30_000);
+    if (reply.type === "failed") throw new SysError("execve", reply.errno, argv[0]);
+    if (reply.type !== "started") throw new Error(`unexpected ${reply.type} from the launcher`);
+    const pid = reply.pid;
+    const exited = new Promise<number>((resolve) => {
+      const done = this.statuses.get(pid);
+      if (done !== undefined) resolve(done);
+      else {
+        this.waiters.set(pid, resolve);
+        void this.pump();
+      }
+    });
+    return {
+      pid,
+      exited,
+      kill: (sig) => {
+        try {
+          process.kill(pid, sig);
+        } catch {}
+      },
+    };
+  }
+}
+
+const POLLIN = 1;
+const EAGAIN = 11;
+
+/** The next connection, or undefined when the supervisor says stop (or is gone). */
+function nextConnection(listen: number, control: number): number | undefined {
+  const pfd = new Int32Array([control, POLLIN, listen, POLLIN]);
+  for (;;) {
+    pfd[1] = POLLIN; // events | revents << 16: clear the revents half
+    pfd[3] = POLLIN;
+    const n = libc().poll(ptr(pfd), 2, -1);
+    if (n < 0) {
+      if (errno() === EINTR) continue;
+      throw new SysError("poll", errno());
+    }
+    if (pfd[1]! >>> 16 !== 0) return undefined;
+    if (pfd[3]! >>> 16 === 0) continue;
+    // The socket is non-blocking: another worker may have taken this connection first.
+    const c = libc().accept4(listen, null, null, SOCK_CLOEXEC);
+    if (c >= 0) return c;
+    const e = errno();
+    if (e !== EAGAIN && e !== EINTR) throw new SysError("accept4", e);
+  }
+}
+
+export interface WorkOptions {
+  name: string;
+  stamp: string;
+  /** The CLI's main(). */
+  run: (argv: string[]) => Promise<number>;
+  /** Whether a worker may serve again after this command line (no terminal relay, no stream). */
+  reusable: (argv: readonly string[]) => boolean;
+}
+
+/**
+ * Serves launchers one at a time until the supervisor says stop (a byte or EOF on stdin) or a
+ * command leaves process state behind that the next caller must not inherit. Never returns.
+ */
+export async function work(o: WorkOptions): Promise<never> {
+  // stdin and stdout are pipes to the supervisor; 0-2 become each caller's stdio in turn.
+  const control = check(libc().dup(0), "dup");
+  const status = check(libc().dup(1), "dup");
+  const devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  const home = process.cwd();
+  const limit = getRlimit(RLIMIT_NOFILE);
+  let conn = -1;
+  let sent = false;
+  const finish = (code: number) => {
+    if (sent || conn < 0) return;
+    sent = true;
+    try {
+      sendMsg(conn, encodeExit(code));
+    } catch {}
+  };
+  process.on("exit", (code) => finish(code)); // a command that calls process.exit itself
+  for (;;) {
+    for (let i = 0; i < 3; i++) check(libc().dup2(devnull, i), "dup2");
+    const next = nextConnection(LISTEN_FD, control);
+    if (next === undefined) process.exit(0);
+    conn = next;
+    sent = false;
+    writeAll(status, "busy\n"); // the supervisor keeps enough idle workers
+    const req = adopt(conn, o.name, o.stamp);
+    if (req === undefined) {
+      closeFd(conn);
+      conn = -1;
+      writeAll(status, "idle\n");
+      continue;
+    }
+    const remote = new Remote(conn);
+    setSpawner((argv, s) => remote.spawn(argv, s));
+    let code = 1;
+    let clean = true;
+    try {
+      code = await o.run(req.argv);
+    } catch (e) {
+      clean = false;
+      writeAll(2, `${o.name}: ${String(e)}\n`);
+    }
+    finish(code);
+    remote.close();
+    drain(conn);
+    closeFd(conn);
+    conn = -1;
+    if (!clean || isTainted() || !o.reusable(req.argv)) process.exit(0);
+    try {
+      setRlimit(RLIMIT_NOFILE, limit);
+      process.chdir(home);
+    } catch {
+      process.exit(0); // a lowered hard limit cannot be raised again
+    }
+    writeAll(status, "idle\n");
+  }
+}
+
+/**
+ * Waits for the launcher to hang up after our "X", reading whatever it sent meanwhile (a late
+ * "C"): closing a unix socket with unread messages resets the connection, and the launcher
+ * could lose the "X".
+ */
+function drain(conn: number): void {
+  try {
+    for (;;) {
+      const m = recvMsg(conn, 1000);
+      if (m === null) return;
+      for (const fd of m.fds) closeFd(fd);
+    }
+  } catch {}
+}
+
+/** Takes the request on conn and becomes its caller; undefined (and "F" sent) when it declines. */
+function adopt(conn: number, name: string, stamp: string): Request | undefined {
+  let stdio: number[] = [];
+  try {
+    const msg = recvMsg(conn, REQUEST_TIMEOUT_MS);
+    if (msg === null) return undefined;
+    stdio = msg.fds;
+    const req = decodeRequest(msg.data);
+    const who = peer(conn);
+    const why =
+      who.uid !== process.geteuid?.()
+        ? "another user"
+        : stdio.length !== 3
+          ? "no stdio"
+          : mismatch(who.pid, req, name, stamp);
+    if (why !== undefined) throw new Error(why);
+    setRlimit(RLIMIT_NOFILE, req.nofile);
+    process.chdir(req.cwd);
+    // Becoming the caller: its stdio, cwd and environment, nothing of ours or a previous caller's.
+    for (let i = 0; i < 3; i++) check(libc().dup2(stdio[i]!, i), "dup2");
+    for (const k of Object.keys(process.env)) delete process.env[k];
+    Object.assign(process.env, req.env);
+    setCallerPid(who.pid);
+    sendMsg(conn, encodeAccepted(process.pid));
+    return req;
+  } catch (e) {
+    if (process.env["LEOPARD_SERVE_DEBUG"]) writeAll(2, `leopard serve: declined: ${String(e)}\n`);
+    try {
+      sendMsg(conn, encodeFallback(e instanceof Error ? e.message : String(e)));
+    } catch {}
+    // A newer build: the supervisor starts its successors from it.
+    if (String(e).includes(STALE)) process.exit(0);
+    return undefined;
+  } finally {
+    for (const fd of stdio) closeFd(fd);
+  }
+}
