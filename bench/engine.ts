@@ -2,7 +2,9 @@
 // image (leopard's embedded one, saved and loaded into podman):
 //   1. `run --rm busybox true`, alternating in one run, with no network (--network none) and then
 //      on each engine's default bridge (leopard: a CNI bridge; podman 4.3: netavark);
-//      target: leopard at most 0.5x podman's time;
+//      target: leopard at most 0.5x podman's time; leopard both direct (LEOPARD_SERVE=0: the
+//      launcher execs Bun) and served by a `leopard serve` this bench starts on a private socket
+//      (LEOPARD_SERVE=1: an unserved call fails instead of going direct);
 //   2. containers started per second with 20 `run -d … sleep 1000` in parallel (then rm -f);
 //   3. resident memory per detached idle container: what of the engine stays (conmon, and
 //      whatever else), the container's own processes apart.
@@ -48,9 +50,28 @@ const lenv: Record<string, string> = {
   LEOPARD_BRIDGE_PREFIX: "lpbench",
   LEOPARD_SUBNET_POOL: "10.78.0.0/16",
   LEOPARD_BENCH_ENGINE: String(process.pid),
+  LEOPARD_SERVE: "0",
 };
+const SOCKET = join(dir, "engine.sock");
+const servedEnv: Record<string, string> = { ...lenv, LEOPARD_SERVE: "1", LEOPARD_SERVE_SOCKET: SOCKET };
+let server: ReturnType<typeof Bun.spawn> | undefined;
+
+/** A `leopard serve` for section 1, without MARK: its workers are not a container's memory. */
+async function startServer(): Promise<void> {
+  const { LEOPARD_BENCH_ENGINE: _, ...env } = lenv;
+  server = Bun.spawn([join(TOP, "bin/leopard"), "serve", "--socket", SOCKET, "--workers", "2"], {
+    env,
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  for (let t = 0; leopard(["version"], servedEnv).code !== 0; t++) {
+    if (t > 300) throw new Error("the bench's leopard serve never answered");
+    await Bun.sleep(100);
+  }
+}
 
 type Engine = "leopard" | "podman";
+type Runner = Engine | "served";
 type Net = "none" | "bridge";
 interface Result {
   code: number;
@@ -118,11 +139,12 @@ const col = (s: string, w: number) => s.padEnd(w);
 const num = (s: string, w: number) => s.padStart(w);
 const rows: string[] = [];
 
-function runTrue(engine: Engine, net: Net): number {
+function runTrue(runner: Runner, net: Net): number {
+  const engine: Engine = runner === "podman" ? "podman" : "leopard";
   const args = runArgs(engine, net, ["true"]);
   args.splice(1, 0, "--rm");
-  const r = engine === "leopard" ? leopard(args) : podman(args);
-  return must(`${engine} ${args.join(" ")}`, r).ms;
+  const r = runner === "podman" ? podman(args) : leopard(args, runner === "served" ? servedEnv : lenv);
+  return must(`${runner} ${args.join(" ")}`, r).ms;
 }
 
 /** P containers started at once; the wall time until every `run -d` has returned. */
@@ -198,21 +220,27 @@ async function main(): Promise<void> {
   console.log(`bench/engine: leopard vs podman ${podmanVersion()} + runc, N=${N}, load ${loadavg()}`);
   // 1. run --rm busybox true
   rows.push("1. run --rm busybox true (median ms, alternating)");
-  rows.push(`  ${col("network", 8)} ${num("leopard", 9)} ${num("podman", 9)} ${num("ratio", 7)}`);
+  rows.push(
+    `  ${col("network", 8)} ${num("podman", 9)} ${num("direct", 9)} ${num("ratio", 7)} ${num("served", 9)} ${num("ratio", 7)}`,
+  );
+  await startServer();
+  const runners = ["leopard", "served", "podman"] as const;
   for (const net of ["none", "bridge"] as const) {
-    for (const e of ["leopard", "podman"] as const) for (let i = 0; i < 2; i++) runTrue(e, net);
-    const times: Record<Engine, number[]> = { leopard: [], podman: [] };
+    for (const e of runners) for (let i = 0; i < 2; i++) runTrue(e, net);
+    const times: Record<Runner, number[]> = { leopard: [], served: [], podman: [] };
     for (let i = 0; i < N; i++) {
-      const order = i % 2 === 0 ? (["leopard", "podman"] as const) : (["podman", "leopard"] as const);
-      for (const e of order) times[e].push(runTrue(e, net));
+      for (const e of i % 2 === 0 ? runners : [...runners].reverse()) times[e].push(runTrue(e, net));
     }
     const l = median(times.leopard);
+    const sv = median(times.served);
     const p = median(times.podman);
     rows.push(
-      `  ${col(net, 8)} ${num(l.toFixed(0), 9)} ${num(p.toFixed(0), 9)} ${num(`${(l / p).toFixed(2)}x`, 7)}   (target <= 0.50x)`,
+      `  ${col(net, 8)} ${num(p.toFixed(0), 9)} ${num(l.toFixed(0), 9)} ${num(`${(l / p).toFixed(2)}x`, 7)} ${num(sv.toFixed(0), 9)} ${num(`${(sv / p).toFixed(2)}x`, 7)}   (target <= 0.50x)`,
     );
     console.log(rows.at(-1));
   }
+  server?.kill("SIGTERM");
+  await server?.exited;
 
   // 2 and 3: P detached containers at once, their memory once idle, then rm -f.
   rows.push(`2. ${P} x run -d busybox sleep 1000 in parallel, then rm -f of all`);
@@ -310,5 +338,9 @@ function cleanup(): void {
 try {
   await main();
 } finally {
+  if (server && server.exitCode === null) {
+    server.kill("SIGTERM");
+    await server.exited;
+  }
   cleanup();
 }

@@ -5,8 +5,9 @@
 // The podman setup (storage in a temp dir, containers.conf, busybox imported from a rootfs tar)
 // is the compat test's (test/compat/podman-env.ts). leopard-oci runs two ways: direct
 // (LEOPARD_SERVE=0: the launcher execs Bun) and served by a `leopard-oci serve` this bench starts
-// on a private socket (LEOPARD_SERVE=1, passed through podman and conmon in the environment: an
-// unserved call would fail, not silently go direct).
+// on a private socket (LEOPARD_SERVE=1: an unserved call fails rather than silently going
+// direct). podman and conmon do not pass these variables on, so each mode is a two-line sh
+// wrapper that sets them and execs bin/leopard-oci (a few ms per call, in both modes).
 //   bun bench/podman.ts [N runs each, default 20] [M traced runs each, default 5]
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,11 +23,19 @@ if (!PODMAN || !RUNC) {
   process.exit(1);
 }
 const OCI = join(TOP, "bin/leopard-oci");
-const runtimes = { runc: RUNC, leopard: OCI, "leopard-served": OCI } as const;
-type Name = keyof typeof runtimes;
 const serveDir = mkdtempSync(join(tmpdir(), "leopard-bench-serve-"));
 const socket = join(serveDir, "oci.sock");
-process.env["LEOPARD_SERVE_SOCKET"] = socket;
+function modeWrapper(mode: "0" | "1"): string {
+  const path = join(serveDir, `leopard-oci-serve-${mode}`);
+  writeFileSync(
+    path,
+    `#!/bin/sh\nLEOPARD_SERVE=${mode} LEOPARD_SERVE_SOCKET=${socket} exec ${JSON.stringify(OCI)} "$@"\n`,
+  );
+  chmodSync(path, 0o755);
+  return path;
+}
+const runtimes = { runc: RUNC, leopard: modeWrapper("0"), "leopard-served": modeWrapper("1") } as const;
+type Name = keyof typeof runtimes;
 const server = Bun.spawn([OCI, "serve", "--socket", socket, "--workers", "2"], {
   env: process.env,
   stdout: "ignore",
@@ -34,11 +43,8 @@ const server = Bun.spawn([OCI, "serve", "--socket", socket, "--workers", "2"], {
 });
 for (
   let t = 0;
-  Bun.spawnSync([OCI, "--version"], {
-    env: { ...process.env, LEOPARD_SERVE: "1" },
-    stdout: "ignore",
-    stderr: "ignore",
-  }).exitCode !== 0;
+  Bun.spawnSync([runtimes["leopard-served"], "--version"], { stdout: "ignore", stderr: "ignore" })
+    .exitCode !== 0;
   t++
 ) {
   if (t > 300) throw new Error("the bench's leopard-oci serve never answered");
@@ -55,8 +61,7 @@ const ms = (x: number): string => `${x.toFixed(1)} ms`;
 const penv = makePodmanEnv({ cgroupParent: CGROUP_PARENT });
 const runArgs = ["run", "--rm", "--cgroup-parent", CGROUP_PARENT, IMAGE, "true"];
 
-function runOnce(runtime: string, name: Name): number {
-  penv.env["LEOPARD_SERVE"] = name === "leopard-served" ? "1" : "0";
+function runOnce(runtime: string): number {
   const t = Bun.nanoseconds();
   const r = penv.podman(runtime, runArgs);
   const elapsed = (Bun.nanoseconds() - t) / 1e6;
@@ -96,11 +101,10 @@ function wrapper(name: Name, log: string): string {
 try {
   // Warm up both (page cache, podman's storage), then alternate.
   const names = Object.keys(runtimes) as Name[];
-  for (const name of names) for (let i = 0; i < 2; i++) runOnce(runtimes[name], name);
+  for (const name of names) for (let i = 0; i < 2; i++) runOnce(runtimes[name]);
   const times: Record<Name, number[]> = { runc: [], leopard: [], "leopard-served": [] };
   for (let i = 0; i < N; i++) {
-    for (const name of i % 2 === 0 ? names : [...names].reverse())
-      times[name].push(runOnce(runtimes[name], name));
+    for (const name of i % 2 === 0 ? names : [...names].reverse()) times[name].push(runOnce(runtimes[name]));
   }
   const mr = median(times.runc);
   const ml = median(times.leopard);
@@ -117,7 +121,7 @@ try {
     const log = join(penv.dir, `trace-${name}.log`);
     writeFileSync(log, "");
     const w = wrapper(name, log);
-    for (let i = 0; i < M; i++) runOnce(w, name);
+    for (let i = 0; i < M; i++) runOnce(w);
     const calls = readFileSync(log, "utf8")
       .split("\n")
       .filter(Boolean)
@@ -137,8 +141,8 @@ try {
 } finally {
   server.kill("SIGTERM");
   await server.exited;
-  rmSync(serveDir, { recursive: true, force: true });
   const { mounts, cgroups } = penv.cleanup([runtimes.runc, runtimes.leopard]);
+  rmSync(serveDir, { recursive: true, force: true });
   if (mounts.length + cgroups.length > 0)
     process.stderr.write(`left behind: ${[...mounts, ...cgroups].join(", ")}\n`);
 }

@@ -6,6 +6,7 @@
 // resolved once, at create, and kept in the container's state: later commands (update, pause,
 // delete) may run in other cgroups than create did.
 import { existsSync } from "node:fs";
+import { callerPid } from "../sys/caller.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { CgroupLayout } from "./layout.ts";
 import { procCgroup } from "./layout.ts";
@@ -35,7 +36,7 @@ export function normalizeCgroupPath(p: string, field = "linux.cgroupsPath"): str
 }
 
 export interface ResolveOptions {
-  /** The runtime's own cgroups (for relative paths); /proc/self/cgroup by default. */
+  /** The runtime's own cgroups (for relative paths): its caller's (src/sys/caller.ts) by default. */
   readonly own?: () => ReadonlyMap<string, string>;
   /** runc's --systemd-cgroup: the path is "slice:prefix:name" and systemd makes the scope. */
   readonly systemd?: boolean;
@@ -73,7 +74,7 @@ export function resolveCgroupsPath(
     return Object.fromEntries(keys.map((k) => [k, abs]));
   }
   const rel = normalizeCgroupPath(given);
-  const mine = (opts.own ?? (() => procCgroup("self")))();
+  const mine = (opts.own ?? (() => procCgroup(callerPid())))();
   const out: Record<string, string> = {};
   for (const k of keys) {
     const base = mine.get(k);

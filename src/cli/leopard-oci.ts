@@ -2,8 +2,9 @@
 // so start-up is the hot path: nothing here loads node:fs, node:util or process.stdout (each
 // costs 20-40 ms of CPU in Bun; see src/sys/io.ts), flags are parsed by ./args.ts, and each
 // verb's module is imported only when that verb runs.
-import { callerPid } from "../runtime/caller.ts";
+
 import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
+import { callerPid } from "../sys/caller.ts";
 import { writeAll } from "../sys/io.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { mark } from "../util/trace.ts";

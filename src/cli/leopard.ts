@@ -68,6 +68,7 @@ const SYSTEM_SUBVERBS: Record<string, () => Promise<Verb>> = {
 
 const VERBS: Record<string, () => Promise<Verb>> = {
   ...CONTAINER_VERBS,
+  serve: async () => serveVerb,
   version: async () => (await import("./system.ts")).versionVerb,
   info: async () => (await import("./system.ts")).infoVerb,
   "container-cleanup": async () => (await ctr()).cleanupVerb,
@@ -81,6 +82,30 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   rmi: async () => (await import("./image-rmi.ts")).rmiVerb,
   login: async () => (await import("./image-login.ts")).loginVerb,
   logout: async () => (await import("./image-login.ts")).logoutVerb,
+};
+
+/** `leopard serve`: warm workers for bin/leopard (src/serve/supervisor.ts). */
+const serveVerb: Verb = {
+  usage: "serve [--socket PATH] [--workers N]",
+  options: { socket: { type: "string" }, workers: { type: "string" } },
+  args: [],
+  async run(_g, v) {
+    const { defaultSocket, serve } = await import("../serve/supervisor.ts");
+    const { fileURLToPath } = await import("node:url");
+    const n = v["workers"] === undefined ? 2 : Number(v["workers"]);
+    if (!Number.isInteger(n) || n < 1)
+      throw new LeopardError(
+        "invalid-argument",
+        `--workers "${String(v["workers"])}" is not a positive integer`,
+      );
+    return serve({
+      name: "leopard",
+      socket: (v["socket"] as string | undefined) ?? defaultSocket("leopard"),
+      workers: n,
+      // src/cli/ and build/cli/ are both two levels below the checkout.
+      top: fileURLToPath(new URL("../..", import.meta.url)),
+    });
+  },
 };
 
 /** `leopard image <sub>`: docker's management-command spellings. */
@@ -265,6 +290,108 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
   }
 }
 
+/** The verb (and a group's sub-verb) of a command line, skipping the global options. */
+function verbOf(argv: readonly string[]): { verb: string; rest: readonly string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--storage" || a === "--run") i++;
+    else if (!a.startsWith("-")) return { verb: a, rest: argv.slice(i + 1) };
+  }
+  return { verb: "", rest: [] };
+}
+
+/** Whether the options before a verb's first argument ask for detaching (-d, -itd, --detach). */
+function detaches(rest: readonly string[]): boolean {
+  for (const a of rest) {
+    if (a === "--") return false;
+    if (a === "--detach" || a === "--detach=true") return true;
+    if (/^-[a-zA-Z]+$/.test(a) && a.includes("d")) return true;
+    if (!a.startsWith("-")) return false;
+  }
+  return false;
+}
+
+/**
+ * What a warm worker of `leopard serve` leaves to the caller's own process: commands that start a
+ * monitor (conmon must start in the caller's cgroup, not the server's) or relay a session.
+ */
+function declines(argv: readonly string[]): string | undefined {
+  const { verb, rest } = verbOf(argv);
+  if (verb === "start" || verb === "restart" || verb === "attach" || verb === "serve")
+    return `${verb} runs in the caller`;
+  if ((verb === "run" || verb === "exec") && detaches(rest)) return `${verb} -d runs in the caller`;
+  return undefined;
+}
+
+/** Verbs after which a worker may serve again: they hold no stream, terminal or monitor. */
+const REUSABLE = new Set([
+  "run",
+  "create",
+  "stop",
+  "kill",
+  "rm",
+  "ps",
+  "inspect",
+  "wait",
+  "pause",
+  "unpause",
+  "images",
+  "version",
+  "info",
+  "volume",
+  "network",
+  "image",
+  "container-cleanup",
+  "exec",
+  "port",
+  "top",
+  "rename",
+  "tag",
+  "rmi",
+]);
+
+type Write = (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
+
+async function warm(): Promise<void> {
+  await Promise.all([
+    import("./ctr-run.ts"),
+    import("./ctr-life.ts"),
+    import("./ctr-ps.ts"),
+    import("./ctr-exec.ts"),
+  ]);
+  // The engine writes through process.stdout and process.stderr, Bun streams that keep the fd
+  // they were made with. A worker puts each caller's fds on 0-2, so their writes become plain
+  // write(2)s on whatever 0-2 are now (synchronous: nothing is left to flush after a command).
+  const { writeAll } = await import("../sys/io.ts");
+  for (const [stream, fd] of [
+    [process.stdout, 1],
+    [process.stderr, 2],
+  ] as const) {
+    (stream as unknown as { write: Write }).write = (chunk, ...rest) => {
+      try {
+        writeAll(fd, chunk);
+      } catch {}
+      const done = rest.find((r) => typeof r === "function") as (() => void) | undefined;
+      done?.();
+      return true;
+    };
+  }
+}
+
 if (import.meta.main) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  const worker = process.env["LEOPARD_SERVE_WORKER"];
+  if (worker) {
+    const stamp = process.env["LEOPARD_SERVE_STAMP"] ?? "";
+    warm()
+      .then(() => import("../serve/worker.ts"))
+      .then((w) =>
+        w.work({
+          name: worker,
+          stamp,
+          run: main,
+          reusable: (argv) => REUSABLE.has(verbOf(argv).verb),
+          declines,
+        }),
+      );
+  } else main(process.argv.slice(2)).then((code) => process.exit(code));
 }

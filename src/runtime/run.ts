@@ -4,11 +4,11 @@
 import { ptr } from "bun:ffi";
 import { closeSync, createReadStream, writeSync } from "node:fs";
 import { decodeMessage } from "../protocol/decode.ts";
+import { taint } from "../sys/caller.ts";
 import { writeAll } from "../sys/io.ts";
 import { libc } from "../sys/libc.ts";
 import { closeFd, recvMsg } from "../sys/seqpacket.ts";
 import { mark } from "../util/trace.ts";
-import { taint } from "./caller.ts";
 import { type CreateOptions, create } from "./create.ts";
 import { describeFailure } from "./describe.ts";
 import { remove, start } from "./lifecycle.ts";

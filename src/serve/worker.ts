@@ -8,11 +8,11 @@
 //
 // It declines (the launcher then runs Bun itself) when it would not be the same as the caller
 // running the command: another uid, mount/pid/net/user/uts/ipc/cgroup namespace or root
-// directory, another cgroup, another build of the CLI, or an open-file limit it cannot take.
+// directory, another build of the CLI, or an open-file limit it cannot take.
 import { ptr } from "bun:ffi";
-import { readFileSync, statSync } from "node:fs";
-import { isTainted, setCallerPid } from "../runtime/caller.ts";
+import { statSync } from "node:fs";
 import { type HelperProcess, type HelperStdio, setSpawner } from "../runtime/spawn.ts";
+import { isTainted, setCallerPid } from "../sys/caller.ts";
 import { O_CLOEXEC, open, writeAll } from "../sys/io.ts";
 
 import { check, errno, libc, SysError } from "../sys/libc.ts";
@@ -65,8 +65,9 @@ export function mismatch(pid: number, req: Request, name: string, stamp: string)
   const root = statSync(`/proc/${pid}/root/`);
   const ours = statSync("/");
   if (root.ino !== ours.ino || root.dev !== ours.dev) return "another root directory";
-  if (readFileSync(`/proc/${pid}/cgroup`, "utf8") !== readFileSync("/proc/self/cgroup", "utf8"))
-    return "another cgroup";
+  // Another cgroup is fine: the helper starts in the caller's (the launcher forks it) and a
+  // relative cgroupsPath resolves against the caller's (callerPid). Only the worker's own CPU
+  // time is charged to the server's cgroup, as a daemon's would be.
   return undefined;
 }
 
@@ -205,6 +206,8 @@ export interface WorkOptions {
   run: (argv: string[]) => Promise<number>;
   /** Whether a worker may serve again after this command line (no terminal relay, no stream). */
   reusable: (argv: readonly string[]) => boolean;
+  /** Why this command line must run in the caller's own process (undefined: it may be served). */
+  declines?: (argv: readonly string[]) => string | undefined;
 }
 
 /**
@@ -235,7 +238,7 @@ export async function work(o: WorkOptions): Promise<never> {
     conn = next;
     sent = false;
     writeAll(status, "busy\n"); // the supervisor keeps enough idle workers
-    const req = adopt(conn, o.name, o.stamp);
+    const req = adopt(conn, o);
     if (req === undefined) {
       closeFd(conn);
       conn = -1;
@@ -284,7 +287,7 @@ function drain(conn: number): void {
 }
 
 /** Takes the request on conn and becomes its caller; undefined (and "F" sent) when it declines. */
-function adopt(conn: number, name: string, stamp: string): Request | undefined {
+function adopt(conn: number, o: WorkOptions): Request | undefined {
   let stdio: number[] = [];
   try {
     const msg = recvMsg(conn, REQUEST_TIMEOUT_MS);
@@ -297,7 +300,7 @@ function adopt(conn: number, name: string, stamp: string): Request | undefined {
         ? "another user"
         : stdio.length !== 3
           ? "no stdio"
-          : mismatch(who.pid, req, name, stamp);
+          : (mismatch(who.pid, req, o.name, o.stamp) ?? o.declines?.(req.argv));
     if (why !== undefined) throw new Error(why);
     setRlimit(RLIMIT_NOFILE, req.nofile);
     process.chdir(req.cwd);
