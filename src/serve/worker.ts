@@ -14,10 +14,10 @@ import { statSync } from "node:fs";
 import { type HelperProcess, type HelperStdio, setSpawner } from "../runtime/spawn.ts";
 import { isTainted, setCallerPid } from "../sys/caller.ts";
 import { O_CLOEXEC, open, writeAll } from "../sys/io.ts";
-
 import { check, errno, libc, SysError } from "../sys/libc.ts";
 import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
 import { closeFd, recvMsg, sendMsg, waitReadable } from "../sys/seqpacket.ts";
+import { bundleStamp } from "./supervisor.ts";
 import {
   decodeLauncherMessage,
   decodeRequest,
@@ -286,6 +286,14 @@ function drain(conn: number): void {
   } catch {}
 }
 
+function rebuilt(stamp: string): boolean {
+  try {
+    return bundleStamp(process.argv[1] ?? "") !== stamp;
+  } catch {
+    return true;
+  }
+}
+
 /** Takes the request on conn and becomes its caller; undefined (and "F" sent) when it declines. */
 function adopt(conn: number, o: WorkOptions): Request | undefined {
   let stdio: number[] = [];
@@ -312,12 +320,12 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
     sendMsg(conn, encodeAccepted(process.pid));
     return req;
   } catch (e) {
-    if (process.env["LEOPARD_SERVE_DEBUG"]) writeAll(2, `leopard serve: declined: ${String(e)}\n`);
     try {
       sendMsg(conn, encodeFallback(e instanceof Error ? e.message : String(e)));
     } catch {}
-    // A newer build: the supervisor starts its successors from it.
-    if (String(e).includes(STALE)) process.exit(0);
+    // Our bundle was rebuilt: the supervisor starts our successor from the new one. (A caller
+    // from another checkout leaves us as we are.)
+    if (String(e).includes(STALE) && rebuilt(o.stamp)) process.exit(0);
     return undefined;
   } finally {
     for (const fd of stdio) closeFd(fd);
