@@ -4,7 +4,8 @@
 // the overlay driver), so neither has any layer already. Times are wall clock of the whole
 // command, process start included; `sync` runs (untimed) before each. leopard unpacks each layer
 // while it downloads, three layers at a time. Prints medians and the ratio leopard/podman time
-// (target <= 1.0). `bun bench/pull.ts [N]` (default 5).
+// (target <= 1.0). leopard runs direct (LEOPARD_SERVE=0) and served by a `leopard serve` this
+// bench starts on a private socket (LEOPARD_SERVE=1). `bun bench/pull.ts [N]` (default 5).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,8 +18,11 @@ const img = await benchImage(console.log);
 const work = mkdtempSync(join(tmpdir(), "leopard-bench-pull-"));
 const LEOPARD = join(TOP, "bin/leopard");
 
-function run(argv: string[]): void {
-  const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "pipe" });
+const SOCKET = join(work, "engine.sock");
+const modeEnv = (mode: "0" | "1") => ({ ...process.env, LEOPARD_SERVE: mode, LEOPARD_SERVE_SOCKET: SOCKET });
+
+function run(argv: string[], env: Record<string, string | undefined> = process.env): void {
+  const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "pipe", env });
   if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString()}`);
 }
 
@@ -51,11 +55,11 @@ function podmanArgs(dir: string): string[] {
   ];
 }
 
-function leopardOnce(ref: string, i: number): number {
-  const dir = join(work, `leopard-${i}`);
+function leopardOnce(ref: string, i: number, mode: "0" | "1"): number {
+  const dir = join(work, `leopard-${mode}-${i}`);
   sync();
   try {
-    return seconds(() => run([LEOPARD, "--storage", dir, "pull", "--tls-verify=false", ref]));
+    return seconds(() => run([LEOPARD, "--storage", dir, "pull", "--tls-verify=false", ref], modeEnv(mode)));
   } finally {
     removeTree(dir);
   }
@@ -74,24 +78,37 @@ function podmanOnce(ref: string, i: number): number {
 }
 
 const registry = await startRegistry();
-const times = { leopard: [] as number[], podman: [] as number[] };
+const server = Bun.spawn([LEOPARD, "serve", "--socket", SOCKET, "--workers", "2"], {
+  stdout: "ignore",
+  stderr: "inherit",
+});
+const times = { leopard: [] as number[], served: [] as number[], podman: [] as number[] };
 try {
+  for (
+    let t = 0;
+    Bun.spawnSync([LEOPARD, "version"], { env: modeEnv("1"), stdout: "ignore" }).exitCode !== 0;
+    t++
+  ) {
+    if (t > 300) throw new Error("the bench's leopard serve never answered");
+    Bun.sleepSync(100);
+  }
   const ref = `${registry.host}/bench:1`;
   skopeo("copy", "--dest-tls-verify=false", `oci:${img.layout}:${img.tag}`, `docker://${ref}`);
-  // One untimed pull each: registry, page cache and binaries warm for both alike.
-  leopardOnce(ref, -1);
-  podmanOnce(ref, -1);
+  // One untimed pull each: registry, page cache and binaries warm for all alike.
+  const once = {
+    leopard: (i: number) => leopardOnce(ref, i, "0"),
+    served: (i: number) => leopardOnce(ref, i, "1"),
+    podman: (i: number) => podmanOnce(ref, i),
+  };
+  const names = Object.keys(once) as (keyof typeof once)[];
+  for (const n of names) once[n](-1);
   for (let i = 0; i < N; i++) {
-    // Alternate which goes first so drift in the machine's state affects both alike.
-    if (i % 2 === 0) {
-      times.leopard.push(leopardOnce(ref, i));
-      times.podman.push(podmanOnce(ref, i));
-    } else {
-      times.podman.push(podmanOnce(ref, i));
-      times.leopard.push(leopardOnce(ref, i));
-    }
+    // Alternate the order so drift in the machine's state affects all alike.
+    for (const n of i % 2 === 0 ? names : [...names].reverse()) times[n].push(once[n](i));
   }
 } finally {
+  server.kill("SIGTERM");
+  await server.exited;
   await registry.stop();
   removeTree(work);
 }
@@ -109,5 +126,5 @@ for (const [name, xs] of Object.entries(times)) {
   );
 }
 console.log(
-  `ratio leopard/podman time: ${(median(times.leopard) / median(times.podman)).toFixed(2)} (target <= 1.0)`,
+  `ratio leopard/podman time: direct ${(median(times.leopard) / median(times.podman)).toFixed(2)}, served ${(median(times.served) / median(times.podman)).toFixed(2)} (target <= 1.0)`,
 );
