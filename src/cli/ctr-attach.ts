@@ -2,8 +2,9 @@
 // container, through conmon's attach socket as podman uses it: SOCK_SEQPACKET, each packet from
 // conmon led by one byte naming the stream (2 stdout, 3 stderr), stdin written as is. Ctrl-P
 // Ctrl-Q detaches and leaves the container running; the window size goes to conmon's ctl FIFO.
+// When the container exits, attach exits with its status.
 import { openSync, writeFileSync, writeSync } from "node:fs";
-import { refresh } from "../engine/lifecycle.ts";
+import { refresh, wait } from "../engine/lifecycle.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, waitReadable } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
 import { openEngine } from "./engine-common.ts";
@@ -21,8 +22,10 @@ export const attachVerb: Verb = {
     let sock: number;
     let tty: boolean;
     let bundle: string;
+    let id: string;
     try {
       const c = await refresh(engine, engine.db.get(a[0] ?? ""));
+      id = c.id;
       if (c.state !== "running" && c.state !== "paused")
         throw new LeopardError("bad-state", `container ${c.name} is not running`);
       if (c.foreground)
@@ -71,7 +74,7 @@ export const attachVerb: Verb = {
           continue;
         }
         const m = recvMsg(sock, 0);
-        if (m === null || m.data.length === 0) return 0;
+        if (m === null || m.data.length === 0) break;
         const stream = m.data[0];
         const body = m.data.subarray(1);
         writeSync(stream === 3 ? 2 : 1, body);
@@ -83,6 +86,13 @@ export const attachVerb: Verb = {
       }
       if (isTty) process.stdin.setRawMode(false);
       closeFd(sock);
+    }
+    // The container's output ended: it exited. As docker's and podman's, attach returns its status.
+    const after = openEngine(g);
+    try {
+      return await wait(after, after.db.get(id));
+    } finally {
+      after.close();
     }
   },
 };

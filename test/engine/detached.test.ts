@@ -199,6 +199,21 @@ describe("detached containers", () => {
     });
   });
 
+  test("-d -i without -t keeps stdin open: attach feeds it, shows the output and returns the container's status", async () => {
+    await ok(["run", "-d", "-i", "--name", "stdin1", ...NONE, "busybox", "sh"]);
+    // Without -i, sh would read EOF at once and exit; with it, it waits for input.
+    await Bun.sleep(500);
+    expect((await state("stdin1")).Status).toBe("running");
+    const r = await leopard(["attach", "stdin1"], { stdin: "echo from-stdin-$((6*7)); exit 4\n" });
+    expect(r.out).toBe("from-stdin-42\n");
+    expect(r.code).toBe(4);
+    const s = await state("stdin1");
+    expect(s.Status).toBe("exited");
+    expect(s.ExitCode).toBe(4);
+    expect(await ok(["logs", "stdin1"])).toBe("from-stdin-42\n");
+    await ok(["rm", "stdin1"]);
+  });
+
   test("pause and unpause freeze and thaw; ps --filter and --format json", async () => {
     await ok(["run", "-d", ...NONE, "--name", "frozen", "--label", "team=cats", "busybox", "sleep", "1000"]);
     await ok(["pause", "frozen"]);

@@ -1,12 +1,48 @@
 // Housekeeping verbs: rename, anonymous volumes and rm -v, volume prune, container prune,
 // --security-opt no-new-privileges, logs --since, and the image's own Volumes.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { leopard, ok, removeAll } from "./harness.ts";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { leopard, ok, removeAll, tempDir } from "./harness.ts";
 
 setDefaultTimeout(60_000);
 const NONE = ["--network", "none"];
 
 afterAll(removeAll);
+
+/**
+ * `busybox` saved as an OCI archive, its config given `Volumes: {"/data": {}}`, loaded back as
+ * `busybox-vol`: an image that declares a volume, as a Dockerfile's VOLUME does.
+ */
+async function imageWithVolume(): Promise<void> {
+  const dir = tempDir("img-vol");
+  await ok(["save", "-o", join(dir, "bb.tar"), "busybox"]);
+  const layout = join(dir, "layout");
+  const x = Bun.spawnSync(["tar", "-xf", join(dir, "bb.tar"), "-C", dir, "--one-top-level=layout"]);
+  if (x.exitCode !== 0) throw new Error(`tar: ${x.stderr.toString()}`);
+  const blob = (d: string) => join(layout, "blobs", "sha256", d.slice(7));
+  const put = (bytes: string) => {
+    const d = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    writeFileSync(blob(d), bytes);
+    return { digest: d, size: Buffer.byteLength(bytes) };
+  };
+  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
+  const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), "utf8"));
+  const config = JSON.parse(readFileSync(blob(manifest.config.digest), "utf8"));
+  config.config.Volumes = { "/data": {} };
+  manifest.config = { ...manifest.config, ...put(JSON.stringify(config)) };
+  const m = put(JSON.stringify(manifest));
+  index.manifests = [
+    {
+      ...index.manifests[0],
+      ...m,
+      annotations: { "org.opencontainers.image.ref.name": "busybox-vol" },
+    },
+  ];
+  writeFileSync(join(layout, "index.json"), JSON.stringify(index));
+  await ok(["load", "-i", layout]);
+}
 
 describe("managing containers and volumes", () => {
   test("rename: the new name works, the old one is gone, a taken one is refused", async () => {
@@ -43,6 +79,33 @@ describe("managing containers and volumes", () => {
     expect(await ok(["volume", "prune", "-f"])).toBe(`${orphan[0]}\n`);
     expect(await ok(["volume", "ls", "-q"])).toBe("keepme\n");
     await ok(["volume", "rm", "keepme"]);
+  });
+
+  test("an image's declared Volumes become anonymous volumes, unless -v mounts something there", async () => {
+    await imageWithVolume();
+    const id = (
+      await ok(["run", "-d", ...NONE, "busybox-vol", "sh", "-c", "echo kept > /data/f; sleep 100"])
+    ).trim();
+    const mounts =
+      (JSON.parse(await ok(["inspect", id])) as { Mounts: { Name: string; Destination: string }[] }[])[0]
+        ?.Mounts ?? [];
+    const anon = mounts.find((m) => m.Destination === "/data")?.Name ?? "";
+    expect(anon).toMatch(/^[0-9a-f]{64}$/);
+    // A mount of its own inside (not the image's directory), and what is written there stays.
+    expect(await ok(["exec", id, "sh", "-c", "grep -c ' /data ' /proc/mounts; cat /data/f"])).toBe(
+      "1\nkept\n",
+    );
+    await ok(["rm", "-f", "-v", id]);
+    expect(await ok(["volume", "ls", "-q"])).not.toContain(anon);
+    // -v on the same path: the named volume, and no anonymous one.
+    const id2 = (await ok(["create", ...NONE, "-v", "mine:/data", "busybox-vol", "true"])).trim();
+    const m2 =
+      (JSON.parse(await ok(["inspect", id2])) as { Mounts: { Name: string; Destination: string }[] }[])[0]
+        ?.Mounts ?? [];
+    expect(m2.map((m) => `${m.Name}:${m.Destination}`)).toEqual(["mine:/data"]);
+    await ok(["rm", "-v", id2]);
+    await ok(["volume", "rm", "mine"]);
+    await ok(["rmi", "busybox-vol"]);
   });
 
   test("container prune removes stopped containers only", async () => {
