@@ -65,7 +65,10 @@ async function startServer(): Promise<void> {
     stderr: "inherit",
   });
   for (let t = 0; leopard(["version"], servedEnv).code !== 0; t++) {
-    if (t > 300) throw new Error("the bench's leopard serve never answered");
+    if (t > 300)
+      throw new Error(
+        "the bench's leopard serve never answered (LEOPARD_SERVE=1 bin/leopard version says why: a bundle older than src/ needs make)",
+      );
     await Bun.sleep(100);
   }
 }

@@ -47,7 +47,10 @@ for (
     .exitCode !== 0;
   t++
 ) {
-  if (t > 300) throw new Error("the bench's leopard-oci serve never answered");
+  if (t > 300)
+    throw new Error(
+      "the bench's leopard-oci serve never answered (LEOPARD_SERVE=1 bin/leopard-oci --version says why: a bundle older than src/ needs make)",
+    );
   Bun.sleepSync(100);
 }
 const CGROUP_PARENT = "/leopard-test/bench-podman";

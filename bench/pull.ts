@@ -89,7 +89,10 @@ try {
     Bun.spawnSync([LEOPARD, "version"], { env: modeEnv("1"), stdout: "ignore" }).exitCode !== 0;
     t++
   ) {
-    if (t > 300) throw new Error("the bench's leopard serve never answered");
+    if (t > 300)
+      throw new Error(
+        "the bench's leopard serve never answered (LEOPARD_SERVE=1 bin/leopard version says why: a bundle older than src/ needs make)",
+      );
     Bun.sleepSync(100);
   }
   const ref = `${registry.host}/bench:1`;
