@@ -52,8 +52,8 @@ const lenv: Record<string, string> = {
   LEOPARD_BENCH_ENGINE: String(process.pid),
   LEOPARD_SERVE: "0",
 };
-const SOCKET = join(dir, "engine.sock");
-const servedEnv: Record<string, string> = { ...lenv, LEOPARD_SERVE: "1", LEOPARD_SERVE_SOCKET: SOCKET };
+const SOCKET = join(dir, "leopard.sock");
+const servedEnv: Record<string, string> = { ...lenv, LEOPARD_SERVE: "1", LEOPARD_SERVE_DIR: dir };
 let server: ReturnType<typeof Bun.spawn> | undefined;
 
 /** A `leopard serve` for section 1, without MARK: its workers are not a container's memory. */

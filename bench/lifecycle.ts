@@ -33,8 +33,8 @@ spec["root"] = { path: rootfs(), readonly: true };
 (spec["linux"] as Record<string, unknown>)["cgroupsPath"] = "/leopard-test/bench";
 writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
 
-const socket = join(work, "serve.sock");
-const env = (serve: string) => ({ ...process.env, LEOPARD_SERVE: serve, LEOPARD_SERVE_SOCKET: socket });
+const socket = join(work, "leopard-oci.sock");
+const env = (serve: string) => ({ ...process.env, LEOPARD_SERVE: serve, LEOPARD_SERVE_DIR: work });
 const runtimes: Record<string, { bin: string; env: Record<string, string | undefined> }> = {
   leopard: { bin: OCI, env: env("0") },
   "leopard-served": { bin: OCI, env: env("1") },

@@ -24,12 +24,12 @@ if (!PODMAN || !RUNC) {
 }
 const OCI = join(TOP, "bin/leopard-oci");
 const serveDir = mkdtempSync(join(tmpdir(), "leopard-bench-serve-"));
-const socket = join(serveDir, "oci.sock");
+const socket = join(serveDir, "leopard-oci.sock");
 function modeWrapper(mode: "0" | "1"): string {
   const path = join(serveDir, `leopard-oci-serve-${mode}`);
   writeFileSync(
     path,
-    `#!/bin/sh\nLEOPARD_SERVE=${mode} LEOPARD_SERVE_SOCKET=${socket} exec ${JSON.stringify(OCI)} "$@"\n`,
+    `#!/bin/sh\nLEOPARD_SERVE=${mode} LEOPARD_SERVE_DIR=${serveDir} exec ${JSON.stringify(OCI)} "$@"\n`,
   );
   chmodSync(path, 0o755);
   return path;

@@ -18,8 +18,8 @@ const img = await benchImage(console.log);
 const work = mkdtempSync(join(tmpdir(), "leopard-bench-pull-"));
 const LEOPARD = join(TOP, "bin/leopard");
 
-const SOCKET = join(work, "engine.sock");
-const modeEnv = (mode: "0" | "1") => ({ ...process.env, LEOPARD_SERVE: mode, LEOPARD_SERVE_SOCKET: SOCKET });
+const SOCKET = join(work, "leopard.sock");
+const modeEnv = (mode: "0" | "1") => ({ ...process.env, LEOPARD_SERVE: mode, LEOPARD_SERVE_DIR: work });
 
 function run(argv: string[], env: Record<string, string | undefined> = process.env): void {
   const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "pipe", env });

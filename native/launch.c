@@ -14,6 +14,7 @@
  *     bundle, or the worker says so): exec the pinned Bun on the CLI, the bundle `make` builds
  *     when no source is newer than it, else the TypeScript sources. LEOPARD_SERVE=1 makes not
  *     being served an error that says why (for tests and for checking a server).
+ *     Sockets: $LEOPARD_SERVE_DIR (default /run/leopard-serve)/<name>.sock.
  *
  * Wire format (SOCK_SEQPACKET, one message per packet, fields NUL-separated; the TypeScript side
  * is src/serve/wire.ts):
@@ -24,9 +25,10 @@
  *                      "C" pid status     a started program ended (raw wait status)
  *   worker → launcher  "A" pid            the worker (this pid) acts for us from now on (until
  *                                         then a dropped connection means "run directly")
- *                      "P" nmap target source ... argc argv...   start a program with the
- *                      worker's env; each target fd gets source "c<N>" (the launcher's fd N)
- *                      or "a<K>" (the K-th fd attached to this message); all others closed
+ *                      "P" nmap target source ... argc argv... [envc env... cwd]
+ *                      start a program; each target fd gets source "c<N>" (the launcher's fd
+ *                      N) or "a<K>" (the K-th fd attached to this message), all others closed;
+ *                      with our environment and cwd unless the message names its own
  *                      "X" code           exit with this status
  *                      "F" reason         not served here: run directly (sent before any effect)
  */
@@ -242,7 +244,8 @@ static void on_child(int sig) {
 static const int FORWARDED[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
 /* In the forked child: the fds the worker asked for, nothing else, default signals, then exec. */
-static void exec_child(char **argv, const int *targets, const int *sources, int n, int errpipe) {
+static void exec_child(char **argv, char **envp, const char *cwd, const int *targets, const int *sources,
+                       int n, int errpipe) {
   sigset_t none;
   sigemptyset(&none);
   for (size_t i = 0; i < sizeof FORWARDED / sizeof *FORWARDED; i++) signal(FORWARDED[i], SIG_DFL);
@@ -269,7 +272,8 @@ static void exec_child(char **argv, const int *targets, const int *sources, int 
   for (int i = 0; i < n; i++) close(high[i]);
   if (errpipe > top_target + 1) syscall(SYS_close_range, top_target + 1, errpipe - 1, 0);
   syscall(SYS_close_range, errpipe + 1, ~0U, 0);
-  execve(argv[0], argv, environ);
+  if (cwd && chdir(cwd) != 0) goto fail;
+  execve(argv[0], argv, envp ? envp : environ);
 fail:;
   int e = errno;
   ssize_t r = write(errpipe, &e, sizeof e);
@@ -286,9 +290,9 @@ struct served {
 
 /* "P" nmap (target source)... argc argv... with attached fds. Returns 0, or -1 on a bad message. */
 static int spawn(struct served *s, char *msg, size_t len, const int *att, int natt) {
-  char *fields[1024];
+  static char *fields[4096];
   int nf = 0;
-  for (size_t off = 0; off < len && nf < 1024;) {
+  for (size_t off = 0; off < len && nf < 4096;) {
     fields[nf++] = msg + off;
     off += strlen(msg + off) + 1;
   }
@@ -324,6 +328,18 @@ static int spawn(struct served *s, char *msg, size_t len, const int *att, int na
   if (argc > 255) return -1;
   for (int k = 0; k < argc; k++) argv[k] = fields[i + k];
   argv[argc] = NULL;
+  i += argc;
+  /* Optional: an environment and a working directory of the program's own. */
+  char **envp = NULL;
+  const char *cwd = NULL;
+  if (i < nf) {
+    int envc = atoi(fields[i++]);
+    if (envc < 0 || envc > 1000 || i + envc + 1 != nf) return -1;
+    envp = calloc((size_t)envc + 1, sizeof *envp);
+    if (!envp) die("calloc");
+    for (int k = 0; k < envc; k++) envp[k] = fields[i + k];
+    cwd = fields[i + envc];
+  }
   if (s->nchildren >= MAX_CHILDREN) {
     char e[16];
     snprintf(e, sizeof e, "%d", EAGAIN);
@@ -334,9 +350,10 @@ static int spawn(struct served *s, char *msg, size_t len, const int *att, int na
   pid_t pid = fork();
   if (pid == 0) {
     close(ep[0]);
-    exec_child(argv, targets, sources, nmap, ep[1]);
+    exec_child(argv, envp, cwd, targets, sources, nmap, ep[1]);
   }
   close(ep[1]);
+  free(envp);
   int err = 0;
   if (pid < 0)
     err = errno;
@@ -385,12 +402,12 @@ static int not_served(const char *why, const char *detail) {
 
 /* Returns the exit status, or -1 to run directly (nothing happened yet). */
 static int serve(int argc, char **argv, const char *stamp) {
-  const char *path = getenv("LEOPARD_SERVE_SOCKET");
-  char def[128];
-  if (!path || !*path) {
-    snprintf(def, sizeof def, "/run/leopard-serve/%s.sock", LAUNCH_NAME);
-    path = def;
-  }
+  /* $LEOPARD_SERVE_DIR/<name>.sock: one directory for both servers, each its own socket. */
+  const char *dir = getenv("LEOPARD_SERVE_DIR");
+  if (!dir || !*dir) dir = "/run/leopard-serve";
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s/%s.sock", dir, LAUNCH_NAME) >= (int)sizeof path)
+    return not_served("LEOPARD_SERVE_DIR is too long", NULL);
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof addr.sun_path) return not_served("socket path too long", path);
   strcpy(addr.sun_path, path);

@@ -291,41 +291,30 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
 }
 
 /** The verb (and a group's sub-verb) of a command line, skipping the global options. */
-function verbOf(argv: readonly string[]): { verb: string; rest: readonly string[] } {
+function verbOf(argv: readonly string[]): { verb: string } {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--storage" || a === "--run") i++;
-    else if (!a.startsWith("-")) return { verb: a, rest: argv.slice(i + 1) };
+    else if (!a.startsWith("-")) return { verb: a };
   }
-  return { verb: "", rest: [] };
-}
-
-/** Whether the options before a verb's first argument ask for detaching (-d, -itd, --detach). */
-function detaches(rest: readonly string[]): boolean {
-  for (const a of rest) {
-    if (a === "--") return false;
-    if (a === "--detach" || a === "--detach=true") return true;
-    if (/^-[a-zA-Z]+$/.test(a) && a.includes("d")) return true;
-    if (!a.startsWith("-")) return false;
-  }
-  return false;
+  return { verb: "" };
 }
 
 /**
- * What a warm worker of `leopard serve` leaves to the caller's own process: commands that start a
- * monitor (conmon must start in the caller's cgroup, not the server's) or relay a session.
+ * What a warm worker of `leopard serve` leaves to the caller's own process: `attach` relays a
+ * session through process.stdin. (conmon, like the helper, is started by the launcher.)
  */
 function declines(argv: readonly string[]): string | undefined {
-  const { verb, rest } = verbOf(argv);
-  if (verb === "start" || verb === "restart" || verb === "attach" || verb === "serve")
-    return `${verb} runs in the caller`;
-  if ((verb === "run" || verb === "exec") && detaches(rest)) return `${verb} -d runs in the caller`;
+  const { verb } = verbOf(argv);
+  if (verb === "attach" || verb === "serve") return `${verb} runs in the caller`;
   return undefined;
 }
 
 /** Verbs after which a worker may serve again: they hold no stream, terminal or monitor. */
 const REUSABLE = new Set([
   "run",
+  "start",
+  "restart",
   "create",
   "stop",
   "kill",

@@ -4,8 +4,12 @@
 // the exit command (`leopard container-cleanup <id>`). conmon reports init's pid (or the
 // runtime's error) as JSON on the pipe named by _OCI_SYNCPIPE; we then start the container
 // in-process.
+import { ptr } from "bun:ffi";
 import { existsSync, readFileSync } from "node:fs";
-import { closeFd, recvMsg, socketPair } from "../sys/seqpacket.ts";
+import { spawnHelper } from "../runtime/spawn.ts";
+import { O_CLOEXEC, read } from "../sys/io.ts";
+import { check, libc } from "../sys/libc.ts";
+import { closeFd, recvMsg, socketPair, waitReadable } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 
 export const CONMON = "/usr/bin/conmon";
@@ -77,19 +81,21 @@ export function conmonArgs(r: ConmonRequest): string[] {
 export async function launchConmon(r: ConmonRequest): Promise<number> {
   if (!existsSync(CONMON)) throw new LeopardError("not-found", `conmon is not installed at ${CONMON}`);
   const [ours, theirs] = socketPair();
+  const [errRead, errWrite] = pipe();
   try {
-    const proc = Bun.spawn([CONMON, ...conmonArgs(r)], {
-      stdio: ["ignore", "ignore", "pipe", theirs],
-      env: { ...process.env, _OCI_SYNCPIPE: "3" },
+    // Started by the caller's process (the launcher, when a warm worker runs this command), so
+    // conmon lives in the caller's cgroup and session, as podman's does.
+    const proc = spawnHelper([CONMON, ...conmonArgs(r)], ["ignore", "ignore", errWrite, theirs], {
+      env: { ...(process.env as Record<string, string>), _OCI_SYNCPIPE: "3" },
       cwd: r.bundle,
     });
     closeFd(theirs);
+    closeFd(errWrite);
     // conmon forks: the first process exits at once; the monitor keeps the pipe until create ends.
-    const stderr = new Response(proc.stderr).text();
     const msg = recvMsg(ours, CONMON_TIMEOUT_MS);
     await proc.exited;
     if (msg === null) {
-      const err = (await stderr)
+      const err = readFor(errRead, 1000)
         .trim()
         .split("\n")
         .filter((l) => !l.includes("oom_score_adj"))
@@ -111,7 +117,27 @@ export async function launchConmon(r: ConmonRequest): Promise<number> {
     return reply.data;
   } finally {
     closeFd(ours);
+    closeFd(errRead);
   }
+}
+
+/** A close-on-exec pipe: [read end, write end]. */
+function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check(libc().pipe2(ptr(fds), O_CLOEXEC), "pipe2");
+  return [fds[0]!, fds[1]!];
+}
+
+/** What fd gives until EOF, or until timeoutMs passes without more. */
+function readFor(fd: number, timeoutMs: number): string {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(4096);
+  while (waitReadable(fd, timeoutMs)) {
+    const n = read(fd, buf);
+    if (n <= 0) break;
+    chunks.push(buf.slice(0, n));
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** conmon wraps the runtime's stderr; keep the runtime's own sentence. */

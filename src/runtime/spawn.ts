@@ -19,18 +19,27 @@ export interface HelperProcess {
  */
 export type HelperStdio = (number | "inherit" | "ignore" | { caller: number })[];
 
-export type Spawner = (argv: string[], stdio: HelperStdio) => HelperProcess;
+/** A program's own environment and working directory (else the caller's). */
+export interface SpawnOptions {
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export type Spawner = (argv: string[], stdio: HelperStdio, own?: SpawnOptions) => HelperProcess;
 
 // Bun's spawn closes every fd up to the soft open-file limit in the child: with a limit of
 // 20,000 that is ~20 ms per container. The plan restores the caller's limit inside.
 const SPAWN_NOFILE = 1024n;
 
-function local(argv: string[], stdio: HelperStdio): HelperProcess {
+function local(argv: string[], stdio: HelperStdio, own?: SpawnOptions): HelperProcess {
   const nofile = getRlimit(RLIMIT_NOFILE);
   if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, { soft: SPAWN_NOFILE, hard: nofile.hard });
   try {
-    const own = stdio.map((s) => (typeof s === "object" ? s.caller : s));
-    const p = Bun.spawn(argv, { stdio: own as ["inherit", "inherit", "inherit"] });
+    const fds = stdio.map((s) => (typeof s === "object" ? s.caller : s));
+    const p = Bun.spawn(argv, {
+      stdio: fds as ["inherit", "inherit", "inherit"],
+      ...(own === undefined ? {} : { env: own.env, cwd: own.cwd }),
+    });
     // Bun's exited is already 128 + the signal number for a signalled child.
     return { pid: p.pid, exited: p.exited, kill: (s) => p.kill(s) };
   } finally {
@@ -40,8 +49,9 @@ function local(argv: string[], stdio: HelperStdio): HelperProcess {
 
 let spawner: Spawner = local;
 
-export function spawnHelper(argv: string[], stdio: HelperStdio): HelperProcess {
-  return spawner(argv, stdio);
+/** Starts a program in the caller's process tree: the C helper, or conmon for the engine. */
+export function spawnHelper(argv: string[], stdio: HelperStdio, own?: SpawnOptions): HelperProcess {
+  return spawner(argv, stdio, own);
 }
 
 /** The worker of `leopard-oci serve` routes helper starts through its launcher. */

@@ -32,7 +32,7 @@ export interface ServeOptions {
 }
 
 export function defaultSocket(name: string): string {
-  return process.env["LEOPARD_SERVE_SOCKET"] || `/run/leopard-serve/${name}.sock`;
+  return `${process.env["LEOPARD_SERVE_DIR"] || "/run/leopard-serve"}/${name}.sock`;
 }
 
 /** The bundle's mtime as the launcher formats it ("%lld.%09ld"). */

@@ -95,6 +95,25 @@ describe("worker messages", () => {
       "",
     ]);
   });
+  test("spawn with a program's own environment and directory: envc, env, cwd after argv", () => {
+    const m = encodeSpawn(["/usr/bin/conmon"], [[3, { attached: 0 }]], {
+      env: { A: "1", B: "x=y" },
+      cwd: "/b",
+    });
+    expect(dec.decode(m).split("\0")).toEqual([
+      "P",
+      "1",
+      "3",
+      "a0",
+      "1",
+      "/usr/bin/conmon",
+      "2",
+      "A=1",
+      "B=x=y",
+      "/b",
+      "",
+    ]);
+  });
   test("exit keeps the low byte, as a process status does", () => {
     expect(dec.decode(encodeExit(3))).toBe("X\x003\0");
     expect(dec.decode(encodeExit(256 + 7))).toBe("X\x007\0");

@@ -104,13 +104,28 @@ export function decodeLauncherMessage(data: Uint8Array): LauncherMessage {
   throw new Error(`unknown message from the launcher: ${JSON.stringify(t)}`);
 }
 
-/** Start argv in the launcher; fds[i] = [child fd, source]. */
-export function encodeSpawn(argv: readonly string[], fds: readonly [number, FdSource][]): Uint8Array {
+/**
+ * Start argv in the launcher; fds[i] = [child fd, source]. With env and cwd the program gets
+ * those (both, or the launcher's own environment and directory).
+ */
+export function encodeSpawn(
+  argv: readonly string[],
+  fds: readonly [number, FdSource][],
+  own?: { env: Record<string, string>; cwd: string },
+): Uint8Array {
   const map = fds.flatMap(([target, src]) => [
     String(target),
     "launcher" in src ? `c${src.launcher}` : `a${src.attached}`,
   ]);
-  return join(["P", String(fds.length), ...map, String(argv.length), ...argv]);
+  const tail =
+    own === undefined
+      ? []
+      : [
+          String(Object.keys(own.env).length),
+          ...Object.entries(own.env).map(([k, v]) => `${k}=${v}`),
+          own.cwd,
+        ];
+  return join(["P", String(fds.length), ...map, String(argv.length), ...argv, ...tail]);
 }
 
 export function encodeExit(code: number): Uint8Array {

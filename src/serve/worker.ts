@@ -11,7 +11,7 @@
 // directory, another build of the CLI, or an open-file limit it cannot take.
 import { ptr } from "bun:ffi";
 import { statSync } from "node:fs";
-import { type HelperProcess, type HelperStdio, setSpawner } from "../runtime/spawn.ts";
+import { type HelperProcess, type HelperStdio, type SpawnOptions, setSpawner } from "../runtime/spawn.ts";
 import { isTainted, setCallerPid } from "../sys/caller.ts";
 import { O_CLOEXEC, open, writeAll } from "../sys/io.ts";
 import { check, errno, libc, SysError } from "../sys/libc.ts";
@@ -128,7 +128,7 @@ class Remote {
     }
   }
 
-  spawn(argv: string[], stdio: HelperStdio): HelperProcess {
+  spawn(argv: string[], stdio: HelperStdio, own?: SpawnOptions): HelperProcess {
     const map: [number, FdSource][] = [];
     const attached: number[] = [];
     const opened: number[] = [];
@@ -146,7 +146,7 @@ class Remote {
       }
     });
     try {
-      sendMsg(this.conn, encodeSpawn(argv, map), attached);
+      sendMsg(this.conn, encodeSpawn(argv, map, own), attached);
     } finally {
       for (const fd of opened) closeFd(fd);
     }
@@ -246,7 +246,7 @@ export async function work(o: WorkOptions): Promise<never> {
       continue;
     }
     const remote = new Remote(conn);
-    setSpawner((argv, s) => remote.spawn(argv, s));
+    setSpawner((argv, s, own) => remote.spawn(argv, s, own));
     let code = 1;
     let clean = true;
     try {

@@ -37,6 +37,7 @@ const DEFS = {
   getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
   dup2: { args: [i32, i32], returns: i32 },
   dup: { args: [i32], returns: i32 },
+  pipe2: { args: [ptr, i32], returns: i32 },
 } as const;
 
 type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];

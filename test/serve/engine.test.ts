@@ -5,18 +5,19 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ENV, LEOPARD, leftovers, removeAll, until } from "../engine/harness.ts";
+import { ENV, LEOPARD, leftovers, removeAll, TOP, until } from "../engine/harness.ts";
 
 setDefaultTimeout(60_000);
 const dir = mkdtempSync(join(tmpdir(), "leopard-serve-engine-"));
-const socket = join(dir, "engine.sock");
+const socket = join(dir, "leopard.sock");
 let server: ReturnType<typeof Bun.spawn>;
+// conmon runs bin/leopard-oci with our environment: LEOPARD_SERVE=1 holds there too.
+let ociServer: ReturnType<typeof Bun.spawn>;
 const NONE = ["--network", "none"];
 
-/** serve "1": must be served; "auto": served if the worker agrees, else run directly. */
-async function call(args: string[], serve: "1" | "auto" = "1") {
+async function call(args: string[]) {
   const p = Bun.spawn([LEOPARD, ...args], {
-    env: { ...ENV, LEOPARD_SERVE_SOCKET: socket, ...(serve === "1" ? { LEOPARD_SERVE: "1" } : {}) },
+    env: { ...ENV, LEOPARD_SERVE_DIR: dir, LEOPARD_SERVE: "1" },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -35,7 +36,12 @@ beforeAll(async () => {
     stdout: "ignore",
     stderr: "inherit",
   });
-  await until("the server's socket", () => existsSync(socket));
+  ociServer = Bun.spawn([join(TOP, "bin/leopard-oci"), "serve", "--socket", join(dir, "leopard-oci.sock")], {
+    env: ENV,
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  await until("the servers' sockets", () => existsSync(socket) && existsSync(join(dir, "leopard-oci.sock")));
   for (let t = 0; (await call(["version"])).code !== 0; t++) {
     if (t > 200) throw new Error("leopard serve never answered");
     await Bun.sleep(100);
@@ -45,7 +51,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await removeAll();
   server.kill("SIGTERM");
-  await server.exited;
+  ociServer.kill("SIGTERM");
+  await Promise.all([server.exited, ociServer.exited]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -66,17 +73,19 @@ describe("leopard serve", () => {
     expect(leftovers()).toEqual([]);
   });
 
-  test("run -d is left to the caller (conmon starts in the caller's cgroup); ps and rm -f are served", async () => {
-    const refused = await call(["run", "-d", ...NONE, "busybox", "sleep", "100"]);
-    expect(refused.code).toBe(125);
-    expect(refused.err).toContain("declined: run -d runs in the caller");
-    const started = await call(["run", "-d", ...NONE, "busybox", "sleep", "100"], "auto");
+  test("run -d, logs, stop, start, rm -f: all served, conmon started by the launcher; attach is left to the caller", async () => {
+    const started = await call(["run", "-d", ...NONE, "busybox", "sh", "-c", "echo up; sleep 100"]);
     expect(started.err).toBe("");
     expect(started.code).toBe(0);
     const id = started.out.trim();
-    const ps = await call(["ps", "-q", "--no-trunc"]);
-    expect(ps.code).toBe(0);
-    expect(ps.out).toContain(id);
+    expect((await call(["ps", "-q", "--no-trunc"])).out).toContain(id);
+    await until("the log line", async () => (await call(["logs", id])).out === "up\n");
+    expect((await call(["stop", "-t", "1", id])).code).toBe(0);
+    expect((await call(["start", id])).code).toBe(0);
+    await until("the second log line", async () => (await call(["logs", id])).out === "up\nup\n");
+    const attach = await call(["attach", id]);
+    expect(attach.code).toBe(125);
+    expect(attach.err).toContain("declined: attach runs in the caller");
     expect((await call(["rm", "-f", id])).code).toBe(0);
     expect(leftovers()).toEqual([]);
   });

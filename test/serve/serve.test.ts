@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { bundle, OCI, oci, readState, trackBundles, until } from "../integration/harness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "leopard-serve-"));
-const socket = join(dir, "oci.sock");
+const socket = join(dir, "leopard-oci.sock");
 let server: ReturnType<typeof Bun.spawn>;
 const use = trackBundles();
 
 /** The environment of a launcher that must be served by our server. */
 function served(extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return { ...process.env, LEOPARD_SERVE_SOCKET: socket, LEOPARD_SERVE: "1", ...extra };
+  return { ...process.env, LEOPARD_SERVE_DIR: dir, LEOPARD_SERVE: "1", ...extra };
 }
 
 function workers(): number[] {
@@ -149,7 +149,7 @@ describe("leopard-oci serve", () => {
   });
 
   test("without a server the launcher runs Bun itself; LEOPARD_SERVE=1 then says why", () => {
-    const env = { ...process.env, LEOPARD_SERVE_SOCKET: join(dir, "absent.sock") };
+    const env = { ...process.env, LEOPARD_SERVE_DIR: join(dir, "absent") };
     const direct = Bun.spawnSync([OCI, "--version"], { env, stdout: "pipe", stderr: "pipe" });
     expect(direct.exitCode).toBe(0);
     const refused = Bun.spawnSync([OCI, "--version"], {
@@ -158,7 +158,7 @@ describe("leopard-oci serve", () => {
       stderr: "pipe",
     });
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr.toString()).toContain("absent.sock: No such file or directory");
+    expect(refused.stderr.toString()).toContain("absent/leopard-oci.sock: No such file or directory");
   });
 
   test("a second server on the same socket is refused", () => {
@@ -170,7 +170,7 @@ describe("leopard-oci serve", () => {
 
 describe("stopping", () => {
   test("SIGTERM removes the socket and every idle worker exits", async () => {
-    const sock = join(dir, "stop.sock");
+    const sock = join(dir, "stop", "leopard-oci.sock");
     const s = Bun.spawn([OCI, "serve", "--socket", sock, "--workers", "1"], {
       env: process.env,
       stderr: "inherit",
@@ -179,7 +179,7 @@ describe("stopping", () => {
     await until(
       () =>
         Bun.spawnSync([OCI, "--version"], {
-          env: { ...served(), LEOPARD_SERVE_SOCKET: sock },
+          env: { ...served(), LEOPARD_SERVE_DIR: join(dir, "stop") },
           stdout: "ignore",
           stderr: "ignore",
         }).exitCode === 0,
