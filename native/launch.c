@@ -1,6 +1,7 @@
 /* launch.c: bin/leopard-oci and bin/leopard (one source, two binaries: LAUNCH_NAME says which).
  *
- * Like the helper, it decides nothing. It does one of two things:
+ * Like the helper, it decides nothing about containers; its one choice is which Bun file to run
+ * when it runs Bun itself (see wants_bundle). It does one of two things:
  *
  *  1. Served: a `leopard-oci serve` (or `leopard serve`) keeps warm Bun workers, each with the CLI
  *     already loaded, waiting on a unix socket. The launcher connects, sends its argv, env, cwd,

@@ -227,15 +227,7 @@ const VERBS: Record<string, Verb> = {
     options: { socket: { type: "string" }, workers: { type: "string" } },
     args: [],
     async run(_g, v) {
-      const { defaultSocket, serve } = await import("../serve/supervisor.ts");
-      const { fileURLToPath } = await import("node:url");
-      return serve({
-        name: "leopard-oci",
-        socket: (v["socket"] as string | undefined) ?? defaultSocket("leopard-oci"),
-        workers: v["workers"] === undefined ? 2 : Math.max(1, count(v["workers"], "workers")),
-        // src/cli/ and build/cli/ are both two levels below the checkout.
-        top: fileURLToPath(new URL("../..", import.meta.url)),
-      });
+      return (await import("../serve/supervisor.ts")).serveVerb("leopard-oci", v);
     },
   },
   features: {

@@ -90,21 +90,7 @@ const serveVerb: Verb = {
   options: { socket: { type: "string" }, workers: { type: "string" } },
   args: [],
   async run(_g, v) {
-    const { defaultSocket, serve } = await import("../serve/supervisor.ts");
-    const { fileURLToPath } = await import("node:url");
-    const n = v["workers"] === undefined ? 2 : Number(v["workers"]);
-    if (!Number.isInteger(n) || n < 1)
-      throw new LeopardError(
-        "invalid-argument",
-        `--workers "${String(v["workers"])}" is not a positive integer`,
-      );
-    return serve({
-      name: "leopard",
-      socket: (v["socket"] as string | undefined) ?? defaultSocket("leopard"),
-      workers: n,
-      // src/cli/ and build/cli/ are both two levels below the checkout.
-      top: fileURLToPath(new URL("../..", import.meta.url)),
-    });
+    return (await import("../serve/supervisor.ts")).serveVerb("leopard", v);
   },
 };
 

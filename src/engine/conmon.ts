@@ -4,11 +4,9 @@
 // the exit command (`leopard container-cleanup <id>`). conmon reports init's pid (or the
 // runtime's error) as JSON on the pipe named by _OCI_SYNCPIPE; we then start the container
 // in-process.
-import { ptr } from "bun:ffi";
 import { existsSync, readFileSync } from "node:fs";
 import { spawnHelper } from "../runtime/spawn.ts";
-import { O_CLOEXEC, read } from "../sys/io.ts";
-import { check, libc } from "../sys/libc.ts";
+import { pipe, read } from "../sys/io.ts";
 import { closeFd, recvMsg, socketPair, waitReadable } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 
@@ -119,13 +117,6 @@ export async function launchConmon(r: ConmonRequest): Promise<number> {
     closeFd(ours);
     closeFd(errRead);
   }
-}
-
-/** A close-on-exec pipe: [read end, write end]. */
-function pipe(): [number, number] {
-  const fds = new Int32Array(2);
-  check(libc().pipe2(ptr(fds), O_CLOEXEC), "pipe2");
-  return [fds[0]!, fds[1]!];
 }
 
 /** What fd gives until EOF, or until timeoutMs passes without more. */

@@ -3,8 +3,8 @@
 // anything else passed through as plain tar. A source given as a file path goes to the child as
 // its stdin directly, without passing through JavaScript.
 import { closeSync, openSync, readSync } from "node:fs";
+import { pipe } from "../sys/io.ts";
 import { LeopardError } from "../util/errors.ts";
-import { pipe } from "./ffi.ts";
 import { readChunks } from "./file-stream.ts";
 
 export type Compression = "none" | "gzip" | "zstd" | "xz";

@@ -10,8 +10,6 @@ function load() {
     mknod: { args: [ptr, u32, u64], returns: i32 },
     chmod: { args: [ptr, u32], returns: i32 },
     fchmod: { args: [i32, u32], returns: i32 },
-    pipe2: { args: [ptr, i32], returns: i32 },
-    fcntl: { args: [i32, i32, i32], returns: i32 },
     lsetxattr: { args: [ptr, ptr, ptr, u64, i32], returns: i32 },
     lgetxattr: { args: [ptr, ptr, ptr, u64], returns: i64 },
     llistxattr: { args: [ptr, ptr, u64], returns: i64 },
@@ -47,19 +45,6 @@ export function chmod(path: string, mode: number): void {
 /** fchmod(2) itself, keeping the set-id and sticky bits as chmod above. */
 export function fchmod(fd: number, mode: number, path: string): void {
   check(sym().fchmod(fd, mode & 0o7777), "fchmod", path);
-}
-
-const O_CLOEXEC = 0o2000000;
-const F_SETPIPE_SZ = 1031;
-
-/** A pipe (read end, write end), close-on-exec, with room for size bytes where allowed. */
-export function pipe(size: number): [number, number] {
-  const fds = new Int32Array(2);
-  check(sym().pipe2(toPtr(fds), O_CLOEXEC), "pipe2");
-  const r = fds[0] as number;
-  const w = fds[1] as number;
-  sym().fcntl(w, F_SETPIPE_SZ, size); // a smaller pipe still works, only slower
-  return [r, w];
 }
 
 export function lsetxattr(path: string, name: string, value: Uint8Array): void {

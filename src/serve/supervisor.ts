@@ -9,6 +9,7 @@
 import { ptr } from "bun:ffi";
 import { chmodSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { writeAll } from "../sys/io.ts";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { closeFd, connectUnix } from "../sys/seqpacket.ts";
@@ -29,6 +30,25 @@ export interface ServeOptions {
   top: string;
   /** Called once the socket is bound and the first workers were started. */
   onReady?: () => void;
+}
+
+/** The `serve` verb of both CLIs: --socket PATH, --workers N (default 2). */
+export async function serveVerb(name: ServeOptions["name"], v: Record<string, unknown>): Promise<number> {
+  const socket = v["socket"];
+  const workers = v["workers"] === undefined ? 2 : Number(v["workers"]);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new LeopardError(
+      "invalid-argument",
+      `--workers "${String(v["workers"])}" is not a positive integer`,
+    );
+  return serve({
+    name,
+    socket: typeof socket === "string" ? socket : defaultSocket(name),
+    workers,
+    // This module is src/serve/supervisor.ts, or inlined in build/cli/<name>.js: both two
+    // levels below the checkout.
+    top: fileURLToPath(new URL("../..", import.meta.url)),
+  });
 }
 
 export function defaultSocket(name: string): string {

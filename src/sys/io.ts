@@ -163,6 +163,18 @@ export function readDir(path: string): DirEntry[] {
 }
 
 /** rm -rf: removes path and everything below it without following symlinks; a missing path is fine. */
+const F_SETPIPE_SZ = 1031;
+
+/** A pipe (read end, write end), close-on-exec; with size, room for that many bytes where allowed. */
+export function pipe(size?: number): [number, number] {
+  const fds = new Int32Array(2);
+  if (libc().pipe2(ptr(fds), O_CLOEXEC) === -1) throw new IoError("pipe2", errno(), "(pipe)");
+  const r = fds[0] as number;
+  const w = fds[1] as number;
+  if (size !== undefined) libc().fcntl(w, F_SETPIPE_SZ, size); // a smaller pipe still works, only slower
+  return [r, w];
+}
+
 export function removeTree(path: string): void {
   try {
     unlink(path);

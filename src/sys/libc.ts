@@ -38,6 +38,7 @@ const DEFS = {
   dup2: { args: [i32, i32], returns: i32 },
   dup: { args: [i32], returns: i32 },
   pipe2: { args: [ptr, i32], returns: i32 },
+  fcntl: { args: [i32, i32, i32], returns: i32 },
 } as const;
 
 type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];
