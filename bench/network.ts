@@ -3,6 +3,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { removeNetworkFirewall } from "../src/network/firewall.ts";
 import {
   attach,
   createNetns,
@@ -52,11 +53,12 @@ try {
   }
   console.log(`netns create+remove, in-process: median ${median(ours).toFixed(2)} ms`);
   console.log(`netns via unshare(1)+ip:         median ${median(theirs).toFixed(2)} ms`);
-  console.log(`attach (bridge+portmap+firewall): median ${median(att).toFixed(0)} ms`);
+  console.log(`attach (bridge, network rules):   median ${median(att).toFixed(0)} ms`);
   console.log(`detach:                           median ${median(det).toFixed(0)} ms`);
 } finally {
   await pruneNetworking(paths, []);
   Bun.spawnSync(["ip", "link", "del", "lbench0"]);
+  removeNetworkFirewall("lbench0");
   unmountNetnsDir(paths);
   rmSync(dir, { recursive: true, force: true });
 }

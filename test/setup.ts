@@ -55,6 +55,12 @@ function removeEngineTestDirs(): void {
   for (const n of existsSync("/sys/class/net") ? require("node:fs").readdirSync("/sys/class/net") : []) {
     if (String(n).startsWith(prefix)) Bun.spawnSync(["ip", "link", "del", String(n)]);
   }
+  // And their networks' own iptables chains (src/network/firewall.ts: LEOPARD-<bridge>).
+  if (Bun.spawnSync(["iptables-save", "-t", "nat"]).stdout.toString().includes(`:LEOPARD-${prefix}`)) {
+    const { removeFirewalls } =
+      require("../src/network/firewall.ts") as typeof import("../src/network/firewall.ts");
+    removeFirewalls((b) => b.startsWith(prefix));
+  }
 }
 
 afterAll(removeEngineTestDirs);

@@ -4,6 +4,8 @@
 import { join } from "node:path";
 import { describe, LeopardError } from "../util/errors.ts";
 import { addList, type CniCall, checkList, delList } from "./cni.ts";
+import { attachList, hasNetworkFirewall, leavesContainerRules } from "./conflist.ts";
+import { ensureNetworkFirewall } from "./firewall.ts";
 import { removeRulesOf } from "./iptables.ts";
 import { withLock } from "./lock.ts";
 import { ownsNetns, removeNetns } from "./netns.ts";
@@ -110,16 +112,22 @@ export async function attach(
       }
       recorded = true;
     });
+    // The networks' own rules are checked while the plugins run (and installed if missing).
+    const firewalls = Promise.all(
+      nets.filter((n) => hasNetworkFirewall(n.conflist)).map((n) => ensureNetworkFirewall(paths, n.info)),
+    );
+    firewalls.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     const out: Attachment[] = [];
     for (const [i, net] of nets.entries()) {
       const runtime: RuntimeValues = {};
-      if (i === 0 && maps.length > 0) runtime.portMappings = maps;
+      const publishes = i === 0 && maps.length > 0;
+      if (publishes) runtime.portMappings = maps;
       if (opts.ip !== undefined) runtime.ips = [opts.ip];
       if (opts.aliases !== undefined) runtime.aliases = { [net.info.name]: opts.aliases };
       const a: AttachmentRecord = {
         network: net.info.name,
         ifname: `eth${i}`,
-        conflist: net.conflist,
+        conflist: attachList(net.conflist, publishes),
         runtime,
       };
       rec.attachments.push(a);
@@ -128,6 +136,7 @@ export async function attach(
       saveRecord(paths, rec);
       out.push(summarizeResult(net.info.name, a.ifname, a.result));
     }
+    await firewalls;
     return out;
   } catch (e) {
     // Roll back in reverse; each DEL tolerates what is already gone.
@@ -137,12 +146,21 @@ export async function attach(
       } catch {}
     }
     if (recorded) {
-      removeRulesOf(containerId, new Set(rec.attachments.map((a) => a.network)));
+      removeLeftRules(rec);
       deleteRecord(paths, containerId);
     }
     if (!foreign && ownsNetns(paths, netns)) removeNetns(netns);
     throw e;
   }
+}
+
+/**
+ * Removes the commented rules DEL left (see removeRulesOf), when any plugin of the container's
+ * makes such rules: two iptables-save otherwise spared.
+ */
+function removeLeftRules(rec: ContainerRecord): void {
+  const withRules = rec.attachments.filter((a) => leavesContainerRules(a.conflist));
+  if (withRules.length > 0) removeRulesOf(rec.containerId, new Set(withRules.map((a) => a.network)));
 }
 
 /**
@@ -164,7 +182,7 @@ export async function detach(paths: NetworkPaths, containerId: string): Promise<
   }
   if (errors.length > 0)
     throw new LeopardError("system", `detach container "${containerId}": ${errors.join("; ")}`);
-  removeRulesOf(containerId, new Set(rec.attachments.map((a) => a.network)));
+  removeLeftRules(rec);
   if (ownsNetns(paths, rec.netns)) removeNetns(rec.netns);
   deleteRecord(paths, containerId);
 }

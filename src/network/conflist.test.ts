@@ -1,7 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import {
+  attachList,
   bridgeConflist,
   describeConflist,
+  hasNetworkFirewall,
+  leavesContainerRules,
   nextBridgeName,
   parseConflist,
   validateNetworkName,
@@ -18,15 +21,16 @@ const spec = {
 };
 
 describe("bridgeConflist", () => {
-  test("the default network is a bridge with host-local IPAM, masquerade, portmap and firewall", () => {
+  test("the default network is a bridge with host-local IPAM and portmap; masquerade is the network's own", () => {
     const c = bridgeConflist(spec);
     expect(c.cniVersion).toBe("1.0.0");
     expect(c.name).toBe("leopard");
-    expect(c.plugins.map((p) => p.type)).toEqual(["bridge", "portmap", "firewall"]);
+    expect(c.plugins.map((p) => p.type)).toEqual(["bridge", "portmap"]);
+    expect(hasNetworkFirewall(c)).toBe(true);
     expect(c.plugins[0]).toMatchObject({
       bridge: "leopard0",
       isGateway: true,
-      ipMasq: true,
+      ipMasq: false,
       capabilities: { ips: true },
       ipam: {
         type: "host-local",
@@ -35,6 +39,27 @@ describe("bridgeConflist", () => {
       },
     });
     expect(c.plugins[1]).toEqual({ type: "portmap", capabilities: { portMappings: true } });
+  });
+
+  test("an attachment without published ports runs no portmap, and then leaves no rules of its own", () => {
+    const c = bridgeConflist(spec);
+    expect(attachList(c, false).plugins.map((p) => p.type)).toEqual(["bridge"]);
+    expect(attachList(c, true)).toBe(c);
+    expect(leavesContainerRules(attachList(c, false))).toBe(false);
+    expect(leavesContainerRules(attachList(c, true))).toBe(true);
+    expect(c.plugins).toHaveLength(2); // the network's own list is not changed
+  });
+
+  test("lists of earlier versions (per-container masquerade, the firewall plugin) still count as leaving rules", () => {
+    const old = {
+      cniVersion: "1.0.0",
+      name: "old",
+      plugins: [{ type: "bridge", ipMasq: true }, { type: "firewall" }],
+    };
+    expect(leavesContainerRules(old)).toBe(true);
+    expect(leavesContainerRules({ ...old, plugins: [{ type: "bridge", ipMasq: true }] })).toBe(true);
+    expect(leavesContainerRules({ ...old, plugins: [{ type: "bridge" }] })).toBe(false);
+    expect(hasNetworkFirewall(old)).toBe(false);
   });
 
   test("describeConflist reads back what bridgeConflist wrote", () => {

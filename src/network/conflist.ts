@@ -55,10 +55,10 @@ export function validateNetworkName(name: string): void {
 
 /**
  * The list for a bridge network: the bridge plugin (veth into the bridge, gateway address on the
- * bridge, masquerade of traffic leaving the subnet, host-local IPAM), portmap for published
- * ports (its default snat also sets route_localnet on the bridge so 127.0.0.1:port works), and
- * the firewall plugin so the containers' traffic is forwarded even where the FORWARD policy is
- * DROP (Docker's hosts). Loopback is brought up when the namespace is made, not by CNI.
+ * bridge, host-local IPAM) and portmap for published ports (its default snat also sets
+ * route_localnet on the bridge so 127.0.0.1:port works). Masquerade and forwarding are the
+ * network's own rules (firewall.ts), not the bridge plugin's ipMasq or the firewall plugin, which
+ * would add them per container. Loopback is brought up when the namespace is made, not by CNI.
  */
 export function bridgeConflist(spec: BridgeNetworkSpec): Conflist {
   return {
@@ -69,7 +69,7 @@ export function bridgeConflist(spec: BridgeNetworkSpec): Conflist {
         type: "bridge",
         bridge: spec.bridge,
         isGateway: true,
-        ipMasq: true,
+        ipMasq: false,
         hairpinMode: true,
         // A requested address (`--ip`) reaches host-local as runtimeConfig.ips.
         capabilities: { ips: true },
@@ -81,10 +81,29 @@ export function bridgeConflist(spec: BridgeNetworkSpec): Conflist {
         },
       },
       { type: "portmap", capabilities: { portMappings: true } },
-      { type: "firewall", backend: "iptables" },
     ],
     leopard: { created: spec.created },
   };
+}
+
+/**
+ * The list one attachment runs (and keeps for its DEL): without portmap when it publishes no
+ * ports, since portmap would only check its chains (a few iptables calls) to do nothing.
+ */
+export function attachList(c: Conflist, publishes: boolean): Conflist {
+  return publishes ? c : { ...c, plugins: c.plugins.filter((p) => p.type !== "portmap") };
+}
+
+/** Whether the network's masquerade and forwarding are its own rules (lists leopard wrote). */
+export function hasNetworkFirewall(c: Conflist): boolean {
+  return c.leopard !== undefined;
+}
+
+/** Whether an attachment with this list leaves iptables rules of its own (commented with its id). */
+export function leavesContainerRules(c: Conflist): boolean {
+  return c.plugins.some(
+    (p) => p.type === "portmap" || p.type === "firewall" || (p.type === "bridge" && p["ipMasq"] === true),
+  );
 }
 
 function obj(x: unknown): Record<string, unknown> | undefined {

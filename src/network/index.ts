@@ -14,6 +14,8 @@
 //   createNetwork(p, {name, subnet?, gateway?}): Promise<Network>
 //   removeNetwork(p, name, {inUse?(name) => ids}): Promise<void>   refused while in use
 //   Network = { info: NetworkInfo {name, driver, bridge, subnet, gateway, ipamDir, created}, conflist }
+//   A network's masquerade and FORWARD accepts are its own iptables chains, LEOPARD-<bridge>
+//   (firewall.ts): checked on each attach, installed when missing, removed with the network.
 //
 //   A container's namespace (pinned at <runDir>/netns/<id>, lo up; `--network none` is just this):
 //   createNetns(p, id): Promise<string>                      the path, for the OCI spec's

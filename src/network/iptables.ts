@@ -97,7 +97,8 @@ export function planCleanup(
   };
 }
 
-function run(args: string[]): boolean {
+/** `iptables -w ARGS`; whether it succeeded. */
+export function iptables(args: string[]): boolean {
   return (
     Bun.spawnSync(["iptables", "-w", ...args], { stdout: "ignore", stderr: "ignore", env: process.env })
       .exitCode === 0
@@ -117,10 +118,10 @@ export function iptablesSave(table: string): string {
 export function applyCleanup(plan: CleanupPlan): { rules: number; chains: number } {
   let rules = 0;
   let chains = 0;
-  for (const r of plan.rules) if (run(["-t", r.table, "-D", ...r.args.slice(1)])) rules++;
+  for (const r of plan.rules) if (iptables(["-t", r.table, "-D", ...r.args.slice(1)])) rules++;
   for (const c of plan.chains) {
-    run(["-t", c.table, "-F", c.chain]);
-    if (run(["-t", c.table, "-X", c.chain])) chains++;
+    iptables(["-t", c.table, "-F", c.chain]);
+    if (iptables(["-t", c.table, "-X", c.chain])) chains++;
   }
   return { rules, chains };
 }

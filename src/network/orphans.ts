@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe } from "../util/errors.ts";
 import { detach } from "./attach.ts";
 import { delList } from "./cni.ts";
+import { firewallBridges, removeFirewalls } from "./firewall.ts";
 import {
   applyCleanup,
   type CleanupPlan,
@@ -30,6 +31,8 @@ export interface Orphans {
   reservations: string[];
   veths: string[];
   iptables: CleanupPlan;
+  /** Bridges with network rules (firewall.ts) whose network is not here and whose bridge is gone. */
+  firewalls: string[];
 }
 
 function listDir(dir: string): string[] {
@@ -76,22 +79,29 @@ export async function findOrphans(paths: NetworkPaths, live: ReadonlySet<string>
   const liveIps = new Set(allRes.filter((r) => live.has(r.containerId)).map((r) => r.ip));
   const dead = new Set([...netns, ...records, ...res.map((r) => r.containerId)]);
   // Rules of gone containers known only to iptables count when their address is in our subnets
-  // (another engine or leopard instance may share a network name, never a subnet).
+  // (another engine or leopard instance may share a network name, never a subnet): a masquerade
+  // rule's `-s IP/32` (lists of earlier versions), or the DNAT target of portmap's chain.
   const nat = iptablesSave("nat");
-  for (const line of nat.split("\n")) {
-    if (!line.startsWith("-A ")) continue;
-    const args = splitRule(line);
+  const natRules = nat
+    .split("\n")
+    .filter((l) => l.startsWith("-A "))
+    .map(splitRule);
+  const dnatTo = new Map<string, string[]>(); // chain → addresses it DNATs to
+  for (const args of natRules) {
+    const to = args[args.indexOf("--to-destination") + 1];
+    if (args.includes("--to-destination") && to !== undefined)
+      dnatTo.set(args[1]!, [...(dnatTo.get(args[1]!) ?? []), to.split(":")[0]!]);
+  }
+  for (const args of natRules) {
     const owner = commentOwner(args);
-    const s = args[args.indexOf("-s") + 1];
-    if (
-      owner &&
-      names.has(owner.network) &&
-      !live.has(owner.id) &&
-      args.includes("-s") &&
-      s?.endsWith("/32") &&
-      ours(s.slice(0, -3))
-    )
-      dead.add(owner.id);
+    if (owner === undefined || !names.has(owner.network) || live.has(owner.id)) continue;
+    const s = args.includes("-s") ? args[args.indexOf("-s") + 1] : undefined;
+    const target = args.includes("-j") ? args[args.indexOf("-j") + 1] : undefined;
+    const addrs = [
+      ...(s?.endsWith("/32") ? [s.slice(0, -3)] : []),
+      ...(target === undefined ? [] : (dnatTo.get(target) ?? [])),
+    ];
+    if (addrs.some(ours)) dead.add(owner.id);
   }
   const isDead = (id: string) => dead.has(id);
   const isStaleIp = (ip: string) => ours(ip) && !liveIps.has(ip);
@@ -112,6 +122,9 @@ export async function findOrphans(paths: NetworkPaths, live: ReadonlySet<string>
   const veths = ipLinks()
     .filter((l) => l.master !== undefined && bridges.has(l.master) && !livePeers.has(l.ifindex))
     .map((l) => l.ifname);
+  // A network's rules outlive its containers; they are orphans once neither a network here uses
+  // the bridge nor the bridge exists (another store's network keeps its bridge between containers).
+  const firewalls = firewallBridges().filter((b) => !bridges.has(b) && !existsSync(`/sys/class/net/${b}`));
   return {
     containers: [...dead].sort(),
     netns,
@@ -122,6 +135,7 @@ export async function findOrphans(paths: NetworkPaths, live: ReadonlySet<string>
       rules: [...natPlan.rules, ...filterPlan.rules],
       chains: [...natPlan.chains, ...filterPlan.chains],
     },
+    firewalls,
   };
 }
 
@@ -130,6 +144,7 @@ export interface PruneReport {
   netns: number;
   reservations: number;
   rules: number;
+  /** Chains, the networks' own (firewall.ts) included. */
   chains: number;
   veths: number;
   /** DELs that failed (the sweep still ran). */
@@ -202,6 +217,7 @@ export async function pruneNetworking(paths: NetworkPaths, live: Iterable<string
     if (info === undefined) continue;
     rmSync(join(info.ipamDir, network, ip), { force: true });
   }
+  const fwChains = removeFirewalls((b) => after.firewalls.includes(b));
   for (const v of after.veths)
     Bun.spawnSync(["ip", "link", "del", v], { stdout: "ignore", stderr: "ignore", env: process.env });
   return {
@@ -209,7 +225,7 @@ export async function pruneNetworking(paths: NetworkPaths, live: Iterable<string
     netns: before.netns.length,
     reservations: before.reservations.length,
     rules: ipt.rules,
-    chains: ipt.chains,
+    chains: ipt.chains + fwChains,
     veths: after.veths.length,
     errors,
   };

@@ -15,6 +15,7 @@ import {
   parseConflist,
   validateNetworkName,
 } from "./conflist.ts";
+import { removeNetworkFirewall } from "./firewall.ts";
 import { withLock } from "./lock.ts";
 import type { NetworkPaths } from "./paths.ts";
 import { hostRoutes } from "./routes.ts";
@@ -185,7 +186,7 @@ export interface RemoveNetworkOptions {
 }
 
 /**
- * Removes a network definition, its bridge and its host-local directory. Refused for the default
+ * Removes a network definition, its bridge, its iptables rules and its host-local directory. Refused for the default
  * network and while any container holds an address on it or the engine says it uses it.
  */
 export async function removeNetwork(
@@ -212,6 +213,7 @@ export async function removeNetwork(
     rmSync(file(paths, name));
     rmSync(join(info.ipamDir, name), { recursive: true, force: true });
     deleteLink(info.bridge);
+    removeNetworkFirewall(info.bridge);
   });
 }
 

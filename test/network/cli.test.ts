@@ -56,7 +56,7 @@ test("network create, ls, inspect and rm, with clear errors", async () => {
     config: { plugins: unknown[] };
   }[];
   expect(insp[0]!.name).toBe("web");
-  expect(insp[0]!.config.plugins).toHaveLength(3);
+  expect(insp[0]!.config.plugins).toHaveLength(2);
   expect(leopard("network", "inspect", "nope")).toMatchObject({
     code: 1,
     err: 'leopard: network inspect nope: network "nope" does not exist\n',

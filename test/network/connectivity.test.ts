@@ -79,7 +79,8 @@ describe("bridge networks", () => {
       expect(ping(ns[0]!, ipB)).toBe(true);
       expect(ping(ns[1]!, ipA)).toBe(true);
       expect(attachments(paths, "pair-a")).toEqual(a!);
-      expect(iptablesMentioning([idTag("pair-a")]).length).toBeGreaterThan(0);
+      // Without published ports a container has no rules of its own: the network's cover it.
+      expect(iptablesMentioning([idTag("pair-a"), `${ipA}/32`])).toEqual([]);
       await check(paths, "pair-a");
     } finally {
       for (const id of ids) await detach(paths, id);

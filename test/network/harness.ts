@@ -5,6 +5,7 @@ import { afterAll, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { removeFirewalls } from "../../src/network/firewall.ts";
 import { type NetworkPaths, networkPaths, pruneNetworking } from "../../src/network/index.ts";
 import { unmountNetnsDir } from "../../src/network/netns.ts";
 
@@ -39,6 +40,7 @@ export async function cleanup(paths: NetworkPaths): Promise<void> {
     process.stderr.write(`network test cleanup: ${String(e)}\n`);
   }
   for (const l of links()) if (l.startsWith(paths.bridgePrefix)) sh(["ip", "link", "del", l]);
+  removeFirewalls((b) => b.startsWith(paths.bridgePrefix));
   if (existsSync(paths.netnsDir)) unmountNetnsDir(paths);
 }
 

@@ -82,3 +82,17 @@ test("prune also finds rules and addresses whose namespace and record are both g
   expect(reservedIps(paths, "leopard")).toEqual([]);
   expect(iptablesMentioning([idTag("ghost"), "18094"])).toEqual([]);
 });
+
+test("prune finds a container known only by its published port's rules (record, namespace and address all gone)", async () => {
+  const ns = await createNetns(paths, "phantom");
+  const [att] = await attach(paths, "phantom", ns, ["leopard"], ports(18095));
+  rmSync(recordPath(paths, "phantom"));
+  const { removeNetns } = await import("../../src/network/index.ts");
+  removeNetns(ns);
+  const { info } = await getNetwork(paths, "leopard");
+  rmSync(`${info.ipamDir}/leopard/${att!.ip}`);
+  expect(iptablesMentioning([idTag("phantom")]).length).toBeGreaterThan(0);
+  expect((await findOrphans(paths, new Set())).containers).toEqual(["phantom"]);
+  await pruneNetworking(paths, []);
+  expect(iptablesMentioning([idTag("phantom"), "18095"])).toEqual([]);
+});

@@ -1,10 +1,12 @@
 import { expect, test } from "bun:test";
+import { firewallsIn } from "../../src/network/firewall.ts";
 import { attach, createNetns, detach, getNetwork } from "../../src/network/index.ts";
+import { iptablesSave } from "../../src/network/iptables.ts";
 import { bridgePorts, idTag, iptablesMentioning, listDir, ping, reservedIps, testPaths } from "./harness.ts";
 
 const paths = testPaths("par");
 
-test("twenty concurrent attaches to the default network get distinct addresses, all reach the gateway, and detach leaves nothing", async () => {
+test("twenty concurrent attaches to the default network, each publishing a port, get distinct addresses, all reach the gateway, and detach leaves nothing", async () => {
   const ids = Array.from({ length: 20 }, (_, i) => `par-${i}`);
   const { info } = await getNetwork(paths, "leopard");
   let ips: string[] = [];
@@ -12,7 +14,12 @@ test("twenty concurrent attaches to the default network get distinct addresses, 
     const results = await Promise.all(
       ids.map(async (id) => {
         const ns = await createNetns(paths, id);
-        const [a] = await attach(paths, id, ns, ["leopard"]);
+        // Each publishes a port, so each has rules of its own (and the check after detach is not
+        // vacuous); the network's own rules are installed once.
+        const hostPort = 18300 + ids.indexOf(id);
+        const [a] = await attach(paths, id, ns, ["leopard"], {
+          portMappings: [{ hostPort, containerPort: 80, protocol: "tcp" }],
+        });
         return { ns, ip: a!.ip };
       }),
     );
@@ -20,8 +27,8 @@ test("twenty concurrent attaches to the default network get distinct addresses, 
     expect(new Set(ips).size).toBe(20);
     expect(reservedIps(paths, "leopard").sort()).toEqual([...ips].sort());
     expect(bridgePorts(info.bridge)).toHaveLength(20);
-    // Each has its masquerade rules (so the check after detach is not vacuous).
     expect(ids.filter((id) => iptablesMentioning([idTag(id)]).length > 0)).toEqual(ids);
+    for (const t of ["nat", "filter"]) expect(firewallsIn(iptablesSave(t)).get(info.bridge)).toHaveLength(1);
     const reached = results.filter((r) => ping(r.ns, info.gateway)).length;
     expect(reached).toBe(20);
   } finally {
