@@ -15,7 +15,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { removeNetworkFirewall } from "../src/network/firewall.ts";
+import { removeFirewalls } from "../src/network/firewall.ts";
 import { IMAGE, makePodmanEnv, PODMAN, type PodmanEnv, removeCgroups } from "../test/compat/podman-env.ts";
 import { engineProcesses, type MemSummary, summarize } from "./procmem.ts";
 
@@ -335,7 +335,7 @@ function cleanup(): void {
   if (left.length === 0) rmSync(dir, { recursive: true, force: true });
   for (const b of Object.values(BRIDGES))
     if (existsSync(`/sys/class/net/${b}`)) Bun.spawnSync(["ip", "link", "del", b]);
-  removeNetworkFirewall(BRIDGES.leopard);
+  removeFirewalls((b) => b === BRIDGES.leopard);
   const stayed = [...mounts, ...left, ...cgroups, ...removeCgroups(CGROUP_PARENT)];
   if (stayed.length > 0) process.stderr.write(`left behind: ${stayed.join(", ")}\n`);
 }

@@ -58,7 +58,7 @@ try {
 } finally {
   await pruneNetworking(paths, []);
   Bun.spawnSync(["ip", "link", "del", "lbench0"]);
-  removeNetworkFirewall("lbench0");
+  removeNetworkFirewall(paths, "lbench0");
   unmountNetnsDir(paths);
   rmSync(dir, { recursive: true, force: true });
 }

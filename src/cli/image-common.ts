@@ -17,7 +17,7 @@ export interface Globals {
 export interface Verb {
   usage: string;
   options: Options;
-  /** Positional arguments: a trailing "?" marks an optional one, "..." any number (at least one). */
+  /** Positional arguments: a trailing "?" marks an optional one, "..." any number (at least one; "...?" none too). */
   args: string[];
   /** Everything after the last positional argument passes through unparsed (run's command). */
   rest?: boolean;

@@ -252,7 +252,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
       return 0;
     }
     const pos = [...parsed.positionals, ...passThrough];
-    const variadic = verb.args.some((a) => a.endsWith("..."));
+    const variadic = verb.args.some((a) => a.includes("..."));
     const required = verb.args.filter((a) => !a.endsWith("?")).length;
     if (pos[0] !== undefined) where = `${name} ${pos[0]}`;
     if (pos.length < required)

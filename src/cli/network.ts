@@ -1,4 +1,4 @@
-// `leopard network create|ls|rm|inspect`: bridge networks as CNI configuration lists.
+// `leopard network create|ls|rm|inspect|check|reload`: bridge networks as CNI configuration lists.
 
 import { defaultRunDir } from "../engine/dirs.ts";
 import { networkPathsFor } from "../engine/network-cni.ts";
@@ -8,6 +8,7 @@ import {
   listNetworks,
   type NetworkInfo,
   type NetworkPaths,
+  reloadNetworkFirewall,
   removeNetwork,
 } from "../network/index.ts";
 import { describe, LeopardError } from "../util/errors.ts";
@@ -154,6 +155,21 @@ const checkVerb: Verb = {
   },
 };
 
+/** `network reload [NAME...]`: the networks' own iptables rules again (all networks by default). */
+const reloadVerb: Verb = {
+  usage: "network reload [NAME...]",
+  options: {},
+  args: ["NAME...?"],
+  async run(g, _v, a) {
+    const paths = pathsFor(g);
+    const names = a.length > 0 ? a : (await listNetworks(paths)).map((n) => n.info.name);
+    return each("reload", names, async (n) => {
+      await reloadNetworkFirewall(paths, (await getNetwork(paths, n)).info);
+      process.stdout.write(`${n}\n`);
+    });
+  },
+};
+
 /** `leopard network <sub>`. */
 export const NETWORK_VERBS: Record<string, Verb> = {
   create: createVerb,
@@ -163,4 +179,5 @@ export const NETWORK_VERBS: Record<string, Verb> = {
   remove: rmVerb,
   inspect: inspectVerb,
   check: checkVerb,
+  reload: reloadVerb,
 };

@@ -4,8 +4,8 @@
 import { join } from "node:path";
 import { describe, LeopardError } from "../util/errors.ts";
 import { addList, type CniCall, checkList, delList } from "./cni.ts";
-import { attachList, hasNetworkFirewall, leavesContainerRules } from "./conflist.ts";
-import { ensureNetworkFirewall } from "./firewall.ts";
+import { attachList, describeConflist, hasNetworkFirewall, leavesContainerRules } from "./conflist.ts";
+import { ensureNetworkFirewall, firewallPresent } from "./firewall.ts";
 import { removeRulesOf } from "./iptables.ts";
 import { withLock } from "./lock.ts";
 import { ownsNetns, removeNetns } from "./netns.ts";
@@ -132,7 +132,7 @@ export async function attach(
       };
       rec.attachments.push(a);
       saveRecord(paths, rec); // before the ADD: a crash in it leaves a record prune can DEL
-      a.result = await addList(net.conflist, call(paths, containerId, netns, a));
+      a.result = await addList(a.conflist, call(paths, containerId, netns, a));
       saveRecord(paths, rec);
       out.push(summarizeResult(net.info.name, a.ifname, a.result));
     }
@@ -187,14 +187,23 @@ export async function detach(paths: NetworkPaths, containerId: string): Promise<
   deleteRecord(paths, containerId);
 }
 
-/** CNI CHECK for every network of the container; throws the first failure. */
+/**
+ * CNI CHECK for every network of the container, and the presence of each network's own rules;
+ * throws the first failure.
+ */
 export async function check(paths: NetworkPaths, containerId: string): Promise<void> {
   validateContainerId(containerId);
   const rec = loadRecord(paths, containerId);
   if (rec === undefined)
     throw new LeopardError("not-found", `container "${containerId}" has no network attachments`);
-  for (const a of rec.attachments)
+  for (const a of rec.attachments) {
     await checkList(a.conflist, call(paths, containerId, rec.netns, a), a.result);
+    if (hasNetworkFirewall(a.conflist) && !(await firewallPresent(describeConflist(a.conflist))))
+      throw new LeopardError(
+        "bad-state",
+        `network "${a.network}": its masquerade and forwarding rules are missing (flushed?); "leopard network reload" puts them back`,
+      );
+  }
 }
 
 /** The container's attachments as last recorded (empty when none). */

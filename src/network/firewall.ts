@@ -6,10 +6,17 @@
 // do): those add and remove about twenty iptables calls to every container's start and stop, at
 // ~8 ms each here, for rules that differ only in the /32 they match. The network's subnet says the
 // same once. The rules outlive the containers and go with the network (removeNetwork, or prune
-// for a network whose definition and bridge are both gone). Each attach checks both jumps (two
-// `iptables -C`, run while the plugins run) and reinstalls when a reboot or a flush took them.
+// for a network whose definition and bridge are both gone).
+//
+// When: the first attach after boot installs them (checking the jumps first, under a lock) and
+// leaves a stamp, `<runDir>/firewall/<bridge>` holding the subnet, on the run directory's tmpfs,
+// which a reboot empties with the rules. After that an attach costs nothing here. Rules flushed by
+// hand or by a firewall reload are what `network check` reports and `network reload` puts back,
+// as with podman's `network reload`.
 // Planning is pure; the rest runs iptables.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../sys/fs.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { NetworkInfo } from "./conflist.ts";
 import { iptables, iptablesSave, splitRule } from "./iptables.ts";
@@ -105,18 +112,44 @@ function install(plan: FirewallPlan): void {
   }
 }
 
+function stampOf(paths: NetworkPaths, bridge: string): string {
+  return join(paths.runDir, "firewall", bridge);
+}
+
+function stamped(paths: NetworkPaths, info: NetworkInfo): boolean {
+  try {
+    return readFileSync(stampOf(paths, info.bridge), "utf8") === info.subnet;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether both jumps are in place (two `iptables -C`, side by side). */
+export async function firewallPresent(info: NetworkInfo): Promise<boolean> {
+  return (await Promise.all(firewallPlan(info).jumps.map(present))).every(Boolean);
+}
+
 /**
- * Makes sure the network's rules are in place: when both jumps are there (the usual case, two
- * checks) nothing else runs; otherwise they are installed under a lock, so concurrent attaches
- * never add a jump twice.
+ * Makes sure the network's rules were installed since boot: with the stamp, nothing runs;
+ * otherwise, under a lock (concurrent first attaches never add a jump twice), they are checked,
+ * installed when missing, and stamped.
  */
 export async function ensureNetworkFirewall(paths: NetworkPaths, info: NetworkInfo): Promise<void> {
-  const plan = firewallPlan(info);
-  const ok = await Promise.all(plan.jumps.map(present));
-  if (ok.every(Boolean)) return;
-  await withLock(join(paths.runDir, "firewall.lock"), async () => {
-    const again = await Promise.all(plan.jumps.map(present));
-    if (!again.every(Boolean)) install(plan);
+  if (stamped(paths, info)) return;
+  mkdirSync(join(paths.runDir, "firewall"), { recursive: true, mode: 0o700 });
+  await withLock(join(paths.runDir, "firewall", ".lock"), async () => {
+    if (stamped(paths, info)) return;
+    if (!(await firewallPresent(info))) install(firewallPlan(info));
+    writeFileAtomic(stampOf(paths, info.bridge), info.subnet, 0o600);
+  });
+}
+
+/** Installs the network's rules again (whatever is there is replaced), and stamps them. */
+export async function reloadNetworkFirewall(paths: NetworkPaths, info: NetworkInfo): Promise<void> {
+  mkdirSync(join(paths.runDir, "firewall"), { recursive: true, mode: 0o700 });
+  await withLock(join(paths.runDir, "firewall", ".lock"), () => {
+    install(firewallPlan(info));
+    writeFileAtomic(stampOf(paths, info.bridge), info.subnet, 0o600);
   });
 }
 
@@ -147,8 +180,11 @@ export function firewallBridges(): string[] {
   return [...all].sort();
 }
 
-/** Removes the jumps to, and the chains of, every bridge `which` accepts. Quiet when absent. */
-export function removeFirewalls(which: (bridge: string) => boolean): number {
+/**
+ * Removes the jumps to, and the chains of, every bridge `which` accepts, and their stamps under
+ * `runDir` when given. Quiet when absent; returns how many chains went.
+ */
+export function removeFirewalls(which: (bridge: string) => boolean, runDir?: string): number {
   let removed = 0;
   for (const table of ["nat", "filter"]) {
     for (const [bridge, jumps] of firewallsIn(iptablesSave(table))) {
@@ -158,10 +194,15 @@ export function removeFirewalls(which: (bridge: string) => boolean): number {
       if (iptables(["-t", table, "-X", chainOf(bridge)])) removed++;
     }
   }
+  if (runDir !== undefined) {
+    const dir = join(runDir, "firewall");
+    for (const b of existsSync(dir) ? readdirSync(dir) : [])
+      if (which(b)) rmSync(join(dir, b), { force: true });
+  }
   return removed;
 }
 
-/** Removes one bridge's rules (network rm). */
-export function removeNetworkFirewall(bridge: string): void {
-  removeFirewalls((b) => b === bridge);
+/** Removes one network's rules and stamp (network rm). */
+export function removeNetworkFirewall(paths: NetworkPaths, bridge: string): void {
+  removeFirewalls((b) => b === bridge, paths.runDir);
 }

@@ -15,7 +15,8 @@
 //   removeNetwork(p, name, {inUse?(name) => ids}): Promise<void>   refused while in use
 //   Network = { info: NetworkInfo {name, driver, bridge, subnet, gateway, ipamDir, created}, conflist }
 //   A network's masquerade and FORWARD accepts are its own iptables chains, LEOPARD-<bridge>
-//   (firewall.ts): checked on each attach, installed when missing, removed with the network.
+//   (firewall.ts): installed by the first attach after boot, removed with the network;
+//   reloadNetworkFirewall(p, info): Promise<void> puts them back after a flush (`network reload`).
 //
 //   A container's namespace (pinned at <runDir>/netns/<id>, lo up; `--network none` is just this):
 //   createNetns(p, id): Promise<string>                      the path, for the OCI spec's
@@ -36,6 +37,7 @@
 export { type AttachOptions, attach, attachments, check, detach, publishedPorts } from "./attach.ts";
 export { CniError } from "./cni.ts";
 export { type Conflist, DEFAULT_NETWORK, type NetworkInfo } from "./conflist.ts";
+export { reloadNetworkFirewall } from "./firewall.ts";
 export { createNetns, netnsPath, removeNetns } from "./netns.ts";
 export { findOrphans, type Orphans, type PruneReport, pruneNetworking } from "./orphans.ts";
 export { type NetworkOptions, type NetworkPaths, networkPaths } from "./paths.ts";

@@ -217,7 +217,7 @@ export async function pruneNetworking(paths: NetworkPaths, live: Iterable<string
     if (info === undefined) continue;
     rmSync(join(info.ipamDir, network, ip), { force: true });
   }
-  const fwChains = removeFirewalls((b) => after.firewalls.includes(b));
+  const fwChains = removeFirewalls((b) => after.firewalls.includes(b), paths.runDir);
   for (const v of after.veths)
     Bun.spawnSync(["ip", "link", "del", v], { stdout: "ignore", stderr: "ignore", env: process.env });
   return {

@@ -213,7 +213,7 @@ export async function removeNetwork(
     rmSync(file(paths, name));
     rmSync(join(info.ipamDir, name), { recursive: true, force: true });
     deleteLink(info.bridge);
-    removeNetworkFirewall(info.bridge);
+    removeNetworkFirewall(paths, info.bridge);
   });
 }
 

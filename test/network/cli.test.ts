@@ -62,11 +62,22 @@ test("network create, ls, inspect and rm, with clear errors", async () => {
     err: 'leopard: network inspect nope: network "nope" does not exist\n',
   });
 
+  // reload: every network by default, or those named; an unknown one is named, the rest done.
+  expect(leopard("network", "reload")).toMatchObject({ code: 0, out: "leopard\nweb\n" });
+  expect(leopard("network", "reload", "web", "nope")).toMatchObject({
+    code: 1,
+    out: "web\n",
+    err: 'leopard: network reload nope: network "nope" does not exist\n',
+  });
+  const webChain = `:LEOPARD-${nets[1]!.bridge} `;
+  expect(Bun.spawnSync(["iptables-save", "-t", "nat"]).stdout.toString()).toContain(webChain);
+
   expect(leopard("network", "rm", "leopard").err).toContain(
     'network "leopard" is the default network and cannot be removed',
   );
   expect(leopard("network", "rm", "web")).toMatchObject({ code: 0, out: "web\n" });
   expect(leopard("network", "ls", "-q").out).toBe("leopard\n");
+  expect(Bun.spawnSync(["iptables-save", "-t", "nat"]).stdout.toString()).not.toContain(webChain);
   expect(leopard("network", "frobnicate").err).toContain('unknown network command "frobnicate"');
   await cleanup(paths);
 });

@@ -10,6 +10,7 @@ import {
   getNetwork,
   removeNetns,
 } from "../../src/network/index.ts";
+import { loadRecord } from "../../src/network/records.ts";
 import { threadNetnsId } from "../../src/sys/netns.ts";
 import {
   bridgePorts,
@@ -81,6 +82,10 @@ describe("bridge networks", () => {
       expect(attachments(paths, "pair-a")).toEqual(a!);
       // Without published ports a container has no rules of its own: the network's cover it.
       expect(iptablesMentioning([idTag("pair-a"), `${ipA}/32`])).toEqual([]);
+      // … and runs no portmap, now or at its DEL.
+      expect(loadRecord(paths, "pair-a")!.attachments[0]!.conflist.plugins.map((p) => p.type)).toEqual([
+        "bridge",
+      ]);
       await check(paths, "pair-a");
     } finally {
       for (const id of ids) await detach(paths, id);

@@ -1,17 +1,20 @@
 // The networks' own rules (src/network/firewall.ts): masquerade that really carries traffic out,
-// one jump per table however many containers attach at once, reinstalled after a flush, gone with
-// the network, and pruned once the network and its bridge are both gone.
+// one jump per table however many containers attach at once, reported by CHECK after a flush and
+// put back by reload or (after a reboot) by the next attach, gone with the network, and pruned
+// once the network and its bridge are both gone.
 import { afterAll, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { chainOf, firewallsIn } from "../../src/network/firewall.ts";
 import {
   attach,
+  check,
   createNetns,
   createNetwork,
   detach,
   getNetwork,
   pruneNetworking,
+  reloadNetworkFirewall,
   removeNetns,
   removeNetwork,
 } from "../../src/network/index.ts";
@@ -78,12 +81,27 @@ test("a container reaches a network beyond the host through the network's masque
     }
     // The outside saw the host's address, never the container's.
     expect(inNs(out, ["ip", "route"]).out).not.toContain(info.subnet);
-    // Without the nat jump (a flush, a firewall reload) the same ping gets no answer …
-    const [rule] = firewallsIn(iptablesSave("nat")).get(info.bridge)!;
-    expect(sh(["iptables", "-w", "-t", "nat", "-D", ...rule!.slice(1)]).code).toBe(0);
+    // Without the nat jump (a flush, a firewall reload) the same ping gets no answer, …
     // (Each ping is a new ICMP id, so a new conntrack entry: no cached translation carries it.)
+    const dropJump = () => {
+      const [rule] = firewallsIn(iptablesSave("nat")).get(info.bridge)!;
+      expect(sh(["iptables", "-w", "-t", "nat", "-D", ...rule!.slice(1)]).code).toBe(0);
+    };
+    dropJump();
     expect(ping(ns, `${net}.2`)).toBe(false);
-    // … and the next attach on the network puts it back, once.
+    // … CHECK says so and names the remedy, which puts the rule back, once.
+    await expect(check(paths, "masq-a")).rejects.toThrow(
+      'network "masq": its masquerade and forwarding rules are missing (flushed?); "leopard network reload" puts them back',
+    );
+    await reloadNetworkFirewall(paths, info);
+    await reloadNetworkFirewall(paths, info);
+    expect(jumps("nat", info.bridge)).toBe(1);
+    expect(jumps("filter", info.bridge)).toBe(1);
+    expect(ping(ns, `${net}.2`)).toBe(true);
+    await check(paths, "masq-a");
+    // A reboot empties /run and iptables together: the first attach after it installs them.
+    dropJump();
+    rmSync(join(paths.runDir, "firewall"), { recursive: true });
     const ns2 = await createNetns(paths, "masq-b");
     await attach(paths, "masq-b", ns2, ["masq"]);
     expect(jumps("nat", info.bridge)).toBe(1);
@@ -98,6 +116,7 @@ test("a container reaches a network beyond the host through the network's masque
   await removeNetwork(paths, "masq");
   expect(chains(info.bridge)).toBe(0);
   expect(jumps("nat", info.bridge) + jumps("filter", info.bridge)).toBe(0);
+  expect(existsSync(join(paths.runDir, "firewall", info.bridge))).toBe(false);
 });
 
 test("concurrent first attaches to a new network install its rules once", async () => {

@@ -40,7 +40,7 @@ export async function cleanup(paths: NetworkPaths): Promise<void> {
     process.stderr.write(`network test cleanup: ${String(e)}\n`);
   }
   for (const l of links()) if (l.startsWith(paths.bridgePrefix)) sh(["ip", "link", "del", l]);
-  removeFirewalls((b) => b.startsWith(paths.bridgePrefix));
+  removeFirewalls((b) => b.startsWith(paths.bridgePrefix), paths.runDir);
   if (existsSync(paths.netnsDir)) unmountNetnsDir(paths);
 }
 
