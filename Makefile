@@ -9,6 +9,9 @@ NATIVE := $(HELPER) native/build/leopard-oci native/build/leopard
 BUNDLE := build/cli/leopard.js
 # bin/leopard-oci runs this one for create, run and exec.
 OCI_BUNDLE := build/cli/leopard-oci.js
+# The layer unpacker's worker thread (src/image/unpack-worker.ts), loaded from beside the bundles:
+# Bun's bundler leaves `new Worker(url)` alone, so it is an entry point of its own.
+UNPACK_WORKER := build/cli/unpack-worker.js
 SOURCES := $(shell find src -name '*.ts' ! -name '*.test.ts')
 APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
@@ -54,7 +57,12 @@ apt-deps:
 	  echo "installing: qemu-system-x86"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null; }
 
-$(BUNDLE): $(SOURCES) | deps
+# The bundle depends on the worker so that a bundle the launcher finds fresh has a fresh worker
+# beside it (leopard-oci never unpacks layers).
+$(UNPACK_WORKER): $(SOURCES) | deps
+	$(BUN) build src/image/unpack-worker.ts --target=bun --outfile $@.tmp >/dev/null && mv $@.tmp $@
+
+$(BUNDLE): $(SOURCES) $(UNPACK_WORKER) | deps
 	$(BUN) build src/cli/leopard.ts --target=bun --outfile $@.tmp >/dev/null && mv $@.tmp $@
 
 $(OCI_BUNDLE): $(SOURCES) | deps

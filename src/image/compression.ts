@@ -70,6 +70,9 @@ async function* viaChild(
   let p: Bun.Subprocess<"pipe" | Bun.BunFile, number, "pipe">;
   try {
     p = Bun.spawn(DECOMPRESSOR[kind], {
+      // Explicitly: on a worker thread (unpack-thread.ts) Bun.spawn would otherwise look up PATH
+      // and build the child's environment from the process's initial one, not this thread's.
+      env: process.env,
       stdin: fromFile ? (input as Bun.BunFile) : "pipe",
       stdout: outW,
       stderr: "pipe",

@@ -243,12 +243,13 @@ export class Store {
     const tmp = this.tmpPath("snap");
     try {
       mkdirSync(`${tmp}/fs`, { recursive: true, mode: 0o755 });
-      // node-tar loads only when a layer is unpacked: listing images stays fast.
-      const { unpackLayer } = await import("./unpack.ts");
-      let r: Awaited<ReturnType<typeof unpackLayer>> | undefined;
+      // Loaded only when a layer is unpacked: listing images stays fast. On a worker thread,
+      // so that the layers a pull unpacks side by side use all cores (see unpack-thread.ts).
+      const { unpackInWorker } = await import("./unpack-thread.ts");
+      let r: Awaited<ReturnType<typeof unpackInWorker>> | undefined;
       let failure: unknown;
       try {
-        r = await unpackLayer(source, `${tmp}/fs`, this.unpackOptions);
+        r = await unpackInWorker(source, `${tmp}/fs`, this.unpackOptions);
         if (r.diffId !== diffId) {
           throw new LeopardError(
             "invalid-argument",
