@@ -13,6 +13,7 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { callerPid } from "../sys/caller.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { UnpackOptions, UnpackResult } from "./unpack.ts";
 import { errorFromWire, type FromWorker, type ToWorker, type WireOptions } from "./unpack-wire.ts";
@@ -45,7 +46,7 @@ interface Slot {
 /**
  * Up to `size` workers, started when first needed. Each one compiles the unpacker anew (cold, it
  * costs more CPU than the unpacking it saves on a small layer), so an idle worker is kept for
- * idleMs, for the next layer or a warm `serve` worker's next pull, without keeping the process
+ * idleMs, for the next layer or the next pull of a long-lived caller, without keeping the process
  * alive. Each unpack goes to an idle worker, a new one, or else the least busy.
  */
 export class UnpackPool {
@@ -224,8 +225,12 @@ export async function unpackInWorker(
   opts: UnpackOptions = {},
 ): Promise<UnpackResult> {
   const script = workerScript();
-  if (script === undefined) {
-    // A bundle built without its worker: slower, not broken.
+  // In a `serve` worker running a caller's command, no thread: Bun gives a new Worker its own
+  // copies of fds 0-2, which are then the caller's stdout and stderr, and the idle thread would
+  // hold them open after the command, so the caller's reader never sees EOF (found by
+  // test/serve/engine.test.ts: `run --rm` of a fresh store, which builds busybox, hung there).
+  if (script === undefined || callerPid() !== process.pid) {
+    // (Or a bundle built without its worker.) Slower, not broken.
     const { unpackLayer } = await import("./unpack.ts");
     return unpackLayer(source, dest, opts);
   }
