@@ -112,7 +112,8 @@ export async function attach(
       }
       recorded = true;
     });
-    // The networks' own rules are checked while the plugins run (and installed if missing).
+    // The networks' own rules, side by side with the plugins: installed by the first attach
+    // after boot, nothing to do after that (firewall.ts).
     const firewalls = Promise.all(
       nets.filter((n) => hasNetworkFirewall(n.conflist)).map((n) => ensureNetworkFirewall(paths, n.info)),
     );

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { NetworkInfo } from "./conflist.ts";
-import { iptables, iptablesSave, splitRule } from "./iptables.ts";
+import { argAfter, iptables, iptablesSave, splitRule } from "./iptables.ts";
 import { withLock } from "./lock.ts";
 import type { NetworkPaths } from "./paths.ts";
 
@@ -165,8 +165,7 @@ export function firewallsIn(saveText: string): Map<string, string[][]> {
   for (const line of saveText.split("\n")) {
     if (!line.startsWith("-A ")) continue;
     const args = splitRule(line);
-    const j = args.indexOf("-j");
-    const target = j < 0 ? undefined : args[j + 1];
+    const target = argAfter(args, "-j");
     if (target?.startsWith(CHAIN_PREFIX) && args[1] !== target)
       out.get(target.slice(CHAIN_PREFIX.length))?.push(args);
   }

@@ -49,7 +49,8 @@ export function commentOwner(args: readonly string[]): { network: string; id: st
   return m === null ? undefined : { network: m[1]!, id: m[2]! };
 }
 
-function argAfter(args: readonly string[], flag: string): string | undefined {
+/** The argument after `flag` in a split rule (`-j` → its target), if the flag is there. */
+export function argAfter(args: readonly string[], flag: string): string | undefined {
   const i = args.indexOf(flag);
   return i < 0 ? undefined : args[i + 1];
 }

@@ -10,6 +10,7 @@ import { delList } from "./cni.ts";
 import { firewallBridges, removeFirewalls } from "./firewall.ts";
 import {
   applyCleanup,
+  argAfter,
   type CleanupPlan,
   commentOwner,
   iptablesSave,
@@ -88,15 +89,14 @@ export async function findOrphans(paths: NetworkPaths, live: ReadonlySet<string>
     .map(splitRule);
   const dnatTo = new Map<string, string[]>(); // chain → addresses it DNATs to
   for (const args of natRules) {
-    const to = args[args.indexOf("--to-destination") + 1];
-    if (args.includes("--to-destination") && to !== undefined)
-      dnatTo.set(args[1]!, [...(dnatTo.get(args[1]!) ?? []), to.split(":")[0]!]);
+    const to = argAfter(args, "--to-destination");
+    if (to !== undefined) dnatTo.set(args[1]!, [...(dnatTo.get(args[1]!) ?? []), to.split(":")[0]!]);
   }
   for (const args of natRules) {
     const owner = commentOwner(args);
     if (owner === undefined || !names.has(owner.network) || live.has(owner.id)) continue;
-    const s = args.includes("-s") ? args[args.indexOf("-s") + 1] : undefined;
-    const target = args.includes("-j") ? args[args.indexOf("-j") + 1] : undefined;
+    const s = argAfter(args, "-s");
+    const target = argAfter(args, "-j");
     const addrs = [
       ...(s?.endsWith("/32") ? [s.slice(0, -3)] : []),
       ...(target === undefined ? [] : (dnatTo.get(target) ?? [])),
