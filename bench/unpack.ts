@@ -5,8 +5,11 @@
 // `tar -xzf layer -C dir` per layer, each into its own empty directory (as root it also keeps
 // owners and modes). tar does not turn whiteouts into overlay char devices; there are only three,
 // so it makes no difference to the timing. tar -z decompresses in a separate gzip process, i.e.
-// on the second core, and so does leopard (gzip -dc reading the blob file). Blobs are in the page cache for both and `sync` runs (untimed) before
-// each timing. Prints medians, throughput and leopard/tar throughput (target >= 0.8).
+// on the second core; leopard inflates in-process (node:zlib), on the thread that writes the files.
+// Blobs are in the page cache for both and `sync` runs (untimed) before each timing. Every tree
+// stays until the end of the run: on this machine's ext4 (no journal) files created within a
+// minute or more of a removal cost far more (see bench/pull.ts), whichever tool made them.
+// Prints medians, throughput and leopard/tar throughput (target >= 0.8).
 // `bun bench/unpack.ts [N]` (default 5).
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,7 +45,6 @@ async function leopardOnce(i: number): Promise<number> {
     });
   } finally {
     store.close();
-    rmSync(root, { recursive: true, force: true });
   }
 }
 
@@ -51,13 +53,9 @@ function tarOnce(i: number): number {
   const dirs = img.layers.map((_, k) => join(root, `layer${k}`));
   for (const d of dirs) mkdirSync(d, { recursive: true });
   sync();
-  try {
-    return seconds(() => {
-      for (const [k, l] of img.layers.entries()) sh(["tar", "-xzf", l.blob, "-C", dirs[k]!]);
-    });
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  return seconds(() => {
+    for (const [k, l] of img.layers.entries()) sh(["tar", "-xzf", l.blob, "-C", dirs[k]!]);
+  });
 }
 
 const times = { leopard: [] as number[], tar: [] as number[] };

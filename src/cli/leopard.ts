@@ -311,6 +311,10 @@ const REUSABLE = new Set([
   "pause",
   "unpause",
   "images",
+  // The image verbs, as their `image ...` forms below (a pull keeps the warm unpack threads).
+  "pull",
+  "import",
+  "load",
   "version",
   "info",
   "volume",
@@ -366,6 +370,8 @@ if (import.meta.main) {
           run: main,
           reusable: (argv) => REUSABLE.has(verbOf(argv).verb),
           declines,
+          // Layer unpack threads for pulls, loads and imports (see unpack-thread.ts).
+          prepare: () => import("../image/unpack-thread.ts").then((m) => m.warmPool()),
         }),
       );
   } else main(process.argv.slice(2)).then((code) => process.exit(code));

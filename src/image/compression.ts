@@ -1,10 +1,13 @@
-// Decompression by magic number: gzip, zstd and xz in a child process (the system's gzip, zstd
-// and xz, as GNU tar -z does), so inflating runs on another core while the caller writes files;
-// anything else passed through as plain tar. A source given as a file path goes to the child as
+// Decompression by magic number. gzip, nearly every registry layer, in this process with the
+// zlib Bun links (node:zlib): measured on the bench image's layers (bench/image.ts, 186 MB
+// inflated) it takes 0.66 s of CPU where a `gzip -dc` child took 1.27 s, plus the copies through
+// its two pipes. zstd and xz in a child process (the system's zstd and xz, as GNU tar does);
+// anything else passed through as plain tar. A source given as a file path goes to a child as
 // its stdin directly, without passing through JavaScript.
 import { closeSync, openSync, readSync } from "node:fs";
+import { createGunzip } from "node:zlib";
 import { pipe } from "../sys/io.ts";
-import { LeopardError } from "../util/errors.ts";
+import { describe, LeopardError } from "../util/errors.ts";
 import { readChunks } from "./file-stream.ts";
 
 export type Compression = "none" | "gzip" | "zstd" | "xz";
@@ -17,8 +20,7 @@ export function detectCompression(head: Uint8Array): Compression {
   return "none";
 }
 
-const DECOMPRESSOR: Record<Exclude<Compression, "none">, string[]> = {
-  gzip: ["gzip", "-dc"],
+const DECOMPRESSOR: Record<Exclude<Compression, "none" | "gzip">, string[]> = {
   zstd: ["zstd", "-dcq"],
   xz: ["xz", "-dc"],
 };
@@ -38,6 +40,7 @@ export async function* decompress(source: AsyncIterable<Uint8Array> | string): A
   if (typeof source === "string") {
     const kind = detectCompression(fileHead(source));
     if (kind === "none") yield* readChunks(source);
+    else if (kind === "gzip") yield* gunzip(readChunks(source));
     else yield* viaChild(kind, Bun.file(source));
     return;
   }
@@ -56,11 +59,60 @@ export async function* decompress(source: AsyncIterable<Uint8Array> | string): A
   }
   const kind = detectCompression(head);
   if (kind === "none") yield* rest();
+  else if (kind === "gzip") yield* gunzip(rest());
   else yield* viaChild(kind, rest());
 }
 
+/** Output chunks of the inflater: large ones cost less per byte in zlib and in the tar parser. */
+const GUNZIP_CHUNK = 1 << 20;
+
+/** Inflates a gzip stream (one member or several, as gzip -d does). */
+async function* gunzip(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const z = createGunzip({ chunkSize: GUNZIP_CHUNK });
+  let stopped = false;
+  let inputError: unknown;
+  // Resolves when the inflater wants more input, or is gone (finished, failed or destroyed).
+  const ready = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        z.off("drain", done);
+        z.off("close", done);
+        resolve();
+      };
+      z.on("drain", done);
+      z.on("close", done);
+    });
+  const feed = (async () => {
+    try {
+      for await (const c of input) {
+        if (stopped || z.destroyed) return;
+        if (!z.write(c)) await ready();
+      }
+      z.end();
+    } catch (e) {
+      inputError = e;
+      z.destroy();
+    }
+  })();
+  try {
+    try {
+      for await (const c of z) yield c as Uint8Array;
+    } catch (e) {
+      if (inputError !== undefined) throw inputError;
+      throw new LeopardError("invalid-argument", `gzip stream is corrupt: ${describe(e)}`);
+    }
+    await feed;
+    if (inputError !== undefined) throw inputError;
+  } finally {
+    // The consumer stopped early (a refused layer) or something failed: no more feeding.
+    stopped = true;
+    z.destroy();
+    await feed;
+  }
+}
+
 async function* viaChild(
-  kind: Exclude<Compression, "none">,
+  kind: Exclude<Compression, "none" | "gzip">,
   input: AsyncIterable<Uint8Array> | ReturnType<typeof Bun.file>,
 ): AsyncGenerator<Uint8Array> {
   const fromFile = !(Symbol.asyncIterator in input);

@@ -161,14 +161,15 @@ describe("UnpackPool", () => {
   });
 
   test("a kept worker runs each unpack with its caller's environment, not the first one's", async () => {
-    // A warm `serve` worker runs one caller's command after another's: PATH finds the decompressor.
+    // A warm `serve` worker runs one caller's command after another's: PATH finds the decompressor
+    // (zstd's is a child process; gzip is inflated in-process).
     const pool = new UnpackPool(workerScript() as string, 1);
-    const layer = gzipSync(await tarBytes([{ name: "f", type: "file", data: text("x") }]));
+    const layer = Bun.zstdCompressSync(await tarBytes([{ name: "f", type: "file", data: text("x") }]));
     const path = process.env["PATH"];
     try {
       await pool.unpack(chunks(layer), mkdtempSync(`${dir}/first-`));
       process.env["PATH"] = `${outside}/empty`;
-      await expect(pool.unpack(chunks(layer), mkdtempSync(`${dir}/second-`))).rejects.toThrow("gzip");
+      await expect(pool.unpack(chunks(layer), mkdtempSync(`${dir}/second-`))).rejects.toThrow("zstd");
       expect(pool.workers).toBe(1);
     } finally {
       process.env["PATH"] = path;

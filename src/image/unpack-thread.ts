@@ -41,13 +41,16 @@ interface Slot {
   jobs: Map<number, Job>;
   /** Stops the worker once it has been idle for idleMs. */
   idle?: ReturnType<typeof setTimeout>;
+  /** Settles when the worker has loaded (or died first). */
+  loaded: Promise<void>;
 }
 
 /**
  * Up to `size` workers, started when first needed. Each one compiles the unpacker anew (cold, it
  * costs more CPU than the unpacking it saves on a small layer), so an idle worker is kept for
  * idleMs, for the next layer or the next pull of a long-lived caller, without keeping the process
- * alive. Each unpack goes to an idle worker, a new one, or else the least busy.
+ * alive. Each unpack goes to an idle worker, a new one, or else the least busy. A warmed pool
+ * (see warm) starts every worker at once, keeps them for good and never starts another.
  */
 export class UnpackPool {
   readonly #script: string;
@@ -55,6 +58,7 @@ export class UnpackPool {
   readonly #idleMs: number;
   readonly #slots: Slot[] = [];
   #nextJob = 1;
+  #fixed = false;
 
   constructor(script: string, size: number, idleMs = 30_000) {
     this.#script = script;
@@ -67,17 +71,53 @@ export class UnpackPool {
     return this.#slots.length;
   }
 
+  /** Whether warm() made this pool: its workers were all started then, and no other will be. */
+  get fixed(): boolean {
+    return this.#fixed;
+  }
+
+  /**
+   * Starts every worker now, waits until each has loaded, and keeps them for good: later unpacks
+   * only use these (in a `serve` worker, threads started while fds 0-2 are /dev/null, see
+   * unpackInWorker). Those that died meanwhile are not replaced.
+   */
+  async warm(): Promise<void> {
+    this.#fixed = true;
+    while (this.#slots.length < this.#size) this.#start();
+    // Kept alive meanwhile: nothing else may hold the event loop open for the wait.
+    for (const s of this.#slots) {
+      clearTimeout(s.idle);
+      s.worker.ref();
+    }
+    try {
+      await Promise.all(this.#slots.map((s) => s.loaded));
+    } finally {
+      for (const s of this.#slots) if (s.jobs.size === 0) s.worker.unref();
+    }
+  }
+
   #slot(): Slot {
     const idle = this.#slots.find((s) => s.jobs.size === 0);
     if (idle !== undefined) return idle;
-    if (this.#slots.length < this.#size) return this.#start();
-    return this.#slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+    if (this.#slots.length < this.#size && !this.#fixed) return this.#start();
+    const least = this.#slots.reduce<Slot | undefined>(
+      (a, b) => (a === undefined || b.jobs.size < a.jobs.size ? b : a),
+      undefined,
+    );
+    if (least === undefined) throw new LeopardError("system", "the layer unpack threads have all failed");
+    return least;
   }
 
   #start(): Slot {
-    const slot: Slot = { worker: new Worker(this.#script, { name: "leopard-unpack" }), jobs: new Map() };
+    const loaded = Promise.withResolvers<void>();
+    const slot: Slot = {
+      worker: new Worker(this.#script, { name: "leopard-unpack" }),
+      jobs: new Map(),
+      loaded: loaded.promise,
+    };
     slot.worker.unref();
     const dead = (why: string) => {
+      loaded.resolve();
       clearTimeout(slot.idle);
       const i = this.#slots.indexOf(slot);
       if (i >= 0) this.#slots.splice(i, 1);
@@ -86,7 +126,8 @@ export class UnpackPool {
       slot.jobs.clear();
     };
     slot.worker.addEventListener("message", (ev: MessageEvent<FromWorker>) => {
-      slot.jobs.get(ev.data.job)?.message(ev.data);
+      if (ev.data.kind === "ready") loaded.resolve();
+      else slot.jobs.get(ev.data.job)?.message(ev.data);
     });
     slot.worker.addEventListener("error", (ev: ErrorEvent) => {
       dead(ev.message);
@@ -132,6 +173,8 @@ export class UnpackPool {
             break;
           case "warn":
             opts.warn?.(m.message);
+            break;
+          case "ready":
             break;
           case "done":
           case "failed":
@@ -195,8 +238,10 @@ export class UnpackPool {
       slot.jobs.delete(job);
       if (slot.jobs.size === 0 && this.#slots.includes(slot)) {
         slot.worker.unref();
-        slot.idle = setTimeout(() => slot.worker.terminate(), this.#idleMs);
-        slot.idle.unref();
+        if (!this.#fixed) {
+          slot.idle = setTimeout(() => slot.worker.terminate(), this.#idleMs);
+          slot.idle.unref();
+        }
       }
     }
   }
@@ -218,6 +263,17 @@ function sharedPool(script: string): UnpackPool {
   return shared;
 }
 
+/**
+ * For a `serve` worker's warm-up, while its fds 0-2 are /dev/null: the process's pool, started
+ * and kept for the worker's life, so that callers' pulls unpack on threads (and on code the JIT
+ * has already compiled, from the second pull on). Without a worker script (a bundle built without
+ * it), nothing.
+ */
+export async function warmPool(): Promise<void> {
+  const script = workerScript();
+  if (script !== undefined) await sharedPool(script).warm();
+}
+
 /** unpackLayer on a worker thread of the process's pool (see UnpackPool.unpack). */
 export async function unpackInWorker(
   source: AsyncIterable<Uint8Array> | string,
@@ -225,11 +281,13 @@ export async function unpackInWorker(
   opts: UnpackOptions = {},
 ): Promise<UnpackResult> {
   const script = workerScript();
-  // In a `serve` worker running a caller's command, no thread: Bun gives a new Worker its own
-  // copies of fds 0-2, which are then the caller's stdout and stderr, and the idle thread would
-  // hold them open after the command, so the caller's reader never sees EOF (found by
+  // In a `serve` worker running a caller's command, no new thread: Bun gives a thread its own
+  // copies of fds 1 and 2, which would then be the caller's stdout and stderr, and the idle thread
+  // would hold them open after the command, so the caller's reader never saw EOF (found by
   // test/serve/engine.test.ts: `run --rm` of a fresh store, which builds busybox, hung there).
-  if (script === undefined || callerPid() !== process.pid) {
+  // Only the threads warmPool started during the worker's warm-up, if any are left.
+  const served = callerPid() !== process.pid;
+  if (script === undefined || (served && !(shared?.fixed === true && shared.workers > 0))) {
     // (Or a bundle built without its worker.) Slower, not broken.
     const { unpackLayer } = await import("./unpack.ts");
     return unpackLayer(source, dest, opts);

@@ -28,9 +28,10 @@ export type ToWorker = { job: number } & (
  * From a worker, for one job: acks and warnings while it works, then done or failed (last, once).
  * An ack says a chunk of that many bytes was taken by the unpacker: the sender may send that much
  * more. After abort (the source failed), the worker stops, cleans up and reports failed; the
- * caller throws the source's own error.
+ * caller throws the source's own error. "ready" (job 0) comes once, when the worker has loaded.
  */
 export type FromWorker = { job: number } & (
+  | { kind: "ready" }
   | { kind: "ack"; bytes: number }
   | { kind: "warn"; message: string }
   | { kind: "done"; diffId: Digest; size: number; entries: number }

@@ -68,9 +68,18 @@ async function run(m: Extract<ToWorker, { kind: "start" }>): Promise<void> {
   }
 }
 
+// Bun gives a thread its own copies of fds 1 and 2 when it first touches process.stdout and
+// process.stderr (loading node-tar does): touched now, while loading, so that they copy what 0-2
+// are at start (/dev/null in a `serve` worker's warm-up, see unpack-thread.ts), never later a
+// caller's stdout.
+void process.stdout;
+void process.stderr;
+
 addEventListener("message", (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   if (m.kind === "start") void run(m);
   // Chunks that come after the job ended (it refused the layer early) are dropped.
   else inboxes.get(m.job)?.push(m);
 });
+
+send({ job: 0, kind: "ready" });

@@ -208,6 +208,8 @@ export interface WorkOptions {
   reusable: (argv: readonly string[]) => boolean;
   /** Why this command line must run in the caller's own process (undefined: it may be served). */
   declines?: (argv: readonly string[]) => string | undefined;
+  /** Warm-up run once before the first caller, while fds 0-2 are /dev/null (threads start here). */
+  prepare?: () => Promise<void>;
 }
 
 /**
@@ -231,6 +233,8 @@ export async function work(o: WorkOptions): Promise<never> {
     } catch {}
   };
   process.on("exit", (code) => finish(code)); // a command that calls process.exit itself
+  for (let i = 0; i < 3; i++) check(libc().dup2(devnull, i), "dup2");
+  await o.prepare?.();
   for (;;) {
     for (let i = 0; i < 3; i++) check(libc().dup2(devnull, i), "dup2");
     const next = nextConnection(LISTEN_FD, control);

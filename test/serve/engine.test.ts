@@ -2,8 +2,16 @@
 // calls with LEOPARD_SERVE=1 must be served (or fail saying why), so nothing passes by falling
 // back to a direct run unnoticed.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ENV, LEOPARD, leftovers, removeAll, TOP, until } from "../engine/harness.ts";
 
@@ -89,4 +97,53 @@ describe("leopard serve", () => {
     expect((await call(["rm", "-f", id])).code).toBe(0);
     expect(leftovers()).toEqual([]);
   });
+
+  test("a served import unpacks on the worker's own unpack threads, and the caller's stdout and stderr still end", async () => {
+    // A gzip rootfs tarball of a few thousand small files: enough work to show on a thread's clock.
+    const src = join(dir, "tree");
+    mkdirSync(`${src}/d`, { recursive: true });
+    for (let i = 0; i < 3000; i++) writeFileSync(`${src}/d/f${i}`, `file ${i}\n`.repeat(50));
+    const tarball = join(dir, "tree.tar.gz");
+    expect(Bun.spawnSync(["tar", "-czf", tarball, "-C", src, "."]).exitCode).toBe(0);
+    const workers = serveWorkers(server.pid);
+    expect(workers.length).toBeGreaterThan(0);
+    // Started during each worker's warm-up (one per core, at most three), before any caller.
+    for (const w of workers) expect(unpackThreads(w).length).toBe(Math.min(availableParallelism(), 3));
+    const before = workers.map(threadTicks);
+    // call() reads stdout and stderr to their end: a thread holding a copy of either would hang it.
+    const r = await call(["--storage", join(dir, "store"), "import", tarball, "tree:1"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const spent = workers.map((w, i) => threadTicks(w) - (before[i] ?? 0));
+    expect(Math.max(...spent)).toBeGreaterThan(0);
+    const listed = await call(["--storage", join(dir, "store"), "images"]);
+    expect(listed.out).toContain("tree");
+  });
 });
+
+/** The supervisor's worker processes (its children). */
+function serveWorkers(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+}
+
+/** A process's threads named leopard-unpack (unpack-thread.ts names them). */
+function unpackThreads(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).filter(
+    (t) => readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim() === "leopard-unpack",
+  );
+}
+
+/** CPU clock ticks (user and system) the process's unpack threads have used. */
+function threadTicks(pid: number): number {
+  let n = 0;
+  for (const t of unpackThreads(pid)) {
+    const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    n += Number(fields[11]) + Number(fields[12]);
+  }
+  return n;
+}
