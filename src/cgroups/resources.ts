@@ -14,7 +14,6 @@ import {
   type JsonObject,
   list,
   object,
-  oneOf,
   opt,
   orList,
   quote,
@@ -23,7 +22,8 @@ import {
   stringMap,
   uint32,
 } from "../spec/read.ts";
-import { DEVICE_RULE_TYPES, type DeviceRule, type SpecResources } from "../spec/types.ts";
+import type { DeviceRule, SpecResources } from "../spec/types.ts";
+import { readDeviceRule } from "../spec/validate-linux.ts";
 import { LeopardError } from "../util/errors.ts";
 
 /** Bytes, counts or microseconds; -1 means "no limit". */
@@ -140,7 +140,7 @@ export function readResourcesJson(v: unknown, field = "resources"): Resources {
     const o = object(v, field);
     return {
       ...readOther(o, field),
-      devices: opt(o, "devices", field, (e, f) => list(e, f, deviceRule)) ?? [],
+      devices: opt(o, "devices", field, (e, f) => list(e, f, readDeviceRule)) ?? [],
     };
   } catch (e) {
     if (e instanceof SpecError) {
@@ -329,24 +329,4 @@ function unified(v: unknown, field: string): Record<string, string> {
     }
   }
   return m;
-}
-
-function deviceRule(v: unknown, field: string): DeviceRule {
-  const o = object(v, field);
-  const num = (e: unknown, f: string): number | undefined => {
-    const n = ranged(-1, 0xffff_ffff)(e, f);
-    return n === -1 ? undefined : n;
-  };
-  const access = opt(o, "access", field, string) ?? "rwm";
-  if (!/^[rwm]+$/.test(access)) fail(at(field, "access"), `${quote(access)} must combine "r", "w" and "m"`);
-  return {
-    allow: req(o, "allow", field, boolean),
-    type:
-      opt(o, "type", field, (e, f) =>
-        oneOf(e, f, DEVICE_RULE_TYPES, "a device rule type", orList(DEVICE_RULE_TYPES)),
-      ) ?? "a",
-    major: opt(o, "major", field, num),
-    minor: opt(o, "minor", field, num),
-    access,
-  };
 }

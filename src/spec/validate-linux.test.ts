@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { config, type Row, rejection } from "./testing.ts";
+import { BUNDLE, config, type Row, rejection } from "./testing.ts";
+import { validateSpec } from "./validate.ts";
 
 // One row per mistake: [what is wrong, runc's default config.json changed to have it, the message].
 const ROWS: Row[] = [
@@ -73,11 +74,6 @@ const ROWS: Row[] = [
     'config.json: linux.resources.devices[0].access "rwx" must combine "r", "w" and "m"',
   ],
   [
-    "a device rule has no access",
-    config({ "linux.resources.devices[0].access": undefined }),
-    "config.json: linux.resources.devices[0].access must be set",
-  ],
-  [
     "a device rule has no allow",
     config({ "linux.resources.devices[0].allow": undefined }),
     "config.json: linux.resources.devices[0].allow must be set",
@@ -142,5 +138,16 @@ const ROWS: Row[] = [
 describe("validateSpec refuses linux settings", () => {
   test.each(ROWS)("%s", (_what, raw, message) => {
     expect(rejection(raw)).toBe(message);
+  });
+});
+
+describe("validateSpec reads device rules as the spec defines them", () => {
+  test("a rule without access covers all of it, as unset type and numbers cover all devices", () => {
+    const raw = config({ "linux.resources.devices": [{ allow: false }, { allow: true, type: "c", major: 1 }] });
+    const spec = validateSpec(raw, { bundle: BUNDLE });
+    expect(spec.linux?.resources?.devices).toEqual([
+      { allow: false, type: "a", major: undefined, minor: undefined, access: "rwm" },
+      { allow: true, type: "c", major: 1, minor: undefined, access: "rwm" },
+    ]);
   });
 });

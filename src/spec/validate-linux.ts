@@ -156,14 +156,18 @@ function readResources(v: unknown, field: string): SpecResources {
   return { devices: opt(o, "devices", field, (e, f) => list(e, f, readDeviceRule)) ?? [], other };
 }
 
-function readDeviceRule(v: unknown, field: string): DeviceRule {
+/**
+ * One linux.resources.devices rule (also what `update --resources` reads). Every field but
+ * allow is optional in the spec; unset means "all", as for type, major and minor: "rwm".
+ */
+export function readDeviceRule(v: unknown, field: string): DeviceRule {
   const o = object(v, field);
   // -1 is how runc's Go types spell "any"; accept it alongside leaving the field out.
   const num = (e: unknown, f: string): number | undefined => {
     const n = integer(e, f, -1, 0xffff_ffff);
     return n === -1 ? undefined : n;
   };
-  const access = req(o, "access", field, string);
+  const access = opt(o, "access", field, string) ?? "rwm";
   if (!/^[rwm]+$/.test(access)) fail(at(field, "access"), `${quote(access)} must combine "r", "w" and "m"`);
   return {
     allow: req(o, "allow", field, boolean),
