@@ -4,7 +4,8 @@
 // the overlay driver), so neither has any layer already. Times are wall clock of the whole
 // command, process start included; `sync` runs (untimed) before each. leopard unpacks each layer
 // while it downloads, three layers at a time, on worker threads (one per core, at most three;
-// in-thread when served, see unpack-thread.ts).
+// served, the threads the serve worker started when it warmed up, see unpack-thread.ts),
+// inflating gzip in-process.
 // Prints medians and the ratio leopard/podman time (target <= 1.0). leopard runs direct
 // (LEOPARD_SERVE=0) and served by a `leopard serve` this bench starts on a private socket
 // (LEOPARD_SERVE=1). `bun bench/pull.ts [N]` (default 5).

@@ -3,8 +3,8 @@
 // open/write/symlink/mkdir syscalls one after the other) are JavaScript on whichever thread runs
 // them: on the main thread, all layers and the downloads took turns on one core (in a 3-layer
 // pull the main thread was on CPU for 5-6.5 s of a 6-8 s wall time, most of it in the kernel
-// creating files). Workers spread them over the cores; decompression was already in a child
-// process.
+// creating files). Workers spread them over the cores, each inflating its layers' gzip itself
+// (compression.ts).
 //
 // The download stays on the calling thread (with the blob file it is teed into) and the
 // compressed chunks go over, copied once into buffers of our own and transferred, never more

@@ -1,6 +1,6 @@
 // Layer unpacking: a tar stream (plain, gzip or zstd; xz for imports) into one snapshot
-// directory in overlayfs form. node-tar parses (decompression runs in a child process, see
-// compression.ts); writing is layer-writer.ts's, which keeps every entry inside the target.
+// directory in overlayfs form. node-tar parses (after compression.ts: gzip inflated in-process,
+// zstd and xz by a child); writing is layer-writer.ts's, which keeps every entry inside the target.
 import { Parser, type ReadEntry } from "tar";
 import { describe, LeopardError } from "../util/errors.ts";
 import { decompress } from "./compression.ts";
