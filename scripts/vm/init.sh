@@ -22,11 +22,11 @@ mount -t sysfs sysfs /host/sys
 mount -t cgroup2 -o nsdelegate cgroup2 /host/sys/fs/cgroup
 mount -t devtmpfs devtmpfs /host/dev
 cwd=$(cat /cwd)
-# tmpfs goes over /tmp, /run and /root; a checkout that lives under one of them (CI may clone
+# tmpfs goes over /tmp, /var/tmp, /run and /root; a checkout that lives under one of them (CI may clone
 # into /tmp) is kept visible by binding it aside first and moving it back on top.
 mkdir -p /keep
 mount --bind "/host$cwd" /keep
-for d in tmp run root; do mount -t tmpfs -o mode=1777 tmpfs "/host/$d"; done
+for d in tmp var/tmp run root; do mount -t tmpfs -o mode=1777 tmpfs "/host/$d"; done
 if [ ! -d "/host$cwd/.git" ] && [ ! -f "/host$cwd/Makefile" ]; then
   mkdir -p "/host$cwd"
   mount --move /keep "/host$cwd"
@@ -41,4 +41,21 @@ echo "LEOPARD-VM-RESULT rc=\$?"
 sync
 /bin/busybox poweroff -f
 INIT
+if [ "$(cat /mode)" = systemd ]; then
+  # systemd as the new root's init, running the command as its one unit (no default target, no
+  # sysinit: nothing else starts), for what needs systemd's D-Bus API (--systemd-cgroup).
+  mkdir -p /host/run/systemd/system
+  cat > /host/run/systemd/system/leopard-vm.service <<UNIT
+[Unit]
+Description=leopard VM command
+DefaultDependencies=no
+[Service]
+Type=oneshot
+ExecStart=/bin/sh /run/leopard-vm-init
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/console
+UNIT
+  exec switch_root /host /lib/systemd/systemd --unit=leopard-vm.service --log-level=warning --show-status=no
+fi
 exec switch_root /host /bin/sh /run/leopard-vm-init

@@ -1,7 +1,8 @@
-// bun scripts/vm/run.ts [--timeout SECONDS] [--] [COMMAND …]
+// bun scripts/vm/run.ts [--timeout SECONDS] [--systemd] [--] [COMMAND …]
 //
 // Boots a small cgroup-v2-only VM and runs COMMAND in it (default: the cgroup tests), in this
-// checkout, as root; exits with the command's status. The guest is Debian's generic 6.1
+// checkout, as root; exits with the command's status. With --systemd, systemd is the guest's
+// init and COMMAND runs as its one unit (see init.sh). The guest is Debian's generic 6.1
 // kernel (fetched with `apt-get download`, unpacked with `dpkg -x` under build/vm, nothing
 // installed), a busybox initramfs (./init.sh), and this host's / shared read-only over 9p, so
 // bun and the repository are the host's own. QEMU runs with software emulation (KVM does not
@@ -133,7 +134,7 @@ function busybox(): Uint8Array {
   return bytes;
 }
 
-function initramfs(k: Kernel, command: string, cwd: string): string {
+function initramfs(k: Kernel, command: string, cwd: string, mode: "sh" | "systemd"): string {
   const exe = (name: string, data: Uint8Array): CpioEntry => ({ name, mode: 0o100755, data });
   const file = (name: string, data: string): CpioEntry => ({ name, mode: 0o100644, data: Buffer.from(data) });
   const dir = (name: string): CpioEntry => ({ name, mode: 0o040755 });
@@ -145,7 +146,7 @@ function initramfs(k: Kernel, command: string, cwd: string): string {
     entries.push({ name: `modules/${names[i]}.ko`, mode: 0o100644, data: readFileSync(m) });
   });
   entries.push(file("modules/order", names.join("\n")));
-  entries.push(file("cmd", `${command}\n`), file("cwd", cwd));
+  entries.push(file("cmd", `${command}\n`), file("cwd", cwd), file("mode", mode));
   const out = join(WORK, "initramfs.cpio");
   writeFileSync(out, cpio(entries));
   return out;
@@ -154,9 +155,16 @@ function initramfs(k: Kernel, command: string, cwd: string): string {
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   let timeout = 900;
-  if (args[0] === "--timeout") {
-    timeout = Number(args[1]);
-    args.splice(0, 2);
+  let mode: "sh" | "systemd" = "sh";
+  // Options first, in any order, then the command (after an optional "--").
+  for (;;) {
+    if (args[0] === "--timeout") {
+      timeout = Number(args[1]);
+      args.splice(0, 2);
+    } else if (args[0] === "--systemd") {
+      mode = "systemd";
+      args.shift();
+    } else break;
   }
   if (args[0] === "--") args.shift();
   const bun = join(TOP, "node_modules/bun/bin/bun.exe");
@@ -165,7 +173,7 @@ async function main(): Promise<number> {
   const qemu =
     Bun.which("qemu-system-x86_64") ?? die("qemu is not installed (apt-get install qemu-system-x86)");
   const k = kernel();
-  const initrd = initramfs(k, command, TOP);
+  const initrd = initramfs(k, command, TOP, mode);
   const argv = [
     qemu,
     ...["-accel", "tcg,thread=multi", "-cpu", "max", "-m", "2048", "-smp", "2"],

@@ -60,17 +60,24 @@ describe("linux.cgroupsPath", () => {
     expect(() => resolveCgroupsPath("../b", "c1", v2)).toThrow('must not contain "." or ".."');
   });
 
-  test("a systemd slice:prefix:name path says systemd cgroups are not driven yet", () => {
-    expect(() => resolveCgroupsPath("system.slice:leopard:c1", "c1", v2)).toThrow("is a systemd path");
+  test("a systemd slice:prefix:name path without --systemd-cgroup says it needs the flag", () => {
+    expect(() => resolveCgroupsPath("system.slice:leopard:c1", "c1", v2)).toThrow(
+      'linux.cgroupsPath "system.slice:leopard:c1" is a systemd path (slice:prefix:name), which needs --systemd-cgroup',
+    );
   });
 
-  test("--systemd-cgroup says whether systemd is missing or scopes are not supported yet", () => {
+  test("--systemd-cgroup: the scope's cgroup on a v2 host with systemd; a clear error without systemd or on v1", () => {
+    const on = { systemd: true, systemdRunning: () => true };
+    expect(resolveCgroupsPath("machine.slice:libpod:c1", "c1", v2, on)).toEqual({
+      "": "/machine.slice/libpod-c1.scope",
+    });
+    expect(resolveCgroupsPath(undefined, "c1", v2, on)).toEqual({ "": "/system.slice/leopard-c1.scope" });
     expect(() =>
       resolveCgroupsPath("system.slice:leopard:c1", "c1", v2, { systemd: true, systemdRunning: () => false }),
     ).toThrow("--systemd-cgroup needs systemd, which is not running on this host");
-    expect(() =>
-      resolveCgroupsPath("system.slice:leopard:c1", "c1", v2, { systemd: true, systemdRunning: () => true }),
-    ).toThrow("--systemd-cgroup is not supported yet");
+    expect(() => resolveCgroupsPath("system.slice:leopard:c1", "c1", hybrid, on)).toThrow(
+      "--systemd-cgroup works on cgroup v2 hosts only, and this one is hybrid",
+    );
   });
 
   test("the root cgroup is refused", () => {

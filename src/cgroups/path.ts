@@ -10,6 +10,7 @@ import { callerPid } from "../sys/caller.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { CgroupLayout } from "./layout.ts";
 import { procCgroup } from "./layout.ts";
+import { parseSystemdPath } from "./systemd.ts";
 
 /** Hierarchy key ("" for cgroup2, a v1 controller name otherwise) → absolute cgroup path. */
 export type CgroupPaths = Readonly<Record<string, string>>;
@@ -54,17 +55,22 @@ export function resolveCgroupsPath(
   const given = cgroupsPath ?? "";
   if (opts.systemd === true) {
     const running = (opts.systemdRunning ?? (() => existsSync("/run/systemd/system")))();
-    throw new LeopardError(
-      "unsupported",
-      running
-        ? "--systemd-cgroup is not supported yet: leopard does not create systemd scopes (leave the flag out to use cgroupfs)"
-        : "--systemd-cgroup needs systemd, which is not running on this host (leave the flag out to use cgroupfs)",
-    );
+    if (!running)
+      throw new LeopardError(
+        "unsupported",
+        "--systemd-cgroup needs systemd, which is not running on this host (leave the flag out to use cgroupfs)",
+      );
+    if (layout.mode !== "v2")
+      throw new LeopardError(
+        "unsupported",
+        `--systemd-cgroup works on cgroup v2 hosts only, and this one is ${layout.mode} (leave the flag out to use cgroupfs)`,
+      );
+    return { "": parseSystemdPath(cgroupsPath, id).path };
   }
   if (/^[^/:]*\.slice:[^:]*:[^:]+$/.test(given)) {
     throw new LeopardError(
-      "unsupported",
-      `linux.cgroupsPath ${JSON.stringify(given)} is a systemd path (slice:prefix:name) and leopard does not drive systemd cgroups yet`,
+      "invalid-spec",
+      `linux.cgroupsPath ${JSON.stringify(given)} is a systemd path (slice:prefix:name), which needs --systemd-cgroup`,
     );
   }
   if (given === "") return Object.fromEntries(keys.map((k) => [k, `${DEFAULT_PARENT}/${id}`]));

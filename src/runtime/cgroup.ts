@@ -10,6 +10,7 @@ import {
   readResources,
   resolveCgroupsPath,
 } from "../cgroups/index.ts";
+import { parseSystemdPath, type SystemdScope, startScope, stopScope } from "../cgroups/systemd.ts";
 import type { Spec } from "../spec/types.ts";
 
 /**
@@ -24,25 +25,58 @@ function defaultPath(id: string): string | undefined {
 export interface ContainerCgroup {
   cg: CgroupManager;
   paths: CgroupPaths;
+  /** With --systemd-cgroup, the scope unit systemd made for the container (state keeps it). */
+  scope?: SystemdScope;
+  /** Puts the helper (pid) into the cgroup, at sync 2. */
+  join(pid: number): void;
+  /** Kills what is in the cgroup and removes it (and the scope). */
+  destroy(): void;
 }
 
 /** Where the container's cgroup is, per hierarchy (nothing is created). */
 export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean): CgroupPaths {
-  return resolveCgroupsPath(spec.linux.cgroupsPath ?? defaultPath(id), id, hostLayout(), { systemd });
+  // The systemd path is never defaulted from LEOPARD_CGROUP_PARENT: it is slice:prefix:name.
+  const path = systemd ? spec.linux.cgroupsPath : (spec.linux.cgroupsPath ?? defaultPath(id));
+  return resolveCgroupsPath(path, id, hostLayout(), { systemd });
 }
 
-/** Creates and limits the cgroup; throws (having removed it) when a resource cannot be set. */
-export function prepareCgroup(spec: Spec, paths: CgroupPaths): ContainerCgroup {
+/**
+ * Creates and limits the cgroup; throws (having removed it) when a resource cannot be set. With
+ * --systemd-cgroup nothing exists until join: systemd makes the scope with the helper in it, and
+ * the limits are written then.
+ */
+export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, systemd: boolean): ContainerCgroup {
   const resources = readResources(spec.linux.resources);
+  const limits = { ...resources, devices: containerDeviceRules(resources.devices, spec.linux.devices) };
   const cg = openCgroup(paths);
+  if (systemd) {
+    const scope = parseSystemdPath(spec.linux.cgroupsPath, id);
+    const destroy = () => {
+      try {
+        cg.destroy();
+      } finally {
+        stopScope(scope.unit);
+      }
+    };
+    const join = (pid: number) => {
+      startScope(scope, pid, `leopard container ${id}`);
+      try {
+        cg.set(limits);
+      } catch (e) {
+        stopScope(scope.unit);
+        throw e;
+      }
+    };
+    return { cg, paths, scope, join, destroy };
+  }
   cg.create();
   try {
-    cg.set({ ...resources, devices: containerDeviceRules(resources.devices, spec.linux.devices) });
+    cg.set(limits);
   } catch (e) {
     cg.destroy();
     throw e;
   }
-  return { cg, paths };
+  return { cg, paths, join: (pid) => cg.apply(pid), destroy: () => cg.destroy() };
 }
 
 export function reopenCgroup(paths: CgroupPaths | undefined): CgroupManager | undefined {

@@ -43,7 +43,7 @@ export interface CreateOptions {
   pidFile?: string | undefined;
   consoleSocket?: string | undefined;
   noPivot?: boolean | undefined;
-  /** --systemd-cgroup: refused with a clear error until systemd scopes are supported. */
+  /** --systemd-cgroup: the cgroup is a systemd scope (src/cgroups/systemd.ts). */
   systemdCgroup?: boolean | undefined;
   /** LISTEN_FDS from systemd: that many fds from 3 pass through (counted in preserveFds too). */
   listenFds?: number | undefined;
@@ -141,7 +141,8 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   const idmapFds = idmapFdNumbers(idmaps, (consoleMode.kind === "socket" ? fds.console : fds.fifo) + 1);
   const mounts = mountInfo();
   const nofile = getRlimit(RLIMIT_NOFILE);
-  // Where the cgroup will be (created once the id is claimed); --systemd-cgroup is refused here.
+  // Where the cgroup will be (created once the id is claimed; with --systemd-cgroup, systemd makes
+  // it at sync 2). --systemd-cgroup without systemd, or on a v1 host, is refused here.
   const cgroupPaths = cgroupPathsFor(spec, opts.id, opts.systemdCgroup === true);
   // Compiled only when the config has a filter: libseccomp costs ~30 ms to load.
   const seccomp = spec.linux.seccomp
@@ -216,7 +217,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   if (notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
   let cgroup: ContainerCgroup;
   try {
-    cgroup = prepareCgroup(spec, cgroupPaths);
+    cgroup = prepareCgroup(spec, cgroupPaths, opts.id, opts.systemdCgroup === true);
   } catch (e) {
     opts.state.remove(opts.id);
     throw e;
@@ -234,6 +235,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === "pid" && !n.path),
     creatorPid: process.pid,
     cgroupPaths: cgroup.paths,
+    ...(cgroup.scope === undefined ? {} : { systemdScope: cgroup.scope.unit }),
   };
   let launched: Launched | undefined;
   try {
@@ -261,7 +263,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
         runHooks("prestart", spec.hooks.prestart, st);
         runHooks("createRuntime", spec.hooks.createRuntime, st);
       },
-      (pid) => cgroup.cg.apply(pid),
+      (pid) => cgroup.join(pid),
     );
     mark("create: container ready");
     stored.pid = launched.pid;
@@ -277,7 +279,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
       } catch {}
     }
     try {
-      cgroup.cg.destroy();
+      cgroup.destroy();
     } catch {}
     opts.state.remove(opts.id);
     throw e;

@@ -164,6 +164,11 @@ export async function remove(state: StateDir, id: string, force: boolean): Promi
     const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");
     reopenCgroup(s.cgroupPaths)?.destroy();
   }
+  if (s.systemdScope !== undefined) {
+    // Empty by now, so systemd may have collected it already (stopScope accepts that).
+    const { stopScope } = require("../cgroups/systemd.ts") as typeof import("../cgroups/systemd.ts");
+    stopScope(s.systemdScope);
+  }
   if (status !== "stopped" && s.pid !== 0) {
     const pids = s.ownPidNamespace ? containerPids(s.pid) : [s.pid];
     for (const p of pids) {

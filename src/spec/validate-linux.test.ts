@@ -143,7 +143,9 @@ describe("validateSpec refuses linux settings", () => {
 
 describe("validateSpec reads device rules as the spec defines them", () => {
   test("a rule without access covers all of it, as unset type and numbers cover all devices", () => {
-    const raw = config({ "linux.resources.devices": [{ allow: false }, { allow: true, type: "c", major: 1 }] });
+    const raw = config({
+      "linux.resources.devices": [{ allow: false }, { allow: true, type: "c", major: 1 }],
+    });
     const spec = validateSpec(raw, { bundle: BUNDLE });
     expect(spec.linux?.resources?.devices).toEqual([
       { allow: false, type: "a", major: undefined, minor: undefined, access: "rwm" },

@@ -30,6 +30,8 @@ export interface StoredState {
   ownPidNamespace: boolean;
   /** The container's cgroup in each hierarchy (src/cgroups CgroupPaths). */
   cgroupPaths?: Record<string, string>;
+  /** With --systemd-cgroup: the scope unit holding the cgroup, stopped by delete. */
+  systemdScope?: string;
   /** pid of the `create` command while it runs; a dead creator means a failed create. */
   creatorPid?: number;
 }

@@ -69,6 +69,10 @@ export interface PodmanEnvOptions {
   bridge?: PodmanBridge;
   /** An image archive (docker or OCI) to `podman load` and tag as IMAGE instead of the rootfs tar. */
   archive?: string;
+  /** podman's cgroup manager (default cgroupfs; systemd where systemd is init). */
+  cgroupManager?: "cgroupfs" | "systemd";
+  /** Default overlay; vfs where the temp dir is a tmpfs podman refuses overlay on (the test VM). */
+  storageDriver?: "overlay" | "vfs";
 }
 
 /** Sets up the temp dir, containers.conf and the imported IMAGE. Throws when podman fails. */
@@ -84,16 +88,12 @@ export function makePodmanEnv(opts: PodmanEnvOptions): PodmanEnv {
       'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
       b ? 'netns = "bridge"' : 'netns = "none"',
       "[engine]",
-      'cgroup_manager = "cgroupfs"',
+      `cgroup_manager = "${opts.cgroupManager ?? "cgroupfs"}"`,
       'events_logger = "file"',
-      ...(b
-        ? [
-            "[network]",
-            'network_backend = "netavark"',
-            `network_config_dir = ${JSON.stringify(join(dir, "networks"))}`,
-            `default_network = ${JSON.stringify(b.name)}`,
-          ]
-        : []),
+      // Network state in the temp dir too: /etc/containers may be read-only (the test VM's is).
+      "[network]",
+      `network_config_dir = ${JSON.stringify(join(dir, "networks"))}`,
+      ...(b ? ['network_backend = "netavark"', `default_network = ${JSON.stringify(b.name)}`] : []),
       "",
     ].join("\n"),
   );
@@ -109,7 +109,7 @@ export function makePodmanEnv(opts: PodmanEnvOptions): PodmanEnv {
       "--tmpdir",
       join(dir, "tmp"),
       "--storage-driver",
-      "overlay",
+      opts.storageDriver ?? "overlay",
       "--runtime",
       runtime,
       ...args,
@@ -167,7 +167,7 @@ function addImage(podman: Podman, dir: string, archive: string | undefined): voi
  * own default network (so no aardvark-dns stays running).
  */
 function writeBridge(dir: string, b: PodmanBridge): void {
-  mkdirSync(join(dir, "networks"));
+  mkdirSync(join(dir, "networks"), { recursive: true });
   const network = {
     name: b.name,
     id: createHash("sha256").update(`leopard-bench ${b.name}`).digest("hex"),

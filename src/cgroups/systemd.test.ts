@@ -1,0 +1,74 @@
+import { describe, expect, test } from "bun:test";
+import { LeopardError } from "../util/errors.ts";
+import { parseSystemdPath, slicePath, startArgs, stopScope } from "./systemd.ts";
+
+describe("systemd scope names", () => {
+  test.each([
+    ["machine.slice:libpod:abc", "machine.slice", "libpod-abc.scope", "/machine.slice/libpod-abc.scope"],
+    ["user-1000.slice:x:c1", "user-1000.slice", "x-c1.scope", "/user.slice/user-1000.slice/x-c1.scope"],
+    ["-.slice:p:c1", "-.slice", "p-c1.scope", "/p-c1.scope"],
+    [":leopard:c1", "system.slice", "leopard-c1.scope", "/system.slice/leopard-c1.scope"],
+    ["system.slice::c1", "system.slice", "c1.scope", "/system.slice/c1.scope"],
+  ])("%s is the unit %s/%s at %s", (given, slice, unit, path) => {
+    expect(parseSystemdPath(given, "id")).toEqual({ slice, unit, path });
+  });
+
+  test("no cgroupsPath: leopard-<id>.scope in system.slice", () => {
+    expect(parseSystemdPath(undefined, "c9")).toEqual({
+      slice: "system.slice",
+      unit: "leopard-c9.scope",
+      path: "/system.slice/leopard-c9.scope",
+    });
+  });
+
+  test.each([
+    ["/leopard/c1", 'is not "slice:prefix:name"'],
+    ["a:b", 'is not "slice:prefix:name"'],
+    ["machine:libpod:c1", 'names the slice "machine", not a slice unit'],
+    ["a--b.slice:p:c1", `names the slice "a--b.slice", which has an empty part between dashes`],
+    ["-a.slice:p:c1", `names the slice "-a.slice", which has an empty part between dashes`],
+    ["machine.slice:p:", 'has the name ""'],
+    ["machine.slice:p:a/b", 'has the name "a/b"'],
+    ["machine.slice:p/q:c1", 'has the prefix "p/q"'],
+    ["machine.slice:p:sub.slice", "names a slice as the container's unit"],
+  ])("%s is refused: %s", (given, why) => {
+    expect(() => parseSystemdPath(given, "id")).toThrow(`linux.cgroupsPath ${JSON.stringify(given)} ${why}`);
+  });
+
+  test("slicePath nests by dashes", () => {
+    expect(slicePath("a-b-c.slice")).toBe("/a.slice/a-b.slice/a-b-c.slice");
+  });
+});
+
+describe("the D-Bus calls", () => {
+  test("StartTransientUnit: a delegated scope in its slice holding the pid", () => {
+    const args = startArgs(parseSystemdPath("machine.slice:libpod:c1", "c1"), 4242, "leopard container c1");
+    expect(args.slice(0, 6)).toEqual([
+      "call",
+      "org.freedesktop.systemd1",
+      "/org/freedesktop/systemd1",
+      "org.freedesktop.systemd1.Manager",
+      "StartTransientUnit",
+      "ssa(sv)a(sa(sv))",
+    ]);
+    expect(args.slice(6, 9)).toEqual(["libpod-c1.scope", "replace", "6"]);
+    const text = args.join(" ");
+    expect(text).toContain("Slice s machine.slice");
+    expect(text).toContain("Delegate b true");
+    expect(text).toContain("PIDs au 1 4242");
+    expect(args.at(-1)).toBe("0");
+  });
+
+  test("stopping a scope that is gone already is not an error; other failures are", () => {
+    const gone = () => {
+      throw new LeopardError("system", "Call failed: Unit leopard-c1.scope not loaded.");
+    };
+    expect(() => stopScope("leopard-c1.scope", gone)).not.toThrow();
+    const denied = () => {
+      throw new LeopardError("system", "Call failed: Access denied");
+    };
+    expect(() => stopScope("leopard-c1.scope", denied)).toThrow(
+      'systemd could not stop the scope "leopard-c1.scope": Call failed: Access denied',
+    );
+  });
+});

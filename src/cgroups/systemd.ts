@@ -1,0 +1,169 @@
+// --systemd-cgroup: the container's cgroup is a transient scope unit that systemd creates and
+// owns, as runc's systemd driver makes it. linux.cgroupsPath is "slice:prefix:name" (the unit is
+// "prefix-name.scope" in that slice; unset: "system.slice:leopard:<id>"). The scope is started
+// with the helper's pid (StartTransientUnit, Delegate=yes, so the subtree and its controllers are
+// ours to write) at sync 2, where a cgroupfs container's cgroup is joined; the limits are then
+// written into the scope's directory as for any cgroup; delete stops the unit.
+//
+// systemd is reached through busctl, systemd's own D-Bus client, on the system bus (where podman
+// and runc reach it too): a tool that is there wherever systemd is, rather than a D-Bus library.
+// cgroup v2 hosts only: a v1 or hybrid systemd host is refused with a clear error.
+import { readFileSync } from "node:fs";
+import { LeopardError } from "../util/errors.ts";
+
+export interface SystemdScope {
+  /** The slice unit the scope goes in ("machine.slice"). */
+  readonly slice: string;
+  /** The scope unit ("libpod-1234.scope"). */
+  readonly unit: string;
+  /** Its cgroup, from the cgroup2 root ("/machine.slice/libpod-1234.scope"). */
+  readonly path: string;
+}
+
+export const DEFAULT_SLICE = "system.slice";
+export const DEFAULT_PREFIX = "leopard";
+
+// Characters systemd allows in a unit name (besides the type suffix).
+const UNIT_CHARS = /^[A-Za-z0-9:_.-]+$/;
+
+function bad(given: string, why: string): never {
+  throw new LeopardError("invalid-spec", `linux.cgroupsPath ${JSON.stringify(given)} ${why}`);
+}
+
+/**
+ * A slice's cgroup: systemd nests "a-b-c.slice" as /a.slice/a-b.slice/a-b-c.slice, and "-.slice"
+ * is the root. Empty components (a leading, trailing or doubled dash) are not slice names.
+ */
+export function slicePath(slice: string, given = slice): string {
+  if (!slice.endsWith(".slice") || !UNIT_CHARS.test(slice))
+    bad(given, `names the slice "${slice}", not a slice unit`);
+  const base = slice.slice(0, -".slice".length);
+  if (base === "-") return "";
+  const parts = base.split("-");
+  if (parts.some((p) => p === ""))
+    bad(given, `names the slice "${slice}", which has an empty part between dashes`);
+  return parts.map((_, i) => `/${parts.slice(0, i + 1).join("-")}.slice`).join("");
+}
+
+/** The scope for a container: from "slice:prefix:name", or the default for id. */
+export function parseSystemdPath(cgroupsPath: string | undefined, id: string): SystemdScope {
+  const given = cgroupsPath ?? "";
+  let slice = DEFAULT_SLICE;
+  let prefix = DEFAULT_PREFIX;
+  let name = id;
+  if (given !== "") {
+    const parts = given.split(":");
+    if (parts.length !== 3) bad(given, 'is not "slice:prefix:name", the form --systemd-cgroup takes');
+    [slice, prefix, name] = parts as [string, string, string];
+    if (slice === "") slice = DEFAULT_SLICE;
+  }
+  if (name === "" || !UNIT_CHARS.test(name)) bad(given, `has the name "${name}", which is not a unit name`);
+  if (prefix !== "" && !UNIT_CHARS.test(prefix))
+    bad(given, `has the prefix "${prefix}", which is not a unit name`);
+  if (name.endsWith(".slice")) bad(given, "names a slice as the container's unit; leopard makes scopes only");
+  const unit = prefix === "" ? `${name}.scope` : `${prefix}-${name}.scope`;
+  return { slice, unit, path: `${slicePath(slice, given)}/${unit}` };
+}
+
+/** Runs busctl with these arguments; returns its stdout, or throws its stderr's first line. */
+export type Busctl = (args: string[]) => string;
+
+const MANAGER = ["org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager"];
+
+const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export const busctl: Busctl = (args) => {
+  // PATH, then the system's directories: podman's cleanup runs `delete` with a bare environment.
+  const exe = Bun.which("busctl", { PATH: [process.env["PATH"], SYSTEM_PATH].filter(Boolean).join(":") });
+  if (exe === null)
+    throw new LeopardError(
+      "unsupported",
+      "--systemd-cgroup needs busctl (systemd's D-Bus tool), which is not installed",
+    );
+  const r = Bun.spawnSync([exe, "--system", ...args], { stdout: "pipe", stderr: "pipe", env: process.env });
+  if (r.exitCode !== 0) {
+    const why = r.stderr.toString().trim().split("\n")[0] || `busctl exited ${r.exitCode}`;
+    throw new LeopardError("system", why);
+  }
+  return r.stdout.toString();
+};
+
+/** busctl's arguments for StartTransientUnit of the scope with pid in it. */
+export function startArgs(scope: SystemdScope, pid: number, description: string): string[] {
+  const props = [
+    ["Description", "s", description],
+    ["Slice", "s", scope.slice],
+    // The subtree is the runtime's: it writes the limits and may make cgroups below.
+    ["Delegate", "b", "true"],
+    // Only the slice: no ordering against shutdown targets (runc's choice too).
+    ["DefaultDependencies", "b", "false"],
+    // A scope whose processes failed is still collected, not left behind as "failed".
+    ["CollectMode", "s", "inactive-or-failed"],
+    ["PIDs", "au", "1", String(pid)],
+  ];
+  return [
+    "call",
+    ...MANAGER,
+    "StartTransientUnit",
+    "ssa(sv)a(sa(sv))",
+    scope.unit,
+    "replace",
+    String(props.length),
+    ...props.flat(),
+    "0",
+  ];
+}
+
+/** Whether pid's cgroup (cgroup2) is path. */
+function inCgroup(pid: number, path: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").includes(`0::${path}`);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes the scope with pid in it and returns once the kernel shows pid there (systemd answers the
+ * call when it has queued the job, not when the job is done).
+ */
+export function startScope(
+  scope: SystemdScope,
+  pid: number,
+  description: string,
+  run: Busctl = busctl,
+): void {
+  try {
+    run(startArgs(scope, pid, description));
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new LeopardError("system", `systemd could not create the scope "${scope.unit}": ${why}`, {
+      cause: e,
+    });
+  }
+  const deadline = Date.now() + 10_000;
+  while (!inCgroup(pid, scope.path)) {
+    if (Date.now() > deadline) {
+      stopScope(scope.unit, run);
+      throw new LeopardError(
+        "system",
+        `systemd did not put the container into its scope "${scope.unit}" within 10 s`,
+      );
+    }
+    Bun.sleepSync(2);
+  }
+}
+
+/** Stops the scope (and every process left in it); one that is gone already is fine. */
+export function stopScope(unit: string, run: Busctl = busctl): void {
+  try {
+    run(["call", ...MANAGER, "StopUnit", "ss", unit, "replace"]);
+  } catch (e) {
+    if (e instanceof LeopardError && /not loaded|NoSuchUnit/i.test(e.message)) return;
+    throw new LeopardError(
+      "system",
+      `systemd could not stop the scope "${unit}": ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  }
+}

@@ -1,0 +1,134 @@
+// --systemd-cgroup through leopard-oci. Where systemd is init on a cgroup v2 host (the second VM
+// boot of `make test-cgroup-v2`: systemd as PID 1, the system bus started by
+// scripts/vm/with-bus.sh), the container's cgroup is a scope systemd makes, with the limits in it,
+// and delete stops it. Elsewhere (this project's hosts have no systemd), the flag is refused with
+// one line and nothing is left behind. Each environment runs the tests that apply to it.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { IMAGE, makePodmanEnv } from "../compat/podman-env.ts";
+import { bundle, CGROUP_PARENT, OCI, oci, readState, trackBundles, until } from "./harness.ts";
+
+const use = trackBundles();
+const SYSTEMD = existsSync("/run/systemd/system");
+const V2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+const MANAGER = ["org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager"];
+
+type Json = Record<string, unknown>;
+const withCgroup =
+  (cgroupsPath: string, resources: Json = {}) =>
+  (c: Json) => {
+    const linux = c["linux"] as Json;
+    linux["cgroupsPath"] = cgroupsPath;
+    linux["resources"] = { ...(linux["resources"] as object), ...resources };
+    const ns = linux["namespaces"] as { type: string }[];
+    if (!ns.some((n) => n.type === "cgroup")) ns.push({ type: "cgroup" });
+  };
+
+function busctl(args: string[]): { code: number; out: string; err: string } {
+  const r = Bun.spawnSync(["busctl", "--system", ...args], { stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode ?? -1, out: r.stdout.toString().trim(), err: r.stderr.toString().trim() };
+}
+
+/** The unit's D-Bus object, or undefined when systemd has no such unit loaded. */
+function unitObject(unit: string): string | undefined {
+  const r = busctl(["call", ...MANAGER, "GetUnit", "s", unit]);
+  return r.code === 0 ? JSON.parse(r.out.replace(/^o /, "")) : undefined;
+}
+
+function unitProperty(unit: string, iface: string, prop: string): string {
+  const obj = unitObject(unit);
+  if (obj === undefined) throw new Error(`${unit} is not loaded`);
+  return busctl(["get-property", "org.freedesktop.systemd1", obj, `org.freedesktop.systemd1.${iface}`, prop])
+    .out;
+}
+
+if (SYSTEMD && V2) {
+  describe("--systemd-cgroup with systemd as init", () => {
+    test("the container's cgroup is a delegated scope systemd made, limits written in it; delete stops it", async () => {
+      const id = `sd${process.pid}`;
+      const unit = `leopard-test-${id}.scope`;
+      const dir = `/sys/fs/cgroup/machine.slice/${unit}`;
+      const b = use(
+        bundle({
+          args: ["/bin/sh", "-c", "cat /proc/self/cgroup /sys/fs/cgroup/memory.max; sleep 30"],
+          edit: withCgroup(`machine.slice:leopard-test:${id}`, { memory: { limit: 64 * 1024 * 1024 } }),
+        }),
+      );
+      expect(oci(b, ["--systemd-cgroup", "run", "-d", id])).toMatchObject({ code: 0, stderr: "" });
+      expect(unitProperty(unit, "Unit", "ActiveState")).toBe('s "active"');
+      expect(unitProperty(unit, "Scope", "Delegate")).toBe("b true");
+      expect(unitProperty(unit, "Scope", "Slice")).toBe('s "machine.slice"');
+      expect(readFileSync(`${dir}/memory.max`, "utf8").trim()).toBe(String(64 * 1024 * 1024));
+      const state = readState(b, id);
+      expect(readFileSync(`${dir}/cgroup.procs`, "utf8").split("\n")).toContain(String(state["pid"]));
+      expect(oci(b, ["delete", "-f", id]).code).toBe(0);
+      await until(() => unitObject(unit) === undefined && !existsSync(dir));
+    });
+
+    test("a limit the kernel refuses fails the create and leaves no scope, cgroup or state", async () => {
+      const id = `sdbad${process.pid}`;
+      const unit = `leopard-test-${id}.scope`;
+      const b = use(
+        bundle({
+          args: ["/bin/sleep", "30"],
+          edit: withCgroup(`machine.slice:leopard-test:${id}`, { unified: { "memory.nosuchfile": "1" } }),
+        }),
+      );
+      const r = oci(b, ["--systemd-cgroup", "run", "-d", id]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain("memory.nosuchfile");
+      await until(
+        () => unitObject(unit) === undefined && !existsSync(`/sys/fs/cgroup/machine.slice/${unit}`),
+      );
+      expect(oci(b, ["list", "-q"]).stdout.trim()).toBe("");
+    });
+
+    test("podman with cgroup_manager systemd runs its container through leopard-oci in a libpod scope", async () => {
+      const penv = makePodmanEnv({
+        cgroupParent: `/leopard-compat-${process.pid}`,
+        cgroupManager: "systemd",
+        storageDriver: "vfs",
+      });
+      try {
+        const once = penv.podman(OCI, ["run", "--rm", IMAGE, "cat", "/proc/self/cgroup"]);
+        expect(once).toMatchObject({ code: 0, stdout: "0::/\n" });
+        const started = penv.podman(OCI, ["run", "-d", IMAGE, "sleep", "60"]);
+        expect(started.code).toBe(0);
+        const id = started.stdout.trim();
+        const unit = `libpod-${id}.scope`;
+        expect(unitProperty(unit, "Unit", "ActiveState")).toBe('s "active"');
+        const pid = penv.podman(OCI, ["inspect", "--format", "{{.State.Pid}}", id]).stdout.trim();
+        expect(
+          readFileSync(`/sys/fs/cgroup/machine.slice/${unit}/cgroup.procs`, "utf8").split("\n"),
+        ).toContain(pid);
+        expect(penv.podman(OCI, ["rm", "-f", "-t", "0", id])).toMatchObject({ code: 0, stderr: "" });
+        await until(() => unitObject(unit) === undefined);
+      } finally {
+        const { mounts } = penv.cleanup([OCI]);
+        expect(mounts).toEqual([]);
+      }
+    });
+  });
+} else {
+  describe("--systemd-cgroup without systemd as init", () => {
+    test("is refused with one line naming the flag, leaving no state or cgroup", () => {
+      const id = `sd${process.pid}`;
+      const b = use(bundle({ args: ["/bin/true"] }));
+      const before = existsSync("/sys/fs/cgroup/unified") ? readdirSync("/sys/fs/cgroup/unified") : [];
+      const r = oci(b, ["--systemd-cgroup", "run", id]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain(
+        SYSTEMD
+          ? "--systemd-cgroup works on cgroup v2 hosts only"
+          : "--systemd-cgroup needs systemd, which is not running on this host",
+      );
+      expect(oci(b, ["list", "-q"]).stdout.trim()).toBe("");
+      expect(existsSync(`/sys/fs/cgroup/memory${CGROUP_PARENT}/${id}`)).toBe(false);
+      expect(existsSync("/sys/fs/cgroup/unified") ? readdirSync("/sys/fs/cgroup/unified") : []).toEqual(
+        before,
+      );
+    });
+  });
+}
