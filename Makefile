@@ -95,13 +95,17 @@ test-integration: deps apt-deps $(NATIVE)
 # with cgroup v2 only (Debian's 6.1 kernel under QEMU software emulation, this host's / shared
 # read-only over 9p); see scripts/vm/run.ts.
 V2_TESTS := src/cgroups test/cgroups test/integration/cgroups.test.ts test/integration/seed.test.ts test/integration/systemd-cgroup.test.ts
-# Booted a second time with systemd as init, for --systemd-cgroup (scopes through systemd's D-Bus API).
+# Booted again with systemd as init, on cgroup v2, hybrid and v1, for --systemd-cgroup (scopes
+# through systemd's D-Bus API).
 SYSTEMD_TESTS := test/integration/systemd-cgroup.test.ts
 test-cgroup-v2: deps apt-deps $(NATIVE)
 	@# The guest sees this checkout read-only: the tests' busybox root filesystems are made here first.
 	@for o in 0 100000; do [ -d build/rootfs/busybox-$$o/mnt ] || scripts/make-rootfs.sh build/rootfs/busybox-$$o $$o; done
 	$(BUN) scripts/vm/run.ts --timeout 1200 -- $(BUN) test --timeout 180000 $(V2_TESTS)
-	$(BUN) scripts/vm/run.ts --systemd --timeout 600 -- sh scripts/vm/with-bus.sh $(BUN) test --timeout 180000 $(SYSTEMD_TESTS)
+	@set -e; for layout in v2 hybrid v1; do \
+	  $(BUN) scripts/vm/run.ts --systemd --cgroup $$layout --timeout 600 -- \
+	    sh scripts/vm/with-bus.sh $(BUN) test --timeout 180000 $(SYSTEMD_TESTS); \
+	done
 
 # Everything; run as root. .ci/run adds up the pass/fail counts of both runs.
 test: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) typecheck lint

@@ -19,7 +19,10 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose ho
 fi
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
-mount -t cgroup2 -o nsdelegate cgroup2 /host/sys/fs/cgroup
+mode=$(cat /mode)
+# systemd mounts the cgroup hierarchies its own way (v2, or hybrid/v1 as the kernel command line
+# asks); for the plain command, cgroup2 only.
+[ "$mode" = systemd ] || mount -t cgroup2 -o nsdelegate cgroup2 /host/sys/fs/cgroup
 mount -t devtmpfs devtmpfs /host/dev
 cwd=$(cat /cwd)
 # tmpfs goes over /tmp, /var/tmp, /run and /root; a checkout that lives under one of them (CI may clone
@@ -31,7 +34,7 @@ if [ ! -d "/host$cwd/.git" ] && [ ! -f "/host$cwd/Makefile" ]; then
   mkdir -p "/host$cwd"
   mount --move /keep "/host$cwd"
 fi
-echo "leopard-vm: kernel $(uname -r), cgroup controllers: $(cat /host/sys/fs/cgroup/cgroup.controllers)"
+[ "$mode" = systemd ] || echo "leopard-vm: kernel $(uname -r), cgroup controllers: $(cat /host/sys/fs/cgroup/cgroup.controllers)"
 cp /cmd /host/run/leopard-vm-cmd
 # The command runs as the new root's init after switch_root, not under chroot: the kernel
 # refuses CLONE_NEWUSER to a chrooted process, and the container tests need user namespaces.
@@ -41,7 +44,7 @@ echo "LEOPARD-VM-RESULT rc=\$?"
 sync
 /bin/busybox poweroff -f
 INIT
-if [ "$(cat /mode)" = systemd ]; then
+if [ "$mode" = systemd ]; then
   # systemd as the new root's init, running the command as its one unit (no default target, no
   # sysinit: nothing else starts), for what needs systemd's D-Bus API (--systemd-cgroup).
   mkdir -p /host/run/systemd/system
@@ -56,6 +59,8 @@ StandardOutput=tty
 StandardError=tty
 TTYPath=/dev/console
 UNIT
-  exec switch_root /host /lib/systemd/systemd --unit=leopard-vm.service --log-level=warning --show-status=no
+  # The kernel's systemd.* options (the cgroup layout) go along as arguments too.
+  exec switch_root /host /lib/systemd/systemd --unit=leopard-vm.service --log-level=warning --show-status=no \
+    $(tr ' ' '\n' < /proc/cmdline | grep '^systemd\.')
 fi
 exec switch_root /host /bin/sh /run/leopard-vm-init

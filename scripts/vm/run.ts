@@ -1,4 +1,4 @@
-// bun scripts/vm/run.ts [--timeout SECONDS] [--systemd] [--] [COMMAND …]
+// bun scripts/vm/run.ts [--timeout SECONDS] [--systemd [--cgroup v2|hybrid|v1]] [--] [COMMAND …]
 //
 // Boots a small cgroup-v2-only VM and runs COMMAND in it (default: the cgroup tests), in this
 // checkout, as root; exits with the command's status. With --systemd, systemd is the guest's
@@ -22,6 +22,16 @@ import { type CpioEntry, cpio } from "./cpio.ts";
 const TOP = join(import.meta.dir, "../..");
 const WORK = join(TOP, "build/vm");
 const MARKER = /LEOPARD-VM-RESULT rc=(\d+)/;
+/**
+ * The kernel command line for each cgroup layout. v1 controllers are kept out for v2; hybrid and
+ * v1 need systemd as init (--systemd), which mounts the hierarchies as these ask.
+ */
+const CGROUP_CMDLINE = {
+  v2: "cgroup_no_v1=all",
+  hybrid: "systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0",
+  v1: "systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1",
+} as const;
+
 /** The modules the initramfs needs (with what they depend on): virtio PCI and 9p over virtio. */
 const WANTED_MODULES = ["virtio_pci", "9pnet_virtio", "9p"];
 
@@ -156,6 +166,7 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   let timeout = 900;
   let mode: "sh" | "systemd" = "sh";
+  let layout: "v2" | "hybrid" | "v1" = "v2";
   // Options first, in any order, then the command (after an optional "--").
   for (;;) {
     if (args[0] === "--timeout") {
@@ -164,9 +175,15 @@ async function main(): Promise<number> {
     } else if (args[0] === "--systemd") {
       mode = "systemd";
       args.shift();
+    } else if (args[0] === "--cgroup") {
+      layout = args[1] as typeof layout;
+      if (!["v2", "hybrid", "v1"].includes(layout)) die(`--cgroup "${args[1]}" is not v2, hybrid or v1`);
+      args.splice(0, 2);
     } else break;
   }
   if (args[0] === "--") args.shift();
+  if (layout !== "v2" && mode !== "systemd")
+    die(`--cgroup ${layout} needs --systemd (systemd mounts the hierarchies)`);
   const bun = join(TOP, "node_modules/bun/bin/bun.exe");
   const command = args.length > 0 ? args.join(" ") : `${bun} test --timeout 60000 src/cgroups test/cgroups`;
   mkdirSync(WORK, { recursive: true });
@@ -179,7 +196,7 @@ async function main(): Promise<number> {
     ...["-accel", "tcg,thread=multi", "-cpu", "max", "-m", "2048", "-smp", "2"],
     ...["-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none"],
     ...["-kernel", k.vmlinuz, "-initrd", initrd],
-    ...["-append", "console=ttyS0 cgroup_no_v1=all panic=-1 quiet loglevel=3"],
+    ...["-append", `console=ttyS0 ${CGROUP_CMDLINE[layout]} panic=-1 quiet loglevel=3`],
     ...[
       "-virtfs",
       "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap,id=hostroot",

@@ -66,7 +66,7 @@ describe("linux.cgroupsPath", () => {
     );
   });
 
-  test("--systemd-cgroup: the scope's cgroup on a v2 host with systemd; a clear error without systemd or on v1", () => {
+  test("--systemd-cgroup: the scope's cgroup where systemd is init; a clear error without systemd", () => {
     const on = { systemd: true, systemdRunning: () => true };
     expect(resolveCgroupsPath("machine.slice:libpod:c1", "c1", v2, on)).toEqual({
       "": "/machine.slice/libpod-c1.scope",
@@ -75,9 +75,10 @@ describe("linux.cgroupsPath", () => {
     expect(() =>
       resolveCgroupsPath("system.slice:leopard:c1", "c1", v2, { systemd: true, systemdRunning: () => false }),
     ).toThrow("--systemd-cgroup needs systemd, which is not running on this host");
-    expect(() => resolveCgroupsPath("system.slice:leopard:c1", "c1", hybrid, on)).toThrow(
-      "--systemd-cgroup works on cgroup v2 hosts only, and this one is hybrid",
-    );
+    // On v1 and hybrid hosts, the same path in every hierarchy (as runc's systemd driver).
+    const both = resolveCgroupsPath("machine.slice:libpod:c1", "c1", hybrid, on);
+    expect(Object.keys(both).sort()).toEqual(Object.keys(resolveCgroupsPath(undefined, "c1", hybrid)).sort());
+    expect(new Set(Object.values(both))).toEqual(new Set(["/machine.slice/libpod-c1.scope"]));
   });
 
   test("the root cgroup is refused", () => {

@@ -60,12 +60,8 @@ export function resolveCgroupsPath(
         "unsupported",
         "--systemd-cgroup needs systemd, which is not running on this host (leave the flag out to use cgroupfs)",
       );
-    if (layout.mode !== "v2")
-      throw new LeopardError(
-        "unsupported",
-        `--systemd-cgroup works on cgroup v2 hosts only, and this one is ${layout.mode} (leave the flag out to use cgroupfs)`,
-      );
-    return { "": parseSystemdPath(cgroupsPath, id).path };
+    const scope = parseSystemdPath(cgroupsPath, id).path;
+    return Object.fromEntries(keys.map((k) => [k, scope]));
   }
   if (/^[^/:]*\.slice:[^:]*:[^:]+$/.test(given)) {
     throw new LeopardError(

@@ -2,12 +2,13 @@
 // owns, as runc's systemd driver makes it. linux.cgroupsPath is "slice:prefix:name" (the unit is
 // "prefix-name.scope" in that slice; unset: "system.slice:leopard:<id>"). The scope is started
 // with the helper's pid (StartTransientUnit, Delegate=yes, so the subtree and its controllers are
-// ours to write) at sync 2, where a cgroupfs container's cgroup is joined; the limits are then
-// written into the scope's directory as for any cgroup; delete stops the unit.
+// ours to write) at sync 2, where a cgroupfs container's cgroup is joined. Then, as runc does, the
+// same path is made and joined in every hierarchy (on v1 systemd makes the scope only in those of
+// the controllers it manages) and the limits are written there as for any cgroup; delete stops
+// the unit.
 //
 // systemd is reached through busctl, systemd's own D-Bus client, on the system bus (where podman
 // and runc reach it too): a tool that is there wherever systemd is, rather than a D-Bus library.
-// cgroup v2 hosts only: a v1 or hybrid systemd host is refused with a clear error.
 import { readFileSync } from "node:fs";
 import { LeopardError } from "../util/errors.ts";
 
@@ -114,10 +115,12 @@ export function startArgs(scope: SystemdScope, pid: number, description: string)
   ];
 }
 
-/** Whether pid's cgroup (cgroup2) is path. */
+/** Whether systemd has put pid at path: in its own hierarchy (name=systemd on v1) or cgroup2. */
 function inCgroup(pid: number, path: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").includes(`0::${path}`);
+    return readFileSync(`/proc/${pid}/cgroup`, "utf8")
+      .split("\n")
+      .some((l) => l.endsWith(`:${path}`) && ["", "name=systemd"].includes(l.split(":")[1] ?? "-"));
   } catch {
     return false;
   }

@@ -42,8 +42,8 @@ export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean): Cgroup
 
 /**
  * Creates and limits the cgroup; throws (having removed it) when a resource cannot be set. With
- * --systemd-cgroup nothing exists until join: systemd makes the scope with the helper in it, and
- * the limits are written then.
+ * --systemd-cgroup nothing exists until join: systemd makes the scope with the helper in it, then
+ * the other hierarchies' cgroups are made and the limits written.
  */
 export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, systemd: boolean): ContainerCgroup {
   const resources = readResources(spec.linux.resources);
@@ -61,6 +61,9 @@ export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, system
     const join = (pid: number) => {
       startScope(scope, pid, `leopard container ${id}`);
       try {
+        // Where systemd did not make it (v1 controllers it does not manage), made and joined here.
+        cg.create();
+        cg.apply(pid);
         cg.set(limits);
       } catch (e) {
         stopScope(scope.unit);
