@@ -1,6 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { LeopardError } from "../util/errors.ts";
-import { parseSystemdPath, slicePath, startArgs, stopScope } from "./systemd.ts";
+import { readResources } from "./resources.ts";
+import {
+  parseSystemdPath,
+  scopeProperties,
+  setScopeProperties,
+  slicePath,
+  startArgs,
+  stopScope,
+} from "./systemd.ts";
 
 describe("systemd scope names", () => {
   test.each([
@@ -70,5 +78,54 @@ describe("the D-Bus calls", () => {
     expect(() => stopScope("leopard-c1.scope", denied)).toThrow(
       'systemd could not stop the scope "leopard-c1.scope": Call failed: Access denied',
     );
+  });
+});
+
+describe("the limits as the scope's properties", () => {
+  const res = (other: Record<string, unknown>) => readResources({ devices: [], other });
+
+  test("memory, pids, cpu weight and quota, converted as runc converts them", () => {
+    const r = res({
+      memory: { limit: 64 << 20 },
+      pids: { limit: -1 },
+      cpu: { shares: 1024, quota: 12345, period: 100000 },
+    });
+    expect(scopeProperties(r, true)).toEqual([
+      ["MemoryMax", "t", String(64 << 20)],
+      ["TasksMax", "t", "18446744073709551615"],
+      ["CPUWeight", "t", "100"],
+      ["CPUQuotaPeriodUSec", "t", "100000"],
+      // 123450 µs a second, rounded up to systemd's 10 ms steps.
+      ["CPUQuotaPerSecUSec", "t", "130000"],
+    ]);
+    expect(scopeProperties(r, false)).toContainEqual(["CPUShares", "t", "1024"]);
+  });
+
+  test("nothing set, nothing passed; update sends what it sets, at runtime", () => {
+    expect(scopeProperties(res({}), true)).toEqual([]);
+    const calls: string[][] = [];
+    setScopeProperties("x.scope", [["TasksMax", "t", "30"]], (a) => {
+      calls.push(a);
+      return "";
+    });
+    expect(calls).toEqual([
+      [
+        "call",
+        "org.freedesktop.systemd1",
+        "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager",
+        "SetUnitProperties",
+        "sba(sv)",
+        "x.scope",
+        "true",
+        "1",
+        "TasksMax",
+        "t",
+        "30",
+      ],
+    ]);
+    setScopeProperties("x.scope", [], () => {
+      throw new Error("no call expected");
+    });
   });
 });

@@ -11,6 +11,8 @@
 // and runc reach it too): a tool that is there wherever systemd is, rather than a D-Bus library.
 import { readFileSync } from "node:fs";
 import { LeopardError } from "../util/errors.ts";
+import { sharesToWeight } from "./convert.ts";
+import type { Resources } from "./resources.ts";
 
 export interface SystemdScope {
   /** The slice unit the scope goes in ("machine.slice"). */
@@ -89,9 +91,49 @@ export const busctl: Busctl = (args) => {
   return r.stdout.toString();
 };
 
+/** One unit property as busctl takes it: name, D-Bus signature, value(s). */
+export type Property = readonly string[];
+
+const INFINITY = "18446744073709551615";
+
+/**
+ * The limits systemd itself writes into a unit's cgroup, as the scope's properties. systemd writes
+ * a unit's cgroup attributes again whenever it realizes the unit (a property change, some
+ * reloads), from the unit's properties: without these it would write its defaults over the
+ * limits written by the runtime. runc sets the same ones, with the same conversions.
+ */
+export function scopeProperties(r: Resources, v2: boolean): Property[] {
+  const out: Property[] = [];
+  const mem = r.memory?.limit;
+  if (mem !== undefined && mem !== 0) out.push(["MemoryMax", "t", mem < 0 ? INFINITY : String(mem)]);
+  const pids = r.pids?.limit;
+  if (pids !== undefined && pids !== 0) out.push(["TasksMax", "t", pids < 0 ? INFINITY : String(pids)]);
+  const shares = r.cpu?.shares;
+  if (shares !== undefined && shares !== 0)
+    out.push(v2 ? ["CPUWeight", "t", String(sharesToWeight(shares))] : ["CPUShares", "t", String(shares)]);
+  const quota = r.cpu?.quota;
+  const period = r.cpu?.period;
+  if (period !== undefined && period !== 0) out.push(["CPUQuotaPeriodUSec", "t", String(period)]);
+  if (quota !== undefined && quota !== 0) {
+    if (quota < 0) out.push(["CPUQuotaPerSecUSec", "t", INFINITY]);
+    else {
+      // systemd keeps the quota per second of CPU time, in steps of 10 ms: rounded up, as runc does.
+      let perSec = Math.floor((quota * 1_000_000) / (period || 100_000));
+      if (perSec % 10_000 !== 0) perSec = (Math.floor(perSec / 10_000) + 1) * 10_000;
+      out.push(["CPUQuotaPerSecUSec", "t", String(perSec)]);
+    }
+  }
+  return out;
+}
+
 /** busctl's arguments for StartTransientUnit of the scope with pid in it. */
-export function startArgs(scope: SystemdScope, pid: number, description: string): string[] {
-  const props = [
+export function startArgs(
+  scope: SystemdScope,
+  pid: number,
+  description: string,
+  limits: readonly Property[] = [],
+): string[] {
+  const props: Property[] = [
     ["Description", "s", description],
     ["Slice", "s", scope.slice],
     // The subtree is the runtime's: it writes the limits and may make cgroups below.
@@ -101,6 +143,7 @@ export function startArgs(scope: SystemdScope, pid: number, description: string)
     // A scope whose processes failed is still collected, not left behind as "failed".
     ["CollectMode", "s", "inactive-or-failed"],
     ["PIDs", "au", "1", String(pid)],
+    ...limits,
   ];
   return [
     "call",
@@ -134,10 +177,11 @@ export function startScope(
   scope: SystemdScope,
   pid: number,
   description: string,
+  limits: readonly Property[] = [],
   run: Busctl = busctl,
 ): void {
   try {
-    run(startArgs(scope, pid, description));
+    run(startArgs(scope, pid, description, limits));
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new LeopardError("system", `systemd could not create the scope "${scope.unit}": ${why}`, {
@@ -166,6 +210,29 @@ export function stopScope(unit: string, run: Busctl = busctl): void {
     throw new LeopardError(
       "system",
       `systemd could not stop the scope "${unit}": ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  }
+}
+
+/** `update` of a container in a scope: the new limits become the scope's properties too. */
+export function setScopeProperties(unit: string, limits: readonly Property[], run: Busctl = busctl): void {
+  if (limits.length === 0) return;
+  try {
+    run([
+      "call",
+      ...MANAGER,
+      "SetUnitProperties",
+      "sba(sv)",
+      unit,
+      "true",
+      String(limits.length),
+      ...limits.flat(),
+    ]);
+  } catch (e) {
+    throw new LeopardError(
+      "system",
+      `systemd could not take the new limits of the scope "${unit}": ${e instanceof Error ? e.message : String(e)}`,
       { cause: e },
     );
   }

@@ -64,7 +64,13 @@ export function update(state: StateDir, id: string, file: string | undefined, fl
     const spec = loadSpec(s.bundle);
     r = { ...r, devices: containerDeviceRules(r.devices, spec.linux.devices) };
   }
-  cgroupOf(s).set(r);
+  const cg = cgroupOf(s);
+  cg.set(r);
+  if (s.systemdScope !== undefined) {
+    const { scopeProperties, setScopeProperties } =
+      require("../cgroups/systemd.ts") as typeof import("../cgroups/systemd.ts");
+    setScopeProperties(s.systemdScope, scopeProperties(r, cg.mode === "v2"));
+  }
 }
 
 /** `events --stats`: one stats line. `events`: stats every interval and OOM events until the container is gone. */

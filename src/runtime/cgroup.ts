@@ -10,7 +10,13 @@ import {
   readResources,
   resolveCgroupsPath,
 } from "../cgroups/index.ts";
-import { parseSystemdPath, type SystemdScope, startScope, stopScope } from "../cgroups/systemd.ts";
+import {
+  parseSystemdPath,
+  type SystemdScope,
+  scopeProperties,
+  startScope,
+  stopScope,
+} from "../cgroups/systemd.ts";
 import type { Spec } from "../spec/types.ts";
 
 /**
@@ -59,7 +65,7 @@ export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, system
       }
     };
     const join = (pid: number) => {
-      startScope(scope, pid, `leopard container ${id}`);
+      startScope(scope, pid, `leopard container ${id}`, scopeProperties(limits, cg.mode === "v2"));
       try {
         // Where systemd did not make it (v1 controllers it does not manage), made and joined here.
         cg.create();

@@ -72,6 +72,32 @@ if (SYSTEMD) {
       await until(() => unitObject(unit) === undefined && ctls.every((c) => !existsSync(scopeDir(unit, c))));
     });
 
+    test("the limits survive systemd re-applying the scope's own settings (daemon-reload)", () => {
+      const id = `sdreload${process.pid}`;
+      const unit = `leopard-test-${id}.scope`;
+      const limits = {
+        memory: { limit: 96 * 1024 * 1024 },
+        pids: { limit: 40 },
+        cpu: { quota: 50000, period: 100000 },
+      };
+      const b = use(
+        bundle({ args: ["/bin/sleep", "30"], edit: withCgroup(`machine.slice:leopard-test:${id}`, limits) }),
+      );
+      expect(oci(b, ["--systemd-cgroup", "run", "-d", id])).toMatchObject({ code: 0, stderr: "" });
+      const pidsMax = `${scopeDir(unit, "pids")}/pids.max`;
+      const cpu = V2 ? `${scopeDir(unit, "")}/cpu.max` : `${scopeDir(unit, "cpu,cpuacct")}/cpu.cfs_quota_us`;
+      const read = () => [memoryLimit(unit), pidsMax, cpu].map((f) => readFileSync(f, "utf8").trim());
+      const before = read();
+      expect(before).toEqual([String(96 * 1024 * 1024), "40", V2 ? "50000 100000" : "50000"]);
+      expect(Bun.spawnSync(["systemctl", "daemon-reload"]).exitCode).toBe(0);
+      // A unit change makes systemd write the scope's attributes again, from its properties.
+      expect(Bun.spawnSync(["systemctl", "set-property", "--runtime", unit, "CPUWeight=50"]).exitCode).toBe(
+        0,
+      );
+      expect(read()).toEqual(before);
+      expect(oci(b, ["delete", "-f", id]).code).toBe(0);
+    });
+
     test("a limit the kernel refuses fails the create and leaves no scope, cgroup or state", async () => {
       const id = `sdbad${process.pid}`;
       const unit = `leopard-test-${id}.scope`;
