@@ -95,6 +95,15 @@ if (SYSTEMD) {
         0,
       );
       expect(read()).toEqual(before);
+      // update: the new limits become the scope's properties as well.
+      expect(oci(b, ["update", "--memory", "128m", "--pids-limit", "30", id])).toMatchObject({
+        code: 0,
+        stderr: "",
+      });
+      expect(Bun.spawnSync(["systemctl", "set-property", "--runtime", unit, "CPUWeight=60"]).exitCode).toBe(
+        0,
+      );
+      expect(read()).toEqual([String(128 * 1024 * 1024), "30", before[2] ?? ""]);
       expect(oci(b, ["delete", "-f", id]).code).toBe(0);
     });
 
