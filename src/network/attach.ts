@@ -1,6 +1,7 @@
 // Attaching a container's namespace to networks (CNI ADD per network, in order), detaching it
 // (DEL in reverse), checking it (CHECK). An attach either completes or leaves nothing: on any
 // failure everything already added is deleted, the record removed and the namespace unpinned.
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, LeopardError } from "../util/errors.ts";
 import { addList, type CniCall, checkList, delList } from "./cni.ts";
@@ -171,6 +172,16 @@ function removeLeftRules(rec: ContainerRecord): void {
  */
 export async function detach(paths: NetworkPaths, containerId: string): Promise<void> {
   validateContainerId(containerId);
+  if (loadRecord(paths, containerId) === undefined) return;
+  // One detach of a container at a time: `rm -f` and conmon's exit command both detach a killed
+  // container, and two DELs at once race (one deletes eth0 between the other's lookup and delete:
+  // "failed to delete eth0: no such device"). The second finds the record gone and is done.
+  const lock = join(paths.runDir, `detach-${containerId}.lock`);
+  await withLock(lock, () => detachLocked(paths, containerId));
+  rmSync(lock, { force: true });
+}
+
+async function detachLocked(paths: NetworkPaths, containerId: string): Promise<void> {
   const rec = loadRecord(paths, containerId);
   if (rec === undefined) return;
   const errors: string[] = [];

@@ -35,7 +35,7 @@ describe("create flags", () => {
     writeFileSync(join(b.dir, "a"), "A\n");
     writeFileSync(join(b.dir, "b"), "B\n");
     const cmd = `exec 3<${b.dir}/a 4<${b.dir}/b; exec ${OCI} --root ${b.root} run -b ${b.dir} --preserve-fds 2 c1`;
-    const r = Bun.spawnSync(["sh", "-c", cmd], { stdout: "pipe", stderr: "pipe" });
+    const r = Bun.spawnSync(["sh", "-c", cmd], { env: process.env, stdout: "pipe", stderr: "pipe" });
     expect(r.stderr.toString()).toBe("");
     expect(r.stdout.toString()).toBe("A\nB\n0\n1\n2\n3\n4\n5\n"); // 5: ls's own directory
   });
@@ -50,7 +50,7 @@ describe("create flags", () => {
           "-c",
           `exec 3<${b.dir}/a; LISTEN_PID=${pid} LISTEN_FDS=1 exec ${OCI} --root ${b.root} run -b ${b.dir} c1`,
         ],
-        { stdout: "pipe", stderr: "pipe" },
+        { env: process.env, stdout: "pipe", stderr: "pipe" },
       );
     const r = run("$$");
     expect(r.stderr.toString()).toBe("");

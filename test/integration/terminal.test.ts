@@ -18,6 +18,7 @@ describe("terminal", () => {
     // script(1) gives leopard-oci a terminal of its own, as a person's shell would.
     const cmd = `stty rows 33 cols 97; ${OCI} --root ${b.root} run -b ${b.dir} c1; echo "exit=$?"`;
     const r = Bun.spawnSync(["script", "-qec", cmd, "/dev/null"], {
+      env: process.env, // with the harness's LEOPARD_CGROUP_PARENT
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",

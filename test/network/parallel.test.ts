@@ -40,3 +40,18 @@ test("twenty concurrent attaches to the default network, each publishing a port,
   expect(listDir(paths.netnsDir)).toEqual([]);
   expect(listDir(paths.resultDir)).toEqual([]);
 });
+
+test("two detaches of the same containers at once (rm -f and conmon's exit command) both succeed and leave nothing", async () => {
+  const ids = Array.from({ length: 8 }, (_, i) => `twice-${i}`);
+  const { info } = await getNetwork(paths, "leopard");
+  for (const id of ids) await attach(paths, id, await createNetns(paths, id), ["leopard"]);
+  expect(bridgePorts(info.bridge)).toHaveLength(ids.length);
+  // Each container detached twice, all at once: the later of each pair finds it done.
+  const outcomes = await Promise.allSettled(ids.flatMap((id) => [detach(paths, id), detach(paths, id)]));
+  expect(outcomes.filter((o) => o.status === "rejected")).toEqual([]);
+  expect(bridgePorts(info.bridge)).toEqual([]);
+  expect(reservedIps(paths, "leopard")).toEqual([]);
+  expect(listDir(paths.netnsDir)).toEqual([]);
+  expect(listDir(paths.resultDir)).toEqual([]);
+  expect(listDir(paths.runDir).filter((f) => f.startsWith("detach-"))).toEqual([]);
+});
