@@ -52,6 +52,29 @@ function dirWith(cg: CgroupManager, file: string): string {
   return d;
 }
 
+/** What the cgroup2 root passes on to its children ("" without a cgroup2 mount). */
+function rootControllers(): string {
+  return layout?.unified === undefined
+    ? ""
+    : readFileSync(`${layout.unified}/cgroup.subtree_control`, "utf8");
+}
+
+/**
+ * Leaves the cgroup2 root of a hybrid host as it was: hugetlb off again if a test turned it on
+ * (setting a hugetlb limit there does). The kernel refuses that while a child passes it on:
+ * /leopard-test goes first when empty, else it stops passing hugetlb on.
+ */
+function restoreHugetlb(before: string): void {
+  if (layout?.mode !== "hybrid" || layout.unified === undefined || before.includes("hugetlb")) return;
+  const top = `${layout.unified}/leopard-test`;
+  try {
+    rmdirSync(top);
+  } catch {
+    if (existsSync(top)) writeFileSync(`${top}/cgroup.subtree_control`, "-hugetlb");
+  }
+  writeFileSync(`${layout.unified}/cgroup.subtree_control`, "-hugetlb");
+}
+
 /** Polls until check() holds (TCG emulation in the VM is slow to fork). */
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -153,8 +176,7 @@ describe.skipIf(!isRoot)(`cgroups on this host (${layout?.mode ?? "not root"})`,
   });
 
   test("hugetlb limits land in the hierarchy that has hugetlb (cgroup2 on a hybrid host)", () => {
-    const rootCtl = layout?.unified === undefined ? undefined : `${layout.unified}/cgroup.subtree_control`;
-    const before = rootCtl === undefined ? "" : readFileSync(rootCtl, "utf8");
+    const before = rootControllers();
     const cg = cgroup();
     try {
       cg.set(res({ hugepageLimits: [{ pageSize: "2MB", limit: 4 * 2097152 }] }));
@@ -164,10 +186,7 @@ describe.skipIf(!isRoot)(`cgroups on this host (${layout?.mode ?? "not root"})`,
     } finally {
       cg.destroy();
       openCgroup(ROOT).destroy();
-      // Leave the cgroup2 root as it was: hugetlb off again if these tests turned it on.
-      if (rootCtl !== undefined && layout?.mode === "hybrid" && !before.includes("hugetlb")) {
-        writeFileSync(rootCtl, "-hugetlb");
-      }
+      restoreHugetlb(before);
     }
   });
 
@@ -293,9 +312,16 @@ describe.skipIf(!isRoot)(`cgroups on this host (${layout?.mode ?? "not root"})`,
       expect(() => cg.set(res({ network: { classID: 1 } }))).toThrow("not supported on cgroup v2");
     } else {
       // 32MB pages exist on arm64 only: no x86 host has them (some have 1GB pages, this one does).
-      expect(() => cg.set(res({ hugepageLimits: [{ pageSize: "32MB", limit: 0 }] }))).toThrow(
-        'pageSize "32MB" is not a huge page size this host has',
-      );
+      const before = rootControllers();
+      try {
+        expect(() => cg.set(res({ hugepageLimits: [{ pageSize: "32MB", limit: 0 }] }))).toThrow(
+          'pageSize "32MB" is not a huge page size this host has',
+        );
+      } finally {
+        cg.destroy();
+        openCgroup(ROOT).destroy();
+        restoreHugetlb(before);
+      }
     }
   });
 });
