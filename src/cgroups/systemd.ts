@@ -158,6 +158,11 @@ export function startArgs(
   ];
 }
 
+/** A failed call to systemd: what did not happen, then busctl's reason. */
+function failed(what: string, e: unknown): LeopardError {
+  return new LeopardError("system", `${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}
+
 /** Whether systemd has put pid at path: in its own hierarchy (name=systemd on v1) or cgroup2. */
 function inCgroup(pid: number, path: string): boolean {
   try {
@@ -183,10 +188,7 @@ export function startScope(
   try {
     run(startArgs(scope, pid, description, limits));
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new LeopardError("system", `systemd could not create the scope "${scope.unit}": ${why}`, {
-      cause: e,
-    });
+    throw failed(`systemd could not create the scope "${scope.unit}"`, e);
   }
   const deadline = Date.now() + 10_000;
   while (!inCgroup(pid, scope.path)) {
@@ -207,11 +209,7 @@ export function stopScope(unit: string, run: Busctl = busctl): void {
     run(["call", ...MANAGER, "StopUnit", "ss", unit, "replace"]);
   } catch (e) {
     if (e instanceof LeopardError && /not loaded|NoSuchUnit/i.test(e.message)) return;
-    throw new LeopardError(
-      "system",
-      `systemd could not stop the scope "${unit}": ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e },
-    );
+    throw failed(`systemd could not stop the scope "${unit}"`, e);
   }
 }
 
@@ -230,10 +228,6 @@ export function setScopeProperties(unit: string, limits: readonly Property[], ru
       ...limits.flat(),
     ]);
   } catch (e) {
-    throw new LeopardError(
-      "system",
-      `systemd could not take the new limits of the scope "${unit}": ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e },
-    );
+    throw failed(`systemd could not take the new limits of the scope "${unit}"`, e);
   }
 }
