@@ -3,11 +3,14 @@
 // scripts/vm/with-bus.sh), the container's cgroup is a scope systemd makes, with the limits in it,
 // and delete stops it. Elsewhere (this project's hosts have no systemd), the flag is refused with
 // one line and nothing is left behind. Each environment runs the tests that apply to it.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { IMAGE, makePodmanEnv } from "../compat/podman-env.ts";
 import { bundle, CGROUP_PARENT, OCI, oci, readState, trackBundles, until } from "./harness.ts";
 
+// podman under the VM's software emulation takes 20-30 s for its two containers (the harness's
+// 30 s default was hit once).
+setDefaultTimeout(180_000);
 const use = trackBundles();
 const SYSTEMD = existsSync("/run/systemd/system");
 const V2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
