@@ -3,6 +3,7 @@
 // already typed, the rest as written); `readResourcesJson` takes a whole object, as
 // `update --resources` reads it. Errors name the field.
 
+import { readDeviceRule } from "../spec/device-rule.ts";
 import { SpecError } from "../spec/errors.ts";
 import {
   at,
@@ -23,7 +24,6 @@ import {
   uint32,
 } from "../spec/read.ts";
 import type { DeviceRule, SpecResources } from "../spec/types.ts";
-import { readDeviceRule } from "../spec/validate-linux.ts";
 import { LeopardError } from "../util/errors.ts";
 
 /** Bytes, counts or microseconds; -1 means "no limit". */

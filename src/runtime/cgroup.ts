@@ -64,17 +64,13 @@ export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, system
         stopScope(scope.unit);
       }
     };
+    // A failure after the scope exists is cleaned up by the caller's destroy(), scope included.
     const join = (pid: number) => {
       startScope(scope, pid, `leopard container ${id}`, scopeProperties(limits, cg.mode === "v2"));
-      try {
-        // Where systemd did not make it (v1 controllers it does not manage), made and joined here.
-        cg.create();
-        cg.apply(pid);
-        cg.set(limits);
-      } catch (e) {
-        stopScope(scope.unit);
-        throw e;
-      }
+      // Where systemd did not make it (v1 controllers it does not manage), made and joined here.
+      cg.create();
+      cg.apply(pid);
+      cg.set(limits);
     };
     return { cg, paths, scope, join, destroy };
   }

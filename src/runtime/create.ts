@@ -142,7 +142,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   const mounts = mountInfo();
   const nofile = getRlimit(RLIMIT_NOFILE);
   // Where the cgroup will be (created once the id is claimed; with --systemd-cgroup, systemd makes
-  // it at sync 2). --systemd-cgroup without systemd, or on a v1 host, is refused here.
+  // it at sync 2). --systemd-cgroup without systemd is refused here.
   const cgroupPaths = cgroupPathsFor(spec, opts.id, opts.systemdCgroup === true);
   // Compiled only when the config has a filter: libseccomp costs ~30 ms to load.
   const seccomp = spec.linux.seccomp

@@ -1,6 +1,8 @@
 // config.json `linux`: namespaces, id maps, devices, cgroup settings, masks, sysctls and the
 // security sections, each checked on its own. Rules that tie fields together are in
 // validate-rules.ts.
+
+import { readDeviceRule } from "./device-rule.ts";
 import {
   absolute,
   absolutes,
@@ -27,9 +29,7 @@ import {
   uint32,
 } from "./read.ts";
 import {
-  DEVICE_RULE_TYPES,
   DEVICE_TYPES,
-  type DeviceRule,
   NAMESPACE_TYPES,
   type NetDevice,
   PERSONALITY_DOMAINS,
@@ -154,31 +154,6 @@ function readResources(v: unknown, field: string): SpecResources {
   const other: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(o)) if (k !== "devices" && val !== null) other[k] = val;
   return { devices: opt(o, "devices", field, (e, f) => list(e, f, readDeviceRule)) ?? [], other };
-}
-
-/**
- * One linux.resources.devices rule (also what `update --resources` reads). Every field but
- * allow is optional in the spec; unset means "all", as for type, major and minor: "rwm".
- */
-export function readDeviceRule(v: unknown, field: string): DeviceRule {
-  const o = object(v, field);
-  // -1 is how runc's Go types spell "any"; accept it alongside leaving the field out.
-  const num = (e: unknown, f: string): number | undefined => {
-    const n = integer(e, f, -1, 0xffff_ffff);
-    return n === -1 ? undefined : n;
-  };
-  const access = opt(o, "access", field, string) ?? "rwm";
-  if (!/^[rwm]+$/.test(access)) fail(at(field, "access"), `${quote(access)} must combine "r", "w" and "m"`);
-  return {
-    allow: req(o, "allow", field, boolean),
-    type:
-      opt(o, "type", field, (e, f) =>
-        oneOf(e, f, DEVICE_RULE_TYPES, "a device rule type", orList(DEVICE_RULE_TYPES)),
-      ) ?? "a",
-    major: opt(o, "major", field, num),
-    minor: opt(o, "minor", field, num),
-    access,
-  };
 }
 
 function readPersonality(v: unknown, field: string): SpecPersonality {
