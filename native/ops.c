@@ -9,6 +9,8 @@
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/filter.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <grp.h>
 #include <sched.h>
@@ -24,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -125,12 +128,33 @@ static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
   return 0;
 }
 
-static int op_write_file(const struct lp_op *op) {
-  int fd = open(S(0), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return lp_fail("open", S(0));
-  ssize_t n = write(fd, S(1), LEN(1)); /* one write: /proc files take one */
-  int rc = n < 0 ? lp_fail("write", S(0)) : (size_t)n != LEN(1) ? lp_fail_errno(EIO, "write", S(0)) : 0;
-  close(fd);
+/* write(data) to path beneath the process's /proc. "/proc" itself is opened without following a
+ * symlink and must be procfs; the path is resolved beneath it with the plan's openat2 resolve
+ * flags (no "..", no magic link, no mount crossing; for /proc/sys no symlink at all), so neither a
+ * crafted sysctl key nor a mount over part of /proc can send the write elsewhere (CVE-2019-16884). */
+static int op_write_proc(const struct lp_op *op) {
+  static char where[4096];
+  snprintf(where, sizeof(where), "/proc/%s", S(0));
+  int proc = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (proc < 0) return lp_fail("open", "/proc");
+  struct statfs sf;
+  int rc = -1, fd = -1;
+  if (fstatfs(proc, &sf) < 0) lp_fail("fstatfs", "/proc");
+  else if (sf.f_type != PROC_SUPER_MAGIC) lp_fail_errno(EXDEV, "/proc is not procfs", "/proc");
+  else {
+    struct open_how how = { .flags = O_WRONLY | O_NOCTTY | O_CLOEXEC, .resolve = U(2) };
+    do fd = (int)syscall(SYS_openat2, proc, S(0), &how, sizeof(how));
+    while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    if (fd < 0) lp_fail("openat2", where);
+    else {
+      ssize_t n = write(fd, S(1), LEN(1)); /* one write: /proc files take one */
+      if (n < 0) lp_fail("write", where);
+      else if ((size_t)n != LEN(1)) lp_fail_errno(EIO, "write", where);
+      else rc = 0;
+      close(fd);
+    }
+  }
+  close(proc);
   return rc;
 }
 
@@ -470,7 +494,7 @@ int lp_run_op(struct lp_state *st, const struct lp_op *op) {
   case LP_OP_SETNS: return op_setns(op);
   case LP_OP_SYNC: return op_sync(st, op);
   case LP_OP_FORK_PID1: return op_fork_pid1(st, op);
-  case LP_OP_WRITE_FILE: return op_write_file(op);
+  case LP_OP_WRITE_PROC: return op_write_proc(op);
   case LP_OP_SET_ROOT: return op_set_root(st, op);
   case LP_OP_MOUNT: return op_mount(st, op);
   case LP_OP_MKNOD: return op_mknod(st, op);

@@ -3,7 +3,7 @@
 #define LEOPARD_PROTOCOL_H
 
 #define LP_MAGIC 0x4452504cu
-#define LP_PROTOCOL_VERSION 1
+#define LP_PROTOCOL_VERSION 2
 #define LP_HEADER_SIZE 12
 #define LP_MAX_FRAME 4194304u
 #define LP_MAX_STRING 1048576u
@@ -29,7 +29,7 @@
 #define LP_OP_SETNS 2 /* path:bytes nstype:u64 */
 #define LP_OP_SYNC 3 /* tag:u64 */
 #define LP_OP_FORK_PID1 4 /* mode:u64 */
-#define LP_OP_WRITE_FILE 5 /* path:bytes data:data */
+#define LP_OP_WRITE_PROC 5 /* path:bytes data:data resolve:u64 */
 #define LP_OP_SET_ROOT 6 /* path:bytes */
 #define LP_OP_MOUNT 7 /* source:bytes target:bytes fstype:bytes flags:u64 data:bytes resolve:u64 */
 #define LP_OP_MKNOD 8 /* path:bytes mode:u64 dev:u64 uid:u64 gid:u64 */
@@ -71,7 +71,7 @@ static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP
   [2] = { "SETNS", "bu" },
   [3] = { "SYNC", "u" },
   [4] = { "FORK_PID1", "u" },
-  [5] = { "WRITE_FILE", "bd" },
+  [5] = { "WRITE_PROC", "bdu" },
   [6] = { "SET_ROOT", "b" },
   [7] = { "MOUNT", "bbbubu" },
   [8] = { "MKNOD", "buuuu" },

@@ -6,6 +6,7 @@
 import { RLIMITS } from "../spec/rlimits.ts";
 import { capabilityMask } from "./capabilities.ts";
 import type { Step } from "./plan.ts";
+import { q } from "./shell.ts";
 import type { PlanSpec } from "./types.ts";
 
 const PR_SET_KEEPCAPS = 8;
@@ -83,7 +84,6 @@ export function rlimitSteps(
 /** After credentials: umask, working directory, no_new_privs, and no host fd past the preserved ones. */
 export function finishingSteps(proc: PlanSpec["process"], preserveFds: number): Step[] {
   const steps: Step[] = [];
-  const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
   if (proc.user.umask !== undefined) {
     steps.push({
       op: { op: "UMASK", mask: proc.user.umask },

@@ -119,9 +119,9 @@ describe("planExec", () => {
 });
 
 test("an LSM label for execve is written after the credentials, just before exec", () => {
-  const n = names({ lsmExec: [{ path: "/proc/thread-self/attr/apparmor/exec", data: "exec p" }] });
-  expect(n.indexOf("WRITE_FILE")).toBeGreaterThan(n.indexOf("CAPS"));
-  expect(n.at(-2)).toBe("WRITE_FILE");
+  const n = names({ lsmExec: [{ path: "thread-self/attr/apparmor/exec", data: "exec p" }] });
+  expect(n.indexOf("WRITE_PROC")).toBeGreaterThan(n.indexOf("CAPS"));
+  expect(n.at(-2)).toBe("WRITE_PROC");
 });
 
 describe("execCapabilities", () => {

@@ -16,6 +16,8 @@ import { SyncTag } from "../protocol/ops.ts";
 import { credentialSteps, finishingSteps, rlimitSteps } from "./credentials.ts";
 import type { ConsoleMode, Step } from "./plan.ts";
 import { execCandidates } from "./plan.ts";
+import { procWrite } from "./proc-write.ts";
+import { q } from "./shell.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
 
 export interface ExecPlanInput {
@@ -38,7 +40,6 @@ export interface ExecPlanInput {
 /** setns order after the user namespace; mount is last (it changes what /proc/self means). */
 const JOIN_ORDER: readonly NamespaceType[] = ["ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
 
-const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
 const nsFlag = (t: NamespaceType): string => (t === "network" ? "net" : t);
 
 export function planExec(input: ExecPlanInput): Step[] {
@@ -111,8 +112,7 @@ function processSteps(input: ExecPlanInput): Step[] {
   if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
   steps.push(...credentialSteps(proc, input.capLast));
   steps.push(...finishingSteps(proc, input.preserveFds));
-  for (const attr of input.lsmExec ?? [])
-    add({ op: "WRITE_FILE", path: attr.path, data: attr.data }, `echo ${q(attr.data)} > ${q(attr.path)}`);
+  for (const attr of input.lsmExec ?? []) steps.push(procWrite(attr.path, attr.data));
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
   const env = proc.env ?? [];
   add(

@@ -11,6 +11,7 @@ import {
   propagationFlag,
 } from "./mount-options.ts";
 import type { HostFacts, Step } from "./plan.ts";
+import { q } from "./shell.ts";
 import type { NamespaceType, PlanMount, PlanSpec } from "./types.ts";
 
 const UNLABELLED = new Set(["proc", "sysfs", "mqueue", "cgroup", "cgroup2"]);
@@ -29,8 +30,6 @@ export interface MountInput {
   /** For each idmapped mount (by index in spec.mounts), the fd of its detached clone in the helper. */
   idmapFds?: ReadonlyMap<number, number> | undefined;
 }
-
-const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
 
 function mountOp(
   source: string,

@@ -99,8 +99,13 @@ describe("plan", () => {
         },
       ),
     );
-    const w = n.findIndex((x) => x.op === "WRITE_FILE");
-    expect(n[w]).toEqual({ op: "WRITE_FILE", path: "/proc/self/timens_offsets", data: "boottime 5 7\n" });
+    const w = n.findIndex((x) => x.op === "WRITE_PROC");
+    expect(n[w]).toEqual({
+      op: "WRITE_PROC",
+      path: "self/timens_offsets",
+      data: "boottime 5 7\n",
+      resolve: 0x0b,
+    });
     expect(w).toBeLessThan(n.findIndex((x) => x.op === "FORK_PID1"));
   });
 

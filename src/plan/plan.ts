@@ -7,6 +7,7 @@ import { type DeviceNode, planDevices } from "./devices.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
 import { propagationFlag } from "./mount-options.ts";
 import { planMounts } from "./mounts.ts";
+import { procWrite } from "./proc-write.ts";
 import {
   capabilitiesBeyond,
   ioprioValue,
@@ -15,6 +16,7 @@ import {
   schedPolicy,
   sysctlPath,
 } from "./process-attrs.ts";
+import { q } from "./shell.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
 
 export type { PlanSpec } from "./types.ts";
@@ -70,8 +72,8 @@ export interface PlanInput {
   newKeyring?: boolean | undefined;
   /**
    * An LSM label for the process after execve, when the host has that LSM: AppArmor's
-   * "exec PROFILE" to /proc/thread-self/attr/apparmor/exec, or SELinux's label to
-   * /proc/thread-self/attr/exec (src/runtime/lsm.ts decides).
+   * "exec PROFILE" to thread-self/attr/apparmor/exec, or SELinux's label to thread-self/attr/exec
+   * (paths beneath /proc; src/runtime/lsm.ts decides).
    */
   lsmExec?: readonly { path: string; data: string }[] | undefined;
   /**
@@ -112,8 +114,6 @@ export function execCandidates(arg0: string, env: readonly string[]): string[] {
 /** A printf(1) format that prints s: newlines become \\n. */
 const printfArg = (s: string): string => `'${s.replaceAll("'", `'\\''`).replaceAll("\n", "\\n")}'`;
 
-const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
-
 export function plan(input: PlanInput): LaunchPlan {
   const { spec, host } = input;
   const steps: Step[] = [];
@@ -131,11 +131,7 @@ export function plan(input: PlanInput): LaunchPlan {
   // First, while still root of the host's user namespace: lowering the score needs
   // CAP_SYS_RESOURCE there (as runc does it). Every process forked from here inherits it.
   const oom = spec.process.oomScoreAdj;
-  if (oom !== undefined)
-    add(
-      { op: "WRITE_FILE", path: "/proc/self/oom_score_adj", data: String(oom) },
-      `echo ${oom} > /proc/self/oom_score_adj`,
-    );
+  if (oom !== undefined) steps.push(procWrite("self/oom_score_adj", String(oom)));
 
   // The user namespace comes first: every other namespace is then owned by it, and joining
   // one (setns) needs the capabilities the user namespace grants.
@@ -183,9 +179,8 @@ export function plan(input: PlanInput): LaunchPlan {
       .map((k) => `${k} ${offsets[k]?.secs ?? 0} ${offsets[k]?.nanosecs ?? 0}\n`)
       .join("");
     if (lines)
-      add(
-        { op: "WRITE_FILE", path: "/proc/self/timens_offsets", data: lines },
-        `printf ${printfArg(lines)} > /proc/self/timens_offsets`,
+      steps.push(
+        procWrite("self/timens_offsets", lines, `printf ${printfArg(lines)} > /proc/self/timens_offsets`),
       );
   }
   add(
@@ -242,11 +237,10 @@ export function plan(input: PlanInput): LaunchPlan {
     );
   }
   // Sysctls go through the container's own /proc, after pivot_root (so only its namespaces'
-  // values are reachable) and before readonlyPaths makes /proc/sys read-only.
-  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
-    const path = sysctlPath(key);
-    add({ op: "WRITE_FILE", path, data: value }, `echo ${q(value)} > ${q(path)}`);
-  }
+  // values are reachable) and before readonlyPaths makes /proc/sys read-only. The path is built
+  // from the key's validated components only.
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {}))
+    steps.push(procWrite(sysctlPath(key), value));
   for (const path of spec.linux?.readonlyPaths ?? []) {
     add(
       { op: "MOUNT", source: path, target: path, fstype: "", flags: 4096 | 16384, data: "", resolve: 3 },
@@ -376,9 +370,7 @@ export function plan(input: PlanInput): LaunchPlan {
     steps.push(...hookSteps("startContainer", input.hooks.startContainer, input.hooks.created));
   // The LSM label for execve is set last but for seccomp: the attr write is a syscall a
   // profile may deny.
-  for (const attr of input.lsmExec ?? []) {
-    add({ op: "WRITE_FILE", path: attr.path, data: attr.data }, `echo ${q(attr.data)} > ${q(attr.path)}`);
-  }
+  for (const attr of input.lsmExec ?? []) steps.push(procWrite(attr.path, attr.data));
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
   const env = proc.env ?? [];
   const arg0 = proc.args[0] ?? "";

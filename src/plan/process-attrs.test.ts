@@ -27,9 +27,14 @@ function input(
 const names = (ops: Op[]): string[] => ops.map((o) => o.op);
 
 describe("process attributes in the plan", () => {
-  test("sysctl names become /proc/sys paths, with the slash form's dots kept", () => {
-    expect(sysctlPath("kernel.shmmax")).toBe("/proc/sys/kernel/shmmax");
-    expect(sysctlPath("net/ipv4/conf/eno2.100/rp_filter")).toBe("/proc/sys/net/ipv4/conf/eno2.100/rp_filter");
+  test("sysctl names become paths beneath /proc, with the slash form's dots kept", () => {
+    expect(sysctlPath("kernel.shmmax")).toBe("sys/kernel/shmmax");
+    expect(sysctlPath("net/ipv4/conf/eno2.100/rp_filter")).toBe("sys/net/ipv4/conf/eno2.100/rp_filter");
+    expect(sysctlPath("net.ipv4.conf.eno2/100.rp_filter")).toBe("sys/net/ipv4/conf/eno2.100/rp_filter");
+  });
+
+  test("a sysctl key that would leave its file never becomes a path", () => {
+    expect(() => sysctlPath("net/../kernel/core_pattern")).toThrow('has a ".." component');
   });
 
   test("personality, I/O priority and scheduler values are the kernel's numbers", () => {
@@ -48,8 +53,10 @@ describe("process attributes in the plan", () => {
       input({ oomScoreAdj: 500 }, { sysctl: { "kernel.shmmax": "1" }, readonlyPaths: ["/proc/sys"] }),
     );
     const ops = p.steps.map((s) => s.op);
-    expect(ops[1]).toEqual({ op: "WRITE_FILE", path: "/proc/self/oom_score_adj", data: "500" });
-    const sysctl = ops.findIndex((o) => o.op === "WRITE_FILE" && o.path === "/proc/sys/kernel/shmmax");
+    expect(ops[1]).toEqual({ op: "WRITE_PROC", path: "self/oom_score_adj", data: "500", resolve: 0x0b });
+    const sysctl = ops.findIndex((o) => o.op === "WRITE_PROC" && o.path === "sys/kernel/shmmax");
+    // /proc/sys files are opened with no symlink followed at all.
+    expect(ops[sysctl]).toMatchObject({ resolve: 0x0f });
     const pivot = ops.findIndex((o) => o.op === "PIVOT_ROOT");
     const ro = ops.findIndex((o) => o.op === "MOUNT" && o.target === "/proc/sys");
     expect(pivot).toBeLessThan(sysctl);
@@ -102,10 +109,10 @@ describe("process attributes in the plan", () => {
     const p = plan({
       ...input({ noNewPrivileges: true }),
       seccomp: { bpf: new Uint8Array(8), flags: 0n },
-      lsmExec: [{ path: "/proc/thread-self/attr/apparmor/exec", data: "exec prof" }],
+      lsmExec: [{ path: "thread-self/attr/apparmor/exec", data: "exec prof" }],
     });
     const ops = p.steps.map((s) => s.op);
-    const w = ops.findIndex((o) => o.op === "WRITE_FILE" && o.data === "exec prof");
+    const w = ops.findIndex((o) => o.op === "WRITE_PROC" && o.data === "exec prof");
     expect(w).toBeGreaterThan(ops.findIndex((o) => o.op === "CAPS"));
     expect(w).toBeLessThan(ops.findIndex((o) => o.op === "SECCOMP"));
   });

@@ -1,16 +1,18 @@
 // The numbers behind the process attributes config.json names: sysctl paths, personality,
 // I/O priority, scheduler policy and flags, and capabilities the running kernel lacks. Pure.
 import { CAPABILITIES } from "../spec/capabilities.ts";
+import { sysctlComponents, sysctlProcPath } from "../spec/sysctl.ts";
 import type { PlanSpec } from "./types.ts";
 
 /**
- * The /proc/sys path of a sysctl. sysctl(8) accepts "/" as the separator too: when the first
- * separator is "/", dots inside a component are literal ("net/ipv4/conf/eno2.100/rp_filter").
+ * The file of a sysctl beneath /proc ("sys/net/ipv4/ip_forward"), built from the key's components
+ * (src/spec/sysctl.ts). Validation refused a key without valid components; one reaching here
+ * anyway is a bug, not a path.
  */
-export function sysctlPath(name: string): string {
-  const first = name.search(/[./]/);
-  const slashed = first >= 0 && name[first] === "/" ? name : name.replaceAll(".", "/");
-  return `/proc/sys/${slashed}`;
+export function sysctlPath(key: string): string {
+  const split = sysctlComponents(key);
+  if ("problem" in split) throw new Error(`sysctl ${JSON.stringify(key)} ${split.problem}`);
+  return sysctlProcPath(split.components);
 }
 
 /** include/uapi/linux/personality.h */

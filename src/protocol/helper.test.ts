@@ -264,6 +264,72 @@ describe("plans without namespaces", () => {
     expect(exit.code).toBe(1);
   });
 
+  describe("WRITE_PROC writes only beneath a procfs /proc, with the plan's resolve flags", () => {
+    const NO_LINKS = 0x0f; // BENEATH | NO_SYMLINKS | NO_MAGICLINKS | NO_XDEV
+    const VIA_SELF = 0x0b; // BENEATH | NO_MAGICLINKS | NO_XDEV
+    const MS_REC_PRIVATE = 0x4000 | 0x40000;
+    const privateNs = [
+      { op: "UNSHARE", flags: CLONE_NEWNS },
+      { op: "MOUNT", source: "", target: "/", fstype: "", flags: MS_REC_PRIVATE, data: "", resolve: 0 },
+    ] as const;
+
+    test("a write through /proc/self reaches the file", async () => {
+      const { messages, exit } = await runPlan([
+        { op: "WRITE_PROC", path: "self/oom_score_adj", data: "0", resolve: VIA_SELF },
+        { op: "EXEC", candidates: ["/bin/true"], argv: ["true"], env: [] },
+      ]);
+      expect(messages).toEqual([]);
+      expect(exit.code).toBe(0);
+    });
+
+    test.each([
+      ["a path that climbs out of /proc", "sys/../../etc/hostname", NO_LINKS, Errno.EXDEV],
+      ["a magic link", "self/fd/0", VIA_SELF, Errno.ELOOP],
+      ["a symlink where none may be", "self/oom_score_adj", NO_LINKS, Errno.ELOOP],
+    ])("%s is refused (%p)", async (_what, path, resolve, errno) => {
+      const { messages, exit } = await runPlan([{ op: "WRITE_PROC", path, data: "x", resolve }]);
+      expect(errorOf(messages)).toMatchObject({
+        op: "WRITE_PROC",
+        errno,
+        path: `/proc/${path}`,
+        message: "openat2",
+      });
+      expect(exit.code).toBe(1);
+    });
+
+    test("a mount over part of /proc is not crossed (CVE-2019-16884)", async () => {
+      const { messages } = await runPlan([
+        ...privateNs,
+        {
+          op: "MOUNT",
+          source: "tmpfs",
+          target: "/proc/sys/kernel",
+          fstype: "tmpfs",
+          flags: 0,
+          data: "",
+          resolve: 0,
+        },
+        { op: "WRITE_PROC", path: "sys/kernel/hostname", data: "x", resolve: NO_LINKS },
+      ]);
+      expect(errorOf(messages)).toMatchObject({ index: 3, op: "WRITE_PROC", errno: Errno.EXDEV });
+    });
+
+    test("a /proc that is not procfs is refused before anything is opened in it", async () => {
+      const { messages } = await runPlan([
+        ...privateNs,
+        { op: "MOUNT", source: "tmpfs", target: "/proc", fstype: "tmpfs", flags: 0, data: "", resolve: 0 },
+        { op: "WRITE_PROC", path: "self/oom_score_adj", data: "0", resolve: VIA_SELF },
+      ]);
+      expect(errorOf(messages)).toMatchObject({
+        index: 3,
+        op: "WRITE_PROC",
+        errno: Errno.EXDEV,
+        path: "/proc",
+        message: "/proc is not procfs",
+      });
+    });
+  });
+
   test("SETGROUPS with a length that is not a multiple of 4 is refused", async () => {
     const { messages } = await runPlan([{ op: "SETGROUPS", gids: new Uint8Array([1, 0, 0]) }]);
     expect(errorOf(messages)).toMatchObject({ index: 0, op: "SETGROUPS", errno: 22 });

@@ -18,7 +18,7 @@
 // The helper checks every length against what remains of the frame before it reads.
 
 export const MAGIC = 0x4452504c; // "LPRD"
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const HEADER_SIZE = 12;
 /** The largest frame either side accepts. */
 export const MAX_FRAME = 4 * 1024 * 1024;
@@ -26,6 +26,14 @@ export const MAX_FRAME = 4 * 1024 * 1024;
 export const MAX_STRING = 1024 * 1024;
 
 export const ArgKind = { U64: 1, BYTES: 2, LIST: 3 } as const;
+
+/** openat2's resolve flags (linux/openat2.h), for WRITE_PROC. */
+export const RESOLVE = {
+  NO_XDEV: 0x01,
+  NO_MAGICLINKS: 0x02,
+  NO_SYMLINKS: 0x04,
+  BENEATH: 0x08,
+} as const;
 
 /** Message types. Direction in the comment. */
 export const MsgType = {
@@ -63,8 +71,12 @@ export const OPS = {
    * mode 1 waits for the child and exits with its status (128+signal when killed).
    */
   FORK_PID1: { code: 4, args: { mode: "u64" } },
-  /** open(path, O_WRONLY) + write(data): /proc/self/timens_offsets, sysctls. */
-  WRITE_FILE: { code: 5, args: { path: "bytes", data: "data" } },
+  /**
+   * write(data) to a file beneath /proc: open("/proc") (O_PATH, O_NOFOLLOW), verified to be procfs
+   * (fstatfs PROC_SUPER_MAGIC), then openat2(that fd, path, O_WRONLY) with `resolve` as the open_how
+   * resolve flags (RESOLVE below). timens_offsets, oom_score_adj, sysctls, LSM labels.
+   */
+  WRITE_PROC: { code: 5, args: { path: "bytes", data: "data", resolve: "u64" } },
   /** Open the root filesystem directory; later ops with resolve != 0 are relative to it. */
   SET_ROOT: { code: 6, args: { path: "bytes" } },
   /**

@@ -12,7 +12,16 @@ export const HELPER = `${REPO}native/build/leopard-helper`;
 /** The op index of errors found before any op ran (malformed frames). */
 export const FRAME_LEVEL = 0xffffffff;
 
-export const Errno = { EPERM: 1, ENOENT: 2, EACCES: 13, EBADF: 9, EPROTO: 71, EMSGSIZE: 90 } as const;
+export const Errno = {
+  EPERM: 1,
+  ENOENT: 2,
+  EBADF: 9,
+  EACCES: 13,
+  EXDEV: 18,
+  ELOOP: 40,
+  EPROTO: 71,
+  EMSGSIZE: 90,
+} as const;
 
 /** Builds the helper like `make -C native`, so `bun test` works on a clean checkout. */
 export function buildHelper(): void {

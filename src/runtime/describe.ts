@@ -48,8 +48,8 @@ export function describeOp(op: Op): string {
       return `set uid ${op.uid} gid ${op.gid}`;
     case "MASK":
       return `mask "${String(op.path)}"`;
-    case "WRITE_FILE":
-      return `write "${String(op.path)}"`;
+    case "WRITE_PROC":
+      return `write "/proc/${String(op.path)}"`;
     case "CONSOLE_FD":
       return "use the console socket";
     case "OPEN_FIFO":

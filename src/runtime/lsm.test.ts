@@ -20,8 +20,8 @@ describe("LSM fields", () => {
 
   test("on a host that has them, the labels are written for the next execve", () => {
     expect(planLsm({ apparmorProfile: "p", selinuxLabel: "l" }, both).lsmExec).toEqual([
-      { path: "/proc/thread-self/attr/apparmor/exec", data: "exec p" },
-      { path: "/proc/thread-self/attr/exec", data: "l" },
+      { path: "thread-self/attr/apparmor/exec", data: "exec p" },
+      { path: "thread-self/attr/exec", data: "l" },
     ]);
   });
 

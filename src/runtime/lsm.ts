@@ -51,7 +51,7 @@ export function planLsm(fields: LsmFields, host: LsmHost): LsmPlan {
         `process.apparmorProfile "${profile}" is set but AppArmor is not enabled on this host`,
       );
     }
-    out.lsmExec.push({ path: "/proc/thread-self/attr/apparmor/exec", data: `exec ${profile}` });
+    out.lsmExec.push({ path: "thread-self/attr/apparmor/exec", data: `exec ${profile}` });
   }
   const label = fields.selinuxLabel ?? "";
   if (label !== "") {
@@ -61,7 +61,7 @@ export function planLsm(fields: LsmFields, host: LsmHost): LsmPlan {
         `process.selinuxLabel "${label}" is set but SELinux is disabled or not supported on this host`,
       );
     }
-    out.lsmExec.push({ path: "/proc/thread-self/attr/exec", data: label });
+    out.lsmExec.push({ path: "thread-self/attr/exec", data: label });
   }
   const mountLabel = fields.mountLabel ?? "";
   if (mountLabel !== "" && !host.selinux) {

@@ -2,6 +2,7 @@
 // Most follow runc (libcontainer/configs/validate and specconv); where leopard is stricter
 // the comment says so.
 import { entry, fail, failWith, nth, quote } from "./read.ts";
+import { sysctlComponents } from "./sysctl.ts";
 import type { NamespaceType, SpecFields } from "./types.ts";
 import { isMapped } from "./validate-ids.ts";
 
@@ -84,48 +85,45 @@ function checkIdmappedMounts(s: Fields, createsUser: boolean): void {
   });
 }
 
-/** The IPC sysctls that are per ipc namespace (besides fs.mqueue.*). */
+/** The IPC sysctls that are per ipc namespace: kernel.<these> (besides fs.mqueue.*). */
 const IPC_SYSCTLS = new Set([
-  "kernel.msgmax",
-  "kernel.msgmnb",
-  "kernel.msgmni",
-  "kernel.sem",
-  "kernel.shmall",
-  "kernel.shmmax",
-  "kernel.shmmni",
-  "kernel.shm_rmid_forced",
+  "msgmax",
+  "msgmnb",
+  "msgmni",
+  "sem",
+  "shmall",
+  "shmmax",
+  "shmmni",
+  "shm_rmid_forced",
 ]);
 
 /**
  * /proc/sys is only partly namespaced: a sysctl is allowed when the namespace that owns it is
  * the container's, so writing it cannot change the host. (runc's rule, minus its check that a
  * network namespace joined by path is not the host's, which needs I/O: the runtime does it.)
+ * The rules run on the key's components, the same ones the planner builds the path from, so
+ * a key cannot pass as "net." here and name another file there.
  */
 function checkSysctl(raw: string, has: (t: NamespaceType) => boolean): void {
   const field = entry("linux.sysctl", raw);
-  const name = dotted(raw);
-  if (IPC_SYSCTLS.has(name) || name.startsWith("fs.mqueue.")) {
+  const split = sysctlComponents(raw);
+  if ("problem" in split) fail(field, split.problem);
+  const [top = "", second = "", ...rest] = split.components;
+  if (
+    (top === "kernel" && rest.length === 0 && IPC_SYSCTLS.has(second)) ||
+    (top === "fs" && second === "mqueue")
+  ) {
     if (!has("ipc")) fail(field, "needs an ipc namespace (linux.namespaces has none)");
     return;
   }
-  if (name.startsWith("net.")) {
+  if (top === "net") {
     if (!has("network")) fail(field, "needs a network namespace (linux.namespaces has none)");
     return;
   }
-  if (name === "kernel.hostname" || name === "kernel.domainname") {
+  if (top === "kernel" && rest.length === 0 && (second === "hostname" || second === "domainname")) {
     if (!has("uts")) fail(field, "needs a uts namespace (linux.namespaces has none)");
-    if (name === "kernel.hostname") fail(field, 'conflicts with the "hostname" field (set that instead)');
+    if (second === "hostname") fail(field, 'conflicts with the "hostname" field (set that instead)');
     return;
   }
   fail(field, "is not namespaced, so setting it would change the host");
-}
-
-/**
- * sysctl(8) accepts "/" as the separator: "net/ipv4/conf/eno2.100/rp_filter" means
- * "net.ipv4.conf.eno2/100.rp_filter". When the first separator is "/", swap the two.
- */
-function dotted(name: string): string {
-  const first = name.search(/[./]/);
-  if (first < 0 || name[first] === ".") return name;
-  return name.replace(/[./]/g, (c) => (c === "." ? "/" : "."));
 }
