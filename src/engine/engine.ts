@@ -22,7 +22,7 @@ import type { VolumeSpec } from "./flags.ts";
 import { NAME, newId, randomName } from "./names.ts";
 import { buildSpec } from "./spec.ts";
 import { resolveUser } from "./users.ts";
-import { ANONYMOUS, anonymousVolume, copyUp, createVolume, volumePath } from "./volumes.ts";
+import { ANONYMOUS, anonymousVolume, copyUp, createVolume, systemVolume, volumePath } from "./volumes.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -131,8 +131,16 @@ export class Engine {
     mark("engine: rootfs mounted");
     const made: string[] = [];
     try {
-      // The image's Volumes that the user did not mount become anonymous volumes.
+      // The image's Volumes that the user did not mount become anonymous volumes; one over the
+      // kernel's filesystems (/proc, /sys, /dev) would replace the default mounts: skipped, as
+      // podman does, with a warning.
       for (const dest of rc.volumes) {
+        if (systemVolume(dest)) {
+          process.stderr.write(
+            `leopard: warning: image "${req.image}" declares a volume at "${dest}", inside the kernel's ${systemVolume(dest)}; not mounted\n`,
+          );
+          continue;
+        }
         if (!config.volumes.some((v) => v.destination === dest))
           config.volumes.push({ source: "", named: true, destination: dest, readonly: false });
       }

@@ -3,6 +3,7 @@
 // docker does; anonymous volumes (from `-v /path` or the image's Volumes) carry a label so
 // `rm -v` and `volume prune` know them.
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { posix } from "node:path";
 import { O_DIRECTORY, O_PATH, openInRoot } from "../sys/openat2.ts";
 import { closeFd } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
@@ -64,4 +65,13 @@ export function removeVolume(db: EngineDb, d: EngineDirs, name: string, inUseBy:
     throw new LeopardError("bad-state", `volume "${name}" is in use by container ${inUseBy.slice(0, 12)}`);
   rmSync(volumeDir(d, name), { recursive: true, force: true });
   db.removeVolume(name);
+}
+
+/**
+ * The kernel filesystem a volume destination lies in ("/proc", "/sys" or "/dev", or beneath one),
+ * or undefined. An image's VOLUME there would hide the runtime's own mount.
+ */
+export function systemVolume(destination: string): string | undefined {
+  const d = posix.normalize(`/${destination}`).replace(/(.)\/+$/, "$1");
+  return ["/proc", "/sys", "/dev"].find((top) => d === top || d.startsWith(`${top}/`));
 }

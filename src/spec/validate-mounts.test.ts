@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { config, type Row, rejection } from "./testing.ts";
+import { BUNDLE, config, type Row, rejection } from "./testing.ts";
+import { validateSpec } from "./validate.ts";
 
 // One row per mistake: [what is wrong, runc's default config.json changed to have it, the message].
 const ROWS: Row[] = [
@@ -39,8 +40,37 @@ const ROWS: Row[] = [
   ],
   [
     "idmap has neither maps of its own nor a user namespace to take them from",
-    config({ "mounts[0].options": ["rbind", "ridmap"] }),
-    'config.json: mounts[0] ("/proc") has "ridmap" but no uidMappings/gidMappings, and the container creates no user namespace whose maps it could use',
+    config({ "mounts[1].options": ["rbind", "ridmap"] }),
+    'config.json: mounts[1] ("/dev") has "ridmap" but no uidMappings/gidMappings, and the container creates no user namespace whose maps it could use',
+  ],
+  [
+    "a bind mount over /proc (CVE-2019-16884)",
+    config({
+      "mounts[0].type": "bind",
+      "mounts[0].source": "/tmp/fake-proc",
+      "mounts[0].options": ["rbind"],
+    }),
+    'config.json: mounts[0].destination is "/proc", where only procfs may be mounted (type "proc"), not a bind mount of "/tmp/fake-proc"',
+  ],
+  [
+    "a tmpfs on /proc",
+    config({ "mounts[0].type": "tmpfs", "mounts[0].source": "tmpfs" }),
+    'config.json: mounts[0].destination is "/proc", where only procfs may be mounted (type "proc"), not type "tmpfs"',
+  ],
+  [
+    "procfs asked to be a bind mount onto /proc",
+    config({ "mounts[0].options": ["rbind"] }),
+    'config.json: mounts[0].destination is "/proc", where only procfs may be mounted (type "proc"), not a bind mount of "/run/bundles/c1/proc"',
+  ],
+  [
+    "a mount inside /proc, over where the LSM label is written",
+    config({ "mounts[1].destination": "/proc/self/attr" }),
+    'config.json: mounts[1].destination "/proc/self/attr" is inside /proc, where nothing but procfs and the files lxcfs provides (e.g. "/proc/meminfo") may be mounted',
+  ],
+  [
+    "a mount inside /proc written with dots and slashes",
+    config({ "mounts[1].destination": "//proc/./sys/../sys/kernel/" }),
+    'config.json: mounts[1].destination "//proc/./sys/../sys/kernel/" is inside /proc, where nothing but procfs and the files lxcfs provides (e.g. "/proc/meminfo") may be mounted',
   ],
   ["hooks is an array", config({ hooks: [] }), "config.json: hooks must be an object"],
   [
@@ -63,5 +93,24 @@ const ROWS: Row[] = [
 describe("validateSpec refuses mounts and hooks", () => {
   test.each(ROWS)("%s", (_what, raw, message) => {
     expect(rejection(raw)).toBe(message);
+  });
+});
+
+describe("validateSpec allows at /proc what runc allows", () => {
+  const mountAt = (patch: Record<string, unknown>) =>
+    validateSpec(config(patch), { bundle: BUNDLE }).mounts[1];
+  test("a bind mount of the host's /proc (podman's --pid=host)", () => {
+    expect(
+      mountAt({ "mounts[1]": { destination: "/proc/", type: "bind", source: "/proc", options: ["rbind"] } }),
+    ).toMatchObject({ destination: "/proc/", source: "/proc" });
+  });
+  test("a file lxcfs provides, bind-mounted over its /proc file", () => {
+    const m = {
+      destination: "/proc/meminfo",
+      type: "bind",
+      source: "/var/lib/lxcfs/proc/meminfo",
+      options: ["bind"],
+    };
+    expect(mountAt({ "mounts[1]": m })).toMatchObject({ destination: "/proc/meminfo" });
   });
 });

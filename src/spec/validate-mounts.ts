@@ -51,7 +51,55 @@ function readMount(v: unknown, field: string, bundle: string): SpecMount {
   const idmap = options.find((x) => x === "idmap" || x === "ridmap");
   if (idmap !== undefined && !isBind(options))
     fail(at(field, "options"), `has "${idmap}", which needs a bind mount ("bind" or "rbind" in options)`);
-  return { destination, source, type: opt(o, "type", field, string), options, uidMappings, gidMappings };
+  const type = opt(o, "type", field, string);
+  checkProcMount(destination, type, source, options, field);
+  return { destination, source, type, options, uidMappings, gidMappings };
+}
+
+/** Files lxcfs emulates: a bind mount over one of these is all runc allows inside /proc. */
+const LXCFS_PROC_FILES = new Set([
+  "/proc/cpuinfo",
+  "/proc/diskstats",
+  "/proc/meminfo",
+  "/proc/stat",
+  "/proc/swaps",
+  "/proc/uptime",
+  "/proc/loadavg",
+  "/proc/slabinfo",
+  "/proc/net/dev",
+  "/proc/sys/kernel/ns_last_pid",
+  "/proc/sys/crypto/fips_enabled",
+]);
+
+/**
+ * A mount over /proc or inside it would put something else where the runtime writes the
+ * process's LSM label or its sysctls (CVE-2019-16884: a bind over /proc left the container
+ * unconfined), so as runc: /proc takes procfs only (or a bind of the host's /proc, as podman
+ * makes for --pid=host without a user namespace of its own), and inside /proc only the files
+ * lxcfs provides.
+ */
+function checkProcMount(
+  destination: string,
+  type: string | undefined,
+  source: string | undefined,
+  options: readonly string[],
+  field: string,
+): void {
+  const dest = posix.normalize(destination).replace(/(.)\/+$/, "$1");
+  const bind = isBind(options) || type === "bind";
+  if (dest === "/proc") {
+    if (type === "proc" && !bind) return;
+    if (bind && source !== undefined && posix.normalize(source).replace(/(.)\/+$/, "$1") === "/proc") return;
+    fail(
+      at(field, "destination"),
+      `is "/proc", where only procfs may be mounted (type "proc"), not ${bind ? `a bind mount of "${source ?? ""}"` : `type "${type ?? ""}"`}`,
+    );
+  }
+  if (dest.startsWith("/proc/") && !LXCFS_PROC_FILES.has(dest))
+    fail(
+      at(field, "destination"),
+      `${JSON.stringify(destination)} is inside /proc, where nothing but procfs and the files lxcfs provides (e.g. "/proc/meminfo") may be mounted`,
+    );
 }
 
 export function readHooks(v: unknown, field: string): SpecHooks {

@@ -1,7 +1,16 @@
 // Engine test harness: the real bin/leopard with its storage and run directories in a temp dir
 // shared by the engine test files of one `bun test` run (the embedded busybox image is built
 // once), containers' cgroups under /leopard-test, and checks that nothing is left behind.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -109,4 +118,39 @@ export async function removeAll(): Promise<void> {
 export const BASE = base;
 export function removeBase(): void {
   rmSync(base, { recursive: true, force: true });
+}
+
+/**
+ * `busybox` saved as an OCI archive, its config given `Volumes` at `volumes`, loaded back as
+ * `name`: an image that declares volumes, as a Dockerfile's VOLUME does.
+ */
+export async function imageWithVolumes(name: string, volumes: string[]): Promise<void> {
+  const dir = tempDir("img-vol");
+  // The embedded busybox is made by the first run that names it (a fresh store has none).
+  await ok(["run", "--rm", "--network", "none", "busybox", "true"]);
+  await ok(["save", "-o", join(dir, "bb.tar"), "busybox"]);
+  const layout = join(dir, "layout");
+  const x = Bun.spawnSync(["tar", "-xf", join(dir, "bb.tar"), "-C", dir, "--one-top-level=layout"]);
+  if (x.exitCode !== 0) throw new Error(`tar: ${x.stderr.toString()}`);
+  const blob = (d: string) => join(layout, "blobs", "sha256", d.slice(7));
+  const put = (bytes: string) => {
+    const d = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    writeFileSync(blob(d), bytes);
+    return { digest: d, size: Buffer.byteLength(bytes) };
+  };
+  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
+  const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), "utf8"));
+  const config = JSON.parse(readFileSync(blob(manifest.config.digest), "utf8"));
+  config.config.Volumes = Object.fromEntries(volumes.map((v) => [v, {}]));
+  manifest.config = { ...manifest.config, ...put(JSON.stringify(config)) };
+  const m = put(JSON.stringify(manifest));
+  index.manifests = [
+    {
+      ...index.manifests[0],
+      ...m,
+      annotations: { "org.opencontainers.image.ref.name": name },
+    },
+  ];
+  writeFileSync(join(layout, "index.json"), JSON.stringify(index));
+  await ok(["load", "-i", layout]);
 }

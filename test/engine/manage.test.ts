@@ -1,48 +1,12 @@
 // Housekeeping verbs: rename, anonymous volumes and rm -v, volume prune, container prune,
 // --security-opt no-new-privileges, logs --since, and the image's own Volumes.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { leopard, ok, removeAll, tempDir } from "./harness.ts";
+import { imageWithVolumes, leopard, ok, removeAll } from "./harness.ts";
 
 setDefaultTimeout(60_000);
 const NONE = ["--network", "none"];
 
 afterAll(removeAll);
-
-/**
- * `busybox` saved as an OCI archive, its config given `Volumes: {"/data": {}}`, loaded back as
- * `busybox-vol`: an image that declares a volume, as a Dockerfile's VOLUME does.
- */
-async function imageWithVolume(): Promise<void> {
-  const dir = tempDir("img-vol");
-  await ok(["save", "-o", join(dir, "bb.tar"), "busybox"]);
-  const layout = join(dir, "layout");
-  const x = Bun.spawnSync(["tar", "-xf", join(dir, "bb.tar"), "-C", dir, "--one-top-level=layout"]);
-  if (x.exitCode !== 0) throw new Error(`tar: ${x.stderr.toString()}`);
-  const blob = (d: string) => join(layout, "blobs", "sha256", d.slice(7));
-  const put = (bytes: string) => {
-    const d = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-    writeFileSync(blob(d), bytes);
-    return { digest: d, size: Buffer.byteLength(bytes) };
-  };
-  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
-  const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), "utf8"));
-  const config = JSON.parse(readFileSync(blob(manifest.config.digest), "utf8"));
-  config.config.Volumes = { "/data": {} };
-  manifest.config = { ...manifest.config, ...put(JSON.stringify(config)) };
-  const m = put(JSON.stringify(manifest));
-  index.manifests = [
-    {
-      ...index.manifests[0],
-      ...m,
-      annotations: { "org.opencontainers.image.ref.name": "busybox-vol" },
-    },
-  ];
-  writeFileSync(join(layout, "index.json"), JSON.stringify(index));
-  await ok(["load", "-i", layout]);
-}
 
 describe("managing containers and volumes", () => {
   test("rename: the new name works, the old one is gone, a taken one is refused", async () => {
@@ -82,7 +46,7 @@ describe("managing containers and volumes", () => {
   });
 
   test("an image's declared Volumes become anonymous volumes, unless -v mounts something there", async () => {
-    await imageWithVolume();
+    await imageWithVolumes("busybox-vol", ["/data"]);
     const id = (
       await ok(["run", "-d", ...NONE, "busybox-vol", "sh", "-c", "echo kept > /data/f; sleep 100"])
     ).trim();
