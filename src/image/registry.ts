@@ -6,7 +6,8 @@
 // Credentials stay with the registry. Redirects are followed here, not by fetch: a hop to
 // another origin (scheme, host or port — blob storage, a CDN) goes without the Authorization
 // header, whatever the runtime's fetch would do, and a 401 challenge from such a hop is not
-// answered.
+// answered. Basic credentials go to a token realm only over https, or over plain http to the
+// host of a registry used insecurely (loopback, or --tls-verify=false).
 import { describe, LeopardError } from "../util/errors.ts";
 import type { Credentials } from "./auth.ts";
 import { type BlobPart, type ResumeOptions, resumable } from "./blob-stream.ts";
@@ -60,6 +61,22 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 interface Answer {
   res: Response;
   url: URL;
+}
+
+/**
+ * Why Basic credentials must not be sent to the token realm `realm` (an http or https URL) of
+ * the registry reached at `host` (host[:port]; `insecure`: loopback or --tls-verify=false), or
+ * undefined when they may be: https anywhere, plain http only to that registry's own host when
+ * the registry itself is used insecurely.
+ */
+export function realmRefusal(realm: URL, host: string, insecure: boolean): string | undefined {
+  if (realm.protocol === "https:") return undefined;
+  const what = `token realm "${realm.href}"`;
+  if (realm.hostname !== new URL(`http://${host}`).hostname)
+    return `${what} is plain http on another host; refusing to send credentials`;
+  if (!insecure)
+    return `${what} is plain http for a registry used with TLS verification; refusing to send credentials`;
+  return undefined;
 }
 
 export class Registry {
@@ -183,7 +200,19 @@ export class Registry {
       return true;
     }
     if (ch?.scheme !== "bearer" || ch.params["realm"] === undefined) return false;
-    const u = new URL(ch.params["realm"]);
+    const realm = ch.params["realm"];
+    let u: URL | undefined;
+    try {
+      u = new URL(realm);
+    } catch {}
+    if (u === undefined || (u.protocol !== "https:" && u.protocol !== "http:")) {
+      throw new LeopardError(
+        "protocol",
+        `registry "${this.registry}" named the token realm "${realm}", which is not an http(s) URL`,
+      );
+    }
+    const refusal = basic === undefined ? undefined : realmRefusal(u, this.host, this.#insecure);
+    if (refusal !== undefined) throw new LeopardError("invalid-argument", refusal);
     if (ch.params["service"] !== undefined) u.searchParams.set("service", ch.params["service"]);
     u.searchParams.set("scope", ch.params["scope"] ?? scope);
     const headers: Record<string, string> = basic === undefined ? {} : { Authorization: basic };
