@@ -18,3 +18,14 @@ export async function* readChunks(path: string, chunk = CHUNK): AsyncGenerator<U
     closeSync(fd);
   }
 }
+
+/** The whole of an open file from its start (pread: each call starts over); the fd stays open. */
+export async function* readFdChunks(fd: number, chunk = CHUNK): AsyncGenerator<Uint8Array> {
+  for (let pos = 0; ; ) {
+    const buf = Buffer.allocUnsafe(chunk);
+    const n = readSync(fd, buf, 0, chunk, pos);
+    if (n === 0) return;
+    pos += n;
+    yield n === chunk ? buf : buf.subarray(0, n);
+  }
+}

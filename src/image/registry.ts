@@ -2,6 +2,12 @@
 // asked, and for localhost as docker's convention has it), anonymous or with credentials,
 // answering the WWW-Authenticate challenge (Bearer token or Basic), retrying transient
 // failures (network errors, 429, 5xx) with backoff.
+//
+// Credentials stay with the registry. Redirects are followed here, not by fetch: a hop to
+// another origin (scheme, host or port — blob storage, a CDN) goes without the Authorization
+// header, whatever the runtime's fetch would do, and a 401 challenge from such a hop is not
+// answered. Basic credentials go to a token realm only over https, or over plain http to the
+// host of a registry used insecurely (loopback, or --tls-verify=false).
 import { describe, LeopardError } from "../util/errors.ts";
 import type { Credentials } from "./auth.ts";
 import { type BlobPart, type ResumeOptions, resumable } from "./blob-stream.ts";
@@ -47,6 +53,32 @@ export function parseChallenge(header: string): Challenge | undefined {
 
 class Transient extends Error {}
 
+/** Redirects followed for one request, as fetch's own limit (and Go's http client's). */
+const MAX_REDIRECTS = 10;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** A response and the URL that gave it, after redirects. */
+interface Answer {
+  res: Response;
+  url: URL;
+}
+
+/**
+ * Why Basic credentials must not be sent to the token realm `realm` (an http or https URL) of
+ * the registry reached at `host` (host[:port]; `insecure`: loopback or --tls-verify=false), or
+ * undefined when they may be: https anywhere, plain http only to that registry's own host when
+ * the registry itself is used insecurely.
+ */
+export function realmRefusal(realm: URL, host: string, insecure: boolean): string | undefined {
+  if (realm.protocol === "https:") return undefined;
+  const what = `token realm "${realm.href}"`;
+  if (realm.hostname !== new URL(`http://${host}`).hostname)
+    return `${what} is plain http on another host; refusing to send credentials`;
+  if (!insecure)
+    return `${what} is plain http for a registry used with TLS verification; refusing to send credentials`;
+  return undefined;
+}
+
 export class Registry {
   readonly registry: string;
   readonly host: string;
@@ -85,11 +117,49 @@ export class Registry {
     return this.#base;
   }
 
-  async #send(url: string, init: RequestInit & { headers: Record<string, string> }): Promise<Response> {
+  /**
+   * GET url, following redirects: the Authorization header is dropped as soon as a hop leaves
+   * the origin of `url` (and stays dropped), so credentials never depend on the runtime's fetch
+   * to strip them. 303 and the others alike: every request here is a bodiless GET.
+   */
+  async #send(url: string, init: { headers: Record<string, string> }): Promise<Answer> {
+    const origin = new URL(url).origin;
+    let at = new URL(url);
+    let headers = init.headers;
+    for (let hop = 0; ; hop++) {
+      const res = await this.#fetch(at, headers);
+      if (!REDIRECTS.has(res.status)) return { res, url: at };
+      await res.body?.cancel();
+      const location = res.headers.get("location");
+      if (location === null)
+        throw new LeopardError(
+          "protocol",
+          `registry "${this.registry}" answered ${res.status} without a Location`,
+        );
+      if (hop >= MAX_REDIRECTS)
+        throw new LeopardError(
+          "protocol",
+          `registry "${this.registry}" redirected "${url}" more than ${MAX_REDIRECTS} times`,
+        );
+      at = new URL(location, at);
+      if (at.protocol !== "https:" && at.protocol !== "http:")
+        throw new LeopardError(
+          "protocol",
+          `registry "${this.registry}" redirected to "${at.href}", which is not http(s)`,
+        );
+      if (at.origin !== origin) {
+        headers = Object.fromEntries(
+          Object.entries(headers).filter(([k]) => k.toLowerCase() !== "authorization"),
+        );
+      }
+    }
+  }
+
+  async #fetch(url: URL, headers: Record<string, string>): Promise<Response> {
     try {
       return await fetch(url, {
-        ...init,
-        redirect: "follow",
+        headers,
+        redirect: "manual",
         ...(this.#insecure ? { tls: { rejectUnauthorized: false } } : {}),
       });
     } catch (e) {
@@ -106,6 +176,17 @@ export class Registry {
     }
   }
 
+  /**
+   * Answers a 401's challenge for scope, when it came from the registry itself (`base`): a
+   * challenge from where a redirect led is another server asking for our credentials.
+   */
+  async #challenge(a: Answer, base: string, scope: string): Promise<boolean> {
+    if (a.res.status !== 401 || a.url.origin !== new URL(base).origin) return false;
+    if (!(await this.#authorize(a.res, scope))) return false;
+    await a.res.body?.cancel();
+    return true;
+  }
+
   async #authorize(res: Response, scope: string): Promise<boolean> {
     const ch = parseChallenge(res.headers.get("www-authenticate") ?? "");
     const creds = this.#opts.credentials;
@@ -119,11 +200,23 @@ export class Registry {
       return true;
     }
     if (ch?.scheme !== "bearer" || ch.params["realm"] === undefined) return false;
-    const u = new URL(ch.params["realm"]);
+    const realm = ch.params["realm"];
+    let u: URL | undefined;
+    try {
+      u = new URL(realm);
+    } catch {}
+    if (u === undefined || (u.protocol !== "https:" && u.protocol !== "http:")) {
+      throw new LeopardError(
+        "protocol",
+        `registry "${this.registry}" named the token realm "${realm}", which is not an http(s) URL`,
+      );
+    }
+    const refusal = basic === undefined ? undefined : realmRefusal(u, this.host, this.#insecure);
+    if (refusal !== undefined) throw new LeopardError("invalid-argument", refusal);
     if (ch.params["service"] !== undefined) u.searchParams.set("service", ch.params["service"]);
     u.searchParams.set("scope", ch.params["scope"] ?? scope);
     const headers: Record<string, string> = basic === undefined ? {} : { Authorization: basic };
-    const r = await this.#send(u.toString(), { headers });
+    const { res: r } = await this.#send(u.toString(), { headers });
     if (r.status === 401 || r.status === 403) {
       throw new LeopardError(
         "invalid-argument",
@@ -153,13 +246,15 @@ export class Registry {
     for (let i = 0; i < attempts; i++) {
       if (i > 0) await Bun.sleep(200 * 2 ** (i - 1));
       try {
-        const url = `${await this.#baseUrl()}${path}`;
+        const base = await this.#baseUrl();
+        const url = `${base}${path}`;
         const h = { "Accept-Encoding": "identity", ...headers };
         const auth = this.#auth.get(scope);
-        let res = await this.#send(url, { headers: auth === undefined ? h : { ...h, Authorization: auth } });
-        if (res.status === 401 && (await this.#authorize(res, scope))) {
-          res = await this.#send(url, { headers: { ...h, Authorization: this.#auth.get(scope) ?? "" } });
+        let a = await this.#send(url, { headers: auth === undefined ? h : { ...h, Authorization: auth } });
+        if (await this.#challenge(a, base, scope)) {
+          a = await this.#send(url, { headers: { ...h, Authorization: this.#auth.get(scope) ?? "" } });
         }
+        const res = a.res;
         if (res.ok || accept.includes(res.status)) return res;
         await res.body?.cancel();
         if (res.status === 401 || res.status === 403) {
@@ -243,13 +338,13 @@ export class Registry {
 
   /** Checks that credentials work (for login): /v2/ with the challenge answered. */
   async ping(): Promise<void> {
-    const url = `${await this.#baseUrl()}/v2/`;
-    let res = await this.#send(url, { headers: {} });
-    if (res.status === 401) {
-      const scope = "registry:catalog:*";
-      if (await this.#authorize(res, scope))
-        res = await this.#send(url, { headers: { Authorization: this.#auth.get(scope) ?? "" } });
-    }
+    const base = await this.#baseUrl();
+    const url = `${base}/v2/`;
+    let a = await this.#send(url, { headers: {} });
+    const scope = "registry:catalog:*";
+    if (await this.#challenge(a, base, scope))
+      a = await this.#send(url, { headers: { Authorization: this.#auth.get(scope) ?? "" } });
+    const res = a.res;
     await res.body?.cancel();
     if (res.status === 401 || res.status === 403) {
       throw new LeopardError("invalid-argument", `registry "${this.registry}" refused the credentials`);

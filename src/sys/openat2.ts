@@ -1,6 +1,8 @@
 // openat2(2) with RESOLVE_IN_ROOT: a path opened as if `root` were "/", so ".." and absolute
-// symlinks inside a container's root filesystem never lead out of it. Node has no openat2;
-// bun:ffi's syscall(2) with five arguments (a binding of its own, see libc.ts for why lazily).
+// symlinks inside a container's root filesystem never lead out of it; and with
+// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, for paths an archive names: beneath its root and through
+// no symlink at all (ELOOP when one is met, in any component). Node has no openat2; bun:ffi's
+// syscall(2) with five arguments (a binding of its own, see libc.ts for why lazily).
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { openSync } from "node:fs";
 import { check } from "./libc.ts";
@@ -10,7 +12,10 @@ const SYS_OPENAT2 = 437;
 export const O_PATH = 0o10000000;
 export const O_DIRECTORY = 0o200000;
 export const O_CLOEXEC = 0o2000000;
+export const O_NOFOLLOW = 0o400000;
 const RESOLVE_NO_MAGICLINKS = 0x02;
+const RESOLVE_NO_SYMLINKS = 0x04;
+const RESOLVE_BENEATH = 0x08;
 const RESOLVE_IN_ROOT = 0x10;
 
 let sys: ((nr: bigint, a: bigint, b: bigint, c: bigint, d: bigint) => bigint) | undefined;
@@ -24,19 +29,28 @@ function syscall5(): NonNullable<typeof sys> {
   return sys;
 }
 
+function openat2(dirFd: number, path: string, flags: number, resolve: number): number {
+  const how = new BigUint64Array([BigInt(flags | O_CLOEXEC), 0n, BigInt(resolve)]);
+  const p = Buffer.from(`${path}\0`);
+  const fd = Number(syscall5()(BigInt(SYS_OPENAT2), BigInt(dirFd), BigInt(ptr(p)), BigInt(ptr(how)), 24n));
+  return check(fd, "openat2", path);
+}
+
 /** Opens `path` inside `root` (RESOLVE_IN_ROOT); returns the fd (the caller closes it). */
 export function openInRoot(root: string, path: string, flags: number): number {
   const rootFd = openSync(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   try {
-    const how = new BigUint64Array([
-      BigInt(flags | O_CLOEXEC),
-      0n,
-      BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS),
-    ]);
-    const p = Buffer.from(`${path}\0`);
-    const fd = Number(syscall5()(BigInt(SYS_OPENAT2), BigInt(rootFd), BigInt(ptr(p)), BigInt(ptr(how)), 24n));
-    return check(fd, "openat2", path);
+    return openat2(rootFd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   } finally {
     closeFd(rootFd);
   }
+}
+
+/**
+ * Opens the relative `path` beneath the directory `dirFd` through no symlink in any component
+ * (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS): ELOOP for a symlink, EXDEV for a way out. Returns the fd
+ * (the caller closes it); throws SysError.
+ */
+export function openBeneath(dirFd: number, path: string, flags: number): number {
+  return openat2(dirFd, path, flags, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
