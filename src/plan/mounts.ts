@@ -53,14 +53,22 @@ export function planMounts(input: MountInput): Step[] {
   const add = (op: Op, explain: string): void => {
     steps.push({ op, explain });
   };
-  // Keep our mounts from propagating back to the host: slave (runc's default) unless the config
-  // asks for private. Shared propagation is applied to the new root after pivot_root.
-  const prop = spec.linux?.rootfsPropagation;
-  const rootProp = prop === "private" || prop === "rprivate" ? MS.PRIVATE | MS.REC : MS.SLAVE | MS.REC;
-  add(
-    mountOp("", "/", "", rootProp, "", 0),
-    `mount --make-${rootProp === (MS.PRIVATE | MS.REC) ? "rprivate" : "rslave"} /   # nothing we mount reaches the host`,
-  );
+  // Propagation as runc sets it up: linux.rootfsPropagation (default rslave, so nothing we mount
+  // reaches the host) on the whole mount table first, so a bind mount of a shared host mount
+  // stays in the host's peer group under rshared (Kubernetes' Bidirectional volumes) and
+  // receives from it under rslave. Unbindable is put on the new root after pivot_root instead
+  // (the rootfs could not be bound from an unbindable mount; runc fails there).
+  const asked = propagationFlag(spec.linux?.rootfsPropagation ?? "rslave");
+  const rootProp = asked === undefined || asked & MS.UNBINDABLE ? MS.SLAVE | MS.REC : asked;
+  add(mountOp("", "/", "", rootProp, "", 0), `mount --make-${propName(rootProp)} /`);
+  // The mount the rootfs lies on, when it is shared after that: private, because pivot_root
+  // refuses a shared parent and the rootfs bind below must not propagate to the host.
+  const parent = host.rootfsParent;
+  if (parent && sharedAfter(rootProp, parent))
+    add(
+      mountOp("", parent.path, "", MS.PRIVATE, "", 0),
+      `mount --make-private ${q(parent.path)}   # the rootfs's mount: pivot_root refuses a shared parent`,
+    );
   add(
     mountOp(rootfs, rootfs, "", MS.BIND | MS.REC, "", 0),
     `mount --rbind ${q(rootfs)} ${q(rootfs)}   # the new root must be a mount point`,
@@ -142,6 +150,12 @@ export function planMounts(input: MountInput): Step[] {
       add({ op: "SYMLINK", target, linkpath: link }, `ln -s ${target} ${q(rootfs + link)}`);
   }
   return steps;
+}
+
+/** Whether the rootfs's mount is shared once `flags` was applied to "/". */
+function sharedAfter(flags: number, parent: { path: string; shared: boolean }): boolean {
+  if (flags & MS.REC || parent.path === "/") return (flags & MS.SHARED) !== 0;
+  return parent.shared;
 }
 
 function describeList(options: readonly string[], data: readonly string[]): string[] {

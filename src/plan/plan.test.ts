@@ -360,3 +360,52 @@ describe("mount options", () => {
     );
   });
 });
+
+describe("root propagation, as runc sets it up", () => {
+  type Parent = { path: string; shared: boolean };
+  const propagationOps = (rootfsPropagation: string | undefined, rootfsParent?: Parent) =>
+    ops(spec({}, rootfsPropagation === undefined ? {} : { rootfsPropagation }), {
+      host: { ...host, rootfsParent },
+    })
+      .filter((o): o is Extract<Op, { op: "MOUNT" }> => o.op === "MOUNT")
+      .filter((o) => (Number(o.flags) & (MS.SHARED | MS.SLAVE | MS.PRIVATE | MS.UNBINDABLE)) !== 0)
+      .map((o) => `${o.target} ${o.flags}`);
+  const onRoot: Parent = { path: "/", shared: true };
+  const ownMount: Parent = { path: "/r", shared: true };
+  const privateMount: Parent = { path: "/r", shared: false };
+
+  test.each([
+    ["unset", undefined, onRoot, [`/ ${MS.SLAVE | MS.REC}`]],
+    ["rslave", "rslave", ownMount, [`/ ${MS.SLAVE | MS.REC}`]],
+    ["rprivate", "rprivate", ownMount, [`/ ${MS.PRIVATE | MS.REC}`]],
+    ["rshared, the rootfs on /", "rshared", onRoot, [`/ ${MS.SHARED | MS.REC}`, `/ ${MS.PRIVATE}`]],
+    [
+      "rshared, the rootfs its own mount",
+      "rshared",
+      privateMount,
+      [`/ ${MS.SHARED | MS.REC}`, `/r ${MS.PRIVATE}`],
+    ],
+    [
+      "shared, the rootfs on a shared mount of its own",
+      "shared",
+      ownMount,
+      [`/ ${MS.SHARED}`, `/r ${MS.PRIVATE}`],
+    ],
+    ["shared, the rootfs on a private mount of its own", "shared", privateMount, [`/ ${MS.SHARED}`]],
+    [
+      "private, the rootfs on a shared mount of its own",
+      "private",
+      ownMount,
+      [`/ ${MS.PRIVATE}`, `/r ${MS.PRIVATE}`],
+    ],
+    ["slave, the rootfs on /", "slave", onRoot, [`/ ${MS.SLAVE}`]],
+    [
+      "unbindable: rslave first, the new root unbindable after pivot_root",
+      "unbindable",
+      onRoot,
+      [`/ ${MS.SLAVE | MS.REC}`, `/ ${MS.UNBINDABLE}`],
+    ],
+  ])("%s", (_what, prop, parent, expected) => {
+    expect(propagationOps(prop, parent)).toEqual(expected);
+  });
+});

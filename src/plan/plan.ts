@@ -5,7 +5,7 @@ import { SyncTag } from "../protocol/ops.ts";
 import { credentialSteps, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
-import { propagationFlag } from "./mount-options.ts";
+import { MS, propagationFlag } from "./mount-options.ts";
 import { planMounts } from "./mounts.ts";
 import { procWrite } from "./proc-write.ts";
 import {
@@ -32,6 +32,8 @@ export interface HostFacts {
   hostHas: (path: string) => boolean;
   /** Whether a host directory is empty or missing (a tmpcopyup tmpfs then needs no copy). */
   dirIsEmpty?: (path: string) => boolean;
+  /** The host mount the root filesystem lies on, and whether it is shared (mountinfo "shared:N"). */
+  rootfsParent?: { path: string; shared: boolean } | undefined;
 }
 
 /** Where a terminal's master goes: nowhere, to the caller over the sync socket, or to an inherited console socket fd. */
@@ -264,14 +266,8 @@ export function plan(input: PlanInput): LaunchPlan {
   }
   const prop = spec.linux?.rootfsPropagation;
   const rootProp = prop === undefined ? undefined : propagationFlag(prop);
-  if (
-    rootProp !== undefined &&
-    prop !== "private" &&
-    prop !== "rprivate" &&
-    prop !== "slave" &&
-    prop !== "rslave"
-  ) {
-    // Shared or unbindable: applied once the new root is in place (pivot_root refuses a shared parent).
+  if (rootProp !== undefined && rootProp & MS.UNBINDABLE) {
+    // Unbindable: applied once the new root is in place (src/plan/mounts.ts says why).
     add(
       { op: "MOUNT", source: "", target: "/", fstype: "", flags: rootProp, data: "", resolve: 0 },
       `mount --make-${prop} /`,

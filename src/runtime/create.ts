@@ -7,6 +7,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  realpathSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -23,7 +24,7 @@ import type { Spec, SpecHook } from "../spec/types.ts";
 import { checkId, OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { mkfifo, writeFileAtomic } from "../sys/fs.ts";
 import { writeAll } from "../sys/io.ts";
-import { capLastCap, cgroupHierarchies, mountInfo, processStartTime } from "../sys/proc.ts";
+import { capLastCap, cgroupHierarchies, type MountInfo, mountInfo, mountOf, processStartTime } from "../sys/proc.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
@@ -179,6 +180,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     host: {
       capLast: capLastCap(),
       cgroupMounts: cgroupHierarchies(mounts),
+      rootfsParent: rootfsParent(mounts, rootfs),
       sourceIsDir: (p) => {
         try {
           return statSync(p).isDirectory();
@@ -417,4 +419,14 @@ function planHooks(spec: Spec, id: string, bundle: string): PlanHooks | undefine
     creating: stateAroundPid({ ...base, status: "creating" }),
     created: stateAroundPid({ ...base, status: "created" }),
   };
+}
+
+/** The host mount the root filesystem lies on (symlinks resolved, as runc does), for the planner. */
+function rootfsParent(mounts: readonly MountInfo[], rootfs: string): { path: string; shared: boolean } | undefined {
+  let real = rootfs;
+  try {
+    real = realpathSync(rootfs);
+  } catch {}
+  const m = mountOf(mounts, real);
+  return m && { path: m.mountPoint, shared: m.optional.split(" ").some((f) => f.startsWith("shared:")) };
 }

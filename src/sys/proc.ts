@@ -9,6 +9,8 @@ export interface MountInfo {
   source: string;
   superOptions: string;
   mountOptions: string;
+  /** The optional fields: "shared:N", "master:N", "propagate_from:N", "unbindable" (space-separated). */
+  optional: string;
 }
 
 function unescapeOctal(s: string): string {
@@ -26,12 +28,27 @@ export function parseMountInfo(text: string): MountInfo[] {
     out.push({
       mountPoint: unescapeOctal(l[4] ?? ""),
       mountOptions: l[5] ?? "",
+      optional: l.slice(6).join(" "),
       fstype: r[0] ?? "",
       source: unescapeOctal(r[1] ?? ""),
       superOptions: r[2] ?? "",
     });
   }
   return out;
+}
+
+/**
+ * The mount a path lies on: the last (topmost) entry whose mount point is the path or one of its
+ * parent directories, the longest such. `path` must be absolute and free of symlinks.
+ */
+export function mountOf(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
+  let best: MountInfo | undefined;
+  for (const m of mounts) {
+    const p = m.mountPoint;
+    const under = p === "/" || path === p || path.startsWith(`${p}/`);
+    if (under && (best === undefined || p.length >= best.mountPoint.length)) best = m;
+  }
+  return best;
 }
 
 export function mountInfo(pid: number | "self" = "self"): MountInfo[] {
