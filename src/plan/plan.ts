@@ -153,7 +153,10 @@ export function plan(input: PlanInput): LaunchPlan {
       "# become root of the new user namespace (setresgid 0, setresuid 0)",
     );
   }
-  for (const ns of joined) {
+  // A joined mount namespace last: the other paths (/proc/PID/ns/...) are the caller's, and after
+  // it every path resolves in that namespace (the rootfs and the bind sources too, as in runc).
+  const joinOrder = [...joined].sort((a, b) => Number(a.type === "mount") - Number(b.type === "mount"));
+  for (const ns of joinOrder) {
     if (ns.type === "user") continue;
     add(
       { op: "SETNS", path: ns.path, nstype: CLONE[ns.type] },

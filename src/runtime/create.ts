@@ -180,7 +180,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     host: {
       capLast: capLastCap(),
       cgroupMounts: cgroupHierarchies(mounts),
-      rootfsParent: rootfsParent(mounts, rootfs),
+      rootfsParent: rootfsParent(joinedMountTable(spec) ?? mounts, rootfs),
       sourceIsDir: (p) => {
         try {
           return statSync(p).isDirectory();
@@ -429,4 +429,21 @@ function rootfsParent(mounts: readonly MountInfo[], rootfs: string): { path: str
   } catch {}
   const m = mountOf(mounts, real);
   return m && { path: m.mountPoint, shared: m.optional.split(" ").some((f) => f.startsWith("shared:")) };
+}
+
+/**
+ * The mount table of a mount namespace the container joins, when its path names a process's
+ * (/proc/PID/ns/mnt): the rootfs's parent mount is looked up there. Another path (a bind-mounted
+ * namespace file) gives no table: the planner then makes no mount private, as it cannot tell.
+ */
+function joinedMountTable(spec: Spec): readonly MountInfo[] | undefined {
+  const path = spec.linux.namespaces.find((n) => n.type === "mount")?.path;
+  if (path === undefined) return undefined;
+  const pid = /^\/proc\/(\d+)\/ns\/mnt$/.exec(path)?.[1];
+  if (pid === undefined) return [];
+  try {
+    return mountInfo(Number(pid));
+  } catch {
+    return [];
+  }
 }

@@ -13,12 +13,13 @@ export function checkRules(s: Fields): void {
   const has = (t: NamespaceType): boolean => ns.has(t);
   const creates = (t: NamespaceType): boolean => ns.has(t) && ns.get(t)?.path === undefined;
 
-  // Stricter than runc: without a mount namespace of its own, the container's mounts and
-  // pivot_root would land on the host (or on the namespace it joined).
-  if (!creates("mount")) {
+  // Stricter than runc: without a mount namespace, runc mounts /proc, /dev and /sys under the
+  // rootfs in the host's own mount table and leaves them there after the container is gone.
+  // A joined one is set up as runc does it (README: "Joining a mount namespace").
+  if (!has("mount")) {
     failWith(
       "linux.namespaces",
-      'linux.namespaces must create a mount namespace (a "mount" entry without a path)',
+      'linux.namespaces must have a "mount" entry (a new mount namespace, or one joined by path): without one the container\'s mounts would be made in, and left behind in, the host\'s',
     );
   }
 
