@@ -439,19 +439,13 @@ static int serve(int argc, char **argv, const char *stamp) {
   for (char **e = environ; *e; e++) envc++;
   bad = bad || putnum(&b, envc);
   for (char **e = environ; *e && !bad; e++) bad = put(&b, *e);
-  /* stdio: a closed one goes as /dev/null, so the worker's 0-2 are always something. */
-  int stdio[3];
-  for (int i = 0; i < 3 && !bad; i++) {
-    stdio[i] = fcntl(i, F_GETFD) >= 0 ? i : open("/dev/null", O_RDWR | O_CLOEXEC);
-    bad = stdio[i] < 0;
-  }
+  /* stdio: open since main() (a closed one became /dev/null), so never our own socket. */
+  static const int stdio[3] = {0, 1, 2};
   if (bad || send_fds(sock, b.p, b.len, stdio, 3) != 0) {
     close(sock);
     free(b.p);
     return not_served("cannot send the request", NULL);
   }
-  for (int i = 0; i < 3; i++)
-    if (stdio[i] != i) close(stdio[i]);
 
   /* Once the worker says "A", signals go to it and children are reported to it. (SO_PEERCRED
    * names the process that called listen(), the supervisor, not the worker that accepted.) */
@@ -534,7 +528,22 @@ static int serve(int argc, char **argv, const char *stamp) {
   }
 }
 
+/* fds 0-2 closed by whoever started us become /dev/null before we open anything: else our socket
+ * to the server would take one of their numbers and go to the worker as the caller's stdio. */
+static void open_stdio(void) {
+  for (int fd = 0; fd < 3; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0) continue;
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0) die("open /dev/null");
+    if (null != fd) {
+      errno = EBADF;
+      die("/dev/null did not take the closed stdio fd");
+    }
+  }
+}
+
 int main(int argc, char **argv) {
+  open_stdio();
   find_top();
   char helper[PATH_MAX];
   snprintf(helper, sizeof helper, "%s/native/build/leopard-helper", top);
