@@ -19,8 +19,10 @@
  *
  * Wire format (SOCK_SEQPACKET, one message per packet, fields NUL-separated; the TypeScript side
  * is src/serve/wire.ts):
- *   launcher → worker  "LSRV1" name stamp cwd nofile-cur nofile-max argc argv... envc env...
- *                      with fds 0, 1, 2 attached
+ *   launcher → worker  "LSRV2" name stamp cwd nofile-cur nofile-max securebits argc argv...
+ *                      envc env... with fds 0, 1, 2 attached (the kernel tells the worker our
+ *                      capabilities, no_new_privs, seccomp mode and LSM label; securebits it
+ *                      cannot, so we send ours: they survive the exec that started us)
  *                      "S" pid            the requested program was started
  *                      "E" errno          it could not be (fork, or execve in the child)
  *                      "C" pid status     a started program ended (raw wait status)
@@ -30,6 +32,8 @@
  *                      start a program; each target fd gets source "c<N>" (the launcher's fd
  *                      N) or "a<K>" (the K-th fd attached to this message), all others closed;
  *                      with our environment and cwd unless the message names its own
+ *                      "K" pid signal     signal a program we started, unless it has ended
+ *                                         (a reaped pid may be another process's by now)
  *                      "X" code           exit with this status
  *                      "F" reason         not served here: run directly (sent before any effect)
  */
@@ -43,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -376,6 +381,17 @@ static int spawn(struct served *s, char *msg, size_t len, const int *att, int na
   return send_text(s->sock, "S", num, NULL);
 }
 
+/* "K" pid signal: only a child not yet reaped (alive, or a zombie holding its pid). */
+static int signal_child(struct served *s, char *msg, size_t len) {
+  if (len < 6) return -1;
+  char *pid_s = msg + 2, *sig_s = pid_s + strlen(pid_s) + 1;
+  if ((size_t)(sig_s - msg) >= len) return -1;
+  pid_t pid = atoi(pid_s);
+  for (int k = 0; k < s->nchildren; k++)
+    if (pid > 0 && s->children[k] == pid) kill(pid, atoi(sig_s));
+  return 0;
+}
+
 static void reap(struct served *s) {
   for (int k = 0; k < s->nchildren;) {
     int status;
@@ -431,8 +447,10 @@ static int serve(int argc, char **argv, const char *stamp) {
   char cwd[PATH_MAX];
   struct rlimit nofile;
   int bad = getcwd(cwd, sizeof cwd) == NULL || getrlimit(RLIMIT_NOFILE, &nofile) != 0;
-  bad = bad || put(&b, "LSRV1") || put(&b, LAUNCH_NAME) || put(&b, stamp) || put(&b, cwd);
+  bad = bad || put(&b, "LSRV2") || put(&b, LAUNCH_NAME) || put(&b, stamp) || put(&b, cwd);
   bad = bad || putu(&b, nofile.rlim_cur) || putu(&b, nofile.rlim_max);
+  int securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+  bad = bad || securebits < 0 || putnum(&b, securebits);
   bad = bad || putnum(&b, argc - 1);
   for (int i = 1; i < argc && !bad; i++) bad = put(&b, argv[i]);
   int envc = 0;
@@ -516,6 +534,9 @@ static int serve(int argc, char **argv, const char *stamp) {
         break;
       case 'P':
         rc = spawn(&s, b.p, (size_t)n, att, natt);
+        break;
+      case 'K':
+        rc = signal_child(&s, b.p, (size_t)n);
         break;
       default:
         rc = -1;
