@@ -3,6 +3,7 @@
 // docker does; anonymous volumes (from `-v /path` or the image's Volumes) carry a label so
 // `rm -v` and `volume prune` know them.
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { spawnTool } from "../sys/host-tool.ts";
 import { O_DIRECTORY, O_PATH, openInRoot } from "../sys/openat2.ts";
 import { closeFd } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
@@ -47,7 +48,7 @@ export async function copyUp(rootfs: string, destination: string, volume: string
     return; // nothing in the image there
   }
   try {
-    const p = Bun.spawn(["cp", "-a", "--", "/proc/self/fd/3/.", volume], {
+    const p = spawnTool(["cp", "-a", "--", "/proc/self/fd/3/.", volume], {
       stdio: ["ignore", "ignore", "pipe", fd],
     });
     const err = await new Response(p.stderr).text();
