@@ -12,7 +12,8 @@
  *     the status the worker sends. Bun's start-up (~50 ms here, most of it page faults) and the
  *     CLI's module loading are paid once per worker, not per call.
  *  2. Direct, when nothing serves (no socket, not root, LEOPARD_SERVE=0, sources newer than the
- *     bundle, or the worker says so): exec the pinned Bun on the CLI, the bundle `make` builds
+ *     bundle, or the worker declines: another uid, namespace, root or privileges than its own):
+ *     exec the pinned Bun with our own credentials on the CLI, the bundle `make` builds
  *     when no source is newer than it, else the TypeScript sources. LEOPARD_SERVE=1 makes not
  *     being served an error that says why (for tests and for checking a server).
  *     Sockets: $LEOPARD_SERVE_DIR (default /run/leopard-serve)/<name>.sock.
