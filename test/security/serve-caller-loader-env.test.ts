@@ -51,8 +51,8 @@ __attribute__((constructor)) static void record(void) {
 
 afterAll(async () => {
   await removeAll();
+  rmSync(work, { recursive: true, force: true }); // before: also when no server started
   await server.stop();
-  rmSync(work, { recursive: true, force: true });
 });
 
 async function leopard(serve: "1" | "0", ...args: string[]) {

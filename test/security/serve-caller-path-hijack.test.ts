@@ -29,8 +29,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  rmSync(storage, { recursive: true, force: true }); // first: also when no server started
   await server.stop();
-  rmSync(storage, { recursive: true, force: true });
 });
 
 function leopard(serve: "1" | "0", ...args: string[]): { code: number; out: string; err: string } {
