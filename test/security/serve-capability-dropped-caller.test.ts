@@ -16,7 +16,6 @@ import { OCI, type Server, startServer } from "./serve-harness.ts";
 
 setDefaultTimeout(60_000);
 let server: Server;
-let dir: string;
 
 beforeAll(async () => {
   server = await startServer("leopard-oci");
@@ -34,7 +33,7 @@ function foreignDir(): string {
 }
 
 function spec(prefix: string[], env: Record<string, string | undefined>) {
-  dir = foreignDir();
+  const dir = foreignDir();
   const r = Bun.spawnSync([...prefix, OCI, "spec", "-b", dir], { env, stdout: "pipe", stderr: "pipe" });
   const written = readdirSync(dir);
   rmSync(dir, { recursive: true, force: true });
