@@ -12,15 +12,18 @@
  *     the status the worker sends. Bun's start-up (~50 ms here, most of it page faults) and the
  *     CLI's module loading are paid once per worker, not per call.
  *  2. Direct, when nothing serves (no socket, not root, LEOPARD_SERVE=0, sources newer than the
- *     bundle, or the worker says so): exec the pinned Bun on the CLI, the bundle `make` builds
+ *     bundle, or the worker declines: another uid, namespace, root or privileges than its own):
+ *     exec the pinned Bun with our own credentials on the CLI, the bundle `make` builds
  *     when no source is newer than it, else the TypeScript sources. LEOPARD_SERVE=1 makes not
  *     being served an error that says why (for tests and for checking a server).
  *     Sockets: $LEOPARD_SERVE_DIR (default /run/leopard-serve)/<name>.sock.
  *
  * Wire format (SOCK_SEQPACKET, one message per packet, fields NUL-separated; the TypeScript side
  * is src/serve/wire.ts):
- *   launcher → worker  "LSRV1" name stamp cwd nofile-cur nofile-max argc argv... envc env...
- *                      with fds 0, 1, 2 attached
+ *   launcher → worker  "LSRV2" name stamp cwd nofile-cur nofile-max securebits argc argv...
+ *                      envc env... with fds 0, 1, 2 attached (the kernel tells the worker our
+ *                      capabilities, no_new_privs, seccomp mode and LSM label; securebits it
+ *                      cannot, so we send ours: they survive the exec that started us)
  *                      "S" pid            the requested program was started
  *                      "E" errno          it could not be (fork, or execve in the child)
  *                      "C" pid status     a started program ended (raw wait status)
@@ -30,6 +33,8 @@
  *                      start a program; each target fd gets source "c<N>" (the launcher's fd
  *                      N) or "a<K>" (the K-th fd attached to this message), all others closed;
  *                      with our environment and cwd unless the message names its own
+ *                      "K" pid signal     signal a program we started, unless it has ended
+ *                                         (a reaped pid may be another process's by now)
  *                      "X" code           exit with this status
  *                      "F" reason         not served here: run directly (sent before any effect)
  */
@@ -43,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -376,6 +382,17 @@ static int spawn(struct served *s, char *msg, size_t len, const int *att, int na
   return send_text(s->sock, "S", num, NULL);
 }
 
+/* "K" pid signal: only a child not yet reaped (alive, or a zombie holding its pid). */
+static int signal_child(struct served *s, char *msg, size_t len) {
+  if (len < 6) return -1;
+  char *pid_s = msg + 2, *sig_s = pid_s + strlen(pid_s) + 1;
+  if ((size_t)(sig_s - msg) >= len) return -1;
+  pid_t pid = atoi(pid_s);
+  for (int k = 0; k < s->nchildren; k++)
+    if (pid > 0 && s->children[k] == pid) kill(pid, atoi(sig_s));
+  return 0;
+}
+
 static void reap(struct served *s) {
   for (int k = 0; k < s->nchildren;) {
     int status;
@@ -431,27 +448,23 @@ static int serve(int argc, char **argv, const char *stamp) {
   char cwd[PATH_MAX];
   struct rlimit nofile;
   int bad = getcwd(cwd, sizeof cwd) == NULL || getrlimit(RLIMIT_NOFILE, &nofile) != 0;
-  bad = bad || put(&b, "LSRV1") || put(&b, LAUNCH_NAME) || put(&b, stamp) || put(&b, cwd);
+  bad = bad || put(&b, "LSRV2") || put(&b, LAUNCH_NAME) || put(&b, stamp) || put(&b, cwd);
   bad = bad || putu(&b, nofile.rlim_cur) || putu(&b, nofile.rlim_max);
+  int securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+  bad = bad || securebits < 0 || putnum(&b, securebits);
   bad = bad || putnum(&b, argc - 1);
   for (int i = 1; i < argc && !bad; i++) bad = put(&b, argv[i]);
   int envc = 0;
   for (char **e = environ; *e; e++) envc++;
   bad = bad || putnum(&b, envc);
   for (char **e = environ; *e && !bad; e++) bad = put(&b, *e);
-  /* stdio: a closed one goes as /dev/null, so the worker's 0-2 are always something. */
-  int stdio[3];
-  for (int i = 0; i < 3 && !bad; i++) {
-    stdio[i] = fcntl(i, F_GETFD) >= 0 ? i : open("/dev/null", O_RDWR | O_CLOEXEC);
-    bad = stdio[i] < 0;
-  }
+  /* stdio: open since main() (a closed one became /dev/null), so never our own socket. */
+  static const int stdio[3] = {0, 1, 2};
   if (bad || send_fds(sock, b.p, b.len, stdio, 3) != 0) {
     close(sock);
     free(b.p);
     return not_served("cannot send the request", NULL);
   }
-  for (int i = 0; i < 3; i++)
-    if (stdio[i] != i) close(stdio[i]);
 
   /* Once the worker says "A", signals go to it and children are reported to it. (SO_PEERCRED
    * names the process that called listen(), the supervisor, not the worker that accepted.) */
@@ -523,6 +536,9 @@ static int serve(int argc, char **argv, const char *stamp) {
       case 'P':
         rc = spawn(&s, b.p, (size_t)n, att, natt);
         break;
+      case 'K':
+        rc = signal_child(&s, b.p, (size_t)n);
+        break;
       default:
         rc = -1;
     }
@@ -534,7 +550,22 @@ static int serve(int argc, char **argv, const char *stamp) {
   }
 }
 
+/* fds 0-2 closed by whoever started us become /dev/null before we open anything: else our socket
+ * to the server would take one of their numbers and go to the worker as the caller's stdio. */
+static void open_stdio(void) {
+  for (int fd = 0; fd < 3; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0) continue;
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0) die("open /dev/null");
+    if (null != fd) {
+      errno = EBADF;
+      die("/dev/null did not take the closed stdio fd");
+    }
+  }
+}
+
 int main(int argc, char **argv) {
+  open_stdio();
   find_top();
   char helper[PATH_MAX];
   snprintf(helper, sizeof helper, "%s/native/build/leopard-helper", top);

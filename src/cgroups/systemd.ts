@@ -10,6 +10,7 @@
 // systemd is reached through busctl, systemd's own D-Bus client, on the system bus (where podman
 // and runc reach it too): a tool that is there wherever systemd is, rather than a D-Bus library.
 import { readFileSync } from "node:fs";
+import { SYSTEM_PATH, spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { sharesToWeight } from "./convert.ts";
 import type { Resources } from "./resources.ts";
@@ -73,17 +74,16 @@ export type Busctl = (args: string[]) => string;
 
 const MANAGER = ["org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager"];
 
-const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 export const busctl: Busctl = (args) => {
-  // PATH, then the system's directories: podman's cleanup runs `delete` with a bare environment.
-  const exe = Bun.which("busctl", { PATH: [process.env["PATH"], SYSTEM_PATH].filter(Boolean).join(":") });
+  // The system's directories only, never the caller's PATH (podman's cleanup runs `delete` with a
+  // bare environment, too).
+  const exe = Bun.which("busctl", { PATH: SYSTEM_PATH });
   if (exe === null)
     throw new LeopardError(
       "unsupported",
       "--systemd-cgroup needs busctl (systemd's D-Bus tool), which is not installed",
     );
-  const r = Bun.spawnSync([exe, "--system", ...args], { stdout: "pipe", stderr: "pipe", env: process.env });
+  const r = spawnToolSync([exe, "--system", ...args], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) {
     const why = r.stderr.toString().trim().split("\n")[0] || `busctl exited ${r.exitCode}`;
     throw new LeopardError("system", why);

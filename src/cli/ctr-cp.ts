@@ -7,6 +7,7 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { refresh } from "../engine/lifecycle.ts";
+import { spawnTool } from "../sys/host-tool.ts";
 import { O_DIRECTORY, O_PATH, openInRoot } from "../sys/openat2.ts";
 import { closeFd } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
@@ -21,7 +22,7 @@ function split(arg: string): { ref?: string; path: string } {
 }
 
 async function runCp(args: string[], fd: number): Promise<void> {
-  const p = Bun.spawn(["cp", "-a", ...args], { stdio: ["ignore", "ignore", "pipe", fd], env: process.env });
+  const p = spawnTool(["cp", "-a", ...args], { stdio: ["ignore", "ignore", "pipe", fd] });
   const err = await new Response(p.stderr).text();
   if ((await p.exited) !== 0)
     throw new LeopardError(

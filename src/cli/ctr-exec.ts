@@ -7,6 +7,7 @@ import { expandEnv } from "../engine/flags.ts";
 import { refresh } from "../engine/lifecycle.ts";
 import { resolveUser } from "../engine/users.ts";
 import { exec } from "../runtime/exec.ts";
+import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { openEngine, strs } from "./engine-common.ts";
 import { str, type Verb } from "./image-common.ts";
@@ -43,9 +44,7 @@ export const execVerb: Verb = {
       }
       // 127/126 as docker's exec reports them, before anything runs.
       const env = c.config.env;
-      const path =
-        env.findLast((e) => e.startsWith("PATH="))?.slice(5) ??
-        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+      const path = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? SYSTEM_PATH;
       const found = findExecutable(
         engine.rootfsPath(c.id),
         argv[0] ?? "",

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { ContainerRecord } from "../engine/db.ts";
 import { refresh, removeContainer, short } from "../engine/lifecycle.ts";
 import { reopenCgroup } from "../runtime/cgroup.ts";
+import { spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { openEngine, table } from "./engine-common.ts";
 import { str, type Verb } from "./image-common.ts";
@@ -30,7 +31,7 @@ export const versionVerb: Verb = {
 };
 
 function duBytes(dir: string): number {
-  const r = Bun.spawnSync(["du", "-sb", "-x", dir], { stdout: "pipe", stderr: "ignore" });
+  const r = spawnToolSync(["du", "-sb", "-x", dir], { stdout: "pipe", stderr: "ignore" });
   return Number(r.stdout.toString().split("\t")[0]) || 0;
 }
 

@@ -6,6 +6,7 @@
 // in-process.
 import { existsSync, readFileSync } from "node:fs";
 import { spawnHelper } from "../runtime/spawn.ts";
+import { hostToolEnv } from "../sys/host-tool.ts";
 import { pipe, read } from "../sys/io.ts";
 import { closeFd, recvMsg, socketPair, waitReadable } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
@@ -82,9 +83,10 @@ export async function launchConmon(r: ConmonRequest): Promise<number> {
   const [errRead, errWrite] = pipe();
   try {
     // Started by the caller's process (the launcher, when a warm worker runs this command), so
-    // conmon lives in the caller's cgroup and session, as podman's does.
+    // conmon lives in the caller's cgroup and session, as podman's does. A host tool: the
+    // system's PATH and no loader variables, for it and the runtime and exit command it runs.
     const proc = spawnHelper([CONMON, ...conmonArgs(r)], ["ignore", "ignore", errWrite, theirs], {
-      env: { ...(process.env as Record<string, string>), _OCI_SYNCPIPE: "3" },
+      env: { ...hostToolEnv(), _OCI_SYNCPIPE: "3" },
       cwd: r.bundle,
     });
     closeFd(theirs);

@@ -10,6 +10,7 @@ import { CAPABILITIES } from "../spec/capabilities.ts";
 import type { DeviceJson, SeccompJson } from "../spec/json.ts";
 import { StateDir } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
+import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { mark } from "../util/trace.ts";
 import type { ContainerConfig } from "./config.ts";
@@ -208,9 +209,7 @@ export class Engine {
     const c = rec.config;
     const argv0 = c.init ? undefined : [...c.entrypoint, ...c.cmd][0];
     if (argv0 === undefined) return;
-    const path =
-      c.env.findLast((e) => e.startsWith("PATH="))?.slice(5) ??
-      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const path = c.env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? SYSTEM_PATH;
     const r = findExecutable(rootfs, argv0, path, c.workingDir || "/");
     if (!r.found) throw new CommandError(r.code, r.why);
   }

@@ -5,6 +5,7 @@
 import { CAPABILITIES } from "../spec/capabilities.ts";
 import { defaultSpec } from "../spec/defaults.ts";
 import type { ConfigJson, DeviceJson, MountJson, SeccompJson } from "../spec/json.ts";
+import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { ContainerConfig } from "./config.ts";
 import type { ResolvedUser } from "./users.ts";
@@ -30,7 +31,7 @@ export interface SpecContext {
 }
 
 export const INIT_PATH = "/run/leopard-init";
-const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const PATH_ENV = `PATH=${SYSTEM_PATH}`;
 
 function capName(c: string): string {
   const u = c.toUpperCase();

@@ -4,6 +4,7 @@
 // `rm -v` and `volume prune` know them.
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { posix } from "node:path";
+import { spawnTool } from "../sys/host-tool.ts";
 import { O_DIRECTORY, O_PATH, openInRoot } from "../sys/openat2.ts";
 import { closeFd } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
@@ -48,7 +49,7 @@ export async function copyUp(rootfs: string, destination: string, volume: string
     return; // nothing in the image there
   }
   try {
-    const p = Bun.spawn(["cp", "-a", "--", "/proc/self/fd/3/.", volume], {
+    const p = spawnTool(["cp", "-a", "--", "/proc/self/fd/3/.", volume], {
       stdio: ["ignore", "ignore", "pipe", fd],
     });
     const err = await new Response(p.stderr).text();

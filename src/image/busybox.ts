@@ -2,6 +2,7 @@
 // (Debian's busybox-static), so the first `leopard run busybox` needs no registry. The layer
 // is deterministic for a given binary: fixed order, owners and times.
 import { existsSync, statSync } from "node:fs";
+import { SYSTEM_PATH, spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { createImage } from "./commit.ts";
 import type { ImageRecord } from "./db.ts";
@@ -29,7 +30,7 @@ export function findBusybox(): string {
 }
 
 function applets(busybox: string): string[] {
-  const r = Bun.spawnSync([busybox, "--list-full"], { stdout: "pipe", stderr: "pipe" });
+  const r = spawnToolSync([busybox, "--list-full"], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new LeopardError("system", `"${busybox} --list-full" failed`);
   return new TextDecoder()
     .decode(r.stdout)
@@ -105,7 +106,7 @@ export async function buildBusybox(store: Store, tag = BUSYBOX_TAG): Promise<Ima
       architecture: p.architecture,
       os: p.os,
       created: new Date(T * 1000).toISOString(),
-      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
+      config: { Env: [`PATH=${SYSTEM_PATH}`], Cmd: ["sh"] },
       history: [
         { created: new Date(T * 1000).toISOString(), created_by: `leopard: embedded busybox from ${bb}` },
       ],

@@ -6,6 +6,7 @@
 // its stdin directly, without passing through JavaScript.
 import { closeSync, openSync, readSync } from "node:fs";
 import { createGunzip } from "node:zlib";
+import { spawnTool } from "../sys/host-tool.ts";
 import { pipe } from "../sys/io.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { readChunks } from "./file-stream.ts";
@@ -121,10 +122,9 @@ async function* viaChild(
   const [out, outW] = pipe(1 << 20);
   let p: Bun.Subprocess<"pipe" | Bun.BunFile, number, "pipe">;
   try {
-    p = Bun.spawn(DECOMPRESSOR[kind], {
-      // Explicitly: on a worker thread (unpack-thread.ts) Bun.spawn would otherwise look up PATH
-      // and build the child's environment from the process's initial one, not this thread's.
-      env: process.env,
+    // (hostToolEnv reads this thread's process.env: on a worker thread (unpack-thread.ts) Bun.spawn
+    // without an env would build the child's from the process's initial one.)
+    p = spawnTool(DECOMPRESSOR[kind], {
       stdin: fromFile ? (input as Bun.BunFile) : "pipe",
       stdout: outW,
       stderr: "pipe",

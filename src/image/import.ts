@@ -3,6 +3,7 @@
 // stored decompressed.
 
 import { closeSync, openSync, readSync } from "node:fs";
+import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { createImage } from "./commit.ts";
 import { type Compression, decompress, detectCompression } from "./compression.ts";
@@ -12,7 +13,7 @@ import { readChunks } from "./file-stream.ts";
 import { hostPlatform, MT } from "./oci.ts";
 import type { Store } from "./store.ts";
 
-export const DEFAULT_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
+export const DEFAULT_ENV = [`PATH=${SYSTEM_PATH}`];
 
 function head(path: string): Uint8Array {
   let fd: number;

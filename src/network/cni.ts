@@ -2,6 +2,7 @@
 // variables, a result or an error object on stdout (CNI spec section 2).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { Conflist } from "./conflist.ts";
 import { pluginErrorMessage, pluginInput, type RuntimeValues } from "./result.ts";
@@ -53,7 +54,7 @@ async function execPlugin(
     stdout: "pipe",
     stderr: "pipe",
     env: {
-      PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+      PATH: SYSTEM_PATH, // a plugin's own tools (iptables, ip) are the system's, never the caller's
       CNI_COMMAND: command,
       CNI_CONTAINERID: call.containerId,
       CNI_NETNS: call.netns,

@@ -17,6 +17,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../sys/fs.ts";
+import { spawnTool, spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { NetworkInfo } from "./conflist.ts";
 import { argAfter, iptables, iptablesSave, splitRule } from "./iptables.ts";
@@ -81,20 +82,18 @@ export function firewallPlan(info: NetworkInfo): FirewallPlan {
 }
 
 async function present(j: Jump): Promise<boolean> {
-  const p = Bun.spawn(["iptables", "-w", "-t", j.table, "-C", j.chain, ...j.rule], {
+  const p = spawnTool(["iptables", "-w", "-t", j.table, "-C", j.chain, ...j.rule], {
     stdout: "ignore",
     stderr: "ignore",
-    env: process.env,
   });
   return (await p.exited) === 0;
 }
 
 function install(plan: FirewallPlan): void {
-  const r = Bun.spawnSync(["iptables-restore", "-w", "--noflush"], {
+  const r = spawnToolSync(["iptables-restore", "-w", "--noflush"], {
     stdin: new TextEncoder().encode(plan.restore),
     stdout: "ignore",
     stderr: "pipe",
-    env: process.env,
   });
   if (r.exitCode !== 0)
     throw new LeopardError(

@@ -4,6 +4,8 @@
 // rules carry no comment, only the container's address (`-s/-d IP/32` in CNI-FORWARD).
 // Parsing and planning are pure; apply() runs iptables.
 
+import { spawnToolSync } from "../sys/host-tool.ts";
+
 export interface RuleRef {
   table: string;
   /** The rule as iptables-save prints it, split into arguments, starting with "-A". */
@@ -100,18 +102,11 @@ export function planCleanup(
 
 /** `iptables -w ARGS`; whether it succeeded. */
 export function iptables(args: string[]): boolean {
-  return (
-    Bun.spawnSync(["iptables", "-w", ...args], { stdout: "ignore", stderr: "ignore", env: process.env })
-      .exitCode === 0
-  );
+  return spawnToolSync(["iptables", "-w", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
 }
 
 export function iptablesSave(table: string): string {
-  const r = Bun.spawnSync(["iptables-save", "-t", table], {
-    stdout: "pipe",
-    stderr: "ignore",
-    env: process.env,
-  });
+  const r = spawnToolSync(["iptables-save", "-t", table], { stdout: "pipe", stderr: "ignore" });
   return r.exitCode === 0 ? r.stdout.toString() : "";
 }
 

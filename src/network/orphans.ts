@@ -4,6 +4,7 @@
 // network's current list and an address from host-local), then sweeps whatever is still there.
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { spawnToolSync } from "../sys/host-tool.ts";
 import { describe } from "../util/errors.ts";
 import { detach } from "./attach.ts";
 import { delList } from "./cni.ts";
@@ -48,10 +49,9 @@ function ipLinks(
   netns?: string,
 ): { ifindex: number; ifname: string; master?: string; link_index?: number }[] {
   const argv = ["ip", "-j", "link", "show", "type", "veth"];
-  const r = Bun.spawnSync(netns === undefined ? argv : ["nsenter", `--net=${netns}`, ...argv], {
+  const r = spawnToolSync(netns === undefined ? argv : ["nsenter", `--net=${netns}`, ...argv], {
     stdout: "pipe",
     stderr: "ignore",
-    env: process.env,
   });
   try {
     return r.exitCode === 0 ? JSON.parse(r.stdout.toString() || "[]") : [];
@@ -219,7 +219,7 @@ export async function pruneNetworking(paths: NetworkPaths, live: Iterable<string
   }
   const fwChains = removeFirewalls((b) => after.firewalls.includes(b), paths.runDir);
   for (const v of after.veths)
-    Bun.spawnSync(["ip", "link", "del", v], { stdout: "ignore", stderr: "ignore", env: process.env });
+    spawnToolSync(["ip", "link", "del", v], { stdout: "ignore", stderr: "ignore" });
   return {
     containers: [...new Set([...before.containers, ...after.containers])].sort(),
     netns: before.netns.length,

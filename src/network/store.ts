@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../sys/fs.ts";
+import { spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import {
   bridgeConflist,
@@ -219,5 +220,5 @@ export async function removeNetwork(
 
 /** `ip link del NAME`, quiet when it does not exist. */
 export function deleteLink(name: string): void {
-  Bun.spawnSync(["ip", "link", "del", name], { stdout: "ignore", stderr: "ignore", env: process.env });
+  spawnToolSync(["ip", "link", "del", name], { stdout: "ignore", stderr: "ignore" });
 }

@@ -2,6 +2,7 @@
 // person would type to do the same step. Pure: every fact about the host comes in `host`.
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
+import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { credentialSteps, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
@@ -99,8 +100,6 @@ export interface LaunchPlan {
   warnings?: string[];
 }
 
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 function mapLines(maps: readonly { containerID: number; hostID: number; size: number }[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
 }
@@ -108,7 +107,7 @@ function mapLines(maps: readonly { containerID: number; hostID: number; size: nu
 /** The executable candidates for args[0]: itself if it has a slash, else each $PATH entry. */
 export function execCandidates(arg0: string, env: readonly string[]): string[] {
   if (arg0.includes("/")) return [arg0];
-  const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
+  const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? SYSTEM_PATH;
   const dirs = pathVar.split(":").map((d) => (d === "" ? "." : d));
   return dirs.map((d) => `${d.replace(/\/+$/, "")}/${arg0}`);
 }

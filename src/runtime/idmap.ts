@@ -8,6 +8,7 @@ import { CLONE } from "../plan/types.ts";
 import { decodeMessage } from "../protocol/decode.ts";
 import { planFrame } from "../protocol/encode.ts";
 import { SyncTag } from "../protocol/ops.ts";
+import { hostToolEnv } from "../sys/host-tool.ts";
 import { SysError } from "../sys/libc.ts";
 import { mountSetattrFd, openTreeClone } from "../sys/mount-api.ts";
 import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
@@ -42,7 +43,11 @@ function userNamespaceFd(uidMap: string, gidMap: string): number {
   if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, { soft: SPAWN_NOFILE, hard: nofile.hard });
   let helper: ReturnType<typeof Bun.spawn> | undefined;
   try {
-    helper = Bun.spawn([helperPath(), "3"], { stdio: ["ignore", "ignore", "inherit", theirs] });
+    // Started by this process itself (also in a warm worker of `serve`): a host tool's environment.
+    helper = Bun.spawn([helperPath(), "3"], {
+      stdio: ["ignore", "ignore", "inherit", theirs],
+      env: hostToolEnv(),
+    });
   } catch (e) {
     closeFd(ours);
     throw new LeopardError("helper", `cannot start the helper: ${describe(e)}`, { cause: e });

@@ -1,6 +1,7 @@
 // `ps`: the processes of a container, as runc prints them: `--format json` is the list of host
 // pids; the table form runs the host's ps(1) and keeps the header and the container's lines.
 import { isAlive, type StateDir } from "../state/state.ts";
+import { spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { containerPids } from "./lifecycle.ts";
 
@@ -32,7 +33,7 @@ export function filterPsOutput(output: string, pids: readonly number[]): string 
 
 export function psTable(state: StateDir, id: string, args: readonly string[]): string {
   const pids = psPids(state, id);
-  const r = Bun.spawnSync(["ps", ...(args.length > 0 ? args : ["-ef"])], { stdout: "pipe", stderr: "pipe" });
+  const r = spawnToolSync(["ps", ...(args.length > 0 ? args : ["-ef"])], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0)
     throw new LeopardError(
       "system",

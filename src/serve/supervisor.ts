@@ -4,10 +4,13 @@
 // connection, tells us ("busy") so we start its successor, runs the command and exits.
 //
 // Nothing depends on it: with no server (or one that declines) the launcher runs Bun directly.
-// The socket's directory is 0700 and workers serve only their own uid.
+// The socket's directory is the server's alone: one it finds must belong to its uid, have mode
+// 0700 and not be a symlink, else it does not serve; the socket is made 0600 by the umask around
+// bind (a chmod by path could be sent elsewhere by a symlink). Workers serve only a caller with
+// their own uid, namespaces, root and privileges (worker.ts).
 
 import { ptr } from "bun:ffi";
-import { chmodSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import { lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeAll } from "../sys/io.ts";
@@ -61,8 +64,34 @@ export function bundleStamp(bundle: string): string {
   return `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, "0")}`;
 }
 
+/** Makes dir (0700) unless it exists; refuses one that is not the server's alone. */
+export function socketDir(dir: string): void {
+  const old = process.umask(0o077);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } finally {
+    process.umask(old);
+  }
+  const st = lstatSync(dir);
+  const uid = process.geteuid?.() ?? 0;
+  if (st.isSymbolicLink())
+    throw new LeopardError("invalid-argument", `socket directory "${dir}" is a symlink, not a directory`);
+  if (!st.isDirectory())
+    throw new LeopardError("invalid-argument", `socket directory "${dir}" is not a directory`);
+  if (st.uid !== uid)
+    throw new LeopardError(
+      "invalid-argument",
+      `socket directory "${dir}" belongs to uid ${st.uid}, not ${uid}`,
+    );
+  if ((st.mode & 0o7777) !== 0o700)
+    throw new LeopardError(
+      "invalid-argument",
+      `socket directory "${dir}" has mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")}, not 0700`,
+    );
+}
+
 function listen(path: string): number {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  socketDir(dirname(path));
   try {
     const fd = connectUnix(path, "seqpacket");
     closeFd(fd);
@@ -79,8 +108,13 @@ function listen(path: string): number {
   const addr = new Uint8Array(110);
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
   addr.set(bytes, 2);
-  check(libc().bind(fd, ptr(addr), 110), "bind", path);
-  chmodSync(path, 0o600);
+  // The socket is born 0600: no chmod by path afterwards.
+  const old = process.umask(0o177);
+  try {
+    check(libc().bind(fd, ptr(addr), 110), "bind", path);
+  } finally {
+    process.umask(old);
+  }
   check(libc().listen(fd, 128), "listen", path);
   return fd;
 }
@@ -101,7 +135,7 @@ export async function serve(o: ServeOptions): Promise<number> {
     throw new LeopardError("invalid-argument", `${bundle} is missing: run make first`);
   }
   const fd = listen(o.socket);
-  const bound = statSync(o.socket).ino;
+  const bound = lstatSync(o.socket).ino;
   const minIdle = Math.max(1, o.workers);
   const maxIdle = minIdle + 2;
   const idle = new Set<Worker>();
@@ -160,7 +194,7 @@ export async function serve(o: ServeOptions): Promise<number> {
   stopping = true;
   try {
     // Only our own socket: another server may have taken the path since.
-    if (statSync(o.socket).ino === bound) unlinkSync(o.socket);
+    if (lstatSync(o.socket).ino === bound) unlinkSync(o.socket);
   } catch {}
   closeFd(fd);
   // Idle workers exit at once; busy ones finish their command first.

@@ -3,6 +3,7 @@ import {
   decodeLauncherMessage,
   decodeRequest,
   encodeExit,
+  encodeKill,
   encodeRequest,
   encodeSpawn,
   type Request,
@@ -18,6 +19,7 @@ const sample: Request = {
   stamp: "1795948642.745477778",
   cwd: "/tmp/bundle",
   nofile: { soft: 1024n, hard: 18446744073709551615n },
+  securebits: 0x2f,
   argv: ["run", "--bundle", "/b", "id with spaces", ""],
   env: { PATH: "/usr/bin:/bin", EMPTY: "", "WITH=EQ": "a=b" },
 };
@@ -30,26 +32,28 @@ describe("request", () => {
 
   test("decodes what launch.c sends", () => {
     const r = decodeRequest(
-      raw("LSRV1", "leopard", "1.000000001", "/", "1024", "20000", "1", "ps", "2", "A=1", "B=x=y"),
+      raw("LSRV2", "leopard", "1.000000001", "/", "1024", "20000", "4", "1", "ps", "2", "A=1", "B=x=y"),
     );
     expect(r).toEqual({
       name: "leopard",
       stamp: "1.000000001",
       cwd: "/",
       nofile: { soft: 1024n, hard: 20000n },
+      securebits: 4,
       argv: ["ps"],
       env: { A: "1", B: "x=y" },
     });
   });
 
   const bad: [string, Uint8Array][] = [
-    ["another magic", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "0", "0")],
-    ["a relative cwd", raw("LSRV1", "leopard", "1.0", "tmp", "1", "1", "0", "0")],
-    ["argc past the end", raw("LSRV1", "leopard", "1.0", "/", "1", "1", "3", "a")],
-    ["envc short", raw("LSRV1", "leopard", "1.0", "/", "1", "1", "0", "2", "A=1")],
-    ["trailing fields", raw("LSRV1", "leopard", "1.0", "/", "1", "1", "0", "0", "extra")],
-    ["a negative count", raw("LSRV1", "leopard", "1.0", "/", "1", "1", "-1")],
-    ["a non-numeric limit", raw("LSRV1", "leopard", "1.0", "/", "x", "1", "0", "0")],
+    ["another magic", raw("LSRV1", "leopard", "1.0", "/", "1", "1", "0", "0", "0")],
+    ["a relative cwd", raw("LSRV2", "leopard", "1.0", "tmp", "1", "1", "0", "0", "0")],
+    ["argc past the end", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "0", "3", "a")],
+    ["envc short", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "0", "0", "2", "A=1")],
+    ["trailing fields", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "0", "0", "0", "extra")],
+    ["a negative count", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "0", "-1")],
+    ["a non-numeric limit", raw("LSRV2", "leopard", "1.0", "/", "x", "1", "0", "0", "0")],
+    ["no securebits", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "", "0", "0")],
   ];
   for (const [what, data] of bad) test(`refuses ${what}`, () => expect(() => decodeRequest(data)).toThrow());
 
@@ -113,6 +117,9 @@ describe("worker messages", () => {
       "/b",
       "",
     ]);
+  });
+  test("kill: pid and signal number", () => {
+    expect(dec.decode(encodeKill(42, 15))).toBe("K\x0042\x0015\0");
   });
   test("exit keeps the low byte, as a process status does", () => {
     expect(dec.decode(encodeExit(3))).toBe("X\x003\0");

@@ -2,7 +2,7 @@
 // text fields, one message per SOCK_SEQPACKET packet. Pure encode/decode; see launch.c's header
 // for the whole exchange.
 
-export const MAGIC = "LSRV1";
+export const MAGIC = "LSRV2";
 
 /** What a launcher asks: run this command line as if it were the process that called us. */
 export interface Request {
@@ -11,6 +11,11 @@ export interface Request {
   stamp: string;
   cwd: string;
   nofile: { soft: bigint; hard: bigint };
+  /**
+   * The launcher's securebits (prctl PR_GET_SECUREBITS), which no /proc file shows. Its
+   * capabilities, no_new_privs, seccomp mode and LSM label the worker reads from /proc instead.
+   */
+  securebits: number;
   argv: string[];
   env: Record<string, string>;
 }
@@ -55,15 +60,15 @@ function limit(s: string | undefined): bigint {
 export function decodeRequest(data: Uint8Array): Request {
   const f = fields(data);
   if (f[0] !== MAGIC) throw new Error(`not a leopard launcher request (${JSON.stringify(f[0] ?? "")})`);
-  const [, name, stamp, cwd, soft, hard] = f;
+  const [, name, stamp, cwd, soft, hard, securebits] = f;
   if (name === undefined || stamp === undefined || cwd === undefined || !cwd.startsWith("/"))
     throw new Error("request without name, stamp and an absolute cwd");
-  const argc = count(f[6], "argc");
-  const argv = f.slice(7, 7 + argc);
+  const argc = count(f[7], "argc");
+  const argv = f.slice(8, 8 + argc);
   if (argv.length !== argc) throw new Error("request shorter than its argc");
-  const envc = count(f[7 + argc], "envc");
-  const envList = f.slice(8 + argc, 8 + argc + envc);
-  if (envList.length !== envc || f.length !== 8 + argc + envc)
+  const envc = count(f[8 + argc], "envc");
+  const envList = f.slice(9 + argc, 9 + argc + envc);
+  if (envList.length !== envc || f.length !== 9 + argc + envc)
     throw new Error("request length disagrees with envc");
   const env: Record<string, string> = {};
   for (const kv of envList) {
@@ -75,6 +80,7 @@ export function decodeRequest(data: Uint8Array): Request {
     stamp,
     cwd,
     nofile: { soft: limit(soft), hard: limit(hard) },
+    securebits: count(securebits, "securebits"),
     argv,
     env,
   };
@@ -89,6 +95,7 @@ export function encodeRequest(r: Request): Uint8Array {
     r.cwd,
     String(r.nofile.soft),
     String(r.nofile.hard),
+    String(r.securebits),
     String(r.argv.length),
     ...r.argv,
     String(env.length),
@@ -126,6 +133,11 @@ export function encodeSpawn(
           own.cwd,
         ];
   return join(["P", String(fds.length), ...map, String(argv.length), ...argv, ...tail]);
+}
+
+/** Signal a program the launcher started (it does so only if it has not reaped it yet). */
+export function encodeKill(pid: number, signal: number): Uint8Array {
+  return join(["K", String(pid), String(signal)]);
 }
 
 export function encodeExit(code: number): Uint8Array {

@@ -6,15 +6,24 @@
 // state to the caller (a terminal relay, a stream like `events`) or fails unexpectedly, the
 // worker exits instead of serving again.
 //
-// It declines (the launcher then runs Bun itself) when it would not be the same as the caller
-// running the command: another uid, mount/pid/net/user/uts/ipc/cgroup namespace or root
-// directory, another build of the CLI, or an open-file limit it cannot take.
+// It declines (the launcher then runs Bun itself, with the caller's own credentials) when it would
+// not be the same as the caller running the command: another uid, mount/pid/net/user/uts/ipc/
+// cgroup namespace or root directory, other privileges (capability sets, securebits,
+// no_new_privs, seccomp mode, LSM label: a caller under a seccomp filter is always declined, as
+// filters cannot be compared), another build of the CLI, or an open-file limit it cannot take.
+// The caller is pinned while it is checked: by its pidfd (SO_PEERPIDFD, Linux 6.5), else by its
+// pid's start time, read at accept and again before the worker acts, so a recycled pid cannot
+// stand in for it.
 import { ptr } from "bun:ffi";
 import { statSync } from "node:fs";
+import { constants } from "node:os";
 import { type HelperProcess, type HelperStdio, type SpawnOptions, setSpawner } from "../runtime/spawn.ts";
 import { isTainted, setCallerPid } from "../sys/caller.ts";
-import { O_CLOEXEC, open, writeAll } from "../sys/io.ts";
+import { O_CLOEXEC, open, readText, writeAll } from "../sys/io.ts";
 import { check, errno, libc, SysError } from "../sys/libc.ts";
+import { pidfdClose, pidfdWait } from "../sys/pidfd.ts";
+import { ownSecurebits, type Privileges, privileges } from "../sys/privileges.ts";
+import { processStartTime } from "../sys/procstat.ts";
 import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
 import { closeFd, recvMsg, sendMsg, waitReadable } from "../sys/seqpacket.ts";
 import { bundleStamp } from "./supervisor.ts";
@@ -24,6 +33,7 @@ import {
   encodeAccepted,
   encodeExit,
   encodeFallback,
+  encodeKill,
   encodeSpawn,
   type FdSource,
   type LauncherMessage,
@@ -34,6 +44,7 @@ import {
 const O_RDWR = 2;
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
+const SO_PEERPIDFD = 77;
 const SOCK_CLOEXEC = 0o2000000;
 const EINTR = 4;
 const NAMESPACES = ["mnt", "pid", "net", "user", "uts", "ipc", "cgroup"] as const;
@@ -43,12 +54,72 @@ const STALE = "another build of the CLI";
 /** The fd the supervisor passes the listening socket on, and the env naming the worker's build. */
 export const LISTEN_FD = 3;
 
-function peer(fd: number): { pid: number; uid: number } {
+/** The process that connected: pinned by its pidfd, or else by its pid's start time at accept. */
+interface Peer {
+  pid: number;
+  uid: number;
+  pidfd: number | undefined;
+  start: string | undefined;
+}
+
+function peer(fd: number): Peer {
   const cred = new Int32Array(3);
   const len = new Uint32Array([12]);
   check(libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ptr(cred), ptr(len)), "getsockopt");
-  return { pid: cred[0]!, uid: cred[1]! };
+  const pid = cred[0]!;
+  const uid = cred[1]!;
+  const pidfd = new Int32Array(1);
+  const pidfdLen = new Uint32Array([4]);
+  if (libc().getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, ptr(pidfd), ptr(pidfdLen)) === 0) {
+    const p = { pid, uid, pidfd: pidfd[0]!, start: undefined };
+    // The pidfd's own pid (fdinfo): -1 once the process is gone.
+    const named = /^Pid:\s*(-?\d+)$/m.exec(readText(`/proc/self/fdinfo/${p.pidfd}`))?.[1];
+    if (Number(named) !== pid) {
+      pidfdClose(p.pidfd);
+      return { pid, uid, pidfd: undefined, start: undefined };
+    }
+    return p;
+  }
+  return { pid, uid, pidfd: undefined, start: processStartTime(pid) };
 }
+
+/** Whether the peer's pid still names the process that connected (it has not exited). */
+function stillThere(p: Peer): boolean {
+  if (p.pidfd !== undefined) return pidfdWait(p.pidfd, 0) === "timeout";
+  return p.start !== undefined && processStartTime(p.pid) === p.start;
+}
+
+/** A process's privileges and securebits, as a worker compares them with its own. */
+export type Standing = Privileges & { securebits: number };
+
+const COMPARED: [keyof Privileges, string][] = [
+  ["effective", "effective capabilities are"],
+  ["permitted", "permitted capabilities are"],
+  ["inheritable", "inheritable capabilities are"],
+  ["bounding", "capability bounding set is"],
+  ["ambient", "ambient capabilities are"],
+  ["noNewPrivs", "no_new_privs is"],
+  ["seccomp", "seccomp mode is"],
+  ["label", "LSM label is"],
+];
+
+/**
+ * Why a caller with these privileges may not be served by a worker with those, or undefined:
+ * every set, bit and label must be the worker's own, and a seccomp filter (which cannot be
+ * compared with another) is never served.
+ */
+export function privilegesMismatch(caller: Standing, worker: Standing): string | undefined {
+  for (const [key, what] of COMPARED)
+    if (caller[key] !== worker[key])
+      return `the caller's ${what} ${JSON.stringify(caller[key])}, not the worker's ${JSON.stringify(worker[key])}`;
+  if (caller.securebits !== worker.securebits)
+    return `the caller's securebits are 0x${caller.securebits.toString(16)}, not the worker's 0x${worker.securebits.toString(16)}`;
+  if (caller.seccomp === "2")
+    return "the caller has a seccomp filter, which cannot be compared with the worker's";
+  return undefined;
+}
+
+let own: Standing | undefined;
 
 /** Why this worker cannot act for pid, or undefined when it can. */
 export function mismatch(pid: number, req: Request, name: string, stamp: string): string | undefined {
@@ -65,6 +136,15 @@ export function mismatch(pid: number, req: Request, name: string, stamp: string)
   const root = statSync(`/proc/${pid}/root/`);
   const ours = statSync("/");
   if (root.ino !== ours.ino || root.dev !== ours.dev) return "another root directory";
+  let theirs: Privileges;
+  try {
+    theirs = privileges(pid);
+  } catch (e) {
+    return `cannot read the caller's privileges: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  own ??= { ...privileges("self"), securebits: ownSecurebits() };
+  const why = privilegesMismatch({ ...theirs, securebits: req.securebits }, own);
+  if (why !== undefined) return why;
   // Another cgroup is fine: the helper starts in the caller's (the launcher forks it) and a
   // relative cgroupsPath resolves against the caller's (callerPid). Only the worker's own CPU
   // time is charged to the server's cgroup, as a daemon's would be.
@@ -72,8 +152,10 @@ export function mismatch(pid: number, req: Request, name: string, stamp: string)
 }
 
 /** Helper starts go to the launcher; statuses come back as "C" messages. */
-class Remote {
+export class Remote {
   private statuses = new Map<number, number>();
+  /** Children whose exit the launcher reported: their pids may be other processes' by now. */
+  private ended = new Set<number>();
   private waiters = new Map<number, (code: number) => void>();
   private pumping = false;
   private closed = false;
@@ -89,6 +171,7 @@ class Remote {
   private handle(m: LauncherMessage): LauncherMessage | undefined {
     if (m.type !== "child") return m;
     const code = waitStatusCode(m.status);
+    this.ended.add(m.pid);
     const w = this.waiters.get(m.pid);
     if (w) {
       this.waiters.delete(m.pid);
@@ -128,6 +211,22 @@ class Remote {
     }
   }
 
+  /**
+   * Asks the launcher to signal its child pid: it does so only while the child is not reaped,
+   * and we ask only while its exit was not reported (reports already sent are read first).
+   */
+  private kill(pid: number, sig: NodeJS.Signals | number): void {
+    if (this.closed) return;
+    const signal = typeof sig === "number" ? sig : constants.signals[sig];
+    try {
+      while (waitReadable(this.conn, 0)) this.next(0);
+      if (this.ended.has(pid)) return;
+      sendMsg(this.conn, encodeKill(pid, signal));
+    } catch {
+      // The launcher is gone: it signals nothing any more, and neither do we.
+    }
+  }
+
   spawn(argv: string[], stdio: HelperStdio, own?: SpawnOptions): HelperProcess {
     const map: [number, FdSource][] = [];
     const attached: number[] = [];
@@ -163,15 +262,7 @@ class Remote {
         void this.pump();
       }
     });
-    return {
-      pid,
-      exited,
-      kill: (sig) => {
-        try {
-          process.kill(pid, sig);
-        } catch {}
-      },
-    };
+    return { pid, exited, kill: (sig) => this.kill(pid, sig) };
   }
 }
 
@@ -301,12 +392,13 @@ function rebuilt(stamp: string): boolean {
 /** Takes the request on conn and becomes its caller; undefined (and "F" sent) when it declines. */
 function adopt(conn: number, o: WorkOptions): Request | undefined {
   let stdio: number[] = [];
+  let who: Peer | undefined;
   try {
+    who = peer(conn);
     const msg = recvMsg(conn, REQUEST_TIMEOUT_MS);
     if (msg === null) return undefined;
     stdio = msg.fds;
     const req = decodeRequest(msg.data);
-    const who = peer(conn);
     const why =
       who.uid !== process.geteuid?.()
         ? "another user"
@@ -314,6 +406,9 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
           ? "no stdio"
           : (mismatch(who.pid, req, o.name, o.stamp) ?? o.declines?.(req.argv));
     if (why !== undefined) throw new Error(why);
+    // Everything above was read from /proc by pid: it was the caller's only if the caller still
+    // has that pid now. From here on we act.
+    if (!stillThere(who)) throw new Error("the caller is gone (its pid may name another process now)");
     setRlimit(RLIMIT_NOFILE, req.nofile);
     process.chdir(req.cwd);
     // Becoming the caller: its stdio, cwd and environment, nothing of ours or a previous caller's.
@@ -333,5 +428,6 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
     return undefined;
   } finally {
     for (const fd of stdio) closeFd(fd);
+    if (who?.pidfd !== undefined) pidfdClose(who.pidfd);
   }
 }

@@ -1,6 +1,8 @@
 // The config.json `leopard-oci spec` writes: runc's `runc spec` (and `runc spec --rootless`)
 // field for field, with leopard's ociVersion. Keys are in runc's order, so the JSON written
 // with tabs reads exactly like runc's.
+
+import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import type { ConfigJson, LinuxJson, MountJson, SeccompJson } from "./json.ts";
 
 /** The runtime-spec version leopard writes and implements. */
@@ -34,7 +36,7 @@ export function defaultSpec(opts: DefaultSpecOptions = {}): ConfigJson {
       terminal: true,
       user: { uid: 0, gid: 0 },
       args: [...(opts.args ?? ["sh"])],
-      env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+      env: [`PATH=${SYSTEM_PATH}`, "TERM=xterm"],
       cwd: "/",
       capabilities: { bounding: [...CAPS], effective: [...CAPS], permitted: [...CAPS], ambient: [...CAPS] },
       rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
