@@ -39,6 +39,20 @@ const DEFS = {
   dup: { args: [i32], returns: i32 },
   pipe2: { args: [ptr, i32], returns: i32 },
   fcntl: { args: [i32, i32, i32], returns: i32 },
+  // The *at calls of src/sys/at.ts: a file named relative to a directory fd.
+  openat: { args: [i32, ptr, i32, u32], returns: i32 },
+  mkdirat: { args: [i32, ptr, u32], returns: i32 },
+  symlinkat: { args: [ptr, i32, ptr], returns: i32 },
+  readlinkat: { args: [i32, ptr, ptr, u64], returns: i64 },
+  mknodat: { args: [i32, ptr, u32, u64], returns: i32 },
+  fchownat: { args: [i32, ptr, u32, u32, i32], returns: i32 },
+  utimensat: { args: [i32, ptr, ptr, i32], returns: i32 },
+  futimens: { args: [i32, ptr], returns: i32 },
+  fchmod: { args: [i32, u32], returns: i32 },
+  fchown: { args: [i32, u32, u32], returns: i32 },
+  renameat2: { args: [i32, ptr, i32, ptr, u32], returns: i32 },
+  unlinkat: { args: [i32, ptr, i32], returns: i32 },
+  getdents64: { args: [i32, ptr, u64], returns: i64 },
 } as const;
 
 type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];

