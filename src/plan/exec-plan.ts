@@ -10,10 +10,11 @@
 //   SETNS …, mnt     the rest, mount last: it changes what paths mean (the ns fds are opened
 //                    through /proc/self/fd of the host's /proc).
 //   FORK             pid and time namespaces apply to children only.
-//   session/pty, rlimits, seccomp (see plan.ts), credentials, cwd, fds, EXEC — no start FIFO.
+//   session/pty, rlimits, seccomp (see plan.ts), credentials, cwd, fds, EXEC — no start FIFO;
+//                    without no_new_privs, cwd and then seccomp come before the credentials.
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
-import { credentialSteps, finishingSteps, rlimitSteps } from "./credentials.ts";
+import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
 import type { ConsoleMode, Step } from "./plan.ts";
 import { execCandidates } from "./plan.ts";
 import { procWrite } from "./proc-write.ts";
@@ -109,9 +110,11 @@ function processSteps(input: ExecPlanInput): Step[] {
         explain: `# install the container's seccomp filter (${filter.bpf.length / 8} BPF instructions)`,
       }
     : undefined;
-  if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
+  // The working directory is entered and checked before the filter either way (see plan.ts).
+  const early = seccompStep !== undefined && !proc.noNewPrivileges;
+  if (early) steps.push(cwdStep(proc), seccompStep);
   steps.push(...credentialSteps(proc, input.capLast));
-  steps.push(...finishingSteps(proc, input.preserveFds));
+  steps.push(...finishingSteps(proc, input.preserveFds, early));
   for (const attr of input.lsmExec ?? []) steps.push(procWrite(attr.path, attr.data));
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
   const env = proc.env ?? [];

@@ -360,3 +360,23 @@ describe("mount options", () => {
     );
   });
 });
+
+describe("working directory and seccomp", () => {
+  const seccomp = { bpf: new Uint8Array(8), flags: 0n };
+  for (const noNewPrivileges of [true, false]) {
+    test(`the working directory is entered and checked before the filter is installed (noNewPrivileges ${noNewPrivileges})`, () => {
+      // CHDIR's CVE-2024-21626 check calls getcwd, which the container's profile may deny.
+      const s = spec({ process: { ...spec().process, noNewPrivileges, cwd: "/tmp" } });
+      const n = names(s, { seccomp });
+      expect(n.indexOf("CHDIR")).toBeGreaterThan(n.indexOf("PIVOT_ROOT"));
+      expect(n.indexOf("CHDIR")).toBeLessThan(n.indexOf("SECCOMP"));
+    });
+  }
+
+  test("without no_new_privs the filter still precedes the capability drop, and with it is the last step before exec", () => {
+    const plain = names(spec(), { seccomp });
+    expect(plain.indexOf("SECCOMP")).toBeLessThan(plain.indexOf("CAP_BOUNDING"));
+    const nnp = names(spec({ process: { ...spec().process, noNewPrivileges: true } }), { seccomp });
+    expect(nnp.at(-2)).toBe("SECCOMP");
+  });
+});

@@ -2,7 +2,7 @@
 // person would type to do the same step. Pure: every fact about the host comes in `host`.
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
-import { credentialSteps, finishingSteps, rlimitSteps } from "./credentials.ts";
+import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
 import { propagationFlag } from "./mount-options.ts";
@@ -340,7 +340,10 @@ export function plan(input: PlanInput): LaunchPlan {
 
   // Seccomp goes as late as it can. With no_new_privs it is the very last step before execve;
   // without, installing a filter needs CAP_SYS_ADMIN, so it must precede dropping capabilities
-  // (as runc does) and the filter must allow the credential calls that follow.
+  // (as runc does) and the filter must allow the credential calls that follow. Either way the
+  // working directory is entered and checked before the filter (a profile may deny getcwd):
+  // without no_new_privs that is as the container's root, before the credentials, as runc's
+  // first chdir attempt.
   const filter = input.seccomp;
   const seccompStep = filter
     ? {
@@ -348,7 +351,8 @@ export function plan(input: PlanInput): LaunchPlan {
         explain: `# install the seccomp filter (${filter.bpf.length / 8} BPF instructions)`,
       }
     : undefined;
-  if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
+  const early = seccompStep !== undefined && !proc.noNewPrivileges;
+  if (early) steps.push(cwdStep(proc), seccompStep);
 
   const caps = proc.capabilities;
   const last = host.capLast;
@@ -358,7 +362,7 @@ export function plan(input: PlanInput): LaunchPlan {
       `capabilities unknown to the running kernel (cap_last_cap ${last}) are ignored: ${beyond.join(", ")}`,
     );
   steps.push(...credentialSteps(proc, last));
-  steps.push(...finishingSteps(proc, input.preserveFds));
+  steps.push(...finishingSteps(proc, input.preserveFds, early));
   add(
     { op: "WAIT_START" },
     input.mode === "detached"
