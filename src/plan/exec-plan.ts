@@ -15,8 +15,8 @@
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
-import type { ConsoleMode, Step } from "./plan.ts";
-import { execCandidates } from "./plan.ts";
+import type { ConsoleMode, PlanInput, Step } from "./plan.ts";
+import { execCandidates, filterStep } from "./plan.ts";
 import { procWrite } from "./proc-write.ts";
 import { q } from "./shell.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
@@ -32,8 +32,8 @@ export interface ExecPlanInput {
   capLast: number;
   /** The caller's open-file limit, put back when the process sets none (see PlanInput). */
   inheritedNofile?: { soft: bigint; hard: bigint } | undefined;
-  /** The container's compiled seccomp filter, when its config has one. */
-  seccomp?: { bpf: Uint8Array; flags: bigint } | undefined;
+  /** The container's compiled seccomp filter, when its config has one (see PlanInput). */
+  seccomp?: PlanInput["seccomp"];
   /** AppArmor/SELinux attr writes for execve (src/runtime/lsm.ts), as for init. */
   lsmExec?: readonly { path: string; data: string }[] | undefined;
 }
@@ -103,13 +103,8 @@ function processSteps(input: ExecPlanInput): Step[] {
   }
   steps.push(...rlimitSteps(proc, input.inheritedNofile));
   // Seccomp as in plan(): last with no_new_privs, else before the capabilities are dropped.
-  const filter = input.seccomp;
-  const seccompStep: Step | undefined = filter
-    ? {
-        op: { op: "SECCOMP", bpf: filter.bpf, flags: filter.flags },
-        explain: `# install the container's seccomp filter (${filter.bpf.length / 8} BPF instructions)`,
-      }
-    : undefined;
+  // (With a listener the fd goes over the sync socket, which exec reads until execve.)
+  const seccompStep = filterStep(input.seccomp);
   // The working directory is entered and checked before the filter either way (see plan.ts).
   const early = seccompStep !== undefined && !proc.noNewPrivileges;
   if (early) steps.push(cwdStep(proc), seccompStep);
