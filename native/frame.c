@@ -226,6 +226,19 @@ int lp_send_u32s(int sock, uint16_t type, uint32_t a, uint32_t b, int n) {
   return 0;
 }
 
+/* SYNC{tag, pid} with passfd attached, built on the stack: no malloc, which may call brk or mmap
+ * (SECCOMP_LISTENER sends it under a filter nobody answers yet). errno on failure. */
+int lp_send_sync_fd(int sock, uint32_t tag, uint32_t pid, int passfd) {
+  uint8_t buf[LP_HEADER_SIZE + 8];
+  put32(buf, LP_MAGIC);
+  put16(buf + 4, LP_PROTOCOL_VERSION);
+  put16(buf + 6, LP_MSG_SYNC);
+  put32(buf + 8, 8);
+  put32(buf + LP_HEADER_SIZE, tag);
+  put32(buf + LP_HEADER_SIZE + 4, pid);
+  return lp_send_raw(sock, buf, sizeof(buf), passfd);
+}
+
 int lp_wait_resume(int sock, uint32_t tag) {
   uint8_t buf[64];
   ssize_t n = recv_retry(sock, buf, sizeof(buf), MSG_TRUNC);

@@ -55,6 +55,7 @@ int lp_parse_plan(const uint8_t *payload, size_t len, struct lp_plan *plan);
 int lp_send_raw(int sock, const void *data, size_t len, int passfd);
 int lp_send(int sock, uint16_t type, const void *payload, size_t len, int passfd);
 int lp_send_u32s(int sock, uint16_t type, uint32_t a, uint32_t b, int n);
+int lp_send_sync_fd(int sock, uint32_t tag, uint32_t pid, int passfd);
 int lp_wait_resume(int sock, uint32_t tag);
 void lp_report_error(int sock);
 

@@ -332,6 +332,29 @@ static int op_seccomp(const struct lp_op *op) {
   return 0;
 }
 
+/* The filter with a listener (SCMP_ACT_NOTIFY): the listener fd goes to the parent over the sync
+ * socket, and our copy is closed at once, so the container never holds it. From seccomp(2) until
+ * RESUME only sendmsg, close and recvfrom run (the spec validation refuses NOTIFY for those):
+ * nobody could answer them before the agent has the fd. */
+static int op_seccomp_listener(struct lp_state *st, const struct lp_op *op) {
+  if (LEN(0) == 0 || LEN(0) % sizeof(struct sock_filter) != 0 || LEN(0) / sizeof(struct sock_filter) > BPF_MAXINSNS)
+    return lp_fail_errno(EINVAL, "seccomp: bad program length", NULL);
+  if (st->sync < 0) return lp_fail_errno(EBADF, "seccomp: no sync socket for the listener", NULL);
+  struct sock_fprog prog = {
+    .len = (unsigned short)(LEN(0) / sizeof(struct sock_filter)),
+    .filter = (struct sock_filter *)(void *)S(0),
+  };
+  uint32_t pid = (uint32_t)getpid(); /* before the filter: getpid may be one it notifies */
+  int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                        (unsigned long)U(1) | SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+  if (fd < 0) return lp_fail("seccomp", NULL);
+  int sent = lp_send_sync_fd(st->sync, LP_SYNC_SECCOMP_LISTENER, pid, fd);
+  int saved = errno;
+  close(fd);
+  if (sent < 0) return lp_fail_errno(saved, "seccomp: sendmsg of the listener", NULL);
+  return lp_wait_resume(st->sync, LP_SYNC_SECCOMP_LISTENER);
+}
+
 /* A directory fd leaked from the host would let chdir land outside the root; getcwd then
  * answers "(unreachable)/..." (CVE-2024-21626). */
 static int op_chdir(const struct lp_op *op) {
@@ -529,6 +552,7 @@ int lp_run_op(struct lp_state *st, const struct lp_op *op) {
   case LP_OP_KEYRING: return lp_op_keyring(op);
   case LP_OP_MOVE_MOUNT: return lp_op_move_mount(st, op);
   case LP_OP_MOUNT_SETATTR: return lp_op_mount_setattr(st, op);
+  case LP_OP_SECCOMP_LISTENER: return op_seccomp_listener(st, op);
   }
   return lp_fail_errno(EINVAL, "unknown op", NULL); /* the parser refuses these already */
 }

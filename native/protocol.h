@@ -24,6 +24,7 @@
 #define LP_SYNC_CGROUP 2
 #define LP_SYNC_TERMINAL 3
 #define LP_SYNC_HOOKS 4
+#define LP_SYNC_SECCOMP_LISTENER 5
 
 #define LP_OP_UNSHARE 1 /* flags:u64 */
 #define LP_OP_SETNS 2 /* path:bytes nstype:u64 */
@@ -63,7 +64,8 @@
 #define LP_OP_KEYRING 36 /* name:bytes */
 #define LP_OP_MOVE_MOUNT 37 /* fd:u64 target:bytes resolve:u64 */
 #define LP_OP_MOUNT_SETATTR 38 /* target:bytes set:u64 clear:u64 recursive:u64 */
-#define LP_OP_MAX 38
+#define LP_OP_SECCOMP_LISTENER 39 /* bpf:data flags:u64 */
+#define LP_OP_MAX 39
 
 /* Op names and argument kinds, indexed by op code: 'u' u64, 'b' string (no NUL), 'd' binary data, 'l' list. */
 static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP_OP_MAX + 1] = {
@@ -105,6 +107,7 @@ static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP
   [36] = { "KEYRING", "b" },
   [37] = { "MOVE_MOUNT", "ubu" },
   [38] = { "MOUNT_SETATTR", "buuu" },
+  [39] = { "SECCOMP_LISTENER", "du" },
 };
 
 #endif

@@ -81,8 +81,21 @@ export function rlimitSteps(
   return steps;
 }
 
-/** After credentials: umask, working directory, no_new_privs, and no host fd past the preserved ones. */
-export function finishingSteps(proc: PlanSpec["process"], preserveFds: number): Step[] {
+/**
+ * The working directory: chdir, then the CVE-2024-21626 check (getcwd must answer a path inside
+ * the root). The check is a syscall the container's seccomp profile may deny, so the planners put
+ * this step before the filter is installed: where finishingSteps has it when the filter comes
+ * last (no_new_privs), right before the filter when that precedes the credentials.
+ */
+export function cwdStep(proc: PlanSpec["process"]): Step {
+  return { op: { op: "CHDIR", path: proc.cwd }, explain: `cd ${q(proc.cwd)}` };
+}
+
+/**
+ * After credentials: umask, working directory (unless `cwdEntered`: cwdStep already ran, before
+ * the seccomp filter), no_new_privs, and no host fd past the preserved ones.
+ */
+export function finishingSteps(proc: PlanSpec["process"], preserveFds: number, cwdEntered = false): Step[] {
   const steps: Step[] = [];
   if (proc.user.umask !== undefined) {
     steps.push({
@@ -90,7 +103,7 @@ export function finishingSteps(proc: PlanSpec["process"], preserveFds: number): 
       explain: `umask ${proc.user.umask.toString(8).padStart(4, "0")}`,
     });
   }
-  steps.push({ op: { op: "CHDIR", path: proc.cwd }, explain: `cd ${q(proc.cwd)}` });
+  if (!cwdEntered) steps.push(cwdStep(proc));
   if (proc.noNewPrivileges) {
     steps.push({
       op: { op: "PRCTL", option: PR_SET_NO_NEW_PRIVS, arg: 1 },

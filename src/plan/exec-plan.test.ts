@@ -106,6 +106,26 @@ describe("planExec", () => {
     expect(plain.indexOf("SECCOMP")).toBeLessThan(plain.indexOf("CAP_BOUNDING"));
   });
 
+  test("a filter with a listener is installed by SECCOMP_LISTENER in SECCOMP's place (the sync socket is open until exec)", () => {
+    const seccomp = { bpf: new Uint8Array(8), flags: 0n, listener: true };
+    const nnp = names({ seccomp, process: { ...proc, noNewPrivileges: true } });
+    expect(nnp.at(-2)).toBe("SECCOMP_LISTENER");
+    const plain = names({ seccomp });
+    expect(plain.indexOf("SECCOMP_LISTENER")).toBe(plain.indexOf("CHDIR") + 1);
+    expect(plain.indexOf("SECCOMP_LISTENER")).toBeLessThan(plain.indexOf("CAP_BOUNDING"));
+    expect(plain).not.toContain("SECCOMP");
+  });
+
+  test("the working directory is entered and checked before the seccomp filter, with or without no_new_privs", () => {
+    // CHDIR's CVE-2024-21626 check calls getcwd, which a profile may deny.
+    const seccomp = { bpf: new Uint8Array(8), flags: 0n };
+    for (const noNewPrivileges of [true, false]) {
+      const n = names({ seccomp, process: { ...proc, noNewPrivileges } });
+      expect(n.indexOf("CHDIR")).toBeGreaterThan(n.indexOf("FORK_PID1"));
+      expect(n.indexOf("CHDIR")).toBeLessThan(n.indexOf("SECCOMP"));
+    }
+  });
+
   test("rlimits are the process's; the caller's open-file limit is restored when none is set", () => {
     const o = ops({
       process: { ...proc, rlimits: [{ type: "RLIMIT_NPROC", soft: 10, hard: 20 }] },

@@ -10,12 +10,13 @@
 //   SETNS …, mnt     the rest, mount last: it changes what paths mean (the ns fds are opened
 //                    through /proc/self/fd of the host's /proc).
 //   FORK             pid and time namespaces apply to children only.
-//   session/pty, rlimits, seccomp (see plan.ts), credentials, cwd, fds, EXEC — no start FIFO.
+//   session/pty, rlimits, seccomp (see plan.ts), credentials, cwd, fds, EXEC — no start FIFO;
+//                    without no_new_privs, cwd and then seccomp come before the credentials.
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
-import { credentialSteps, finishingSteps, rlimitSteps } from "./credentials.ts";
-import type { ConsoleMode, Step } from "./plan.ts";
-import { execCandidates } from "./plan.ts";
+import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
+import type { ConsoleMode, PlanInput, Step } from "./plan.ts";
+import { execCandidates, filterStep } from "./plan.ts";
 import { procWrite } from "./proc-write.ts";
 import { q } from "./shell.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
@@ -31,8 +32,8 @@ export interface ExecPlanInput {
   capLast: number;
   /** The caller's open-file limit, put back when the process sets none (see PlanInput). */
   inheritedNofile?: { soft: bigint; hard: bigint } | undefined;
-  /** The container's compiled seccomp filter, when its config has one. */
-  seccomp?: { bpf: Uint8Array; flags: bigint } | undefined;
+  /** The container's compiled seccomp filter, when its config has one (see PlanInput). */
+  seccomp?: PlanInput["seccomp"];
   /** AppArmor/SELinux attr writes for execve (src/runtime/lsm.ts), as for init. */
   lsmExec?: readonly { path: string; data: string }[] | undefined;
 }
@@ -102,16 +103,13 @@ function processSteps(input: ExecPlanInput): Step[] {
   }
   steps.push(...rlimitSteps(proc, input.inheritedNofile));
   // Seccomp as in plan(): last with no_new_privs, else before the capabilities are dropped.
-  const filter = input.seccomp;
-  const seccompStep: Step | undefined = filter
-    ? {
-        op: { op: "SECCOMP", bpf: filter.bpf, flags: filter.flags },
-        explain: `# install the container's seccomp filter (${filter.bpf.length / 8} BPF instructions)`,
-      }
-    : undefined;
-  if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
+  // (With a listener the fd goes over the sync socket, which exec reads until execve.)
+  const seccompStep = filterStep(input.seccomp);
+  // The working directory is entered and checked before the filter either way (see plan.ts).
+  const early = seccompStep !== undefined && !proc.noNewPrivileges;
+  if (early) steps.push(cwdStep(proc), seccompStep);
   steps.push(...credentialSteps(proc, input.capLast));
-  steps.push(...finishingSteps(proc, input.preserveFds));
+  steps.push(...finishingSteps(proc, input.preserveFds, early));
   for (const attr of input.lsmExec ?? []) steps.push(procWrite(attr.path, attr.data));
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
   const env = proc.env ?? [];

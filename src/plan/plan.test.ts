@@ -409,3 +409,50 @@ describe("root propagation, as runc sets it up", () => {
     expect(propagationOps(prop, parent)).toEqual(expected);
   });
 });
+
+describe("working directory and seccomp", () => {
+  const seccomp = { bpf: new Uint8Array(8), flags: 0n };
+  for (const noNewPrivileges of [true, false]) {
+    test(`the working directory is entered and checked before the filter is installed (noNewPrivileges ${noNewPrivileges})`, () => {
+      // CHDIR's CVE-2024-21626 check calls getcwd, which the container's profile may deny.
+      const s = spec({ process: { ...spec().process, noNewPrivileges, cwd: "/tmp" } });
+      const n = names(s, { seccomp });
+      expect(n.indexOf("CHDIR")).toBeGreaterThan(n.indexOf("PIVOT_ROOT"));
+      expect(n.indexOf("CHDIR")).toBeLessThan(n.indexOf("SECCOMP"));
+    });
+  }
+
+  test("without no_new_privs the filter still precedes the capability drop, and with it is the last step before exec", () => {
+    const plain = names(spec(), { seccomp });
+    expect(plain.indexOf("SECCOMP")).toBeLessThan(plain.indexOf("CAP_BOUNDING"));
+    const nnp = names(spec({ process: { ...spec().process, noNewPrivileges: true } }), { seccomp });
+    expect(nnp.at(-2)).toBe("SECCOMP");
+  });
+});
+
+describe("a seccomp filter with a listener (SCMP_ACT_NOTIFY)", () => {
+  const seccomp = { bpf: new Uint8Array(8), flags: 0n, listener: true };
+  const nnp = spec({ process: { ...spec().process, noNewPrivileges: true } });
+
+  test("is installed by SECCOMP_LISTENER, never by SECCOMP", () => {
+    for (const s of [spec(), nnp]) {
+      const n = names(s, { seccomp });
+      expect(n.filter((x) => x === "SECCOMP_LISTENER")).toHaveLength(1);
+      expect(n).not.toContain("SECCOMP");
+    }
+  });
+
+  test("with no_new_privs it goes on after the working directory and fds, before the start FIFO, while the parent still reads the sync socket", () => {
+    const n = names(nnp, { seccomp });
+    const at = n.indexOf("SECCOMP_LISTENER");
+    expect(at).toBeGreaterThan(n.indexOf("CHDIR"));
+    expect(at).toBeGreaterThan(n.indexOf("CLOSE_FDS"));
+    expect(at).toBe(n.indexOf("WAIT_START") - 1);
+  });
+
+  test("without no_new_privs it goes where SECCOMP would: after CHDIR, before the capability drop", () => {
+    const n = names(spec(), { seccomp });
+    expect(n.indexOf("SECCOMP_LISTENER")).toBe(n.indexOf("CHDIR") + 1);
+    expect(n.indexOf("SECCOMP_LISTENER")).toBeLessThan(n.indexOf("CAP_BOUNDING"));
+  });
+});

@@ -3,7 +3,7 @@
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
-import { credentialSteps, finishingSteps, rlimitSteps } from "./credentials.ts";
+import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
 import { MS, propagationFlag } from "./mount-options.ts";
@@ -67,8 +67,11 @@ export interface PlanInput {
   cgroupPaths?: Readonly<Record<string, string>> | undefined;
   /** Stop at sync 2 so the parent can move the helper into the container's cgroup. */
   cgroupSync?: boolean | undefined;
-  /** The compiled seccomp filter (src/seccomp), when the config has one. */
-  seccomp?: { bpf: Uint8Array; flags: bigint } | undefined;
+  /**
+   * The compiled seccomp filter (src/seccomp), when the config has one. With `listener` (a rule is
+   * SCMP_ACT_NOTIFY) it is installed by SECCOMP_LISTENER, which hands the listener to the parent.
+   */
+  seccomp?: { bpf: Uint8Array; flags: bigint; listener?: boolean | undefined } | undefined;
   /** OCI hooks: sync 4 for the parent's stages, RUN_HOOK for the container's (src/plan/hooks.ts). */
   hooks?: PlanHooks | undefined;
   /** false with --no-new-keyring: the container keeps the caller's session keyring. */
@@ -110,6 +113,21 @@ export function execCandidates(arg0: string, env: readonly string[]): string[] {
   const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? SYSTEM_PATH;
   const dirs = pathVar.split(":").map((d) => (d === "" ? "." : d));
   return dirs.map((d) => `${d.replace(/\/+$/, "")}/${arg0}`);
+}
+
+/** The step that installs a compiled filter: SECCOMP, or SECCOMP_LISTENER when a rule notifies. */
+export function filterStep(filter: PlanInput["seccomp"]): Step | undefined {
+  if (filter === undefined) return undefined;
+  const insns = `${filter.bpf.length / 8} BPF instructions`;
+  return filter.listener === true
+    ? {
+        op: { op: "SECCOMP_LISTENER", bpf: filter.bpf, flags: filter.flags },
+        explain: `# install the seccomp filter (${insns}) with a listener; the runtime sends it to linux.seccomp.listenerPath`,
+      }
+    : {
+        op: { op: "SECCOMP", bpf: filter.bpf, flags: filter.flags },
+        explain: `# install the seccomp filter (${insns})`,
+      };
 }
 
 /** A printf(1) format that prints s: newlines become \\n. */
@@ -338,15 +356,15 @@ export function plan(input: PlanInput): LaunchPlan {
 
   // Seccomp goes as late as it can. With no_new_privs it is the very last step before execve;
   // without, installing a filter needs CAP_SYS_ADMIN, so it must precede dropping capabilities
-  // (as runc does) and the filter must allow the credential calls that follow.
-  const filter = input.seccomp;
-  const seccompStep = filter
-    ? {
-        op: { op: "SECCOMP", bpf: filter.bpf, flags: filter.flags } as Op,
-        explain: `# install the seccomp filter (${filter.bpf.length / 8} BPF instructions)`,
-      }
-    : undefined;
-  if (seccompStep && !proc.noNewPrivileges) steps.push(seccompStep);
+  // (as runc does) and the filter must allow the credential calls that follow. Either way the
+  // working directory is entered and checked before the filter (a profile may deny getcwd):
+  // without no_new_privs that is as the container's root, before the credentials, as runc's
+  // first chdir attempt.
+  // A filter with a listener goes on, with no_new_privs, before the start FIFO instead: its fd
+  // travels over the sync socket, which a detached create stops reading once init is ready.
+  const seccompStep = filterStep(input.seccomp);
+  const early = seccompStep !== undefined && !proc.noNewPrivileges;
+  if (early) steps.push(cwdStep(proc), seccompStep);
 
   const caps = proc.capabilities;
   const last = host.capLast;
@@ -356,7 +374,9 @@ export function plan(input: PlanInput): LaunchPlan {
       `capabilities unknown to the running kernel (cap_last_cap ${last}) are ignored: ${beyond.join(", ")}`,
     );
   steps.push(...credentialSteps(proc, last));
-  steps.push(...finishingSteps(proc, input.preserveFds));
+  steps.push(...finishingSteps(proc, input.preserveFds, early));
+  const listenerLate = seccompStep !== undefined && !early && input.seccomp?.listener === true;
+  if (listenerLate) steps.push(seccompStep);
   add(
     { op: "WAIT_START" },
     input.mode === "detached"
@@ -369,7 +389,7 @@ export function plan(input: PlanInput): LaunchPlan {
   // The LSM label for execve is set last but for seccomp: the attr write is a syscall a
   // profile may deny.
   for (const attr of input.lsmExec ?? []) steps.push(procWrite(attr.path, attr.data));
-  if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
+  if (seccompStep && proc.noNewPrivileges && !listenerLate) steps.push(seccompStep);
   const env = proc.env ?? [];
   const arg0 = proc.args[0] ?? "";
   add(

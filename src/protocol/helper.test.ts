@@ -14,9 +14,11 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { compileSeccomp } from "../seccomp/compile.ts";
+import { allowAllBut } from "../seccomp/testing.ts";
 import { closeFd, connectUnix, recvMsg } from "../sys/seqpacket.ts";
 import { frame, planFrame, resumeFrame } from "./encode.ts";
-import { ArgKind, HEADER_SIZE, MAGIC, MAX_FRAME, MsgType, OPS, PROTOCOL_VERSION } from "./ops.ts";
+import { ArgKind, HEADER_SIZE, MAGIC, MAX_FRAME, MsgType, OPS, PROTOCOL_VERSION, SyncTag } from "./ops.ts";
 import { buildHelper, Errno, errorOf, FRAME_LEVEL, HelperRun, lowerFdLimit, runPlan } from "./testing.ts";
 
 let restoreFdLimit = () => {};
@@ -390,6 +392,49 @@ describe("sync points", () => {
     h.send(resumeFrame(7));
     expect(h.next()).toBeNull();
     expect(await h.finish()).toMatchObject({ code: 0, stdout: "resumed\n" });
+  });
+
+  test("SECCOMP_LISTENER sends the filter's listener with sync 5, keeps no copy, and waits for RESUME", async () => {
+    // Notifies a syscall nothing here makes: the listener is only looked at, never asked.
+    const { bpf } = compileSeccomp(
+      allowAllBut([{ names: ["acct"], action: "SCMP_ACT_NOTIFY", errnoRet: undefined, args: [] }]),
+    );
+    using h = new HelperRun();
+    h.send(
+      planFrame([
+        { op: "PRCTL", option: 38, arg: 1 }, // no_new_privs: no privilege needed for the filter
+        { op: "SECCOMP_LISTENER", bpf, flags: 0 },
+        {
+          op: "EXEC",
+          candidates: ["/bin/sh"],
+          argv: ["sh", "-c", "ls -l /proc/$$/fd/ | grep -c seccomp; true"],
+          env: [],
+        },
+      ]),
+    );
+    const got = h.nextWithFds();
+    expect(got?.msg).toEqual({ type: "sync", tag: SyncTag.SECCOMP_LISTENER, pid: h.proc.pid });
+    expect(got?.fds).toHaveLength(1);
+    const listener = got?.fds[0] ?? -1;
+    try {
+      expect(readlinkSync(`/proc/self/fd/${listener}`)).toBe("anon_inode:seccomp notify");
+      // Nothing runs until the parent says the agent has it.
+      expect(() => h.next(200)).toThrow(/no message within/);
+      h.send(resumeFrame(SyncTag.SECCOMP_LISTENER));
+      expect(h.next()).toBeNull();
+      expect(await h.finish()).toMatchObject({ code: 0, stdout: "0\n" });
+    } finally {
+      closeFd(listener);
+    }
+  });
+
+  test("SECCOMP_LISTENER refuses a bad program length before the syscall", async () => {
+    const { messages } = await runPlan([{ op: "SECCOMP_LISTENER", bpf: new Uint8Array(12), flags: 0 }]);
+    expect(errorOf(messages)).toMatchObject({
+      op: "SECCOMP_LISTENER",
+      errno: 22,
+      message: "seccomp: bad program length",
+    });
   });
 
   test("a RESUME with the wrong tag is refused", async () => {

@@ -200,6 +200,13 @@ export const OPS = {
    * and everything below it.
    */
   MOUNT_SETATTR: { code: 38, args: { target: "bytes", set: "u64", clear: "u64", recursive: "u64" } },
+  /**
+   * SECCOMP with a listener for SCMP_ACT_NOTIFY: seccomp(2) with flags | SECCOMP_FILTER_FLAG_NEW_LISTENER,
+   * then SYNC{tag SECCOMP_LISTENER, getpid()} with the returned listener fd passed by SCM_RIGHTS,
+   * our copy closed, and a wait for RESUME (the parent has handed the fd to the seccomp agent).
+   * Between seccomp(2) and RESUME the helper calls only sendmsg, close and recvfrom.
+   */
+  SECCOMP_LISTENER: { code: 39, args: { bpf: "data", flags: "u64" } },
 } as const satisfies Record<string, { code: number; args: Record<string, ArgSpec> }>;
 
 export type OpName = keyof typeof OPS;
@@ -229,4 +236,6 @@ export const SyncTag = {
   TERMINAL: 3,
   /** sync 4: the namespaces and mounts exist, before pivot_root: the parent runs prestart and createRuntime hooks. */
   HOOKS: 4,
+  /** sync 5: SECCOMP_LISTENER's message, carrying the listener fd; the parent sends it to linux.seccomp.listenerPath. */
+  SECCOMP_LISTENER: 5,
 } as const;

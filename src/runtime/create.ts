@@ -42,6 +42,7 @@ import { helperPath } from "./helper-path.ts";
 import { idmapFdNumbers, prepareIdmappedMounts } from "./idmap.ts";
 import { lsmHost, planLsm } from "./lsm.ts";
 import { notifyDir, withNotifySocket } from "./notify.ts";
+import { containerProcessState, handOverListener, SeccompAgent } from "./seccomp-listener.ts";
 import { type HelperProcess, type HelperStdio, spawnHelper } from "./spawn.ts";
 
 export interface CreateOptions {
@@ -219,8 +220,9 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   }
   opts.explain?.(explainPlan(launchPlan));
 
-  // Before anything exists: a mount the kernel refuses to idmap leaves nothing behind. Our fds
-  // of the clones close when create returns; the helper holds its own.
+  // Before anything exists: a seccomp agent that cannot be reached, or a mount the kernel refuses
+  // to idmap, leaves nothing behind. Our fds close when create returns; the helper holds its own.
+  using agent = SeccompAgent.connect(spec.linux.seccomp, seccomp?.listener === true);
   using idmapped = prepareIdmappedMounts(idmaps);
   opts.state.claim(opts.id);
   if (notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
@@ -273,6 +275,20 @@ export async function create(opts: CreateOptions): Promise<Launched> {
         runHooks("createRuntime", spec.hooks.createRuntime, st);
       },
       (pid) => cgroup.join(pid),
+      (fd, pid) => {
+        // sync 5: init's filter has a listener; the agent gets it before init goes on.
+        if (agent === undefined || spec.linux.seccomp === undefined)
+          throw new LeopardError("protocol", "the helper sent a seccomp listener none was planned for");
+        const ctx = {
+          ociVersion: OCI_VERSION,
+          id: opts.id,
+          status: "creating",
+          initPid: pid,
+          bundle,
+          annotations: spec.annotations,
+        };
+        agent.send(fd, containerProcessState(spec.linux.seccomp, ctx, pid));
+      },
     );
     mark("create: container ready");
     stored.pid = launched.pid;
@@ -304,6 +320,7 @@ function launch(
   mountFds: readonly number[],
   onHooks: (pid: number) => void,
   onCgroup: (pid: number) => void,
+  onListener: (fd: number, pid: number) => void,
 ): Launched {
   // Opened here, by the runtime, and inherited: the container's user may not reach these paths.
   const passed: number[] = [openSync(fifo, O_PATH | O_CLOEXEC)];
@@ -352,6 +369,9 @@ function launch(
             // sync 2: the helper, still in the host's PID namespace, joins the container's cgroup
             // before it creates the cgroup namespace and forks init.
             onCgroup(msg.pid);
+          } else if (msg.tag === SyncTag.SECCOMP_LISTENER) {
+            // sync 5: the listener of init's seccomp filter, for linux.seccomp.listenerPath.
+            handOverListener(m.fds, (fd) => onListener(fd, pid));
           } else if (msg.tag === SyncTag.ID_MAPS) {
             // sync 1: the user namespace exists; write its id maps from outside.
             if (!p.idMaps)

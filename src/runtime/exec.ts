@@ -14,7 +14,7 @@ import { loadSpec } from "../spec/load.ts";
 import type { NamespaceType, Spec, SpecProcess } from "../spec/types.ts";
 import { validateSpec } from "../spec/validate.ts";
 import { readProcess } from "../spec/validate-process.ts";
-import { isAlive, type StateDir, type StoredState } from "../state/state.ts";
+import { isAlive, OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { capLastCap } from "../sys/proc.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
@@ -25,6 +25,7 @@ import { helperPath } from "./helper-path.ts";
 import { lsmHost, planLsm } from "./lsm.ts";
 import { isFrozen } from "./paused.ts";
 import { copyWindowSize, relayTerminal } from "./run.ts";
+import { containerProcessState, handOverListener, SeccompAgent } from "./seccomp-listener.ts";
 import { type HelperProcess, type HelperStdio, spawnHelper } from "./spawn.ts";
 
 /** What the inline form of `exec` sets on top of the container's process. */
@@ -252,6 +253,8 @@ export async function exec(opts: ExecOptions): Promise<number> {
     const seccomp = spec.linux.seccomp
       ? await (await import("../seccomp/cache.ts")).compileCached(spec.linux.seccomp)
       : undefined;
+    // Before the helper exists: an unreachable seccomp agent is refused with nothing started.
+    using agent = SeccompAgent.connect(spec.linux.seccomp, seccomp?.listener === true);
     const steps = planExec({
       process: proc as PlanSpec["process"],
       namespaces,
@@ -279,7 +282,23 @@ export async function exec(opts: ExecOptions): Promise<number> {
       closeFd(theirs);
     }
     for (const fd of passed.splice(0)) closeFd(fd);
-    return await drive(opts, s, steps, helper, ours);
+    const listenerSeccomp = spec.linux.seccomp;
+    // sync 5: the exec'd process's filter has a listener of its own; the agent gets it, with the
+    // container's state, before the process goes on.
+    const onListener = (fd: number, pid: number): void => {
+      if (agent === undefined || listenerSeccomp === undefined)
+        throw new LeopardError("protocol", "the helper sent a seccomp listener none was planned for");
+      const ctx = {
+        ociVersion: OCI_VERSION,
+        id: s.id,
+        status,
+        initPid: s.pid,
+        bundle: s.bundle,
+        annotations: s.annotations,
+      };
+      agent.send(fd, containerProcessState(listenerSeccomp, ctx, pid));
+    };
+    return await drive(opts, s, steps, helper, ours, onListener);
   } catch (e) {
     if (ours >= 0) closeFd(ours);
     try {
@@ -297,6 +316,7 @@ async function drive(
   steps: Step[],
   helper: HelperProcess,
   sync: number,
+  onListener: (fd: number, pid: number) => void,
 ): Promise<number> {
   let pid = 0;
   let pty: number | undefined;
@@ -310,6 +330,8 @@ async function drive(
       if (msg.tag === SyncTag.CGROUP) enterContainerCgroups(s, msg.pid); /* sync 2: cgroups */
       else if (msg.tag === SyncTag.TERMINAL) {
         if (pty !== undefined) copyWindowSize(pty); /* sync 3: the window size before the process runs */
+      } else if (msg.tag === SyncTag.SECCOMP_LISTENER) {
+        handOverListener(m.fds, (fd) => onListener(fd, pid)); /* sync 5: to the seccomp agent */
       } else throw new LeopardError("protocol", `unexpected sync ${msg.tag} during exec`);
       sendMsg(sync, resumeFrame(msg.tag));
     } else if (msg.type === "pid") pid = msg.pid;

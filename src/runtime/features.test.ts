@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { parseMountOptions } from "../plan/mount-options.ts";
 import { compileSeccomp } from "../seccomp/compile.ts";
 import { defaultSeccompProfile } from "../seccomp/default-profile.ts";
+import { SECCOMP_ACTIONS } from "../spec/types.ts";
 import { features, hostSeccompSupport } from "./features.ts";
 
 describe("features", () => {
@@ -63,9 +64,20 @@ describe("features", () => {
     const base = defaultSeccompProfile();
     for (const action of f.linux.seccomp.actions) {
       const rule = { names: ["getpid"], action, errnoRet: undefined, args: [] };
-      const profile = { ...base, defaultAction: "SCMP_ACT_ALLOW", syscalls: [rule] } as typeof base;
+      const profile = {
+        ...base,
+        defaultAction: "SCMP_ACT_ALLOW",
+        listenerPath: "/run/agent.sock",
+        syscalls: [rule],
+      } as typeof base;
       expect(compileSeccomp(profile).bpf.length).toBeGreaterThan(0);
     }
+  });
+
+  test("every seccomp action of the runtime-spec is listed, SCMP_ACT_NOTIFY included", async () => {
+    const f = features(await hostSeccompSupport()) as { linux: { seccomp: { actions: string[] } } };
+    expect(f.linux.seccomp.actions).toEqual([...SECCOMP_ACTIONS]);
+    expect(f.linux.seccomp.actions).toContain("SCMP_ACT_NOTIFY");
   });
 
   test("without libseccomp, seccomp is reported disabled with no architectures", () => {

@@ -50,8 +50,8 @@ export function features(
       cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: false },
       seccomp: {
         enabled,
-        // SCMP_ACT_NOTIFY needs a seccomp agent, which leopard does not support.
-        actions: SECCOMP_ACTIONS.filter((a) => a !== "SCMP_ACT_NOTIFY"),
+        // SCMP_ACT_NOTIFY included: the listener goes to linux.seccomp.listenerPath.
+        actions: [...SECCOMP_ACTIONS],
         operators: [...SECCOMP_OPERATORS],
         archs: enabled ? SECCOMP_ARCHES.filter((a) => seccomp.knowsArch(a)) : [],
         knownFlags: [...SECCOMP_FLAGS],

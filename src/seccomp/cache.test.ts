@@ -41,3 +41,14 @@ test("another profile has another key; a corrupt entry is compiled again", async
   writeFileSync(join(dir, key), "not json");
   expect((await compileCached(profile(3), dir)).bpf).toEqual(compileSeccomp(profile(3)).bpf);
 });
+
+test("a filter with a listener is cached with it", async () => {
+  const notify: SpecSeccomp = {
+    ...profile(4),
+    listenerPath: "/run/agent.sock",
+    syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY", errnoRet: undefined, args: [] }],
+  };
+  expect((await compileCached(notify, dir)).listener).toBe(true);
+  expect((await compileCached(notify, dir)).listener).toBe(true);
+  expect((await compileCached(profile(4), dir)).listener).toBe(false);
+});

@@ -34,8 +34,12 @@ export async function compileCached(s: SpecSeccomp, dir = CACHE_DIR): Promise<Co
   const file = `${dir}/${key}`;
   if (key !== undefined) {
     try {
-      const c = JSON.parse(readFileSync(file, "utf8")) as { bpf: string; flags: string };
-      return { bpf: new Uint8Array(Buffer.from(c.bpf, "base64")), flags: BigInt(c.flags) };
+      const c = JSON.parse(readFileSync(file, "utf8")) as { bpf: string; flags: string; listener?: boolean };
+      return {
+        bpf: new Uint8Array(Buffer.from(c.bpf, "base64")),
+        flags: BigInt(c.flags),
+        listener: c.listener === true,
+      };
     } catch {}
   }
   const compiled = (await import("./compile.ts")).compileSeccomp(s);
@@ -45,7 +49,11 @@ export async function compileCached(s: SpecSeccomp, dir = CACHE_DIR): Promise<Co
       const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(
         tmp,
-        JSON.stringify({ bpf: Buffer.from(compiled.bpf).toString("base64"), flags: String(compiled.flags) }),
+        JSON.stringify({
+          bpf: Buffer.from(compiled.bpf).toString("base64"),
+          flags: String(compiled.flags),
+          listener: compiled.listener,
+        }),
         {
           mode: 0o600,
         },

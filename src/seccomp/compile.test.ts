@@ -2,7 +2,6 @@
 // simulator (bpf.ts runFilter) on hand-made syscalls.
 import { describe, expect, test } from "bun:test";
 import type { SeccompArg, SeccompRule, SpecSeccomp } from "../spec/types.ts";
-import { LeopardError } from "../util/errors.ts";
 import { AUDIT_ARCH_X86_64, BPF, decode, runFilter, X32_SYSCALL_BIT } from "./bpf.ts";
 import { actionValue, compileSeccomp, conditionGroups } from "./compile.ts";
 import { Act, archToken, nativeArch, syscallNumber } from "./libseccomp.ts";
@@ -65,15 +64,15 @@ describe("actions", () => {
     expect(verdict(errnoDefault([]), "getpid")).toBe(Act.errno(1));
   });
 
-  test("SCMP_ACT_NOTIFY is refused with a clear error", () => {
+  test("SCMP_ACT_NOTIFY yields libseccomp's notify action and a filter with a listener", () => {
     const p = errnoDefault([rule(["getppid"], "SCMP_ACT_NOTIFY")], { listenerPath: "/run/agent.sock" });
-    expect(() => compileSeccomp(p)).toThrow(/"SCMP_ACT_NOTIFY" is not supported yet/);
-    try {
-      compileSeccomp(p);
-    } catch (err) {
-      expect(err).toBeInstanceOf(LeopardError);
-      expect((err as LeopardError).code).toBe("unsupported");
-    }
+    expect(verdict(p, "getppid")).toBe(Act.NOTIFY);
+    expect(compileSeccomp(p).listener).toBe(true);
+  });
+
+  test("a filter without SCMP_ACT_NOTIFY has no listener, even with a listenerPath", () => {
+    const p = errnoDefault([rule(["getppid"], "SCMP_ACT_ALLOW")], { listenerPath: "/run/agent.sock" });
+    expect(compileSeccomp(p).listener).toBe(false);
   });
 
   test("an errnoRet above 65535 is refused", () => {
@@ -303,6 +302,14 @@ describe("flags", () => {
     expect(flags(["SECCOMP_FILTER_FLAG_LOG"])).toBe(2n);
     expect(flags(["SECCOMP_FILTER_FLAG_SPEC_ALLOW"])).toBe(4n);
     expect(flags(["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"])).toBe(6n);
+  });
+
+  test("with a listener WAIT_KILLABLE_RECV is kept, and TSYNC brings TSYNC_ESRCH (the kernel refuses TSYNC alone)", () => {
+    const notify = [rule(["getppid"], "SCMP_ACT_NOTIFY")];
+    const flags = (f: SpecSeccomp["flags"]) =>
+      compileSeccomp(allowAllBut(notify, { flags: f, listenerPath: "/run/agent.sock" })).flags;
+    expect(flags(["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])).toBe(32n);
+    expect(flags(["SECCOMP_FILTER_FLAG_TSYNC"])).toBe(1n | 16n);
   });
 
   test("WAIT_KILLABLE_RECV is dropped without a listener (the kernel refuses it alone)", () => {

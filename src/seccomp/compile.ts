@@ -32,6 +32,11 @@ export interface CompiledSeccomp {
   readonly bpf: Uint8Array;
   /** SECCOMP_FILTER_FLAG_* bits: the SECCOMP op's `flags`. */
   readonly flags: bigint;
+  /**
+   * A rule notifies (SCMP_ACT_NOTIFY): the filter is installed with a listener (the
+   * SECCOMP_LISTENER op), whose fd goes to the seccomp agent at linux.seccomp.listenerPath.
+   */
+  readonly listener: boolean;
 }
 
 /** seccomp(2) flag bits (linux/seccomp.h). */
@@ -41,6 +46,8 @@ export const FILTER_FLAG: Readonly<Record<SeccompFlag, bigint>> = {
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4n,
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32n,
 };
+/** The kernel refuses TSYNC with a listener unless a failed sync is reported as ESRCH instead. */
+const FILTER_FLAG_TSYNC_ESRCH = 16n;
 
 const EPERM = 1;
 const ENOSYS = 38;
@@ -77,10 +84,8 @@ export function actionValue(action: SeccompAction, errnoRet: number | undefined,
     case "SCMP_ACT_LOG":
       return Act.LOG;
     case "SCMP_ACT_NOTIFY":
-      throw new LeopardError(
-        "unsupported",
-        `${where}: seccomp action "SCMP_ACT_NOTIFY" is not supported yet (no seccomp agent support)`,
-      );
+      // The filter then gets a listener, which the runtime sends to linux.seccomp.listenerPath.
+      return Act.NOTIFY;
   }
 }
 
@@ -175,7 +180,8 @@ export function compileSeccomp(s: SpecSeccomp): CompiledSeccomp {
     if (f === "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" && !notify) continue;
     flags |= FILTER_FLAG[f];
   }
-  return { bpf: program, flags };
+  if (notify && (flags & FILTER_FLAG.SECCOMP_FILTER_FLAG_TSYNC) !== 0n) flags |= FILTER_FLAG_TSYNC_ESRCH;
+  return { bpf: program, flags, listener: notify };
 }
 
 /** Per listed architecture, the largest syscall number the profile names (runc's rule). */

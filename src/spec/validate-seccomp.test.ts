@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { config, type Row, rejection } from "./testing.ts";
+import { BUNDLE, config, type Row, rejection } from "./testing.ts";
+import { validateSpec } from "./validate.ts";
 
 // One row per mistake: [what is wrong, runc's default config.json changed to have it, the message].
 const ROWS: Row[] = [
@@ -94,6 +95,20 @@ const ROWS: Row[] = [
     'config.json: linux.seccomp.syscalls[0].action "SCMP_ACT_NOTIFY" needs linux.seccomp.listenerPath',
   ],
   [
+    "a seccomp rule notifies a syscall the runtime makes before the agent has the listener",
+    config({
+      "linux.seccomp": {
+        defaultAction: "SCMP_ACT_ALLOW",
+        listenerPath: "/run/agent.sock",
+        syscalls: [
+          { names: ["mkdir"], action: "SCMP_ACT_NOTIFY" },
+          { names: ["read", "sendmsg"], action: "SCMP_ACT_NOTIFY" },
+        ],
+      },
+    }),
+    'config.json: linux.seccomp.syscalls[1].names[1] "sendmsg" cannot be notified (SCMP_ACT_NOTIFY): the runtime passes the listener to the agent with it',
+  ],
+  [
     "seccomp listener metadata without a listener",
     config({ "linux.seccomp": { defaultAction: "SCMP_ACT_ALLOW", listenerMetadata: "x" } }),
     "config.json: linux.seccomp.listenerMetadata is set but listenerPath is not",
@@ -103,5 +118,19 @@ const ROWS: Row[] = [
 describe("validateSpec refuses a seccomp profile", () => {
   test.each(ROWS)("%s", (_what, raw, message) => {
     expect(rejection(raw)).toBe(message);
+  });
+});
+
+describe("validateSpec accepts", () => {
+  test("SCMP_ACT_NOTIFY with a listenerPath and listenerMetadata", () => {
+    const raw = config({
+      "linux.seccomp": {
+        defaultAction: "SCMP_ACT_ALLOW",
+        listenerPath: "/run/agent.sock",
+        listenerMetadata: "the agent's own words",
+        syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }],
+      },
+    });
+    expect(() => validateSpec(raw, { bundle: BUNDLE })).not.toThrow();
   });
 });

@@ -26,6 +26,17 @@ import {
   type SpecSeccomp,
 } from "./types.ts";
 
+/**
+ * The syscalls the runtime's helper makes between installing a filter with a listener and the
+ * agent holding that listener (send it, close its own copy, wait for the parent): notified, they
+ * would wait for an answer nobody can give. runc refuses "write" for the same reason.
+ */
+const RUNTIME_BEFORE_AGENT: Readonly<Record<string, string>> = {
+  sendmsg: "passes the listener to the agent with it",
+  close: "closes its own copy of the listener with it",
+  recvfrom: "waits for the agent to have the listener with it",
+};
+
 /** The actions that carry an errno (SCMP_ACT_ERRNO(x), SCMP_ACT_TRACE(x)). */
 const TAKES_ERRNO: readonly SeccompAction[] = ["SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"];
 
@@ -64,6 +75,17 @@ export function readSeccomp(v: unknown, field: string): SpecSeccomp {
   if (notify >= 0 && seccomp.listenerPath === undefined) {
     fail(at(field, `syscalls[${notify}].action`), '"SCMP_ACT_NOTIFY" needs linux.seccomp.listenerPath');
   }
+  seccomp.syscalls.forEach((r, i) => {
+    if (r.action !== "SCMP_ACT_NOTIFY") return;
+    r.names.forEach((name, j) => {
+      const why = RUNTIME_BEFORE_AGENT[name];
+      if (why !== undefined)
+        fail(
+          at(field, `syscalls[${i}].names[${j}]`),
+          `${quote(name)} cannot be notified (SCMP_ACT_NOTIFY): the runtime ${why}`,
+        );
+    });
+  });
   return seccomp;
 }
 

@@ -43,7 +43,8 @@ function msghdr(iov: BigUint64Array, control: Uint8Array | null): BigUint64Array
   return h;
 }
 
-export function sendMsg(fd: number, data: Uint8Array, fds: readonly number[] = []): void {
+/** One sendmsg (fds by SCM_RIGHTS); the bytes sent, which a stream socket may make fewer than data. */
+export function sendMsg(fd: number, data: Uint8Array, fds: readonly number[] = []): number {
   const body = data.length > 0 ? data : new Uint8Array(1);
   const iov = new BigUint64Array([BigInt(ptr(body)), BigInt(data.length)]);
   let control: Uint8Array | null = null;
@@ -61,7 +62,7 @@ export function sendMsg(fd: number, data: Uint8Array, fds: readonly number[] = [
   const h = msghdr(iov, control);
   for (;;) {
     const n = Number(libc().sendmsg(fd, ptr(h), MSG_NOSIGNAL));
-    if (n >= 0) return;
+    if (n >= 0) return n;
     const e = errno();
     if (e !== EINTR) throw new SysError("sendmsg", e);
   }
