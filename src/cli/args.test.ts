@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseArgs } from "node:util";
-import { findCommand, type Options, parseFlags } from "./args.ts";
+import { findCommand, type Options, parseFlags, type Values } from "./args.ts";
 
 const OPTIONS: Options = {
   root: { type: "string" },
@@ -73,7 +73,7 @@ describe("parseFlags matches node:util parseArgs (strict)", () => {
 });
 
 describe("a string option takes the next argument whatever it is, as runc's (Go's) flag parser does", () => {
-  const table: [string[], Record<string, unknown>, string[]][] = [
+  const table: [string[], Values, string[]][] = [
     [["--root", "-", "id"], { root: "-" }, ["id"]],
     [["--root", "-x"], { root: "-x" }, []],
     [["-b", "-x", "id"], { bundle: "-x" }, ["id"]],
