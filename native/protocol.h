@@ -63,7 +63,8 @@
 #define LP_OP_KEYRING 36 /* name:bytes */
 #define LP_OP_MOVE_MOUNT 37 /* fd:u64 target:bytes resolve:u64 */
 #define LP_OP_MOUNT_SETATTR 38 /* target:bytes set:u64 clear:u64 recursive:u64 */
-#define LP_OP_MAX 38
+#define LP_OP_CHECK_EXEC 41 /* candidates:list name:bytes */
+#define LP_OP_MAX 41
 
 /* Op names and argument kinds, indexed by op code: 'u' u64, 'b' string (no NUL), 'd' binary data, 'l' list. */
 static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP_OP_MAX + 1] = {
@@ -105,6 +106,7 @@ static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP
   [36] = { "KEYRING", "b" },
   [37] = { "MOVE_MOUNT", "ubu" },
   [38] = { "MOUNT_SETATTR", "buuu" },
+  [41] = { "CHECK_EXEC", "lb" },
 };
 
 #endif

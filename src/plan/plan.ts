@@ -4,8 +4,9 @@ import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { credentialSteps, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
+import { withHome } from "./home.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
-import { MS, propagationFlag } from "./mount-options.ts";
+import { MS, parseMountOptions, propagationFlag } from "./mount-options.ts";
 import { planMounts } from "./mounts.ts";
 import { procWrite } from "./proc-write.ts";
 import {
@@ -83,6 +84,11 @@ export interface PlanInput {
    * under which the helper inherits its detached, already idmapped clone.
    */
   idmapFds?: ReadonlyMap<number, number> | undefined;
+  /**
+   * The process user's home directory in the container's /etc/passwd ("/" when not there), read
+   * by the runtime: HOME when the process's environment has none, as runc sets it.
+   */
+  home?: string | undefined;
 }
 
 export interface Step {
@@ -111,6 +117,33 @@ export function execCandidates(arg0: string, env: readonly string[]): string[] {
   const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
   const dirs = pathVar.split(":").map((d) => (d === "" ? "." : d));
   return dirs.map((d) => `${d.replace(/\/+$/, "")}/${arg0}`);
+}
+
+/**
+ * runc's check before waiting for start (Go's exec.LookPath over the process's PATH): a missing or
+ * non-executable command fails create, not start.
+ */
+export function checkExecStep(args: readonly string[], env: readonly string[]): Step {
+  const arg0 = args[0] ?? "";
+  return {
+    op: { op: "CHECK_EXEC", candidates: execCandidates(arg0, env), name: arg0 },
+    explain: `command -v ${q(arg0)}   # the command must exist and be executable before start`,
+  };
+}
+
+/**
+ * The flags a readonly path's remount keeps from the spec mount it lies on (runc keeps nosuid,
+ * nodev and noexec: /proc/sys stays nosuid,nodev,noexec under the procfs's options).
+ */
+function keptFlags(mounts: PlanSpec["mounts"], path: string): number {
+  let best: { len: number; flags: number } | undefined;
+  for (const m of mounts ?? []) {
+    const d = m.destination.replace(/\/+$/, "");
+    if (path !== d && !path.startsWith(`${d}/`)) continue;
+    if (best !== undefined && d.length < best.len) continue;
+    best = { len: d.length, flags: parseMountOptions(m.options ?? []).flags };
+  }
+  return (best?.flags ?? 0) & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
 }
 
 /** A printf(1) format that prints s: newlines become \\n. */
@@ -248,20 +281,26 @@ export function plan(input: PlanInput): LaunchPlan {
     steps.push(procWrite(sysctlPath(key), value));
   for (const path of spec.linux?.readonlyPaths ?? []) {
     add(
-      { op: "MOUNT", source: path, target: path, fstype: "", flags: 4096 | 16384, data: "", resolve: 3 },
+      { op: "MOUNT", source: path, target: path, fstype: "", flags: MS.BIND | MS.REC, data: "", resolve: 3 },
       `mount --rbind ${q(path)} ${q(path)}`,
     );
+    const kept = keptFlags(spec.mounts, path);
+    const names = [
+      [MS.NOSUID, ",nosuid"],
+      [MS.NODEV, ",nodev"],
+      [MS.NOEXEC, ",noexec"],
+    ] as const;
     add(
       {
         op: "MOUNT",
         source: "",
         target: path,
         fstype: "",
-        flags: 4096 | 16384 | 32 | 1,
+        flags: MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY | kept,
         data: "",
         resolve: 3,
       },
-      `mount -o remount,bind,ro ${q(path)}`,
+      `mount -o remount,bind,ro${names.map(([f, n]) => (kept & f ? n : "")).join("")} ${q(path)}`,
     );
   }
   for (const path of spec.linux?.maskedPaths ?? []) {
@@ -332,6 +371,19 @@ export function plan(input: PlanInput): LaunchPlan {
       { op: "PTY", mode: input.console.kind === "sync" ? 0 : 1 },
       "# open /dev/ptmx, send the master to the caller, make the slave stdin/stdout/stderr and the controlling terminal",
     );
+    // runc binds the pty on /dev/console (created as an empty file), which stays 136:N.
+    add(
+      {
+        op: "MOUNT",
+        source: "/proc/self/fd/0",
+        target: "/dev/console",
+        fstype: "",
+        flags: MS.BIND,
+        data: "",
+        resolve: 2,
+      },
+      "touch /dev/console && mount --bind $(tty) /dev/console",
+    );
   } else {
     add({ op: "SETSID" }, "setsid");
   }
@@ -358,6 +410,8 @@ export function plan(input: PlanInput): LaunchPlan {
     );
   steps.push(...credentialSteps(proc, last));
   steps.push(...finishingSteps(proc, input.preserveFds));
+  const env = withHome(proc.env ?? [], input.home);
+  steps.push(checkExecStep(proc.args, env));
   add(
     { op: "WAIT_START" },
     input.mode === "detached"
@@ -371,7 +425,6 @@ export function plan(input: PlanInput): LaunchPlan {
   // profile may deny.
   for (const attr of input.lsmExec ?? []) steps.push(procWrite(attr.path, attr.data));
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
-  const env = proc.env ?? [];
   const arg0 = proc.args[0] ?? "";
   add(
     { op: "EXEC", candidates: execCandidates(arg0, env), argv: proc.args, env },
