@@ -13,7 +13,7 @@ OCI_BUNDLE := build/cli/leopard-oci.js
 # Bun's bundler leaves `new Worker(url)` alone, so it is an entry point of its own.
 UNPACK_WORKER := build/cli/unpack-worker.js
 SOURCES := $(shell find src -name '*.ts' ! -name '*.test.ts')
-APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit
+APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit docker.io
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: all deps apt-deps check test test-unit test-integration test-cgroup-v2 demo bench clean lint typecheck format
@@ -49,6 +49,7 @@ apt-deps:
 	[ -x /usr/lib/cni/bridge ] || missing="$$missing containernetworking-plugins"; \
 	command -v iptables >/dev/null || missing="$$missing iptables"; \
 	[ -x /usr/lib/podman/netavark ] || missing="$$missing netavark"; \
+	[ -x /usr/sbin/dockerd ] || missing="$$missing docker.io"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -467,6 +467,21 @@ static int op_exec(const struct lp_op *op) {
   return lp_fail_errno(kept, "execve", kept_path);
 }
 
+/* runc's check before WAIT_START (Go's LookPath): the first candidate that is not a directory and
+ * has an execute bit passes; else the last one's error (stat's, or EACCES). */
+static int op_check_exec(const struct lp_op *op) {
+  int err = ENOENT;
+  const char *last = S(1);
+  for (char **c = L(0); *c != NULL; c++) {
+    struct stat sb;
+    last = *c;
+    if (stat(*c, &sb) < 0) err = errno;
+    else if (S_ISDIR(sb.st_mode) || (sb.st_mode & 0111) == 0) err = EACCES;
+    else return 0;
+  }
+  return lp_fail_errno(err, "stat", last);
+}
+
 /* A masked directory gets an empty read-only tmpfs; anything else the verified /dev/null. */
 static int op_mask(struct lp_state *st, const struct lp_op *op) {
   struct stat sb;
@@ -542,6 +557,7 @@ int lp_run_op(struct lp_state *st, const struct lp_op *op) {
   case LP_OP_SETSID: return setsid() < 0 && errno != EPERM ? lp_fail("setsid", NULL) : 0;
   case LP_OP_SET_NAME: return op_set_name(st, op);
   case LP_OP_EXEC: return op_exec(op);
+  case LP_OP_CHECK_EXEC: return op_check_exec(op);
   case LP_OP_UMASK: umask((mode_t)(U(0) & 0777)); return 0;
   case LP_OP_MASK: return op_mask(st, op);
   case LP_OP_PERSONALITY: return personality((unsigned long)U(0)) < 0 ? lp_fail("personality", NULL) : 0;

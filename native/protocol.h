@@ -65,7 +65,8 @@
 #define LP_OP_MOVE_MOUNT 37 /* fd:u64 target:bytes resolve:u64 */
 #define LP_OP_MOUNT_SETATTR 38 /* target:bytes set:u64 clear:u64 recursive:u64 */
 #define LP_OP_SECCOMP_LISTENER 39 /* bpf:data flags:u64 */
-#define LP_OP_MAX 39
+#define LP_OP_CHECK_EXEC 41 /* candidates:list name:bytes */
+#define LP_OP_MAX 41
 
 /* Op names and argument kinds, indexed by op code: 'u' u64, 'b' string (no NUL), 'd' binary data, 'l' list. */
 static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP_OP_MAX + 1] = {
@@ -108,6 +109,7 @@ static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP
   [37] = { "MOVE_MOUNT", "ubu" },
   [38] = { "MOUNT_SETATTR", "buuu" },
   [39] = { "SECCOMP_LISTENER", "du" },
+  [41] = { "CHECK_EXEC", "lb" },
 };
 
 #endif

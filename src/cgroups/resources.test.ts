@@ -32,6 +32,26 @@ describe("linux.resources", () => {
     expect(r.unified).toEqual({ "memory.high": "1G" });
   });
 
+  test("a blockIO weight of 0 means unset, as Docker sends it and runc reads it", () => {
+    const r = read({
+      blockIO: { weight: 0, leafWeight: 0, weightDevice: [{ major: 8, minor: 0, weight: 0 }] },
+    });
+    expect(r.blockIO?.weight).toBeUndefined();
+    expect(r.blockIO?.leafWeight).toBeUndefined();
+    expect(r.blockIO?.weightDevice[0]).toEqual({
+      major: 8,
+      minor: 0,
+      weight: undefined,
+      leafWeight: undefined,
+    });
+  });
+
+  test("update's JSON with blockIO.weight 0 (containerd's shim sends it) reads as unset", () => {
+    const r = readResourcesJson(JSON.parse('{"memory":{"limit":67108864},"blockIO":{"weight":0}}'));
+    expect(r.memory?.limit).toBe(67108864);
+    expect(r.blockIO?.weight).toBeUndefined();
+  });
+
   test("Go's MaxInt64 and negative limits read as unlimited", () => {
     const r = read(JSON.parse(`{"memory":{"limit":9223372036854775807,"swap":-1},"pids":{"limit":-1}}`));
     expect(r.memory?.limit).toBe(-1);

@@ -259,7 +259,10 @@ function throttle(v: unknown, f: string): ThrottleDevice {
   return { major: major(o, f), minor: minor(o, f), rate: req(o, "rate", f, nonNegative) };
 }
 
-const blkioWeight = ranged(10, 1000);
+/** [10, 1000]; 0 means unset, as runc reads it (Docker sends `weight: 0` on every create and update). */
+function blkioWeight(v: unknown, f: string): number | undefined {
+  return v === 0 ? undefined : ranged(10, 1000)(v, f);
+}
 
 function blockIO(v: unknown, field: string): BlockIoResources {
   const o = object(v, field);

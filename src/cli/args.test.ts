@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseArgs } from "node:util";
-import { findCommand, type Options, parseFlags } from "./args.ts";
+import { findCommand, type Options, parseFlags, type Values } from "./args.ts";
 
 const OPTIONS: Options = {
   root: { type: "string" },
@@ -41,7 +41,6 @@ describe("parseFlags matches node:util parseArgs (strict)", () => {
     ["--root=/r", "id"],
     ["--root="],
     ["--root"],
-    ["--root", "-x"],
     ["--debug=1"],
     ["--debug", "--debug"],
     ["--nope"],
@@ -53,14 +52,12 @@ describe("parseFlags matches node:util parseArgs (strict)", () => {
     ["-b", "foo", "id"],
     ["-b"],
     ["-ab"],
-    ["-b", "-x"],
     ["-ab", "v"],
     ["-ba"],
     ["-aq", "x"],
     ["-qa=1"],
     ["-", "--", "--root"],
     ["--", "-a", "b"],
-    ["--root", "--"],
     ["-e", "A", "-e=B", "--env", "C", "--env=D"],
     ["--bundle=-x"],
     ["--root", "a", "--root", "b"],
@@ -71,6 +68,21 @@ describe("parseFlags matches node:util parseArgs (strict)", () => {
   for (const args of cases) {
     test(JSON.stringify(args), () => {
       expect(ours(args)).toEqual(oracle(args));
+    });
+  }
+});
+
+describe("a string option takes the next argument whatever it is, as runc's (Go's) flag parser does", () => {
+  const table: [string[], Values, string[]][] = [
+    [["--root", "-", "id"], { root: "-" }, ["id"]],
+    [["--root", "-x"], { root: "-x" }, []],
+    [["-b", "-x", "id"], { bundle: "-x" }, ["id"]],
+    [["--root", "--", "id"], { root: "--" }, ["id"]],
+    [["-e", "-", "-e", "--env"], { env: ["-", "--env"] }, []],
+  ];
+  for (const [args, values, positionals] of table) {
+    test(JSON.stringify(args), () => {
+      expect(parseFlags(args, OPTIONS)).toEqual({ values, positionals, rest: [] });
     });
   }
 });

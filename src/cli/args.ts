@@ -1,7 +1,9 @@
 // A command-line parser with node:util parseArgs's strict behaviour for the options leopard-oci
 // declares (long --name and --name=value, short -x, grouped -abc, -bVALUE, `--` ends options,
 // repeated `multiple` options), written here because loading node:util costs ~25 ms of CPU on
-// every runtime call. args.test.ts checks it against parseArgs itself.
+// every runtime call. args.test.ts checks it against parseArgs itself. One departure, runc's
+// (Go's flag package): a string option takes the next argument whatever it is, so containerd's
+// `update --resources - ID` reads stdin (parseArgs calls a value starting with "-" ambiguous).
 import { LeopardError } from "../util/errors.ts";
 
 export interface OptionSpec {
@@ -67,7 +69,6 @@ export function parseFlags(args: readonly string[], options: Options, opts: Pars
       else {
         const v = args[i + 1];
         if (v === undefined) throw bad(`Option '--${name} <value>' argument missing`);
-        if (v.startsWith("-")) throw bad(`Option '--${name}' argument is ambiguous.`);
         store(name, v);
         i++;
       }
@@ -90,7 +91,6 @@ export function parseFlags(args: readonly string[], options: Options, opts: Pars
         } else {
           const v = args[i + 1];
           if (v === undefined) throw bad(`Option '-${c}, --${name} <value>' argument missing`);
-          if (v.startsWith("-")) throw bad(`Option '-${c}' argument is ambiguous.`);
           store(name, v);
           i++;
         }

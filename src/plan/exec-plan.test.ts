@@ -34,6 +34,22 @@ const find = <N extends Op["op"]>(list: Op[], name: N) =>
   list.filter((o): o is Extract<Op, { op: N }> => o.op === name);
 
 describe("planExec", () => {
+  test("the container's oom_score_adj is written first, while still host root, as runc does for exec", () => {
+    const o = ops({ oomScoreAdj: 500 });
+    expect(o[1]).toEqual({
+      op: "WRITE_PROC",
+      path: "self/oom_score_adj",
+      data: "500",
+      resolve: expect.any(Number),
+    });
+    expect(ops().some((x) => x.op === "WRITE_PROC")).toBe(false);
+  });
+
+  test("HOME comes from the user's home when the process has none", () => {
+    expect(find(ops({ home: "/home/user" }), "EXEC")[0]?.env).toEqual(["PATH=/bin", "HOME=/home/user"]);
+    expect(find(ops(), "EXEC")[0]?.env).toEqual(["PATH=/bin"]);
+  });
+
   test("the cgroup sync comes first, then the user namespace, the others, and the mount namespace last", () => {
     const o = ops();
     expect(o[1]).toEqual({ op: "SYNC", tag: SyncTag.CGROUP });

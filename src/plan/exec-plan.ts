@@ -15,6 +15,7 @@
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
+import { withHome } from "./home.ts";
 import type { ConsoleMode, PlanInput, Step } from "./plan.ts";
 import { execCandidates, filterStep } from "./plan.ts";
 import { procWrite } from "./proc-write.ts";
@@ -36,6 +37,10 @@ export interface ExecPlanInput {
   seccomp?: PlanInput["seccomp"];
   /** AppArmor/SELinux attr writes for execve (src/runtime/lsm.ts), as for init. */
   lsmExec?: readonly { path: string; data: string }[] | undefined;
+  /** The container's process.oomScoreAdj: runc gives exec'd processes the container's score too. */
+  oomScoreAdj?: number | undefined;
+  /** The user's home in the container's /etc/passwd: HOME when the process has none (see PlanInput). */
+  home?: string | undefined;
 }
 
 /** setns order after the user namespace; mount is last (it changes what /proc/self means). */
@@ -52,6 +57,8 @@ export function planExec(input: ExecPlanInput): Step[] {
     { op: "SET_NAME", name: "leopard:[1:EXEC]" },
     "# stage 1: join the container (ps shows leopard:[1:EXEC])",
   );
+  // As for init: while still root of the host's user namespace (lowering it needs CAP_SYS_RESOURCE there).
+  if (input.oomScoreAdj !== undefined) steps.push(procWrite("self/oom_score_adj", String(input.oomScoreAdj)));
   add(
     { op: "SYNC", tag: SyncTag.CGROUP },
     "echo $PID > <the container's cgroup>/cgroup.procs   # sync 2: the parent places us in the container's cgroups",
@@ -112,7 +119,7 @@ function processSteps(input: ExecPlanInput): Step[] {
   steps.push(...finishingSteps(proc, input.preserveFds, early));
   for (const attr of input.lsmExec ?? []) steps.push(procWrite(attr.path, attr.data));
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);
-  const env = proc.env ?? [];
+  const env = withHome(proc.env ?? [], input.home);
   add(
     { op: "EXEC", candidates: execCandidates(proc.args[0] ?? "", env), argv: proc.args, env },
     `exec ${proc.args.map(q).join(" ")}`,

@@ -281,6 +281,9 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
       },
     ];
   }
+  // A v1 or hybrid host: runc mounts the v1 hierarchies only (not the hybrid "unified" cgroup2)
+  // on a tmpfs it leaves writable.
+  const v1 = hier.filter((h) => h.fstype === "cgroup");
   const steps: Step[] = [
     {
       op: mountOp(
@@ -294,7 +297,7 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
       explain: `mount -t tmpfs -o mode=755 tmpfs ${q(target)}`,
     },
   ];
-  for (const h of hier) {
+  for (const h of v1.length > 0 ? v1 : hier) {
     const sub = `${dest}/${h.name}`;
     if (!namespaced) {
       const src = ownDir(h);
@@ -304,12 +307,6 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
     steps.push({
       op: mountOp("cgroup", sub, h.fstype, flags, h.options, 1),
       explain: `mount -t ${h.fstype}${h.options ? ` -o ${h.options}` : ""} cgroup ${q(input.rootfs + sub)}`,
-    });
-  }
-  if (flags & MS.RDONLY) {
-    steps.push({
-      op: mountOp("", dest, "", MS.REMOUNT | flags | MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755", 1),
-      explain: `mount -o remount,ro ${q(target)}`,
     });
   }
   return steps;

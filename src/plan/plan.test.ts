@@ -197,7 +197,7 @@ describe("plan", () => {
     });
   });
 
-  test("a cgroup mount with a cgroup namespace mounts each host hierarchy under a tmpfs", () => {
+  test("a cgroup mount with a cgroup namespace mounts each v1 hierarchy under a writable tmpfs (not the hybrid cgroup2), as runc does", () => {
     const m = mounts(
       spec(
         {
@@ -213,8 +213,6 @@ describe("plan", () => {
     ).toEqual([
       ["/sys/fs/cgroup", "tmpfs", "mode=755"],
       ["/sys/fs/cgroup/memory", "cgroup", "memory"],
-      ["/sys/fs/cgroup/unified", "cgroup2", ""],
-      ["/sys/fs/cgroup", "", "mode=755"],
     ]);
   });
 
@@ -250,7 +248,7 @@ describe("plan", () => {
     ]);
   });
 
-  test("without a cgroup namespace only the container's own cgroup of each hierarchy is bound, read-only", () => {
+  test("without a cgroup namespace only the container's own cgroup of each v1 hierarchy is bound, read-only, on a writable tmpfs", () => {
     const s = spec({
       mounts: [
         { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid"] },
@@ -266,9 +264,6 @@ describe("plan", () => {
       ["tmpfs", "/sys/fs/cgroup", MS.NOSUID | MS.NODEV | MS.NOEXEC],
       ["/sys/fs/cgroup/memory/leopard/c", "/sys/fs/cgroup/memory", MS.BIND | MS.REC],
       ["", "/sys/fs/cgroup/memory", MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID],
-      ["/sys/fs/cgroup/unified/leopard/c", "/sys/fs/cgroup/unified", MS.BIND | MS.REC],
-      ["", "/sys/fs/cgroup/unified", MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID],
-      ["", "/sys/fs/cgroup", MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC],
     ]);
   });
 
@@ -282,6 +277,59 @@ describe("plan", () => {
     expect(sock.findIndex((o) => o.op === "CONSOLE_FD")).toBeLessThan(
       sock.findIndex((o) => o.op === "PIVOT_ROOT"),
     );
+  });
+
+  test("a terminal's pty is bound on /dev/console after it is opened, as runc does", () => {
+    const t = spec();
+    t.process.terminal = true;
+    const o = ops(t, { console: { kind: "socket", path: "/s", fd: 5 } });
+    const console = o.findIndex((x) => x.op === "MOUNT" && x.target === "/dev/console");
+    expect(o[console]).toEqual({
+      op: "MOUNT",
+      source: "/proc/self/fd/0",
+      target: "/dev/console",
+      fstype: "",
+      flags: MS.BIND,
+      data: "",
+      resolve: 2,
+    });
+    expect(console).toBeGreaterThan(o.findIndex((x) => x.op === "PTY"));
+    expect(ops(spec()).some((x) => x.op === "MOUNT" && x.target === "/dev/console")).toBe(false);
+  });
+
+  test("readonly paths keep the nosuid, nodev and noexec of the mount they lie on", () => {
+    const s = spec(
+      {
+        mounts: [
+          { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+        ],
+      },
+      { readonlyPaths: ["/proc/sys", "/etc/x"] },
+    );
+    const remounts = ops(s)
+      .filter((x): x is Extract<Op, { op: "MOUNT" }> => x.op === "MOUNT" && x.resolve === 3)
+      .map((x) => [x.target, x.flags]);
+    expect(remounts).toEqual([
+      ["/proc/sys", MS.BIND | MS.REC],
+      ["/proc/sys", MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC],
+      ["/etc/x", MS.BIND | MS.REC],
+      ["/etc/x", MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY],
+    ]);
+  });
+
+  test("HOME comes from the user's home when the process has none", () => {
+    const exec = (o: Op[]) => o.find((x): x is Extract<Op, { op: "EXEC" }> => x.op === "EXEC");
+    expect(exec(ops(spec(), { home: "/root" }))?.env).toEqual(["PATH=/bin:/usr/bin", "HOME=/root"]);
+    const own = spec();
+    own.process.env = ["HOME=/data"];
+    expect(exec(ops(own, { home: "/root" }))?.env).toEqual(["HOME=/data"]);
+  });
+
+  test("the command is checked before waiting for start, so a missing one fails create (as runc's LookPath)", () => {
+    const o = ops(spec());
+    const check = o.findIndex((x) => x.op === "CHECK_EXEC");
+    expect(o[check]).toEqual({ op: "CHECK_EXEC", candidates: ["/bin/sh", "/usr/bin/sh"], name: "sh" });
+    expect(check).toBe(o.findIndex((x) => x.op === "WAIT_START") - 1);
   });
 
   test("capabilities become masks; the bounding set is dropped before setuid", () => {

@@ -5,8 +5,9 @@ import { SyncTag } from "../protocol/ops.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
+import { withHome } from "./home.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
-import { MS, propagationFlag } from "./mount-options.ts";
+import { MS, parseMountOptions, propagationFlag } from "./mount-options.ts";
 import { planMounts } from "./mounts.ts";
 import { procWrite } from "./proc-write.ts";
 import {
@@ -87,6 +88,11 @@ export interface PlanInput {
    * under which the helper inherits its detached, already idmapped clone.
    */
   idmapFds?: ReadonlyMap<number, number> | undefined;
+  /**
+   * The process user's home directory in the container's /etc/passwd ("/" when not there), read
+   * by the runtime: HOME when the process's environment has none, as runc sets it.
+   */
+  home?: string | undefined;
 }
 
 export interface Step {
@@ -128,6 +134,33 @@ export function filterStep(filter: PlanInput["seccomp"]): Step | undefined {
         op: { op: "SECCOMP", bpf: filter.bpf, flags: filter.flags },
         explain: `# install the seccomp filter (${insns})`,
       };
+}
+
+/**
+ * runc's check before waiting for start (Go's exec.LookPath over the process's PATH): a missing or
+ * non-executable command fails create, not start.
+ */
+export function checkExecStep(args: readonly string[], env: readonly string[]): Step {
+  const arg0 = args[0] ?? "";
+  return {
+    op: { op: "CHECK_EXEC", candidates: execCandidates(arg0, env), name: arg0 },
+    explain: `command -v ${q(arg0)}   # the command must exist and be executable before start`,
+  };
+}
+
+/**
+ * The flags a readonly path's remount keeps from the spec mount it lies on (runc keeps nosuid,
+ * nodev and noexec: /proc/sys stays nosuid,nodev,noexec under the procfs's options).
+ */
+function keptFlags(mounts: PlanSpec["mounts"], path: string): number {
+  let best: { len: number; flags: number } | undefined;
+  for (const m of mounts ?? []) {
+    const d = m.destination.replace(/\/+$/, "");
+    if (path !== d && !path.startsWith(`${d}/`)) continue;
+    if (best !== undefined && d.length < best.len) continue;
+    best = { len: d.length, flags: parseMountOptions(m.options ?? []).flags };
+  }
+  return (best?.flags ?? 0) & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
 }
 
 /** A printf(1) format that prints s: newlines become \\n. */
@@ -265,20 +298,26 @@ export function plan(input: PlanInput): LaunchPlan {
     steps.push(procWrite(sysctlPath(key), value));
   for (const path of spec.linux?.readonlyPaths ?? []) {
     add(
-      { op: "MOUNT", source: path, target: path, fstype: "", flags: 4096 | 16384, data: "", resolve: 3 },
+      { op: "MOUNT", source: path, target: path, fstype: "", flags: MS.BIND | MS.REC, data: "", resolve: 3 },
       `mount --rbind ${q(path)} ${q(path)}`,
     );
+    const kept = keptFlags(spec.mounts, path);
+    const names = [
+      [MS.NOSUID, ",nosuid"],
+      [MS.NODEV, ",nodev"],
+      [MS.NOEXEC, ",noexec"],
+    ] as const;
     add(
       {
         op: "MOUNT",
         source: "",
         target: path,
         fstype: "",
-        flags: 4096 | 16384 | 32 | 1,
+        flags: MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY | kept,
         data: "",
         resolve: 3,
       },
-      `mount -o remount,bind,ro ${q(path)}`,
+      `mount -o remount,bind,ro${names.map(([f, n]) => (kept & f ? n : "")).join("")} ${q(path)}`,
     );
   }
   for (const path of spec.linux?.maskedPaths ?? []) {
@@ -349,6 +388,19 @@ export function plan(input: PlanInput): LaunchPlan {
       { op: "PTY", mode: input.console.kind === "sync" ? 0 : 1 },
       "# open /dev/ptmx, send the master to the caller, make the slave stdin/stdout/stderr and the controlling terminal",
     );
+    // runc binds the pty on /dev/console (created as an empty file), which stays 136:N.
+    add(
+      {
+        op: "MOUNT",
+        source: "/proc/self/fd/0",
+        target: "/dev/console",
+        fstype: "",
+        flags: MS.BIND,
+        data: "",
+        resolve: 2,
+      },
+      "touch /dev/console && mount --bind $(tty) /dev/console",
+    );
   } else {
     add({ op: "SETSID" }, "setsid");
   }
@@ -375,6 +427,8 @@ export function plan(input: PlanInput): LaunchPlan {
     );
   steps.push(...credentialSteps(proc, last));
   steps.push(...finishingSteps(proc, input.preserveFds, early));
+  const env = withHome(proc.env ?? [], input.home);
+  steps.push(checkExecStep(proc.args, env));
   const listenerLate = seccompStep !== undefined && !early && input.seccomp?.listener === true;
   if (listenerLate) steps.push(seccompStep);
   add(
@@ -390,7 +444,6 @@ export function plan(input: PlanInput): LaunchPlan {
   // profile may deny.
   for (const attr of input.lsmExec ?? []) steps.push(procWrite(attr.path, attr.data));
   if (seccompStep && proc.noNewPrivileges && !listenerLate) steps.push(seccompStep);
-  const env = proc.env ?? [];
   const arg0 = proc.args[0] ?? "";
   add(
     { op: "EXEC", candidates: execCandidates(arg0, env), argv: proc.args, env },

@@ -207,6 +207,13 @@ export const OPS = {
    * Between seccomp(2) and RESUME the helper calls only sendmsg, close and recvfrom.
    */
   SECCOMP_LISTENER: { code: 39, args: { bpf: "data", flags: "u64" } },
+  /**
+   * The command check runc makes before waiting for start (Go's exec.LookPath), so a missing or
+   * non-executable command fails `create`: stat each candidate in order; the first that is not a
+   * directory and has an execute bit passes. Else it fails with the last candidate's error (ENOENT
+   * from stat, EACCES for a directory or a file without an execute bit). name is argv[0], for messages.
+   */
+  CHECK_EXEC: { code: 41, args: { candidates: "list", name: "bytes" } },
 } as const satisfies Record<string, { code: number; args: Record<string, ArgSpec> }>;
 
 export type OpName = keyof typeof OPS;

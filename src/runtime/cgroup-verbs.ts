@@ -10,7 +10,6 @@ import {
   type UpdateFlags,
   watchOom,
 } from "../cgroups/index.ts";
-import { loadSpec } from "../spec/load.ts";
 import type { StateDir, Status, StoredState } from "../state/state.ts";
 import { LeopardError } from "../util/errors.ts";
 import { reopenCgroup } from "./cgroup.ts";
@@ -60,9 +59,8 @@ export function update(state: StateDir, id: string, file: string | undefined, fl
       ? resourcesFromFlags(flags)
       : readResourcesJson(JSON.parse(readFileSync(file === "-" ? 0 : file, "utf8")));
   if (r.devices.length > 0) {
-    // Device rules are the config's devices plus the defaults, as at create.
-    const spec = loadSpec(s.bundle);
-    r = { ...r, devices: containerDeviceRules(r.devices, spec.linux.devices) };
+    // The rules given, then the default devices, as at create.
+    r = { ...r, devices: containerDeviceRules(r.devices) };
   }
   const cg = cgroupOf(s);
   cg.set(r);

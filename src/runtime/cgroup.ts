@@ -53,7 +53,7 @@ export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean): Cgroup
  */
 export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, systemd: boolean): ContainerCgroup {
   const resources = readResources(spec.linux.resources);
-  const limits = { ...resources, devices: containerDeviceRules(resources.devices, spec.linux.devices) };
+  const limits = { ...resources, devices: containerDeviceRules(resources.devices) };
   const cg = openCgroup(paths);
   if (systemd) {
     const scope = parseSystemdPath(spec.linux.cgroupsPath, id);

@@ -39,6 +39,7 @@ import { mark } from "../util/trace.ts";
 import { type ContainerCgroup, cgroupPathsFor, prepareCgroup } from "./cgroup.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
+import { containerHome } from "./home.ts";
 import { idmapFdNumbers, prepareIdmappedMounts } from "./idmap.ts";
 import { lsmHost, planLsm } from "./lsm.ts";
 import { notifyDir, withNotifySocket } from "./notify.ts";
@@ -185,6 +186,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     hooks: planHooks(spec, opts.id, bundle),
     newKeyring: opts.noNewKeyring !== true,
     idmapFds,
+    home: containerHome(spec, rootfs),
     host: {
       capLast: capLastCap(),
       cgroupMounts: cgroupHierarchies(mounts),

@@ -65,7 +65,22 @@ export function describeOp(op: Op): string {
   }
 }
 
+/**
+ * The command check's failure in runc's words (Go's exec.LookPath), which engines match: Docker
+ * exits 127 for "executable file not found" or "no such file or directory", 126 for "permission denied".
+ */
+function lookPathFailure(
+  op: Extract<Op, { op: "CHECK_EXEC" }>,
+  err: Extract<HelperMessage, { type: "error" }>,
+): string {
+  const name = String(op.name);
+  if (!name.includes("/")) return `exec: "${name}": executable file not found in $PATH`;
+  if (err.errno === 13) return `exec: "${name}": permission denied`;
+  return `exec: "${name}": stat ${name}: ${strerror(err.errno)}`;
+}
+
 export function describeFailure(err: Extract<HelperMessage, { type: "error" }>, op: Op | undefined): string {
+  if (op?.op === "CHECK_EXEC") return lookPathFailure(op, err);
   const what = op ? describeOp(op) : err.message;
   if (op?.op === "EXEC" && err.errno === 2)
     return `exec "${op.argv[0] ?? ""}": executable file not found in $PATH`;

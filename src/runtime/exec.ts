@@ -22,6 +22,7 @@ import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpa
 import { describe, LeopardError } from "../util/errors.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
+import { execHome } from "./home.ts";
 import { lsmHost, planLsm } from "./lsm.ts";
 import { isFrozen } from "./paused.ts";
 import { copyWindowSize, relayTerminal } from "./run.ts";
@@ -265,6 +266,8 @@ export async function exec(opts: ExecOptions): Promise<number> {
       inheritedNofile: getRlimit(RLIMIT_NOFILE),
       seccomp,
       lsmExec: lsm.lsmExec,
+      oomScoreAdj: proc.oomScoreAdj ?? spec.process.oomScoreAdj,
+      home: execHome(proc, s.pid),
     });
     opts.explain?.(steps.map((st, i) => `${String(i + 1).padStart(3)}. ${st.explain}`).join("\n"));
 

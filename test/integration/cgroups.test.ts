@@ -85,6 +85,28 @@ describe("cgroups", () => {
     expect(oci(b, ["delete", "-f", "c1"]).code).toBe(0);
   });
 
+  test("as Docker drives it: blockIO.weight 0 at create, and update --resources - ID with the JSON on stdin", () => {
+    const b = use(
+      bundle({
+        args: ["/bin/sleep", "30"],
+        edit: resources({ memory: { limit: 64 * 1024 * 1024 }, blockIO: { weight: 0 } }),
+      }),
+    );
+    expect(oci(b, ["run", "-d", "c1"])).toMatchObject({ code: 0, stderr: "" });
+    const json = JSON.stringify({
+      memory: { limit: 80 * 1024 * 1024 },
+      pids: { limit: 20 },
+      blockIO: { weight: 0 },
+    });
+    expect(oci(b, ["update", "--resources", "-", "c1"], { stdin: json })).toMatchObject({
+      code: 0,
+      stderr: "",
+    });
+    expect(readFileSync(memLimit("c1"), "utf8").trim()).toBe(String(80 * 1024 * 1024));
+    expect(readFileSync(pidsMax("c1"), "utf8").trim()).toBe("20");
+    expect(oci(b, ["delete", "-f", "c1"]).code).toBe(0);
+  });
+
   test("pause freezes a busy loop (its cpu time stops growing), resume thaws it, state says paused", async () => {
     const b = use(bundle({ args: ["/bin/sh", "-c", "while :; do :; done"], edit: resources({}) }));
     expect(oci(b, ["run", "-d", "c1"]).code).toBe(0);

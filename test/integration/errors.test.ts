@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bundle, oci, trackBundles } from "./harness.ts";
+import { bundle, leftovers, oci, rootfs, trackBundles } from "./harness.ts";
 
 const use = trackBundles();
 
@@ -91,11 +91,49 @@ describe("bad input", () => {
     }
   });
 
-  test("a program that does not exist fails with 127 and a clear message", () => {
+  test("a program that does not exist, or cannot be run, fails create in runc's words (Docker reads them)", () => {
     const b = use(bundle({ args: ["/bin/no-such-program"] }));
-    const r = oci(b, ["run", "c1"]);
-    expect(r.code).toBe(127);
-    expect(r.stderr).toContain('exec "/bin/no-such-program"');
+    expectOneLineError(
+      oci(b, ["create", "c1"]),
+      /^leopard-oci: create c1: exec: "\/bin\/no-such-program": stat \/bin\/no-such-program: no such file or directory\n$/,
+    );
+    expect(leftovers(b)).toEqual([]);
+    b.config["process"] = { ...(b.config["process"] as object), args: ["no-such-program"] };
+    b.write();
+    expectOneLineError(
+      oci(b, ["run", "c1"]),
+      /^leopard-oci: run c1: exec: "no-such-program": executable file not found in \$PATH\n$/,
+    );
+    b.config["process"] = { ...(b.config["process"] as object), args: ["/etc/passwd"] };
+    b.write();
+    expectOneLineError(
+      oci(b, ["create", "c1"]),
+      /^leopard-oci: create c1: exec: "\/etc\/passwd": permission denied\n$/,
+    );
+    b.config["process"] = { ...(b.config["process"] as object), args: ["/bin"] };
+    b.write();
+    expectOneLineError(
+      oci(b, ["create", "c1"]),
+      /^leopard-oci: create c1: exec: "\/bin": permission denied\n$/,
+    );
+    expect(leftovers(b)).toEqual([]);
+  });
+
+  test("a program provided by a bind mount passes the command check (it is made after the mounts)", () => {
+    const b = use(
+      bundle({
+        args: ["/mnt/busybox", "echo", "from-a-bind"],
+        edit: (c) => {
+          (c["mounts"] as unknown[]).push({
+            destination: "/mnt",
+            type: "bind",
+            source: join(rootfs(0), "bin"),
+            options: ["rbind", "ro"],
+          });
+        },
+      }),
+    );
+    expect(oci(b, ["run", "c1"])).toMatchObject({ code: 0, stdout: "from-a-bind\n", stderr: "" });
   });
 
   test("a failing mount names the mount and the errno", () => {

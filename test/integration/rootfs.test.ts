@@ -66,6 +66,32 @@ describe("root filesystem", () => {
     expect(r.stdout).toBe("brw-r----- 7, 200\n");
   });
 
+  test("a linux.devices node gets only the access linux.resources.devices grants (docker --device …:r)", () => {
+    // Block major 240 (local/experimental use) has no driver here: an open the cgroup allows fails with ENXIO
+    // ("No such device or address"), one it refuses with EPERM.
+    const b = use(
+      bundle({
+        args: sh("true </dev/lp && echo read-open; true >/dev/lp && echo write-open; true"),
+        edit: (c) => {
+          const linux = c["linux"] as Record<string, unknown>;
+          linux["devices"] = [
+            { type: "b", path: "/dev/lp", major: 240, minor: 0, fileMode: 0o600, uid: 0, gid: 0 },
+          ];
+          linux["resources"] = {
+            devices: [
+              { allow: false, access: "rwm" },
+              { allow: true, type: "b", major: 240, minor: 0, access: "r" },
+            ],
+          };
+        },
+      }),
+    );
+    const r = oci(b, ["run", "c1"]);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/can't open \/dev\/lp: No such device or address/);
+    expect(r.stderr).toMatch(/can't create \/dev\/lp: Operation not permitted/);
+  });
+
   test("a read-only root refuses writes; tmpfs /tmp still takes them", () => {
     const b = use(
       bundle({

@@ -18,7 +18,7 @@ const r = (
 });
 
 describe("the cgroup v2 device filter", () => {
-  const rules = containerDeviceRules([r(false, "a")], []);
+  const rules = containerDeviceRules([r(false, "a")]);
   const prog = deviceFilterInsns(rules);
   const run = (type: "c" | "b", access: string, major: number, minor: number) =>
     runDeviceFilter(prog, type, access, major, minor);
@@ -30,6 +30,18 @@ describe("the cgroup v2 device filter", () => {
     expect(run("b", "r", 8, 0)).toBe(false);
     expect(run("c", "r", 10, 200)).toBe(false);
     expect(run("b", "r", 1, 3)).toBe(false); // type matters
+  });
+
+  test("a device gets only the access its linux.resources.devices rule grants, as runc gives it", () => {
+    // docker run --device /dev/loop0:/dev/lp:r (the node is in linux.devices, which adds no rule)
+    const rules = containerDeviceRules([r(false, "a"), r(true, "b", 7, 0, "r")]);
+    expect(rules.filter((x) => x.major === 7)).toEqual([r(true, "b", 7, 0, "r")]);
+    const p = deviceFilterInsns(rules);
+    expect(runDeviceFilter(p, "b", "r", 7, 0)).toBe(true);
+    expect(runDeviceFilter(p, "b", "w", 7, 0)).toBe(false);
+    // and a node no rule names is refused, as in runc
+    const none = deviceFilterInsns(containerDeviceRules([r(false, "a")]));
+    expect(runDeviceFilter(none, "b", "r", 7, 0)).toBe(false);
   });
 
   test("a later rule overrides an earlier one", () => {

@@ -3,7 +3,7 @@
 // The rules are OCI's: in order, a later rule overriding an earlier one. v1 writes each to
 // devices.allow or devices.deny; v2 has no such files and compiles the same list to an eBPF
 // program (./devices-bpf.ts) attached to the cgroup (../bpf.ts).
-import type { DeviceRule, SpecDevice } from "../../spec/types.ts";
+import type { DeviceRule } from "../../spec/types.ts";
 import { writeCg } from "../files.ts";
 
 const rule = (type: "c" | "b", major: number, minor: number | undefined): DeviceRule => ({
@@ -34,25 +34,13 @@ export const DEFAULT_ALLOWED_DEVICES: readonly DeviceRule[] = [
 ];
 
 /**
- * The rules a container's cgroup gets: its linux.resources.devices, then the default devices,
- * then an allow rule for each device node of linux.devices (which the container was given).
+ * The rules a container's cgroup gets: its linux.resources.devices, then the default devices, as
+ * runc orders them. A node of linux.devices gets no rule of its own: the access its
+ * linux.resources.devices rule grants is all it has (`docker run --device /dev/loop0:/dev/lp:r`
+ * sends `b 7:0 r`, and a write open must fail).
  */
-export function containerDeviceRules(
-  rules: readonly DeviceRule[],
-  devices: readonly SpecDevice[],
-): DeviceRule[] {
-  const out = [...rules, ...DEFAULT_ALLOWED_DEVICES];
-  for (const d of devices) {
-    if (d.type === "p") continue;
-    out.push({
-      allow: true,
-      type: d.type === "b" ? "b" : "c",
-      major: d.major,
-      minor: d.minor,
-      access: "rwm",
-    });
-  }
-  return out;
+export function containerDeviceRules(rules: readonly DeviceRule[]): DeviceRule[] {
+  return [...rules, ...DEFAULT_ALLOWED_DEVICES];
 }
 
 /** "c 1:3 rwm", "a *:* rwm" — the v1 devices.allow/deny syntax. */
