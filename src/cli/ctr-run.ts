@@ -18,8 +18,8 @@ import {
   parseVolume,
 } from "../engine/flags.ts";
 import { removeContainer, runForeground, startDetached } from "../engine/lifecycle.ts";
+import { mark } from "../sys/trace.ts";
 import { LeopardError } from "../util/errors.ts";
-import { mark } from "../util/trace.ts";
 import { openEngine, strs } from "./engine-common.ts";
 import { type Globals, type Options, str, type Values, type Verb } from "./image-common.ts";
 

@@ -6,8 +6,8 @@
 import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
 import { callerPid } from "../sys/caller.ts";
 import { writeAll } from "../sys/io.ts";
+import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
-import { mark } from "../util/trace.ts";
 import { findCommand, type Options, parseFlags, type Values } from "./args.ts";
 import { CGROUP_VERBS } from "./cgroup-verbs.ts";
 import { VERSION } from "./version.ts";

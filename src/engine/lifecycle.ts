@@ -6,8 +6,8 @@
 import { readFileSync, rmSync } from "node:fs";
 import * as runtime from "../runtime/lifecycle.ts";
 import { run } from "../runtime/run.ts";
+import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
-import { mark } from "../util/trace.ts";
 import { ENGINE, launchConmon } from "./conmon.ts";
 import type { ContainerRecord, EngineState } from "./db.ts";
 import { exitDir, socketDir } from "./dirs.ts";

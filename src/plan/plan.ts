@@ -2,7 +2,7 @@
 // person would type to do the same step. Pure: every fact about the host comes in `host`.
 import type { Op } from "../protocol/ops.ts";
 import { SyncTag } from "../protocol/ops.ts";
-import { SYSTEM_PATH } from "../sys/host-tool.ts";
+import { SYSTEM_PATH } from "../util/system-path.ts";
 import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { withHome } from "./home.ts";

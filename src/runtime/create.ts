@@ -34,8 +34,8 @@ import {
 } from "../sys/proc.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
+import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
-import { mark } from "../util/trace.ts";
 import { type ContainerCgroup, cgroupPathsFor, prepareCgroup } from "./cgroup.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";

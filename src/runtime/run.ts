@@ -8,7 +8,7 @@ import { taint } from "../sys/caller.ts";
 import { writeAll } from "../sys/io.ts";
 import { libc } from "../sys/libc.ts";
 import { closeFd, recvMsg } from "../sys/seqpacket.ts";
-import { mark } from "../util/trace.ts";
+import { mark } from "../sys/trace.ts";
 import { type CreateOptions, create } from "./create.ts";
 import { describeFailure } from "./describe.ts";
 import { remove, start } from "./lifecycle.ts";

@@ -2,7 +2,7 @@
 // field for field, with leopard's ociVersion. Keys are in runc's order, so the JSON written
 // with tabs reads exactly like runc's.
 
-import { SYSTEM_PATH } from "../sys/host-tool.ts";
+import { SYSTEM_PATH } from "../util/system-path.ts";
 import type { ConfigJson, LinuxJson, MountJson, SeccompJson } from "./json.ts";
 
 /** The runtime-spec version leopard writes and implements. */

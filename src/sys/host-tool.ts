@@ -9,8 +9,9 @@
 // Not host tools: the container's process (its environment is config.json's, exactly as given)
 // and OCI hooks (config.json gives them theirs too).
 
-/** The standard PATH: system directories only. Also the default PATH of a container's process. */
-export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+import { SYSTEM_PATH } from "../util/system-path.ts";
+
+export { SYSTEM_PATH };
 
 /**
  * Variables a host tool never gets: glibc's list of those it ignores in set-uid programs, shells'

@@ -1,5 +1,5 @@
 // LEOPARD_TRACE=1: print how long each phase of a command took, to find where start-up goes.
-import { writeAll } from "../sys/io.ts";
+import { writeAll } from "./io.ts";
 
 const on = process.env["LEOPARD_TRACE"] === "1";
 let last = 0;

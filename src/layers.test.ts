@@ -1,0 +1,83 @@
+// The module map of docs/architecture.md, enforced: a module imports only the modules below it.
+// Test files and test support (testing.ts, fake.ts) may reach further.
+import { expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  util: [],
+  sys: ["util"],
+  spec: ["util"],
+  protocol: ["util"],
+  plan: ["spec", "protocol", "util"],
+  seccomp: ["spec", "sys", "util"],
+  cgroups: ["spec", "sys", "util"],
+  state: ["spec", "sys", "util"],
+  hooks: ["spec", "state", "sys", "util"],
+  runtime: ["hooks", "state", "cgroups", "seccomp", "protocol", "plan", "spec", "sys", "util"],
+  image: ["spec", "sys", "util"],
+  network: ["sys", "util"],
+  engine: [
+    "runtime",
+    "image",
+    "network",
+    "hooks",
+    "state",
+    "cgroups",
+    "seccomp",
+    "protocol",
+    "plan",
+    "spec",
+    "sys",
+    "util",
+  ],
+  serve: ["runtime", "state", "spec", "sys", "util"],
+  cli: [
+    "serve",
+    "engine",
+    "runtime",
+    "image",
+    "network",
+    "hooks",
+    "state",
+    "cgroups",
+    "seccomp",
+    "protocol",
+    "plan",
+    "spec",
+    "sys",
+    "util",
+  ],
+};
+
+const SRC = import.meta.dir;
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".ts"))
+    .map((e) => join(e.parentPath, e.name))
+    .filter((p) => !/\.test\.ts$|\/testing\.ts$|\/fake\.ts$/.test(p));
+}
+
+test("every module is in the module map", () => {
+  const dirs = readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  expect(dirs).toEqual(Object.keys(MAY_IMPORT).sort());
+});
+
+test("imports point down the module map only (static and dynamic)", () => {
+  const wrong: string[] = [];
+  for (const [mod, allowed] of Object.entries(MAY_IMPORT)) {
+    for (const file of sources(join(SRC, mod))) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/(?:from |import\()"\.\.\/(?:\.\.\/)*([a-z-]+)\//g)) {
+        const target = m[1] ?? "";
+        if (target !== mod && !allowed.includes(target))
+          wrong.push(`${file.slice(SRC.length + 1)} imports ${target}`);
+      }
+    }
+  }
+  expect(wrong).toEqual([]);
+});
