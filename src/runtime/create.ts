@@ -24,7 +24,14 @@ import type { Spec, SpecHook } from "../spec/types.ts";
 import { checkId, OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { mkfifo, writeFileAtomic } from "../sys/fs.ts";
 import { writeAll } from "../sys/io.ts";
-import { capLastCap, cgroupHierarchies, type MountInfo, mountInfo, mountOf, processStartTime } from "../sys/proc.ts";
+import {
+  capLastCap,
+  cgroupHierarchies,
+  type MountInfo,
+  mountInfo,
+  mountOf,
+  processStartTime,
+} from "../sys/proc.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
@@ -422,7 +429,10 @@ function planHooks(spec: Spec, id: string, bundle: string): PlanHooks | undefine
 }
 
 /** The host mount the root filesystem lies on (symlinks resolved, as runc does), for the planner. */
-function rootfsParent(mounts: readonly MountInfo[], rootfs: string): { path: string; shared: boolean } | undefined {
+function rootfsParent(
+  mounts: readonly MountInfo[],
+  rootfs: string,
+): { path: string; shared: boolean } | undefined {
   let real = rootfs;
   try {
     real = realpathSync(rootfs);

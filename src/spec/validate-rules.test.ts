@@ -16,7 +16,7 @@ const ROWS: Row[] = [
   [
     "there is no mount namespace",
     config({ "linux.namespaces[4]": undefined }),
-    'config.json: linux.namespaces must have a "mount" entry (a new mount namespace, or one joined by path): without one the container\'s mounts would be made in, and left behind in, the host\'s',
+    "config.json: linux.namespaces must have a \"mount\" entry (a new mount namespace, or one joined by path): without one the container's mounts would be made in, and left behind in, the host's",
   ],
   [
     "uid mappings are set without a user namespace",

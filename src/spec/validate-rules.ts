@@ -19,7 +19,7 @@ export function checkRules(s: Fields): void {
   if (!has("mount")) {
     failWith(
       "linux.namespaces",
-      'linux.namespaces must have a "mount" entry (a new mount namespace, or one joined by path): without one the container\'s mounts would be made in, and left behind in, the host\'s',
+      "linux.namespaces must have a \"mount\" entry (a new mount namespace, or one joined by path): without one the container's mounts would be made in, and left behind in, the host's",
     );
   }
 
