@@ -7,8 +7,15 @@ import * as loader from "@grpc/proto-loader";
 
 export type NamespaceMode = "POD" | "CONTAINER" | "NODE" | "TARGET";
 export type ProfileType = "RuntimeDefault" | "Unconfined" | "Localhost";
-export type Propagation = "PROPAGATION_PRIVATE" | "PROPAGATION_HOST_TO_CONTAINER" | "PROPAGATION_BIDIRECTIONAL";
-export type ContainerState = "CONTAINER_CREATED" | "CONTAINER_RUNNING" | "CONTAINER_EXITED" | "CONTAINER_UNKNOWN";
+export type Propagation =
+  | "PROPAGATION_PRIVATE"
+  | "PROPAGATION_HOST_TO_CONTAINER"
+  | "PROPAGATION_BIDIRECTIONAL";
+export type ContainerState =
+  | "CONTAINER_CREATED"
+  | "CONTAINER_RUNNING"
+  | "CONTAINER_EXITED"
+  | "CONTAINER_UNKNOWN";
 
 export interface NamespaceOption {
   network?: NamespaceMode;
@@ -96,7 +103,10 @@ export interface ContainerStats {
 
 /** Every call the suite makes: [request, response]. */
 export interface Calls {
-  Version: [{ version: string }, { runtime_name: string; runtime_version: string; runtime_api_version: string }];
+  Version: [
+    { version: string },
+    { runtime_name: string; runtime_version: string; runtime_api_version: string },
+  ];
   Status: [{ verbose?: boolean }, { status: { conditions: { type: string; status: boolean }[] } | null }];
   RunPodSandbox: [{ config: PodSandboxConfig; runtime_handler: string }, { pod_sandbox_id: string }];
   StopPodSandbox: [{ pod_sandbox_id: string }, Record<string, never>];

@@ -4,7 +4,16 @@
 // from a docker-registry on loopback through the registry mirror config (config_path +
 // hosts.toml), and two runtime handlers: `runc` and `leopard` (bin/leopard-oci as BinaryName).
 // Used by test/cri/*.test.ts and bench/cri.ts.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -44,7 +53,10 @@ export interface CriEnv {
 }
 
 export interface CriEnvOptions {
-  /** A `leopard-oci serve` socket directory for the shims' leopard-oci calls; without it, direct. */
+  /**
+   * A `leopard-oci serve` socket directory for the shims' leopard-oci calls, which must then be
+   * served (LEOPARD_SERVE=1: an unserved call fails, saying why); without it, they run direct.
+   */
   serveDir?: string;
 }
 
@@ -217,7 +229,7 @@ export async function startCri(opts: CriEnvOptions = {}): Promise<CriEnv> {
     const env: Record<string, string> = {
       PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       LEOPARD_SERVE_DIR: opts.serveDir ?? join(dir, "no-serve"),
-      ...(opts.serveDir ? {} : { LEOPARD_SERVE: "0" }),
+      LEOPARD_SERVE: opts.serveDir ? "1" : "0",
     };
     daemon = Bun.spawn([CONTAINERD, "--config", join(dir, "config.toml")], {
       env,
@@ -228,7 +240,8 @@ export async function startCri(opts: CriEnvOptions = {}): Promise<CriEnv> {
     const socket = join(dir, "containerd.sock");
     const end = Date.now() + 30_000;
     while (!existsSync(socket)) {
-      if (daemon.exitCode !== null || Date.now() > end) throw new Error(`containerd did not start: ${log(dir)}`);
+      if (daemon.exitCode !== null || Date.now() > end)
+        throw new Error(`containerd did not start: ${log(dir)}`);
       await Bun.sleep(20);
     }
     cri = new CriClient(socket);
@@ -264,7 +277,9 @@ export async function startCri(opts: CriEnvOptions = {}): Promise<CriEnv> {
     };
   } catch (e) {
     const left = await stop();
-    throw new Error(`${e instanceof Error ? e.message : String(e)}${left.length ? `; left: ${left.join(", ")}` : ""}`);
+    throw new Error(
+      `${e instanceof Error ? e.message : String(e)}${left.length ? `; left: ${left.join(", ")}` : ""}`,
+    );
   }
 }
 
@@ -293,4 +308,3 @@ export function removePodCgroup(parent: string): string[] {
   }
   return left;
 }
-

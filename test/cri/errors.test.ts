@@ -19,8 +19,14 @@ import {
   status,
 } from "./harness.ts";
 
+interface Attempt {
+  failed: string;
+  error?: string;
+  status?: { state: string; exit: number; reason: string; message: string };
+}
+
 /** Creates and starts the container; what failed, and the status containerd then reports. */
-async function attempt(env: CriEnv, pod: Pod, config: ContainerConfig) {
+async function attempt(env: CriEnv, pod: Pod, config: ContainerConfig): Promise<Attempt> {
   let id = "";
   try {
     id = await container(env, pod, config, { start: false });
@@ -30,7 +36,10 @@ async function attempt(env: CriEnv, pod: Pod, config: ContainerConfig) {
   try {
     await env.cri.call("StartContainer", { container_id: id });
     const s = await exited(env.cri, id);
-    return { failed: "nothing", status: { state: s.state, exit: s.exit_code, reason: s.reason, message: s.message } };
+    return {
+      failed: "nothing",
+      status: { state: s.state, exit: s.exit_code, reason: s.reason, message: s.message },
+    };
   } catch (e) {
     const s = await status(env.cri, id);
     return {
@@ -58,17 +67,24 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: bad input under the runc and leopard
   // until it lands this asserts exactly that difference.
   test("a missing binary and a missing image entrypoint: StartError with exit code 128 under runc", async () => {
     const noFile = (path: string) => `${path}: no such file or directory`;
-    const startError = (path: string) => ({
+    const startError = (path: string): Attempt => ({
       failed: "StartContainer",
       error: noFile(path),
       status: { state: "CONTAINER_EXITED", exit: 128, reason: "StartError", message: noFile(path) },
     });
-    const exits127 = { failed: "nothing", status: { state: "CONTAINER_EXITED", exit: 127, reason: "Error", message: "" } };
+    const exits127: Attempt = {
+      failed: "nothing",
+      status: { state: "CONTAINER_EXITED", exit: 127, reason: "Error", message: "" },
+    };
     await suite.knownDifference(
       "cannot start",
       "leopard-oci checks the command at start, not create",
       {
-        runc: { command: startError("/no-such-binary"), entrypoint: startError("/no-such-entrypoint"), left: [] as string[] },
+        runc: {
+          command: startError("/no-such-binary"),
+          entrypoint: startError("/no-such-entrypoint"),
+          left: [] as string[],
+        },
         leopard: { command: exits127, entrypoint: exits127, left: [] as string[] },
       },
       async (h) => {
@@ -79,14 +95,17 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: bad input under the runc and leopard
           image: { image: env.images.busybox },
           command: ["/no-such-binary"],
         });
-        const entrypoint = await attempt(env, pod, { metadata: { name: "entrypoint" }, image: { image: env.images.noentry } });
+        const entrypoint = await attempt(env, pod, {
+          metadata: { name: "entrypoint" },
+          image: { image: env.images.noentry },
+        });
         return { command, entrypoint, left: await removePod(env, pod) };
       },
     );
   });
 
   test("runAsUsername with no such user and a missing seccomp Localhost profile are refused at CreateContainer", async () => {
-    await suite.both(
+    await suite.both<Record<string, Attempt | string[]>>(
       "refused at create",
       {
         user: {
@@ -116,7 +135,9 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: bad input under the runc and leopard
           image,
           command: ["true"],
           linux: {
-            security_context: { seccomp: { profile_type: "Localhost", localhost_ref: `${env.dir}/no-such-profile.json` } },
+            security_context: {
+              seccomp: { profile_type: "Localhost", localhost_ref: `${env.dir}/no-such-profile.json` },
+            },
           },
         });
         return { user, seccomp, left: await removePod(env, pod) };

@@ -24,7 +24,12 @@ export interface Suite {
    * A difference that is known and tracked elsewhere: runc's result must be `expected` and
    * leopard's must be exactly `leopard` (so the test fails when the difference changes, either way).
    */
-  knownDifference<T>(name: string, why: string, expected: { runc: T; leopard: T }, scenario: (h: Handler) => Promise<T>): Promise<void>;
+  knownDifference<T>(
+    name: string,
+    why: string,
+    expected: { runc: T; leopard: T },
+    scenario: (h: Handler) => Promise<T>,
+  ): Promise<void>;
 }
 
 /** Starts a containerd for the file in beforeAll and stops it in afterAll (failing on leftovers). */
@@ -40,7 +45,9 @@ export function criSuite(title: string): Suite {
     const left = env ? await env.stop() : [];
     const w = (i: number) => Math.min(60, Math.max(8, ...table.map((r) => r[i]?.length ?? 0)));
     const line = (r: string[]) => r.map((c, i) => c.slice(0, 60).padEnd(w(i))).join("  ");
-    process.stderr.write(`\n${title}\n${[["scenario", "runc", "leopard", ""], ...table].map(line).join("\n")}\n`);
+    process.stderr.write(
+      `\n${title}\n${[["scenario", "runc", "leopard", ""], ...table].map(line).join("\n")}\n`,
+    );
     expect(left).toEqual([]);
   });
   return {
@@ -53,16 +60,29 @@ export function criSuite(title: string): Suite {
       const leopard = await scenario("leopard");
       const s = (v: T) => JSON.stringify(v) ?? "undefined";
       table.push([name, s(runc), s(leopard), s(runc) === s(leopard) ? "same" : "DIFFERENT"]);
-      expect({ name, runc }).toEqual({ name, runc: expected });
-      expect({ name, leopard }).toEqual({ name, leopard: runc });
+      const [r, l]: unknown[] = [
+        { name, runc },
+        { name, leopard },
+      ];
+      expect(r).toEqual({ name, runc: expected });
+      expect(l).toEqual({ name, leopard: runc });
     },
-    async knownDifference<T>(name: string, why: string, expected: { runc: T; leopard: T }, scenario: (h: Handler) => Promise<T>) {
+    async knownDifference<T>(
+      name: string,
+      why: string,
+      expected: { runc: T; leopard: T },
+      scenario: (h: Handler) => Promise<T>,
+    ) {
       const runc = await scenario("runc");
       const leopard = await scenario("leopard");
       const s = (v: T) => JSON.stringify(v) ?? "undefined";
       table.push([name, s(runc), s(leopard), `KNOWN: ${why}`]);
-      expect({ name, runc }).toEqual({ name, runc: expected.runc });
-      expect({ name, leopard }).toEqual({ name, leopard: expected.leopard });
+      const [r, l]: unknown[] = [
+        { name, runc },
+        { name, leopard },
+      ];
+      expect(r).toEqual({ name, runc: expected.runc });
+      expect(l).toEqual({ name, leopard: expected.leopard });
     },
   };
 }
@@ -89,7 +109,12 @@ function verbose(info: Record<string, string>): VerboseInfo {
 }
 
 /** RunPodSandbox under the handler; containers get their own PID namespace unless said otherwise (kubelet's way). */
-export async function runPod(env: CriEnv, h: Handler, name: string, extra: Partial<PodSandboxConfig> = {}): Promise<Pod> {
+export async function runPod(
+  env: CriEnv,
+  h: Handler,
+  name: string,
+  extra: Partial<PodSandboxConfig> = {},
+): Promise<Pod> {
   const base = env.podConfig(`${name}-${h}`, extra);
   const sc = base.linux?.security_context ?? {};
   const config: PodSandboxConfig = {
@@ -210,7 +235,8 @@ export async function leftovers(env: CriEnv, pod: Pod): Promise<string[]> {
   const mountinfo = readFileSync("/proc/self/mountinfo", "utf8").split("\n");
   for (const id of ids) {
     left.push(...mountinfo.filter((l) => l.includes(id)).map((l) => `mount ${l.split(" ")[4]}`));
-    for (const h of HANDLERS) if (existsSync(join(env.runtimeState(h), id))) left.push(`${h} state of ${id.slice(0, 12)}`);
+    for (const h of HANDLERS)
+      if (existsSync(join(env.runtimeState(h), id))) left.push(`${h} state of ${id.slice(0, 12)}`);
   }
   for (const pid of pod.pids) if (existsSync(`/proc/${pid}`) && !zombie(pid)) left.push(`process ${pid}`);
   return left;

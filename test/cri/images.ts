@@ -100,7 +100,15 @@ export async function pushImages(host: string, name: string): Promise<PushedImag
   const layout = await pauseLayout();
   const archive = busyboxArchive();
   const copy = (src: string, image: string) =>
-    sh(["skopeo", "--insecure-policy", "copy", "-q", "--dest-tls-verify=false", src, `docker://${host}/leopard/${image}:test`]);
+    sh([
+      "skopeo",
+      "--insecure-policy",
+      "copy",
+      "-q",
+      "--dest-tls-verify=false",
+      src,
+      `docker://${host}/leopard/${image}:test`,
+    ]);
   copy(`oci:${layout}:pause`, "pause");
   copy(`oci:${layout}:noentry`, "noentry");
   copy(`oci-archive:${archive}`, "busybox");

@@ -4,7 +4,17 @@
 // format, and nothing left behind once the pod is removed.
 import { describe, test } from "bun:test";
 import { CONTAINERD, RUNC } from "./env.ts";
-import { container, criSuite, exited, leftovers, logLines, removePod, runPod, sh, status } from "./harness.ts";
+import {
+  container,
+  criSuite,
+  exited,
+  leftovers,
+  logLines,
+  removePod,
+  runPod,
+  sh,
+  status,
+} from "./harness.ts";
 
 describe.skipIf(!CONTAINERD || !RUNC)("CRI: a pod's lifecycle under the runc and leopard handlers", () => {
   const suite = criSuite("CRI lifecycle");
@@ -39,9 +49,7 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: a pod's lifecycle under the runc and
             metadata: { name: "main" },
             image: { image: env.images.busybox },
             command: ["sh", "-c"],
-            args: [
-              "echo to stdout; echo to stderr >&2; trap 'echo term; exit 3' TERM; sleep 1000 & wait",
-            ],
+            args: ["echo to stdout; echo to stderr >&2; trap 'echo term; exit 3' TERM; sleep 1000 & wait"],
           },
           { start: false },
         );
@@ -53,7 +61,10 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: a pod's lifecycle under the runc and
         try {
           await sh(cri, id, "sleep 30", 1);
         } catch (e) {
-          execTimeout = e instanceof Error && "code" in e ? `${e.code}: ${/timeout/.test(e.message) ? "timeout" : e.message}` : String(e);
+          execTimeout =
+            e instanceof Error && "code" in e
+              ? `${e.code}: ${/timeout/.test(e.message) ? "timeout" : e.message}`
+              : String(e);
         }
         await cri.call("StopContainer", { container_id: id, timeout: 30 });
         const s = await exited(cri, id);
@@ -107,18 +118,36 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: a pod's lifecycle under the runc and
         const stillRunningAfterTerm = (await status(cri, stubborn)).state === "CONTAINER_RUNNING";
         await stop;
         const k = await exited(cri, stubborn);
-        const brief = (s: typeof q) => ({ state: s.state, exit: s.exit_code, reason: s.reason, message: s.message });
-        return { atOnce: brief(q), ignoresTerm: brief(k), stillRunningAfterTerm, left: await removePod(env, pod) };
+        const brief = (s: typeof q) => ({
+          state: s.state,
+          exit: s.exit_code,
+          reason: s.reason,
+          message: s.message,
+        });
+        return {
+          atOnce: brief(q),
+          ignoresTerm: brief(k),
+          stillRunningAfterTerm,
+          left: await removePod(env, pod),
+        };
       },
     );
   });
 
   test("ListPodSandbox shows each pod with its handler", async () => {
-    await suite.both("handler listed", { ownHandler: true, state: "SANDBOX_READY", left: [] as string[] }, async (h) => {
-      const env = suite.env();
-      const pod = await runPod(env, h, "listed");
-      const item = (await env.cri.call("ListPodSandbox", { filter: { id: pod.id } })).items[0];
-      return { ownHandler: item?.runtime_handler === h, state: item?.state ?? "none", left: await removePod(env, pod) };
-    });
+    await suite.both(
+      "handler listed",
+      { ownHandler: true, state: "SANDBOX_READY", left: [] as string[] },
+      async (h) => {
+        const env = suite.env();
+        const pod = await runPod(env, h, "listed");
+        const item = (await env.cri.call("ListPodSandbox", { filter: { id: pod.id } })).items[0];
+        return {
+          ownHandler: item?.runtime_handler === h,
+          state: item?.state ?? "none",
+          left: await removePod(env, pod),
+        };
+      },
+    );
   });
 });

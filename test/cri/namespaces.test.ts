@@ -43,8 +43,18 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: namespaces under the runc and leopar
         // IPC: a file in /dev/shm written by one is read by the other (the pod's shm mount).
         await out(env.cri, a, "echo from-one > /dev/shm/x");
         const result = {
-          sameAsPause: { net: na.net === ns("net"), ipc: na.ipc === ns("ipc"), uts: na.uts === ns("uts"), pid: na.pid === ns("pid") },
-          sameAsEachOther: { net: na.net === nb.net, ipc: na.ipc === nb.ipc, uts: na.uts === nb.uts, pid: na.pid === nb.pid },
+          sameAsPause: {
+            net: na.net === ns("net"),
+            ipc: na.ipc === ns("ipc"),
+            uts: na.uts === ns("uts"),
+            pid: na.pid === ns("pid"),
+          },
+          sameAsEachOther: {
+            net: na.net === nb.net,
+            ipc: na.ipc === nb.ipc,
+            uts: na.uts === nb.uts,
+            pid: na.pid === nb.pid,
+          },
           hostname: (await out(env.cri, b, "hostname")).replace(/-(runc|leopard)$/, "-h"),
           shmSeen: await out(env.cri, b, "cat /dev/shm/x"),
           pid1: await out(env.cri, b, "cat /proc/1/comm"),
@@ -90,7 +100,11 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: namespaces under the runc and leopar
           hostname: "",
           linux: { security_context: { namespace_options: { network: "NODE", pid: "NODE", ipc: "NODE" } } },
         });
-        const c = await container(env, pod, { metadata: { name: "c" }, image: { image: env.images.busybox }, command: SLEEP });
+        const c = await container(env, pod, {
+          metadata: { name: "c" },
+          image: { image: env.images.busybox },
+          command: SLEEP,
+        });
         const ns = await namespaces(c);
         return {
           net: ns.net === host("net"),

@@ -34,7 +34,7 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: mount propagation under the runc and
   const suite = criSuite("CRI mount propagation");
 
   test("Private, HostToContainer and Bidirectional volumes", async () => {
-    await suite.both(
+    await suite.both<Record<string, unknown>>(
       "propagation",
       {
         private: { hostMountInContainer: false, containerMountOnHost: false },
@@ -70,7 +70,11 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: mount propagation under the runc and
             await out(env.cri, id, `mount -t tmpfs -o size=1m ctr-${v} /${v}/from-container`);
           }
           for (const v of Object.keys(VOLUMES)) {
-            const inContainer = await out(env.cri, id, `grep -c ' /${v}/from-host ' /proc/self/mountinfo || true`);
+            const inContainer = await out(
+              env.cri,
+              id,
+              `grep -c ' /${v}/from-host ' /proc/self/mountinfo || true`,
+            );
             result[v] = {
               hostMountInContainer: Number(inContainer) > 0,
               containerMountOnHost: mountsUnder(join(top, v, "from-container")).length > 0,

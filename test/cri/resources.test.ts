@@ -14,7 +14,8 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: resources under the runc and leopard
   /** The container's cgroup v1 limits: cgroup_parent/<id> in the cpu and memory hierarchies. */
   function limits(pod: Pod, id: string): Record<string, number> {
     const cg = `${pod.config.linux?.cgroup_parent}/${id}`;
-    const read = (f: string) => Number(readFileSync(`/sys/fs/cgroup/${f.split(".")[0]}/${cg}/${f}`, "utf8").trim());
+    const read = (f: string) =>
+      Number(readFileSync(`/sys/fs/cgroup/${f.split(".")[0]}/${cg}/${f}`, "utf8").trim());
     return {
       shares: read("cpu.shares"),
       quota: read("cpu.cfs_quota_us"),
@@ -33,7 +34,13 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: resources under the runc and leopard
       "limits, update, stats",
       "leopard-oci refuses update --resources -",
       {
-        runc: { created, update: "ok", updated: { shares: 256, quota: 20000, period: 100000, memory: 128 }, stats, left: [] as string[] },
+        runc: {
+          created,
+          update: "ok",
+          updated: { shares: 256, quota: 20000, period: 100000, memory: 128 },
+          stats,
+          left: [] as string[],
+        },
         leopard: {
           created,
           update: "leopard-oci: update: Option '--resources' argument is ambiguous.",
@@ -49,7 +56,14 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: resources under the runc and leopard
           metadata: { name: "limited" },
           image: { image: env.images.busybox },
           command: ["sleep", "1000"],
-          linux: { resources: { cpu_shares: 512, cpu_period: 100000, cpu_quota: 50000, memory_limit_in_bytes: 64 * MiB } },
+          linux: {
+            resources: {
+              cpu_shares: 512,
+              cpu_period: 100000,
+              cpu_quota: 50000,
+              memory_limit_in_bytes: 64 * MiB,
+            },
+          },
         });
         const created = limits(pod, id);
         const update = await env.cri.attempt("UpdateContainerResources", {
@@ -61,7 +75,10 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: resources under the runc and leopard
         const s = (await env.cri.call("ContainerStats", { container_id: id })).stats;
         return {
           created,
-          update: update instanceof CriError ? (/leopard-oci: [^\n]*/.exec(update.details)?.[0] ?? update.details) : "ok",
+          update:
+            update instanceof CriError
+              ? (/leopard-oci: [^\n]*/.exec(update.details)?.[0] ?? update.details)
+              : "ok",
           updated,
           stats: {
             name: s?.attributes?.metadata?.name ?? "",

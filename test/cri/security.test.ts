@@ -41,7 +41,11 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: security contexts under the runc and
   const suite = criSuite("CRI security");
 
   /** One pod (privileged allowed), a container per context, the probe's answer for each. */
-  async function contexts(h: "runc" | "leopard", ctxs: Record<string, ContainerSecurityContext>, probe: string) {
+  async function contexts(
+    h: "runc" | "leopard",
+    ctxs: Record<string, ContainerSecurityContext>,
+    probe: string,
+  ) {
     const env = suite.env();
     const pod = await runPod(env, h, "sec", { linux: { security_context: { privileged: true } } });
     const result: Record<string, string> = {};
@@ -73,7 +77,13 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: security contexts under the runc and
           metadata: { name: "ids" },
           image,
           command: ["sleep", "1000"],
-          linux: { security_context: { run_as_user: { value: 1000 }, run_as_group: { value: 2000 }, supplemental_groups: [3000, 4000] } },
+          linux: {
+            security_context: {
+              run_as_user: { value: 1000 },
+              run_as_group: { value: 2000 },
+              supplemental_groups: [3000, 4000],
+            },
+          },
         });
         const ro = await container(env, pod, {
           metadata: { name: "ro" },
@@ -83,7 +93,11 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: security contexts under the runc and
         });
         const touch = await sh(env.cri, ro, "touch /probe");
         return {
-          ids: await out(env.cri, ids, "grep -E '^(Uid|Gid|Groups):' /proc/1/status | tr -s '\\t ' ' ' | sed 's/ $//'"),
+          ids: await out(
+            env.cri,
+            ids,
+            "grep -E '^(Uid|Gid|Groups):' /proc/1/status | tr -s '\\t ' ' ' | sed 's/ $//'",
+          ),
           readonly: `${touch.err.trim()}\nwritable volume: ${await out(env.cri, ro, "touch /dev/shm/probe && echo yes")}`,
           left: (await removePod(env, pod)).join(", "),
         };
@@ -92,7 +106,7 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: security contexts under the runc and
   });
 
   test("capabilities add/drop, NoNewPrivs, privileged, and the masked and read-only paths (absent when privileged)", async () => {
-    await suite.both(
+    await suite.both<Record<string, string>>(
       "capabilities, privileged, paths",
       {
         default: [
@@ -138,7 +152,10 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: security contexts under the runc and
           {
             default: { masked_paths: MASKED, readonly_paths: READONLY },
             caps: {
-              capabilities: { add_capabilities: ["NET_ADMIN", "SYS_TIME"], drop_capabilities: ["CHOWN", "KILL"] },
+              capabilities: {
+                add_capabilities: ["NET_ADMIN", "SYS_TIME"],
+                drop_capabilities: ["CHOWN", "KILL"],
+              },
               no_new_privs: true,
               masked_paths: MASKED,
               readonly_paths: READONLY,
@@ -159,12 +176,13 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: security contexts under the runc and
         syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
       }),
     );
-    await suite.both(
+    await suite.both<Record<string, string>>(
       "seccomp",
       {
         runtimeDefault: "Seccomp: 2\nSeccomp_filters: 1\nmkdir 0",
         unconfined: "Seccomp: 0\nSeccomp_filters: 0\nmkdir 0",
-        localhost: "Seccomp: 2\nSeccomp_filters: 1\nmkdir: can't create directory '/tmp/d': Operation not permitted\nmkdir 1",
+        localhost:
+          "Seccomp: 2\nSeccomp_filters: 1\nmkdir: can't create directory '/tmp/d': Operation not permitted\nmkdir 1",
         left: "",
       },
       (h) =>
