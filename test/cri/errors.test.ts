@@ -61,10 +61,8 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: bad input under the runc and leopard
   const suite = criSuite("CRI bad input");
 
   // runc looks the command up in `create` (runc init, before the exec fifo), so containerd's task
-  // creation fails and the container is StartError/128 with runc's message. leopard-oci looks it
-  // up only at `start` (execve in the helper): the task is created and started, then the
-  // container exits 127. "Command check at create" is being changed in parallel (Docker compat);
-  // until it lands this asserts exactly that difference.
+  // creation fails and the container is StartError/128 with runc's message; leopard-oci checks it
+  // at the same point (CHECK_EXEC before WAIT_START).
   test("a missing binary and a missing image entrypoint: StartError with exit code 128 under runc", async () => {
     const noFile = (path: string) => `${path}: no such file or directory`;
     const startError = (path: string): Attempt => ({
@@ -72,20 +70,12 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: bad input under the runc and leopard
       error: noFile(path),
       status: { state: "CONTAINER_EXITED", exit: 128, reason: "StartError", message: noFile(path) },
     });
-    const exits127: Attempt = {
-      failed: "nothing",
-      status: { state: "CONTAINER_EXITED", exit: 127, reason: "Error", message: "" },
-    };
-    await suite.knownDifference(
+    await suite.both(
       "cannot start",
-      "leopard-oci checks the command at start, not create",
       {
-        runc: {
-          command: startError("/no-such-binary"),
-          entrypoint: startError("/no-such-entrypoint"),
-          left: [] as string[],
-        },
-        leopard: { command: exits127, entrypoint: exits127, left: [] as string[] },
+        command: startError("/no-such-binary"),
+        entrypoint: startError("/no-such-entrypoint"),
+        left: [] as string[],
       },
       async (h) => {
         const env = suite.env();

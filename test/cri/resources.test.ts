@@ -24,30 +24,18 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: resources under the runc and leopard
     };
   }
 
-  // containerd's shim sends the new resources on stdin (`update --resources - ID`); leopard-oci's
-  // argument parser takes the "-" for an option and refuses. `update --resources -` is being
-  // fixed in parallel (Docker compat); until it lands this asserts exactly that difference.
+  // containerd's shim sends the new resources on stdin (`update --resources - ID`).
   test("limits at CreateContainer and from UpdateContainerResources reach the container's cgroup; ContainerStats", async () => {
     const created = { shares: 512, quota: 50000, period: 100000, memory: 64 };
     const stats = { name: "limited", cpu: true, memory: true };
-    await suite.knownDifference(
+    await suite.both(
       "limits, update, stats",
-      "leopard-oci refuses update --resources -",
       {
-        runc: {
-          created,
-          update: "ok",
-          updated: { shares: 256, quota: 20000, period: 100000, memory: 128 },
-          stats,
-          left: [] as string[],
-        },
-        leopard: {
-          created,
-          update: "leopard-oci: update: Option '--resources' argument is ambiguous.",
-          updated: created,
-          stats,
-          left: [] as string[],
-        },
+        created,
+        update: "ok",
+        updated: { shares: 256, quota: 20000, period: 100000, memory: 128 },
+        stats,
+        left: [] as string[],
       },
       async (h) => {
         const env = suite.env();
@@ -99,10 +87,14 @@ describe.skipIf(!CONTAINERD || !RUNC)("CRI: resources under the runc and leopard
         const env = suite.env();
         const pod = await runPod(env, h, "oom");
         // dd's 64 MiB buffer, filled from /dev/zero, cannot fit in 16 MiB (and there is no swap to use).
+        // containerd's shim registers for the cgroup's OOM events only once `start` has returned,
+        // whichever the runtime: an OOM in the process's first milliseconds can go unseen and be
+        // reported as "Error" (seen once in three runs under leopard). The pause lets this test
+        // check the report, not that race.
         const id = await container(env, pod, {
           metadata: { name: "hog" },
           image: { image: env.images.busybox },
-          command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
+          command: ["sh", "-c", "sleep 1; exec dd if=/dev/zero of=/dev/null bs=64M count=1"],
           linux: { resources: { memory_limit_in_bytes: 16 * MiB, memory_swap_limit_in_bytes: 16 * MiB } },
         });
         const s = await exited(env.cri, id);
