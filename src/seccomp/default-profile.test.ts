@@ -170,8 +170,7 @@ test("the JSON form reads back through the spec validator to the same profile", 
   expect(readSeccomp(JSON.parse(JSON.stringify(defaultSeccompJson(X86_64))), "linux.seccomp")).toEqual(p);
 });
 
-describe("the compiled default profile, simulated", () => {
-  if (nativeArch() !== AUDIT_ARCH_X86_64) return;
+describe.skipIf(nativeArch() !== AUDIT_ARCH_X86_64)("the compiled default profile, simulated", () => {
   const program = decode(compileSeccomp(defaultSeccompProfile(X86_64)).bpf);
   const run = (name: string, ...args: bigint[]) =>
     runFilter(program, { nr: syscallNumber(name), arch: AUDIT_ARCH_X86_64, args });
