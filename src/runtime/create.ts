@@ -215,6 +215,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   using idmapped = prepareIdmappedMounts(idmaps);
   opts.state.claim(opts.id);
   if (notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
+  mark("create: id claimed");
   let cgroup: ContainerCgroup;
   try {
     cgroup = prepareCgroup(spec, cgroupPaths, opts.id, opts.systemdCgroup === true);
@@ -222,6 +223,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     opts.state.remove(opts.id);
     throw e;
   }
+  mark("create: cgroup made");
   const stored: StoredState = {
     ociVersion: OCI_VERSION,
     id: opts.id,
@@ -270,6 +272,7 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     stored.pidStartTime = processStartTime(launched.pid) ?? "";
     delete stored.creatorPid;
     opts.state.write(stored);
+    mark("create: state written");
     if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(launched.pid));
     return launched;
   } catch (e) {
@@ -339,10 +342,12 @@ function launch(
           if (msg.tag === SyncTag.HOOKS) {
             // sync 4: namespaces and mounts exist, pivot_root has not happened: the runtime's hooks.
             onHooks(pid); // init's pid as we see it (its SYNC carries its own view)
+            mark("create: hooks run");
           } else if (msg.tag === SyncTag.CGROUP) {
             // sync 2: the helper, still in the host's PID namespace, joins the container's cgroup
             // before it creates the cgroup namespace and forks init.
             onCgroup(msg.pid);
+            mark("create: cgroup joined");
           } else if (msg.tag === SyncTag.ID_MAPS) {
             // sync 1: the user namespace exists; write its id maps from outside.
             if (!p.idMaps)
@@ -352,11 +357,13 @@ function launch(
               );
             writeMap(msg.pid, "uid_map", p.idMaps.uid);
             writeMap(msg.pid, "gid_map", p.idMaps.gid);
+            mark("create: id maps written");
           }
           sendMsg(ours, resumeFrame(msg.tag));
           break;
         case "pid":
           pid = msg.pid;
+          mark("create: init forked");
           break;
         case "pty":
           pty = m.fds[0];
