@@ -1,5 +1,7 @@
 // create: validate, plan, launch the helper and drive the sync protocol until init waits on the
-// start FIFO. Nothing of TypeScript stays resident for a detached container.
+// start FIFO. Nothing of TypeScript stays resident for a detached container. Nothing is made
+// before the state directory and its first record, which names what comes next (the cgroups, the
+// scope, then the helper): `delete` of a create killed at any point removes all of it.
 import {
   chmodSync,
   copyFileSync,
@@ -28,7 +30,7 @@ import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { mark } from "../util/trace.ts";
-import { type ContainerCgroup, cgroupPathsFor, prepareCgroup } from "./cgroup.ts";
+import { type ContainerCgroup, cgroupPathsFor, prepareCgroup, scopeUnitFor } from "./cgroup.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
 import { idmapFdNumbers, prepareIdmappedMounts } from "./idmap.ts";
@@ -213,17 +215,9 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   // Before anything exists: a mount the kernel refuses to idmap leaves nothing behind. Our fds
   // of the clones close when create returns; the helper holds its own.
   using idmapped = prepareIdmappedMounts(idmaps);
-  opts.state.claim(opts.id);
-  if (notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
-  mark("create: id claimed");
-  let cgroup: ContainerCgroup;
-  try {
-    cgroup = prepareCgroup(spec, cgroupPaths, opts.id, opts.systemdCgroup === true);
-  } catch (e) {
-    opts.state.remove(opts.id);
-    throw e;
-  }
-  mark("create: cgroup made");
+  // The first record, written with the directory before anything else exists: it names the
+  // cgroups and the scope about to be made, so `delete` of a create killed from here on finds
+  // them (state.ts). pid 0 and a live creator: "creating"; a dead creator: "stopped".
   const stored: StoredState = {
     ociVersion: OCI_VERSION,
     id: opts.id,
@@ -236,12 +230,23 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     annotations: spec.annotations ?? {},
     ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === "pid" && !n.path),
     creatorPid: process.pid,
-    cgroupPaths: cgroup.paths,
-    ...(cgroup.scope === undefined ? {} : { systemdScope: cgroup.scope.unit }),
+    creatorStartTime: processStartTime(process.pid) ?? "",
+    cgroupPaths,
+    ...(opts.systemdCgroup ? { systemdScope: scopeUnitFor(spec, opts.id) } : {}),
   };
+  opts.state.claim(stored);
+  mark("create: id claimed");
+  let cgroup: ContainerCgroup;
+  try {
+    if (notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
+    cgroup = prepareCgroup(spec, cgroupPaths, opts.id, opts.systemdCgroup === true);
+  } catch (e) {
+    opts.state.remove(opts.id);
+    throw e;
+  }
+  mark("create: cgroup made");
   let launched: Launched | undefined;
   try {
-    opts.state.write(stored);
     // The config as it is now: exec and delete's hooks read this copy, not a bundle that may change.
     copyFileSync(resolve(bundle, "config.json"), `${opts.state.dir(opts.id)}/config.json`);
     // poststart and poststop run from `start` and `delete`, which should not parse the config.
@@ -253,24 +258,27 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     mkfifo(fifo, 0o622);
     chmodSync(fifo, 0o622);
     mark("create: state dir ready");
-    launched = launch(
-      launchPlan,
-      opts,
-      preserveFds,
-      fifo,
-      consoleMode,
-      idmapped.fds,
-      (pid) => {
+    launched = launch(launchPlan, opts, preserveFds, fifo, consoleMode, idmapped.fds, {
+      spawned: (pid) => {
+        // Until it joins the cgroup, only this names the helper for a `delete` of a killed create.
+        stored.helperPid = pid;
+        stored.helperStartTime = processStartTime(pid) ?? "";
+        opts.state.write(stored);
+      },
+      hooks: (pid) => {
         const st: HookState = { ...hookState(spec, opts.id, bundle), status: "creating", pid };
         runHooks("prestart", spec.hooks.prestart, st);
         runHooks("createRuntime", spec.hooks.createRuntime, st);
       },
-      (pid) => cgroup.join(pid),
-    );
+      cgroup: (pid) => cgroup.join(pid),
+    });
     mark("create: container ready");
     stored.pid = launched.pid;
     stored.pidStartTime = processStartTime(launched.pid) ?? "";
     delete stored.creatorPid;
+    delete stored.creatorStartTime;
+    delete stored.helperPid;
+    delete stored.helperStartTime;
     opts.state.write(stored);
     mark("create: state written");
     if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(launched.pid));
@@ -289,6 +297,16 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   }
 }
 
+/** What create does at the helper's steps, each given a pid. */
+interface LaunchEvents {
+  /** The helper runs (its pid). */
+  spawned(pid: number): void;
+  /** sync 4: the runtime's hooks (init's pid). */
+  hooks(pid: number): void;
+  /** sync 2: the helper joins the cgroup (its pid). */
+  cgroup(pid: number): void;
+}
+
 function launch(
   p: LaunchPlan,
   opts: CreateOptions,
@@ -296,8 +314,7 @@ function launch(
   fifo: string,
   consoleMode: ConsoleMode,
   mountFds: readonly number[],
-  onHooks: (pid: number) => void,
-  onCgroup: (pid: number) => void,
+  on: LaunchEvents,
 ): Launched {
   // Opened here, by the runtime, and inherited: the container's user may not reach these paths.
   const passed: number[] = [openSync(fifo, O_PATH | O_CLOEXEC)];
@@ -328,10 +345,11 @@ function launch(
     for (const fd of passed) closeFd(fd);
   }
   closeFd(theirs);
-  mark("create: helper spawned");
   let pid = 0;
   let pty: number | undefined;
   try {
+    on.spawned(helper.pid);
+    mark("create: helper spawned");
     sendMsg(ours, planFrame(p.steps.map((s) => s.op)));
     for (;;) {
       const m = recvMsg(ours, HELPER_TIMEOUT_MS);
@@ -341,12 +359,12 @@ function launch(
         case "sync":
           if (msg.tag === SyncTag.HOOKS) {
             // sync 4: namespaces and mounts exist, pivot_root has not happened: the runtime's hooks.
-            onHooks(pid); // init's pid as we see it (its SYNC carries its own view)
+            on.hooks(pid); // init's pid as we see it (its SYNC carries its own view)
             mark("create: hooks run");
           } else if (msg.tag === SyncTag.CGROUP) {
             // sync 2: the helper, still in the host's PID namespace, joins the container's cgroup
             // before it creates the cgroup namespace and forks init.
-            onCgroup(msg.pid);
+            on.cgroup(msg.pid);
             mark("create: cgroup joined");
           } else if (msg.tag === SyncTag.ID_MAPS) {
             // sync 1: the user namespace exists; write its id maps from outside.
