@@ -46,6 +46,11 @@ export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean): Cgroup
   return resolveCgroupsPath(path, id, hostLayout(), { systemd });
 }
 
+/** The scope unit --systemd-cgroup makes for the container (named before it exists). */
+export function scopeUnitFor(spec: Spec, id: string): string {
+  return parseSystemdPath(spec.linux.cgroupsPath, id).unit;
+}
+
 /**
  * Creates and limits the cgroup; throws (having removed it) when a resource cannot be set. With
  * --systemd-cgroup nothing exists until join: systemd makes the scope with the helper in it, then

@@ -1,5 +1,7 @@
 // create: validate, plan, launch the helper and drive the sync protocol until init waits on the
-// start FIFO. Nothing of TypeScript stays resident for a detached container.
+// start FIFO. Nothing of TypeScript stays resident for a detached container. Nothing is made
+// before the state directory and its first record, which names what comes next (the cgroups, the
+// scope, then the helper): `delete` of a create killed at any point removes all of it.
 import {
   chmodSync,
   copyFileSync,
@@ -36,7 +38,7 @@ import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
-import { type ContainerCgroup, cgroupPathsFor, prepareCgroup } from "./cgroup.ts";
+import { type ContainerCgroup, cgroupPathsFor, prepareCgroup, scopeUnitFor } from "./cgroup.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
 import { containerHome } from "./home.ts";
@@ -226,15 +228,9 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   // to idmap, leaves nothing behind. Our fds close when create returns; the helper holds its own.
   using agent = SeccompAgent.connect(spec.linux.seccomp, seccomp?.listener === true);
   using idmapped = prepareIdmappedMounts(idmaps);
-  opts.state.claim(opts.id);
-  if (notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
-  let cgroup: ContainerCgroup;
-  try {
-    cgroup = prepareCgroup(spec, cgroupPaths, opts.id, opts.systemdCgroup === true);
-  } catch (e) {
-    opts.state.remove(opts.id);
-    throw e;
-  }
+  // The first record, written with the directory before anything else exists: it names the
+  // cgroups and the scope about to be made, so `delete` of a create killed from here on finds
+  // them (state.ts). pid 0 and a live creator: "creating"; a dead creator: "stopped".
   const stored: StoredState = {
     ociVersion: OCI_VERSION,
     id: opts.id,
@@ -247,12 +243,23 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     annotations: spec.annotations ?? {},
     ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === "pid" && !n.path),
     creatorPid: process.pid,
-    cgroupPaths: cgroup.paths,
-    ...(cgroup.scope === undefined ? {} : { systemdScope: cgroup.scope.unit }),
+    creatorStartTime: processStartTime(process.pid) ?? "",
+    cgroupPaths,
+    ...(opts.systemdCgroup ? { systemdScope: scopeUnitFor(spec, opts.id) } : {}),
   };
+  opts.state.claim(stored);
+  mark("create: id claimed");
+  let cgroup: ContainerCgroup;
+  try {
+    if (notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
+    cgroup = prepareCgroup(spec, cgroupPaths, opts.id, opts.systemdCgroup === true);
+  } catch (e) {
+    opts.state.remove(opts.id);
+    throw e;
+  }
+  mark("create: cgroup made");
   let launched: Launched | undefined;
   try {
-    opts.state.write(stored);
     // The config as it is now: exec and delete's hooks read this copy, not a bundle that may change.
     copyFileSync(resolve(bundle, "config.json"), `${opts.state.dir(opts.id)}/config.json`);
     // poststart and poststop run from `start` and `delete`, which should not parse the config.
@@ -264,20 +271,20 @@ export async function create(opts: CreateOptions): Promise<Launched> {
     mkfifo(fifo, 0o622);
     chmodSync(fifo, 0o622);
     mark("create: state dir ready");
-    launched = launch(
-      launchPlan,
-      opts,
-      preserveFds,
-      fifo,
-      consoleMode,
-      idmapped.fds,
-      (pid) => {
+    launched = launch(launchPlan, opts, preserveFds, fifo, consoleMode, idmapped.fds, {
+      spawned: (pid) => {
+        // Until it joins the cgroup, only this names the helper for a `delete` of a killed create.
+        stored.helperPid = pid;
+        stored.helperStartTime = processStartTime(pid) ?? "";
+        opts.state.write(stored);
+      },
+      hooks: (pid) => {
         const st: HookState = { ...hookState(spec, opts.id, bundle), status: "creating", pid };
         runHooks("prestart", spec.hooks.prestart, st);
         runHooks("createRuntime", spec.hooks.createRuntime, st);
       },
-      (pid) => cgroup.join(pid),
-      (fd, pid) => {
+      cgroup: (pid) => cgroup.join(pid),
+      listener: (fd, pid) => {
         // sync 5: init's filter has a listener; the agent gets it before init goes on.
         if (agent === undefined || spec.linux.seccomp === undefined)
           throw new LeopardError("protocol", "the helper sent a seccomp listener none was planned for");
@@ -291,12 +298,16 @@ export async function create(opts: CreateOptions): Promise<Launched> {
         };
         agent.send(fd, containerProcessState(spec.linux.seccomp, ctx, pid));
       },
-    );
+    });
     mark("create: container ready");
     stored.pid = launched.pid;
     stored.pidStartTime = processStartTime(launched.pid) ?? "";
     delete stored.creatorPid;
+    delete stored.creatorStartTime;
+    delete stored.helperPid;
+    delete stored.helperStartTime;
     opts.state.write(stored);
+    mark("create: state written");
     if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(launched.pid));
     return launched;
   } catch (e) {
@@ -313,6 +324,18 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   }
 }
 
+/** What create does at the helper's steps, each given a pid. */
+interface LaunchEvents {
+  /** The helper runs (its pid). */
+  spawned(pid: number): void;
+  /** sync 4: the runtime's hooks (init's pid). */
+  hooks(pid: number): void;
+  /** sync 2: the helper joins the cgroup (its pid). */
+  cgroup(pid: number): void;
+  /** sync 5: the listener fd of init's seccomp filter (init's pid), for linux.seccomp.listenerPath. */
+  listener(fd: number, pid: number): void;
+}
+
 function launch(
   p: LaunchPlan,
   opts: CreateOptions,
@@ -320,9 +343,7 @@ function launch(
   fifo: string,
   consoleMode: ConsoleMode,
   mountFds: readonly number[],
-  onHooks: (pid: number) => void,
-  onCgroup: (pid: number) => void,
-  onListener: (fd: number, pid: number) => void,
+  on: LaunchEvents,
 ): Launched {
   // Opened here, by the runtime, and inherited: the container's user may not reach these paths.
   const passed: number[] = [openSync(fifo, O_PATH | O_CLOEXEC)];
@@ -353,10 +374,11 @@ function launch(
     for (const fd of passed) closeFd(fd);
   }
   closeFd(theirs);
-  mark("create: helper spawned");
   let pid = 0;
   let pty: number | undefined;
   try {
+    on.spawned(helper.pid);
+    mark("create: helper spawned");
     sendMsg(ours, planFrame(p.steps.map((s) => s.op)));
     for (;;) {
       const m = recvMsg(ours, HELPER_TIMEOUT_MS);
@@ -366,14 +388,16 @@ function launch(
         case "sync":
           if (msg.tag === SyncTag.HOOKS) {
             // sync 4: namespaces and mounts exist, pivot_root has not happened: the runtime's hooks.
-            onHooks(pid); // init's pid as we see it (its SYNC carries its own view)
+            on.hooks(pid); // init's pid as we see it (its SYNC carries its own view)
+            mark("create: hooks run");
           } else if (msg.tag === SyncTag.CGROUP) {
             // sync 2: the helper, still in the host's PID namespace, joins the container's cgroup
             // before it creates the cgroup namespace and forks init.
-            onCgroup(msg.pid);
+            on.cgroup(msg.pid);
+            mark("create: cgroup joined");
           } else if (msg.tag === SyncTag.SECCOMP_LISTENER) {
             // sync 5: the listener of init's seccomp filter, for linux.seccomp.listenerPath.
-            handOverListener(m.fds, (fd) => onListener(fd, pid));
+            handOverListener(m.fds, (fd) => on.listener(fd, pid));
           } else if (msg.tag === SyncTag.ID_MAPS) {
             // sync 1: the user namespace exists; write its id maps from outside.
             if (!p.idMaps)
@@ -383,11 +407,13 @@ function launch(
               );
             writeMap(msg.pid, "uid_map", p.idMaps.uid);
             writeMap(msg.pid, "gid_map", p.idMaps.gid);
+            mark("create: id maps written");
           }
           sendMsg(ours, resumeFrame(msg.tag));
           break;
         case "pid":
           pid = msg.pid;
+          mark("create: init forked");
           break;
         case "pty":
           pty = m.fds[0];

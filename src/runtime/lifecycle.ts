@@ -144,12 +144,33 @@ function removeEmptyCgroups(paths: Readonly<Record<string, string>>): boolean {
   return true;
 }
 
+/**
+ * A container being created, or whose create was killed (pid 0): its helper, which is in the
+ * cgroup only from sync 2 on. Killed and waited for, so it forks nothing into the cgroup.
+ */
+async function stopHelper(s: StoredState): Promise<void> {
+  const { helperPid: pid, helperStartTime: startTime } = s;
+  if (pid === undefined || startTime === undefined || !isAlive(pid, startTime)) return;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {}
+  if (!(await waitGone(pid, startTime, 10_000)))
+    throw new LeopardError(
+      "bad-state",
+      `the helper of container "${s.id}" (pid ${pid}) did not stop after SIGKILL`,
+    );
+}
+
+/**
+ * Removes the container: its processes, cgroups, scope and state. A container whose create was
+ * killed (stopped, pid 0) goes the same way, from what its first record names (state.ts).
+ */
 export async function remove(state: StateDir, id: string, force: boolean): Promise<void> {
   let s: ReturnType<StateDir["read"]>;
   try {
     s = state.read(id);
   } catch (e) {
-    // A half-created container (no readable state) is removable with --force.
+    // Nothing by that name: done, with --force (as runc).
     if (force && e instanceof LeopardError && e.code === "not-found") return;
     throw e;
   }
@@ -159,6 +180,7 @@ export async function remove(state: StateDir, id: string, force: boolean): Promi
   }
   if (status === "creating" && !force)
     throw new LeopardError("bad-state", `container "${id}" is being created`);
+  if (s.pid === 0) await stopHelper(s);
   if (s.cgroupPaths !== undefined && !(status === "stopped" && removeEmptyCgroups(s.cgroupPaths))) {
     // Thaws, kills every process in the cgroup, waits for them and removes it (even when frozen).
     const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");

@@ -1,8 +1,13 @@
 // The container's state directory: <root>/<id>/{state.json, exec.fifo}. state.json is written
-// atomically; the status is derived from the live process, never stored.
+// atomically; the status is derived from the live process, never stored. `create` writes a first
+// record with the directory, before it makes anything else (cgroups, the helper), so a create
+// killed half-way is listed ("stopped" once its creator is gone) and `delete` finds what it made.
+// A directory without state.json (killed between mkdir and that write) reads as a stopped
+// container with nothing recorded.
 // Reading is on the hot path of every command and uses src/sys/io.ts, not node:fs (~20 ms to load);
 // writing is create's, which loads node:fs anyway.
-import { exists, type IoError, readDir, readText, removeTree } from "../sys/io.ts";
+import type { Stats } from "node:fs";
+import { DT_DIR, DT_UNKNOWN, exists, type IoError, readDir, readText, removeTree } from "../sys/io.ts";
 import { procStat } from "../sys/procstat.ts";
 import { containerNotFound, LeopardError } from "../util/errors.ts";
 
@@ -34,6 +39,11 @@ export interface StoredState {
   systemdScope?: string;
   /** pid of the `create` command while it runs; a dead creator means a failed create. */
   creatorPid?: number;
+  /** The creator's start time (a recycled pid is not the creator). */
+  creatorStartTime?: string;
+  /** The helper while the container is being created: delete kills it if create was killed. */
+  helperPid?: number;
+  helperStartTime?: string;
 }
 
 /** What `state` prints (runc's shape). */
@@ -70,17 +80,26 @@ export class StateDir {
     return `${this.dir(id)}/exec.fifo`;
   }
 
-  /** Makes the container's directory; fails if the id is taken. */
-  claim(id: string): void {
-    checkId(id);
+  /**
+   * Makes the container's directory with its first record in it (what create is about to make);
+   * fails if the id is taken.
+   */
+  claim(s: StoredState): void {
+    checkId(s.id);
     const fs = nodeFs();
     fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
     try {
-      fs.mkdirSync(this.dir(id), { mode: 0o711 });
+      fs.mkdirSync(this.dir(s.id), { mode: 0o711 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") {
-        throw new LeopardError("exists", `container "${id}" already exists`);
+        throw new LeopardError("exists", `container "${s.id}" already exists`);
       }
+      throw e;
+    }
+    try {
+      this.write(s);
+    } catch (e) {
+      this.remove(s.id);
       throw e;
     }
   }
@@ -96,17 +115,44 @@ export class StateDir {
     try {
       text = readText(`${this.dir(id)}/state.json`);
     } catch (e) {
-      if ((e as IoError).code === "ENOENT") throw containerNotFound(id);
+      const code = (e as IoError).code;
+      if (code === "ENOENT") return this.unrecorded(id);
+      if (code === "ENOTDIR") throw containerNotFound(id);
       throw e;
     }
     return JSON.parse(text) as StoredState;
   }
 
+  /** A directory without state.json: a create killed before its first record, stopped. */
+  private unrecorded(id: string): StoredState {
+    if (!exists(this.dir(id))) throw containerNotFound(id);
+    let st: Stats;
+    try {
+      st = nodeFs().statSync(this.dir(id));
+    } catch {
+      throw containerNotFound(id);
+    }
+    if (!st.isDirectory()) throw containerNotFound(id);
+    return {
+      ociVersion: OCI_VERSION,
+      id,
+      pid: 0,
+      pidStartTime: "",
+      bundle: "",
+      rootfs: "",
+      created: st.mtime.toISOString(),
+      owner: "",
+      annotations: {},
+      ownPidNamespace: false,
+    };
+  }
+
+  /** Every container's id: each directory named like one (a half-made one too). */
   ids(): string[] {
     try {
       return readDir(this.root)
-        .map((e) => e.name)
-        .filter((n) => ID.test(n) && exists(`${this.dir(n)}/state.json`));
+        .filter((e) => (e.type === DT_DIR || e.type === DT_UNKNOWN) && ID.test(e.name))
+        .map((e) => e.name);
     } catch {
       return [];
     }
@@ -119,7 +165,12 @@ export class StateDir {
   /** The status, from the process and the FIFO (present until `start`). */
   status(s: StoredState): Status {
     if (s.pid === 0) {
-      if (s.creatorPid !== undefined && isAlive(s.creatorPid, procStat(s.creatorPid)?.startTime ?? "-"))
+      // A record without the creator's start time (an older create) trusts the pid alone.
+      const creator = s.creatorPid;
+      if (
+        creator !== undefined &&
+        isAlive(creator, s.creatorStartTime ?? procStat(creator)?.startTime ?? "-")
+      )
         return "creating";
       return "stopped";
     }

@@ -128,6 +128,37 @@ if (SYSTEMD) {
       expect(oci(b, ["list", "-q"]).stdout.trim()).toBe("");
     });
 
+    // The scope and its first process exist from sync 2; init waits for `start` once ready.
+    for (const phase of ["create: cgroup joined", "create: container ready"]) {
+      test(`a create killed at "${phase}": delete --force stops its scope and leaves nothing`, async () => {
+        const id = `sdkill${process.pid}`;
+        const unit = `leopard-test-${id}.scope`;
+        const b = use(
+          bundle({
+            args: ["/bin/sleep", "30"],
+            edit: withCgroup(`machine.slice:leopard-test:${id}`, { pids: { limit: 20 } }),
+          }),
+        );
+        const killed = Bun.spawnSync([OCI, "--root", b.root, "--systemd-cgroup", "create", id], {
+          env: { ...process.env, LEOPARD_SERVE: "0", LEOPARD_TEST_KILL_AT: phase },
+          cwd: b.dir,
+          stdout: "ignore",
+          stderr: "ignore",
+        });
+        expect(killed.signalCode).toBe("SIGKILL");
+        expect(oci(b, ["state", id]).stdout).toContain('"status": "stopped"');
+        expect(oci(b, ["--systemd-cgroup", "delete", "--force", id])).toMatchObject({ code: 0, stderr: "" });
+        const ctls = V2 ? [""] : ["systemd", "memory", "pids", "cpuset", "freezer"];
+        await until(
+          () => unitObject(unit) === undefined && ctls.every((c) => !existsSync(scopeDir(unit, c))),
+        );
+        expect(readdirSync(b.root)).toEqual([]);
+        expect(oci(b, ["--systemd-cgroup", "create", id])).toMatchObject({ code: 0, stderr: "" });
+        expect(oci(b, ["--systemd-cgroup", "delete", "--force", id]).code).toBe(0);
+        await until(() => unitObject(unit) === undefined);
+      });
+    }
+
     test("podman with cgroup_manager systemd runs its container through leopard-oci in a libpod scope", async () => {
       const penv = makePodmanEnv({
         cgroupParent: `/leopard-compat-${process.pid}`,
