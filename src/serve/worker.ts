@@ -397,18 +397,24 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
     who = peer(conn);
     const msg = recvMsg(conn, REQUEST_TIMEOUT_MS);
     if (msg === null) return undefined;
-    stdio = msg.fds;
+    for (const fd of msg.fds) closeFd(fd);
     const req = decodeRequest(msg.data);
     const why =
       who.uid !== process.geteuid?.()
         ? "another user"
-        : stdio.length !== 3
-          ? "no stdio"
-          : (mismatch(who.pid, req, o.name, o.stamp) ?? o.declines?.(req.argv));
+        : (mismatch(who.pid, req, o.name, o.stamp) ?? o.declines?.(req.argv));
     if (why !== undefined) throw new Error(why);
     // Everything above was read from /proc by pid: it was the caller's only if the caller still
     // has that pid now. From here on we act.
     if (!stillThere(who)) throw new Error("the caller is gone (its pid may name another process now)");
+    // "A", then nothing until the launcher's "G" (with its stdio): a launcher that stopped
+    // waiting for us (it runs the command itself) has hung up, and we must not run it too.
+    sendMsg(conn, encodeAccepted(process.pid));
+    const go = recvMsg(conn, REQUEST_TIMEOUT_MS);
+    if (go === null) throw new Error("the launcher did not wait for us");
+    stdio = go.fds;
+    if (decodeLauncherMessage(go.data).type !== "go") throw new Error("the launcher did not say go");
+    if (stdio.length !== 3) throw new Error("no stdio");
     setRlimit(RLIMIT_NOFILE, req.nofile);
     process.chdir(req.cwd);
     // Becoming the caller: its stdio, cwd and environment, nothing of ours or a previous caller's.
@@ -416,7 +422,6 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
     for (const k of Object.keys(process.env)) delete process.env[k];
     Object.assign(process.env, req.env);
     setCallerPid(who.pid);
-    sendMsg(conn, encodeAccepted(process.pid));
     return req;
   } catch (e) {
     try {
