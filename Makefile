@@ -10,6 +10,8 @@ BUNDLE := build/cli/leopard.js
 # bin/leopard-oci runs this one, and for start, state, kill, delete and list a bundle of just those.
 OCI_BUNDLE := build/cli/leopard-oci.js
 OCI_LIGHT := build/cli/leopard-oci-light.js
+# Both launchers run this one for `serve`: the supervisor alone (less to load and to keep).
+SERVE_BUNDLE := build/cli/serve.js
 # The CLI bundles are compiled to JSC bytecode (<bundle>.jsc beside each: Bun loads it instead of
 # parsing; a direct call starts ~30% sooner). LEOPARD_BUNDLE tells the code it runs from a bundle
 # (src/util/layout.ts: import.meta.url names the build's sources in a bytecode bundle).
@@ -34,7 +36,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: all deps apt-deps check test test-unit test-integration test-cgroup-v2 demo bench clean lint typecheck format install uninstall
 
-all: deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(OCI_LIGHT)
+all: deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(OCI_LIGHT) $(SERVE_BUNDLE)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -78,14 +80,17 @@ apt-deps:
 $(UNPACK_WORKER): $(SOURCES) | deps
 	$(BUN) build src/image/unpack-worker.ts --target=bun --define LEOPARD_BUNDLE=true --outfile $@.tmp >/dev/null && mv $@.tmp $@
 
-$(BUNDLE): $(SOURCES) $(UNPACK_WORKER) | deps
+# The light and serve bundles first: the launcher checks the sources against <name>.js alone.
+$(BUNDLE): $(SOURCES) $(UNPACK_WORKER) $(SERVE_BUNDLE) | deps
 	$(call bundle,src/cli/leopard.ts,$@)
 
-# The light bundle first: the launcher checks the sources against leopard-oci.js alone.
+$(SERVE_BUNDLE): $(SOURCES) | deps
+	$(call bundle,src/cli/serve.ts,$@)
+
 $(OCI_LIGHT): $(SOURCES) | deps
 	$(call bundle,src/cli/leopard-oci-light.ts,$@)
 
-$(OCI_BUNDLE): $(SOURCES) $(OCI_LIGHT) | deps
+$(OCI_BUNDLE): $(SOURCES) $(OCI_LIGHT) $(SERVE_BUNDLE) | deps
 	$(call bundle,src/cli/leopard-oci.ts,$@)
 
 $(NATIVE) &: native/*.c native/*.h native/Makefile
@@ -119,7 +124,7 @@ V2_TESTS := src/cgroups test/cgroups test/integration/cgroups.test.ts test/integ
 # through systemd's D-Bus API) and socket activation of an installed leopard (make install into
 # the guest's tmpfs: the bundles must be built here first).
 SYSTEMD_TESTS := test/integration/systemd-cgroup.test.ts test/serve/activation.systemd.test.ts
-test-cgroup-v2: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(OCI_LIGHT)
+test-cgroup-v2: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(OCI_LIGHT) $(SERVE_BUNDLE)
 	@# The guest sees this checkout read-only: the tests' busybox root filesystems are made here first.
 	@for o in 0 100000; do [ -d build/rootfs/busybox-$$o/mnt ] || scripts/make-rootfs.sh build/rootfs/busybox-$$o $$o; done
 	$(BUN) scripts/vm/run.ts --timeout 1200 -- $(BUN) test --timeout 180000 $(V2_TESTS)
@@ -151,13 +156,13 @@ bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE)
 #   $(SYSTEMD_UNIT_DIR)/leopard{-oci,}.{socket,service}   socket activation (share/systemd/*.in)
 # `make uninstall` (same PREFIX, DESTDIR and SYSTEMD_UNIT_DIR) removes exactly these.
 INSTALLED_LIB := bun leopard-helper leopard-oci.js leopard-oci.js.jsc leopard-oci-light.js leopard-oci-light.js.jsc \
-  leopard.js leopard.js.jsc unpack-worker.js share/seccomp/default.json
+  leopard.js leopard.js.jsc serve.js serve.js.jsc unpack-worker.js share/seccomp/default.json
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/share/seccomp $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	install -m 0755 $(BUN) $(DESTDIR)$(LIBDIR)/bun
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBDIR)/leopard-helper
 	install -m 0644 $(OCI_BUNDLE) $(OCI_BUNDLE).jsc $(OCI_LIGHT) $(OCI_LIGHT).jsc $(BUNDLE) $(BUNDLE).jsc \
-	  $(UNPACK_WORKER) $(DESTDIR)$(LIBDIR)/
+	  $(SERVE_BUNDLE) $(SERVE_BUNDLE).jsc $(UNPACK_WORKER) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 share/seccomp/default.json $(DESTDIR)$(LIBDIR)/share/seccomp/default.json
 	@# The launchers last: one that finds lib/leopard/bun expects everything else there.
 	install -m 0755 native/build/leopard-oci $(DESTDIR)$(PREFIX)/bin/leopard-oci

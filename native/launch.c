@@ -23,7 +23,7 @@
  * read, no source is looked at. In the checkout it is <top>/native/build/<name>: the bundles of
  * <top>/build/cli when no source under <top>/src is newer, else the TypeScript sources.
  * leopard-oci's light verbs (state, kill, list, start, delete) load leopard-oci-light.js, a bundle
- * of just those; the rest load <name>.js.
+ * of just those; `serve` loads serve.js, the supervisor alone; the rest load <name>.js.
  *
  * Wire format (SOCK_SEQPACKET, one message per packet, fields NUL-separated; the TypeScript side
  * is src/serve/wire.ts):
@@ -217,17 +217,23 @@ static int light_verb(int argc, char **argv) {
 
 static void run_direct(int argc, char **argv, int fresh) {
   char script[PATH_MAX];
-  if (fresh && light_verb(argc, argv))
+  /* serve.js (the supervisor alone) takes the name first: one bundle serves both. */
+  int server = fresh && !strcmp(verb_of(argc, argv), "serve");
+  if (server)
+    fmt(script, sizeof script, "%s/serve.js", bundle_dir);
+  else if (fresh && light_verb(argc, argv))
     fmt(script, sizeof script, "%s/leopard-oci-light.js", bundle_dir);
   else if (fresh)
     fmt(script, sizeof script, "%s/%s.js", bundle_dir, LAUNCH_NAME);
   else
     fmt(script, sizeof script, "%s/src/cli/%s.ts", top, LAUNCH_NAME);
-  char **args = calloc((size_t)argc + 2, sizeof *args);
+  char **args = calloc((size_t)argc + 3, sizeof *args);
   if (!args) die("calloc");
-  args[0] = bun;
-  args[1] = script;
-  for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
+  int n = 0;
+  args[n++] = bun;
+  args[n++] = script;
+  if (server) args[n++] = LAUNCH_NAME;
+  for (int i = 1; i < argc; i++) args[n++] = argv[i];
   execv(bun, args);
   die(bun);
 }

@@ -219,8 +219,12 @@ if (import.meta.main) {
   const worker = process.env["LEOPARD_SERVE_WORKER"];
   if (worker) {
     const stamp = process.env["LEOPARD_SERVE_STAMP"] ?? "";
-    warm()
+    // The first worker of a socket-activated server: its first caller is waiting already.
+    const later = process.env["LEOPARD_SERVE_WARM"] === "after";
+    (later ? Promise.resolve() : warm())
       .then(() => import("../serve/worker.ts"))
-      .then((w) => w.work({ name: worker, stamp, run: main, reusable }));
+      .then((w) =>
+        w.work({ name: worker, stamp, run: main, reusable, afterFirst: later ? warm : undefined }),
+      );
   } else main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -1,8 +1,9 @@
 // `leopard-oci serve` / `leopard serve`: keeps warm workers waiting on a unix socket so that each
 // call of the launcher (native/launch.c) skips Bun's start-up and the CLI's module loading. The
 // supervisor only binds the socket (or takes it from systemd: LISTEN_FDS) and keeps `workers`
-// idle workers (default 1): a worker that takes a connection tells us ("busy"), and we start
-// another only while no other is idle; one more idle than `workers` is retired after it has idled
+// idle workers (default 1): a worker that takes a connection tells us ("busy"); with one, we
+// start another only when a call waits in the socket's queue while every worker is busy (calls
+// overlap); with more, at once. A surplus idle worker is retired after it has idled
 // `retireAfter` ms. With `idleExit`, the server exits once no call came for that long (the
 // default when systemd started it: the next call starts it again).
 //
@@ -217,8 +218,24 @@ function listen(path: string): number {
 
 type Worker = ReturnType<typeof spawnWorker>;
 
-function spawnWorker(bundle: string, name: string, fd: number) {
-  const env = { ...process.env, LEOPARD_SERVE_WORKER: name, LEOPARD_SERVE_STAMP: bundleStamp(bundle) };
+/** How often the queue is looked at while every worker is busy. */
+const QUEUE_POLL_MS = 10;
+const POLLIN = 1;
+
+/** Whether a connection waits in the listening socket's queue. */
+function pending(fd: number): boolean {
+  const pfd = new Int32Array([fd, POLLIN]);
+  return libc().poll(ptr(pfd), 1, 0) > 0 && (pfd[1]! >>> 16) % 2 === 1;
+}
+
+/** first: the first worker of a socket-activated server, whose caller waits: it warms up after. */
+function spawnWorker(bundle: string, name: string, fd: number, first: boolean) {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    LEOPARD_SERVE_WORKER: name,
+    LEOPARD_SERVE_STAMP: bundleStamp(bundle),
+    LEOPARD_SERVE_WARM: first ? "after" : undefined,
+  };
   return Bun.spawn([process.execPath, bundle], { env, stdio: ["pipe", "pipe", "inherit", fd] });
 }
 
@@ -264,8 +281,25 @@ export async function serve(o: ServeOptions): Promise<number> {
       }
     }, o.retireAfterMs);
   };
+  let watching: ReturnType<typeof setInterval> | undefined;
+  /** While every worker is busy: a call waiting in the socket's queue starts another worker. */
+  const watchQueue = () => {
+    if (watching !== undefined) return;
+    // Seen waiting twice in a row: not the next call of a sequence, which the busy worker takes
+    // as soon as it is back in its poll.
+    let seen = false;
+    watching = setInterval(() => {
+      if (stopping || idle.size > 0 || busy === 0) {
+        clearInterval(watching);
+        watching = undefined;
+      } else if (!pending(fd)) seen = false;
+      else if (seen) start();
+      else seen = true;
+    }, QUEUE_POLL_MS);
+  };
+  let started = 0;
   const start = () => {
-    const w = spawnWorker(bundle, o.name, fd);
+    const w = spawnWorker(bundle, o.name, fd, activated && started++ === 0);
     all.add(w);
     idle.add(w);
     let served = false;
@@ -281,7 +315,11 @@ export async function serve(o: ServeOptions): Promise<number> {
             if (!isBusy) busy++;
             isBusy = true;
             idleClock();
-            if (!stopping && idle.size < minIdle) start();
+            if (!stopping && idle.size < minIdle) {
+              // Another worker only while calls overlap: one waits and none is idle.
+              if (idle.size === 0 && o.workers === 1) watchQueue();
+              else start();
+            }
           } else if (line === "idle") {
             if (isBusy) busy--;
             isBusy = false;
@@ -319,6 +357,7 @@ export async function serve(o: ServeOptions): Promise<number> {
   });
   stopping = true;
   if (idleTimer !== undefined) clearTimeout(idleTimer);
+  if (watching !== undefined) clearInterval(watching);
   if (!activated) {
     try {
       // Only our own socket: another server may have taken the path since.

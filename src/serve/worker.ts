@@ -269,16 +269,25 @@ export class Remote {
 const POLLIN = 1;
 const EAGAIN = 11;
 
+/** Idle this long after a call, a worker collects the call's garbage (RSS goes back down). */
+const GC_AFTER_MS = 1000;
+
 /** The next connection, or undefined when the supervisor says stop (or is gone). */
 function nextConnection(listen: number, control: number): number | undefined {
   const pfd = new Int32Array([control, POLLIN, listen, POLLIN]);
+  let collected = false;
   for (;;) {
     pfd[1] = POLLIN; // events | revents << 16: clear the revents half
     pfd[3] = POLLIN;
-    const n = libc().poll(ptr(pfd), 2, -1);
+    const n = libc().poll(ptr(pfd), 2, collected ? -1 : GC_AFTER_MS);
     if (n < 0) {
       if (errno() === EINTR) continue;
       throw new SysError("poll", errno());
+    }
+    if (n === 0) {
+      Bun.gc(true);
+      collected = true;
+      continue;
     }
     if (pfd[1]! >>> 16 !== 0) return undefined;
     if (pfd[3]! >>> 16 === 0) continue;
@@ -301,6 +310,8 @@ export interface WorkOptions {
   declines?: (argv: readonly string[]) => string | undefined;
   /** Warm-up run once before the first caller, while fds 0-2 are /dev/null (threads start here). */
   prepare?: () => Promise<void>;
+  /** Warm-up run once after the first call (the first worker of a socket-activated server). */
+  afterFirst?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -362,6 +373,10 @@ export async function work(o: WorkOptions): Promise<never> {
     } catch {
       process.exit(0); // a lowered hard limit cannot be raised again
     }
+    for (let i = 0; i < 3; i++) check(libc().dup2(devnull, i), "dup2");
+    const after = o.afterFirst;
+    o.afterFirst = undefined;
+    await after?.();
     writeAll(status, "idle\n");
   }
 }

@@ -52,6 +52,20 @@ async function call(args: string[], e = env(), cwd = dir) {
 }
 let calls = 0;
 
+/** Until a call is served: the calls abandoned by an earlier test were taken (in order) first. */
+async function settled(): Promise<void> {
+  await until(
+    () =>
+      Bun.spawnSync([OCI, "--version"], {
+        env: env({ LEOPARD_SERVE: "1", LEOPARD_SERVE_WAIT_MS: "30000" }),
+        stdout: "ignore",
+        stderr: "ignore",
+      }).exitCode === 0,
+    30_000,
+    "a served call",
+  );
+}
+
 beforeAll(async () => {
   server = Bun.spawn([OCI, "serve", "--socket", join(dir, "leopard-oci.sock"), "--workers", "1"], {
     env: process.env,
@@ -71,6 +85,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  process.kill(server.pid, "SIGCONT");
   for (const w of workers()) process.kill(w, "SIGCONT");
   server.kill("SIGTERM");
   await server.exited;
@@ -79,6 +94,7 @@ afterAll(async () => {
 
 describe("a wedged server (every worker stopped, the supervisor running)", () => {
   test("state of a missing container answers, with runc's error and status, instead of hanging", async () => {
+    await settled();
     const stopped = workers();
     expect(stopped.length).toBeGreaterThan(0);
     for (const w of stopped) process.kill(w, "SIGSTOP");
@@ -99,8 +115,11 @@ describe("a wedged server (every worker stopped, the supervisor running)", () =>
     }
   });
 
-  test("LEOPARD_SERVE=1 says that no worker took the call, instead of hanging", async () => {
-    const stopped = workers();
+  test("LEOPARD_SERVE=1 says that no worker took the call, instead of hanging (the supervisor stopped too)", async () => {
+    await settled();
+    // With the supervisor running, a call waiting while every worker is busy may start a fresh
+    // worker that serves it; stopped as well, nothing can.
+    const stopped = [server.pid, ...workers()];
     for (const w of stopped) process.kill(w, "SIGSTOP");
     try {
       const r = await call(["--version"], env({ LEOPARD_SERVE: "1" }));
@@ -114,6 +133,7 @@ describe("a wedged server (every worker stopped, the supervisor running)", () =>
 
   test("a call the launcher gave up on runs once: the worker that takes it later does nothing", async () => {
     const b = use(bundle({ args: ["/bin/sleep", "60"] }));
+    await settled();
     const stopped = workers();
     for (const w of stopped) process.kill(w, "SIGSTOP");
     try {
