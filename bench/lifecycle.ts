@@ -11,7 +11,7 @@
 // Then the first call after activation: a fresh activator per round, its first `run` timed
 // against a direct `run`.
 // Prints the median of each and the ratio leopard/runc. `make bench` or `bun bench/lifecycle.ts [N]`.
-import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../src/spec/defaults.ts";
@@ -34,8 +34,21 @@ Bun.spawnSync(["mkdir", "-p", bundle]);
 const spec = defaultSpec({ args: ["/bin/true"] }) as unknown as Record<string, unknown>;
 (spec["process"] as Record<string, unknown>)["terminal"] = false;
 spec["root"] = { path: rootfs(), readonly: true };
-// Both runtimes put each container in the same cgroup (one at a time), under /leopard-test.
-(spec["linux"] as Record<string, unknown>)["cgroupsPath"] = `/leopard-test/bench-${process.pid}`;
+// Both runtimes put each container in the same cgroup (one at a time), under /leopard-test. Its
+// parent is made first and kept to the end: another run's cleanup of an empty /leopard-test
+// cannot take the path away between two containers.
+const CGROUP = `/leopard-test/bench-${process.pid}`;
+for (const ctl of readdirSync("/sys/fs/cgroup")) {
+  try {
+    mkdirSync(`/sys/fs/cgroup/${ctl}${CGROUP}`, { recursive: true });
+    // v1 cpuset: a cgroup's processes need its cpus and mems set, down from the root.
+    for (const f of ["cpuset.cpus", "cpuset.mems"])
+      for (const d of ["/leopard-test", CGROUP])
+        if (ctl === "cpuset")
+          writeFileSync(`/sys/fs/cgroup/cpuset${d}/${f}`, readFileSync(`/sys/fs/cgroup/cpuset/${f}`));
+  } catch {}
+}
+(spec["linux"] as Record<string, unknown>)["cgroupsPath"] = `${CGROUP}/c`;
 writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
 
 const socket = join(work, "leopard-oci.sock");
@@ -63,10 +76,12 @@ for (
   Bun.spawnSync([OCI, "--version"], { env: env("1"), stdout: "ignore", stderr: "ignore" }).exitCode !== 0;
   t++
 ) {
-  if (t > 300)
+  if (t > 300) {
+    server.kill("SIGTERM");
     throw new Error(
       "the bench's leopard-oci serve never answered (LEOPARD_SERVE=1 bin/leopard-oci --version says why: a bundle older than src/ needs make)",
     );
+  }
   Bun.sleepSync(100);
 }
 
@@ -158,7 +173,7 @@ try {
   await server.exited;
   rmSync(work, { recursive: true, force: true });
   for (const ctl of readdirSync("/sys/fs/cgroup")) {
-    for (const d of [`/leopard-test/bench-${process.pid}`]) {
+    for (const d of [`${CGROUP}/c`, CGROUP]) {
       try {
         rmdirSync(`/sys/fs/cgroup/${ctl}${d}`);
       } catch {}

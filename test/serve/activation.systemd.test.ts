@@ -32,7 +32,10 @@ function make(target: string) {
 }
 
 afterAll(() => {
-  if (!SYSTEMD) return;
+  if (!SYSTEMD) {
+    rmSync(prefix, { recursive: true, force: true });
+    return;
+  }
   systemctl("stop", "leopard-oci.socket", "leopard-oci.service", "leopard.socket", "leopard.service");
   rmSync(join(UNITS, "leopard-oci.service.d"), { recursive: true, force: true });
   make("uninstall");
