@@ -2,11 +2,16 @@
 //   run /bin/true                      (one foreground command)
 //   create + start + wait + delete     (what engines call, one process per step; the wait polls
 //                                      /proc for the container's pid, as a monitor would)
-// leopard runs two ways: direct (the launcher execs Bun: LEOPARD_SERVE=0) and served (a
-// `leopard-oci serve` this bench starts on a private socket keeps warm workers; LEOPARD_SERVE=1
-// makes an unserved call fail rather than silently go direct). Two warm-up rounds are not counted.
+//   state, kill, list                  (the light verbs: state and kill of a missing id, list of
+//                                      the root the runs above used)
+// leopard runs two ways: direct (the launcher execs Bun: LEOPARD_SERVE=0) and served by a
+// socket-activated `leopard-oci serve` (systemd-socket-activate on a private socket, as systemd's
+// .socket unit would; a plain `serve` where that is missing), warm: LEOPARD_SERVE=1 makes an
+// unserved call fail rather than silently go direct. Two warm-up rounds are not counted.
+// Then the first call after activation: a fresh activator per round, its first `run` timed
+// against a direct `run`.
 // Prints the median of each and the ratio leopard/runc. `make bench` or `bun bench/lifecycle.ts [N]`.
-import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../src/spec/defaults.ts";
@@ -29,8 +34,21 @@ Bun.spawnSync(["mkdir", "-p", bundle]);
 const spec = defaultSpec({ args: ["/bin/true"] }) as unknown as Record<string, unknown>;
 (spec["process"] as Record<string, unknown>)["terminal"] = false;
 spec["root"] = { path: rootfs(), readonly: true };
-// Both runtimes put each container in the same cgroup (one at a time), under /leopard-test.
-(spec["linux"] as Record<string, unknown>)["cgroupsPath"] = "/leopard-test/bench";
+// Both runtimes put each container in the same cgroup (one at a time), under /leopard-test. Its
+// parent is made first and kept to the end: another run's cleanup of an empty /leopard-test
+// cannot take the path away between two containers.
+const CGROUP = `/leopard-test/bench-${process.pid}`;
+for (const ctl of readdirSync("/sys/fs/cgroup")) {
+  try {
+    mkdirSync(`/sys/fs/cgroup/${ctl}${CGROUP}`, { recursive: true });
+    // v1 cpuset: a cgroup's processes need its cpus and mems set, down from the root.
+    for (const f of ["cpuset.cpus", "cpuset.mems"])
+      for (const d of ["/leopard-test", CGROUP])
+        if (ctl === "cpuset")
+          writeFileSync(`/sys/fs/cgroup/cpuset${d}/${f}`, readFileSync(`/sys/fs/cgroup/cpuset/${f}`));
+  } catch {}
+}
+(spec["linux"] as Record<string, unknown>)["cgroupsPath"] = `${CGROUP}/c`;
 writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
 
 const socket = join(work, "leopard-oci.sock");
@@ -40,19 +58,30 @@ const runtimes: Record<string, { bin: string; env: Record<string, string | undef
   "leopard-served": { bin: OCI, env: env("1") },
   runc: { bin: "runc", env: process.env },
 };
-const server = Bun.spawn([OCI, "serve", "--socket", socket, "--workers", "2"], {
-  stdout: "ignore",
-  stderr: "inherit",
-});
+const ACTIVATE = Bun.which("systemd-socket-activate");
+/** `leopard-oci serve` started by the first call on socket, as systemd would (or a plain one). */
+function activated(): ReturnType<typeof Bun.spawn> {
+  rmSync(socket, { force: true }); // an activated server leaves systemd's socket file behind
+  const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : ["-E", `${k}=${v}`]));
+  return ACTIVATE === null
+    ? Bun.spawn([OCI, "serve", "--socket", socket], { stdout: "ignore", stderr: "inherit" })
+    : Bun.spawn([ACTIVATE, "--seqpacket", "-l", socket, ...env, OCI, "serve"], {
+        stdout: "ignore",
+        stderr: "ignore",
+      });
+}
+const server = activated();
 for (
   let t = 0;
   Bun.spawnSync([OCI, "--version"], { env: env("1"), stdout: "ignore", stderr: "ignore" }).exitCode !== 0;
   t++
 ) {
-  if (t > 300)
+  if (t > 300) {
+    server.kill("SIGTERM");
     throw new Error(
       "the bench's leopard-oci serve never answered (LEOPARD_SERVE=1 bin/leopard-oci --version says why: a bundle older than src/ needs make)",
     );
+  }
   Bun.sleepSync(100);
 }
 
@@ -83,10 +112,17 @@ function exited(pid: number): boolean {
   }
 }
 
-const results: Record<string, Record<string, number[]>> = {
-  run: { leopard: [], "leopard-served": [], runc: [] },
-  lifecycle: { leopard: [], "leopard-served": [], runc: [] },
-};
+const VERBS = ["run", "lifecycle", "state", "kill", "list"] as const;
+const results: Record<string, Record<string, number[]>> = Object.fromEntries(
+  VERBS.map((v) => [v, { leopard: [], "leopard-served": [], runc: [] }]),
+);
+/** Runs argv, which must fail (a missing container): the error path engines hit too. */
+function fails(argv: string[]): void {
+  const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "ignore", cwd: bundle, env: currentEnv });
+  if (r.exitCode === 0) throw new Error(`${argv.join(" ")} succeeded`);
+}
+const first: number[] = [];
+const firstDirect: number[] = [];
 try {
   for (let i = -WARMUP; i < N; i++) {
     // Interleave the runtimes so drift in the machine's load affects all alike.
@@ -104,25 +140,49 @@ try {
         while (!exited(pid)) Bun.sleepSync(0.5);
         sh([bin, "--root", root, "delete", lid]);
       });
+      const state = timeIt(() => fails([bin, "--root", root, "state", "missing"]));
+      const kill = timeIt(() => fails([bin, "--root", root, "kill", "missing", "KILL"]));
+      const list = timeIt(() => sh([bin, "--root", root, "list"]));
       if (i >= 0) {
         results["run"]![name]!.push(run);
         results["lifecycle"]![name]!.push(lifecycle);
+        results["state"]![name]!.push(state);
+        results["kill"]![name]!.push(kill);
+        results["list"]![name]!.push(list);
       }
     }
+  }
+  server.kill("SIGTERM");
+  await server.exited;
+  // The first call after activation: nothing runs until the call, which waits for the server.
+  const firstEnv = { ...env("1"), LEOPARD_SERVE_WAIT_MS: "30000" };
+  for (let i = 0; i < Math.min(N, 10); i++) {
+    const fresh = activated();
+    while (Bun.spawnSync(["test", "-S", socket]).exitCode !== 0) Bun.sleepSync(5);
+    currentEnv = firstEnv;
+    first.push(timeIt(() => sh([OCI, "--root", join(work, "root-first"), "run", "-b", bundle, `f${i}`])));
+    currentEnv = env("0");
+    firstDirect.push(
+      timeIt(() => sh([OCI, "--root", join(work, "root-first"), "run", "-b", bundle, `d${i}`])),
+    );
+    fresh.kill("SIGTERM");
+    await fresh.exited;
   }
 } finally {
   server.kill("SIGTERM");
   await server.exited;
   rmSync(work, { recursive: true, force: true });
   for (const ctl of readdirSync("/sys/fs/cgroup")) {
-    for (const d of ["/leopard-test/bench", "/leopard-test"]) {
+    for (const d of [`${CGROUP}/c`, CGROUP]) {
       try {
         rmdirSync(`/sys/fs/cgroup/${ctl}${d}`);
       } catch {}
     }
   }
 }
-console.log(`bench/lifecycle: ${N} iterations each, medians in ms`);
+console.log(
+  `bench/lifecycle: ${N} iterations each, medians in ms (served: ${ACTIVATE === null ? "serve" : "socket-activated"}; load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`,
+);
 for (const [what, r] of Object.entries(results)) {
   const l = median(r["leopard"]!);
   const s = median(r["leopard-served"]!);
@@ -131,3 +191,8 @@ for (const [what, r] of Object.entries(results)) {
     `${what.padEnd(10)} runc ${c.toFixed(1).padStart(7)}  leopard direct ${l.toFixed(1).padStart(7)} (ratio ${(l / c).toFixed(2)})  served ${s.toFixed(1).padStart(7)} (ratio ${(s / c).toFixed(2)})`,
   );
 }
+const f = median(first);
+const fd = median(firstDirect);
+console.log(
+  `first call after activation: run ${f.toFixed(1)} ms, direct run ${fd.toFixed(1)} ms (ratio ${(f / fd).toFixed(2)}; ${first.length} rounds${ACTIVATE === null ? ", no systemd-socket-activate: serve started just before" : ""})`,
+);

@@ -1,7 +1,7 @@
 /* launch.c: bin/leopard-oci and bin/leopard (one source, two binaries: LAUNCH_NAME says which).
  *
  * Like the helper, it decides nothing about containers; its one choice is which Bun file to run
- * when it runs Bun itself (see wants_bundle). It does one of two things:
+ * when it runs Bun itself (see run_direct). It does one of two things:
  *
  *  1. Served: a `leopard-oci serve` (or `leopard serve`) keeps warm Bun workers, each with the CLI
  *     already loaded, waiting on a unix socket. The launcher connects, sends its argv, env, cwd,
@@ -12,23 +12,35 @@
  *     the status the worker sends. Bun's start-up (~50 ms here, most of it page faults) and the
  *     CLI's module loading are paid once per worker, not per call.
  *  2. Direct, when nothing serves (no socket, not root, LEOPARD_SERVE=0, sources newer than the
- *     bundle, or the worker declines: another uid, namespace, root or privileges than its own):
- *     exec the pinned Bun with our own credentials on the CLI, the bundle `make` builds
- *     when no source is newer than it, else the TypeScript sources. LEOPARD_SERVE=1 makes not
- *     being served an error that says why (for tests and for checking a server).
+ *     bundle, no worker took the call within LEOPARD_SERVE_WAIT_MS (default 500) of the connect,
+ *     or the worker declines: another uid, namespace, root or privileges than its own): exec the
+ *     pinned Bun with our own credentials on the CLI. LEOPARD_SERVE=1 makes not being served an
+ *     error that says why (for tests and for checking a server).
  *     Sockets: $LEOPARD_SERVE_DIR (default /run/leopard-serve)/<name>.sock.
+ *
+ * Where things are (see find_layout): installed, this binary is <prefix>/bin/<name> and
+ * <prefix>/lib/leopard holds the pinned Bun ("bun"), the bundles, the helper: nothing else is
+ * read, no source is looked at. In the checkout it is <top>/native/build/<name>: the bundles of
+ * <top>/build/cli when no source under <top>/src is newer, else the TypeScript sources.
+ * leopard-oci's light verbs (state, kill, list, start, delete) load leopard-oci-light.js, a bundle
+ * of just those; `serve` loads serve.js, the supervisor alone; the rest load <name>.js.
  *
  * Wire format (SOCK_SEQPACKET, one message per packet, fields NUL-separated; the TypeScript side
  * is src/serve/wire.ts):
- *   launcher → worker  "LSRV2" name stamp cwd nofile-cur nofile-max securebits argc argv...
- *                      envc env... with fds 0, 1, 2 attached (the kernel tells the worker our
+ *   launcher → worker  "LSRV3" name stamp cwd nofile-cur nofile-max securebits argc argv...
+ *                      envc env... (the kernel tells the worker our
  *                      capabilities, no_new_privs, seccomp mode and LSM label; securebits it
  *                      cannot, so we send ours: they survive the exec that started us)
+ *                      "G"                go ahead: the answer to "A" (we are still here),
+ *                                         with our fds 0, 1, 2 attached
  *                      "S" pid            the requested program was started
  *                      "E" errno          it could not be (fork, or execve in the child)
  *                      "C" pid status     a started program ended (raw wait status)
- *   worker → launcher  "A" pid            the worker (this pid) acts for us from now on (until
- *                                         then a dropped connection means "run directly")
+ *   worker → launcher  "A" pid            the worker (this pid) will act for us once we answer
+ *                                         "G"; until then a dropped connection means "run
+ *                                         directly". We wait for "A" (or "F") a bounded time and
+ *                                         then hang up and run directly: a worker that answers
+ *                                         "A" later finds us gone before it acted.
  *                      "P" nmap target source ... argc argv... [envc env... cwd]
  *                      start a program; each target fd gets source "c<N>" (the launcher's fd
  *                      N) or "a<K>" (the K-th fd attached to this message), all others closed;
@@ -45,6 +57,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +68,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef LAUNCH_NAME
@@ -67,8 +81,11 @@
 
 extern char **environ;
 
-/* Short enough that top plus any suffix below fits in PATH_MAX. */
-static char top[PATH_MAX - 256];
+/* Short enough that any of these plus a suffix fits in PATH_MAX. */
+static char top[PATH_MAX - 256];     /* the checkout, or the install's lib/leopard */
+static char bun[PATH_MAX];
+static char bundle_dir[PATH_MAX - 256];
+static int installed;
 static volatile pid_t worker_pid;
 static int sigpipe_w = -1;
 
@@ -80,19 +97,52 @@ static void die(const char *what) {
   exit(LAUNCH_FAIL);
 }
 
-/* The checkout: this binary is <top>/native/build/<name>. */
-static void find_top(void) {
-  ssize_t n = readlink("/proc/self/exe", top, sizeof top - 1);
-  if (n <= 0) die("readlink /proc/self/exe");
-  top[n] = 0;
-  for (int i = 0; i < 3; i++) {
-    char *slash = strrchr(top, '/');
-    if (!slash || slash == top) {
+/* snprintf that refuses a path too long for its buffer. */
+__attribute__((format(printf, 3, 4))) static void fmt(char *buf, size_t size, const char *f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  int n = vsnprintf(buf, size, f, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= size) {
+    errno = ENAMETOOLONG;
+    die("a path of leopard's files is too long");
+  }
+}
+
+/* Cuts the last n components off path (in place). */
+static void up(char *path, int n) {
+  for (int i = 0; i < n; i++) {
+    char *slash = strrchr(path, '/');
+    if (!slash || slash == path) {
       errno = ENOENT;
-      die("cannot find the checkout above this binary");
+      die("cannot find leopard's files above this binary");
     }
     *slash = 0;
   }
+}
+
+/* Installed (<prefix>/bin/<name> beside <prefix>/lib/leopard/bun) or the checkout
+ * (<top>/native/build/<name>). */
+static void find_layout(void) {
+  char exe[PATH_MAX - 256];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) die("readlink /proc/self/exe");
+  exe[n] = 0;
+  fmt(top, sizeof top, "%s", exe);
+  up(top, 2);
+  char lib[PATH_MAX];
+  fmt(lib, sizeof lib, "%s/lib/leopard", top);
+  fmt(bun, sizeof bun, "%s/bun", lib);
+  if (access(bun, X_OK) == 0) {
+    installed = 1;
+    fmt(top, sizeof top, "%s", lib);
+    fmt(bundle_dir, sizeof bundle_dir, "%s", lib);
+    return;
+  }
+  fmt(top, sizeof top, "%s", exe);
+  up(top, 3);
+  fmt(bun, sizeof bun, "%s/node_modules/bun/bin/bun.exe", top);
+  fmt(bundle_dir, sizeof bundle_dir, "%s/build/cli", top);
 }
 
 static int newer(const struct timespec *a, const struct timespec *b) {
@@ -125,47 +175,65 @@ static int tree_newer(int dirfd, const struct timespec *t, int depth) {
   return found;
 }
 
-/* The bundle's path and mtime stamp when it exists and no source is newer; else 0. */
+/* The bundle's path and mtime stamp when it exists and (in the checkout) no source is newer;
+ * else 0. An installed tree has no sources: nothing is walked. */
 static int fresh_bundle(char *path, size_t size, char *stamp, size_t stamp_size) {
-  snprintf(path, size, "%s/build/cli/%s.js", top, LAUNCH_NAME);
+  fmt(path, size, "%s/%s.js", bundle_dir, LAUNCH_NAME);
   struct stat st;
   if (stat(path, &st) != 0) return 0;
-  char src[PATH_MAX];
-  snprintf(src, sizeof src, "%s/src", top);
-  int dirfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd >= 0 && tree_newer(dirfd, &st.st_mtim, 0)) return 0;
-  snprintf(stamp, stamp_size, "%lld.%09ld", (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  if (!installed) {
+    char src[PATH_MAX];
+    fmt(src, sizeof src, "%s/src", top);
+    int dirfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd >= 0 && tree_newer(dirfd, &st.st_mtim, 0)) return 0;
+  }
+  fmt(stamp, stamp_size, "%lld.%09ld", (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
   return 1;
 }
 
-/* leopard-oci loads the bundle only for its heavy verbs; the light ones load a few sources faster. */
-static int wants_bundle(int argc, char **argv) {
-  if (strcmp(LAUNCH_NAME, "leopard-oci") != 0) return 1;
+/* The command: the first argument that is neither a global flag nor a global flag's value. */
+static const char *verb_of(int argc, char **argv) {
+  static const char *const valued[] = {"--root", "--log", "--log-format", "--rootless", "--criu", "--storage", "--run"};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--root") || !strcmp(a, "--log") || !strcmp(a, "--log-format") ||
-        !strcmp(a, "--rootless") || !strcmp(a, "--criu")) {
+    int takes = 0;
+    for (size_t k = 0; k < sizeof valued / sizeof *valued; k++) takes |= !strcmp(a, valued[k]);
+    if (takes) {
       i++;
       continue;
     }
-    if (a[0] == '-') continue;
-    return !strcmp(a, "create") || !strcmp(a, "run") || !strcmp(a, "exec");
+    if (a[0] != '-') return a;
   }
-  return 0;
+  return "";
 }
 
-static void run_direct(int argc, char **argv, int fresh, const char *bundle) {
-  char bun[PATH_MAX], script[PATH_MAX];
-  snprintf(bun, sizeof bun, "%s/node_modules/bun/bin/bun.exe", top);
-  if (fresh && wants_bundle(argc, argv))
-    snprintf(script, sizeof script, "%s", bundle);
+/* leopard-oci's light verbs load a bundle of just those (leopard-oci-light.js). */
+static int light_verb(int argc, char **argv) {
+  if (strcmp(LAUNCH_NAME, "leopard-oci") != 0) return 0;
+  const char *v = verb_of(argc, argv);
+  return !strcmp(v, "state") || !strcmp(v, "kill") || !strcmp(v, "list") || !strcmp(v, "ls") ||
+         !strcmp(v, "start") || !strcmp(v, "delete");
+}
+
+static void run_direct(int argc, char **argv, int fresh) {
+  char script[PATH_MAX];
+  /* serve.js (the supervisor alone) takes the name first: one bundle serves both. */
+  int server = fresh && !strcmp(verb_of(argc, argv), "serve");
+  if (server)
+    fmt(script, sizeof script, "%s/serve.js", bundle_dir);
+  else if (fresh && light_verb(argc, argv))
+    fmt(script, sizeof script, "%s/leopard-oci-light.js", bundle_dir);
+  else if (fresh)
+    fmt(script, sizeof script, "%s/%s.js", bundle_dir, LAUNCH_NAME);
   else
-    snprintf(script, sizeof script, "%s/src/cli/%s.ts", top, LAUNCH_NAME);
-  char **args = calloc((size_t)argc + 2, sizeof *args);
+    fmt(script, sizeof script, "%s/src/cli/%s.ts", top, LAUNCH_NAME);
+  char **args = calloc((size_t)argc + 3, sizeof *args);
   if (!args) die("calloc");
-  args[0] = bun;
-  args[1] = script;
-  for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
+  int n = 0;
+  args[n++] = bun;
+  args[n++] = script;
+  if (server) args[n++] = LAUNCH_NAME;
+  for (int i = 1; i < argc; i++) args[n++] = argv[i];
   execv(bun, args);
   die(bun);
 }
@@ -410,6 +478,21 @@ static void reap(struct served *s) {
 
 static int required;
 
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* How long a worker may take to answer a connect ("A" or "F"): LEOPARD_SERVE_WAIT_MS, default 500. */
+static int wait_ms(void) {
+  const char *w = getenv("LEOPARD_SERVE_WAIT_MS");
+  char *end;
+  long v = w && *w ? strtol(w, &end, 10) : -1;
+  if (v < 0 || v > 600000 || (w && *end)) return 500;
+  return (int)v;
+}
+
 /* Not served: an error when LEOPARD_SERVE=1 asked to be, else -1 (run directly). */
 static int not_served(const char *why, const char *detail) {
   if (!required) return -1;
@@ -448,7 +531,7 @@ static int serve(int argc, char **argv, const char *stamp) {
   char cwd[PATH_MAX];
   struct rlimit nofile;
   int bad = getcwd(cwd, sizeof cwd) == NULL || getrlimit(RLIMIT_NOFILE, &nofile) != 0;
-  bad = bad || put(&b, "LSRV2") || put(&b, LAUNCH_NAME) || put(&b, stamp) || put(&b, cwd);
+  bad = bad || put(&b, "LSRV3") || put(&b, LAUNCH_NAME) || put(&b, stamp) || put(&b, cwd);
   bad = bad || putu(&b, nofile.rlim_cur) || putu(&b, nofile.rlim_max);
   int securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
   bad = bad || securebits < 0 || putnum(&b, securebits);
@@ -458,9 +541,7 @@ static int serve(int argc, char **argv, const char *stamp) {
   for (char **e = environ; *e; e++) envc++;
   bad = bad || putnum(&b, envc);
   for (char **e = environ; *e && !bad; e++) bad = put(&b, *e);
-  /* stdio: open since main() (a closed one became /dev/null), so never our own socket. */
-  static const int stdio[3] = {0, 1, 2};
-  if (bad || send_fds(sock, b.p, b.len, stdio, 3) != 0) {
+  if (bad || send_fds(sock, b.p, b.len, NULL, 0) != 0) {
     close(sock);
     free(b.p);
     return not_served("cannot send the request", NULL);
@@ -479,12 +560,23 @@ static int serve(int argc, char **argv, const char *stamp) {
 
   struct served s = {.sock = sock, .sigpipe = {sp[0], sp[1]}};
   int accepted = 0;
+  long long deadline = now_ms() + wait_ms();
   for (;;) {
     struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sp[0], .events = POLLIN}};
-    if (poll(p, 2, -1) < 0) {
+    long long left = accepted ? -1 : deadline - now_ms();
+    if (!accepted && left <= 0) {
+      /* No worker took the call (a wedged or overloaded server): hang up, so that one taking it
+       * later finds us gone before it acts ("A" waits for our "G"), and run directly. */
+      close(sock);
+      free(b.p);
+      return not_served("no worker took the call in time", NULL);
+    }
+    int ready = poll(p, 2, left > INT_MAX ? INT_MAX : (int)left);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
+    if (ready == 0) continue;
     if (p[1].revents) {
       char drain[64];
       while (read(sp[0], drain, sizeof drain) > 0) {
@@ -517,6 +609,20 @@ static int serve(int argc, char **argv, const char *stamp) {
     int rc = 0;
     switch (b.p[0]) {
       case 'A': {
+        if (accepted) {
+          rc = -1;
+          break;
+        }
+        /* stdio goes with "G", not with the request: fds in flight to a worker that never takes
+         * the call would hold our stdout open, and whoever reads it to EOF would wait. They are
+         * open since main() (a closed one became /dev/null), so never our own socket. */
+        static const int stdio[3] = {0, 1, 2};
+        if (send_fds(sock, "G", 2, stdio, 3) != 0) {
+          /* The worker is gone before it acted: nothing happened. */
+          close(sock);
+          free(b.p);
+          return not_served("the server closed the connection", NULL);
+        }
         accepted = 1;
         if (n > 2) worker_pid = atoi(b.p + 2);
         struct sigaction fw = {.sa_handler = forward, .sa_flags = SA_RESTART};
@@ -566,16 +672,19 @@ static void open_stdio(void) {
 
 int main(int argc, char **argv) {
   open_stdio();
-  find_top();
+  find_layout();
   char helper[PATH_MAX];
-  snprintf(helper, sizeof helper, "%s/native/build/leopard-helper", top);
+  fmt(helper, sizeof helper, installed ? "%s/leopard-helper" : "%s/native/build/leopard-helper", top);
   setenv("LEOPARD_HELPER", helper, 0);
   char bundle[PATH_MAX], stamp[64] = "";
   int fresh = fresh_bundle(bundle, sizeof bundle, stamp, sizeof stamp);
   const char *want = getenv("LEOPARD_SERVE");
   required = want && !strcmp(want, "1");
   if (required && !fresh) not_served("the bundle is missing or older than the sources", bundle);
-  if (fresh && !(want && !strcmp(want, "0"))) {
+  /* `serve` is the server: never a call to one (under systemd the socket it connected to would
+   * be its own, not yet answered). */
+  int is_server = !strcmp(verb_of(argc, argv), "serve");
+  if (fresh && !is_server && !(want && !strcmp(want, "0"))) {
     int rc = serve(argc, argv, stamp);
     if (rc >= 0) return rc;
     /* Not served: undo what serve() set up, then run directly. */
@@ -583,6 +692,6 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof FORWARDED / sizeof *FORWARDED; i++) signal(FORWARDED[i], SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
   }
-  run_direct(argc, argv, fresh, bundle);
+  run_direct(argc, argv, fresh);
   return LAUNCH_FAIL;
 }

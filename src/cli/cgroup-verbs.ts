@@ -2,7 +2,7 @@
 import { UPDATE_FLAGS } from "../cgroups/update-flags.ts";
 import { StateDir } from "../state/state.ts";
 import { LeopardError } from "../util/errors.ts";
-import type { Options, Verb } from "./leopard-oci.ts";
+import type { Options, Verb } from "./oci-main.ts";
 
 const updateOptions: Options = {
   resources: { type: "string", short: "r" },

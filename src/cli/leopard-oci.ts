@@ -3,54 +3,17 @@
 // costs 20-40 ms of CPU in Bun; see src/sys/io.ts), flags are parsed by ./args.ts, and each
 // verb's module is imported only when that verb runs.
 
-import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
+import { StateDir } from "../state/state.ts";
 import { callerPid } from "../sys/caller.ts";
 import { writeAll } from "../sys/io.ts";
 import { mark } from "../sys/trace.ts";
-import { describe, LeopardError } from "../util/errors.ts";
-import { findCommand, type Options, parseFlags, type Values } from "./args.ts";
+import { LeopardError } from "../util/errors.ts";
+import { findCommand, type Options, type Values } from "./args.ts";
 import { CGROUP_VERBS } from "./cgroup-verbs.ts";
-import { VERSION } from "./version.ts";
+import { LIGHT_VERBS } from "./oci-light.ts";
+import { GLOBAL_OPTIONS, type Globals, out, main as runMain, type Verbs } from "./oci-main.ts";
 
-export type { Options } from "./args.ts";
-
-/**
- * Writes to stdout with write(2): process.stdout is a node stream (~40 ms to load), and
- * Bun.write(Bun.stdout) truncates stdout when it is a regular file.
- */
-export async function out(text: string): Promise<void> {
-  writeAll(1, text);
-}
-
-export interface Globals {
-  root: string;
-  log: string | undefined;
-  logFormat: "text" | "json";
-  debug: boolean;
-  systemdCgroup: boolean;
-}
-
-export interface Verb {
-  usage: string;
-  options: Options;
-  /** Positional arguments: names, a trailing "?" marks an optional one. */
-  args: string[];
-  /** Everything after the positional args is passed through unparsed (exec's command, ps's options). */
-  rest?: boolean;
-  run(g: Globals, v: Values, a: string[], rest: string[]): Promise<number | undefined> | number | undefined;
-}
-
-const GLOBAL_OPTIONS: Options = {
-  root: { type: "string" },
-  log: { type: "string" },
-  "log-format": { type: "string" },
-  debug: { type: "boolean" },
-  "systemd-cgroup": { type: "boolean" },
-  rootless: { type: "string" },
-  criu: { type: "string" },
-  version: { type: "boolean", short: "v" },
-  help: { type: "boolean", short: "h" },
-};
+export type { Globals, Options, Verb } from "./oci-main.ts";
 
 const CREATE_OPTIONS: Options = {
   bundle: { type: "string", short: "b" },
@@ -95,7 +58,7 @@ function createOptions(g: Globals, v: Values, id: string) {
   };
 }
 
-const VERBS: Record<string, Verb> = {
+const VERBS: Verbs = {
   spec: {
     usage: "spec [--rootless] [--hardened] [-b BUNDLE]",
     options: {
@@ -139,60 +102,7 @@ const VERBS: Record<string, Verb> = {
       return run({ ...createOptions(g, v, id!), detach: v["detach"] === true, keep: v["keep"] === true });
     },
   },
-  start: {
-    usage: "start ID",
-    options: {},
-    args: ["id"],
-    async run(g, _v, [id]) {
-      const { start } = await import("../runtime/lifecycle.ts");
-      start(new StateDir(g.root), id!);
-      return 0;
-    },
-  },
-  state: {
-    usage: "state ID",
-    options: {},
-    args: ["id"],
-    async run(g, _v, [id]) {
-      const { stateOf } = await import("../runtime/lifecycle.ts");
-      await out(`${JSON.stringify(stateOf(new StateDir(g.root), id!), null, 2)}\n`);
-      return 0;
-    },
-  },
-  kill: {
-    usage: "kill [--all] ID [SIGNAL]",
-    options: { all: { type: "boolean", short: "a" } },
-    args: ["id", "signal?"],
-    async run(g, v, [id, signal]) {
-      const { kill } = await import("../runtime/lifecycle.ts");
-      kill(new StateDir(g.root), id!, signal ?? "SIGTERM", v["all"] === true);
-      return 0;
-    },
-  },
-  delete: {
-    usage: "delete [--force] ID",
-    options: { force: { type: "boolean", short: "f" } },
-    args: ["id"],
-    async run(g, v, [id]) {
-      const { remove } = await import("../runtime/lifecycle.ts");
-      await remove(new StateDir(g.root), id!, v["force"] === true);
-      return 0;
-    },
-  },
-  list: {
-    usage: "list [--format table|json] [-q]",
-    options: { format: { type: "string", short: "f" }, quiet: { type: "boolean", short: "q" } },
-    args: [],
-    async run(g, v) {
-      const { list } = await import("../runtime/lifecycle.ts");
-      const { formatList } = await import("./list-format.ts");
-      const format = (v["format"] as string | undefined) ?? "table";
-      if (format !== "table" && format !== "json")
-        throw new LeopardError("invalid-argument", `--format "${format}" must be table or json`);
-      await out(formatList(list(new StateDir(g.root)), format, v["quiet"] === true));
-      return 0;
-    },
-  },
+  ...LIGHT_VERBS,
   exec: {
     usage:
       "exec [--process F | -t --cwd D -e K=V -u UID[:GID] -g GID -c CAP --no-new-privs] [-d] [--pid-file F] [--console-socket S] [--preserve-fds N] [--ignore-paused] ID [COMMAND ARGS...]",
@@ -223,8 +133,13 @@ const VERBS: Record<string, Verb> = {
     },
   },
   serve: {
-    usage: "serve [--socket PATH] [--workers N]",
-    options: { socket: { type: "string" }, workers: { type: "string" } },
+    usage: "serve [--socket PATH] [--workers N] [--idle-exit SECONDS] [--retire-after SECONDS]",
+    options: {
+      socket: { type: "string" },
+      workers: { type: "string" },
+      "idle-exit": { type: "string" },
+      "retire-after": { type: "string" },
+    },
     args: [],
     async run(_g, v) {
       return (await import("../serve/supervisor.ts")).serveVerb("leopard-oci", v);
@@ -259,94 +174,10 @@ const VERBS: Record<string, Verb> = {
     },
   },
 };
-VERBS["ls"] = VERBS["list"]!;
 Object.assign(VERBS, CGROUP_VERBS);
 
-function usage(): string {
-  return [
-    "usage: leopard-oci [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND [ARGS]",
-    "",
-    ...Object.entries(VERBS)
-      .filter(([n]) => n !== "ls")
-      .map(([, v]) => `  ${v.usage}`),
-    "",
-  ].join("\n");
-}
-
-let where = "";
-
-function logError(g: Globals | undefined, msg: string): void {
-  if (!g?.log) return;
-  const time = new Date().toISOString();
-  const line =
-    g.logFormat === "json"
-      ? `${JSON.stringify({ level: "error", msg, time })}\n`
-      : `time="${time}" level=error msg="${msg.replaceAll('"', '\\"')}"\n`;
-  try {
-    (require("node:fs") as typeof import("node:fs")).appendFileSync(g.log, line);
-  } catch {}
-}
-
-export async function main(argv: readonly string[]): Promise<number> {
-  let g: Globals | undefined;
-  where = "";
-  try {
-    // Global flags come before the verb, as with runc.
-    const at = findCommand(argv, GLOBAL_OPTIONS);
-    const gv = parseFlags(at === -1 ? argv : argv.slice(0, at), GLOBAL_OPTIONS).values;
-    const logFormat = (gv["log-format"] as string | undefined) ?? "text";
-    g = {
-      root: (gv["root"] as string | undefined) ?? DEFAULT_ROOT,
-      log: gv["log"] as string | undefined,
-      logFormat: logFormat === "json" ? "json" : "text",
-      debug: gv["debug"] === true,
-      systemdCgroup: gv["systemd-cgroup"] === true,
-    };
-    if (logFormat !== "text" && logFormat !== "json")
-      throw new LeopardError("invalid-argument", `--log-format "${logFormat}" must be text or json`);
-    if (gv["version"]) {
-      await out(VERSION);
-      return 0;
-    }
-    if (at === -1 || gv["help"]) {
-      await out(usage());
-      return at !== -1 || gv["help"] ? 0 : 1;
-    }
-    const name = argv[at]!;
-    const verb = Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
-    if (!verb) throw new LeopardError("invalid-argument", `unknown command "${name}"`);
-    where = name;
-    // runc stops reading flags after the container id of exec and ps: `exec ID sh -c x` passes -c to sh.
-    const parsed = parseFlags(
-      argv.slice(at + 1),
-      { ...verb.options, help: { type: "boolean", short: "h" } },
-      verb.rest ? { stopAfter: verb.args.length } : {},
-    );
-    if (parsed.values["help"]) {
-      await out(`usage: leopard-oci ${verb.usage}\n`);
-      return 0;
-    }
-    const required = verb.args.filter((a) => !a.endsWith("?")).length;
-    const pos = parsed.positionals;
-    if (pos[0] !== undefined && verb.args[0] === "id") where = `${name} ${pos[0]}`;
-    if (pos.length < required)
-      throw new LeopardError("invalid-argument", `missing container id: usage: leopard-oci ${verb.usage}`);
-    if (pos.length > verb.args.length)
-      throw new LeopardError(
-        "invalid-argument",
-        `unexpected argument "${pos[verb.args.length]}": usage: leopard-oci ${verb.usage}`,
-      );
-    return (await verb.run(g, parsed.values, pos, parsed.rest)) ?? 0;
-  } catch (err) {
-    const msg = describe(err);
-    let text = `leopard-oci: ${where ? `${where}: ` : ""}${msg}\n`;
-    logError(g, msg);
-    if (g?.debug && err instanceof Error && !(err instanceof LeopardError)) text += `${err.stack}\n`;
-    try {
-      writeAll(2, text);
-    } catch {}
-    return 1;
-  }
+export function main(argv: readonly string[]): Promise<number> {
+  return runMain(argv, VERBS);
 }
 
 /** Verbs after which a warm worker may serve again: none holds a terminal or a stream open. */
@@ -388,8 +219,12 @@ if (import.meta.main) {
   const worker = process.env["LEOPARD_SERVE_WORKER"];
   if (worker) {
     const stamp = process.env["LEOPARD_SERVE_STAMP"] ?? "";
-    warm()
+    // The first worker of a socket-activated server: its first caller is waiting already.
+    const later = process.env["LEOPARD_SERVE_WARM"] === "after";
+    (later ? Promise.resolve() : warm())
       .then(() => import("../serve/worker.ts"))
-      .then((w) => w.work({ name: worker, stamp, run: main, reusable }));
+      .then((w) =>
+        w.work({ name: worker, stamp, run: main, reusable, afterFirst: later ? warm : undefined }),
+      );
   } else main(process.argv.slice(2)).then((code) => process.exit(code));
 }

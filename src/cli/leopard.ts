@@ -86,8 +86,13 @@ const VERBS: Record<string, () => Promise<Verb>> = {
 
 /** `leopard serve`: warm workers for bin/leopard (src/serve/supervisor.ts). */
 const serveVerb: Verb = {
-  usage: "serve [--socket PATH] [--workers N]",
-  options: { socket: { type: "string" }, workers: { type: "string" } },
+  usage: "serve [--socket PATH] [--workers N] [--idle-exit SECONDS] [--retire-after SECONDS]",
+  options: {
+    socket: { type: "string" },
+    workers: { type: "string" },
+    "idle-exit": { type: "string" },
+    "retire-after": { type: "string" },
+  },
   args: [],
   async run(_g, v) {
     return (await import("../serve/supervisor.ts")).serveVerb("leopard", v);

@@ -5,16 +5,18 @@
 // runtime's error) as JSON on the pipe named by _OCI_SYNCPIPE; we then start the container
 // in-process.
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { spawnHelper } from "../runtime/spawn.ts";
 import { hostToolEnv } from "../sys/host-tool.ts";
 import { pipe, read } from "../sys/io.ts";
 import { closeFd, recvMsg, socketPair, waitReadable } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { binDir } from "../util/layout.ts";
 
 export const CONMON = "/usr/bin/conmon";
-const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-export const RUNTIME = `${REPO}/bin/leopard-oci`;
-export const ENGINE = `${REPO}/bin/leopard`;
+/** The launchers beside ours: the checkout's bin/ or the install's <prefix>/bin. */
+export const RUNTIME = join(binDir(), "leopard-oci");
+export const ENGINE = join(binDir(), "leopard");
 const CONMON_TIMEOUT_MS = 60_000;
 
 export interface ConmonRequest {

@@ -15,6 +15,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { callerPid } from "../sys/caller.ts";
 import { LeopardError } from "../util/errors.ts";
+import { bundled, bundlePath } from "../util/layout.ts";
 import type { UnpackOptions, UnpackResult } from "./unpack.ts";
 import { errorFromWire, type FromWorker, type ToWorker, type WireOptions } from "./unpack-wire.ts";
 
@@ -23,11 +24,13 @@ export const WINDOW = 4 << 20;
 
 /**
  * The worker's entry: beside this file when running from sources; when this module is inlined in
- * a bundle (build/cli/leopard.js), beside the bundle, where make builds build/cli/unpack-worker.js.
+ * a bundle (build/cli/leopard.js, or installed lib/leopard/leopard.js), beside the bundle, where
+ * make builds unpack-worker.js.
  */
 export function workerScript(): string | undefined {
-  const name = import.meta.url.endsWith(".ts") ? "unpack-worker.ts" : "unpack-worker.js";
-  const path = fileURLToPath(new URL(`./${name}`, import.meta.url));
+  const path = bundled()
+    ? bundlePath("unpack-worker")
+    : fileURLToPath(new URL("./unpack-worker.ts", import.meta.url));
   return existsSync(path) ? path : undefined;
 }
 

@@ -1,9 +1,12 @@
-// Where the compiled helper lives: native/build/leopard-helper in this checkout, or $LEOPARD_HELPER.
-import { fileURLToPath } from "node:url";
+// Where the compiled helper lives: $LEOPARD_HELPER (the launcher sets it), else beside the
+// bundles when installed (lib/leopard/leopard-helper), else the checkout's native/build.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { bundleDir } from "../util/layout.ts";
 
 export function helperPath(): string {
-  return (
-    process.env["LEOPARD_HELPER"] ??
-    fileURLToPath(new URL("../../native/build/leopard-helper", import.meta.url))
-  );
+  const set = process.env["LEOPARD_HELPER"];
+  if (set !== undefined) return set;
+  const installed = join(bundleDir(), "leopard-helper");
+  return existsSync(installed) ? installed : join(bundleDir(), "../../native/build/leopard-helper");
 }

@@ -7,11 +7,20 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import type { SpecSeccomp } from "../spec/types.ts";
+import { bundled } from "../util/layout.ts";
 import type { CompiledSeccomp } from "./compile.ts";
 
 export const CACHE_DIR = "/run/leopard-seccomp";
 const REPO = new URL("../..", import.meta.url).pathname;
 const COMPILER = ["compile.ts", "libseccomp.ts", "bpf.ts"].map((f) => `${REPO}src/seccomp/${f}`);
+
+/** The compiler's identity: its sources, or in a bundle (no sources beside it) the bundle file. */
+function compilerKey(h: ReturnType<typeof createHash>): void {
+  if (bundled()) {
+    const b = statSync(Bun.main);
+    h.update(`bundle:${b.ino}:${b.size}:${b.mtimeMs}`);
+  } else for (const f of COMPILER) h.update(readFileSync(f));
+}
 const LIBSECCOMP = "/usr/lib/x86_64-linux-gnu/libseccomp.so.2";
 
 /** The cache key: undefined when the compiler's sources cannot be read (then nothing is cached). */
@@ -20,7 +29,7 @@ export function cacheKey(s: SpecSeccomp): string | undefined {
   try {
     // Argument values are bigints: written with a suffix so 1 and 1n never share a key.
     h.update(JSON.stringify(s, (_k, v) => (typeof v === "bigint" ? `${v}n` : v)));
-    for (const f of COMPILER) h.update(readFileSync(f));
+    compilerKey(h);
     const lib = statSync(LIBSECCOMP);
     h.update(`${lib.ino}:${lib.size}:${lib.mtimeMs}:${process.arch}`);
   } catch {

@@ -32,7 +32,7 @@ describe("request", () => {
 
   test("decodes what launch.c sends", () => {
     const r = decodeRequest(
-      raw("LSRV2", "leopard", "1.000000001", "/", "1024", "20000", "4", "1", "ps", "2", "A=1", "B=x=y"),
+      raw("LSRV3", "leopard", "1.000000001", "/", "1024", "20000", "4", "1", "ps", "2", "A=1", "B=x=y"),
     );
     expect(r).toEqual({
       name: "leopard",
@@ -47,13 +47,13 @@ describe("request", () => {
 
   const bad: [string, Uint8Array][] = [
     ["another magic", raw("LSRV1", "leopard", "1.0", "/", "1", "1", "0", "0", "0")],
-    ["a relative cwd", raw("LSRV2", "leopard", "1.0", "tmp", "1", "1", "0", "0", "0")],
-    ["argc past the end", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "0", "3", "a")],
-    ["envc short", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "0", "0", "2", "A=1")],
-    ["trailing fields", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "0", "0", "0", "extra")],
-    ["a negative count", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "0", "-1")],
-    ["a non-numeric limit", raw("LSRV2", "leopard", "1.0", "/", "x", "1", "0", "0", "0")],
-    ["no securebits", raw("LSRV2", "leopard", "1.0", "/", "1", "1", "", "0", "0")],
+    ["a relative cwd", raw("LSRV3", "leopard", "1.0", "tmp", "1", "1", "0", "0", "0")],
+    ["argc past the end", raw("LSRV3", "leopard", "1.0", "/", "1", "1", "0", "3", "a")],
+    ["envc short", raw("LSRV3", "leopard", "1.0", "/", "1", "1", "0", "0", "2", "A=1")],
+    ["trailing fields", raw("LSRV3", "leopard", "1.0", "/", "1", "1", "0", "0", "0", "extra")],
+    ["a negative count", raw("LSRV3", "leopard", "1.0", "/", "1", "1", "0", "-1")],
+    ["a non-numeric limit", raw("LSRV3", "leopard", "1.0", "/", "x", "1", "0", "0", "0")],
+    ["no securebits", raw("LSRV3", "leopard", "1.0", "/", "1", "1", "", "0", "0")],
   ];
   for (const [what, data] of bad) test(`refuses ${what}`, () => expect(() => decodeRequest(data)).toThrow());
 

@@ -2,7 +2,7 @@
 // text fields, one message per SOCK_SEQPACKET packet. Pure encode/decode; see launch.c's header
 // for the whole exchange.
 
-export const MAGIC = "LSRV2";
+export const MAGIC = "LSRV3";
 
 /** What a launcher asks: run this command line as if it were the process that called us. */
 export interface Request {
@@ -22,6 +22,7 @@ export interface Request {
 
 /** Launcher → worker after the request. */
 export type LauncherMessage =
+  | { type: "go" }
   | { type: "started"; pid: number }
   | { type: "failed"; errno: number }
   | { type: "child"; pid: number; status: number };
@@ -105,6 +106,7 @@ export function encodeRequest(r: Request): Uint8Array {
 
 export function decodeLauncherMessage(data: Uint8Array): LauncherMessage {
   const [t, a, b] = fields(data);
+  if (t === "G") return { type: "go" };
   if (t === "S") return { type: "started", pid: count(a, "pid") };
   if (t === "E") return { type: "failed", errno: count(a, "errno") };
   if (t === "C") return { type: "child", pid: count(a, "pid"), status: count(b, "status") };

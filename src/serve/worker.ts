@@ -269,16 +269,25 @@ export class Remote {
 const POLLIN = 1;
 const EAGAIN = 11;
 
+/** Idle this long after a call, a worker collects the call's garbage (RSS goes back down). */
+const GC_AFTER_MS = 1000;
+
 /** The next connection, or undefined when the supervisor says stop (or is gone). */
 function nextConnection(listen: number, control: number): number | undefined {
   const pfd = new Int32Array([control, POLLIN, listen, POLLIN]);
+  let collected = false;
   for (;;) {
     pfd[1] = POLLIN; // events | revents << 16: clear the revents half
     pfd[3] = POLLIN;
-    const n = libc().poll(ptr(pfd), 2, -1);
+    const n = libc().poll(ptr(pfd), 2, collected ? -1 : GC_AFTER_MS);
     if (n < 0) {
       if (errno() === EINTR) continue;
       throw new SysError("poll", errno());
+    }
+    if (n === 0) {
+      Bun.gc(true);
+      collected = true;
+      continue;
     }
     if (pfd[1]! >>> 16 !== 0) return undefined;
     if (pfd[3]! >>> 16 === 0) continue;
@@ -301,6 +310,8 @@ export interface WorkOptions {
   declines?: (argv: readonly string[]) => string | undefined;
   /** Warm-up run once before the first caller, while fds 0-2 are /dev/null (threads start here). */
   prepare?: () => Promise<void>;
+  /** Warm-up run once after the first call (the first worker of a socket-activated server). */
+  afterFirst?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -362,6 +373,10 @@ export async function work(o: WorkOptions): Promise<never> {
     } catch {
       process.exit(0); // a lowered hard limit cannot be raised again
     }
+    for (let i = 0; i < 3; i++) check(libc().dup2(devnull, i), "dup2");
+    const after = o.afterFirst;
+    o.afterFirst = undefined;
+    await after?.();
     writeAll(status, "idle\n");
   }
 }
@@ -397,18 +412,24 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
     who = peer(conn);
     const msg = recvMsg(conn, REQUEST_TIMEOUT_MS);
     if (msg === null) return undefined;
-    stdio = msg.fds;
+    for (const fd of msg.fds) closeFd(fd);
     const req = decodeRequest(msg.data);
     const why =
       who.uid !== process.geteuid?.()
         ? "another user"
-        : stdio.length !== 3
-          ? "no stdio"
-          : (mismatch(who.pid, req, o.name, o.stamp) ?? o.declines?.(req.argv));
+        : (mismatch(who.pid, req, o.name, o.stamp) ?? o.declines?.(req.argv));
     if (why !== undefined) throw new Error(why);
     // Everything above was read from /proc by pid: it was the caller's only if the caller still
     // has that pid now. From here on we act.
     if (!stillThere(who)) throw new Error("the caller is gone (its pid may name another process now)");
+    // "A", then nothing until the launcher's "G" (with its stdio): a launcher that stopped
+    // waiting for us (it runs the command itself) has hung up, and we must not run it too.
+    sendMsg(conn, encodeAccepted(process.pid));
+    const go = recvMsg(conn, REQUEST_TIMEOUT_MS);
+    if (go === null) throw new Error("the launcher did not wait for us");
+    stdio = go.fds;
+    if (decodeLauncherMessage(go.data).type !== "go") throw new Error("the launcher did not say go");
+    if (stdio.length !== 3) throw new Error("no stdio");
     setRlimit(RLIMIT_NOFILE, req.nofile);
     process.chdir(req.cwd);
     // Becoming the caller: its stdio, cwd and environment, nothing of ours or a previous caller's.
@@ -416,7 +437,6 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
     for (const k of Object.keys(process.env)) delete process.env[k];
     Object.assign(process.env, req.env);
     setCallerPid(who.pid);
-    sendMsg(conn, encodeAccepted(process.pid));
     return req;
   } catch (e) {
     try {

@@ -35,6 +35,7 @@ const DEFS = {
   listen: { args: [i32, i32], returns: i32 },
   accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
   getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
+  getsockname: { args: [i32, ptr, ptr], returns: i32 },
   dup2: { args: [i32, i32], returns: i32 },
   dup: { args: [i32], returns: i32 },
   pipe2: { args: [ptr, i32], returns: i32 },

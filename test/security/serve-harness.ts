@@ -43,6 +43,8 @@ export async function startServer(
     ...env,
     LEOPARD_SERVE_DIR: dir,
     LEOPARD_SERVE: "1",
+    // A call may wait for a worker that is still starting (all others busy): not a fallback.
+    LEOPARD_SERVE_WAIT_MS: "30000",
     ...extra,
   });
   const stop = async () => {

@@ -25,7 +25,7 @@ const NONE = ["--network", "none"];
 
 async function call(args: string[]) {
   const p = Bun.spawn([LEOPARD, ...args], {
-    env: { ...ENV, LEOPARD_SERVE_DIR: dir, LEOPARD_SERVE: "1" },
+    env: { ...ENV, LEOPARD_SERVE_DIR: dir, LEOPARD_SERVE: "1", LEOPARD_SERVE_WAIT_MS: "30000" },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -15,7 +15,13 @@ const use = trackBundles();
 
 /** The environment of a launcher that must be served by our server. */
 function served(extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return { ...process.env, LEOPARD_SERVE_DIR: dir, LEOPARD_SERVE: "1", ...extra };
+  return {
+    ...process.env,
+    LEOPARD_SERVE_DIR: dir,
+    LEOPARD_SERVE: "1",
+    LEOPARD_SERVE_WAIT_MS: "30000",
+    ...extra,
+  };
 }
 
 function workers(): number[] {

@@ -1,0 +1,138 @@
+// leopard-oci's command line without its verbs: global flags, the verb's flags and positionals,
+// errors as one line (and to --log), exit statuses. The full CLI (leopard-oci.ts) and the light
+// one (leopard-oci-light.ts: the verbs an engine calls most, in a bundle of their own) both run
+// it with their own table of verbs.
+import { DEFAULT_ROOT } from "../state/state.ts";
+import { writeAll } from "../sys/io.ts";
+import { describe, LeopardError } from "../util/errors.ts";
+import { findCommand, type Options, parseFlags, type Values } from "./args.ts";
+import { VERSION } from "./version.ts";
+
+export type { Options } from "./args.ts";
+
+/**
+ * Writes to stdout with write(2): process.stdout is a node stream (~40 ms to load), and
+ * Bun.write(Bun.stdout) truncates stdout when it is a regular file.
+ */
+export async function out(text: string): Promise<void> {
+  writeAll(1, text);
+}
+
+export interface Globals {
+  root: string;
+  log: string | undefined;
+  logFormat: "text" | "json";
+  debug: boolean;
+  systemdCgroup: boolean;
+}
+
+export interface Verb {
+  usage: string;
+  options: Options;
+  /** Positional arguments: names, a trailing "?" marks an optional one. */
+  args: string[];
+  /** Everything after the positional args is passed through unparsed (exec's command, ps's options). */
+  rest?: boolean;
+  run(g: Globals, v: Values, a: string[], rest: string[]): Promise<number | undefined> | number | undefined;
+}
+
+export const GLOBAL_OPTIONS: Options = {
+  root: { type: "string" },
+  log: { type: "string" },
+  "log-format": { type: "string" },
+  debug: { type: "boolean" },
+  "systemd-cgroup": { type: "boolean" },
+  rootless: { type: "string" },
+  criu: { type: "string" },
+  version: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+};
+
+export type Verbs = Record<string, Verb>;
+
+function usage(VERBS: Verbs): string {
+  return [
+    "usage: leopard-oci [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND [ARGS]",
+    "",
+    ...Object.entries(VERBS)
+      .filter(([n]) => n !== "ls")
+      .map(([, v]) => `  ${v.usage}`),
+    "",
+  ].join("\n");
+}
+
+let where = "";
+
+function logError(g: Globals | undefined, msg: string): void {
+  if (!g?.log) return;
+  const time = new Date().toISOString();
+  const line =
+    g.logFormat === "json"
+      ? `${JSON.stringify({ level: "error", msg, time })}\n`
+      : `time="${time}" level=error msg="${msg.replaceAll('"', '\\"')}"\n`;
+  try {
+    (require("node:fs") as typeof import("node:fs")).appendFileSync(g.log, line);
+  } catch {}
+}
+
+export async function main(argv: readonly string[], VERBS: Verbs): Promise<number> {
+  let g: Globals | undefined;
+  where = "";
+  try {
+    // Global flags come before the verb, as with runc.
+    const at = findCommand(argv, GLOBAL_OPTIONS);
+    const gv = parseFlags(at === -1 ? argv : argv.slice(0, at), GLOBAL_OPTIONS).values;
+    const logFormat = (gv["log-format"] as string | undefined) ?? "text";
+    g = {
+      root: (gv["root"] as string | undefined) ?? DEFAULT_ROOT,
+      log: gv["log"] as string | undefined,
+      logFormat: logFormat === "json" ? "json" : "text",
+      debug: gv["debug"] === true,
+      systemdCgroup: gv["systemd-cgroup"] === true,
+    };
+    if (logFormat !== "text" && logFormat !== "json")
+      throw new LeopardError("invalid-argument", `--log-format "${logFormat}" must be text or json`);
+    if (gv["version"]) {
+      await out(VERSION);
+      return 0;
+    }
+    if (at === -1 || gv["help"]) {
+      await out(usage(VERBS));
+      return at !== -1 || gv["help"] ? 0 : 1;
+    }
+    const name = argv[at]!;
+    const verb = Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
+    if (!verb) throw new LeopardError("invalid-argument", `unknown command "${name}"`);
+    where = name;
+    // runc stops reading flags after the container id of exec and ps: `exec ID sh -c x` passes -c to sh.
+    const parsed = parseFlags(
+      argv.slice(at + 1),
+      { ...verb.options, help: { type: "boolean", short: "h" } },
+      verb.rest ? { stopAfter: verb.args.length } : {},
+    );
+    if (parsed.values["help"]) {
+      await out(`usage: leopard-oci ${verb.usage}\n`);
+      return 0;
+    }
+    const required = verb.args.filter((a) => !a.endsWith("?")).length;
+    const pos = parsed.positionals;
+    if (pos[0] !== undefined && verb.args[0] === "id") where = `${name} ${pos[0]}`;
+    if (pos.length < required)
+      throw new LeopardError("invalid-argument", `missing container id: usage: leopard-oci ${verb.usage}`);
+    if (pos.length > verb.args.length)
+      throw new LeopardError(
+        "invalid-argument",
+        `unexpected argument "${pos[verb.args.length]}": usage: leopard-oci ${verb.usage}`,
+      );
+    return (await verb.run(g, parsed.values, pos, parsed.rest)) ?? 0;
+  } catch (err) {
+    const msg = describe(err);
+    let text = `leopard-oci: ${where ? `${where}: ` : ""}${msg}\n`;
+    logError(g, msg);
+    if (g?.debug && err instanceof Error && !(err instanceof LeopardError)) text += `${err.stack}\n`;
+    try {
+      writeAll(2, text);
+    } catch {}
+    return 1;
+  }
+}
