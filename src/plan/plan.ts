@@ -7,6 +7,7 @@ import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credent
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { withHome } from "./home.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
+import { type LaunchEnv, withLaunchEnv } from "./launch-env.ts";
 import { MS, parseMountOptions, propagationFlag } from "./mount-options.ts";
 import { planMounts } from "./mounts.ts";
 import { procWrite } from "./proc-write.ts";
@@ -93,6 +94,8 @@ export interface PlanInput {
    * by the runtime: HOME when the process's environment has none, as runc sets it.
    */
   home?: string | undefined;
+  /** LISTEN_FDS and NOTIFY_SOCKET, added to the process and mounts (src/plan/launch-env.ts). */
+  launch?: LaunchEnv | undefined;
 }
 
 export interface Step {
@@ -167,7 +170,8 @@ function keptFlags(mounts: PlanSpec["mounts"], path: string): number {
 const printfArg = (s: string): string => `'${s.replaceAll("'", `'\\''`).replaceAll("\n", "\\n")}'`;
 
 export function plan(input: PlanInput): LaunchPlan {
-  const { spec, host } = input;
+  const { host } = input;
+  const spec = withLaunchEnv(input.spec, input.launch ?? {});
   const steps: Step[] = [];
   const add = (op: Op, explain: string): void => {
     steps.push({ op, explain });

@@ -22,13 +22,8 @@ const SPAWN_NOFILE = 1024n;
 const EINVAL = 22;
 const ENOENT = 2;
 
-/** The fd number each idmapped mount's clone gets in the helper: consecutive from firstFd. */
-export function idmapFdNumbers(requests: readonly IdmapRequest[], firstFd: number): Map<number, number> {
-  return new Map(requests.map((r, i) => [r.index, firstFd + i]));
-}
-
 export interface IdmappedSources extends Disposable {
-  /** Our fds of the detached clones, in request order: the helper inherits them at idmapFdNumbers. */
+  /** Our fds of the detached clones, in request order: the helper inherits them at the session's slots. */
   fds: number[];
 }
 
