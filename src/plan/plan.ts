@@ -1,7 +1,7 @@
 // spec → launch plan: the exact list of ops the helper runs, each with the shell command a
 // person would type to do the same step. Pure: every fact about the host comes in `host`.
 import type { Op } from "../protocol/ops.ts";
-import { SyncTag } from "../protocol/ops.ts";
+import { ForkMode, MountResolve, PivotMode, PtyMode, SyncTag } from "../protocol/ops.ts";
 import { SYSTEM_PATH } from "../util/system-path.ts";
 import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
@@ -243,7 +243,7 @@ export function plan(input: PlanInput): LaunchPlan {
       );
   }
   add(
-    { op: "FORK_PID1", mode: input.mode === "detached" ? 0 : 1 },
+    { op: "FORK_PID1", mode: input.mode === "detached" ? ForkMode.DETACH : ForkMode.WAIT },
     input.mode === "detached"
       ? "fork   # the child is PID 1 of the new PID namespace; the parent reports its pid and exits"
       : "fork   # the child is PID 1 of the new PID namespace; the parent waits for it and returns its status",
@@ -288,10 +288,13 @@ export function plan(input: PlanInput): LaunchPlan {
     );
   }
   if (input.noPivot) {
-    add({ op: "PIVOT_ROOT", mode: 1 }, `cd ${q(input.rootfs)} && mount --move . / && chroot .`);
+    add(
+      { op: "PIVOT_ROOT", mode: PivotMode.CHROOT },
+      `cd ${q(input.rootfs)} && mount --move . / && chroot .`,
+    );
   } else {
     add(
-      { op: "PIVOT_ROOT", mode: 0 },
+      { op: "PIVOT_ROOT", mode: PivotMode.PIVOT },
       `cd ${q(input.rootfs)} && pivot_root . . && umount -l .   # the old root is detached, no trace left`,
     );
   }
@@ -302,7 +305,15 @@ export function plan(input: PlanInput): LaunchPlan {
     steps.push(procWrite(sysctlPath(key), value));
   for (const path of spec.linux?.readonlyPaths ?? []) {
     add(
-      { op: "MOUNT", source: path, target: path, fstype: "", flags: MS.BIND | MS.REC, data: "", resolve: 3 },
+      {
+        op: "MOUNT",
+        source: path,
+        target: path,
+        fstype: "",
+        flags: MS.BIND | MS.REC,
+        data: "",
+        resolve: MountResolve.IF_EXISTS,
+      },
       `mount --rbind ${q(path)} ${q(path)}`,
     );
     const kept = keptFlags(spec.mounts, path);
@@ -319,7 +330,7 @@ export function plan(input: PlanInput): LaunchPlan {
         fstype: "",
         flags: MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY | kept,
         data: "",
-        resolve: 3,
+        resolve: MountResolve.IF_EXISTS,
       },
       `mount -o remount,bind,ro${names.map(([f, n]) => (kept & f ? n : "")).join("")} ${q(path)}`,
     );
@@ -332,13 +343,29 @@ export function plan(input: PlanInput): LaunchPlan {
   if (rootProp !== undefined && rootProp & MS.UNBINDABLE) {
     // Unbindable: applied once the new root is in place (src/plan/mounts.ts says why).
     add(
-      { op: "MOUNT", source: "", target: "/", fstype: "", flags: rootProp, data: "", resolve: 0 },
+      {
+        op: "MOUNT",
+        source: "",
+        target: "/",
+        fstype: "",
+        flags: rootProp,
+        data: "",
+        resolve: MountResolve.AS_GIVEN,
+      },
       `mount --make-${prop} /`,
     );
   }
   if (spec.root.readonly) {
     add(
-      { op: "MOUNT", source: "", target: "/", fstype: "", flags: 4096 | 32 | 1, data: "", resolve: 0 },
+      {
+        op: "MOUNT",
+        source: "",
+        target: "/",
+        fstype: "",
+        flags: MS.BIND | MS.REMOUNT | MS.RDONLY,
+        data: "",
+        resolve: MountResolve.AS_GIVEN,
+      },
       "mount -o remount,bind,ro /",
     );
   }
@@ -389,7 +416,7 @@ export function plan(input: PlanInput): LaunchPlan {
   }
   if (proc.terminal && input.console.kind !== "none") {
     add(
-      { op: "PTY", mode: input.console.kind === "sync" ? 0 : 1 },
+      { op: "PTY", mode: input.console.kind === "sync" ? PtyMode.SYNC : PtyMode.CONSOLE },
       "# open /dev/ptmx, send the master to the caller, make the slave stdin/stdout/stderr and the controlling terminal",
     );
     // runc binds the pty on /dev/console (created as an empty file), which stays 136:N.
@@ -401,7 +428,7 @@ export function plan(input: PlanInput): LaunchPlan {
         fstype: "",
         flags: MS.BIND,
         data: "",
-        resolve: 2,
+        resolve: MountResolve.FILE,
       },
       "touch /dev/console && mount --bind $(tty) /dev/console",
     );

@@ -18,7 +18,7 @@
 // The helper checks every length against what remains of the frame before it reads.
 
 export const MAGIC = 0x4452504c; // "LPRD"
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const HEADER_SIZE = 12;
 /** The largest frame either side accepts. */
 export const MAX_FRAME = 4 * 1024 * 1024;
@@ -43,9 +43,13 @@ export const MsgType = {
   SYNC: 2,
   /** TS → C: carry on after SYNC; payload u32 tag (must match). */
   RESUME: 3,
-  /** C → TS: the container's init exists; payload u32 pid (host view). */
+  /**
+   * C → TS: the container's init exists; payload u32 pid (host view), then the op times of the
+   * helper up to this fork: u32 first op index, u32 count, count u64 CLOCK_MONOTONIC ns (the
+   * start of each op, then the end of the last).
+   */
   PID: 4,
-  /** C → TS: init is set up and blocks on the start FIFO. No payload. */
+  /** C → TS: init is set up and blocks on the start FIFO; payload the op times since the fork (as PID's). */
   READY: 5,
   /** C → TS: an op failed; payload u32 op index, u16 op code, u16 pad, i32 errno, u32 len + path, u32 len + message. */
   ERROR: 6,
@@ -259,6 +263,7 @@ export const MountResolve = {
   /** resolved inside the root; when it does not exist the op does nothing (readonly paths) */
   IF_EXISTS: 3,
 } as const;
+export type MountResolve = (typeof MountResolve)[keyof typeof MountResolve];
 
 /**
  * The sync points, numbered the same on both sides. The whole exchange on the sync socket, in

@@ -44,7 +44,9 @@ export async function create(opts: CreateOptions): Promise<Launched> {
   });
   try {
     const prepared = await prepareCreate(opts, session);
+    session.timings.phase("validate config.json, look at the host");
     const launchPlan = plan(prepared.input);
+    session.timings.phase("plan");
     mark("create: planned");
     // Warnings about ignored config, one line each, as runc prints them.
     for (const w of [...prepared.warnings, ...(launchPlan.warnings ?? [])]) {
@@ -113,6 +115,7 @@ async function launch(
     mkfifo(fifo, 0o622);
     chmodSync(fifo, 0o622);
     mark("create: state dir ready");
+    session.timings.phase("claim the id, make the cgroup and the state directory");
     // Opened here, by the runtime, and inherited: the container's user may not reach these paths.
     prepared.fifo.fill(openSync(fifo, O_PATH | O_CLOEXEC));
     if (prepared.console) prepared.console.slot.fill(connectConsole(prepared.console.path));
@@ -141,6 +144,7 @@ async function launch(
         agent.send(fd, containerProcessState(spec.linux.seccomp, ctx, pid));
       },
     });
+    session.timings.phase("the helper's ops, below");
     if (opts.mode === "detached") session.closeSocket();
     mark("create: container ready");
     const pid = session.pid;
@@ -153,6 +157,9 @@ async function launch(
     opts.state.write(stored);
     mark("create: state written");
     if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
+    session.timings.phase("write state.json and the pid file");
+    // run prints the table once the process has started (after its own `start`).
+    if (opts.mode === "detached") opts.explain?.(session.timings.table(launchPlan.steps));
     return { pid, session, pty: session.pty, plan: launchPlan };
   } catch (e) {
     session.kill();

@@ -244,6 +244,7 @@ export async function exec(opts: ExecOptions): Promise<number> {
     oomScoreAdj: proc.oomScoreAdj ?? spec.process.oomScoreAdj,
     home: execHome(proc, s.pid),
   });
+  session.timings.phase("read the container, open its namespaces, plan");
   opts.explain?.(explainPlan(steps));
   const listenerSeccomp = spec.linux.seccomp;
   try {
@@ -272,6 +273,8 @@ export async function exec(opts: ExecOptions): Promise<number> {
     session.kill();
     throw e;
   }
+  session.timings.phase("the helper's ops, below, until the process's execve");
+  opts.explain?.(session.timings.table(steps));
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(session.pid));
   if (opts.detach) return 0;
   return await waitForeground(session.pid, session.helper, session.pty);

@@ -8,7 +8,7 @@ import type { Step } from "../plan/plan.ts";
 import { decodeMessage, type HelperMessage, ProtocolError } from "../protocol/decode.ts";
 import { planFrame, resumeFrame } from "../protocol/encode.ts";
 import { SyncTag } from "../protocol/ops.ts";
-import { MessageSequence } from "../protocol/sequence.ts";
+import { type Expected, MessageSequence } from "../protocol/sequence.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair, TimeoutError } from "../sys/seqpacket.ts";
 import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
@@ -17,6 +17,7 @@ import { helperPath } from "./helper-path.ts";
 import { handOverListener } from "./seccomp-listener.ts";
 import { type HelperProcess, type HelperStdio, spawnHelper } from "./spawn.ts";
 import { copyWindowSize } from "./terminal.ts";
+import { Timings } from "./timings.ts";
 
 /** How long the runtime waits for each of the helper's messages before it kills it. */
 export const HELPER_TIMEOUT_MS = 60_000;
@@ -55,6 +56,8 @@ export interface FdSlot {
 export class HelperSession implements Disposable {
   /** The sync socket's number in the helper (the first after the preserved fds). */
   readonly syncFd: number;
+  /** The runtime's phases and the helper's op times, for --explain. */
+  readonly timings = new Timings();
   private readonly table: (number | undefined)[] = [];
   private readonly opts: SessionOptions;
   private ours = -1;
@@ -118,6 +121,7 @@ export class HelperSession implements Disposable {
     } finally {
       this.closeTable(); // the helper holds its own copies now
     }
+    this.timings.phase("spawn the helper");
     spawned?.(this.helperProcess.pid);
     this.mark("create: helper spawned");
     this.steps = steps;
@@ -164,21 +168,26 @@ export class HelperSession implements Disposable {
     }
     if (m === null) return "eof";
     let msg: HelperMessage;
+    let planned: Expected | undefined;
     try {
       msg = decodeMessage(m.data);
-      if (msg.type !== "error") sequence.accept(msg);
+      if (msg.type !== "error") planned = sequence.accept(msg);
     } catch (e) {
       for (const fd of m.fds) closeFd(fd);
       if (e instanceof ProtocolError) throw new LeopardError("protocol", e.message, { cause: e });
       throw e;
     }
     switch (msg.type) {
-      case "sync":
+      case "sync": {
+        const began = performance.now();
         this.onSync(msg.tag, msg.pid, m.fds, on);
+        if (planned) this.timings.sync(planned.index, performance.now() - began);
         sendMsg(this.ours, resumeFrame(msg.tag));
         break;
+      }
       case "pid":
         this.pid = msg.pid;
+        this.timings.helper(msg.times);
         this.mark("create: init forked");
         break;
       case "pty":
@@ -186,6 +195,7 @@ export class HelperSession implements Disposable {
         for (const extra of m.fds.slice(1)) closeFd(extra);
         break;
       case "ready":
+        this.timings.helper(msg.times);
         break;
       case "error":
         for (const fd of m.fds) closeFd(fd);

@@ -24,7 +24,7 @@ export async function run(opts: RunOptions): Promise<number> {
     }
     return 0;
   }
-  const { pid, session, pty } = await create({ ...opts, mode: "foreground" });
+  const { pid, session, pty, plan } = await create({ ...opts, mode: "foreground" });
   try {
     // The window size is set before the process runs, so its first look at the terminal is right.
     if (pty !== undefined) copyWindowSize(pty);
@@ -32,8 +32,11 @@ export async function run(opts: RunOptions): Promise<number> {
     mark("run: started");
     // Until exec, the helper holds its end of the sync socket; EOF means execve succeeded. A
     // failure after start is reported here; the helper's exit status says the rest.
+    session.timings.restart();
     try {
       await session.untilExec({});
+      session.timings.phase("start, until the process's execve");
+      opts.explain?.(session.timings.table(plan.steps));
     } catch (e) {
       writeAll(2, `leopard-oci: run ${opts.id}: ${describe(e)}\n`);
     }
