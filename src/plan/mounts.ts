@@ -1,6 +1,7 @@
 // The container's mount table before pivot_root: propagation, the rootfs bind, the config's
 // mounts in order, /dev nodes and symlinks. Targets are resolved by the helper inside the root.
 import { MountResolve, type Op } from "../protocol/ops.ts";
+import { LeopardError } from "../util/errors.ts";
 import { type DeviceNode, makedev } from "./devices.ts";
 import { idmapOptionText } from "./idmap.ts";
 import {
@@ -100,7 +101,8 @@ export function planMounts(input: MountInput): Step[] {
     // tmpcopyup over an empty (or missing) directory is a plain tmpfs; copying contents is not
     // done yet, so a directory with files is refused rather than hidden.
     if (opts.copyUp && !(input.host.dirIsEmpty?.(rootfs + m.destination) ?? false))
-      throw new Error(
+      throw new LeopardError(
+        "unsupported",
         `mount option "tmpcopyup" over the non-empty directory "${m.destination}" is not supported yet`,
       );
     const source = m.source ?? type;
@@ -197,7 +199,10 @@ function bindMount(m: PlanMount, input: MountInput, idmapFd?: number): Step[] {
   const target = input.rootfs + m.destination;
   const idmapped = opts.idmap !== "none" || (m.uidMappings?.length ?? 0) > 0;
   if (idmapped && idmapFd === undefined)
-    throw new Error(`mount "${m.destination}": idmapped, but no detached mount was prepared for it`);
+    throw new LeopardError(
+      "protocol",
+      `mount "${m.destination}": idmapped, but no detached mount was prepared for it`,
+    );
   const steps: Step[] = [
     idmapFd !== undefined
       ? {

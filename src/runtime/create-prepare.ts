@@ -10,7 +10,7 @@ import type { Spec } from "../spec/types.ts";
 import { checkId, type StateDir } from "../state/state.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { mark } from "../sys/trace.ts";
-import { describe, LeopardError } from "../util/errors.ts";
+import { LeopardError } from "../util/errors.ts";
 import { cgroupPathsFor } from "./cgroup.ts";
 import { planHooks } from "./create-hooks.ts";
 import type { FdSlot, HelperSession } from "./helper-session.ts";
@@ -91,12 +91,7 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
     : console
       ? { kind: "socket", path: console.path, fd: console.slot.number }
       : { kind: "sync" };
-  let requests: IdmapRequest[];
-  try {
-    requests = idmapRequests(spec);
-  } catch (e) {
-    throw new LeopardError("invalid-spec", describe(e), { cause: e });
-  }
+  const requests = idmapRequests(spec); // a bad idmapped mount is an invalid-spec LeopardError
   const slots = requests.map(() => session.reserve());
   // Where the cgroup will be (created once the id is claimed; with --systemd-cgroup, systemd makes
   // it at sync 2). --systemd-cgroup without systemd is refused here.

@@ -60,10 +60,13 @@ function userNamespaceFd(uidMap: string, gidMap: string): number {
       ]),
     );
     const m = recvMsg(ours, HOLDER_TIMEOUT_MS);
-    if (m === null) throw new Error("the helper exited before its user namespace existed");
+    if (m === null) throw new LeopardError("helper", "the helper exited before its user namespace existed");
     const msg = decodeMessage(m.data);
     if (msg.type !== "sync" || msg.tag !== SyncTag.ID_MAPS)
-      throw new Error(`the helper sent ${msg.type === "error" ? `an error (${msg.message})` : msg.type}`);
+      throw new LeopardError(
+        "helper",
+        `the helper sent ${msg.type === "error" ? `an error (${msg.message})` : msg.type}`,
+      );
     writeFileSync(`/proc/${msg.pid}/uid_map`, uidMap);
     writeFileSync(`/proc/${msg.pid}/gid_map`, gidMap);
     return openSync(`/proc/${msg.pid}/ns/user`, "r");
