@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -237,6 +238,31 @@ int lp_send_sync_fd(int sock, uint32_t tag, uint32_t pid, int passfd) {
   put32(buf + LP_HEADER_SIZE, tag);
   put32(buf + LP_HEADER_SIZE + 4, pid);
   return lp_send_raw(sock, buf, sizeof(buf), passfd);
+}
+
+uint64_t lp_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* PID or READY with the op times: [u32 pid], u32 first op index, u32 count, count x u64 stamps
+ * (the start of ops first .. first+count-2, then the end of the last). */
+int lp_send_times(int sock, uint16_t type, int with_pid, uint32_t pid, const uint64_t *stamps, uint32_t first,
+                  uint32_t count) {
+  size_t head = with_pid ? 12 : 8, len = head + 8 * (size_t)count;
+  uint8_t *p = malloc(len);
+  if (p == NULL) return lp_fail("malloc", NULL);
+  if (with_pid) put32(p, pid);
+  put32(p + head - 8, first);
+  put32(p + head - 4, count);
+  for (uint32_t i = 0; i < count; i++) {
+    put32(p + head + 8 * i, (uint32_t)stamps[i]);
+    put32(p + head + 8 * i + 4, (uint32_t)(stamps[i] >> 32));
+  }
+  int rc = lp_send(sock, type, p, len, -1);
+  free(p);
+  return rc < 0 ? lp_fail("sync: sendmsg", NULL) : 0;
 }
 
 int lp_wait_resume(int sock, uint32_t tag) {

@@ -55,7 +55,14 @@ int main(int argc, char **argv, char **envp) {
   fd = -1;
   title_area(&st, argc, argv);
   if (lp_recv_plan(st.sync, &plan) < 0) goto fail;
+  st.stamps = calloc((size_t)plan.count + 1, sizeof(uint64_t));
+  if (st.stamps == NULL) {
+    lp_fail("malloc", NULL);
+    goto fail;
+  }
   for (uint32_t i = 0; i < plan.count; i++) {
+    st.stamps[i] = lp_now();
+    st.index = i;
     lp_err.index = i;
     lp_err.code = plan.ops[i].code;
     if (lp_run_op(&st, &plan.ops[i]) < 0) goto fail;

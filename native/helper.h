@@ -56,6 +56,9 @@ int lp_send_raw(int sock, const void *data, size_t len, int passfd);
 int lp_send(int sock, uint16_t type, const void *payload, size_t len, int passfd);
 int lp_send_u32s(int sock, uint16_t type, uint32_t a, uint32_t b, int n);
 int lp_send_sync_fd(int sock, uint32_t tag, uint32_t pid, int passfd);
+int lp_send_times(int sock, uint16_t type, int with_pid, uint32_t pid, const uint64_t *stamps, uint32_t first,
+                  uint32_t count);
+uint64_t lp_now(void);
 int lp_wait_resume(int sock, uint32_t tag);
 void lp_report_error(int sock);
 
@@ -80,6 +83,9 @@ struct lp_state {
   int exit_now;      /* set by FORK_PID1 in the parent: leave the op loop with exit_status */
   int exit_status;
   uint32_t host_pid; /* our pid as the runtime sees it, from FORK_PID1 (hooks' state) */
+  uint64_t *stamps;  /* CLOCK_MONOTONIC ns at the start of each op, for --explain's timings */
+  uint32_t index;    /* the op running now */
+  uint32_t timed_from; /* the first op this process has not reported yet */
 };
 int lp_run_op(struct lp_state *st, const struct lp_op *op);
 

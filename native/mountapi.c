@@ -7,19 +7,17 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include "helper.h"
+#include "args.h"
 
-#define S(i) (op->a[i].s)
-#define U(i) (op->a[i].u)
 
 int lp_op_move_mount(struct lp_state *st, const struct lp_op *op) {
-  if (U(0) > INT32_MAX || U(0) < 3) return lp_fail_errno(EBADF, "move_mount: bad fd", S(1));
-  if (U(2) != 1 && U(2) != 2) return lp_fail_errno(EINVAL, "move_mount: bad resolve mode", S(1));
-  int from = (int)U(0);
-  int to = lp_create_in_root(st->root, S(1), U(2) == 2);
+  if (U(MOVE_MOUNT_FD) > INT32_MAX || U(MOVE_MOUNT_FD) < 3) return lp_fail_errno(EBADF, "move_mount: bad fd", S(MOVE_MOUNT_TARGET));
+  if (U(MOVE_MOUNT_RESOLVE) != LP_RESOLVE_DIR && U(MOVE_MOUNT_RESOLVE) != LP_RESOLVE_FILE) return lp_fail_errno(EINVAL, "move_mount: bad resolve mode", S(MOVE_MOUNT_TARGET));
+  int from = (int)U(MOVE_MOUNT_FD);
+  int to = lp_create_in_root(st->root, S(MOVE_MOUNT_TARGET), U(MOVE_MOUNT_RESOLVE) == LP_RESOLVE_FILE);
   if (to < 0) return -1;
   int rc = move_mount(from, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0
-               ? lp_fail("move_mount", S(1))
+               ? lp_fail("move_mount", S(MOVE_MOUNT_TARGET))
                : 0;
   close(to);
   close(from); /* attached now (or failed): the detached tree needs no holder */
@@ -27,13 +25,13 @@ int lp_op_move_mount(struct lp_state *st, const struct lp_op *op) {
 }
 
 int lp_op_mount_setattr(struct lp_state *st, const struct lp_op *op) {
-  if (U(1) > UINT32_MAX || U(2) > UINT32_MAX || U(3) > 1)
-    return lp_fail_errno(EINVAL, "mount_setattr: bad attributes", S(0));
-  int fd = lp_open_in_root(st->root, S(0), O_PATH);
-  if (fd < 0) return lp_fail("openat2", S(0));
-  struct mount_attr attr = { .attr_set = U(1), .attr_clr = U(2) };
-  unsigned int flags = AT_EMPTY_PATH | (U(3) ? AT_RECURSIVE : 0);
-  int rc = mount_setattr(fd, "", flags, &attr, sizeof(attr)) < 0 ? lp_fail("mount_setattr", S(0)) : 0;
+  if (U(MOUNT_SETATTR_SET) > UINT32_MAX || U(MOUNT_SETATTR_CLEAR) > UINT32_MAX || U(MOUNT_SETATTR_RECURSIVE) > 1)
+    return lp_fail_errno(EINVAL, "mount_setattr: bad attributes", S(MOUNT_SETATTR_TARGET));
+  int fd = lp_open_in_root(st->root, S(MOUNT_SETATTR_TARGET), O_PATH);
+  if (fd < 0) return lp_fail("openat2", S(MOUNT_SETATTR_TARGET));
+  struct mount_attr attr = { .attr_set = U(MOUNT_SETATTR_SET), .attr_clr = U(MOUNT_SETATTR_CLEAR) };
+  unsigned int flags = AT_EMPTY_PATH | (U(MOUNT_SETATTR_RECURSIVE) ? AT_RECURSIVE : 0);
+  int rc = mount_setattr(fd, "", flags, &attr, sizeof(attr)) < 0 ? lp_fail("mount_setattr", S(MOUNT_SETATTR_TARGET)) : 0;
   close(fd);
   return rc;
 }

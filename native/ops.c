@@ -34,12 +34,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "helper.h"
+#include "args.h"
 
-#define S(i) (op->a[i].s)
-#define LEN(i) (op->a[i].len)
-#define U(i) (op->a[i].u)
-#define L(i) (op->a[i].list)
 
 struct fdpath {
   char s[32];
@@ -61,27 +57,27 @@ static const char *null_if_empty(const char *s) {
 }
 
 static int op_unshare(const struct lp_op *op) {
-  if (unshare((int)U(0)) < 0) return lp_fail("unshare", NULL);
+  if (unshare((int)U(UNSHARE_FLAGS)) < 0) return lp_fail("unshare", NULL);
   return 0;
 }
 
 static int op_setns(const struct lp_op *op) {
-  int fd = open(S(0), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return lp_fail("open", S(0));
-  int rc = setns(fd, (int)U(1)) < 0 ? lp_fail("setns", S(0)) : 0;
+  int fd = open(S(SETNS_PATH), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return lp_fail("open", S(SETNS_PATH));
+  int rc = setns(fd, (int)U(SETNS_NSTYPE)) < 0 ? lp_fail("setns", S(SETNS_PATH)) : 0;
   close(fd);
   return rc;
 }
 
 static int op_sync(struct lp_state *st, const struct lp_op *op) {
-  uint32_t tag = (uint32_t)U(0);
+  uint32_t tag = (uint32_t)U(SYNC_TAG);
   if (lp_send_u32s(st->sync, LP_MSG_SYNC, tag, (uint32_t)getpid(), 2) < 0) return -1;
   return lp_wait_resume(st->sync, tag);
 }
 
 /* The parent of PID 1 reports it, then leaves (mode 0) or waits and mirrors its status (mode 1). */
 static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
-  if (U(0) > 1) return lp_fail_errno(EINVAL, "fork: bad mode", NULL);
+  if (U(FORK_PID1_MODE) > LP_FORK_WAIT) return lp_fail_errno(EINVAL, "fork: bad mode", NULL);
   /* An inherited SIG_IGN would make the kernel reap the child before waitpid sees it. */
   signal(SIGCHLD, SIG_DFL);
   /* The child waits on this pipe until PID is on the socket, so TypeScript always reads PID
@@ -101,11 +97,14 @@ static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
     while (read(gate[0], &host_pid, sizeof(host_pid)) < 0 && errno == EINTR) {
     }
     st->host_pid = host_pid;
+    st->timed_from = st->index + 1; /* the parent reported the ops up to the fork */
     close(gate[0]);
     return 0;
   }
   close(gate[0]);
-  int sent = lp_send_u32s(st->sync, LP_MSG_PID, (uint32_t)pid, 0, 1);
+  /* The times of the ops so far (ours, up to this fork), the end stamped now. */
+  st->stamps[st->index + 1] = lp_now();
+  int sent = lp_send_times(st->sync, LP_MSG_PID, 1, (uint32_t)pid, st->stamps, 0, st->index + 2);
   if (sent < 0) kill(pid, SIGKILL); /* nobody would know about it */
   else {
     uint32_t host_pid = (uint32_t)pid;
@@ -116,7 +115,7 @@ static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
   if (sent < 0) return -1;
   st->exit_now = 1;
   st->exit_status = 0;
-  if (U(0) == 0) return 0;
+  if (U(FORK_PID1_MODE) == LP_FORK_DETACH) return 0;
   /* Our copy of the sync socket must not keep it open after init execs. */
   close_fd(&st->sync);
   static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU };
@@ -134,7 +133,7 @@ static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
  * crafted sysctl key nor a mount over part of /proc can send the write elsewhere (CVE-2019-16884). */
 static int op_write_proc(const struct lp_op *op) {
   static char where[4096];
-  snprintf(where, sizeof(where), "/proc/%s", S(0));
+  snprintf(where, sizeof(where), "/proc/%s", S(WRITE_PROC_PATH));
   int proc = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (proc < 0) return lp_fail("open", "/proc");
   struct statfs sf;
@@ -142,14 +141,14 @@ static int op_write_proc(const struct lp_op *op) {
   if (fstatfs(proc, &sf) < 0) lp_fail("fstatfs", "/proc");
   else if (sf.f_type != PROC_SUPER_MAGIC) lp_fail_errno(EXDEV, "/proc is not procfs", "/proc");
   else {
-    struct open_how how = { .flags = O_WRONLY | O_NOCTTY | O_CLOEXEC, .resolve = U(2) };
-    do fd = (int)syscall(SYS_openat2, proc, S(0), &how, sizeof(how));
+    struct open_how how = { .flags = O_WRONLY | O_NOCTTY | O_CLOEXEC, .resolve = U(WRITE_PROC_RESOLVE) };
+    do fd = (int)syscall(SYS_openat2, proc, S(WRITE_PROC_PATH), &how, sizeof(how));
     while (fd < 0 && (errno == EINTR || errno == EAGAIN));
     if (fd < 0) lp_fail("openat2", where);
     else {
-      ssize_t n = write(fd, S(1), LEN(1)); /* one write: /proc files take one */
+      ssize_t n = write(fd, S(WRITE_PROC_DATA), LEN(WRITE_PROC_DATA)); /* one write: /proc files take one */
       if (n < 0) lp_fail("write", where);
-      else if ((size_t)n != LEN(1)) lp_fail_errno(EIO, "write", where);
+      else if ((size_t)n != LEN(WRITE_PROC_DATA)) lp_fail_errno(EIO, "write", where);
       else rc = 0;
       close(fd);
     }
@@ -160,8 +159,8 @@ static int op_write_proc(const struct lp_op *op) {
 
 static int op_set_root(struct lp_state *st, const struct lp_op *op) {
   close_fd(&st->root);
-  st->root = open(S(0), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (st->root < 0) return lp_fail("open", S(0));
+  st->root = open(S(SET_ROOT_PATH), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (st->root < 0) return lp_fail("open", S(SET_ROOT_PATH));
   return 0;
 }
 
@@ -185,18 +184,18 @@ static unsigned long locked_flags(int fd, const char *target) {
 }
 
 static int op_mount(struct lp_state *st, const struct lp_op *op) {
-  const char *src = null_if_empty(S(0)), *target = S(1), *fstype = null_if_empty(S(2));
-  const char *data = null_if_empty(S(4));
-  unsigned long flags = (unsigned long)U(3);
-  if (U(5) > 3) return lp_fail_errno(EINVAL, "mount: bad resolve mode", target);
+  const char *src = null_if_empty(S(MOUNT_SOURCE)), *target = S(MOUNT_TARGET), *fstype = null_if_empty(S(MOUNT_FSTYPE));
+  const char *data = null_if_empty(S(MOUNT_DATA));
+  unsigned long flags = (unsigned long)U(MOUNT_FLAGS);
+  if (U(MOUNT_RESOLVE) > LP_RESOLVE_IF_EXISTS) return lp_fail_errno(EINVAL, "mount: bad resolve mode", target);
   int fd = -1;
   struct fdpath proc;
   const char *where = target;
-  if (U(5) == 3) { /* readonly paths: one that does not exist needs nothing */
+  if (U(MOUNT_RESOLVE) == LP_RESOLVE_IF_EXISTS) { /* readonly paths: one that does not exist needs nothing */
     fd = lp_open_in_root(st->root, target, O_PATH);
     if (fd < 0) return errno == ENOENT ? 0 : lp_fail("openat2", target);
-  } else if (U(5) != 0) {
-    fd = lp_create_in_root(st->root, target, U(5) == 2);
+  } else if (U(MOUNT_RESOLVE) != LP_RESOLVE_AS_GIVEN) {
+    fd = lp_create_in_root(st->root, target, U(MOUNT_RESOLVE) == LP_RESOLVE_FILE);
     if (fd < 0) return -1;
   }
   if (fd >= 0) {
@@ -212,14 +211,14 @@ static int op_mount(struct lp_state *st, const struct lp_op *op) {
 }
 
 static int op_mknod(struct lp_state *st, const struct lp_op *op) {
-  const char *path = S(0), *base;
-  mode_t mode = (mode_t)U(1);
+  const char *path = S(MKNOD_PATH), *base;
+  mode_t mode = (mode_t)U(MKNOD_MODE);
   int dir = lp_open_parent_in_root(st->root, path, &base);
   if (dir < 0) return -1;
   int rc = 0;
   if (unlinkat(dir, base, 0) < 0 && errno != ENOENT) rc = lp_fail("unlinkat", path);
-  else if (mknodat(dir, base, mode, (dev_t)U(2)) < 0) rc = lp_fail("mknodat", path);
-  else if (fchownat(dir, base, (uid_t)U(3), (gid_t)U(4), AT_SYMLINK_NOFOLLOW) < 0) rc = lp_fail("fchownat", path);
+  else if (mknodat(dir, base, mode, (dev_t)U(MKNOD_DEV)) < 0) rc = lp_fail("mknodat", path);
+  else if (fchownat(dir, base, (uid_t)U(MKNOD_UID), (gid_t)U(MKNOD_GID), AT_SYMLINK_NOFOLLOW) < 0) rc = lp_fail("fchownat", path);
   else if (fchmodat(dir, base, mode & 07777, AT_SYMLINK_NOFOLLOW) < 0) rc = lp_fail("fchmodat", path);
   close(dir);
   return rc;
@@ -227,9 +226,9 @@ static int op_mknod(struct lp_state *st, const struct lp_op *op) {
 
 static int op_symlink(struct lp_state *st, const struct lp_op *op) {
   const char *base;
-  int dir = lp_open_parent_in_root(st->root, S(1), &base);
+  int dir = lp_open_parent_in_root(st->root, S(SYMLINK_LINKPATH), &base);
   if (dir < 0) return -1;
-  int rc = symlinkat(S(0), dir, base) < 0 && errno != EEXIST ? lp_fail("symlinkat", S(1)) : 0;
+  int rc = symlinkat(S(SYMLINK_TARGET), dir, base) < 0 && errno != EEXIST ? lp_fail("symlinkat", S(SYMLINK_LINKPATH)) : 0;
   close(dir);
   return rc;
 }
@@ -237,14 +236,14 @@ static int op_symlink(struct lp_state *st, const struct lp_op *op) {
 /* mode 0 is runc's trick: pivot_root(".", ".") stacks the old root on the new one, which we then
  * detach from the old root's fd, so no ".old_root" directory is ever left in the container. */
 static int op_pivot_root(struct lp_state *st, const struct lp_op *op) {
-  if (U(0) == 1) {
+  if (U(PIVOT_ROOT_MODE) == LP_PIVOT_CHROOT) {
     if (fchdir(st->root) < 0) return lp_fail("fchdir", NULL);
     if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) return lp_fail("mount", "/");
     if (chroot(".") < 0) return lp_fail("chroot", ".");
     if (chdir("/") < 0) return lp_fail("chdir", "/");
     return 0;
   }
-  if (U(0) != 0) return lp_fail_errno(EINVAL, "pivot_root: bad mode", NULL);
+  if (U(PIVOT_ROOT_MODE) != LP_PIVOT_PIVOT) return lp_fail_errno(EINVAL, "pivot_root: bad mode", NULL);
   int old = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (old < 0) return lp_fail("open", "/");
   int rc = -1;
@@ -262,19 +261,19 @@ static int op_pivot_root(struct lp_state *st, const struct lp_op *op) {
 
 static int op_rlimit(const struct lp_op *op) {
   struct rlimit rl = {
-    .rlim_cur = U(1) == UINT64_MAX ? RLIM_INFINITY : (rlim_t)U(1),
-    .rlim_max = U(2) == UINT64_MAX ? RLIM_INFINITY : (rlim_t)U(2),
+    .rlim_cur = U(RLIMIT_SOFT) == UINT64_MAX ? RLIM_INFINITY : (rlim_t)U(RLIMIT_SOFT),
+    .rlim_max = U(RLIMIT_HARD) == UINT64_MAX ? RLIM_INFINITY : (rlim_t)U(RLIMIT_HARD),
   };
-  if (setrlimit((__rlimit_resource_t)U(0), &rl) < 0) return lp_fail("setrlimit", NULL);
+  if (setrlimit((__rlimit_resource_t)U(RLIMIT_RESOURCE), &rl) < 0) return lp_fail("setrlimit", NULL);
   return 0;
 }
 
 static int op_setgroups(const struct lp_op *op) {
-  if (LEN(0) % 4 != 0) return lp_fail_errno(EINVAL, "setgroups: length not a multiple of 4", NULL);
-  size_t n = LEN(0) / 4;
+  if (LEN(SETGROUPS_GIDS) % 4 != 0) return lp_fail_errno(EINVAL, "setgroups: length not a multiple of 4", NULL);
+  size_t n = LEN(SETGROUPS_GIDS) / 4;
   gid_t *gids = calloc(n ? n : 1, sizeof(gid_t));
   if (gids == NULL) return lp_fail("malloc", NULL);
-  const uint8_t *p = (const uint8_t *)S(0);
+  const uint8_t *p = (const uint8_t *)S(SETGROUPS_GIDS);
   for (size_t i = 0; i < n; i++)
     gids[i] = (gid_t)p[4 * i] | (gid_t)p[4 * i + 1] << 8 | (gid_t)p[4 * i + 2] << 16 | (gid_t)p[4 * i + 3] << 24;
   int rc = setgroups(n, gids) < 0 ? lp_fail("setgroups", NULL) : 0;
@@ -283,8 +282,8 @@ static int op_setgroups(const struct lp_op *op) {
 }
 
 static int op_setid(const struct lp_op *op) {
-  gid_t gid = (gid_t)U(1);
-  uid_t uid = (uid_t)U(0);
+  gid_t gid = (gid_t)U(SETID_GID);
+  uid_t uid = (uid_t)U(SETID_UID);
   /* gid first: after setresuid we may no longer be allowed to change it. */
   if (setresgid(gid, gid, gid) < 0) return lp_fail("setresgid", NULL);
   if (setresuid(uid, uid, uid) < 0) return lp_fail("setresuid", NULL);
@@ -292,9 +291,9 @@ static int op_setid(const struct lp_op *op) {
 }
 
 static int op_cap_bounding(const struct lp_op *op) {
-  if (U(1) > 63) return lp_fail_errno(EINVAL, "capabilities: last cap above 63", NULL);
-  for (uint64_t cap = 0; cap <= U(1); cap++)
-    if (!(U(0) & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0)
+  if (U(CAP_BOUNDING_LAST) > 63) return lp_fail_errno(EINVAL, "capabilities: last cap above 63", NULL);
+  for (uint64_t cap = 0; cap <= U(CAP_BOUNDING_LAST); cap++)
+    if (!(U(CAP_BOUNDING_MASK) & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0)
       return lp_fail("prctl PR_CAPBSET_DROP", NULL);
   return 0;
 }
@@ -303,31 +302,31 @@ static int op_caps(const struct lp_op *op) {
   struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
   struct __user_cap_data_struct d[2];
   for (int i = 0; i < 2; i++) {
-    d[i].effective = (uint32_t)(U(0) >> (32 * i));
-    d[i].permitted = (uint32_t)(U(1) >> (32 * i));
-    d[i].inheritable = (uint32_t)(U(2) >> (32 * i));
+    d[i].effective = (uint32_t)(U(CAPS_EFFECTIVE) >> (32 * i));
+    d[i].permitted = (uint32_t)(U(CAPS_PERMITTED) >> (32 * i));
+    d[i].inheritable = (uint32_t)(U(CAPS_INHERITABLE) >> (32 * i));
   }
   if (syscall(SYS_capset, &h, d) < 0) return lp_fail("capset", NULL);
   return 0;
 }
 
 static int op_cap_ambient(const struct lp_op *op) {
-  if (U(1) > 63) return lp_fail_errno(EINVAL, "capabilities: last cap above 63", NULL);
+  if (U(CAP_AMBIENT_LAST) > 63) return lp_fail_errno(EINVAL, "capabilities: last cap above 63", NULL);
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) return lp_fail("prctl PR_CAP_AMBIENT", NULL);
-  for (uint64_t cap = 0; cap <= U(1); cap++)
-    if ((U(0) & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
+  for (uint64_t cap = 0; cap <= U(CAP_AMBIENT_LAST); cap++)
+    if ((U(CAP_AMBIENT_MASK) & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
       return lp_fail("prctl PR_CAP_AMBIENT_RAISE", NULL);
   return 0;
 }
 
 static int op_seccomp(const struct lp_op *op) {
-  if (LEN(0) == 0 || LEN(0) % sizeof(struct sock_filter) != 0 || LEN(0) / sizeof(struct sock_filter) > BPF_MAXINSNS)
+  if (LEN(SECCOMP_BPF) == 0 || LEN(SECCOMP_BPF) % sizeof(struct sock_filter) != 0 || LEN(SECCOMP_BPF) / sizeof(struct sock_filter) > BPF_MAXINSNS)
     return lp_fail_errno(EINVAL, "seccomp: bad program length", NULL);
   struct sock_fprog prog = {
-    .len = (unsigned short)(LEN(0) / sizeof(struct sock_filter)),
-    .filter = (struct sock_filter *)(void *)S(0), /* malloc'd copy: aligned */
+    .len = (unsigned short)(LEN(SECCOMP_BPF) / sizeof(struct sock_filter)),
+    .filter = (struct sock_filter *)(void *)S(SECCOMP_BPF), /* malloc'd copy: aligned */
   };
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned long)U(1), &prog) < 0)
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned long)U(SECCOMP_FLAGS), &prog) < 0)
     return lp_fail("seccomp", NULL);
   return 0;
 }
@@ -337,16 +336,16 @@ static int op_seccomp(const struct lp_op *op) {
  * RESUME only sendmsg, close and recvfrom run (the spec validation refuses NOTIFY for those):
  * nobody could answer them before the agent has the fd. */
 static int op_seccomp_listener(struct lp_state *st, const struct lp_op *op) {
-  if (LEN(0) == 0 || LEN(0) % sizeof(struct sock_filter) != 0 || LEN(0) / sizeof(struct sock_filter) > BPF_MAXINSNS)
+  if (LEN(SECCOMP_LISTENER_BPF) == 0 || LEN(SECCOMP_LISTENER_BPF) % sizeof(struct sock_filter) != 0 || LEN(SECCOMP_LISTENER_BPF) / sizeof(struct sock_filter) > BPF_MAXINSNS)
     return lp_fail_errno(EINVAL, "seccomp: bad program length", NULL);
   if (st->sync < 0) return lp_fail_errno(EBADF, "seccomp: no sync socket for the listener", NULL);
   struct sock_fprog prog = {
-    .len = (unsigned short)(LEN(0) / sizeof(struct sock_filter)),
-    .filter = (struct sock_filter *)(void *)S(0),
+    .len = (unsigned short)(LEN(SECCOMP_LISTENER_BPF) / sizeof(struct sock_filter)),
+    .filter = (struct sock_filter *)(void *)S(SECCOMP_LISTENER_BPF),
   };
   uint32_t pid = (uint32_t)getpid(); /* before the filter: getpid may be one it notifies */
   int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                        (unsigned long)U(1) | SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+                        (unsigned long)U(SECCOMP_LISTENER_FLAGS) | SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
   if (fd < 0) return lp_fail("seccomp", NULL);
   int sent = lp_send_sync_fd(st->sync, LP_SYNC_SECCOMP_LISTENER, pid, fd);
   int saved = errno;
@@ -359,15 +358,15 @@ static int op_seccomp_listener(struct lp_state *st, const struct lp_op *op) {
  * answers "(unreachable)/..." (CVE-2024-21626). */
 static int op_chdir(const struct lp_op *op) {
   char cwd[4096];
-  if (chdir(S(0)) < 0) return lp_fail("chdir", S(0));
+  if (chdir(S(CHDIR_PATH)) < 0) return lp_fail("chdir", S(CHDIR_PATH));
   if (getcwd(cwd, sizeof(cwd)) == NULL || cwd[0] != '/')
-    return lp_fail_errno(ENOENT, "working directory outside the container", S(0));
+    return lp_fail_errno(ENOENT, "working directory outside the container", S(CHDIR_PATH));
   return 0;
 }
 
 static int op_close_fds(const struct lp_op *op) {
-  if (U(0) > INT32_MAX) return lp_fail_errno(EINVAL, "close_fds: bad fd", NULL);
-  unsigned int from = (unsigned int)U(0);
+  if (U(CLOSE_FDS_FROM) > INT32_MAX) return lp_fail_errno(EINVAL, "close_fds: bad fd", NULL);
+  unsigned int from = (unsigned int)U(CLOSE_FDS_FROM);
   if (syscall(SYS_close_range, from, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return 0;
   DIR *d = opendir("/proc/self/fd"); /* kernels before 5.11 */
   if (d == NULL) return lp_fail("opendir", "/proc/self/fd");
@@ -384,16 +383,19 @@ static int op_close_fds(const struct lp_op *op) {
 
 static int op_open_fifo(struct lp_state *st, const struct lp_op *op) {
   close_fd(&st->fifo);
-  st->fifo = open(S(0), O_PATH | O_CLOEXEC);
-  if (st->fifo < 0) return lp_fail("open", S(0));
-  st->fifo_path = S(0);
+  st->fifo = open(S(OPEN_FIFO_PATH), O_PATH | O_CLOEXEC);
+  if (st->fifo < 0) return lp_fail("open", S(OPEN_FIFO_PATH));
+  st->fifo_path = S(OPEN_FIFO_PATH);
   return 0;
 }
 
 /* Opening the FIFO for writing blocks until `start` opens it for reading. */
 static int op_wait_start(struct lp_state *st) {
   if (st->fifo < 0) return lp_fail_errno(EBADF, "no OPEN_FIFO before WAIT_START", NULL);
-  if (lp_send_u32s(st->sync, LP_MSG_READY, 0, 0, 0) < 0) return -1;
+  /* The times of the ops since the fork; this op's start is the end of the last one. */
+  if (lp_send_times(st->sync, LP_MSG_READY, 0, 0, st->stamps + st->timed_from, st->timed_from,
+                    st->index - st->timed_from + 1) < 0)
+    return -1;
   struct fdpath proc = fdpath(st->fifo);
   int w;
   do w = open(proc.s, O_WRONLY | O_CLOEXEC);
@@ -406,16 +408,16 @@ static int op_wait_start(struct lp_state *st) {
 }
 
 static int op_console_fd(struct lp_state *st, const struct lp_op *op) {
-  if (U(0) > INT32_MAX || fcntl((int)U(0), F_SETFD, FD_CLOEXEC) < 0) return lp_fail("fcntl", "console socket fd");
+  if (U(CONSOLE_FD_FD) > INT32_MAX || fcntl((int)U(CONSOLE_FD_FD), F_SETFD, FD_CLOEXEC) < 0) return lp_fail("fcntl", "console socket fd");
   close_fd(&st->console);
-  st->console = (int)U(0);
+  st->console = (int)U(CONSOLE_FD_FD);
   return 0;
 }
 
 static int op_pty(struct lp_state *st, const struct lp_op *op) {
   static char name[128]; /* static: the error record may point at it */
-  if (U(0) > 1) return lp_fail_errno(EINVAL, "pty: bad mode", NULL);
-  if (U(0) == 1 && st->console < 0) return lp_fail_errno(EBADF, "no CONSOLE_FD before PTY", NULL);
+  if (U(PTY_MODE) > LP_PTY_CONSOLE) return lp_fail_errno(EINVAL, "pty: bad mode", NULL);
+  if (U(PTY_MODE) == LP_PTY_CONSOLE && st->console < 0) return lp_fail_errno(EBADF, "no CONSOLE_FD before PTY", NULL);
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) return lp_fail("open", "/dev/ptmx");
   int e, slave = -1, rc = -1;
@@ -424,9 +426,9 @@ static int op_pty(struct lp_state *st, const struct lp_op *op) {
   /* Not close-on-exec: if it lands on 0..2 it is the terminal itself. */
   else if ((slave = open(name, O_RDWR | O_NOCTTY)) < 0) lp_fail("open", name);
   /* runc's console-socket convention: the slave's name as the data, the master as SCM_RIGHTS. */
-  else if (U(0) == 1 ? lp_send_raw(st->console, name, strlen(name), master) < 0
+  else if (U(PTY_MODE) == LP_PTY_CONSOLE ? lp_send_raw(st->console, name, strlen(name), master) < 0
                      : lp_send(st->sync, LP_MSG_PTY, NULL, 0, master) < 0)
-    lp_fail("sendmsg", U(0) == 1 ? "console socket" : "sync socket");
+    lp_fail("sendmsg", U(PTY_MODE) == LP_PTY_CONSOLE ? "console socket" : "sync socket");
   else rc = 0;
   close(master);
   close_fd(&st->console);
@@ -443,10 +445,10 @@ static int op_pty(struct lp_state *st, const struct lp_op *op) {
 }
 
 static int op_set_name(struct lp_state *st, const struct lp_op *op) {
-  if (prctl(PR_SET_NAME, (unsigned long)S(0), 0, 0, 0) < 0) return lp_fail("prctl PR_SET_NAME", NULL);
+  if (prctl(PR_SET_NAME, (unsigned long)S(SET_NAME_NAME), 0, 0, 0) < 0) return lp_fail("prctl PR_SET_NAME", NULL);
   /* ps reads /proc/<pid>/cmdline: our argv memory, which we may overwrite but not grow. */
-  size_t n = LEN(0) < st->title_len ? LEN(0) : st->title_len;
-  memcpy(st->title, S(0), n);
+  size_t n = LEN(SET_NAME_NAME) < st->title_len ? LEN(SET_NAME_NAME) : st->title_len;
+  memcpy(st->title, S(SET_NAME_NAME), n);
   memset(st->title + n, 0, st->title_len - n);
   return 0;
 }
@@ -455,15 +457,15 @@ static int op_set_name(struct lp_state *st, const struct lp_op *op) {
 static int op_exec(const struct lp_op *op) {
   int kept = 0;
   const char *kept_path = NULL;
-  for (char **c = L(0); *c != NULL; c++) {
-    execve(*c, L(1), L(2));
+  for (char **c = L(EXEC_CANDIDATES); *c != NULL; c++) {
+    execve(*c, L(EXEC_ARGV), L(EXEC_ENV));
     if (errno != ENOENT && kept == 0) {
       kept = errno;
       kept_path = *c;
     }
   }
   lp_err.status = kept == 0 ? 127 : 126;
-  if (kept == 0) return lp_fail_errno(ENOENT, "execve", L(1)[0] != NULL ? L(1)[0] : "");
+  if (kept == 0) return lp_fail_errno(ENOENT, "execve", L(EXEC_ARGV)[0] != NULL ? L(EXEC_ARGV)[0] : "");
   return lp_fail_errno(kept, "execve", kept_path);
 }
 
@@ -471,8 +473,8 @@ static int op_exec(const struct lp_op *op) {
  * has an execute bit passes; else the last one's error (stat's, or EACCES). */
 static int op_check_exec(const struct lp_op *op) {
   int err = ENOENT;
-  const char *last = S(1);
-  for (char **c = L(0); *c != NULL; c++) {
+  const char *last = S(CHECK_EXEC_NAME);
+  for (char **c = L(CHECK_EXEC_CANDIDATES); *c != NULL; c++) {
     struct stat sb;
     last = *c;
     if (stat(*c, &sb) < 0) err = errno;
@@ -485,18 +487,18 @@ static int op_check_exec(const struct lp_op *op) {
 /* A masked directory gets an empty read-only tmpfs; anything else the verified /dev/null. */
 static int op_mask(struct lp_state *st, const struct lp_op *op) {
   struct stat sb;
-  int fd = lp_open_in_root(st->root, S(0), O_PATH);
-  if (fd < 0) return errno == ENOENT ? 0 : lp_fail("openat2", S(0));
+  int fd = lp_open_in_root(st->root, S(MASK_PATH), O_PATH);
+  if (fd < 0) return errno == ENOENT ? 0 : lp_fail("openat2", S(MASK_PATH));
   struct fdpath target = fdpath(fd);
   int rc = -1, null = -1;
-  if (fstat(fd, &sb) < 0) lp_fail("fstat", S(0));
-  else if (S_ISDIR(sb.st_mode)) rc = mount("tmpfs", target.s, "tmpfs", MS_RDONLY, NULL) < 0 ? lp_fail("mount", S(0)) : 0;
+  if (fstat(fd, &sb) < 0) lp_fail("fstat", S(MASK_PATH));
+  else if (S_ISDIR(sb.st_mode)) rc = mount("tmpfs", target.s, "tmpfs", MS_RDONLY, NULL) < 0 ? lp_fail("mount", S(MASK_PATH)) : 0;
   else if ((null = open("/dev/null", O_PATH | O_CLOEXEC | O_NOFOLLOW)) < 0) lp_fail("open", "/dev/null");
   else if (fstat(null, &sb) < 0) lp_fail("fstat", "/dev/null");
   /* A container could have replaced /dev/null with a link to a host file (CVE-2025-31133). */
   else if (!S_ISCHR(sb.st_mode) || sb.st_rdev != makedev(1, 3))
     lp_fail_errno(EACCES, "masking device is not /dev/null", "/dev/null");
-  else rc = mount(fdpath(null).s, target.s, NULL, MS_BIND, NULL) < 0 ? lp_fail("mount", S(0)) : 0;
+  else rc = mount(fdpath(null).s, target.s, NULL, MS_BIND, NULL) < 0 ? lp_fail("mount", S(MASK_PATH)) : 0;
   close_fd(&null);
   close(fd);
   return rc;
@@ -514,13 +516,13 @@ struct lp_sched_attr {
 static int op_sched(const struct lp_op *op) {
   struct lp_sched_attr a = {
     .size = sizeof(a),
-    .policy = (uint32_t)U(0),
-    .flags = U(1),
-    .nice = (int32_t)(uint32_t)U(2),
-    .priority = (uint32_t)U(3),
-    .runtime = U(4),
-    .deadline = U(5),
-    .period = U(6),
+    .policy = (uint32_t)U(SCHED_POLICY),
+    .flags = U(SCHED_FLAGS),
+    .nice = (int32_t)(uint32_t)U(SCHED_NICE),
+    .priority = (uint32_t)U(SCHED_PRIORITY),
+    .runtime = U(SCHED_RUNTIME),
+    .deadline = U(SCHED_DEADLINE),
+    .period = U(SCHED_PERIOD),
   };
   if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) return lp_fail("sched_setattr", NULL);
   return 0;
@@ -538,15 +540,15 @@ int lp_run_op(struct lp_state *st, const struct lp_op *op) {
   case LP_OP_MKNOD: return op_mknod(st, op);
   case LP_OP_SYMLINK: return op_symlink(st, op);
   case LP_OP_PIVOT_ROOT: return op_pivot_root(st, op);
-  case LP_OP_SETHOSTNAME: return sethostname(S(0), LEN(0)) < 0 ? lp_fail("sethostname", S(0)) : 0;
-  case LP_OP_SETDOMAINNAME: return setdomainname(S(0), LEN(0)) < 0 ? lp_fail("setdomainname", S(0)) : 0;
+  case LP_OP_SETHOSTNAME: return sethostname(S(SETHOSTNAME_NAME), LEN(SETHOSTNAME_NAME)) < 0 ? lp_fail("sethostname", S(SETHOSTNAME_NAME)) : 0;
+  case LP_OP_SETDOMAINNAME: return setdomainname(S(SETDOMAINNAME_NAME), LEN(SETDOMAINNAME_NAME)) < 0 ? lp_fail("setdomainname", S(SETDOMAINNAME_NAME)) : 0;
   case LP_OP_RLIMIT: return op_rlimit(op);
   case LP_OP_SETGROUPS: return op_setgroups(op);
   case LP_OP_SETID: return op_setid(op);
   case LP_OP_CAP_BOUNDING: return op_cap_bounding(op);
   case LP_OP_CAPS: return op_caps(op);
   case LP_OP_CAP_AMBIENT: return op_cap_ambient(op);
-  case LP_OP_PRCTL: return prctl((int)U(0), (unsigned long)U(1), 0, 0, 0) < 0 ? lp_fail("prctl", NULL) : 0;
+  case LP_OP_PRCTL: return prctl((int)U(PRCTL_OPTION), (unsigned long)U(PRCTL_ARG), 0, 0, 0) < 0 ? lp_fail("prctl", NULL) : 0;
   case LP_OP_SECCOMP: return op_seccomp(op);
   case LP_OP_CHDIR: return op_chdir(op);
   case LP_OP_CLOSE_FDS: return op_close_fds(op);
@@ -558,11 +560,11 @@ int lp_run_op(struct lp_state *st, const struct lp_op *op) {
   case LP_OP_SET_NAME: return op_set_name(st, op);
   case LP_OP_EXEC: return op_exec(op);
   case LP_OP_CHECK_EXEC: return op_check_exec(op);
-  case LP_OP_UMASK: umask((mode_t)(U(0) & 0777)); return 0;
+  case LP_OP_UMASK: umask((mode_t)(U(UMASK_MASK) & 0777)); return 0;
   case LP_OP_MASK: return op_mask(st, op);
-  case LP_OP_PERSONALITY: return personality((unsigned long)U(0)) < 0 ? lp_fail("personality", NULL) : 0;
+  case LP_OP_PERSONALITY: return personality((unsigned long)U(PERSONALITY_PERSONA)) < 0 ? lp_fail("personality", NULL) : 0;
   /* ioprio_set(IOPRIO_WHO_PROCESS = 1, this process, prio) */
-  case LP_OP_IOPRIO: return syscall(SYS_ioprio_set, 1, 0, (int)U(0)) < 0 ? lp_fail("ioprio_set", NULL) : 0;
+  case LP_OP_IOPRIO: return syscall(SYS_ioprio_set, 1, 0, (int)U(IOPRIO_PRIO)) < 0 ? lp_fail("ioprio_set", NULL) : 0;
   case LP_OP_SCHED: return op_sched(op);
   case LP_OP_RUN_HOOK: return lp_op_run_hook(st, op);
   case LP_OP_KEYRING: return lp_op_keyring(op);

@@ -3,7 +3,7 @@
 #define LEOPARD_PROTOCOL_H
 
 #define LP_MAGIC 0x4452504cu
-#define LP_PROTOCOL_VERSION 2
+#define LP_PROTOCOL_VERSION 3
 #define LP_HEADER_SIZE 12
 #define LP_MAX_FRAME 4194304u
 #define LP_MAX_STRING 1048576u
@@ -66,6 +66,103 @@
 #define LP_OP_MOUNT_SETATTR 38 /* target:bytes set:u64 clear:u64 recursive:u64 */
 #define LP_OP_SECCOMP_LISTENER 39 /* bpf:data flags:u64 */
 #define LP_OP_CHECK_EXEC 41 /* candidates:list name:bytes */
+#define LP_FORK_DETACH 0
+#define LP_FORK_WAIT 1
+
+#define LP_PIVOT_PIVOT 0
+#define LP_PIVOT_CHROOT 1
+
+#define LP_PTY_SYNC 0
+#define LP_PTY_CONSOLE 1
+
+#define LP_RESOLVE_AS_GIVEN 0
+#define LP_RESOLVE_DIR 1
+#define LP_RESOLVE_FILE 2
+#define LP_RESOLVE_IF_EXISTS 3
+
+/* Argument positions: op->a[LPA_<OP>_<ARG>] (native/args.h reads them by name). */
+#define LPA_UNSHARE_FLAGS 0
+#define LPA_SETNS_PATH 0
+#define LPA_SETNS_NSTYPE 1
+#define LPA_SYNC_TAG 0
+#define LPA_FORK_PID1_MODE 0
+#define LPA_WRITE_PROC_PATH 0
+#define LPA_WRITE_PROC_DATA 1
+#define LPA_WRITE_PROC_RESOLVE 2
+#define LPA_SET_ROOT_PATH 0
+#define LPA_MOUNT_SOURCE 0
+#define LPA_MOUNT_TARGET 1
+#define LPA_MOUNT_FSTYPE 2
+#define LPA_MOUNT_FLAGS 3
+#define LPA_MOUNT_DATA 4
+#define LPA_MOUNT_RESOLVE 5
+#define LPA_MKNOD_PATH 0
+#define LPA_MKNOD_MODE 1
+#define LPA_MKNOD_DEV 2
+#define LPA_MKNOD_UID 3
+#define LPA_MKNOD_GID 4
+#define LPA_SYMLINK_TARGET 0
+#define LPA_SYMLINK_LINKPATH 1
+#define LPA_PIVOT_ROOT_MODE 0
+#define LPA_SETHOSTNAME_NAME 0
+#define LPA_SETDOMAINNAME_NAME 0
+#define LPA_RLIMIT_RESOURCE 0
+#define LPA_RLIMIT_SOFT 1
+#define LPA_RLIMIT_HARD 2
+#define LPA_SETGROUPS_GIDS 0
+#define LPA_SETID_UID 0
+#define LPA_SETID_GID 1
+#define LPA_CAP_BOUNDING_MASK 0
+#define LPA_CAP_BOUNDING_LAST 1
+#define LPA_CAPS_EFFECTIVE 0
+#define LPA_CAPS_PERMITTED 1
+#define LPA_CAPS_INHERITABLE 2
+#define LPA_CAP_AMBIENT_MASK 0
+#define LPA_CAP_AMBIENT_LAST 1
+#define LPA_PRCTL_OPTION 0
+#define LPA_PRCTL_ARG 1
+#define LPA_SECCOMP_BPF 0
+#define LPA_SECCOMP_FLAGS 1
+#define LPA_CHDIR_PATH 0
+#define LPA_CLOSE_FDS_FROM 0
+#define LPA_OPEN_FIFO_PATH 0
+#define LPA_CONSOLE_FD_FD 0
+#define LPA_PTY_MODE 0
+#define LPA_SET_NAME_NAME 0
+#define LPA_EXEC_CANDIDATES 0
+#define LPA_EXEC_ARGV 1
+#define LPA_EXEC_ENV 2
+#define LPA_UMASK_MASK 0
+#define LPA_MASK_PATH 0
+#define LPA_PERSONALITY_PERSONA 0
+#define LPA_IOPRIO_PRIO 0
+#define LPA_SCHED_POLICY 0
+#define LPA_SCHED_FLAGS 1
+#define LPA_SCHED_NICE 2
+#define LPA_SCHED_PRIORITY 3
+#define LPA_SCHED_RUNTIME 4
+#define LPA_SCHED_DEADLINE 5
+#define LPA_SCHED_PERIOD 6
+#define LPA_RUN_HOOK_PATH 0
+#define LPA_RUN_HOOK_ARGV 1
+#define LPA_RUN_HOOK_ENV 2
+#define LPA_RUN_HOOK_STATE_HEAD 3
+#define LPA_RUN_HOOK_STATE_TAIL 4
+#define LPA_RUN_HOOK_TIMEOUT_MS 5
+#define LPA_RUN_HOOK_STAGE 6
+#define LPA_KEYRING_NAME 0
+#define LPA_MOVE_MOUNT_FD 0
+#define LPA_MOVE_MOUNT_TARGET 1
+#define LPA_MOVE_MOUNT_RESOLVE 2
+#define LPA_MOUNT_SETATTR_TARGET 0
+#define LPA_MOUNT_SETATTR_SET 1
+#define LPA_MOUNT_SETATTR_CLEAR 2
+#define LPA_MOUNT_SETATTR_RECURSIVE 3
+#define LPA_SECCOMP_LISTENER_BPF 0
+#define LPA_SECCOMP_LISTENER_FLAGS 1
+#define LPA_CHECK_EXEC_CANDIDATES 0
+#define LPA_CHECK_EXEC_NAME 1
+
 #define LP_OP_MAX 41
 
 /* Op names and argument kinds, indexed by op code: 'u' u64, 'b' string (no NUL), 'd' binary data, 'l' list. */

@@ -72,11 +72,6 @@ export function overlaps(a: Subnet, b: Subnet): boolean {
   return (a.base & mask(p)) >>> 0 === (b.base & mask(p)) >>> 0;
 }
 
-/** The first usable address (.1 of a /24): the bridge's gateway by convention. */
-export function firstHost(s: Subnet): number {
-  return s.base + 1;
-}
-
 /** The addresses host-local can hand out: everything but network, gateway and broadcast. */
 export function validateGateway(s: Subnet, gw: number): void {
   if (!contains(s, gw) || gw === s.base || gw === s.base + size(s) - 1)

@@ -4,6 +4,7 @@
 // ambient capability only if it is permitted and inheritable: runc warns and carries on for the
 // others (its default spec lists ambient caps without inheritable ones), so only those are asked.
 import { RLIMITS } from "../spec/rlimits.ts";
+import { LeopardError } from "../util/errors.ts";
 import { capabilityMask } from "./capabilities.ts";
 import type { Step } from "./plan.ts";
 import { q } from "./shell.ts";
@@ -72,7 +73,7 @@ export function rlimitSteps(
   }
   for (const r of proc.rlimits ?? []) {
     const n = (RLIMITS as Readonly<Record<string, number>>)[r.type];
-    if (n === undefined) throw new Error(`unknown rlimit "${r.type}"`);
+    if (n === undefined) throw new LeopardError("invalid-spec", `unknown rlimit "${r.type}"`);
     steps.push({
       op: { op: "RLIMIT", resource: n, soft: BigInt(r.soft), hard: BigInt(r.hard) },
       explain: `prlimit --${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`,

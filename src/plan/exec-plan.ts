@@ -13,7 +13,7 @@
 //   session/pty, rlimits, seccomp (see plan.ts), credentials, cwd, fds, EXEC — no start FIFO;
 //                    without no_new_privs, cwd and then seccomp come before the credentials.
 import type { Op } from "../protocol/ops.ts";
-import { SyncTag } from "../protocol/ops.ts";
+import { ForkMode, PtyMode, SyncTag } from "../protocol/ops.ts";
 import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { withHome } from "./home.ts";
 import type { ConsoleMode, PlanInput, Step } from "./plan.ts";
@@ -69,7 +69,7 @@ export function planExec(input: ExecPlanInput): Step[] {
     if (path !== undefined) add({ op: "SETNS", path, nstype: CLONE[t] }, `nsenter --${nsFlag(t)}=${q(path)}`);
   }
   add(
-    { op: "FORK_PID1", mode: input.mode === "detached" ? 0 : 1 },
+    { op: "FORK_PID1", mode: input.mode === "detached" ? ForkMode.DETACH : ForkMode.WAIT },
     input.mode === "detached"
       ? "fork   # the child is in the container's PID namespace; the parent reports its pid and exits"
       : "fork   # the child is in the container's PID namespace; the parent waits and returns its status",
@@ -97,7 +97,7 @@ function processSteps(input: ExecPlanInput): Step[] {
     );
   if (proc.terminal && input.console.kind !== "none") {
     add(
-      { op: "PTY", mode: input.console.kind === "sync" ? 0 : 1 },
+      { op: "PTY", mode: input.console.kind === "sync" ? PtyMode.SYNC : PtyMode.CONSOLE },
       "# open /dev/ptmx, send the master to the caller, make the slave stdin/stdout/stderr and the controlling terminal",
     );
     if (input.console.kind === "sync")

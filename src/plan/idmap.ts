@@ -15,6 +15,8 @@
 // through the mount as owned by `hostID` (the kernel maps disk ids through the mount's user
 // namespace). A mount with "idmap" but no maps of its own takes the container's user namespace
 // maps, so the container's root owns what the host's root owns.
+
+import { LeopardError } from "../util/errors.ts";
 import { parseMountOptions } from "./mount-options.ts";
 import type { IdMap, PlanSpec } from "./types.ts";
 
@@ -46,19 +48,24 @@ export function idmapRequests(spec: PlanSpec): IdmapRequest[] {
     const own = (m.uidMappings?.length ?? 0) > 0 || (m.gidMappings?.length ?? 0) > 0;
     if (opts.idmap === "none" && !own) return;
     const name = `mount "${m.destination}"`;
-    if (!isBindMount(m.type, options)) throw new Error(`${name}: idmapped mounts must be bind mounts`);
+    if (!isBindMount(m.type, options))
+      throw new LeopardError("invalid-spec", `${name}: idmapped mounts must be bind mounts`);
     let uidMappings = m.uidMappings ?? [];
     let gidMappings = m.gidMappings ?? [];
     if (!own) {
       if (!createsUser)
-        throw new Error(
+        throw new LeopardError(
+          "invalid-spec",
           `${name}: "${opts.idmap}" without uidMappings/gidMappings needs a user namespace the container creates`,
         );
       uidMappings = spec.linux?.uidMappings ?? [];
       gidMappings = spec.linux?.gidMappings ?? [];
     }
     if (uidMappings.length === 0 || gidMappings.length === 0)
-      throw new Error(`${name}: an idmapped mount needs both uidMappings and gidMappings`);
+      throw new LeopardError(
+        "invalid-spec",
+        `${name}: an idmapped mount needs both uidMappings and gidMappings`,
+      );
     out.push({
       index,
       source: m.source ?? "",

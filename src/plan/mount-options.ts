@@ -1,4 +1,5 @@
 // OCI mount options → mount(2) flags, propagation flags and the data string. A pure table.
+import { LeopardError } from "../util/errors.ts";
 
 export const MS = {
   RDONLY: 1,
@@ -157,7 +158,8 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
       propagation.push(p);
       continue;
     }
-    if (UNSUPPORTED.has(opt)) throw new Error(`mount option "${opt}" is not supported yet`);
+    if (UNSUPPORTED.has(opt))
+      throw new LeopardError("unsupported", `mount option "${opt}" is not supported yet`);
     data.push(opt);
   }
   return {
@@ -175,16 +177,6 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
 /** The propagation flag for linux.rootfsPropagation; undefined for an unknown value. */
 export function propagationFlag(name: string): number | undefined {
   return PROPAGATION[name];
-}
-
-/** A flags value as the mount(8) options a person would type. */
-export function describeFlags(flags: number): string {
-  const names: string[] = [];
-  for (const [name, [set]] of Object.entries(FLAGS)) {
-    if (set !== 0 && name !== "rbind" && (flags & set) === set) names.push(name);
-  }
-  for (const [name, f] of Object.entries(PROPAGATION)) if ((flags & ~MS.REC) === f) names.push(name);
-  return names.join(",");
 }
 
 /**

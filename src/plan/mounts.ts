@@ -1,6 +1,7 @@
 // The container's mount table before pivot_root: propagation, the rootfs bind, the config's
 // mounts in order, /dev nodes and symlinks. Targets are resolved by the helper inside the root.
-import type { Op } from "../protocol/ops.ts";
+import { MountResolve, type Op } from "../protocol/ops.ts";
+import { LeopardError } from "../util/errors.ts";
 import { type DeviceNode, makedev } from "./devices.ts";
 import { idmapOptionText } from "./idmap.ts";
 import {
@@ -37,7 +38,7 @@ function mountOp(
   fstype: string,
   flags: number,
   data: string,
-  resolve: 0 | 1 | 2 | 3,
+  resolve: MountResolve,
 ): Op {
   return { op: "MOUNT", source, target, fstype, flags, data, resolve };
 }
@@ -60,17 +61,17 @@ export function planMounts(input: MountInput): Step[] {
   // (the rootfs could not be bound from an unbindable mount; runc fails there).
   const asked = propagationFlag(spec.linux?.rootfsPropagation ?? "rslave");
   const rootProp = asked === undefined || asked & MS.UNBINDABLE ? MS.SLAVE | MS.REC : asked;
-  add(mountOp("", "/", "", rootProp, "", 0), `mount --make-${propName(rootProp)} /`);
+  add(mountOp("", "/", "", rootProp, "", MountResolve.AS_GIVEN), `mount --make-${propName(rootProp)} /`);
   // The mount the rootfs lies on, when it is shared after that: private, because pivot_root
   // refuses a shared parent and the rootfs bind below must not propagate to the host.
   const parent = host.rootfsParent;
   if (parent && sharedAfter(rootProp, parent))
     add(
-      mountOp("", parent.path, "", MS.PRIVATE, "", 0),
+      mountOp("", parent.path, "", MS.PRIVATE, "", MountResolve.AS_GIVEN),
       `mount --make-private ${q(parent.path)}   # the rootfs's mount: pivot_root refuses a shared parent`,
     );
   add(
-    mountOp(rootfs, rootfs, "", MS.BIND | MS.REC, "", 0),
+    mountOp(rootfs, rootfs, "", MS.BIND | MS.REC, "", MountResolve.AS_GIVEN),
     `mount --rbind ${q(rootfs)} ${q(rootfs)}   # the new root must be a mount point`,
   );
   add(
@@ -100,7 +101,8 @@ export function planMounts(input: MountInput): Step[] {
     // tmpcopyup over an empty (or missing) directory is a plain tmpfs; copying contents is not
     // done yet, so a directory with files is refused rather than hidden.
     if (opts.copyUp && !(input.host.dirIsEmpty?.(rootfs + m.destination) ?? false))
-      throw new Error(
+      throw new LeopardError(
+        "unsupported",
         `mount option "tmpcopyup" over the non-empty directory "${m.destination}" is not supported yet`,
       );
     const source = m.source ?? type;
@@ -110,12 +112,12 @@ export function planMounts(input: MountInput): Step[] {
     const label = input.mountLabel && !UNLABELLED.has(type) ? [`context="${input.mountLabel}"`] : [];
     const data = [...opts.data, ...label];
     add(
-      mountOp(source, m.destination, type, flags, data.join(","), 1),
+      mountOp(source, m.destination, type, flags, data.join(","), MountResolve.DIR),
       `mount -t ${q(type)}${optionText(describeList(m.options ?? [], opts.data).concat(label), "")} ${q(source)} ${q(rootfs + m.destination)}`,
     );
     for (const p of opts.propagation)
       add(
-        mountOp("", m.destination, "", p, "", 1),
+        mountOp("", m.destination, "", p, "", MountResolve.DIR),
         `mount --make-${propName(p)} ${q(rootfs + m.destination)}`,
       );
     const r = recursiveStep(m, opts, rootfs);
@@ -128,7 +130,7 @@ export function planMounts(input: MountInput): Step[] {
         // mknod is not allowed in a user namespace: bind the host's node instead (as runc does).
         if (!host.hostHas(d.path)) continue;
         add(
-          mountOp(d.path, d.path, "", MS.BIND, "", 2),
+          mountOp(d.path, d.path, "", MS.BIND, "", MountResolve.FILE),
           `touch ${q(rootfs + d.path)} && mount --bind ${q(d.path)} ${q(rootfs + d.path)}`,
         );
       } else {
@@ -193,11 +195,14 @@ function bindMount(m: PlanMount, input: MountInput, idmapFd?: number): Step[] {
   const opts = parseMountOptions(m.options ?? []);
   const source = m.source ?? "";
   const rec = opts.recursive ? MS.REC : 0;
-  const resolve = input.host.sourceIsDir(source) ? 1 : 2;
+  const resolve = input.host.sourceIsDir(source) ? MountResolve.DIR : MountResolve.FILE;
   const target = input.rootfs + m.destination;
   const idmapped = opts.idmap !== "none" || (m.uidMappings?.length ?? 0) > 0;
   if (idmapped && idmapFd === undefined)
-    throw new Error(`mount "${m.destination}": idmapped, but no detached mount was prepared for it`);
+    throw new LeopardError(
+      "protocol",
+      `mount "${m.destination}": idmapped, but no detached mount was prepared for it`,
+    );
   const steps: Step[] = [
     idmapFd !== undefined
       ? {
@@ -214,7 +219,7 @@ function bindMount(m: PlanMount, input: MountInput, idmapFd?: number): Step[] {
   const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
   if (extra !== 0) {
     steps.push({
-      op: mountOp("", m.destination, "", MS.BIND | MS.REMOUNT | extra, "", 1),
+      op: mountOp("", m.destination, "", MS.BIND | MS.REMOUNT | extra, "", MountResolve.DIR),
       explain: `mount -o remount,bind,${describeList(m.options ?? [], opts.data)
         .filter(
           (o) => o !== "bind" && o !== "rbind" && o !== "idmap" && o !== "ridmap" && !isRecursiveOption(o),
@@ -224,7 +229,7 @@ function bindMount(m: PlanMount, input: MountInput, idmapFd?: number): Step[] {
   }
   for (const p of opts.propagation)
     steps.push({
-      op: mountOp("", m.destination, "", p, "", 1),
+      op: mountOp("", m.destination, "", p, "", MountResolve.DIR),
       explain: `mount --make-${propName(p)} ${q(target)}`,
     });
   const r = recursiveStep(m, opts, input.rootfs);
@@ -260,11 +265,11 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
   };
   const bindOwn = (src: string, sub: string): Step[] => [
     {
-      op: mountOp(src, sub, "", MS.BIND | MS.REC, "", 1),
+      op: mountOp(src, sub, "", MS.BIND | MS.REC, "", MountResolve.DIR),
       explain: `mount --rbind ${q(src)} ${q(input.rootfs + sub)}`,
     },
     {
-      op: mountOp("", sub, "", MS.BIND | MS.REMOUNT | flags, "", 1),
+      op: mountOp("", sub, "", MS.BIND | MS.REMOUNT | flags, "", MountResolve.DIR),
       explain: `mount -o remount,bind${flags & MS.RDONLY ? ",ro" : ""} ${q(input.rootfs + sub)}`,
     },
   ];
@@ -276,7 +281,7 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
   if (unifiedOnly || hier.length === 0) {
     return [
       {
-        op: mountOp("cgroup2", dest, "cgroup2", flags, "", 1),
+        op: mountOp("cgroup2", dest, "cgroup2", flags, "", MountResolve.DIR),
         explain: `mount -t cgroup2 cgroup2 ${q(target)}`,
       },
     ];
@@ -292,7 +297,7 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
         "tmpfs",
         (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC,
         "mode=755",
-        1,
+        MountResolve.DIR,
       ),
       explain: `mount -t tmpfs -o mode=755 tmpfs ${q(target)}`,
     },
@@ -305,7 +310,7 @@ function cgroupMount(m: PlanMount, input: MountInput): Step[] {
       continue;
     }
     steps.push({
-      op: mountOp("cgroup", sub, h.fstype, flags, h.options, 1),
+      op: mountOp("cgroup", sub, h.fstype, flags, h.options, MountResolve.DIR),
       explain: `mount -t ${h.fstype}${h.options ? ` -o ${h.options}` : ""} cgroup ${q(input.rootfs + sub)}`,
     });
   }

@@ -1,12 +1,13 @@
 // spec → launch plan: the exact list of ops the helper runs, each with the shell command a
 // person would type to do the same step. Pure: every fact about the host comes in `host`.
 import type { Op } from "../protocol/ops.ts";
-import { SyncTag } from "../protocol/ops.ts";
+import { ForkMode, MountResolve, PivotMode, PtyMode, SyncTag } from "../protocol/ops.ts";
 import { SYSTEM_PATH } from "../util/system-path.ts";
 import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { withHome } from "./home.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
+import { type LaunchEnv, withLaunchEnv } from "./launch-env.ts";
 import { MS, parseMountOptions, propagationFlag } from "./mount-options.ts";
 import { planMounts } from "./mounts.ts";
 import { procWrite } from "./proc-write.ts";
@@ -93,6 +94,8 @@ export interface PlanInput {
    * by the runtime: HOME when the process's environment has none, as runc sets it.
    */
   home?: string | undefined;
+  /** LISTEN_FDS and NOTIFY_SOCKET, added to the process and mounts (src/plan/launch-env.ts). */
+  launch?: LaunchEnv | undefined;
 }
 
 export interface Step {
@@ -167,7 +170,8 @@ function keptFlags(mounts: PlanSpec["mounts"], path: string): number {
 const printfArg = (s: string): string => `'${s.replaceAll("'", `'\\''`).replaceAll("\n", "\\n")}'`;
 
 export function plan(input: PlanInput): LaunchPlan {
-  const { spec, host } = input;
+  const { host } = input;
+  const spec = withLaunchEnv(input.spec, input.launch ?? {});
   const steps: Step[] = [];
   const add = (op: Op, explain: string): void => {
     steps.push({ op, explain });
@@ -239,7 +243,7 @@ export function plan(input: PlanInput): LaunchPlan {
       );
   }
   add(
-    { op: "FORK_PID1", mode: input.mode === "detached" ? 0 : 1 },
+    { op: "FORK_PID1", mode: input.mode === "detached" ? ForkMode.DETACH : ForkMode.WAIT },
     input.mode === "detached"
       ? "fork   # the child is PID 1 of the new PID namespace; the parent reports its pid and exits"
       : "fork   # the child is PID 1 of the new PID namespace; the parent waits for it and returns its status",
@@ -284,10 +288,13 @@ export function plan(input: PlanInput): LaunchPlan {
     );
   }
   if (input.noPivot) {
-    add({ op: "PIVOT_ROOT", mode: 1 }, `cd ${q(input.rootfs)} && mount --move . / && chroot .`);
+    add(
+      { op: "PIVOT_ROOT", mode: PivotMode.CHROOT },
+      `cd ${q(input.rootfs)} && mount --move . / && chroot .`,
+    );
   } else {
     add(
-      { op: "PIVOT_ROOT", mode: 0 },
+      { op: "PIVOT_ROOT", mode: PivotMode.PIVOT },
       `cd ${q(input.rootfs)} && pivot_root . . && umount -l .   # the old root is detached, no trace left`,
     );
   }
@@ -298,7 +305,15 @@ export function plan(input: PlanInput): LaunchPlan {
     steps.push(procWrite(sysctlPath(key), value));
   for (const path of spec.linux?.readonlyPaths ?? []) {
     add(
-      { op: "MOUNT", source: path, target: path, fstype: "", flags: MS.BIND | MS.REC, data: "", resolve: 3 },
+      {
+        op: "MOUNT",
+        source: path,
+        target: path,
+        fstype: "",
+        flags: MS.BIND | MS.REC,
+        data: "",
+        resolve: MountResolve.IF_EXISTS,
+      },
       `mount --rbind ${q(path)} ${q(path)}`,
     );
     const kept = keptFlags(spec.mounts, path);
@@ -315,7 +330,7 @@ export function plan(input: PlanInput): LaunchPlan {
         fstype: "",
         flags: MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY | kept,
         data: "",
-        resolve: 3,
+        resolve: MountResolve.IF_EXISTS,
       },
       `mount -o remount,bind,ro${names.map(([f, n]) => (kept & f ? n : "")).join("")} ${q(path)}`,
     );
@@ -328,13 +343,29 @@ export function plan(input: PlanInput): LaunchPlan {
   if (rootProp !== undefined && rootProp & MS.UNBINDABLE) {
     // Unbindable: applied once the new root is in place (src/plan/mounts.ts says why).
     add(
-      { op: "MOUNT", source: "", target: "/", fstype: "", flags: rootProp, data: "", resolve: 0 },
+      {
+        op: "MOUNT",
+        source: "",
+        target: "/",
+        fstype: "",
+        flags: rootProp,
+        data: "",
+        resolve: MountResolve.AS_GIVEN,
+      },
       `mount --make-${prop} /`,
     );
   }
   if (spec.root.readonly) {
     add(
-      { op: "MOUNT", source: "", target: "/", fstype: "", flags: 4096 | 32 | 1, data: "", resolve: 0 },
+      {
+        op: "MOUNT",
+        source: "",
+        target: "/",
+        fstype: "",
+        flags: MS.BIND | MS.REMOUNT | MS.RDONLY,
+        data: "",
+        resolve: MountResolve.AS_GIVEN,
+      },
       "mount -o remount,bind,ro /",
     );
   }
@@ -385,7 +416,7 @@ export function plan(input: PlanInput): LaunchPlan {
   }
   if (proc.terminal && input.console.kind !== "none") {
     add(
-      { op: "PTY", mode: input.console.kind === "sync" ? 0 : 1 },
+      { op: "PTY", mode: input.console.kind === "sync" ? PtyMode.SYNC : PtyMode.CONSOLE },
       "# open /dev/ptmx, send the master to the caller, make the slave stdin/stdout/stderr and the controlling terminal",
     );
     // runc binds the pty on /dev/console (created as an empty file), which stays 136:N.
@@ -397,7 +428,7 @@ export function plan(input: PlanInput): LaunchPlan {
         fstype: "",
         flags: MS.BIND,
         data: "",
-        resolve: 2,
+        resolve: MountResolve.FILE,
       },
       "touch /dev/console && mount --bind $(tty) /dev/console",
     );

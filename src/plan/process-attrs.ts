@@ -2,6 +2,7 @@
 // I/O priority, scheduler policy and flags, and capabilities the running kernel lacks. Pure.
 import { CAPABILITIES } from "../spec/capabilities.ts";
 import { sysctlComponents, sysctlProcPath } from "../spec/sysctl.ts";
+import { LeopardError } from "../util/errors.ts";
 import type { PlanSpec } from "./types.ts";
 
 /**
@@ -11,7 +12,8 @@ import type { PlanSpec } from "./types.ts";
  */
 export function sysctlPath(key: string): string {
   const split = sysctlComponents(key);
-  if ("problem" in split) throw new Error(`sysctl ${JSON.stringify(key)} ${split.problem}`);
+  if ("problem" in split)
+    throw new LeopardError("invalid-spec", `sysctl ${JSON.stringify(key)} ${split.problem}`);
   return sysctlProcPath(split.components);
 }
 
@@ -37,7 +39,8 @@ export function personaValue(p: { domain: string; flags?: readonly string[] | un
   unknown: string[];
 } {
   const domain = PERSONALITY_DOMAINS[p.domain];
-  if (domain === undefined) throw new Error(`unknown personality domain "${p.domain}"`);
+  if (domain === undefined)
+    throw new LeopardError("invalid-spec", `unknown personality domain "${p.domain}"`);
   let persona = domain;
   const unknown: string[] = [];
   for (const f of p.flags ?? []) {
@@ -57,7 +60,7 @@ const IOPRIO_CLASSES: Readonly<Record<string, number>> = {
 /** ioprio_set(2)'s packed value: class in the top 3 of 16 bits, the level below. */
 export function ioprioValue(p: { class: string; priority: number }): number {
   const cls = IOPRIO_CLASSES[p.class];
-  if (cls === undefined) throw new Error(`unknown I/O priority class "${p.class}"`);
+  if (cls === undefined) throw new LeopardError("invalid-spec", `unknown I/O priority class "${p.class}"`);
   return (cls << 13) | p.priority;
 }
 
@@ -83,7 +86,7 @@ const SCHED_FLAGS: Readonly<Record<string, number>> = {
 
 export function schedPolicy(name: string): number {
   const n = SCHED_POLICIES[name];
-  if (n === undefined) throw new Error(`unknown scheduler policy "${name}"`);
+  if (n === undefined) throw new LeopardError("invalid-spec", `unknown scheduler policy "${name}"`);
   return n;
 }
 
@@ -91,7 +94,7 @@ export function schedFlags(names: readonly string[]): number {
   let flags = 0;
   for (const name of names) {
     const bit = SCHED_FLAGS[name];
-    if (bit === undefined) throw new Error(`unknown scheduler flag "${name}"`);
+    if (bit === undefined) throw new LeopardError("invalid-spec", `unknown scheduler flag "${name}"`);
     flags |= bit;
   }
   return flags;

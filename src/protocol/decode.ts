@@ -1,10 +1,16 @@
 // Decodes the frames the helper sends to TypeScript (see ops.ts).
 import { HEADER_SIZE, MAGIC, MsgType, OP_NAMES, PROTOCOL_VERSION } from "./ops.ts";
 
+/** When the helper started each op (CLOCK_MONOTONIC ns), from op `first` on; the last stamp ends the last op. */
+export interface OpTimes {
+  first: number;
+  stamps: bigint[];
+}
+
 export type HelperMessage =
   | { type: "sync"; tag: number; pid: number }
-  | { type: "pid"; pid: number }
-  | { type: "ready" }
+  | { type: "pid"; pid: number; times: OpTimes }
+  | { type: "ready"; times: OpTimes }
   | { type: "pty" }
   | { type: "error"; index: number; op: string; errno: number; path: string; message: string };
 
@@ -12,6 +18,16 @@ const dec = new TextDecoder();
 
 export class ProtocolError extends Error {
   override name = "ProtocolError";
+}
+
+/** u32 first, u32 count, count u64 stamps, filling exactly `len` bytes from `at`. */
+function opTimes(view: DataView, at: number, len: number): OpTimes {
+  const first = view.getUint32(at, true);
+  const count = view.getUint32(at + 4, true);
+  if (len !== 8 + 8 * count) throw new ProtocolError(`op times of ${count} stamps in ${len} bytes`);
+  const stamps: bigint[] = [];
+  for (let i = 0; i < count; i++) stamps.push(view.getBigUint64(at + 8 + 8 * i, true));
+  return { first, stamps };
 }
 
 /** Parses one frame from the helper; throws ProtocolError on anything malformed. */
@@ -34,10 +50,11 @@ export function decodeMessage(buf: Uint8Array): HelperMessage {
       need(8);
       return { type: "sync", tag: view.getUint32(12, true), pid: view.getUint32(16, true) };
     case MsgType.PID:
-      need(4);
-      return { type: "pid", pid: view.getUint32(12, true) };
+      need(12);
+      return { type: "pid", pid: view.getUint32(12, true), times: opTimes(view, 16, len - 4) };
     case MsgType.READY:
-      return { type: "ready" };
+      need(8);
+      return { type: "ready", times: opTimes(view, 12, len) };
     case MsgType.PTY:
       return { type: "pty" };
     case MsgType.ERROR: {

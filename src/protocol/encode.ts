@@ -1,4 +1,6 @@
 // Encodes a launch plan and the few messages TypeScript sends into frames (see ops.ts).
+
+import { LeopardError } from "../util/errors.ts";
 import {
   ArgKind,
   HEADER_SIZE,
@@ -61,13 +63,13 @@ class Writer {
 
 function stringBytes(v: string | Uint8Array, what: string): Uint8Array {
   const b = typeof v === "string" ? enc.encode(v) : v;
-  if (b.length > MAX_STRING) throw new Error(`${what} is longer than ${MAX_STRING} bytes`);
+  if (b.length > MAX_STRING) throw new LeopardError("protocol", `${what} is longer than ${MAX_STRING} bytes`);
   return b;
 }
 
 function cString(v: string, what: string): Uint8Array {
   const b = stringBytes(v, what);
-  if (b.includes(0)) throw new Error(`${what} contains a NUL byte`);
+  if (b.includes(0)) throw new LeopardError("protocol", `${what} contains a NUL byte`);
   return b;
 }
 
@@ -89,7 +91,8 @@ export function encodeOps(ops: readonly Op[]): Uint8Array {
       const v = values[name];
       const what = `${op.op}.${name}`;
       if (kind === "u64") {
-        if (typeof v !== "number" && typeof v !== "bigint") throw new Error(`${what} must be a number`);
+        if (typeof v !== "number" && typeof v !== "bigint")
+          throw new LeopardError("protocol", `${what} must be a number`);
         w.u8(ArgKind.U64);
         w.u64(v);
       } else if (kind === "bytes") {
@@ -102,20 +105,20 @@ export function encodeOps(ops: readonly Op[]): Uint8Array {
           w.u8(ArgKind.BYTES);
           w.u32(v.length);
           w.bytes(stringBytes(v, what));
-        } else throw new Error(`${what} must be a string or bytes`);
+        } else throw new LeopardError("protocol", `${what} must be a string or bytes`);
       } else if (kind === "data") {
         if (typeof v !== "string" && !(v instanceof Uint8Array))
-          throw new Error(`${what} must be a string or bytes`);
+          throw new LeopardError("protocol", `${what} must be a string or bytes`);
         const b = stringBytes(v, what);
         w.u8(ArgKind.BYTES);
         w.u32(b.length);
         w.bytes(b);
       } else {
-        if (!Array.isArray(v)) throw new Error(`${what} must be a list of strings`);
+        if (!Array.isArray(v)) throw new LeopardError("protocol", `${what} must be a list of strings`);
         w.u8(ArgKind.LIST);
         w.u32(v.length);
         for (const s of v as unknown[]) {
-          if (typeof s !== "string") throw new Error(`${what} must be a list of strings`);
+          if (typeof s !== "string") throw new LeopardError("protocol", `${what} must be a list of strings`);
           const b = cString(s, what);
           w.u32(b.length);
           w.bytes(b);
@@ -130,7 +133,8 @@ export function encodeOps(ops: readonly Op[]): Uint8Array {
 /** A whole frame: header + payload. */
 export function frame(type: MsgType, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
   const total = HEADER_SIZE + payload.length;
-  if (total > MAX_FRAME) throw new Error(`frame of ${total} bytes exceeds the ${MAX_FRAME}-byte limit`);
+  if (total > MAX_FRAME)
+    throw new LeopardError("protocol", `frame of ${total} bytes exceeds the ${MAX_FRAME}-byte limit`);
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);

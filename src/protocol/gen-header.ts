@@ -1,16 +1,28 @@
 // Prints native/protocol.h from ops.ts: `bun src/protocol/gen-header.ts > native/protocol.h`.
 import {
   ArgKind,
+  ForkMode,
   HEADER_SIZE,
   MAGIC,
   MAX_FRAME,
   MAX_STRING,
+  MountResolve,
   MsgType,
   OPS,
   type OpName,
+  PivotMode,
   PROTOCOL_VERSION,
+  PtyMode,
   SyncTag,
 } from "./ops.ts";
+
+/** The named values of op arguments, as LP_<prefix>_<NAME>. */
+const ENUMS: readonly [string, Readonly<Record<string, number>>][] = [
+  ["FORK", ForkMode],
+  ["PIVOT", PivotMode],
+  ["PTY", PtyMode],
+  ["RESOLVE", MountResolve],
+];
 
 export function headerText(): string {
   const lines: string[] = [
@@ -38,6 +50,17 @@ export function headerText(): string {
       .join(" ");
     lines.push(`#define LP_OP_${name} ${OPS[name].code} /* ${args || "no args"} */`);
   }
+  for (const [prefix, values] of ENUMS) {
+    for (const [k, v] of Object.entries(values)) lines.push(`#define LP_${prefix}_${k} ${v}`);
+    lines.push("");
+  }
+  lines.push("/* Argument positions: op->a[LPA_<OP>_<ARG>] (native/args.h reads them by name). */");
+  for (const name of names) {
+    Object.keys(OPS[name].args).forEach((arg, i) => {
+      lines.push(`#define LPA_${name}_${arg.toUpperCase()} ${i}`);
+    });
+  }
+  lines.push("");
   const max = Math.max(...names.map((n) => OPS[n].code));
   lines.push(`#define LP_OP_MAX ${max}`, "");
   lines.push(

@@ -545,7 +545,7 @@ describe("sync points", () => {
           { op: "EXEC", candidates: ["/bin/echo"], argv: ["echo", "started"], env: [] },
         ]),
       );
-      expect(h.next()).toEqual({ type: "ready" });
+      expect(h.next()).toMatchObject({ type: "ready" });
       expect(() => h.next(200)).toThrow(/no message within/); // still blocked
       const fd = openSync(fifo, "r");
       const byte = new Uint8Array(1);

@@ -18,7 +18,7 @@
 // The helper checks every length against what remains of the frame before it reads.
 
 export const MAGIC = 0x4452504c; // "LPRD"
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const HEADER_SIZE = 12;
 /** The largest frame either side accepts. */
 export const MAX_FRAME = 4 * 1024 * 1024;
@@ -43,9 +43,13 @@ export const MsgType = {
   SYNC: 2,
   /** TS → C: carry on after SYNC; payload u32 tag (must match). */
   RESUME: 3,
-  /** C → TS: the container's init exists; payload u32 pid (host view). */
+  /**
+   * C → TS: the container's init exists; payload u32 pid (host view), then the op times of the
+   * helper up to this fork: u32 first op index, u32 count, count u64 CLOCK_MONOTONIC ns (the
+   * start of each op, then the end of the last).
+   */
   PID: 4,
-  /** C → TS: init is set up and blocks on the start FIFO. No payload. */
+  /** C → TS: init is set up and blocks on the start FIFO; payload the op times since the fork (as PID's). */
   READY: 5,
   /** C → TS: an op failed; payload u32 op index, u16 op code, u16 pad, i32 errno, u32 len + path, u32 len + message. */
   ERROR: 6,
@@ -233,7 +237,67 @@ export const OP_NAMES: ReadonlyMap<number, OpName> = new Map(
   (Object.keys(OPS) as OpName[]).map((name) => [OPS[name].code, name]),
 );
 
-/** The sync points, numbered the same on both sides. */
+/** FORK_PID1's mode: what the helper's parent does once PID is sent. */
+export const ForkMode = {
+  /** exit 0 at once (detached) */ DETACH: 0,
+  /** wait and exit with the child's status */ WAIT: 1,
+} as const;
+/** PIVOT_ROOT's mode. */
+export const PivotMode = {
+  /** pivot_root(".", ".") and detach the old root */ PIVOT: 0,
+  /** MS_MOVE + chroot (--no-pivot) */ CHROOT: 1,
+} as const;
+/** PTY's mode: where the master goes. */
+export const PtyMode = {
+  /** a PTY message on the sync socket */ SYNC: 0,
+  /** the console socket (CONSOLE_FD) */ CONSOLE: 1,
+} as const;
+/** MOUNT's and MOVE_MOUNT's `resolve`: how the target is found. */
+export const MountResolve = {
+  /** the target is used as given (after pivot_root: "/") */
+  AS_GIVEN: 0,
+  /** resolved inside the root, directories created */
+  DIR: 1,
+  /** the same, the last component created as an empty file */
+  FILE: 2,
+  /** resolved inside the root; when it does not exist the op does nothing (readonly paths) */
+  IF_EXISTS: 3,
+} as const;
+export type MountResolve = (typeof MountResolve)[keyof typeof MountResolve];
+
+/**
+ * The sync points, numbered the same on both sides. The whole exchange on the sync socket, in
+ * order, for `create` (exec: the same without sync 1, 4 and READY; sync 3 only with a terminal):
+ *
+ *   runtime (TypeScript)                          helper (C)                      op
+ *   ──────────────────────────────────────────────────────────────────────────────────────────
+ *   socketpair; spawn helper SYNCFD
+ *   PLAN{ops}                     ──────────►     parse, check every length
+ *                                                  SET_NAME, oom_score_adj, SETNS user
+ *                                                  unshare(CLONE_NEWUSER)          UNSHARE
+ *   write uid_map, gid_map        ◄──────────     SYNC{1 ID_MAPS, pid}            SYNC
+ *   RESUME{1}                     ──────────►     setresuid(0)…, SETNS others
+ *   cgroup.procs ← pid            ◄──────────     SYNC{2 CGROUP, pid}             SYNC
+ *   RESUME{2}                     ──────────►     unshare(the rest)
+ *   pid = init                    ◄──────────     PID{init, op times}             FORK_PID1
+ *                                                  (parent: exit 0, or wait and mirror status)
+ *                                                  init: mounts, devices
+ *   prestart, createRuntime hooks ◄──────────     SYNC{4 HOOKS, pid}              SYNC
+ *   RESUME{4}                     ──────────►     createContainer hooks, pivot_root, …
+ *   keep the pty master           ◄──────────     PTY + SCM_RIGHTS(master)         PTY (mode SYNC)
+ *   set its window size (exec)    ◄──────────     SYNC{3 TERMINAL, pid}           SYNC
+ *   RESUME{3}                     ──────────►     credentials, cwd
+ *   send fd to the seccomp agent  ◄──────────     SYNC{5, pid} + SCM_RIGHTS(fd)   SECCOMP_LISTENER
+ *   RESUME{5}                     ──────────►     CHECK_EXEC
+ *   state.json, pid file          ◄──────────     READY{op times}                 WAIT_START
+ *   (detached: close the socket and exit)          blocks on the start FIFO
+ *   `start` opens the FIFO                         startContainer hooks, LSM, seccomp
+ *   EOF (foreground: exec done)   ◄──────────     execve (the socket is close-on-exec)   EXEC
+ *
+ * Any op that fails sends ERROR{op index, op, errno, path, message} instead and the helper exits;
+ * the runtime kills what exists and removes the container. An unplanned message is a protocol
+ * error (src/protocol/sequence.ts); each side waits for the other with a timeout.
+ */
 export const SyncTag = {
   /** sync 1: the user namespace exists; the parent writes uid_map/gid_map. */
   ID_MAPS: 1,

@@ -1,23 +1,23 @@
 // Turns a helper's error report into one sentence: `mount "proc" on "/proc": operation not permitted`.
+import { CLONE, type NamespaceType } from "../plan/types.ts";
 import type { HelperMessage } from "../protocol/decode.ts";
-import type { Op } from "../protocol/ops.ts";
+import { type Op, PivotMode } from "../protocol/ops.ts";
 import { strerror } from "../util/errno.ts";
 
-const CLONE_NAMES: [number, string][] = [
-  [0x10000000, "user"],
-  [0x00020000, "mount"],
-  [0x04000000, "uts"],
-  [0x08000000, "ipc"],
-  [0x40000000, "network"],
-  [0x20000000, "pid"],
-  [0x02000000, "cgroup"],
-  [0x00000080, "time"],
+/** The order namespaces are named in an error (user first, as the helper creates them). */
+const CLONE_ORDER: readonly NamespaceType[] = [
+  "user",
+  "mount",
+  "uts",
+  "ipc",
+  "network",
+  "pid",
+  "cgroup",
+  "time",
 ];
 
 function nsNames(flags: number): string {
-  return CLONE_NAMES.filter(([f]) => (flags & f) !== 0)
-    .map(([, n]) => n)
-    .join(", ");
+  return CLONE_ORDER.filter((t) => (flags & CLONE[t]) !== 0).join(", ");
 }
 
 /** What the op was doing, as the start of an error sentence. */
@@ -39,7 +39,7 @@ export function describeOp(op: Op): string {
     case "SYMLINK":
       return `symlink "${String(op.linkpath)}"`;
     case "PIVOT_ROOT":
-      return op.mode === 0 ? "pivot_root" : "chroot (--no-pivot)";
+      return Number(op.mode) === PivotMode.PIVOT ? "pivot_root" : "chroot (--no-pivot)";
     case "SET_ROOT":
       return `open rootfs "${String(op.path)}"`;
     case "SETHOSTNAME":

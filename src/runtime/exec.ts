@@ -4,11 +4,8 @@
 import { existsSync, openSync, readFileSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import { execCapabilities, planExec } from "../plan/exec-plan.ts";
-import type { ConsoleMode, Step } from "../plan/plan.ts";
+import type { ConsoleMode } from "../plan/plan.ts";
 import type { PlanSpec } from "../plan/types.ts";
-import { decodeMessage } from "../protocol/decode.ts";
-import { planFrame, resumeFrame } from "../protocol/encode.ts";
-import { SyncTag } from "../protocol/ops.ts";
 import { SpecError } from "../spec/errors.ts";
 import { loadSpec } from "../spec/load.ts";
 import type { NamespaceType, Spec, SpecProcess } from "../spec/types.ts";
@@ -18,16 +15,14 @@ import { isAlive, OCI_VERSION, type StateDir, type StoredState } from "../state/
 import { writeFileAtomic } from "../sys/fs.ts";
 import { capLastCap } from "../sys/proc.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
-import { closeFd, connectUnix, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
-import { describeFailure } from "./describe.ts";
-import { helperPath } from "./helper-path.ts";
+import { explainPlan } from "./explain.ts";
+import { connectConsole, HelperSession } from "./helper-session.ts";
 import { execHome } from "./home.ts";
 import { lsmHost, planLsm } from "./lsm.ts";
 import { isFrozen } from "./paused.ts";
-import { copyWindowSize, relayTerminal } from "./run.ts";
-import { containerProcessState, handOverListener, SeccompAgent } from "./seccomp-listener.ts";
-import { type HelperProcess, type HelperStdio, spawnHelper } from "./spawn.ts";
+import { containerProcessState, SeccompAgent } from "./seccomp-listener.ts";
+import { waitForeground } from "./terminal.ts";
 
 /** What the inline form of `exec` sets on top of the container's process. */
 export interface InlineProcess {
@@ -60,8 +55,6 @@ export interface ExecOptions {
   explain?: ((text: string) => void) | undefined;
 }
 
-const HELPER_TIMEOUT_MS = 60_000;
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 const NS_FILE: Readonly<Record<NamespaceType, string>> = {
   pid: "pid",
   network: "net",
@@ -157,10 +150,7 @@ export function mergeEnv(base: readonly string[], added: readonly string[]): str
   return out;
 }
 
-/**
- * sync 2, exec side: the helper (before it joins the namespaces and forks) goes into the
- * container's cgroups, so the process is born there and counts against its limits.
- */
+/** sync 2, exec side: the container's cgroups, reopened from the state. */
 function enterContainerCgroups(s: StoredState, pid: number): void {
   if (s.cgroupPaths === undefined) return; // created before cgroups were wired, or none
   const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");
@@ -204,173 +194,88 @@ export async function exec(opts: ExecOptions): Promise<number> {
     );
 
   const preserveFds = opts.preserveFds ?? 0;
-  const passed: number[] = [];
-  let helper: HelperProcess | undefined;
-  let ours = -1;
-  try {
-    // The namespace files, opened here as host root: the helper joins them through its fds,
-    // so neither a recycled pid nor the container's own /proc can change what it joins.
-    const joined: { type: NamespaceType; fd: number }[] = [];
-    for (const ns of spec.linux.namespaces) {
-      const file = NS_FILE[ns.type];
-      let target: string;
-      try {
-        target = readlinkSync(`/proc/${s.pid}/ns/${file}`);
-      } catch {
-        continue;
-      }
-      if (target === readlinkSync(`/proc/self/ns/${file}`)) continue; // shared with the host
-      passed.push(openSync(`/proc/${s.pid}/ns/${file}`, "r"));
-      joined.push({ type: ns.type, fd: passed[passed.length - 1]! });
-    }
-    if (!isAlive(s.pid, s.pidStartTime))
-      throw new LeopardError("bad-state", "cannot exec in a stopped container");
-    // The helper's fds: 0-2, the preserved ones, the sync socket, then the console socket and namespaces.
-    const syncFd = 3 + preserveFds;
-    let next = syncFd + 1;
-    let consoleMode: ConsoleMode = { kind: "none" };
-    if (proc.terminal) consoleMode = { kind: "sync" };
-    const extra: number[] = [];
-    if (proc.terminal && opts.consoleSocket) {
-      const path = resolve(opts.consoleSocket);
-      let fd: number;
-      try {
-        fd = connectUnix(path);
-      } catch (e) {
-        throw new LeopardError(
-          "invalid-argument",
-          `cannot connect to console socket "${path}": ${describe(e)}`,
-          { cause: e },
-        );
-      }
-      passed.push(fd);
-      extra.push(fd);
-      consoleMode = { kind: "socket", path, fd: next++ };
-    }
-    const namespaces = joined.map((j) => {
-      extra.push(j.fd);
-      return { type: j.type, path: `/proc/self/fd/${next++}` };
-    });
-    const seccomp = spec.linux.seccomp
-      ? await (await import("../seccomp/cache.ts")).compileCached(spec.linux.seccomp)
-      : undefined;
-    // Before the helper exists: an unreachable seccomp agent is refused with nothing started.
-    using agent = SeccompAgent.connect(spec.linux.seccomp, seccomp?.listener === true);
-    const steps = planExec({
-      process: proc as PlanSpec["process"],
-      namespaces,
-      mode: opts.detach ? "detached" : "foreground",
-      console: consoleMode,
-      preserveFds,
-      capLast: capLastCap(),
-      inheritedNofile: getRlimit(RLIMIT_NOFILE),
-      seccomp,
-      lsmExec: lsm.lsmExec,
-      oomScoreAdj: proc.oomScoreAdj ?? spec.process.oomScoreAdj,
-      home: execHome(proc, s.pid),
-    });
-    opts.explain?.(steps.map((st, i) => `${String(i + 1).padStart(3)}. ${st.explain}`).join("\n"));
-
-    const [a, theirs] = socketPair();
-    ours = a;
-    const std = opts.nullStdio ? "ignore" : "inherit";
-    const stdio: HelperStdio = [std, std, std];
-    for (let i = 0; i < preserveFds; i++) stdio.push({ caller: 3 + i });
-    stdio.push(theirs, ...extra);
+  // The helper's fds: 0-2, the preserved ones, the sync socket, then the console socket and the
+  // namespaces, numbered as the session hands them out.
+  using session = new HelperSession({
+    preserveFds,
+    stdio: opts.nullStdio ? "ignore" : "inherit",
+    untimedAfterPid: true,
+    what: "the process",
+  });
+  const consolePath = proc.terminal && opts.consoleSocket ? resolve(opts.consoleSocket) : undefined;
+  const consoleSlot = consolePath === undefined ? undefined : session.reserve();
+  // The namespace files, opened here as host root: the helper joins them through its fds,
+  // so neither a recycled pid nor the container's own /proc can change what it joins.
+  const namespaces: { type: NamespaceType; path: string }[] = [];
+  for (const ns of spec.linux.namespaces) {
+    const file = NS_FILE[ns.type];
+    let target: string;
     try {
-      helper = spawnHelper([helperPath(), String(syncFd)], stdio);
-    } catch (e) {
-      throw new LeopardError("helper", `cannot start the helper: ${describe(e)}`, { cause: e });
-    } finally {
-      closeFd(theirs);
+      target = readlinkSync(`/proc/${s.pid}/ns/${file}`);
+    } catch {
+      continue; // the kernel has no such namespace (time before 5.6): nothing to join
     }
-    for (const fd of passed.splice(0)) closeFd(fd);
-    const listenerSeccomp = spec.linux.seccomp;
-    // sync 5: the exec'd process's filter has a listener of its own; the agent gets it, with the
-    // container's state, before the process goes on.
-    const onListener = (fd: number, pid: number): void => {
-      if (agent === undefined || listenerSeccomp === undefined)
-        throw new LeopardError("protocol", "the helper sent a seccomp listener none was planned for");
-      const ctx = {
-        ociVersion: OCI_VERSION,
-        id: s.id,
-        status,
-        initPid: s.pid,
-        bundle: s.bundle,
-        annotations: s.annotations,
-      };
-      agent.send(fd, containerProcessState(listenerSeccomp, ctx, pid));
-    };
-    return await drive(opts, s, steps, helper, ours, onListener);
+    if (target === readlinkSync(`/proc/self/ns/${file}`)) continue; // shared with the host
+    const fd = session.add(openSync(`/proc/${s.pid}/ns/${file}`, "r"));
+    namespaces.push({ type: ns.type, path: `/proc/self/fd/${fd}` });
+  }
+  if (!isAlive(s.pid, s.pidStartTime))
+    throw new LeopardError("bad-state", "cannot exec in a stopped container");
+  let consoleMode: ConsoleMode = proc.terminal ? { kind: "sync" } : { kind: "none" };
+  if (consolePath !== undefined && consoleSlot !== undefined) {
+    consoleSlot.fill(connectConsole(consolePath));
+    consoleMode = { kind: "socket", path: consolePath, fd: consoleSlot.number };
+  }
+  const seccomp = spec.linux.seccomp
+    ? await (await import("../seccomp/cache.ts")).compileCached(spec.linux.seccomp)
+    : undefined;
+  // Before the helper exists: an unreachable seccomp agent is refused with nothing started.
+  using agent = SeccompAgent.connect(spec.linux.seccomp, seccomp?.listener === true);
+  const steps = planExec({
+    process: proc as PlanSpec["process"],
+    namespaces,
+    mode: opts.detach ? "detached" : "foreground",
+    console: consoleMode,
+    preserveFds,
+    capLast: capLastCap(),
+    inheritedNofile: getRlimit(RLIMIT_NOFILE),
+    seccomp,
+    lsmExec: lsm.lsmExec,
+    oomScoreAdj: proc.oomScoreAdj ?? spec.process.oomScoreAdj,
+    home: execHome(proc, s.pid),
+  });
+  session.timings.phase("read the container, open its namespaces, plan");
+  opts.explain?.(explainPlan(steps));
+  const listenerSeccomp = spec.linux.seccomp;
+  try {
+    session.start(steps);
+    await session.untilExec({
+      // sync 2: the helper (before it joins the namespaces and forks) goes into the container's
+      // cgroups, so the process is born there and counts against its limits.
+      cgroup: (pid) => enterContainerCgroups(s, pid),
+      // sync 5: the exec'd process's filter has a listener of its own; the agent gets it, with the
+      // container's state, before the process goes on.
+      seccompListener: (fd, pid) => {
+        if (agent === undefined || listenerSeccomp === undefined)
+          throw new LeopardError("protocol", "the helper sent a seccomp listener none was planned for");
+        const ctx = {
+          ociVersion: OCI_VERSION,
+          id: s.id,
+          status,
+          initPid: s.pid,
+          bundle: s.bundle,
+          annotations: s.annotations,
+        };
+        agent.send(fd, containerProcessState(listenerSeccomp, ctx, pid));
+      },
+    });
   } catch (e) {
-    if (ours >= 0) closeFd(ours);
-    try {
-      helper?.kill("SIGKILL");
-    } catch {}
+    session.kill();
     throw e;
-  } finally {
-    for (const fd of passed) closeFd(fd);
   }
-}
-
-async function drive(
-  opts: ExecOptions,
-  s: StoredState,
-  steps: Step[],
-  helper: HelperProcess,
-  sync: number,
-  onListener: (fd: number, pid: number) => void,
-): Promise<number> {
-  let pid = 0;
-  let pty: number | undefined;
-  sendMsg(sync, planFrame(steps.map((st) => st.op)));
-  // Messages until EOF: the process's execve closes the helper's last copy of the socket.
-  for (;;) {
-    const m = recvMsg(sync, pid === 0 ? HELPER_TIMEOUT_MS : -1);
-    if (m === null) break;
-    const msg = decodeMessage(m.data);
-    if (msg.type === "sync") {
-      if (msg.tag === SyncTag.CGROUP) enterContainerCgroups(s, msg.pid); /* sync 2: cgroups */
-      else if (msg.tag === SyncTag.TERMINAL) {
-        if (pty !== undefined) copyWindowSize(pty); /* sync 3: the window size before the process runs */
-      } else if (msg.tag === SyncTag.SECCOMP_LISTENER) {
-        handOverListener(m.fds, (fd) => onListener(fd, pid)); /* sync 5: to the seccomp agent */
-      } else throw new LeopardError("protocol", `unexpected sync ${msg.tag} during exec`);
-      sendMsg(sync, resumeFrame(msg.tag));
-    } else if (msg.type === "pid") pid = msg.pid;
-    else if (msg.type === "pty") {
-      pty = m.fds[0];
-      for (const fd of m.fds.slice(1)) closeFd(fd);
-    } else if (msg.type === "error") {
-      if (pid !== 0) await helper.exited;
-      throw new LeopardError("helper", describeFailure(msg, steps[msg.index]?.op), {
-        errno: msg.errno,
-        path: msg.path,
-      });
-    } else throw new LeopardError("protocol", `unexpected ${msg.type} message during exec`);
-  }
-  closeFd(sync);
-  if (pid === 0) throw new LeopardError("helper", "the helper exited before the process started");
-  if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
+  session.timings.phase("the helper's ops, below, until the process's execve");
+  opts.explain?.(session.timings.table(steps));
+  if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(session.pid));
   if (opts.detach) return 0;
-  const handlers = new Map<string, () => void>();
-  for (const sig of FORWARDED) {
-    const h = () => {
-      try {
-        process.kill(pid, sig);
-      } catch {}
-    };
-    handlers.set(sig, h);
-    process.on(sig, h);
-  }
-  try {
-    let relay: Promise<void> | undefined;
-    if (pty !== undefined) relay = relayTerminal(pty, handlers);
-    const code = await helper.exited;
-    if (relay) await Promise.race([relay, Bun.sleep(500)]);
-    return code;
-  } finally {
-    for (const [sig, h] of handlers) process.off(sig, h);
-    if (pty !== undefined && process.stdin.isTTY) process.stdin.setRawMode(false);
-  }
+  return await waitForeground(session.pid, session.helper, session.pty);
 }

@@ -22,13 +22,8 @@ const SPAWN_NOFILE = 1024n;
 const EINVAL = 22;
 const ENOENT = 2;
 
-/** The fd number each idmapped mount's clone gets in the helper: consecutive from firstFd. */
-export function idmapFdNumbers(requests: readonly IdmapRequest[], firstFd: number): Map<number, number> {
-  return new Map(requests.map((r, i) => [r.index, firstFd + i]));
-}
-
 export interface IdmappedSources extends Disposable {
-  /** Our fds of the detached clones, in request order: the helper inherits them at idmapFdNumbers. */
+  /** Our fds of the detached clones, in request order: the helper inherits them at the session's slots. */
   fds: number[];
 }
 
@@ -65,10 +60,13 @@ function userNamespaceFd(uidMap: string, gidMap: string): number {
       ]),
     );
     const m = recvMsg(ours, HOLDER_TIMEOUT_MS);
-    if (m === null) throw new Error("the helper exited before its user namespace existed");
+    if (m === null) throw new LeopardError("helper", "the helper exited before its user namespace existed");
     const msg = decodeMessage(m.data);
     if (msg.type !== "sync" || msg.tag !== SyncTag.ID_MAPS)
-      throw new Error(`the helper sent ${msg.type === "error" ? `an error (${msg.message})` : msg.type}`);
+      throw new LeopardError(
+        "helper",
+        `the helper sent ${msg.type === "error" ? `an error (${msg.message})` : msg.type}`,
+      );
     writeFileSync(`/proc/${msg.pid}/uid_map`, uidMap);
     writeFileSync(`/proc/${msg.pid}/gid_map`, gidMap);
     return openSync(`/proc/${msg.pid}/ns/user`, "r");

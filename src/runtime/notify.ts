@@ -1,37 +1,18 @@
 // NOTIFY_SOCKET (sd_notify) as runc passes it: create bind-mounts a directory of the state dir
 // into the container where the caller's socket directory is, and points the process's
-// NOTIFY_SOCKET at notify.sock in it; start listens there and relays READY=1 (with
+// NOTIFY_SOCKET at notify.sock in it (the plan's input, src/plan/launch-env.ts); start listens there and relays READY=1 (with
 // MAINPID=<init>) to the caller's socket, returning once it did or the container is gone.
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import type { Spec, SpecMount } from "../spec/types.ts";
+import { join } from "node:path";
+import { NOTIFY_SOCKET_NAME } from "../plan/launch-env.ts";
 import { isAlive, type StateDir, type StoredState } from "../state/state.ts";
 import { bindDgram, recvDgram, sendDgram } from "../sys/dgram.ts";
 import { closeFd } from "../sys/seqpacket.ts";
 
 const DIR = "notify";
-const SOCKET = "notify.sock";
 
 export function notifyDir(state: StateDir, id: string): string {
   return join(state.dir(id), DIR);
-}
-
-/** The spec with the socket directory mounted and NOTIFY_SOCKET set for the process. */
-export function withNotifySocket(spec: Spec, hostDir: string, callerSocket: string): Spec {
-  const inContainer = dirname(callerSocket.startsWith("@") ? "/run/notify" : callerSocket);
-  const mount: SpecMount = {
-    destination: inContainer,
-    source: hostDir,
-    type: "bind",
-    options: ["bind", "nosuid", "noexec", "nodev"],
-    uidMappings: [],
-    gidMappings: [],
-  };
-  return {
-    ...spec,
-    mounts: [...spec.mounts, mount],
-    process: { ...spec.process, env: [...spec.process.env, `NOTIFY_SOCKET=${join(inContainer, SOCKET)}`] },
-  };
 }
 
 /** start, before the process runs: the socket it will send to (when create set one up and we have a caller's). */
@@ -39,7 +20,7 @@ export function listenForNotify(state: StateDir, id: string): number | undefined
   const caller = process.env["NOTIFY_SOCKET"];
   const dir = notifyDir(state, id);
   if (!caller || !existsSync(dir)) return undefined;
-  return bindDgram(join(dir, SOCKET));
+  return bindDgram(join(dir, NOTIFY_SOCKET_NAME));
 }
 
 /** Relays the container's READY=1 to the caller's socket; returns when sent or when init is gone. */

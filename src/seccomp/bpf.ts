@@ -2,6 +2,7 @@
 // byte order, reading struct seccomp_data {int nr; u32 arch; u64 ip; u64 args[6]}.
 // libseccomp writes the filter; this file only decodes it and writes the small -ENOSYS stub
 // that runc puts in front of it (see enosysStub).
+import { LeopardError } from "../util/errors.ts";
 
 export interface Insn {
   readonly code: number;
@@ -54,7 +55,8 @@ export function encode(insns: readonly Insn[]): Uint8Array {
 }
 
 export function decode(bytes: Uint8Array): Insn[] {
-  if (bytes.length % INSN_SIZE !== 0) throw new Error(`a BPF program of ${bytes.length} bytes is not whole`);
+  if (bytes.length % INSN_SIZE !== 0)
+    throw new LeopardError("invalid-spec", `a BPF program of ${bytes.length} bytes is not whole`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Insn[] = [];
   for (let o = 0; o < bytes.length; o += INSN_SIZE) {
@@ -168,7 +170,8 @@ export function enosysStub(last: LastSyscalls): Insn[] {
   }
   out.push({ code: BPF.RET_K, jt: 0, jf: 0, k: SECCOMP_RET_ERRNO | ENOSYS });
   for (const x of out) {
-    if (x.jt > 255 || x.jf > 255) throw new Error("seccomp -ENOSYS stub jump out of range");
+    if (x.jt > 255 || x.jf > 255)
+      throw new LeopardError("invalid-spec", "seccomp -ENOSYS stub jump out of range");
   }
   return out;
 }
@@ -198,7 +201,7 @@ export function runFilter(program: readonly Insn[], data: SeccompData): number {
       return Number((off % 8 === 0 ? arg : arg >> 32n) & 0xffffffffn);
     }
     if (off === 8 || off === 12) return 0; // instruction pointer
-    throw new Error(`BPF load from offset ${off} is outside seccomp_data`);
+    throw new LeopardError("invalid-spec", `BPF load from offset ${off} is outside seccomp_data`);
   };
   let a = 0;
   for (let pc = 0, steps = 0; pc < program.length && steps < 100_000; steps++) {
@@ -236,8 +239,11 @@ export function runFilter(program: readonly Insn[], data: SeccompData): number {
       case RET_A:
         return a >>> 0;
       default:
-        throw new Error(`BPF instruction 0x${x.code.toString(16)} at ${pc} is not simulated`);
+        throw new LeopardError(
+          "invalid-spec",
+          `BPF instruction 0x${x.code.toString(16)} at ${pc} is not simulated`,
+        );
     }
   }
-  throw new Error("BPF program ran off its end");
+  throw new LeopardError("invalid-spec", "BPF program ran off its end");
 }

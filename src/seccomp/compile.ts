@@ -14,7 +14,7 @@
 // - no_new_privs is not libseccomp's business: the runtime sets it itself from the spec.
 import type { SeccompAction, SeccompArch, SeccompFlag, SeccompOperator, SpecSeccomp } from "../spec/types.ts";
 import { LeopardError } from "../util/errors.ts";
-import { decode, encode, enosysStub, MAX_INSNS } from "./bpf.ts";
+import { encode, enosysStub, MAX_INSNS } from "./bpf.ts";
 import {
   Act,
   type ArgCmp,
@@ -205,12 +205,4 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
-}
-
-/** For --explain and tests: the program as readable lines. */
-export function disassemble(bpf: Uint8Array): string[] {
-  return decode(bpf).map(
-    (x, i) =>
-      `${String(i).padStart(4)}: code=0x${x.code.toString(16).padStart(2, "0")} jt=${x.jt} jf=${x.jf} k=0x${x.k.toString(16)}`,
-  );
 }

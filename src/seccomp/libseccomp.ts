@@ -175,7 +175,7 @@ export class Filter implements Disposable {
   }
 
   private get handle(): Pointer {
-    if (this.ctx === null) throw new Error("seccomp filter already released");
+    if (this.ctx === null) throw new LeopardError("system", "seccomp filter already released");
     return this.ctx;
   }
 

@@ -195,6 +195,21 @@ describe("root filesystem", () => {
     }
   });
 
+  test("--explain then prints the timings: the runtime's phases and every op once, in plan order", () => {
+    const b = use(bundle({ userns: true }));
+    const r = oci(b, ["run", "--explain", "c1"]);
+    expect(r.code).toBe(0);
+    const [plan, timings] = r.stderr.split("timings:\n");
+    const planned = (plan ?? "").split("\n").filter((l) => /^ +\d+\. /.test(l));
+    const rows = (timings ?? "").split("\n").filter((l) => /^ +(-|[\d.]+ ms) +\d+\. [A-Z_0-9]+/.test(l));
+    expect(rows.map((l) => Number(/(\d+)\. [A-Z]/.exec(l)?.[1]))).toEqual(planned.map((_, i) => i + 1));
+    expect(timings).toContain("runtime: plan");
+    expect(timings).toContain("runtime: spawn the helper");
+    // The ops before WAIT_START are timed by the helper; EXEC, after start, is not.
+    expect(rows.find((l) => / UNSHARE/.test(l))).toMatch(/\d ms /);
+    expect(rows.find((l) => / EXEC/.test(l))).toMatch(/^ +- /);
+  });
+
   test("joining a namespace by path shares it with another container", () => {
     const b = use(bundle({ args: ["/bin/sleep", "60"] }));
     expect(oci(b, ["run", "-d", "a"]).code).toBe(0);

@@ -84,10 +84,3 @@ export function cpuStatsV2(dir: string, s: Stats): void {
     throttled_time: (st["throttled_usec"] ?? 0) * 1000,
   };
 }
-
-/** Total cpu time used, in nanoseconds (v1 cpuacct.usage, v2 cpu.stat usage_usec). */
-export function cpuTimeNs(v1cpuacct: string | undefined, v2dir: string | undefined): number {
-  if (v1cpuacct !== undefined) return Number(readCg(v1cpuacct, "cpuacct.usage"));
-  if (v2dir !== undefined) return (readKeyValues(v2dir, "cpu.stat")["usage_usec"] ?? 0) * 1000;
-  return 0;
-}

@@ -1,0 +1,152 @@
+// create's first step: everything the planner needs, read and checked before anything exists.
+// The bundle is validated (src/spec), the host looked at, and the fd numbers the helper will
+// inherit handed out by the session; the result is the planner's input as plain fields.
+import { resolve } from "node:path";
+import { type IdmapRequest, idmapRequests } from "../plan/idmap.ts";
+import type { ConsoleMode, PlanInput } from "../plan/plan.ts";
+import { checkRootfs } from "../spec/bundle.ts";
+import { loadSpec } from "../spec/load.ts";
+import type { Spec } from "../spec/types.ts";
+import { checkId, type StateDir } from "../state/state.ts";
+import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
+import { mark } from "../sys/trace.ts";
+import { LeopardError } from "../util/errors.ts";
+import { cgroupPathsFor } from "./cgroup.ts";
+import { planHooks } from "./create-hooks.ts";
+import type { FdSlot, HelperSession } from "./helper-session.ts";
+import { containerHome } from "./home.ts";
+import { hostFacts } from "./host-facts.ts";
+import { lsmHost, planLsm } from "./lsm.ts";
+import { notifyDir } from "./notify.ts";
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  state: StateDir;
+  pidFile?: string | undefined;
+  consoleSocket?: string | undefined;
+  noPivot?: boolean | undefined;
+  /** --systemd-cgroup: the cgroup is a systemd scope (src/cgroups/systemd.ts). */
+  systemdCgroup?: boolean | undefined;
+  /** LISTEN_FDS from systemd: that many fds from 3 pass through (counted in preserveFds too). */
+  listenFds?: number | undefined;
+  /** --no-new-keyring: keep the caller's session keyring instead of a fresh one. */
+  noNewKeyring?: boolean | undefined;
+  preserveFds?: number | undefined;
+  /** foreground: `run` waits for the container and relays its exit status. */
+  mode: "detached" | "foreground";
+  /** Print the launch plan as numbered shell steps before running it, and its timings after. */
+  explain?: ((text: string) => void) | undefined;
+}
+
+export interface Prepared {
+  spec: Spec;
+  bundle: string;
+  /** The planner's whole input. */
+  input: PlanInput;
+  /** Where the cgroup will be, per hierarchy. */
+  cgroupPaths: Readonly<Record<string, string>>;
+  /** The compiled seccomp filter, when the config has one. */
+  seccomp: PlanInput["seccomp"];
+  /** Idmapped bind mounts to prepare, and the helper's fd slot for each clone. */
+  idmaps: { requests: IdmapRequest[]; slots: FdSlot[] };
+  /** The start FIFO's slot (opened once the state directory exists). */
+  fifo: FdSlot;
+  /** The console socket to connect, and its slot, with --console-socket. */
+  console?: { path: string; slot: FdSlot } | undefined;
+  /** NOTIFY_SOCKET of the caller, when there is one. */
+  notifySocket: string | undefined;
+  /** Lines for stderr about config the host cannot honour. */
+  warnings: readonly string[];
+}
+
+export async function prepareCreate(opts: CreateOptions, session: HelperSession): Promise<Prepared> {
+  checkId(opts.id); // first: the id names the state directory and the default cgroup
+  const bundle = resolve(opts.bundle);
+  const spec = loadSpec(bundle);
+  const notifySocket = process.env["NOTIFY_SOCKET"] || undefined;
+  mark("create: config.json validated");
+  const rootfs = spec.root.path;
+  checkRootfs(rootfs);
+  const terminal = spec.process.terminal === true;
+  if (terminal && opts.mode === "detached" && !opts.consoleSocket)
+    throw new LeopardError(
+      "invalid-argument",
+      "a container with a terminal needs --console-socket when detached",
+    );
+  if (!terminal && opts.consoleSocket)
+    throw new LeopardError(
+      "invalid-argument",
+      "--console-socket is only for a container with process.terminal set",
+    );
+  // The helper's fds: 0-2, the preserved ones from 3, then the sync socket (the session's first),
+  // the FIFO, the console socket, the idmapped clones, numbered in that order as they are added.
+  const fifo = session.reserve();
+  const console =
+    terminal && opts.consoleSocket
+      ? { path: resolve(opts.consoleSocket), slot: session.reserve() }
+      : undefined;
+  const consoleMode: ConsoleMode = !terminal
+    ? { kind: "none" }
+    : console
+      ? { kind: "socket", path: console.path, fd: console.slot.number }
+      : { kind: "sync" };
+  const requests = idmapRequests(spec); // a bad idmapped mount is an invalid-spec LeopardError
+  const slots = requests.map(() => session.reserve());
+  // Where the cgroup will be (created once the id is claimed; with --systemd-cgroup, systemd makes
+  // it at sync 2). --systemd-cgroup without systemd is refused here.
+  const cgroupPaths = cgroupPathsFor(spec, opts.id, opts.systemdCgroup === true);
+  // Compiled only when the config has a filter: libseccomp costs ~30 ms to load.
+  const seccomp = spec.linux.seccomp
+    ? await (await import("../seccomp/cache.ts")).compileCached(spec.linux.seccomp)
+    : undefined;
+  // AppArmor/SELinux: refused before anything exists when the host lacks them.
+  const lsm = planLsm(
+    {
+      apparmorProfile: spec.process.apparmorProfile,
+      selinuxLabel: spec.process.selinuxLabel,
+      mountLabel: spec.linux.mountLabel,
+    },
+    lsmHost(),
+  );
+  const input: PlanInput = {
+    spec,
+    id: opts.id,
+    rootfs,
+    fifo: opts.state.fifo(opts.id),
+    fifoFd: fifo.number,
+    mode: opts.mode,
+    console: consoleMode,
+    noPivot: opts.noPivot === true,
+    preserveFds: opts.preserveFds ?? 0,
+    inheritedNofile: getRlimit(RLIMIT_NOFILE),
+    seccomp,
+    lsmExec: lsm.lsmExec,
+    mountLabel: lsm.mountLabel,
+    cgroupSync: true,
+    cgroupPaths,
+    hooks: planHooks(spec, opts.id, bundle),
+    newKeyring: opts.noNewKeyring !== true,
+    idmapFds: new Map(requests.map((r, i) => [r.index, slots[i]!.number])),
+    home: containerHome(spec, rootfs),
+    host: hostFacts(spec, rootfs),
+    launch: {
+      listenFds: opts.listenFds,
+      notify: notifySocket
+        ? { callerSocket: notifySocket, hostDir: notifyDir(opts.state, opts.id) }
+        : undefined,
+    },
+  };
+  return {
+    spec,
+    bundle,
+    input,
+    cgroupPaths,
+    seccomp,
+    idmaps: { requests, slots },
+    fifo,
+    console,
+    notifySocket,
+    warnings: lsm.warnings,
+  };
+}
