@@ -2,7 +2,7 @@
 // memory.oom_control "oom_kill", v2 memory.events "oom_kill"), polled; each increase is one
 // event per killed process. Polling instead of v1's cgroup.event_control eventfd keeps one
 // code path for both versions and needs no blocking read on Bun's event loop.
-import type { CgroupManager } from "./manager.ts";
+import type { CgroupManager } from "./cgroup-manager.ts";
 
 export interface OomWatch {
   stop(): void;

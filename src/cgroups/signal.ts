@@ -1,7 +1,7 @@
 // `kill --all`: a signal to every process in the container's cgroup. The cgroup is frozen
 // while the list is read and signalled, so a process that forks meanwhile cannot leave a
 // child unsignalled; then thawed (a frozen process acts on its signal once thawed).
-import type { CgroupManager } from "./manager.ts";
+import type { CgroupManager } from "./cgroup-manager.ts";
 
 /** Signals every process in the cgroup; returns the pids signalled. */
 export function signalAll(cg: CgroupManager, signal: NodeJS.Signals | number): number[] {

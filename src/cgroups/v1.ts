@@ -2,6 +2,7 @@
 // hybrid hosts one in the cgroup2 mount as well, which takes what no v1 hierarchy has (this
 // project's VM: hugetlb) and linux.resources.unified.
 import { existsSync } from "node:fs";
+import type { CgroupManager } from "./cgroup-manager.ts";
 import { anySet, killAll, pidsBelow } from "./common.ts";
 import { blkioStatsV1, setBlkioV1 } from "./controllers/blkio.ts";
 import { cpuStatsV1, setCpuV1 } from "./controllers/cpu.ts";
@@ -16,7 +17,6 @@ import { setRdma } from "./controllers/rdma.ts";
 import { rejectUnified, setUnified } from "./controllers/unified.ts";
 import { mkdirCg, readCgOpt, rmdirCg, unsupported, writeCg } from "./files.ts";
 import type { CgroupLayout } from "./layout.ts";
-import type { CgroupManager } from "./manager.ts";
 import type { CgroupPaths } from "./path.ts";
 import type { Resources } from "./resources.ts";
 import { emptyStats, type Stats } from "./stats.ts";

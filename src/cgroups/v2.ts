@@ -3,6 +3,7 @@
 
 import { existsSync } from "node:fs";
 import { attachDeviceProgram } from "./bpf.ts";
+import type { CgroupManager } from "./cgroup-manager.ts";
 import { anySet, killAll, pidsBelow } from "./common.ts";
 import { ioStatsV2, setIoV2 } from "./controllers/blkio.ts";
 import { cpuStatsV2, setCpuV2 } from "./controllers/cpu.ts";
@@ -17,7 +18,6 @@ import { setRdma } from "./controllers/rdma.ts";
 import { setUnified } from "./controllers/unified.ts";
 import { hasFile, mkdirCg, readCgOpt, rmdirCg, unsupported, writeCg } from "./files.ts";
 import type { CgroupLayout } from "./layout.ts";
-import type { CgroupManager } from "./manager.ts";
 import type { CgroupPaths } from "./path.ts";
 import type { Resources } from "./resources.ts";
 import { emptyStats, type Stats } from "./stats.ts";

@@ -6,8 +6,8 @@
 import { RLIMITS } from "../spec/rlimits.ts";
 import { LeopardError } from "../util/errors.ts";
 import { capabilityMask } from "./capabilities.ts";
-import type { Step } from "./plan.ts";
 import { q } from "./shell.ts";
+import type { Step } from "./step.ts";
 import type { PlanSpec } from "./types.ts";
 
 const PR_SET_KEEPCAPS = 8;

@@ -11,8 +11,8 @@ import {
   parseMountOptions,
   propagationFlag,
 } from "./mount-options.ts";
-import type { HostFacts, Step } from "./plan.ts";
 import { q } from "./shell.ts";
+import type { HostFacts, Step } from "./step.ts";
 import type { NamespaceType, PlanMount, PlanSpec } from "./types.ts";
 
 const UNLABELLED = new Set(["proc", "sysfs", "mqueue", "cgroup", "cgroup2"]);

@@ -20,24 +20,11 @@ import {
   sysctlPath,
 } from "./process-attrs.ts";
 import { q } from "./shell.ts";
+import type { HostFacts, Step } from "./step.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
 
+export type { HostFacts, Step } from "./step.ts";
 export type { PlanSpec } from "./types.ts";
-
-export interface HostFacts {
-  /** /proc/sys/kernel/cap_last_cap */
-  capLast: number;
-  /** The cgroup hierarchies mounted on the host, for a `cgroup` mount in the spec. */
-  cgroupMounts: readonly { name: string; fstype: "cgroup" | "cgroup2"; options: string }[];
-  /** For each bind mount source: whether it is a directory (the target is created to match). */
-  sourceIsDir: (source: string) => boolean;
-  /** Whether a device path exists on the host (bind-mounted into a user namespace). */
-  hostHas: (path: string) => boolean;
-  /** Whether a host directory is empty or missing (a tmpcopyup tmpfs then needs no copy). */
-  dirIsEmpty?: (path: string) => boolean;
-  /** The host mount the root filesystem lies on, and whether it is shared (mountinfo "shared:N"). */
-  rootfsParent?: { path: string; shared: boolean } | undefined;
-}
 
 /** Where a terminal's master goes: nowhere, to the caller over the sync socket, or to an inherited console socket fd. */
 export type ConsoleMode = { kind: "none" } | { kind: "sync" } | { kind: "socket"; path: string; fd: number };
@@ -96,12 +83,6 @@ export interface PlanInput {
   home?: string | undefined;
   /** LISTEN_FDS and NOTIFY_SOCKET, added to the process and mounts (src/plan/launch-env.ts). */
   launch?: LaunchEnv | undefined;
-}
-
-export interface Step {
-  op: Op;
-  /** The shell command (or a sentence) that does the same thing by hand. */
-  explain: string;
 }
 
 export interface LaunchPlan {

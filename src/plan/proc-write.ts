@@ -3,8 +3,8 @@
 // a key nor a mount over part of /proc can redirect the write (a sysctl key with "..", a bind
 // mount over /proc/self/attr: CVE-2019-16884). Pure.
 import { type Op, RESOLVE } from "../protocol/ops.ts";
-import type { Step } from "./plan.ts";
 import { q } from "./shell.ts";
+import type { Step } from "./step.ts";
 
 /**
  * Through the /proc/self or /proc/thread-self symlink: those two are plain symlinks within procfs,
