@@ -10,6 +10,10 @@ export interface OptionSpec {
   type: "string" | "boolean";
   short?: string;
   multiple?: boolean;
+  /** One line for `--help`: what the flag does (and its value's meaning). */
+  help?: string;
+  /** The value's name in `--help` ("FILE", "N"); "VALUE" when unset. */
+  value?: string;
 }
 export type Options = Record<string, OptionSpec>;
 export type Values = Record<string, string | boolean | string[] | undefined>;

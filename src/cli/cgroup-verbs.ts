@@ -5,8 +5,18 @@ import { LeopardError } from "../util/errors.ts";
 import type { Options, Verb } from "./oci-main.ts";
 
 const updateOptions: Options = {
-  resources: { type: "string", short: "r" },
-  ...Object.fromEntries(UPDATE_FLAGS.map((f) => [f, { type: "string" as const }])),
+  resources: {
+    type: "string",
+    short: "r",
+    value: "FILE|-",
+    help: "linux.resources as JSON, from FILE or stdin (-)",
+  },
+  ...Object.fromEntries(
+    UPDATE_FLAGS.map((f) => [
+      f,
+      { type: "string" as const, value: "V", help: `set ${f} (runc's flag of that name)` },
+    ]),
+  ),
 };
 
 /** runc's duration flags: "5s", "500ms", "1m", or bare seconds. */
@@ -59,7 +69,10 @@ export const CGROUP_VERBS: Record<string, Verb> = {
   },
   events: {
     usage: "events [--stats] [--interval 5s] ID",
-    options: { stats: { type: "boolean" }, interval: { type: "string" } },
+    options: {
+      stats: { type: "boolean", help: "print the stats once and exit" },
+      interval: { type: "string", value: "DURATION", help: "how often to print stats (default 5s)" },
+    },
     args: ["id"],
     async run(g, v, [id]) {
       const interval = durationMs((v["interval"] as string | undefined) ?? "5s");

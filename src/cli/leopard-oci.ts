@@ -16,13 +16,26 @@ import { GLOBAL_OPTIONS, type Globals, out, main as runMain, type Verbs } from "
 export type { Globals, Options, Verb } from "./oci-main.ts";
 
 const CREATE_OPTIONS: Options = {
-  bundle: { type: "string", short: "b" },
-  "pid-file": { type: "string" },
-  "console-socket": { type: "string" },
-  "no-pivot": { type: "boolean" },
-  "no-new-keyring": { type: "boolean" },
-  "preserve-fds": { type: "string" },
-  explain: { type: "boolean" },
+  bundle: {
+    type: "string",
+    short: "b",
+    value: "DIR",
+    help: "the bundle: config.json and the rootfs (default: the current directory)",
+  },
+  "pid-file": {
+    type: "string",
+    value: "FILE",
+    help: "write the container's pid to FILE (decimal, no newline)",
+  },
+  "console-socket": {
+    type: "string",
+    value: "SOCKET",
+    help: "send the terminal's master fd to this unix socket (process.terminal)",
+  },
+  "no-pivot": { type: "boolean", help: "enter the rootfs with MS_MOVE and chroot instead of pivot_root" },
+  "no-new-keyring": { type: "boolean", help: "keep the caller's session keyring instead of a fresh one" },
+  "preserve-fds": { type: "string", value: "N", help: "pass the caller's fds 3 to 3+N-1 to the container" },
+  explain: { type: "boolean", help: "print the launch plan as shell steps, then each step's time" },
 };
 
 function count(v: Values[string], name: string): number {
@@ -58,13 +71,24 @@ function createOptions(g: Globals, v: Values, id: string) {
   };
 }
 
-const VERBS: Verbs = {
+export const VERBS: Verbs = {
   spec: {
     usage: "spec [--rootless] [--hardened] [-b BUNDLE]",
     options: {
-      bundle: { type: "string", short: "b" },
-      rootless: { type: "boolean" },
-      hardened: { type: "boolean" },
+      bundle: {
+        type: "string",
+        short: "b",
+        value: "DIR",
+        help: "where to write config.json (default: the current directory)",
+      },
+      rootless: {
+        type: "boolean",
+        help: "a config for an unprivileged user: a user namespace mapping only your id",
+      },
+      hardened: {
+        type: "boolean",
+        help: "docker's defaults: seccomp profile, capabilities, no_new_privs, masked paths",
+      },
     },
     args: [],
     async run(_g, v) {
@@ -92,9 +116,9 @@ const VERBS: Verbs = {
     usage: "run [-d] [--keep] [create flags] ID",
     options: {
       ...CREATE_OPTIONS,
-      detach: { type: "boolean", short: "d" },
-      keep: { type: "boolean" },
-      "no-subreaper": { type: "boolean" },
+      detach: { type: "boolean", short: "d", help: "start the container and return; do not wait for it" },
+      keep: { type: "boolean", help: "keep the container's state after it exits (delete it yourself)" },
+      "no-subreaper": { type: "boolean", help: "accepted for runc compatibility" },
     },
     args: ["id"],
     async run(g, v, [id]) {
@@ -107,23 +131,49 @@ const VERBS: Verbs = {
     usage:
       "exec [--process F | -t --cwd D -e K=V -u UID[:GID] -g GID -c CAP --no-new-privs] [-d] [--pid-file F] [--console-socket S] [--preserve-fds N] [--ignore-paused] ID [COMMAND ARGS...]",
     options: {
-      process: { type: "string", short: "p" },
-      tty: { type: "boolean", short: "t" },
-      cwd: { type: "string" },
-      env: { type: "string", short: "e", multiple: true },
-      user: { type: "string", short: "u" },
-      "additional-gids": { type: "string", short: "g", multiple: true },
-      cap: { type: "string", short: "c", multiple: true },
-      "no-new-privs": { type: "boolean" },
-      apparmor: { type: "string" },
-      "process-label": { type: "string" },
-      detach: { type: "boolean", short: "d" },
-      "pid-file": { type: "string" },
-      "console-socket": { type: "string" },
-      "preserve-fds": { type: "string" },
-      "ignore-paused": { type: "boolean" },
-      cgroup: { type: "string", multiple: true },
-      explain: { type: "boolean" },
+      process: {
+        type: "string",
+        short: "p",
+        value: "FILE",
+        help: "the process to run, as config.json's process object",
+      },
+      tty: { type: "boolean", short: "t", help: "give the process a terminal" },
+      cwd: { type: "string", value: "DIR", help: "the working directory inside the container" },
+      env: { type: "string", short: "e", multiple: true, value: "K=V", help: "an environment variable" },
+      user: { type: "string", short: "u", value: "UID[:GID]", help: "the user (and group) to run as" },
+      "additional-gids": {
+        type: "string",
+        short: "g",
+        multiple: true,
+        value: "GID",
+        help: "a supplementary group",
+      },
+      cap: {
+        type: "string",
+        short: "c",
+        multiple: true,
+        value: "CAP",
+        help: "a capability to add (never inheritable beyond the container's)",
+      },
+      "no-new-privs": { type: "boolean", help: "set no_new_privs for the process" },
+      apparmor: { type: "string", value: "PROFILE", help: "the AppArmor profile for the process" },
+      "process-label": { type: "string", value: "LABEL", help: "the SELinux label for the process" },
+      detach: { type: "boolean", short: "d", help: "start the process and return; do not wait for it" },
+      "pid-file": { type: "string", value: "FILE", help: "write the process's pid to FILE" },
+      "console-socket": {
+        type: "string",
+        value: "SOCKET",
+        help: "send the terminal's master fd to this unix socket (with -t)",
+      },
+      "preserve-fds": { type: "string", value: "N", help: "pass the caller's fds 3 to 3+N-1 to the process" },
+      "ignore-paused": { type: "boolean", help: "exec even when the container is paused" },
+      cgroup: {
+        type: "string",
+        multiple: true,
+        value: "[CTRL:]PATH",
+        help: "run in this sub-cgroup of the container's",
+      },
+      explain: { type: "boolean", help: "print the plan as shell steps, then each step's time" },
     },
     args: ["id"],
     rest: true,
@@ -135,10 +185,14 @@ const VERBS: Verbs = {
   serve: {
     usage: "serve [--socket PATH] [--workers N] [--idle-exit SECONDS] [--retire-after SECONDS]",
     options: {
-      socket: { type: "string" },
-      workers: { type: "string" },
-      "idle-exit": { type: "string" },
-      "retire-after": { type: "string" },
+      socket: { type: "string", value: "PATH", help: "listen here instead of the default socket" },
+      workers: { type: "string", value: "N", help: "warm workers kept idle" },
+      "idle-exit": {
+        type: "string",
+        value: "SECONDS",
+        help: "exit after this long without a call (default: never; 300 when socket-activated)",
+      },
+      "retire-after": { type: "string", value: "SECONDS", help: "stop a surplus worker idle this long" },
     },
     args: [],
     async run(_g, v) {
@@ -157,7 +211,14 @@ const VERBS: Verbs = {
   },
   ps: {
     usage: "ps [--format table|json] ID [PS OPTIONS...]",
-    options: { format: { type: "string", short: "f" } },
+    options: {
+      format: {
+        type: "string",
+        short: "f",
+        value: "table|json",
+        help: "table (ps's own output) or json (the pids)",
+      },
+    },
     args: ["id"],
     rest: true,
     async run(g, v, [id], rest) {

@@ -28,7 +28,9 @@ export const LIGHT_VERBS: Verbs = {
   },
   kill: {
     usage: "kill [--all] ID [SIGNAL]",
-    options: { all: { type: "boolean", short: "a" } },
+    options: {
+      all: { type: "boolean", short: "a", help: "signal every process in the container, not only its init" },
+    },
     args: ["id", "signal?"],
     async run(g, v, [id, signal]) {
       const { kill } = await import("../runtime/lifecycle.ts");
@@ -38,7 +40,7 @@ export const LIGHT_VERBS: Verbs = {
   },
   delete: {
     usage: "delete [--force] ID",
-    options: { force: { type: "boolean", short: "f" } },
+    options: { force: { type: "boolean", short: "f", help: "kill a running container first" } },
     args: ["id"],
     async run(g, v, [id]) {
       const { remove } = await import("../runtime/lifecycle.ts");
@@ -48,7 +50,10 @@ export const LIGHT_VERBS: Verbs = {
   },
   list: {
     usage: "list [--format table|json] [-q]",
-    options: { format: { type: "string", short: "f" }, quiet: { type: "boolean", short: "q" } },
+    options: {
+      format: { type: "string", short: "f", value: "table|json", help: "the output format" },
+      quiet: { type: "boolean", short: "q", help: "print the ids only" },
+    },
     args: [],
     async run(g, v) {
       const { list } = await import("../runtime/lifecycle.ts");

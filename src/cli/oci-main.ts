@@ -37,16 +37,33 @@ export interface Verb {
 }
 
 export const GLOBAL_OPTIONS: Options = {
-  root: { type: "string" },
-  log: { type: "string" },
-  "log-format": { type: "string" },
-  debug: { type: "boolean" },
-  "systemd-cgroup": { type: "boolean" },
-  rootless: { type: "string" },
-  criu: { type: "string" },
-  version: { type: "boolean", short: "v" },
-  help: { type: "boolean", short: "h" },
+  root: { type: "string", value: "DIR", help: "where container state lives (default /run/leopard)" },
+  log: { type: "string", value: "FILE", help: "also write errors to FILE" },
+  "log-format": { type: "string", value: "text|json", help: "the format of --log's lines (json: runc's)" },
+  debug: { type: "boolean", help: "log more (accepted for runc compatibility)" },
+  "systemd-cgroup": {
+    type: "boolean",
+    help: "make the container's cgroup a systemd scope (cgroupsPath slice:prefix:name)",
+  },
+  rootless: { type: "string", value: "true|false|auto", help: "accepted for runc compatibility" },
+  criu: {
+    type: "string",
+    value: "PATH",
+    help: "accepted for runc compatibility (checkpoint is not supported)",
+  },
+  version: { type: "boolean", short: "v", help: "print the version and the runtime-spec version" },
+  help: { type: "boolean", short: "h", help: "print this help" },
 };
+
+/** `--help` lines for a set of options: the flag, its value's name and what it does. */
+export function optionLines(options: Options): string[] {
+  const rows = Object.entries(options).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : "    "}--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
+    return [flag, `${o.help ?? ""}${o.multiple ? " (repeatable)" : ""}`] as const;
+  });
+  const w = Math.max(0, ...rows.map(([f]) => f.length));
+  return rows.map(([f, h]) => `  ${f.padEnd(w)}  ${h}`);
+}
 
 export type Verbs = Record<string, Verb>;
 
@@ -57,6 +74,11 @@ function usage(VERBS: Verbs): string {
     ...Object.entries(VERBS)
       .filter(([n]) => n !== "ls")
       .map(([, v]) => `  ${v.usage}`),
+    "",
+    "global flags:",
+    ...optionLines(GLOBAL_OPTIONS),
+    "",
+    "leopard-oci COMMAND --help describes each flag of COMMAND.",
     "",
   ].join("\n");
 }
@@ -111,7 +133,11 @@ export async function main(argv: readonly string[], VERBS: Verbs): Promise<numbe
       verb.rest ? { stopAfter: verb.args.length } : {},
     );
     if (parsed.values["help"]) {
-      await out(`usage: leopard-oci ${verb.usage}\n`);
+      const lines = optionLines({
+        ...verb.options,
+        help: { type: "boolean", short: "h", help: "print this help" },
+      });
+      await out(`usage: leopard-oci ${verb.usage}\n\n${lines.join("\n")}\n`);
       return 0;
     }
     const required = verb.args.filter((a) => !a.endsWith("?")).length;
