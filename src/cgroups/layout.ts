@@ -9,6 +9,7 @@
 // (`fake: true`, see ./fake.ts) instead of /sys/fs/cgroup.
 import { readText } from "../sys/io.ts";
 import { type MountInfo, mountInfo } from "../sys/proc.ts";
+import { LeopardError } from "../util/errors.ts";
 
 export type CgroupMode = "v1" | "v2" | "hybrid";
 
@@ -71,7 +72,10 @@ export function layoutFromMounts(
   const mode: CgroupMode =
     !hasV1Controller && unified !== undefined ? "v2" : unified !== undefined ? "hybrid" : "v1";
   if (!hasV1Controller && unified === undefined) {
-    throw new Error("no cgroup hierarchy is mounted (neither cgroup nor cgroup2 in /proc/self/mountinfo)");
+    throw new LeopardError(
+      "unsupported",
+      "no cgroup hierarchy is mounted (neither cgroup nor cgroup2 in /proc/self/mountinfo)",
+    );
   }
   return { mode, v1, unified, unifiedControllers, fake: false };
 }

@@ -144,7 +144,9 @@ class ArchiveRoot {
         try {
           closeSync(openBeneath(this.#fd, rel, O_PATH | O_NOFOLLOW));
           last = true;
-        } catch {}
+        } catch {
+          // not openable without following either: the symlink is on the way
+        }
         throw new LeopardError(
           "invalid-argument",
           `archive path "${name}" ${last ? "is a symlink" : "goes through a symlink"}`,

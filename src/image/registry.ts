@@ -204,7 +204,9 @@ export class Registry {
     let u: URL | undefined;
     try {
       u = new URL(realm);
-    } catch {}
+    } catch {
+      // not a URL: u stays undefined and the realm is refused below
+    }
     if (u === undefined || (u.protocol !== "https:" && u.protocol !== "http:")) {
       throw new LeopardError(
         "protocol",

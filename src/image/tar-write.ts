@@ -2,6 +2,7 @@
 // produce: OCI and docker archives on save, the embedded busybox image, and test layers. Data
 // comes from memory or streams from a file on disk.
 
+import { LeopardError } from "../util/errors.ts";
 import { readChunks } from "./file-stream.ts";
 
 export type TarEntryType = "file" | "dir" | "symlink" | "link" | "char" | "block" | "fifo";
@@ -129,7 +130,10 @@ export async function* tarStream(
         yield c;
       }
       if (n !== e.data.size)
-        throw new Error(`entry "${e.name}" is ${n} bytes where ${e.data.size} were announced`);
+        throw new LeopardError(
+          "system",
+          `entry "${e.name}" is ${n} bytes where ${e.data.size} were announced (it changed while being archived)`,
+        );
       yield padding(n);
     }
   }

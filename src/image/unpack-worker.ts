@@ -3,6 +3,7 @@
 // unpack-wire.ts the messages). Each chunk is acknowledged when the unpacker takes it, which is
 // what lets the parent send more: at most its window of bytes per job waits here.
 
+import { LeopardError } from "../util/errors.ts";
 import { unpackLayer } from "./unpack.ts";
 import { errorToWire, type FromWorker, type ToWorker } from "./unpack-wire.ts";
 
@@ -31,7 +32,7 @@ class Inbox {
   async *chunks(): AsyncGenerator<Uint8Array> {
     for (;;) {
       // The parent's source failed: whatever is queued is moot, the parent throws that error.
-      if (this.#aborted) throw new Error("the layer's source failed");
+      if (this.#aborted) throw new LeopardError("system", "the layer's source failed");
       const c = this.#queue.shift();
       if (c !== undefined) {
         send({ job: this.#job, kind: "ack", bytes: c.byteLength });

@@ -145,7 +145,9 @@ export async function attach(
     for (const a of [...rec.attachments].reverse()) {
       try {
         await delList(a.conflist, call(paths, containerId, netns, a), a.result);
-      } catch {}
+      } catch {
+        // best effort: the caller sees the first error, and prune removes what a failed DEL left
+      }
     }
     if (recorded) {
       removeLeftRules(rec);

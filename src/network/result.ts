@@ -102,7 +102,9 @@ export function pluginErrorMessage(stdout: string, stderr: string, exitCode: num
   try {
     const e = JSON.parse(stdout) as { code?: number; msg?: string; details?: string };
     if (typeof e.msg === "string") return e.details ? `${e.msg}: ${e.details}` : e.msg;
-  } catch {}
+  } catch {
+    // stdout is not a CNI error object: fall back to stderr and the exit code
+  }
   const text = (stderr.trim() || stdout.trim()).split("\n")[0];
   return text ? text : `exit status ${exitCode}`;
 }

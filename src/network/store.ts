@@ -176,7 +176,9 @@ export function reservations(info: NetworkInfo): { ip: string; containerId: stri
     try {
       const [id = "", ifname = ""] = readFileSync(join(dir, f), "utf8").split(/\r?\n/);
       out.push({ ip: f, containerId: id.trim(), ifname: ifname.trim() });
-    } catch {}
+    } catch {
+      // removed by a concurrent DEL: no longer an allocation
+    }
   }
   return out;
 }

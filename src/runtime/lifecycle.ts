@@ -35,7 +35,9 @@ export function start(state: StateDir, id: string): void {
     close(fd);
     try {
       unlink(fifo);
-    } catch {}
+    } catch {
+      // the FIFO is gone already (a concurrent start or delete removed it)
+    }
   }
   // poststart: after the process started; a failure is a warning, the container runs on.
   const hooks = storedHooks(state, id);
@@ -74,7 +76,9 @@ export function containerPids(pid: number): number[] {
     if (!Number.isInteger(p) || p === pid) continue;
     try {
       if (readlinkSync(`/proc/${p}/ns/pid`) === ns) out.push(p);
-    } catch {}
+    } catch {
+      // the process exited while /proc was read: it is not in the container any more
+    }
   }
   return out;
 }
@@ -153,7 +157,9 @@ async function stopHelper(s: StoredState): Promise<void> {
   if (pid === undefined || startTime === undefined || !isAlive(pid, startTime)) return;
   try {
     process.kill(pid, "SIGKILL");
-  } catch {}
+  } catch {
+    // the helper exited between the check and the kill: nothing to stop
+  }
   if (!(await waitGone(pid, startTime, 10_000)))
     throw new LeopardError(
       "bad-state",
@@ -196,7 +202,9 @@ export async function remove(state: StateDir, id: string, force: boolean): Promi
     for (const p of pids) {
       try {
         process.kill(p, "SIGKILL");
-      } catch {}
+      } catch {
+        // already gone
+      }
     }
     if (!(await waitGone(s.pid, s.pidStartTime, 10_000))) {
       throw new LeopardError("bad-state", `container "${id}" did not stop after SIGKILL`);
@@ -219,7 +227,9 @@ export function list(state: StateDir): PublicState[] {
   for (const id of state.ids()) {
     try {
       out.push(state.public(state.read(id), frozen));
-    } catch {}
+    } catch {
+      // removed while listing: left out, as runc's list does
+    }
   }
   return out;
 }

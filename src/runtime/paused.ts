@@ -14,6 +14,8 @@ export function isFrozen(paths: Readonly<Record<string, string>> | undefined): b
     if (layout.unified !== undefined && p2 !== undefined) {
       return /^frozen 1$/m.test(readText(`${layout.unified}${p2}/cgroup.events`));
     }
-  } catch {}
+  } catch {
+    // no freezer state to read (the cgroup is gone): not paused
+  }
   return false;
 }

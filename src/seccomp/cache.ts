@@ -49,7 +49,9 @@ export async function compileCached(s: SpecSeccomp, dir = CACHE_DIR): Promise<Co
         flags: BigInt(c.flags),
         listener: c.listener === true,
       };
-    } catch {}
+    } catch {
+      // a missing, stale or corrupt entry is compiled again
+    }
   }
   const compiled = (await import("./compile.ts")).compileSeccomp(s);
   if (key !== undefined && process.getuid?.() === 0) {
@@ -68,7 +70,9 @@ export async function compileCached(s: SpecSeccomp, dir = CACHE_DIR): Promise<Co
         },
       );
       renameSync(tmp, file);
-    } catch {}
+    } catch {
+      // the cache only saves time: failing to write it costs the next call a compile
+    }
   }
   return compiled;
 }

@@ -69,7 +69,9 @@ export function createPinnedNetns(path: string): void {
     if (pinned) libc().umount2(cstr(path), MNT_DETACH);
     try {
       unlinkSync(path);
-    } catch {}
+    } catch {
+      // the pin file may not exist yet; the original error is rethrown
+    }
     throw e;
   } finally {
     closeSync(home);

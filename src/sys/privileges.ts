@@ -1,6 +1,8 @@
 // A process's privileges as the kernel reports them: its capability sets, no_new_privs and seccomp
 // mode (/proc/PID/status), its LSM label (/proc/PID/attr/current), and this process's own
 // securebits (prctl(2): no /proc file shows another process's).
+
+import { LeopardError } from "../util/errors.ts";
 import { IoError, readText } from "./io.ts";
 import { libc } from "./libc.ts";
 
@@ -40,7 +42,7 @@ export function parseStatus(text: string): Omit<Privileges, "label"> {
   }
   const field = (name: string, optional = false): string => {
     const v = values.get(name);
-    if (v === undefined && !optional) throw new Error(`/proc status has no ${name} line`);
+    if (v === undefined && !optional) throw new LeopardError("system", `/proc status has no ${name} line`);
     return v ?? "";
   };
   return {
@@ -73,6 +75,6 @@ export function privileges(pid: number | "self"): Privileges {
 /** This process's securebits (prctl PR_GET_SECUREBITS). */
 export function ownSecurebits(): number {
   const bits = libc().prctl(PR_GET_SECUREBITS, 0n, 0n, 0n, 0n);
-  if (bits < 0) throw new Error("prctl(PR_GET_SECUREBITS) failed");
+  if (bits < 0) throw new LeopardError("system", "prctl(PR_GET_SECUREBITS) failed");
   return bits;
 }

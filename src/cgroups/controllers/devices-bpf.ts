@@ -9,6 +9,7 @@
 // "deny w" is denied). When no rule matches the access is allowed, as in a fresh v1 device
 // cgroup; container rule lists start with "deny a *:* rwm", which always matches.
 import type { DeviceRule } from "../../spec/types.ts";
+import { LeopardError } from "../../util/errors.ts";
 
 const BPF_DEVCG_DEV_BLOCK = 1;
 const BPF_DEVCG_DEV_CHAR = 2;
@@ -154,8 +155,8 @@ export function runDeviceFilter(
       case JMP_EXIT:
         return reg[0] === 1;
       default:
-        throw new Error(`unknown opcode 0x${x.code.toString(16)}`);
+        throw new LeopardError("protocol", `unknown BPF opcode 0x${x.code.toString(16)}`);
     }
   }
-  throw new Error("the program ran off its end");
+  throw new LeopardError("protocol", "the BPF program ran off its end");
 }
