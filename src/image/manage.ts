@@ -40,7 +40,9 @@ export async function removeImage(store: Store, nameOrId: string, force: boolean
   } catch {
     byTag = undefined;
   }
-  if (byTag !== undefined && tags.length > 1 && !force) {
+  // By name with other tags left: only that tag goes, forced or not (docker's rule; -f is for
+  // an image referenced by several tags when named by id, or used by a container).
+  if (byTag !== undefined && tags.length > 1) {
     store.meta.untag(byTag);
     out.untagged.push(familiarName(byTag));
     return out;
