@@ -127,9 +127,24 @@ describe("engine spec", () => {
       destination: "/run",
       type: "tmpfs",
       source: "tmpfs",
-      options: ["nosuid", "nodev", "mode=1777"],
+      options: ["noexec", "nosuid", "nodev", "rprivate", "mode=1777"],
     });
     expect(by("/dev/shm").length).toBe(1);
+  });
+
+  test("--tmpfs: docker's noexec,nosuid,nodev unless the user's options say otherwise (the later wins)", () => {
+    const opts = (o: string[]) =>
+      spec({ tmpfs: [{ destination: "/x", options: o }] }).mounts?.find((m) => m.destination === "/x")?.options;
+    expect(opts([])).toEqual(["noexec", "nosuid", "nodev", "rprivate", "mode=1777"]);
+    expect(opts(["exec", "size=1m"])).toEqual(["nosuid", "nodev", "rprivate", "mode=1777", "exec", "size=1m"]);
+    expect(opts(["size=1m", "size=2m", "mode=700", "shared"])).toEqual([
+      "noexec",
+      "nosuid",
+      "nodev",
+      "size=2m",
+      "mode=700",
+      "shared",
+    ]);
   });
 
   test("network namespace: joined by path, new, or the host's", () => {
