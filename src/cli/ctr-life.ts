@@ -2,11 +2,12 @@
 // container prune, and container-cleanup (conmon's exit command).
 import type { ContainerRecord } from "../engine/db.ts";
 import type { Engine } from "../engine/engine.ts";
+import { parseSince } from "../engine/flags.ts";
 import { finish, kill, refresh, removeContainer, startDetached, stop, wait } from "../engine/lifecycle.ts";
 import { NAME } from "../engine/names.ts";
 import * as cg from "../runtime/cgroup-verbs.ts";
 import { describe, LeopardError } from "../util/errors.ts";
-import { openEngine } from "./engine-common.ts";
+import { openEngine, strs } from "./engine-common.ts";
 import { type Globals, str, type Values, type Verb } from "./image-common.ts";
 
 /**
@@ -154,14 +155,37 @@ export const renameVerb: Verb = {
     }),
 };
 
+/** container prune --filter: docker's until=TIME and label=K[=V] / label!=K[=V]. */
+function pruneFilter(f: string): (c: ContainerRecord) => boolean {
+  const i = f.indexOf("=");
+  const neg = i > 0 && f[i - 1] === "!";
+  const key = f.slice(0, neg ? i - 1 : i);
+  const val = f.slice(i + 1);
+  if (i < 0 || (key !== "until" && key !== "label"))
+    throw new LeopardError(
+      "invalid-argument",
+      `invalid filter '${i < 0 ? f : key}': use until=TIME or label=KEY[=VALUE]`,
+    );
+  if (key === "until") {
+    const t = parseSince(val, Date.now());
+    return (c) => Date.parse(c.created) < t;
+  }
+  const j = val.indexOf("=");
+  const has = (c: ContainerRecord) =>
+    j < 0 ? val in c.config.labels : c.config.labels[val.slice(0, j)] === val.slice(j + 1);
+  return neg ? (c) => !has(c) : has;
+}
+
 export const containerPruneVerb: Verb = {
-  usage: "container prune [-f]",
-  options: { force: { type: "boolean", short: "f" } },
+  usage: "container prune [-f] [--filter until=TIME|label=KEY[=VALUE]]",
+  options: { force: { type: "boolean", short: "f" }, filter: { type: "string", multiple: true } },
   args: [],
-  run: async (g) => {
+  run: async (g, v) => {
+    const filters = strs(v["filter"]).map(pruneFilter);
     const engine = openEngine(g);
     try {
       for (const c of engine.db.all()) {
+        if (!filters.every((f) => f(c))) continue;
         const live = await refresh(engine, c);
         if (live.state !== "exited" && live.state !== "created") continue;
         await removeContainer(engine, live, { force: false, volumes: false });

@@ -56,6 +56,13 @@ export function capabilities(
   return [...new Set(set)].sort();
 }
 
+/** docker's merge: the user's -e values in their order, then the image's that they do not override. */
+export function mergeEnv(user: readonly string[], image: readonly string[]): string[] {
+  const key = (e: string) => (e.includes("=") ? e.slice(0, e.indexOf("=")) : e);
+  const mine = new Set(user.map(key));
+  return [...user, ...image.filter((e) => !mine.has(key(e)))];
+}
+
 /** The environment: PATH first unless given, then the image's, then the user's (later wins), HOSTNAME, HOME, TERM. */
 export function containerEnv(c: ContainerConfig, home: string): string[] {
   const out = new Map<string, string>();
@@ -71,7 +78,16 @@ export function containerEnv(c: ContainerConfig, home: string): string[] {
   return [...out.values()];
 }
 
-const PROPAGATION = new Set(["shared", "rshared", "private", "rprivate", "slave", "rslave", "unbindable", "runbindable"]);
+const PROPAGATION = new Set([
+  "shared",
+  "rshared",
+  "private",
+  "rprivate",
+  "slave",
+  "rslave",
+  "unbindable",
+  "runbindable",
+]);
 
 /** What an option collides with: exec/noexec are one flag, every propagation mode one, size=… one. */
 function optionKey(o: string): string {

@@ -14,7 +14,8 @@ test.each([
   ["1234", { uid: 1234, gid: 0, additionalGids: [0], home: "/" }],
   ["1234:4321", { uid: 1234, gid: 4321, additionalGids: [4321], home: "/" }],
   ["nobody", { uid: 65534, gid: 65534, additionalGids: [65534], home: "/nonexistent" }],
-])("user %p: the primary group is a supplementary one too, as docker sets it", (u, want) => expect(resolveUser(u, PASSWD, GROUP)).toEqual(want));
+])("user %p: the primary group is a supplementary one too, as docker sets it", (u, want) =>
+  expect(resolveUser(u, PASSWD, GROUP)).toEqual(want));
 
 test("unknown names are errors naming them", () => {
   expect(() => resolveUser("bob", PASSWD, GROUP)).toThrow("unable to find user bob");

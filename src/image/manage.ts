@@ -93,7 +93,16 @@ export function inspectImage(store: Store, img: ImageRecord): Record<string, unk
     Architecture: config.architecture,
     Os: config.os,
     ...(config.variant === undefined ? {} : { Variant: config.variant }),
-    Config: config.config ?? {},
+    // docker's shape: unset strings are "", unset lists and maps null.
+    Config: {
+      User: "",
+      WorkingDir: "",
+      Env: null,
+      Cmd: null,
+      Entrypoint: null,
+      Labels: null,
+      ...(config.config ?? {}),
+    },
     Size: img.size,
     Manifest: { Digest: img.manifestDigest, MediaType: img.manifestMediaType },
     RootFS: { Type: "layers", Layers: config.rootfs.diff_ids },
