@@ -49,15 +49,39 @@ function timeout(v: Values, c: ContainerRecord): number {
   return Number(t);
 }
 
+/** `start -a`: the container's output from its start until it exits; its exit status. */
+async function startAttached(g: Globals, ref: string): Promise<number> {
+  const { followLog, logSize } = await import("./ctr-logs.ts");
+  const engine = openEngine(g);
+  try {
+    const c = await refresh(engine, engine.db.get(ref));
+    const path = `${engine.bundle(c.id)}/ctr.log`;
+    const from = logSize(path);
+    await startDetached(engine, c);
+    await followLog(engine, engine.db.get(c.id), path, from, "", (lines) => {
+      for (const l of lines) (l.stream === "stderr" ? process.stderr : process.stdout).write(`${l.text}\n`);
+    });
+    return await wait(engine, c);
+  } finally {
+    engine.close();
+  }
+}
+
 export const startVerb: Verb = {
-  usage: "start CONTAINER...",
-  options: {},
+  usage: "start [-a] CONTAINER...",
+  options: { attach: { type: "boolean", short: "a" } },
   args: ["CONTAINER..."],
-  run: (g, _v, a) =>
-    each(g, a, async (e, c) => {
+  run: (g, v, a) => {
+    if (v["attach"] === true) {
+      if (a.length !== 1)
+        throw new LeopardError("invalid-argument", "start -a attaches to one container at a time");
+      return startAttached(g, a[0] ?? "");
+    }
+    return each(g, a, async (e, c) => {
       await startDetached(e, c);
       return c.name;
-    }),
+    });
+  },
 };
 
 export const stopVerb: Verb = {

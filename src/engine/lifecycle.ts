@@ -13,6 +13,7 @@ import type { ContainerRecord, EngineState } from "./db.ts";
 import { exitDir, socketDir } from "./dirs.ts";
 import type { Engine } from "./engine.ts";
 import { attachNetwork, detachNetwork } from "./network.ts";
+import { withLoggedOutput, withoutStdin } from "./stdio.ts";
 
 const short = (id: string): string => id.slice(0, 12);
 
@@ -181,7 +182,13 @@ export async function runForeground(engine: Engine, rec: ContainerRecord): Promi
   let code: number;
   try {
     // keep: finish() reads the cgroup's OOM count before it removes the runtime's state.
-    code = await run({ id: rec.id, bundle: engine.bundle(rec.id), state: engine.oci, keep: true });
+    const go = () => run({ id: rec.id, bundle: engine.bundle(rec.id), state: engine.oci, keep: true });
+    // As docker: stdin only with -i, the output logged too (not with --rm: nothing would read it).
+    // A terminal (-t) is relayed by the runtime as it is.
+    const c = rec.config;
+    const logged =
+      c.tty || c.autoRemove ? go : () => withLoggedOutput(`${engine.bundle(rec.id)}/ctr.log`, go);
+    code = await (c.interactive || c.tty ? logged() : withoutStdin(logged));
   } catch (e) {
     await finish(engine, { ...rec, foreground: true }, 125);
     throw e;
