@@ -8,13 +8,13 @@ import { reopenCgroup } from "../runtime/cgroup.ts";
 import { spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { openEngine, table } from "./engine-common.ts";
-import { bytesSize, formatRows, humanSize, isTemplate } from "./go-template.ts";
+import { bytesSize, formatRows, humanSize, isTemplate, renderEach } from "./go-template.ts";
 import { str, type Verb } from "./image-common.ts";
 
 const VERSION = "0.1.0";
 
 export const versionVerb: Verb = {
-  usage: "version",
+  usage: "version [--format json|TEMPLATE]",
   options: { format: { type: "string" } },
   args: [],
   run: (_g, v) => {
@@ -25,7 +25,9 @@ export const versionVerb: Verb = {
       Os: "linux",
       Arch: process.arch === "x64" ? "amd64" : process.arch,
     };
-    if (str(v, "format") === "json") process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+    const format = str(v, "format");
+    if (format === "json") process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+    else if (format !== undefined) process.stdout.write(renderEach(format, [info]));
     else for (const [k, x] of Object.entries(info)) process.stdout.write(`${`${k}:`.padEnd(10)}${x}\n`);
     return 0;
   },
@@ -48,7 +50,7 @@ export function human(n: number): string {
 }
 
 export const infoVerb: Verb = {
-  usage: "info [--format json]",
+  usage: "info [--format json|TEMPLATE]",
   options: { format: { type: "string" } },
   args: [],
   run: async (g, v) => {
@@ -72,7 +74,9 @@ export const infoVerb: Verb = {
         Kernel: readFileSync("/proc/sys/kernel/osrelease", "utf8").trim(),
         Version: VERSION,
       };
-      if (str(v, "format") === "json") process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+      const format = str(v, "format");
+      if (format === "json") process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+      else if (format !== undefined) process.stdout.write(renderEach(format, [info]));
       else for (const [k, x] of Object.entries(info)) process.stdout.write(`${k}: ${x}\n`);
       return 0;
     } finally {
