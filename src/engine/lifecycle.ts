@@ -71,7 +71,9 @@ export async function finish(engine: Engine, rec: ContainerRecord, code?: number
     }
   }
   const oomKilled = oomKills(engine, rec.id) > 0;
+  mark("engine: oom count read");
   await runtime.remove(engine.oci, rec.id, true).catch(() => undefined);
+  mark("engine: runtime state removed");
   await detachNetwork(engine, rec).catch((e) => process.stderr.write(`leopard: warning: ${describe(e)}\n`));
   const current = engine.db.find(rec.id);
   if (current === undefined) return;
