@@ -13,7 +13,7 @@ import type { ContainerRecord, EngineState } from "./db.ts";
 import { exitDir, socketDir } from "./dirs.ts";
 import type { Engine } from "./engine.ts";
 import { attachNetwork, detachNetwork } from "./network.ts";
-import { withLoggedOutput, withoutStdin } from "./stdio.ts";
+import { withForegroundStdio } from "./stdio.ts";
 
 const short = (id: string): string => id.slice(0, 12);
 
@@ -188,9 +188,15 @@ export async function runForeground(engine: Engine, rec: ContainerRecord): Promi
     // As docker: stdin only with -i, the output logged too (not with --rm: nothing would read it).
     // A terminal (-t) is relayed by the runtime as it is.
     const c = rec.config;
-    const logged =
-      c.tty || c.autoRemove ? go : () => withLoggedOutput(`${engine.bundle(rec.id)}/ctr.log`, go);
-    code = await (c.interactive || c.tty ? logged() : withoutStdin(logged));
+    code = c.tty
+      ? await go()
+      : await withForegroundStdio(
+          {
+            stdin: c.interactive,
+            logPath: c.autoRemove ? undefined : `${engine.bundle(rec.id)}/ctr.log`,
+          },
+          go,
+        );
   } catch (e) {
     await finish(engine, { ...rec, foreground: true }, 125);
     throw e;
