@@ -6,7 +6,7 @@ import { refresh } from "../engine/lifecycle.ts";
 import { psTable } from "../runtime/ps.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { openEngine } from "./engine-common.ts";
-import { renderEach } from "./go-template.ts";
+import { renderEach } from "./format.ts";
 import { type Globals, str, type Verb } from "./image-common.ts";
 
 export function inspectJson(e: Engine, c: ContainerRecord): Record<string, unknown> {

@@ -4,7 +4,7 @@ import type { ContainerRecord } from "../engine/db.ts";
 import { refresh, short } from "../engine/lifecycle.ts";
 import { LeopardError } from "../util/errors.ts";
 import { ago, openEngine, strs, table } from "./engine-common.ts";
-import { formatRows, isTemplate } from "./go-template.ts";
+import { formatRows, isTemplate } from "./format.ts";
 import { str, type Verb } from "./image-common.ts";
 
 export function statusText(c: ContainerRecord, now = Date.now()): string {

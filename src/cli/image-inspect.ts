@@ -1,5 +1,5 @@
 import { inspectImage } from "../image/manage.ts";
-import { renderEach } from "./go-template.ts";
+import { renderEach } from "./format.ts";
 import { openStore, str, type Verb } from "./image-common.ts";
 
 export const inspectVerb: Verb = {

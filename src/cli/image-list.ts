@@ -1,6 +1,6 @@
 import { shortId } from "../image/digest.ts";
 import { familiarName } from "../image/reference.ts";
-import { formatRows, humanSize, isTemplate } from "./go-template.ts";
+import { formatRows, humanSize, isTemplate } from "./format.ts";
 import { openStore, str, type Verb } from "./image-common.ts";
 
 function human(n: number): string {

@@ -13,7 +13,7 @@ import {
 } from "../network/index.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { openEngine } from "./engine-common.ts";
-import { formatRows, isTemplate } from "./go-template.ts";
+import { formatRows, isTemplate } from "./format.ts";
 import type { Globals, Values, Verb } from "./image-common.ts";
 
 /** Networks live beside the images: <storage>/networks and <storage>/ipam unless the env says. */

@@ -8,7 +8,7 @@ import { reopenCgroup } from "../runtime/cgroup.ts";
 import { spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { openEngine, table } from "./engine-common.ts";
-import { bytesSize, formatRows, humanSize, isTemplate, renderEach } from "./go-template.ts";
+import { bytesSize, formatRows, humanSize, isTemplate, renderEach } from "./format.ts";
 import { str, type Verb } from "./image-common.ts";
 
 const VERSION = "0.1.0";

@@ -5,7 +5,7 @@ import { newId } from "../engine/names.ts";
 import { ANONYMOUS, createVolume, removeVolume, volumePath } from "../engine/volumes.ts";
 import { LeopardError } from "../util/errors.ts";
 import { openEngine, strs, table } from "./engine-common.ts";
-import { formatRows, isTemplate, renderEach } from "./go-template.ts";
+import { formatRows, isTemplate, renderEach } from "./format.ts";
 import { str, type Verb } from "./image-common.ts";
 
 export const volumeCreateVerb: Verb = {
