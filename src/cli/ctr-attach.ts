@@ -68,7 +68,11 @@ export const attachVerb: Verb = {
     if (stdinOn) process.stdin.on("data", onData);
     try {
       for (;;) {
-        if (detached) return 0;
+        // As docker: detaching is reported, with status 1.
+        if (detached) {
+          process.stderr.write("read escape sequence\n");
+          return 1;
+        }
         if (!waitReadable(sock, 0)) {
           await Bun.sleep(10);
           continue;

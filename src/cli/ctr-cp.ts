@@ -15,6 +15,9 @@
 // freezer does not stop cannot point it at the host. Volumes and bind mounts inside the container
 // are not visible here: only its root filesystem.
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { copyTree } from "../engine/copy.ts";
 import { splitArg } from "../engine/copy-plan.ts";
 import type { ContainerRecord } from "../engine/db.ts";
@@ -22,7 +25,7 @@ import type { Engine } from "../engine/engine.ts";
 import { refresh } from "../engine/lifecycle.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { openEngine } from "./engine-common.ts";
-import type { Verb } from "./image-common.ts";
+import type { Globals, Values, Verb } from "./image-common.ts";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
@@ -59,14 +62,69 @@ async function frozenDuring<T>(engine: Engine, c: ContainerRecord, fn: () => Pro
   }
 }
 
+/** Runs a host tool to its end; throws one line naming it when it fails. */
+async function tool(
+  argv: string[],
+  stdin: "inherit" | "ignore",
+  stdout: "inherit" | "ignore",
+): Promise<void> {
+  const p = Bun.spawn(argv, { stdin, stdout, stderr: "pipe" });
+  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+  if (code !== 0)
+    throw new LeopardError("invalid-argument", `${argv[0]} failed: ${err.trim().split("\n")[0] ?? code}`);
+}
+
+/**
+ * The tar forms, through a private staging directory: out, the path is copied there (as -a, so
+ * the tar has the container's owners and modes) and GNU tar writes it to stdout; in, tar extracts
+ * stdin there (refusing absolute and ".." names) and the tree is copied into DIR, which must be a
+ * directory, owners kept as in the archive. The container side is the same fd-based copy as cp's.
+ */
+async function tarStream(g: Globals, v: Values, from: string, to: string): Promise<number> {
+  const out = to === "-";
+  const ctr = splitArg(out ? from : to);
+  if (ctr.ref === undefined || (out ? from : to) === "-")
+    throw new LeopardError("invalid-argument", 'cp with "-" needs CONTAINER:PATH on the other side');
+  const engine = openEngine(g);
+  const stage = mkdtempSync(join(tmpdir(), "leopard-cp-"));
+  try {
+    const c = await refresh(engine, engine.db.get(ctr.ref));
+    const root = engine.rootfsPath(c.id);
+    const opts = {
+      archive: true,
+      followLink: v["follow-link"] === true,
+      owner: { uid: 0, gid: 0 },
+      dropSetid: false,
+      warn,
+      interrupted: () => undefined,
+    };
+    if (out) {
+      const name = basename(ctr.path.replace(/\/+\.?$/, "")) || ".";
+      await frozenDuring(engine, c, () =>
+        copyTree({ root, path: ctr.path }, { path: join(stage, name) }, opts),
+      );
+      await tool(["tar", "-C", stage, "-cf", "-", name], "ignore", "inherit");
+    } else {
+      await tool(["tar", "-C", stage, "-xf", "-"], "inherit", "ignore");
+      await frozenDuring(engine, c, () => copyTree({ path: `${stage}/.` }, { root, path: ctr.path }, opts));
+    }
+    return 0;
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+    engine.close();
+  }
+}
+
 export const cpVerb: Verb = {
-  usage: "cp [-a] [-L] CONTAINER:SRC DEST | cp [-a] [-L] SRC CONTAINER:DEST",
+  usage: "cp [-a] [-L] CONTAINER:SRC DEST|- | cp [-a] [-L] SRC|- CONTAINER:DEST",
   options: {
     archive: { type: "boolean", short: "a" },
     "follow-link": { type: "boolean", short: "L" },
   },
   args: ["SRC", "DEST"],
   run: async (g, v, a) => {
+    // `cp CTR:SRC -` writes a tar stream to stdout, `cp - CTR:DIR` extracts one from stdin.
+    if (a[1] === "-" || a[0] === "-") return await tarStream(g, v, a[0] ?? "", a[1] ?? "");
     const src = splitArg(a[0] ?? "");
     const dst = splitArg(a[1] ?? "");
     if ((src.ref === undefined) === (dst.ref === undefined))

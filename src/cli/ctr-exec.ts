@@ -36,11 +36,13 @@ export const execVerb: Verb = {
       if (c.state === "paused")
         throw new LeopardError("bad-state", `container ${c.name} is paused: unpause it first`);
       let user: string | undefined;
+      let additionalGids: number[] | undefined;
       const u = str(v, "user");
       if (u !== undefined) {
         const rootfs = engine.rootfsPath(c.id);
         const r = resolveUser(u, readInRoot(rootfs, "/etc/passwd"), readInRoot(rootfs, "/etc/group"));
         user = `${r.uid}:${r.gid}`;
+        additionalGids = r.additionalGids;
       }
       // 127/126 as docker's exec reports them, before anything runs.
       const env = c.config.env;
@@ -62,7 +64,7 @@ export const execVerb: Verb = {
           args: argv,
           tty,
           env: expandEnv(strs(v["env"]), process.env),
-          ...(user !== undefined ? { user } : {}),
+          ...(user !== undefined ? { user, additionalGids } : {}),
           ...(str(v, "workdir") !== undefined ? { cwd: str(v, "workdir") } : {}),
         },
       });

@@ -6,7 +6,8 @@ import { refresh } from "../engine/lifecycle.ts";
 import { psTable } from "../runtime/ps.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { openEngine } from "./engine-common.ts";
-import type { Globals, Verb } from "./image-common.ts";
+import { renderEach } from "./format.ts";
+import { type Globals, str, type Verb } from "./image-common.ts";
 
 export function inspectJson(e: Engine, c: ContainerRecord): Record<string, unknown> {
   const k = c.config;
@@ -21,6 +22,7 @@ export function inspectJson(e: Engine, c: ContainerRecord): Record<string, unkno
       Running: c.state === "running" || c.state === "paused",
       Paused: c.state === "paused",
       Pid: c.pid,
+      OOMKilled: c.oomKilled === true,
       ExitCode: c.exitCode,
       StartedAt: c.startedAt,
       FinishedAt: c.finishedAt,
@@ -42,8 +44,9 @@ export function inspectJson(e: Engine, c: ContainerRecord): Record<string, unkno
       Tty: k.tty,
       OpenStdin: k.interactive,
       Env: k.env,
-      Cmd: k.cmd,
-      Entrypoint: k.entrypoint,
+      // docker's null for a list that is not set.
+      Cmd: k.cmd.length > 0 ? k.cmd : null,
+      Entrypoint: k.entrypoint.length > 0 ? k.entrypoint : null,
       WorkingDir: k.workingDir,
       Image: k.imageName,
       Labels: k.labels,
@@ -65,8 +68,10 @@ export function inspectJson(e: Engine, c: ContainerRecord): Record<string, unkno
       CapDrop: k.capDrop,
       Memory: k.memory ?? 0,
       MemorySwap: k.memorySwap ?? 0,
-      CpuQuota: k.cpuQuota ?? 0,
-      CpuPeriod: k.cpuPeriod ?? 0,
+      // --cpus is docker's NanoCpus (its quota and period fields stay 0).
+      NanoCpus: k.cpuQuota === undefined ? 0 : Math.round((k.cpuQuota * 1e9) / (k.cpuPeriod ?? 100_000)),
+      CpuQuota: 0,
+      CpuPeriod: 0,
       CpuShares: k.cpuShares ?? 0,
       PidsLimit: k.pidsLimit ?? 0,
       Init: k.init,
@@ -92,11 +97,13 @@ export function inspectJson(e: Engine, c: ContainerRecord): Record<string, unkno
   };
 }
 
+const FORMAT = { format: { type: "string", short: "f" } } as const;
+
 export const containerInspectVerb: Verb = {
-  usage: "container inspect CONTAINER...",
-  options: {},
+  usage: "container inspect [-f TEMPLATE] CONTAINER...",
+  options: FORMAT,
   args: ["CONTAINER..."],
-  run: (g, _v, a) => inspectAll(g, a, "container"),
+  run: (g, v, a) => inspectAll(g, a, "container", str(v, "format")),
 };
 
 export const topVerb: Verb = {
@@ -143,14 +150,14 @@ export const portVerb: Verb = {
 
 /** `leopard inspect`: containers by name or id, else images, as docker's inspect does. */
 export const anyInspectVerb: Verb = {
-  usage: "inspect [--type container|image] NAME|ID...",
-  options: { type: { type: "string" } },
+  usage: "inspect [-f TEMPLATE] [--type container|image] NAME|ID...",
+  options: { type: { type: "string" }, ...FORMAT },
   args: ["NAME..."],
   run: (g, v, a) => {
     const type = v["type"];
     if (type !== undefined && type !== "container" && type !== "image")
       throw new LeopardError("invalid-argument", `--type "${String(type)}" must be container or image`);
-    return inspectAll(g, a, type);
+    return inspectAll(g, a, type, str(v, "format"));
   },
 };
 
@@ -159,6 +166,7 @@ async function inspectAll(
   g: Globals,
   refs: string[],
   type: "container" | "image" | undefined,
+  format: string | undefined,
 ): Promise<number> {
   const { inspectImage } = await import("../image/manage.ts");
   const engine = openEngine(g);
@@ -179,6 +187,6 @@ async function inspectAll(
   } finally {
     engine.close();
   }
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(renderEach(format, out));
   return failed ? 1 : 0;
 }

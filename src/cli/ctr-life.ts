@@ -2,11 +2,12 @@
 // container prune, and container-cleanup (conmon's exit command).
 import type { ContainerRecord } from "../engine/db.ts";
 import type { Engine } from "../engine/engine.ts";
+import { parseSince } from "../engine/flags.ts";
 import { finish, kill, refresh, removeContainer, startDetached, stop, wait } from "../engine/lifecycle.ts";
 import { NAME } from "../engine/names.ts";
 import * as cg from "../runtime/cgroup-verbs.ts";
 import { describe, LeopardError } from "../util/errors.ts";
-import { openEngine } from "./engine-common.ts";
+import { openEngine, strs } from "./engine-common.ts";
 import { type Globals, str, type Values, type Verb } from "./image-common.ts";
 
 /**
@@ -48,15 +49,39 @@ function timeout(v: Values, c: ContainerRecord): number {
   return Number(t);
 }
 
+/** `start -a`: the container's output from its start until it exits; its exit status. */
+async function startAttached(g: Globals, ref: string): Promise<number> {
+  const { followLog, logSize } = await import("./ctr-logs.ts");
+  const engine = openEngine(g);
+  try {
+    const c = await refresh(engine, engine.db.get(ref));
+    const path = `${engine.bundle(c.id)}/ctr.log`;
+    const from = logSize(path);
+    await startDetached(engine, c);
+    await followLog(engine, engine.db.get(c.id), path, from, "", (lines) => {
+      for (const l of lines) (l.stream === "stderr" ? process.stderr : process.stdout).write(`${l.text}\n`);
+    });
+    return await wait(engine, c);
+  } finally {
+    engine.close();
+  }
+}
+
 export const startVerb: Verb = {
-  usage: "start CONTAINER...",
-  options: {},
+  usage: "start [-a] CONTAINER...",
+  options: { attach: { type: "boolean", short: "a" } },
   args: ["CONTAINER..."],
-  run: (g, _v, a) =>
-    each(g, a, async (e, c) => {
+  run: (g, v, a) => {
+    if (v["attach"] === true) {
+      if (a.length !== 1)
+        throw new LeopardError("invalid-argument", "start -a attaches to one container at a time");
+      return startAttached(g, a[0] ?? "");
+    }
+    return each(g, a, async (e, c) => {
       await startDetached(e, c);
       return c.name;
-    }),
+    });
+  },
 };
 
 export const stopVerb: Verb = {
@@ -154,14 +179,37 @@ export const renameVerb: Verb = {
     }),
 };
 
+/** container prune --filter: docker's until=TIME and label=K[=V] / label!=K[=V]. */
+function pruneFilter(f: string): (c: ContainerRecord) => boolean {
+  const i = f.indexOf("=");
+  const neg = i > 0 && f[i - 1] === "!";
+  const key = f.slice(0, neg ? i - 1 : i);
+  const val = f.slice(i + 1);
+  if (i < 0 || (key !== "until" && key !== "label"))
+    throw new LeopardError(
+      "invalid-argument",
+      `invalid filter '${i < 0 ? f : key}': use until=TIME or label=KEY[=VALUE]`,
+    );
+  if (key === "until") {
+    const t = parseSince(val, Date.now());
+    return (c) => Date.parse(c.created) < t;
+  }
+  const j = val.indexOf("=");
+  const has = (c: ContainerRecord) =>
+    j < 0 ? val in c.config.labels : c.config.labels[val.slice(0, j)] === val.slice(j + 1);
+  return neg ? (c) => !has(c) : has;
+}
+
 export const containerPruneVerb: Verb = {
-  usage: "container prune [-f]",
-  options: { force: { type: "boolean", short: "f" } },
+  usage: "container prune [-f] [--filter until=TIME|label=KEY[=VALUE]]",
+  options: { force: { type: "boolean", short: "f" }, filter: { type: "string", multiple: true } },
   args: [],
-  run: async (g) => {
+  run: async (g, v) => {
+    const filters = strs(v["filter"]).map(pruneFilter);
     const engine = openEngine(g);
     try {
       for (const c of engine.db.all()) {
+        if (!filters.every((f) => f(c))) continue;
         const live = await refresh(engine, c);
         if (live.state !== "exited" && live.state !== "created") continue;
         await removeContainer(engine, live, { force: false, volumes: false });

@@ -2,9 +2,10 @@
 // conmon's log, stdout to stdout and stderr to stderr; -f follows until the container exits.
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import type { ContainerRecord } from "../engine/db.ts";
+import type { Engine } from "../engine/engine.ts";
 import { parseSince } from "../engine/flags.ts";
 import { refresh } from "../engine/lifecycle.ts";
-import { type LogLine, parseLog } from "../engine/logs.ts";
+import { dockerTimestamp, type LogLine, parseLog } from "../engine/logs.ts";
 import { LeopardError } from "../util/errors.ts";
 import { openEngine } from "./engine-common.ts";
 import { str, type Verb } from "./image-common.ts";
@@ -32,6 +33,37 @@ function readFrom(path: string, offset: number): { text: string; offset: number 
   }
 }
 
+/** The log's size now: where a follower that wants only what comes next starts. */
+export function logSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Shows the log's records from `offset` as they come, until the container has exited. */
+export async function followLog(
+  engine: Engine,
+  c: ContainerRecord,
+  path: string,
+  offset: number,
+  rest: string,
+  show: (lines: LogLine[]) => void,
+): Promise<void> {
+  for (;;) {
+    c = await refresh(engine, c);
+    const done = c.state !== "running" && c.state !== "paused";
+    const r = readFrom(path, offset);
+    offset = r.offset;
+    const p = parseLog(rest + r.text);
+    show(p.lines);
+    rest = p.rest;
+    if (done) return;
+    await Bun.sleep(50);
+  }
+}
+
 export const logsVerb: Verb = {
   usage: "logs [-f] [--tail N] [--since TIME] [-t] CONTAINER",
   options: {
@@ -49,38 +81,24 @@ export const logsVerb: Verb = {
     const since = sinceText === undefined ? undefined : parseSince(sinceText, Date.now());
     const engine = openEngine(g);
     try {
-      let c: ContainerRecord = engine.db.get(a[0] ?? "");
-      if (c.foreground && c.startedAt !== "")
-        throw new LeopardError(
-          "unsupported",
-          `container ${c.name} ran in the foreground: its output went to the terminal, not to a log`,
-        );
+      const c: ContainerRecord = engine.db.get(a[0] ?? "");
       const path = `${engine.bundle(c.id)}/ctr.log`;
       const show = (lines: LogLine[]) => {
         for (const l of lines) {
           if (since !== undefined && l.ms < since) continue;
-          const text = `${v["timestamps"] === true ? `${l.time} ` : ""}${l.text}\n`;
+          const text = `${v["timestamps"] === true ? `${dockerTimestamp(l.time)} ` : ""}${l.text}\n`;
           (l.stream === "stderr" ? process.stderr : process.stdout).write(text);
         }
       };
-      let { text, offset } = readFrom(path, 0);
+      const { text, offset } = readFrom(path, 0);
       let parsed = parseLog(text);
       show(
         tailText === "all" ? parsed.lines : parsed.lines.slice(-Number(tailText) || parsed.lines.length + 1),
       );
       if (tailText === "0") parsed = { lines: [], rest: parsed.rest };
-      let rest = parsed.rest;
       if (v["follow"] !== true) return 0;
-      for (;;) {
-        c = await refresh(engine, c);
-        const done = c.state !== "running" && c.state !== "paused";
-        ({ text, offset } = readFrom(path, offset));
-        const p = parseLog(rest + text);
-        show(p.lines);
-        rest = p.rest;
-        if (done) return 0;
-        await Bun.sleep(100);
-      }
+      await followLog(engine, c, path, offset, parsed.rest, show);
+      return 0;
     } finally {
       engine.close();
     }

@@ -4,6 +4,7 @@ import type { ContainerRecord } from "../engine/db.ts";
 import { refresh, short } from "../engine/lifecycle.ts";
 import { LeopardError } from "../util/errors.ts";
 import { ago, openEngine, strs, table } from "./engine-common.ts";
+import { formatRows, isTemplate } from "./format.ts";
 import { str, type Verb } from "./image-common.ts";
 
 export function statusText(c: ContainerRecord, now = Date.now()): string {
@@ -54,8 +55,49 @@ export function parseFilter(f: string): Filter {
   }
 }
 
+/** docker's time format for CreatedAt: "2026-12-07 03:53:50 +0000 UTC". */
+export function dockerTime(iso: string): string {
+  if (iso === "") return "";
+  return `${new Date(iso).toISOString().slice(0, 19).replace("T", " ")} +0000 UTC`;
+}
+
+const labelsText = (l: Record<string, string>): string =>
+  Object.entries(l)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+
+/** A row as docker's ps templates see it ({{.Names}}, {{.Label "k"}} …). */
+export function psRow(c: ContainerRecord, trunc: boolean): object {
+  const cmd = [...c.config.entrypoint, ...c.config.cmd].join(" ");
+  const row = {
+    Command: `"${trunc && cmd.length > 20 ? `${cmd.slice(0, 19)}…` : cmd}"`,
+    CreatedAt: dockerTime(c.created),
+    ID: trunc ? short(c.id) : c.id,
+    Image: c.config.imageName,
+    Labels: labelsText(c.config.labels),
+    LocalVolumes: String(c.config.volumes.filter((v) => v.named).length),
+    Mounts: c.config.volumes.map((v) => (v.named ? v.source : v.destination)).join(","),
+    Names: c.name,
+    Networks: Object.keys(c.networks).join(",") || c.config.network,
+    Ports: portsText(c),
+    RunningFor: `${ago(c.created)} ago`,
+    Size: "",
+    State: c.state,
+    Status: statusText(c),
+  };
+  Object.defineProperty(row, "Label", { value: (k: string) => c.config.labels[k] ?? "", enumerable: false });
+  return row;
+}
+
+const PS_HEADERS: Record<string, string> = {
+  ID: "CONTAINER ID",
+  RunningFor: "CREATED",
+  CreatedAt: "CREATED AT",
+  LocalVolumes: "LOCAL VOLUMES",
+};
+
 export const psVerb: Verb = {
-  usage: "ps [-a] [-q] [--no-trunc] [--filter KEY=VALUE] [--format table|json]",
+  usage: "ps [-a] [-q] [--no-trunc] [--filter KEY=VALUE] [--format table|json|TEMPLATE]",
   options: {
     all: { type: "boolean", short: "a" },
     quiet: { type: "boolean", short: "q" },
@@ -67,8 +109,6 @@ export const psVerb: Verb = {
   run: async (g, v) => {
     const filters = strs(v["filter"]).map(parseFilter);
     const format = str(v, "format") ?? "table";
-    if (format !== "table" && format !== "json")
-      throw new LeopardError("invalid-argument", `--format "${format}" must be table or json`);
     const engine = openEngine(g);
     let list: ContainerRecord[] = [];
     try {
@@ -86,6 +126,17 @@ export const psVerb: Verb = {
     const trunc = v["no-trunc"] !== true;
     if (v["quiet"] === true) {
       process.stdout.write(list.map((c) => `${trunc ? short(c.id) : c.id}\n`).join(""));
+      return 0;
+    }
+    if (isTemplate(format)) {
+      process.stdout.write(
+        formatRows(
+          format,
+          list.map((c) => psRow(c, trunc)),
+          PS_HEADERS,
+          "",
+        ),
+      );
       return 0;
     }
     if (format === "json") {

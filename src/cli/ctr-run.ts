@@ -110,6 +110,9 @@ export function createRequest(v: Values, image: string, cmd: string[], env = pro
     throw new LeopardError("invalid-argument", `--pull "${pull}" must be missing, always or never`);
   const cpus = str(v, "cpus") === undefined ? undefined : parseCpus(str(v, "cpus") ?? "");
   const memory = str(v, "memory") === undefined ? undefined : parseSize(str(v, "memory") ?? "", "--memory");
+  // docker's floor: a smaller limit would only make the container fail to start.
+  if (memory !== undefined && memory < 6 * 1024 * 1024)
+    throw new LeopardError("invalid-argument", "Minimum memory limit allowed is 6MB");
   const swapText = str(v, "memory-swap");
   const memorySwap =
     swapText === undefined ? undefined : swapText === "-1" ? -1 : parseSize(swapText, "--memory-swap");

@@ -1,14 +1,15 @@
 import { inspectImage } from "../image/manage.ts";
-import { openStore, type Verb } from "./image-common.ts";
+import { renderEach } from "./format.ts";
+import { openStore, str, type Verb } from "./image-common.ts";
 
 export const inspectVerb: Verb = {
-  usage: "inspect NAME|ID...",
-  options: {},
+  usage: "image inspect [-f TEMPLATE] NAME|ID...",
+  options: { format: { type: "string", short: "f" } },
   args: ["name..."],
-  run(g, _v, names) {
+  run(g, v, names) {
     using store = openStore(g);
     const out = names.map((n) => inspectImage(store, store.resolve(n)));
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    process.stdout.write(renderEach(str(v, "format"), out));
     return 0;
   },
 };

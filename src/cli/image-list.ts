@@ -1,5 +1,6 @@
 import { shortId } from "../image/digest.ts";
 import { familiarName } from "../image/reference.ts";
+import { formatRows, humanSize, isTemplate } from "./format.ts";
 import { openStore, str, type Verb } from "./image-common.ts";
 
 function human(n: number): string {
@@ -32,27 +33,59 @@ function ago(iso: string): string {
 }
 
 export const imagesVerb: Verb = {
-  usage: "images [-q] [--digests] [--format table|json] [--no-trunc]",
+  usage: "images [-q] [--digests] [--format table|json|TEMPLATE] [--no-trunc] [REPOSITORY[:TAG]]",
   options: {
     quiet: { type: "boolean", short: "q" },
     format: { type: "string" },
     "no-trunc": { type: "boolean" },
     digests: { type: "boolean" },
   },
-  args: [],
-  run(g, v) {
+  args: ["REPOSITORY?"],
+  run(g, v, a) {
     using store = openStore(g);
+    // docker's `images REPO[:TAG]`: the images of that repository (and tag).
+    const want = a[0];
+    const matches = (repo: string, tag: string): boolean => {
+      if (want === undefined) return true;
+      const c = want.lastIndexOf(":");
+      const [r, t] = c > want.lastIndexOf("/") ? [want.slice(0, c), want.slice(c + 1)] : [want, undefined];
+      return (
+        (repo === r || repo === `docker.io/library/${r}` || repo === `library/${r}`) &&
+        (t === undefined || t === tag)
+      );
+    };
     const rows: { repo: string; tag: string; id: string; digest: string; created: string; size: number }[] =
       [];
     for (const img of store.meta.images()) {
       const tags = store.meta.tagsOf(img.id).map(familiarName);
       const id = v["no-trunc"] === true ? img.id : shortId(img.id);
       const base = { id, digest: img.manifestDigest, created: img.created, size: img.size };
-      if (tags.length === 0) rows.push({ repo: "<none>", tag: "<none>", ...base });
+      if (tags.length === 0 && want === undefined) rows.push({ repo: "<none>", tag: "<none>", ...base });
       for (const t of tags) {
         const c = t.lastIndexOf(":");
-        rows.push({ repo: t.slice(0, c), tag: t.slice(c + 1), ...base });
+        if (matches(t.slice(0, c), t.slice(c + 1)))
+          rows.push({ repo: t.slice(0, c), tag: t.slice(c + 1), ...base });
       }
+    }
+    const format = str(v, "format");
+    if (isTemplate(format)) {
+      const objs = rows.map((r) => ({
+        Containers: "N/A",
+        CreatedAt: `${new Date(r.created).toISOString().slice(0, 19).replace("T", " ")} +0000 UTC`,
+        CreatedSince: ago(r.created),
+        Digest: r.digest || "<none>",
+        ID: r.id,
+        Repository: r.repo,
+        SharedSize: "N/A",
+        Size: humanSize(r.size),
+        Tag: r.tag,
+        UniqueSize: "N/A",
+        VirtualSize: humanSize(r.size),
+      }));
+      process.stdout.write(
+        formatRows(format, objs, { ID: "IMAGE ID", CreatedSince: "CREATED", CreatedAt: "CREATED AT" }, ""),
+      );
+      return 0;
     }
     if (v["quiet"] === true) {
       process.stdout.write([...new Set(rows.map((r) => r.id))].map((id) => `${id}\n`).join(""));

@@ -4,12 +4,13 @@ import { LeopardError } from "../util/errors.ts";
 import { openStore, str, type Verb } from "./image-common.ts";
 
 export const saveVerb: Verb = {
-  usage: "save [-o FILE] [--format oci-archive|docker-archive] NAME...",
+  usage: "save [-o FILE] [--format docker-archive|oci-archive] NAME...",
   options: { output: { type: "string", short: "o" }, format: { type: "string" } },
   args: ["name..."],
   async run(g, v, names) {
     using store = openStore(g);
-    const format = str(v, "format") ?? "oci-archive";
+    // docker's default is its own archive (what `docker load` takes); OCI with --format oci-archive.
+    const format = str(v, "format") ?? "docker-archive";
     if (format !== "oci-archive" && format !== "docker-archive") {
       throw new LeopardError(
         "invalid-argument",

@@ -3,7 +3,7 @@
 // that verb runs. Exit codes as docker's: 125 when leopard fails, 126/127 when the command
 // cannot run or is not found, otherwise the container's own status.
 import { parseArgs } from "node:util";
-import { exitCodeOf } from "../engine/errors.ts";
+import { CommandError, exitCodeOf } from "../engine/errors.ts";
 import { defaultStorage } from "../image/store.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import type { Globals, Options, Values, Verb } from "./image-common.ts";
@@ -178,6 +178,8 @@ function normalize(argv: readonly string[]): string[] {
 export async function main(rawArgv: readonly string[]): Promise<number> {
   const argv = normalize(rawArgv);
   let where = "";
+  // How many words of `where` name the verb ("run", "volume rm").
+  let verbWords = 1;
   let debug = false;
   try {
     const first = parseArgs({
@@ -208,26 +210,24 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     let rest = argv.slice(verbToken.index + 1);
     let load = VERBS[name];
     const group = GROUPS[name];
-    if (group !== undefined) {
+    const subs = group ?? (name === "network" ? (await import("./network.ts")).NETWORK_VERBS : undefined);
+    if (subs !== undefined) {
       const sub = rest[0];
-      load = sub === undefined ? undefined : group[sub];
-      if (load === undefined)
-        throw new LeopardError("invalid-argument", `unknown ${name} command "${sub ?? ""}"`);
-      name = `image ${sub}`;
-      rest = rest.slice(1);
-    }
-    if (name === "network") {
-      const sub = rest[0];
-      const v = sub === undefined ? undefined : (await import("./network.ts")).NETWORK_VERBS[sub];
-      if (v === undefined)
-        throw new LeopardError("invalid-argument", `unknown network command "${sub ?? ""}"`);
-      load = async () => v;
-      name = `network ${sub}`;
+      // `leopard volume`, `leopard volume --help`: the group's commands, as docker lists them.
+      if (sub === undefined || sub === "--help" || sub === "-h") {
+        process.stdout.write(`usage: leopard ${name} COMMAND\n\nCommands: ${Object.keys(subs).join(", ")}\n`);
+        return 0;
+      }
+      const found = Object.hasOwn(subs, sub) ? subs[sub] : undefined;
+      if (found === undefined) throw new LeopardError("invalid-argument", `unknown ${name} command "${sub}"`);
+      load = typeof found === "function" ? (found as () => Promise<Verb>) : async () => found as Verb;
+      name = `${name} ${sub}`;
       rest = rest.slice(1);
     }
     if (load === undefined) throw new LeopardError("invalid-argument", `unknown command "${name}"`);
     const verb = await load();
     where = name;
+    verbWords = name.split(" ").length;
     let passThrough: string[] = [];
     if (verb.rest) {
       // Options stop at the first positional argument past the verb's own: `run busybox ls -l`.
@@ -270,14 +270,28 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     }
     return (await verb.run(g, parsed.values as Values, pos)) ?? 0;
   } catch (err) {
-    let msg = describe(err);
+    const msg = describe(err);
     const code = (err as { code?: string }).code ?? "";
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") msg = `unknown option ${/'([^']+)'/.exec(msg)?.[1] ?? msg}`;
-    else if (code.startsWith("ERR_PARSE_ARGS")) msg = msg.split("\n")[0] ?? msg;
+    if (code.startsWith("ERR_PARSE_ARGS")) {
+      // docker's words and status for a bad flag: 125, and where to read about the verb's flags.
+      const flag = /'([^']+)'/.exec(msg)?.[1] ?? "";
+      const line =
+        code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+          ? flag.startsWith("--") || flag === ""
+            ? `unknown flag: ${flag || msg}`
+            : `unknown shorthand flag: '${flag.replace(/^-/, "")}' in ${flag}`
+          : (msg.split("\n")[0] ?? msg);
+      const verbName = where.split(" ").slice(0, verbWords).join(" ");
+      process.stderr.write(`${line}\nSee 'leopard ${verbName ? `${verbName} ` : ""}--help'.\n`);
+      return 125;
+    }
     process.stderr.write(`leopard: ${where ? `${where}: ` : ""}${msg}\n`);
     if (debug && err instanceof Error && !(err instanceof LeopardError))
       process.stderr.write(`${err.stack}\n`);
-    return ENGINE_EXIT.has(where.split(" ")[0] ?? "") ? exitCodeOf(err) : 1;
+    const verb = where.split(" ")[0] ?? "";
+    // exec: the command's own 126/127; the engine's failures (no such container, not running) 1.
+    if (verb === "exec") return err instanceof CommandError ? err.exitCode : 1;
+    return ENGINE_EXIT.has(verb) ? exitCodeOf(err) : 1;
   }
 }
 

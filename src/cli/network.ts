@@ -13,6 +13,7 @@ import {
 } from "../network/index.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { openEngine } from "./engine-common.ts";
+import { formatRows, isTemplate } from "./format.ts";
 import type { Globals, Values, Verb } from "./image-common.ts";
 
 /** Networks live beside the images: <storage>/networks and <storage>/ipam unless the env says. */
@@ -59,15 +60,24 @@ function table(nets: readonly NetworkInfo[]): string {
 }
 
 const lsVerb: Verb = {
-  usage: "network ls [-q] [--format table|json]",
+  usage: "network ls [-q] [--format table|json|TEMPLATE]",
   options: { quiet: { type: "boolean", short: "q" }, format: { type: "string" } },
   args: [],
   async run(g, v) {
     const format = str(v, "format") ?? "table";
-    if (format !== "table" && format !== "json")
-      throw new LeopardError("invalid-argument", `--format "${format}" must be table or json`);
     const nets = (await listNetworks(pathsFor(g))).map((n) => n.info);
-    if (v["quiet"] === true) process.stdout.write(nets.map((n) => `${n.name}\n`).join(""));
+    if (isTemplate(format) && v["quiet"] !== true) {
+      const rows = nets.map((n) => ({
+        Name: n.name,
+        ID: n.name,
+        Driver: n.driver,
+        Scope: "local",
+        Subnet: n.subnet,
+        Gateway: n.gateway,
+        Bridge: n.bridge,
+      }));
+      process.stdout.write(formatRows(format, rows, { ID: "NETWORK ID" }, ""));
+    } else if (v["quiet"] === true) process.stdout.write(nets.map((n) => `${n.name}\n`).join(""));
     else if (format === "json") process.stdout.write(`${JSON.stringify(nets)}\n`);
     else process.stdout.write(table(nets));
     return 0;

@@ -8,12 +8,13 @@ import { reopenCgroup } from "../runtime/cgroup.ts";
 import { spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { openEngine, table } from "./engine-common.ts";
+import { bytesSize, formatRows, humanSize, isTemplate, renderEach } from "./format.ts";
 import { str, type Verb } from "./image-common.ts";
 
 const VERSION = "0.1.0";
 
 export const versionVerb: Verb = {
-  usage: "version",
+  usage: "version [--format json|TEMPLATE]",
   options: { format: { type: "string" } },
   args: [],
   run: (_g, v) => {
@@ -24,7 +25,9 @@ export const versionVerb: Verb = {
       Os: "linux",
       Arch: process.arch === "x64" ? "amd64" : process.arch,
     };
-    if (str(v, "format") === "json") process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+    const format = str(v, "format");
+    if (format === "json") process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+    else if (format !== undefined) process.stdout.write(renderEach(format, [info]));
     else for (const [k, x] of Object.entries(info)) process.stdout.write(`${`${k}:`.padEnd(10)}${x}\n`);
     return 0;
   },
@@ -47,7 +50,7 @@ export function human(n: number): string {
 }
 
 export const infoVerb: Verb = {
-  usage: "info [--format json]",
+  usage: "info [--format json|TEMPLATE]",
   options: { format: { type: "string" } },
   args: [],
   run: async (g, v) => {
@@ -71,7 +74,9 @@ export const infoVerb: Verb = {
         Kernel: readFileSync("/proc/sys/kernel/osrelease", "utf8").trim(),
         Version: VERSION,
       };
-      if (str(v, "format") === "json") process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+      const format = str(v, "format");
+      if (format === "json") process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+      else if (format !== undefined) process.stdout.write(renderEach(format, [info]));
       else for (const [k, x] of Object.entries(info)) process.stdout.write(`${k}: ${x}\n`);
       return 0;
     } finally {
@@ -194,7 +199,7 @@ function netIO(pid: number): [number, number] {
 }
 
 export const statsVerb: Verb = {
-  usage: "stats [--no-stream] [CONTAINER...]",
+  usage: "stats [--no-stream] [--format table|json|TEMPLATE] [CONTAINER...]",
   options: { "no-stream": { type: "boolean" }, format: { type: "string" } },
   args: ["CONTAINER?"],
   run: async (g, v, a) => {
@@ -221,6 +226,7 @@ export const statsVerb: Verb = {
         await Bun.sleep(500);
         const rows: string[][] = [];
         const json: unknown[] = [];
+        const objs: object[] = [];
         for (const f of first) {
           const s = sample(f.c);
           const cpuNs = (s.st?.cpu.usage.total ?? 0) - (f.st?.cpu.usage.total ?? 0);
@@ -233,15 +239,20 @@ export const statsVerb: Verb = {
               : Number(readFileSync("/proc/meminfo", "utf8").match(/MemTotal:\s+(\d+)/)?.[1] ?? 0) * 1024;
           const [rx, tx] = netIO(f.c.pid);
           const pids = s.st?.pids.current ?? 0;
-          rows.push([
-            short(f.c.id),
-            f.c.name,
-            `${cpu.toFixed(2)}%`,
-            `${human(mem)} / ${human(lim)}`,
-            `${((mem / lim) * 100).toFixed(2)}%`,
-            `${human(rx)} / ${human(tx)}`,
-            String(pids),
-          ]);
+          // docker's units: memory binary (64MiB), network decimal with 3 digits (1.23kB).
+          const row = {
+            BlockIO: "0B / 0B",
+            CPUPerc: `${cpu.toFixed(2)}%`,
+            Container: short(f.c.id),
+            ID: short(f.c.id),
+            MemPerc: `${((mem / lim) * 100).toFixed(2)}%`,
+            MemUsage: `${bytesSize(mem)} / ${bytesSize(lim)}`,
+            Name: f.c.name,
+            NetIO: `${humanSize(rx, 3)} / ${humanSize(tx, 3)}`,
+            PIDs: String(pids),
+          };
+          objs.push(row);
+          rows.push([row.ID, row.Name, row.CPUPerc, row.MemUsage, row.MemPerc, row.NetIO, row.PIDs]);
           json.push({
             ID: f.c.id,
             Name: f.c.name,
@@ -253,8 +264,26 @@ export const statsVerb: Verb = {
             PIDs: pids,
           });
         }
-        if (str(v, "format") === "json") process.stdout.write(`${JSON.stringify(json)}\n`);
-        else {
+        const format = str(v, "format");
+        if (format === "json") process.stdout.write(`${JSON.stringify(json)}\n`);
+        else if (isTemplate(format)) {
+          if (v["no-stream"] !== true) process.stdout.write("\x1b[2J\x1b[H");
+          process.stdout.write(
+            formatRows(
+              format,
+              objs,
+              {
+                ID: "CONTAINER ID",
+                CPUPerc: "CPU %",
+                MemUsage: "MEM USAGE / LIMIT",
+                MemPerc: "MEM %",
+                NetIO: "NET I/O",
+                BlockIO: "BLOCK I/O",
+              },
+              "",
+            ),
+          );
+        } else {
           if (v["no-stream"] !== true) process.stdout.write("\x1b[2J\x1b[H");
           process.stdout.write(
             table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "PIDS"], rows),

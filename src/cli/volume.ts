@@ -5,6 +5,7 @@ import { newId } from "../engine/names.ts";
 import { ANONYMOUS, createVolume, removeVolume, volumePath } from "../engine/volumes.ts";
 import { LeopardError } from "../util/errors.ts";
 import { openEngine, strs, table } from "./engine-common.ts";
+import { formatRows, isTemplate, renderEach } from "./format.ts";
 import { str, type Verb } from "./image-common.ts";
 
 export const volumeCreateVerb: Verb = {
@@ -30,14 +31,28 @@ export const volumeCreateVerb: Verb = {
 };
 
 export const volumeLsVerb: Verb = {
-  usage: "volume ls [-q] [--format table|json]",
+  usage: "volume ls [-q] [--format table|json|TEMPLATE]",
   options: { quiet: { type: "boolean", short: "q" }, format: { type: "string" } },
   args: [],
   run: (g, v) => {
     const engine = openEngine(g);
     try {
       const vols = engine.db.volumes();
-      if (v["quiet"] === true) process.stdout.write(vols.map((x) => `${x.name}\n`).join(""));
+      const format = str(v, "format");
+      if (isTemplate(format) && v["quiet"] !== true) {
+        const rows = vols.map((x) => ({
+          Driver: "local",
+          Labels: Object.entries(x.labels)
+            .map(([k, l]) => `${k}=${l}`)
+            .join(","),
+          Links: "N/A",
+          Mountpoint: volumePath(engine.dirs, x.name),
+          Name: x.name,
+          Scope: "local",
+          Size: "N/A",
+        }));
+        process.stdout.write(formatRows(format, rows, { Name: "VOLUME NAME" }, ""));
+      } else if (v["quiet"] === true) process.stdout.write(vols.map((x) => `${x.name}\n`).join(""));
       else if (str(v, "format") === "json") process.stdout.write(`${JSON.stringify(vols, null, 2)}\n`);
       else
         process.stdout.write(
@@ -54,10 +69,10 @@ export const volumeLsVerb: Verb = {
 };
 
 export const volumeInspectVerb: Verb = {
-  usage: "volume inspect NAME...",
-  options: {},
+  usage: "volume inspect [-f TEMPLATE] NAME...",
+  options: { format: { type: "string", short: "f" } },
   args: ["NAME..."],
-  run: (g, _v, a) => {
+  run: (g, v, a) => {
     const engine = openEngine(g);
     try {
       const out = a.map((n) => {
@@ -72,7 +87,7 @@ export const volumeInspectVerb: Verb = {
           Scope: "local",
         };
       });
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      process.stdout.write(renderEach(str(v, "format"), out));
       return 0;
     } finally {
       engine.close();

@@ -26,13 +26,16 @@ export interface ContainerRecord {
   /** The networks' results as the engine shows them: name → { ip, mac, gateway }. */
   networks: Record<string, { ip: string; mac: string; gateway: string; interface: string }>;
   restarts: number;
+  /** The OOM killer killed a process of the container in its last run (docker's State.OOMKilled). */
+  oomKilled?: boolean | undefined;
 }
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS containers (
   id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, config TEXT NOT NULL, state TEXT NOT NULL,
   pid INTEGER NOT NULL, exit_code INTEGER NOT NULL, created TEXT NOT NULL, started_at TEXT NOT NULL,
-  finished_at TEXT NOT NULL, foreground INTEGER NOT NULL, networks TEXT NOT NULL, restarts INTEGER NOT NULL);
+  finished_at TEXT NOT NULL, foreground INTEGER NOT NULL, networks TEXT NOT NULL, restarts INTEGER NOT NULL,
+  oom_killed INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS volumes (
   name TEXT PRIMARY KEY, created TEXT NOT NULL, labels TEXT NOT NULL);
 `;
@@ -50,6 +53,7 @@ interface Row {
   foreground: number;
   networks: string;
   restarts: number;
+  oom_killed: number;
 }
 
 function fromRow(r: Row): ContainerRecord {
@@ -66,6 +70,7 @@ function fromRow(r: Row): ContainerRecord {
     foreground: r.foreground === 1,
     networks: JSON.parse(r.networks) as ContainerRecord["networks"],
     restarts: r.restarts,
+    oomKilled: r.oom_killed === 1,
   };
 }
 
@@ -80,6 +85,15 @@ export class EngineDb {
 
   constructor(path: string) {
     this.db = openDatabase(path, SCHEMA);
+    // Databases made before oom_killed existed get the column (SQLite adds it in place).
+    const cols = this.db.query("PRAGMA table_info(containers)").all() as { name: string }[];
+    if (!cols.some((c) => c.name === "oom_killed")) {
+      try {
+        this.db.run("ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0");
+      } catch (e) {
+        if (!String(e).includes("duplicate column")) throw e; // another command added it first
+      }
+    }
   }
 
   close(): void {
@@ -91,7 +105,7 @@ export class EngineDb {
       this.db
         .query(
           `INSERT INTO containers VALUES ($id, $name, $config, $state, $pid, $exit_code, $created,
-           $started_at, $finished_at, $foreground, $networks, $restarts)`,
+           $started_at, $finished_at, $foreground, $networks, $restarts, $oom_killed)`,
         )
         .run({
           id: c.id,
@@ -106,6 +120,7 @@ export class EngineDb {
           foreground: c.foreground ? 1 : 0,
           networks: JSON.stringify(c.networks),
           restarts: c.restarts,
+          oom_killed: c.oomKilled === true ? 1 : 0,
         });
     } catch (e) {
       if (String(e).includes("UNIQUE constraint failed: containers.name")) {
@@ -129,6 +144,7 @@ export class EngineDb {
       foreground: "foreground",
       networks: "networks",
       restarts: "restarts",
+      oomKilled: "oom_killed",
     };
     const sets: string[] = [];
     const params: Record<string, string | number> = { id };

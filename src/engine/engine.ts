@@ -12,7 +12,7 @@ import { StateDir } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { mark } from "../sys/trace.ts";
-import { LeopardError } from "../util/errors.ts";
+import { describe, LeopardError } from "../util/errors.ts";
 import type { ContainerConfig } from "./config.ts";
 import { type ContainerRecord, EngineDb } from "./db.ts";
 import { containerDir, type EngineDirs, makeDirs, ociRoot } from "./dirs.ts";
@@ -21,9 +21,10 @@ import { hostsFile, resolvConf } from "./etc-files.ts";
 import { findExecutable, readInRoot } from "./exe.ts";
 import type { VolumeSpec } from "./flags.ts";
 import { NAME, newId, randomName } from "./names.ts";
-import { buildSpec } from "./spec.ts";
+import { buildSpec, mergeEnv } from "./spec.ts";
 import { resolveUser } from "./users.ts";
 import { ANONYMOUS, anonymousVolume, copyUp, createVolume, systemVolume, volumePath } from "./volumes.ts";
+import { mkdirInRoot } from "./workdir.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -120,7 +121,7 @@ export class Engine {
       imageName: req.image,
       entrypoint,
       cmd,
-      env: [...rc.env, ...req.env],
+      env: mergeEnv(req.env, rc.env),
       workingDir: req.workingDir ?? rc.workingDir,
       user: req.user ?? rc.user,
       hostname: req.hostname ?? id.slice(0, 12),
@@ -173,6 +174,16 @@ export class Engine {
         networks: {},
         restarts: 0,
       };
+      if (config.workingDir !== "" && config.workingDir !== "/") {
+        try {
+          mkdirInRoot(rootfs.path, config.workingDir);
+        } catch (e) {
+          throw new LeopardError(
+            "invalid-argument",
+            `working directory "${config.workingDir}" cannot be made: ${describe(e)}`,
+          );
+        }
+      }
       this.checkCommand(rec, rootfs.path);
       this.db.insert(rec);
       return rec;

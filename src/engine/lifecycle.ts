@@ -13,6 +13,7 @@ import type { ContainerRecord, EngineState } from "./db.ts";
 import { exitDir, socketDir } from "./dirs.ts";
 import type { Engine } from "./engine.ts";
 import { attachNetwork, detachNetwork } from "./network.ts";
+import { withForegroundStdio } from "./stdio.ts";
 
 const short = (id: string): string => id.slice(0, 12);
 
@@ -69,13 +70,17 @@ export async function finish(engine: Engine, rec: ContainerRecord, code?: number
       await Bun.sleep(20);
     }
   }
+  const oomKilled = oomKills(engine, rec.id) > 0;
+  mark("engine: oom count read");
   await runtime.remove(engine.oci, rec.id, true).catch(() => undefined);
+  mark("engine: runtime state removed");
   await detachNetwork(engine, rec).catch((e) => process.stderr.write(`leopard: warning: ${describe(e)}\n`));
   const current = engine.db.find(rec.id);
   if (current === undefined) return;
   if (current.state !== "exited") {
     engine.db.update(rec.id, {
       state: "exited",
+      oomKilled,
       pid: 0,
       exitCode: exitCode ?? (current.exitCode || 137),
       finishedAt: new Date().toISOString(),
@@ -83,6 +88,16 @@ export async function finish(engine: Engine, rec: ContainerRecord, code?: number
     });
   }
   if (rec.config.autoRemove) await removeContainer(engine, rec, { force: true, volumes: true });
+}
+
+/** The OOM killer's count in the container's cgroup (read before the runtime removes it); 0 when gone. */
+function oomKills(engine: Engine, id: string): number {
+  try {
+    const { reopenCgroup } = require("../runtime/cgroup.ts") as typeof import("../runtime/cgroup.ts");
+    return reopenCgroup(engine.oci.read(id).cgroupPaths)?.oomKills() ?? 0;
+  } catch {
+    return 0;
+  }
 }
 
 function markRunning(
@@ -96,6 +111,7 @@ function markRunning(
     state: "running",
     pid,
     exitCode: 0,
+    oomKilled: false,
     startedAt: new Date().toISOString(),
     finishedAt: "",
     foreground,
@@ -167,7 +183,20 @@ export async function runForeground(engine: Engine, rec: ContainerRecord): Promi
   markRunning(engine, rec, 0, true, networks);
   let code: number;
   try {
-    code = await run({ id: rec.id, bundle: engine.bundle(rec.id), state: engine.oci });
+    // keep: finish() reads the cgroup's OOM count before it removes the runtime's state.
+    const go = () => run({ id: rec.id, bundle: engine.bundle(rec.id), state: engine.oci, keep: true });
+    // As docker: stdin only with -i, the output logged too (not with --rm: nothing would read it).
+    // A terminal (-t) is relayed by the runtime as it is.
+    const c = rec.config;
+    code = c.tty
+      ? await go()
+      : await withForegroundStdio(
+          {
+            stdin: c.interactive,
+            logPath: c.autoRemove ? undefined : `${engine.bundle(rec.id)}/ctr.log`,
+          },
+          go,
+        );
   } catch (e) {
     await finish(engine, { ...rec, foreground: true }, 125);
     throw e;

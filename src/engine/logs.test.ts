@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseLog } from "./logs.ts";
+import { dockerTimestamp, logRecords, parseLog } from "./logs.ts";
 
 test("k8s-file records: full lines, partials joined, stderr kept apart, unterminated rest", () => {
   const text =
@@ -33,4 +33,16 @@ test("a partial line waits for its end across reads", () => {
 test("a terminal's lines keep their carriage return", () => {
   const { lines } = parseLog("2026-11-29T08:00:00.000000001+00:00 stdout F hi\r\n");
   expect(lines.map((l) => l.text)).toEqual(["hi\r"]);
+});
+
+test("logs -t times as docker's RFC 3339 with nine fraction digits, in UTC with Z", () => {
+  expect(dockerTimestamp("2026-12-07T02:32:55.691242654+00:00")).toBe("2026-12-07T02:32:55.691242654Z");
+  expect(dockerTimestamp("2026-12-07T04:32:55.5+02:00")).toBe("2026-12-07T02:32:55.500000000Z");
+  expect(dockerTimestamp("2026-12-07T02:32:55Z")).toBe("2026-12-07T02:32:55.000000000Z");
+  expect(dockerTimestamp("not a time")).toBe("not a time");
+});
+
+test("a log line as k8s-file records it: partial lines end in P, the last in F", () => {
+  expect(logRecords("stdout", "a\nb\n", "T")).toBe("T stdout F a\nT stdout F b\n");
+  expect(logRecords("stderr", "x", "T")).toBe("T stderr P x\n");
 });

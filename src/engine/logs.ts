@@ -42,3 +42,29 @@ export function parseLog(text: string): { lines: LogLine[]; rest: string } {
   }
   return { lines, rest: text.slice(consumed) };
 }
+
+/** A k8s-file time as docker's logs -t prints it: UTC, "Z", nine fraction digits. */
+export function dockerTimestamp(time: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(time);
+  if (!m) return time;
+  const frac = (m[2] ?? "").padEnd(9, "0");
+  const secs =
+    m[3] === "Z" || m[3] === "+00:00" ? m[1] : new Date(`${m[1]}${m[3]}`).toISOString().slice(0, 19);
+  return `${secs}.${frac}Z`;
+}
+
+/** Output of a stream as k8s-file records (conmon's format): "F" ends a line, "P" a partial one. */
+export function logRecords(stream: "stdout" | "stderr", text: string, time: string): string {
+  const parts = text.split("\n");
+  const last = parts.pop() ?? "";
+  let out = parts.map((p) => `${time} ${stream} F ${p}\n`).join("");
+  if (last !== "") out += `${time} ${stream} P ${last}\n`;
+  return out;
+}
+
+/** Now as conmon stamps records: RFC 3339 with nanoseconds, "+00:00". */
+export function logTime(): string {
+  const ns = process.hrtime.bigint() % 1_000_000n;
+  const d = new Date();
+  return `${d.toISOString().slice(0, 23)}${String(ns).padStart(6, "0")}+00:00`;
+}

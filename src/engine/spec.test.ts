@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { SeccompJson } from "../spec/json.ts";
 import type { ContainerConfig } from "./config.ts";
-import { buildSpec, capabilities, containerEnv, INIT_PATH, type SpecContext } from "./spec.ts";
+import { buildSpec, capabilities, containerEnv, INIT_PATH, mergeEnv, type SpecContext } from "./spec.ts";
 
 const BASE: ContainerConfig = {
   image: "sha256:abc",
@@ -104,6 +104,16 @@ describe("engine spec", () => {
     expect(() => spec({ cmd: [] })).toThrow("no command specified");
   });
 
+  test("Config.Env as docker merges it: the -e values in their order, then the image's not overridden", () => {
+    expect(mergeEnv(["B=2", "A=1", "PATH=/bin"], ["PATH=/usr/bin", "C=3"])).toEqual([
+      "B=2",
+      "A=1",
+      "PATH=/bin",
+      "C=3",
+    ]);
+    expect(mergeEnv([], ["PATH=/usr/bin"])).toEqual(["PATH=/usr/bin"]);
+  });
+
   test("mounts: /etc files, tmpfs, volumes; a later mount on the same destination wins", () => {
     const s = spec({
       tmpfs: [{ destination: "/run", options: [] }],
@@ -127,9 +137,32 @@ describe("engine spec", () => {
       destination: "/run",
       type: "tmpfs",
       source: "tmpfs",
-      options: ["nosuid", "nodev", "mode=1777"],
+      options: ["noexec", "nosuid", "nodev", "rprivate", "mode=1777"],
     });
     expect(by("/dev/shm").length).toBe(1);
+  });
+
+  test("--tmpfs: docker's noexec,nosuid,nodev unless the user's options say otherwise (the later wins)", () => {
+    const opts = (o: string[]) =>
+      spec({ tmpfs: [{ destination: "/x", options: o }] }).mounts?.find((m) => m.destination === "/x")
+        ?.options;
+    expect(opts([])).toEqual(["noexec", "nosuid", "nodev", "rprivate", "mode=1777"]);
+    expect(opts(["exec", "size=1m"])).toEqual([
+      "nosuid",
+      "nodev",
+      "rprivate",
+      "mode=1777",
+      "exec",
+      "size=1m",
+    ]);
+    expect(opts(["size=1m", "size=2m", "mode=700", "shared"])).toEqual([
+      "noexec",
+      "nosuid",
+      "nodev",
+      "size=2m",
+      "mode=700",
+      "shared",
+    ]);
   });
 
   test("network namespace: joined by path, new, or the host's", () => {

@@ -56,6 +56,13 @@ export function capabilities(
   return [...new Set(set)].sort();
 }
 
+/** docker's merge: the user's -e values in their order, then the image's that they do not override. */
+export function mergeEnv(user: readonly string[], image: readonly string[]): string[] {
+  const key = (e: string) => (e.includes("=") ? e.slice(0, e.indexOf("=")) : e);
+  const mine = new Set(user.map(key));
+  return [...user, ...image.filter((e) => !mine.has(key(e)))];
+}
+
 /** The environment: PATH first unless given, then the image's, then the user's (later wins), HOSTNAME, HOME, TERM. */
 export function containerEnv(c: ContainerConfig, home: string): string[] {
   const out = new Map<string, string>();
@@ -69,6 +76,43 @@ export function containerEnv(c: ContainerConfig, home: string): string[] {
   if (!out.has("HOME")) put(`HOME=${home}`);
   if (c.tty && !out.has("TERM")) put("TERM=xterm");
   return [...out.values()];
+}
+
+const PROPAGATION = new Set([
+  "shared",
+  "rshared",
+  "private",
+  "rprivate",
+  "slave",
+  "rslave",
+  "unbindable",
+  "runbindable",
+]);
+
+/** What an option collides with: exec/noexec are one flag, every propagation mode one, size=… one. */
+function optionKey(o: string): string {
+  if (PROPAGATION.has(o)) return "propagation";
+  if (o.includes("=")) return o.slice(0, o.indexOf("="));
+  if (o === "ro" || o === "rw") return "ro";
+  return o.startsWith("no") && o !== "nodiratime" && o !== "noatime" ? o.slice(2) : o;
+}
+
+/**
+ * A --tmpfs mount's options as docker's: noexec,nosuid,nodev,rprivate (and mode 1777) first,
+ * then the user's; of two that collide the later wins (docker's MergeTmpfsOptions).
+ */
+export function tmpfsOptions(user: readonly string[]): string[] {
+  const all = ["noexec", "nosuid", "nodev", "rprivate", "mode=1777", ...user.filter((o) => o !== "defaults")];
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (let i = all.length - 1; i >= 0; i--) {
+    const o = all[i] ?? "";
+    const key = optionKey(o);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.unshift(o);
+  }
+  return out;
 }
 
 function bind(source: string, destination: string, ro: boolean, extra: string[] = []): MountJson {
@@ -125,7 +169,7 @@ export function buildSpec(c: ContainerConfig, ctx: SpecContext): ConfigJson {
       destination: t.destination,
       type: "tmpfs",
       source: "tmpfs",
-      options: ["nosuid", "nodev", ...(t.options.length > 0 ? t.options : ["mode=1777"])],
+      options: tmpfsOptions(t.options),
     });
   }
   for (const v of c.volumes) mounts.push(bind(v.source, v.destination, v.readonly));

@@ -76,10 +76,12 @@ export function resolveUser(user: string, passwdText: string, groupText: string)
       gid = ge.gid;
     }
   }
-  // Supplementary groups come with a named user when no group was given explicitly, as in docker.
-  const additionalGids =
+  // docker lists the primary group among the supplementary ones (its getUser starts the list
+  // with it), then, when no group was given explicitly, the groups naming the user as a member.
+  const member =
     entry && (g === undefined || g === "")
       ? groups.filter((x) => x.members.includes(entry.name) && x.gid !== gid).map((x) => x.gid)
       : [];
+  const additionalGids = [gid, ...new Set(member)];
   return { uid, gid, additionalGids, home: entry?.home ?? "/" };
 }

@@ -161,6 +161,18 @@ describe("tag, rmi, prune, inspect", () => {
     expect(store.hasBlob(img.layers[0]!.digest)).toBe(false);
   });
 
+  test("rmi -f of one of two tags only untags, as docker: the other tag and the image's data stay", async () => {
+    const img = await imported("forced", "f");
+    tagImage(store, "forced", "kept:v1");
+    expect(await removeImage(store, "forced:latest", true)).toEqual({
+      untagged: ["forced:latest"],
+      deleted: [],
+    });
+    expect(store.meta.tagsOf(img.id)).toEqual(["docker.io/library/kept:v1"]);
+    expect(store.find("kept:v1")?.id).toBe(img.id);
+    expect(store.hasBlob(img.layers[0]!.digest)).toBe(true);
+  });
+
   test("rmi refuses an image a container uses unless forced", async () => {
     const img = await imported("used", "u");
     store.meta.addRootfs("c1", img.id, "/x", "overlay");

@@ -40,7 +40,9 @@ export async function removeImage(store: Store, nameOrId: string, force: boolean
   } catch {
     byTag = undefined;
   }
-  if (byTag !== undefined && tags.length > 1 && !force) {
+  // By name with other tags left: only that tag goes, forced or not (docker's rule; -f is for
+  // an image referenced by several tags when named by id, or used by a container).
+  if (byTag !== undefined && tags.length > 1) {
     store.meta.untag(byTag);
     out.untagged.push(familiarName(byTag));
     return out;
@@ -91,7 +93,16 @@ export function inspectImage(store: Store, img: ImageRecord): Record<string, unk
     Architecture: config.architecture,
     Os: config.os,
     ...(config.variant === undefined ? {} : { Variant: config.variant }),
-    Config: config.config ?? {},
+    // docker's shape: unset strings are "", unset lists and maps null.
+    Config: {
+      User: "",
+      WorkingDir: "",
+      Env: null,
+      Cmd: null,
+      Entrypoint: null,
+      Labels: null,
+      ...(config.config ?? {}),
+    },
     Size: img.size,
     Manifest: { Digest: img.manifestDigest, MediaType: img.manifestMediaType },
     RootFS: { Type: "layers", Layers: config.rootfs.diff_ids },

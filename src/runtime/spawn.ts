@@ -54,6 +54,11 @@ export function spawnHelper(argv: string[], stdio: HelperStdio, own?: SpawnOptio
   return spawner(argv, stdio, own);
 }
 
+/** The spawner in use: the engine wraps it to give a foreground container's helper other stdio. */
+export function currentSpawner(): Spawner {
+  return spawner;
+}
+
 /** The worker of `leopard-oci serve` routes helper starts through its launcher. */
 export function setSpawner(s: Spawner): void {
   spawner = s;

@@ -21,12 +21,21 @@ export interface DockerResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** stdout as it came (a tar stream from `cp CTR:/f -`, `save`). */
+  bytes: Uint8Array;
+}
+
+export interface DockerCallOptions {
+  /** Gives the client a terminal (script(1)) for -t. */
+  tty?: boolean;
+  /** The client's stdin (else none). */
+  stdin?: string | Uint8Array;
 }
 
 export interface DockerEnv {
   dir: string;
   /** Runs the docker client against our daemon; tty gives it a terminal (script(1)) for -t. */
-  docker(args: string[], opts?: { tty?: boolean }): DockerResult;
+  docker(args: string[], opts?: DockerCallOptions): DockerResult;
   /** Removes every container, stops dockerd and its containerd by pid, removes the temp dir: what was left behind. */
   cleanup(): Promise<{ mounts: string[]; cgroups: string[]; processes: string[] }>;
 }
@@ -92,19 +101,24 @@ export async function makeDockerEnv(opts: DockerEnvOptions): Promise<DockerEnv> 
   const log = Bun.file(join(dir, "dockerd.log"));
   const daemon: Subprocess = Bun.spawn(argv, { stdin: "ignore", stdout: log, stderr: log });
 
-  const docker = (args: string[], o: { tty?: boolean } = {}): DockerResult => {
+  const docker = (args: string[], o: DockerCallOptions = {}): DockerResult => {
     const full = [DOCKER ?? "docker", "-H", `unix://${sock}`, ...args];
     const cmd = o.tty
       ? ["script", "-qec", full.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" "), "/dev/null"]
       : full;
     const r = Bun.spawnSync(cmd, {
       env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", DOCKER_CONFIG: join(dir, "client") },
-      stdin: "ignore",
+      stdin: o.stdin === undefined ? "ignore" : new Blob([o.stdin]),
       stdout: "pipe",
       stderr: "pipe",
     });
     const clean = (s: string) => s.replaceAll("\r", "").replaceAll("^@", "");
-    return { code: r.exitCode ?? -1, stdout: clean(r.stdout.toString()), stderr: r.stderr.toString() };
+    return {
+      code: r.exitCode ?? -1,
+      stdout: clean(r.stdout.toString()),
+      stderr: r.stderr.toString(),
+      bytes: new Uint8Array(r.stdout),
+    };
   };
 
   const cleanup = async () => {

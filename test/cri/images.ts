@@ -81,7 +81,7 @@ function busyboxArchive(): string {
   try {
     const flags = ["--storage", join(storage, "store"), "--run", join(storage, "run")];
     sh([LEOPARD, ...flags, "pull", "busybox"]);
-    sh([LEOPARD, ...flags, "save", "-o", `${archive}.tmp`, "busybox"]);
+    sh([LEOPARD, ...flags, "save", "--format", "oci-archive", "-o", `${archive}.tmp`, "busybox"]);
     sh(["mv", `${archive}.tmp`, archive]);
   } finally {
     rmSync(storage, { recursive: true, force: true });

@@ -128,7 +128,7 @@ export async function imageWithVolumes(name: string, volumes: string[]): Promise
   const dir = tempDir("img-vol");
   // The embedded busybox is made by the first run that names it (a fresh store has none).
   await ok(["run", "--rm", "--network", "none", "busybox", "true"]);
-  await ok(["save", "-o", join(dir, "bb.tar"), "busybox"]);
+  await ok(["save", "--format", "oci-archive", "-o", join(dir, "bb.tar"), "busybox"]);
   const layout = join(dir, "layout");
   const x = Bun.spawnSync(["tar", "-xf", join(dir, "bb.tar"), "-C", dir, "--one-top-level=layout"]);
   if (x.exitCode !== 0) throw new Error(`tar: ${x.stderr.toString()}`);

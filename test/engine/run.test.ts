@@ -231,4 +231,39 @@ describe("leopard run", () => {
     await ok(["rm", id]);
     expect(existsSync(join(STORAGE, "containers", id))).toBe(false);
   });
+
+  test("stdin reaches the container only with -i, so a `while read` loop keeps its input", async () => {
+    expect((await leopard(["run", "--rm", ...NONE, "busybox", "cat"], { stdin: "x\n" })).out).toBe("");
+    expect((await leopard(["run", "--rm", "-i", ...NONE, "busybox", "cat"], { stdin: "x\n" })).out).toBe(
+      "x\n",
+    );
+  });
+
+  test("a container run in the foreground is logged as docker's are; start -a shows its next run", async () => {
+    const r = await leopard([
+      "run",
+      "--name",
+      "fglog",
+      ...NONE,
+      "busybox",
+      "sh",
+      "-c",
+      "echo out; echo err >&2; exit 3",
+    ]);
+    expect([r.code, r.out, r.err]).toEqual([3, "out\n", "err\n"]);
+    const l = await leopard(["logs", "fglog"]);
+    expect([l.out, l.err]).toEqual(["out\n", "err\n"]);
+    expect((await leopard(["logs", "-t", "fglog"])).out).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z out\n$/,
+    );
+    const a = await leopard(["start", "-a", "fglog"]);
+    expect([a.code, a.out]).toEqual([3, "out\n"]);
+    await ok(["rm", "fglog"]);
+  });
+
+  test("-w makes a missing working directory; an unknown flag is docker's 125 with its words", async () => {
+    expect(await ok(["run", "--rm", ...NONE, "-w", "/new/dir", "busybox", "pwd"])).toBe("/new/dir\n");
+    const r = await leopard(["run", "--bogus", "busybox"]);
+    expect([r.code, r.err]).toEqual([125, "unknown flag: --bogus\nSee 'leopard run --help'.\n"]);
+  });
 });

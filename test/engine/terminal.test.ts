@@ -61,10 +61,11 @@ describe("terminals", () => {
     await ok(["rm", "-f", "shell"]);
   });
 
-  test("attach to a detached -it container, type, detach with ctrl-p ctrl-q; it keeps running", async () => {
+  test("attach to a detached -it container, type, detach with ctrl-p ctrl-q (docker's 'read escape sequence', 1); it keeps running", async () => {
     await ok(["run", "-d", "-it", ...NONE, "--name", "tty1", "busybox", "sh"]);
     const r = await inPty(["attach", "tty1"], ["echo attached-$((6*7))\n", "\x10\x11"]);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("read escape sequence");
     expect(r.out).toContain("attached-42");
     const s = JSON.parse(await ok(["inspect", "tty1"])) as { State: { Status: string } }[];
     expect(s[0]?.State.Status).toBe("running");
