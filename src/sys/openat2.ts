@@ -5,7 +5,7 @@
 // syscall(2) with five arguments (a binding of its own, see libc.ts for why lazily).
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { openSync } from "node:fs";
-import { check } from "./libc.ts";
+import { errno, SysError } from "./libc.ts";
 import { closeFd } from "./seqpacket.ts";
 
 const SYS_OPENAT2 = 437;
@@ -29,11 +29,22 @@ function syscall5(): NonNullable<typeof sys> {
   return sys;
 }
 
+const EINTR = 4;
+const EAGAIN = 11;
+
 function openat2(dirFd: number, path: string, flags: number, resolve: number): number {
   const how = new BigUint64Array([BigInt(flags | O_CLOEXEC), 0n, BigInt(resolve)]);
   const p = Buffer.from(`${path}\0`);
-  const fd = Number(syscall5()(BigInt(SYS_OPENAT2), BigInt(dirFd), BigInt(ptr(p)), BigInt(ptr(how)), 24n));
-  return check(fd, "openat2", path);
+  for (let tries = 0; ; tries++) {
+    const fd = Number(syscall5()(BigInt(SYS_OPENAT2), BigInt(dirFd), BigInt(ptr(p)), BigInt(ptr(how)), 24n));
+    if (fd >= 0) return fd;
+    const e = errno();
+    // EAGAIN: a rename or mount raced a RESOLVE_IN_ROOT/RESOLVE_BENEATH lookup (a container
+    // swapping links while `cp` walks it) and the kernel asks for another try; as the helper
+    // does (native/resolve.c), up to 16 times.
+    if (e === EINTR || (e === EAGAIN && tries < 16)) continue;
+    throw new SysError("openat2", e, path);
+  }
 }
 
 /** Opens `path` inside `root` (RESOLVE_IN_ROOT); returns the fd (the caller closes it). */
