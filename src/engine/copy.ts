@@ -185,7 +185,9 @@ class Copier {
         : n === undefined
           ? String((e as Error).message ?? e)
           : strerror(n);
-    throw new LeopardError("system", `cannot copy "${from}" to "${to}": ${why}`);
+    const call = (e as { syscall?: unknown }).syscall;
+    const at = typeof call === "string" && n !== ELOOP && n !== ENOTDIR && n !== EISDIR && n !== EEXIST ? ` (${call})` : "";
+    throw new LeopardError("system", `cannot copy "${from}" to "${to}": ${why}${at}`);
   }
 
   /**

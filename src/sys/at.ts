@@ -6,7 +6,10 @@
 // back unchanged. Node has none of these; bun:ffi through libc.ts.
 import { ptr } from "bun:ffi";
 import { openSync } from "node:fs";
-import { check, libc, SysError } from "./libc.ts";
+import { check, errno, libc, SysError } from "./libc.ts";
+
+const EINTR = 4;
+const EAGAIN = 11;
 
 export const O_RDONLY = 0;
 export const O_WRONLY = 0o1;
@@ -45,13 +48,21 @@ function component(n: Name, syscall: string): Uint8Array {
   return out;
 }
 
-/** openat(dirfd, name, flags | O_CLOEXEC, mode): the new fd (the caller closes it). */
+/**
+ * openat(dirfd, name, flags | O_CLOEXEC, mode): the new fd (the caller closes it). EAGAIN and
+ * EINTR are tried again (EAGAIN up to 16 times): an open in a container's overlay root answered
+ * EAGAIN about once in a hundred `leopard cp` calls of test/security/CVE-2018-15664.test.ts on a
+ * busy machine (the cause is not pinned down; EAGAIN asks for another try).
+ */
 export function openAt(dirfd: number, name: Name, flags: number, mode = 0): number {
-  return check(
-    libc().openat(dirfd, component(name, "openat"), flags | O_CLOEXEC, mode),
-    "openat",
-    nameText(name),
-  );
+  const c = component(name, "openat");
+  for (let tries = 0; ; tries++) {
+    const fd = Number(libc().openat(dirfd, c, flags | O_CLOEXEC, mode));
+    if (fd >= 0) return fd;
+    const e = errno();
+    if (e === EINTR || (e === EAGAIN && tries < 16)) continue;
+    throw new SysError("openat", e, nameText(name));
+  }
 }
 
 export function mkdirAt(dirfd: number, name: Name, mode: number): void {
