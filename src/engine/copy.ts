@@ -186,7 +186,10 @@ class Copier {
           ? String((e as Error).message ?? e)
           : strerror(n);
     const call = (e as { syscall?: unknown }).syscall;
-    const at = typeof call === "string" && n !== ELOOP && n !== ENOTDIR && n !== EISDIR && n !== EEXIST ? ` (${call})` : "";
+    const at =
+      typeof call === "string" && n !== ELOOP && n !== ENOTDIR && n !== EISDIR && n !== EEXIST
+        ? ` (${call})`
+        : "";
     throw new LeopardError("system", `cannot copy "${from}" to "${to}": ${why}${at}`);
   }
 
