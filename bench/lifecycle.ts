@@ -15,6 +15,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../src/spec/defaults.ts";
+import { activatedServer, CAN_ACTIVATE } from "./activate.ts";
 
 const TOP = join(import.meta.dir, "..");
 const N = Number(process.argv[2] ?? 30);
@@ -58,18 +59,7 @@ const runtimes: Record<string, { bin: string; env: Record<string, string | undef
   "leopard-served": { bin: OCI, env: env("1") },
   runc: { bin: "runc", env: process.env },
 };
-const ACTIVATE = Bun.which("systemd-socket-activate");
-/** `leopard-oci serve` started by the first call on socket, as systemd would (or a plain one). */
-function activated(): ReturnType<typeof Bun.spawn> {
-  rmSync(socket, { force: true }); // an activated server leaves systemd's socket file behind
-  const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : ["-E", `${k}=${v}`]));
-  return ACTIVATE === null
-    ? Bun.spawn([OCI, "serve", "--socket", socket], { stdout: "ignore", stderr: "inherit" })
-    : Bun.spawn([ACTIVATE, "--seqpacket", "-l", socket, ...env, OCI, "serve"], {
-        stdout: "ignore",
-        stderr: "ignore",
-      });
-}
+const activated = (): ReturnType<typeof Bun.spawn> => activatedServer(OCI, socket);
 const server = activated();
 for (
   let t = 0;
@@ -181,7 +171,7 @@ try {
   }
 }
 console.log(
-  `bench/lifecycle: ${N} iterations each, medians in ms (served: ${ACTIVATE === null ? "serve" : "socket-activated"}; load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`,
+  `bench/lifecycle: ${N} iterations each, medians in ms (served: ${!CAN_ACTIVATE ? "serve" : "socket-activated"}; load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`,
 );
 for (const [what, r] of Object.entries(results)) {
   const l = median(r["leopard"]!);
@@ -194,5 +184,5 @@ for (const [what, r] of Object.entries(results)) {
 const f = median(first);
 const fd = median(firstDirect);
 console.log(
-  `first call after activation: run ${f.toFixed(1)} ms, direct run ${fd.toFixed(1)} ms (ratio ${(f / fd).toFixed(2)}; ${first.length} rounds${ACTIVATE === null ? ", no systemd-socket-activate: serve started just before" : ""})`,
+  `first call after activation: run ${f.toFixed(1)} ms, direct run ${fd.toFixed(1)} ms (ratio ${(f / fd).toFixed(2)}; ${first.length} rounds${!CAN_ACTIVATE ? ", no systemd-socket-activate: serve started just before" : ""})`,
 );

@@ -16,6 +16,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IMAGE, makePodmanEnv, PODMAN } from "../test/compat/podman-env.ts";
+import { activatedServer, CAN_ACTIVATE } from "./activate.ts";
 
 const TOP = join(import.meta.dir, "..");
 const N = Number(process.argv[2] ?? 20);
@@ -31,18 +32,7 @@ const installed = Bun.spawnSync(["make", "-s", "-C", TOP, "install", `PREFIX=${p
 if (installed.exitCode !== 0) throw new Error(`make install failed: ${installed.stderr.toString()}`);
 const OCI = join(prefix, "bin/leopard-oci");
 const socket = join(serveDir, "leopard-oci.sock");
-const ACTIVATE = Bun.which("systemd-socket-activate");
-/** `leopard-oci serve` started by the first call on socket, as systemd would (or a plain one). */
-function activated(): ReturnType<typeof Bun.spawn> {
-  rmSync(socket, { force: true }); // an activated server leaves systemd's socket file behind
-  const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : ["-E", `${k}=${v}`]));
-  return ACTIVATE === null
-    ? Bun.spawn([OCI, "serve", "--socket", socket], { stdout: "ignore", stderr: "inherit" })
-    : Bun.spawn([ACTIVATE, "--seqpacket", "-l", socket, ...env, OCI, "serve"], {
-        stdout: "ignore",
-        stderr: "ignore",
-      });
-}
+const activated = (): ReturnType<typeof Bun.spawn> => activatedServer(OCI, socket);
 function modeWrapper(mode: "0" | "1"): string {
   const path = join(serveDir, `leopard-oci-serve-${mode}`);
   writeFileSync(
@@ -130,7 +120,7 @@ try {
   console.log(`  runc                  median ${ms(mr)}`);
   console.log(`  leopard-oci direct    median ${ms(ml)}   ratio ${(ml / mr).toFixed(2)}x`);
   console.log(
-    `  leopard-oci served    median ${ms(msv)}   ratio ${(msv / mr).toFixed(2)}x   (target <= 0.90x; installed, ${ACTIVATE === null ? "serve" : "socket-activated"})`,
+    `  leopard-oci served    median ${ms(msv)}   ratio ${(msv / mr).toFixed(2)}x   (target <= 0.90x; installed, ${!CAN_ACTIVATE ? "serve" : "socket-activated"})`,
   );
   // The first call after activation: nothing runs until podman's first runtime call starts it.
   const first: number[] = [];
