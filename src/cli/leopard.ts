@@ -79,6 +79,7 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   images: async () => (await import("./image-list.ts")).imagesVerb,
   inspect: async () => (await import("./ctr-inspect.ts")).anyInspectVerb,
   tag: async () => (await import("./image-tag.ts")).tagVerb,
+  build: async () => (await import("./image-build.ts")).buildVerb,
   rmi: async () => (await import("./image-rmi.ts")).rmiVerb,
   login: async () => (await import("./image-login.ts")).loginVerb,
   logout: async () => (await import("./image-login.ts")).logoutVerb,
@@ -109,6 +110,7 @@ const IMAGE_SUBVERBS: Record<string, () => Promise<Verb>> = {
   list: VERBS["images"]!,
   inspect: async () => (await import("./image-inspect.ts")).inspectVerb,
   tag: VERBS["tag"]!,
+  build: VERBS["build"]!,
   rm: VERBS["rmi"]!,
   prune: async () => (await import("./image-prune.ts")).pruneVerb,
 };
@@ -149,6 +151,7 @@ Containers:
   version   leopard's version;  info: the engine and its host
 
 Images:
+  build     build an image from a Dockerfile/Containerfile (-t, -f, --build-arg, --target, -q …)
   pull      fetch an image from a registry
   import    create an image from a root filesystem tarball
   load      load images from a docker or OCI archive, or an OCI layout

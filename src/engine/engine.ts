@@ -288,20 +288,20 @@ function pullOpts(req: CreateRequest): PullOptions {
 }
 
 let caps: readonly string[] | undefined;
-function defaultCaps(): readonly string[] {
+export function defaultCaps(): readonly string[] {
   caps ??= (require("../seccomp/default-profile.ts") as typeof import("../seccomp/default-profile.ts"))
     .DEFAULT_CAPABILITIES;
   return caps;
 }
 
 /** The capabilities in this process's bounding set (/proc/self/status CapBnd). */
-function boundingSet(): string[] {
+export function boundingSet(): string[] {
   const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
   const mask = BigInt(`0x${m?.[1] ?? "0"}`);
   return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
 }
 
-function seccompFor(c: readonly string[]): SeccompJson {
+export function seccompFor(c: readonly string[]): SeccompJson {
   const { defaultSeccompJson } =
     require("../seccomp/default-profile.ts") as typeof import("../seccomp/default-profile.ts");
   return defaultSeccompJson({ capabilities: c }) as unknown as SeccompJson;

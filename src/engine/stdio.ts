@@ -19,6 +19,8 @@ export interface ForegroundStdio {
   stdin: boolean;
   /** Log the output here too (k8s-file records); undefined: not logged. */
   logPath?: string | undefined;
+  /** The output goes here instead of to our stdout/stderr and the log (a build's RUN). */
+  sink?: ((fd: 1 | 2, chunk: Uint8Array) => void) | undefined;
 }
 
 /** Reads a pipe until EOF, passing each chunk on; the stream closes the fd at its end. */
@@ -40,7 +42,8 @@ export async function withForegroundStdio<T>(io: ForegroundStdio, fn: () => Prom
     give[0] = nul;
   }
   const logPath = io.logPath;
-  if (logPath !== undefined) {
+  const sink = io.sink;
+  if (logPath !== undefined || sink !== undefined) {
     const fds = new Int32Array(4);
     check(libc().pipe2(ptr(fds), O_CLOEXEC), "pipe2");
     check(libc().pipe2(ptr(fds, 8), O_CLOEXEC), "pipe2");
@@ -49,6 +52,8 @@ export async function withForegroundStdio<T>(io: ForegroundStdio, fn: () => Prom
     give[2] = errW;
     ours.push(outW, errW);
     const copy = (fd: 1 | 2, stream: "stdout" | "stderr") => (c: Uint8Array) => {
+      if (sink !== undefined) return sink(fd, c);
+      if (logPath === undefined) return;
       try {
         writeAll(fd, c);
       } catch {}

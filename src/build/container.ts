@@ -1,0 +1,215 @@
+// A build step's container: an overlay root filesystem on the layers built so far (a plain
+// directory on scratch), in which RUN runs a command as a leopard container with docker's
+// defaults (capabilities, seccomp, masked paths) and COPY writes files. The step's layer is the
+// overlay's upper directory, minus the mount points the runtime had to make (/proc, /sys, /dev,
+// /etc/hosts, …) where the image had none. Disposing of it removes the runtime's state, the
+// mount and every directory, whatever happened before.
+
+import { randomBytes } from "node:crypto";
+import { existsSync, lstatSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import type { ContainerConfig } from "../engine/config.ts";
+import { containerDir, type EngineDirs } from "../engine/dirs.ts";
+import { boundingSet, defaultCaps, seccompFor } from "../engine/engine.ts";
+import { hostsFile, resolvConf } from "../engine/etc-files.ts";
+import { findExecutable, readInRoot } from "../engine/exe.ts";
+import { buildSpec } from "../engine/spec.ts";
+import { withForegroundStdio } from "../engine/stdio.ts";
+import { resolveUser } from "../engine/users.ts";
+import { mkdirInRoot } from "../engine/workdir.ts";
+import type { Digest } from "../image/digest.ts";
+import { type PreparedRootfs, prepareRootfs } from "../image/rootfs.ts";
+import type { Store } from "../image/store.ts";
+import * as runtime from "../runtime/lifecycle.ts";
+import { run } from "../runtime/run.ts";
+import type { StateDir } from "../state/state.ts";
+import { writeFileAtomic } from "../sys/fs.ts";
+import { SYSTEM_PATH } from "../sys/host-tool.ts";
+import { describe, LeopardError } from "../util/errors.ts";
+
+/** Where the runtime mounts things over the root filesystem (made there when missing). */
+const MOUNT_POINTS = ["proc", "sys", "dev", "etc/hosts", "etc/hostname", "etc/resolv.conf", "etc"];
+
+export interface RunRequest {
+  argv: string[];
+  env: string[];
+  workingDir: string;
+  user: string;
+  network: "none" | "host";
+  /** Each chunk of the command's output. */
+  output: (fd: 1 | 2, chunk: Uint8Array) => void;
+}
+
+export class BuildContainer {
+  readonly id: string;
+  #rootfs: PreparedRootfs | undefined;
+  #running = false;
+
+  private constructor(
+    readonly store: Store,
+    readonly dirs: EngineDirs,
+    readonly oci: StateDir,
+  ) {
+    this.id = `leopard-build-${randomBytes(8).toString("hex")}`;
+  }
+
+  /** A container on the layers `chain` (lowest first); image names what they came from. */
+  static async open(
+    store: Store,
+    dirs: EngineDirs,
+    oci: StateDir,
+    chain: readonly Digest[],
+    image: Digest,
+  ): Promise<BuildContainer> {
+    const c = new BuildContainer(store, dirs, oci);
+    c.#rootfs = await prepareRootfs(
+      store,
+      {
+        id: image,
+        manifestDigest: image,
+        manifestMediaType: "",
+        layers: [],
+        chain: [...chain],
+        size: 0,
+        created: "",
+        added: 0,
+      },
+      c.id,
+      chain.length === 0 ? { mode: "copy" } : {},
+    );
+    return c;
+  }
+
+  get rootfs(): string {
+    if (this.#rootfs === undefined) throw new LeopardError("bad-state", "the build container is gone");
+    return this.#rootfs.path;
+  }
+
+  /** The directory holding this step's changes, in overlay form. */
+  get diffDir(): string {
+    const r = this.#rootfs;
+    if (r === undefined) throw new LeopardError("bad-state", "the build container is gone");
+    return r.kind === "overlay" ? `${containerDir(this.dirs, this.id)}/upper` : r.path;
+  }
+
+  /** Runs a command; its exit status. */
+  async run(req: RunRequest): Promise<number> {
+    const root = this.rootfs;
+    const dir = containerDir(this.dirs, this.id);
+    const missing = MOUNT_POINTS.filter((p) => !existsSync(`${root}/${p}`) && !isLink(`${root}/${p}`));
+    const cwd = req.workingDir === "" ? "/" : req.workingDir;
+    if (cwd !== "/") {
+      try {
+        mkdirInRoot(root, cwd);
+      } catch (e) {
+        throw new LeopardError(
+          "invalid-argument",
+          `working directory "${cwd}" cannot be made: ${describe(e)}`,
+        );
+      }
+    }
+    const path = req.env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? SYSTEM_PATH;
+    const exe = findExecutable(root, req.argv[0] ?? "", path, cwd);
+    if (!exe.found) throw new LeopardError("not-found", `cannot run "${req.argv.join(" ")}": ${exe.why}`);
+    const user = resolveUser(req.user, readInRoot(root, "/etc/passwd"), readInRoot(root, "/etc/group"));
+    const hostname = this.id.slice(-12);
+    const etc = { hosts: `${dir}/hosts`, hostname: `${dir}/hostname`, resolv: `${dir}/resolv.conf` };
+    writeFileAtomic(etc.hostname, `${hostname}\n`);
+    writeFileAtomic(etc.hosts, hostsFile({ hostname, addresses: [], peers: [], extra: [] }));
+    let hostResolv = "";
+    try {
+      hostResolv = readInRoot("/", "/etc/resolv.conf");
+    } catch {}
+    writeFileAtomic(etc.resolv, resolvConf(hostResolv, [], [], req.network === "host"));
+    const config: ContainerConfig = {
+      image: "",
+      imageName: "leopard-build",
+      entrypoint: [],
+      cmd: req.argv,
+      env: req.env,
+      workingDir: cwd,
+      user: req.user,
+      hostname,
+      tty: false,
+      interactive: false,
+      readOnly: false,
+      tmpfs: [],
+      volumes: [],
+      ulimits: [],
+      capAdd: [],
+      capDrop: [],
+      seccomp: "default",
+      noNewPrivileges: false,
+      privileged: false,
+      devices: [],
+      sysctls: {},
+      labels: {},
+      init: false,
+      stopSignal: "SIGKILL",
+      stopTimeout: 0,
+      network: req.network,
+      publish: [],
+      dns: [],
+      addHosts: [],
+      autoRemove: true,
+    };
+    const spec = buildSpec(config, {
+      id: this.id,
+      rootfs: root,
+      user,
+      etc,
+      cgroupsPath: `${process.env["LEOPARD_CGROUP_PARENT"] ?? "/leopard"}/${this.id}`,
+      defaultCaps: defaultCaps(),
+      allCaps: boundingSet(),
+      seccompFor: (caps) => seccompFor(caps),
+      devices: [],
+    });
+    writeFileSync(`${dir}/config.json`, JSON.stringify(spec));
+    this.#running = true;
+    try {
+      return await withForegroundStdio({ stdin: false, sink: req.output }, () =>
+        run({ id: this.id, bundle: dir, state: this.oci }),
+      );
+    } finally {
+      this.#running = false;
+      await runtime.remove(this.oci, this.id, true).catch(() => undefined);
+      this.#dropMountPoints(missing);
+    }
+  }
+
+  /** SIGKILL to everything in the container, when a command runs (ctrl-c). */
+  kill(): void {
+    if (!this.#running) return;
+    try {
+      runtime.kill(this.oci, this.id, "SIGKILL", true);
+    } catch {}
+  }
+
+  /** Mount points the runtime made where the image had nothing: empty, so not the step's change. */
+  #dropMountPoints(missing: readonly string[]): void {
+    const diff = this.diffDir;
+    for (const p of missing) {
+      const full = `${diff}/${p}`;
+      try {
+        const st = lstatSync(full);
+        if (st.isDirectory() && readdirSync(full).length === 0) rmdirSync(full);
+        else if (st.isFile() && st.size === 0) unlinkSync(full);
+      } catch {}
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await runtime.remove(this.oci, this.id, true).catch(() => undefined);
+    const r = this.#rootfs;
+    this.#rootfs = undefined;
+    if (r !== undefined) await r.cleanup();
+    rmSync(containerDir(this.dirs, this.id), { recursive: true, force: true });
+  }
+}
+
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
