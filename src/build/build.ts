@@ -400,10 +400,18 @@ class Run {
     };
     if (e.from !== undefined) {
       const ref = stageRef(this.plan.stages, e.from, stage);
-      const src: ImageState =
-        ref !== undefined
-          ? (this.#done.get(ref) as ImageState)
-          : await this.#base({ kind: "image", ref: e.from });
+      let src: ImageState;
+      if (ref !== undefined) src = this.#done.get(ref) as ImageState;
+      else {
+        try {
+          src = await this.#base({ kind: "image", ref: e.from });
+        } catch (err) {
+          throw new LeopardError(
+            "not-found",
+            `${what} --from=${e.from}: no stage of that name, and no such image (${describe(err)})`,
+          );
+        }
+      }
       const c = await this.#container(src);
       try {
         for (const s of e.sources) {
