@@ -80,6 +80,8 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   inspect: async () => (await import("./ctr-inspect.ts")).anyInspectVerb,
   tag: async () => (await import("./image-tag.ts")).tagVerb,
   build: async () => (await import("./image-build.ts")).buildVerb,
+  push: async () => (await import("./image-push.ts")).pushVerb,
+  commit: async () => (await import("./ctr-commit.ts")).commitVerb,
   rmi: async () => (await import("./image-rmi.ts")).rmiVerb,
   login: async () => (await import("./image-login.ts")).loginVerb,
   logout: async () => (await import("./image-login.ts")).logoutVerb,
@@ -111,6 +113,7 @@ const IMAGE_SUBVERBS: Record<string, () => Promise<Verb>> = {
   inspect: async () => (await import("./image-inspect.ts")).inspectVerb,
   tag: VERBS["tag"]!,
   build: VERBS["build"]!,
+  push: VERBS["push"]!,
   rm: VERBS["rmi"]!,
   prune: async () => (await import("./image-prune.ts")).pruneVerb,
 };
@@ -153,6 +156,8 @@ Containers:
 Images:
   build     build an image from a Dockerfile/Containerfile (-t, -f, --build-arg, --target, -q …)
   pull      fetch an image from a registry
+  push      send an image to a registry (credentials from login)
+  commit    a container's changes as a new image (-c/--change for the config)
   import    create an image from a root filesystem tarball
   load      load images from a docker or OCI archive, or an OCI layout
   save      write images to an OCI archive or docker archive

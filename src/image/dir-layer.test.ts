@@ -17,7 +17,11 @@ test.skipIf(!root)("an overlay upper directory becomes OCI entries: whiteouts, o
     mkdirSync(`${d}/opq`);
     lsetxattr(`${d}/opq`, "trusted.overlay.opaque", new TextEncoder().encode("y"));
     mkdirSync(`${d}/proc`);
-    const got = [...dirEntries(d, { exclude: new Set(["proc"]) })].map((e) => [e.name, e.type, e.linkname ?? ""]);
+    const got = [...dirEntries(d, { exclude: new Set(["proc"]) })].map((e) => [
+      e.name,
+      e.type,
+      e.linkname ?? "",
+    ]);
     expect(got).toEqual([
       ["etc", "dir", ""],
       ["etc/a", "file", ""],

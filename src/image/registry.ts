@@ -278,6 +278,77 @@ export class Registry {
     throw new LeopardError("system", (last as Error).message, { cause: last });
   }
 
+  /**
+   * A request of push: any method, a body made afresh for each attempt, no redirects followed,
+   * credentials for `repository:REPO:pull,push`. `url` is a path or an absolute URL the registry
+   * gave (an upload's Location; it must be on the registry's origin). Returns a response whose
+   * status is in `accept`, or throws.
+   */
+  async send(
+    method: string,
+    url: string,
+    repo: string,
+    opts: {
+      headers?: Record<string, string>;
+      body?: () => NonNullable<ConstructorParameters<typeof Response>[0]>;
+      accept: number[];
+      what: string;
+    },
+  ): Promise<Response> {
+    const scope = `repository:${repo}:pull,push`;
+    const attempts = this.#opts.attempts ?? 4;
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      if (i > 0) await Bun.sleep(200 * 2 ** (i - 1));
+      try {
+        const base = await this.#baseUrl();
+        const at = new URL(url, base);
+        if (at.origin !== new URL(base).origin)
+          throw new LeopardError(
+            "protocol",
+            `registry "${this.registry}" sent ${opts.what} to "${at.origin}", another origin`,
+          );
+        const go = async (): Promise<Response> => {
+          const auth = this.#auth.get(scope);
+          const headers = { ...(opts.headers ?? {}), ...(auth === undefined ? {} : { Authorization: auth }) };
+          try {
+            return await fetch(at, {
+              method,
+              headers,
+              redirect: "manual",
+              ...(opts.body === undefined ? {} : { body: opts.body() }),
+              ...(this.#insecure ? { tls: { rejectUnauthorized: false } } : {}),
+            });
+          } catch (e) {
+            throw new Transient(`registry "${this.registry}" could not be reached: ${describe(e)}`, {
+              cause: e,
+            });
+          }
+        };
+        let res = await go();
+        if (await this.#challenge({ res, url: at }, base, scope)) res = await go();
+        if (opts.accept.includes(res.status)) return res;
+        const text = await res.text().catch(() => "");
+        if (res.status === 401 || res.status === 403) {
+          throw new LeopardError(
+            "invalid-argument",
+            `registry "${this.registry}" denied ${opts.what}${this.#opts.credentials === undefined ? " (no credentials: try leopard login)" : ""}`,
+          );
+        }
+        if (res.status === 429 || res.status >= 500)
+          throw new Transient(`registry "${this.registry}" answered ${res.status} for ${opts.what}`);
+        throw new LeopardError(
+          "protocol",
+          `registry "${this.registry}" answered ${res.status} for ${opts.what}${text === "" ? "" : `: ${text.trim().slice(0, 200)}`}`,
+        );
+      } catch (e) {
+        if (!(e instanceof Transient)) throw e;
+        last = e;
+      }
+    }
+    throw new LeopardError("system", (last as Error).message, { cause: last });
+  }
+
   /** A manifest or index by tag or digest, verified against the digest when given one. */
   async manifest(
     repo: string,
