@@ -6,7 +6,7 @@
 // with a history entry, the others change only the config (empty_layer). A step whose key
 // (cache.ts) is known reuses its result. The image is recorded, and tagged, only at the end:
 // a failed or interrupted build leaves no container, mount, snapshot, blob or cache entry.
-import { closeSync, fstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
 import { copyTree } from "../engine/copy.ts";
 import type { EngineDirs } from "../engine/dirs.ts";
@@ -113,7 +113,7 @@ class Run {
   readonly #done = new Map<number, ImageState>();
   readonly #context: BuildContext;
   #step = 0;
-  readonly #total: number;
+  #total: number;
 
   constructor(
     readonly b: Builder,
@@ -205,8 +205,21 @@ class Run {
     } catch (e) {
       throw new DockerfileError(fromText, stage.line, describe(e));
     }
+    // The base's ONBUILD triggers run first, as instructions of this stage, and are not inherited.
+    let triggers: Instr[] = [];
+    const onBuild = img.config.OnBuild ?? [];
+    if (onBuild.length > 0) {
+      const parsed = parseDockerfile(
+        `FROM scratch\n${onBuild.join("\n")}\n`,
+        `${fromText} (ONBUILD of its FROM)`,
+      );
+      triggers = parsed.instructions.slice(1).map((i) => ({ ...i, line: stage.line }));
+      const { OnBuild: _, ...rest } = img.config;
+      img = { ...img, config: rest };
+      this.#total += triggers.length;
+    }
     let st: StageState = { config: img.config, args: new Map(), cmdSet: false, author: img.author };
-    for (const i of stage.instructions) {
+    for (const i of [...triggers, ...stage.instructions]) {
       this.#check();
       this.#say(this.#header(n, i.text));
       const started = Date.now();
@@ -378,7 +391,7 @@ class Run {
       const last = tail.filter((l) => l.trim() !== "").slice(-TAIL_LINES);
       throw new LeopardError(
         "system",
-        `RUN ${i.args} exited with code ${code}${last.length > 0 ? `; its last output: ${last.join(" | ")}` : ""}`,
+        `RUN ${i.firstLine ?? i.args} exited with code ${code}${last.length > 0 ? `; its last output: ${last.join(" | ")}` : ""}`,
       );
     }
   }
@@ -439,6 +452,14 @@ class Run {
       }
     } else {
       for (const s of e.sources) {
+        const inline = e.inline?.[s];
+        if (inline !== undefined) {
+          const into = next();
+          writeFileSync(`${into}/${s.slice(2)}`, inline, { mode: 0o644 });
+          kinds.push("file");
+          archive.push(false);
+          continue;
+        }
         if (/^[a-z]+:\/\//i.test(s))
           throw new LeopardError("unsupported", `${what} of a URL ("${s}") is not supported`);
         for (const rel of this.#context.resolve(s, what)) {

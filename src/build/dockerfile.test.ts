@@ -46,3 +46,20 @@ describe("parseDockerfile", () => {
   for (const [text, msg] of bad)
     test(`refuses: ${msg}`, () => expect(() => parseDockerfile(text, "Containerfile")).toThrow(msg));
 });
+
+describe("here-documents", () => {
+  test("RUN and COPY split their documents off the first line", () => {
+    const d = parseDockerfile(
+      'FROM x\nRUN <<EOT\necho a\necho "b"\nEOT\nCOPY <<-"ONE" <<TWO /d/\n\tliteral $X\nONE\nexpanded $X\nTWO\nRUN echo after\n',
+    );
+    expect(d.instructions[1]).toMatchObject({
+      firstLine: "<<EOT",
+      heredocs: [{ name: "EOT", content: 'echo a\necho "b"\n', literal: false }],
+    });
+    expect(d.instructions[2]?.heredocs).toEqual([
+      { name: "ONE", content: "literal $X\n", literal: true },
+      { name: "TWO", content: "expanded $X\n", literal: false },
+    ]);
+    expect(d.instructions[3]?.args).toBe("echo after");
+  });
+});

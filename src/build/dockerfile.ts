@@ -19,6 +19,51 @@ export interface Instr {
   text: string;
   /** ONBUILD's trigger, parsed as an instruction of its own. */
   trigger?: Instr | undefined;
+  /** Here-documents (`<<EOT` … `EOT`), in the order the first line names them. */
+  heredocs?: Heredoc[] | undefined;
+  /** With heredocs: the arguments' first line alone (args keeps the whole text). */
+  firstLine?: string | undefined;
+}
+
+export interface Heredoc {
+  name: string;
+  content: string;
+  /** A quoted name (<<"EOT") takes the content literally: no variable expansion. */
+  literal: boolean;
+}
+
+const HEREDOC = /<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+
+/** Splits `<<EOT` here-documents off an instruction's arguments (RUN, COPY, ADD). */
+export function heredocs(args: string): { firstLine: string; docs: Heredoc[] } | undefined {
+  const nl = args.indexOf("\n");
+  if (nl < 0) return undefined;
+  const firstLine = args.slice(0, nl);
+  const marks = [...firstLine.matchAll(HEREDOC)];
+  if (marks.length === 0) return undefined;
+  const lines = args.slice(nl + 1).split("\n");
+  const docs: Heredoc[] = [];
+  let at = 0;
+  for (const m of marks) {
+    const strip = m[1] === "-";
+    const name = m[3] ?? "";
+    const body: string[] = [];
+    let closed = false;
+    for (; at < lines.length; at++) {
+      const raw = lines[at] ?? "";
+      const line = strip ? raw.replace(/^\t+/, "") : raw;
+      if (line === name) {
+        closed = true;
+        at++;
+        break;
+      }
+      body.push(line);
+    }
+    if (!closed)
+      throw new LeopardError("invalid-argument", `here-document "${name}" has no closing "${name}" line`);
+    docs.push({ name, content: body.length > 0 ? `${body.join("\n")}\n` : "", literal: m[2] !== "" });
+  }
+  return { firstLine, docs };
 }
 
 export interface ParsedDockerfile {
@@ -95,6 +140,18 @@ function convert(i: Instruction, file: string, nested: boolean): Instr {
     .join("")}${args}`;
   const out: Instr = { line, keyword, args, flags, text };
   if (JSON_FORMS.has(keyword)) out.json = jsonArray(args);
+  if (out.json === undefined && (keyword === "RUN" || keyword === "COPY" || keyword === "ADD")) {
+    let h: ReturnType<typeof heredocs>;
+    try {
+      h = heredocs(args);
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
+    if (h !== undefined) {
+      out.heredocs = h.docs;
+      out.firstLine = h.firstLine;
+    }
+  }
   if (keyword === "ONBUILD") {
     if (nested) throw fail("ONBUILD cannot be nested");
     const t = (

@@ -164,3 +164,20 @@ test("durations", () => {
   expect(duration("1m30s")).toBe(90e9);
   expect(duration("250ms")).toBe(250e6);
 });
+
+describe("here-documents", () => {
+  test("RUN <<EOT alone runs the document; with a command the shell reads it", () => {
+    const e = run("FROM x\nRUN <<EOT\necho a\nEOT\nRUN <<EOT cat > /f\nline\nEOT\n");
+    expect(e[0]?.effect).toMatchObject({ argv: ["/bin/sh", "-c", "echo a\n"] });
+    expect(e[1]?.effect).toMatchObject({ argv: ["/bin/sh", "-c", "<<EOT cat > /f\nline\nEOT"] });
+  });
+  test("COPY <<EOF: inline files, expanded unless the name is quoted", () => {
+    const e = run("FROM x\nENV X=1\nCOPY <<A <<'B' /d/\nval $X \"q\"\nA\nval $X\nB\n");
+    expect(e[1]?.effect).toMatchObject({
+      kind: "copy",
+      sources: ["<<A", "<<B"],
+      dest: "/d/",
+      inline: { "<<A": 'val 1 "q"\n', "<<B": "val $X\n" },
+    });
+  });
+});

@@ -196,6 +196,8 @@ export type Effect =
       from?: string | undefined;
       chown?: string | undefined;
       chmod?: number | undefined;
+      /** Sources written inline: "<<NAME" → the file's content. */
+      inline?: Record<string, string> | undefined;
     };
 
 export interface Evaluated {
@@ -241,7 +243,11 @@ export function duration(s: string): number {
 const nop = (text: string) => `/bin/sh -c #(nop) ${text}`;
 
 function command(i: Instr, s: StageState): string[] {
-  return i.json ?? [...(s.config.Shell ?? DEFAULT_SHELL), i.args];
+  if (i.json !== undefined) return i.json;
+  const shell = s.config.Shell ?? DEFAULT_SHELL;
+  // `RUN <<EOT` alone runs the document as the script; any other use is the shell's own heredoc.
+  const only = i.heredocs?.length === 1 && /^\s*<<-?["']?\w+["']?\s*$/.test(i.firstLine ?? "");
+  return [...shell, only ? (i.heredocs?.[0]?.content ?? "") : i.args];
 }
 
 /**
@@ -399,7 +405,7 @@ export function evaluate(
     }
     case "COPY":
     case "ADD": {
-      const words = i.json ?? expandWords(i.args, vars, esc);
+      const words = i.json ?? expandWords(i.firstLine ?? i.args, vars, esc);
       const all = i.json ? words.map((w) => expandWord(w, vars, esc)) : words;
       if (all.length < 2)
         throw new LeopardError("invalid-argument", `${i.keyword} needs a source and a destination`);
@@ -427,9 +433,16 @@ export function evaluate(
         throw new LeopardError("unsupported", "ADD --checksum is not supported (ADD of URLs is not)");
       const from = i.flags["from"] === undefined ? undefined : expandWord(i.flags["from"], vars, esc);
       const chown = i.flags["chown"] === undefined ? undefined : expandWord(i.flags["chown"], vars, esc);
+      let inline: Record<string, string> | undefined;
+      for (const h of i.heredocs ?? []) {
+        inline ??= {};
+        inline[`<<${h.name}`] = h.literal
+          ? h.content
+          : expandWord(`"${h.content.replace(/"/g, '\\"')}"`, vars, esc);
+      }
       return {
         state,
-        effect: { kind: "copy", add: i.keyword === "ADD", sources, dest, from, chown, chmod },
+        effect: { kind: "copy", add: i.keyword === "ADD", sources, dest, from, chown, chmod, inline },
         createdBy: `/bin/sh -c #(nop) ${i.keyword} ${from ? `--from=${from} ` : ""}${chown ? `--chown=${chown} ` : ""}${chmodText ? `--chmod=${chmodText} ` : ""}${sources.join(" ")} in ${dest}`,
       };
     }

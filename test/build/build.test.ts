@@ -188,4 +188,38 @@ describe("leopard build", () => {
     const tags = (await inspect("build-f1")).RepoTags;
     expect(tags.sort()).toEqual(["build-f1:latest", "build-f2:v2"]);
   }, 120_000);
+
+  test("here-documents: RUN <<EOT runs the document, COPY <<EOF writes a file", async () => {
+    const ctx = context({
+      Dockerfile: [
+        "FROM busybox",
+        "ENV WHO=doc",
+        "RUN <<EOT",
+        "echo first > /hd",
+        "echo second >> /hd",
+        "EOT",
+        "COPY <<EOF /greeting",
+        "hello $WHO",
+        "EOF",
+        'CMD ["cat", "/hd", "/greeting"]',
+      ].join("\n"),
+    });
+    await build(["-t", "build-heredoc", ctx]);
+    expect(await runIn("build-heredoc")).toBe("first\nsecond\nhello doc\n");
+  }, 120_000);
+
+  test("ONBUILD triggers of the base run in the child's build and are not inherited", async () => {
+    const parent = context({
+      Dockerfile: "FROM busybox\nONBUILD COPY marker /marker\nONBUILD RUN echo triggered >> /marker\n",
+    });
+    await build(["-t", "build-onbuild-parent", parent]);
+    const child = context({
+      Dockerfile: 'FROM build-onbuild-parent\nCMD ["cat", "/marker"]\n',
+      marker: "copied\n",
+    });
+    const out = await ok(["build", "-t", "build-onbuild-child", child]);
+    expect(out).toContain("STEP 2/4: COPY marker /marker\n");
+    expect(await runIn("build-onbuild-child")).toBe("copied\ntriggered\n");
+    expect((await inspect("build-onbuild-child")).Config.OnBuild ?? null).toBeNull();
+  }, 120_000);
 });
