@@ -6,7 +6,16 @@
 // with a history entry, the others change only the config (empty_layer). A step whose key
 // (cache.ts) is known reuses its result. The image is recorded, and tagged, only at the end:
 // a failed or interrupted build leaves no container, mount, snapshot, blob or cache entry.
-import { closeSync, fstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { posix } from "node:path";
 import { copyTree } from "../engine/copy.ts";
 import type { EngineDirs } from "../engine/dirs.ts";
@@ -351,7 +360,7 @@ class Run {
         if (effect.kind === "run") await this.#run(c, i, effect, meta.config);
         else if (staged !== undefined) await this.#place(c, effect, staged);
         this.#check();
-        const layer = await layerFromDir(this.b.store, c.diffDir);
+        const layer = await layerFromDir(this.b.store, c.diffDir, { exclude: c.exclude });
         state = { ...meta, key, layers: [...parent.layers, layer], history: [...parent.history, h] };
       } finally {
         await this.#drop(c);
@@ -465,7 +474,7 @@ class Run {
         for (const rel of this.#context.resolve(s, what)) {
           const into = next();
           const full = `${this.o.context}/${rel}`;
-          if (e.add && isArchive(full)) {
+          if (e.add && lstatSync(full).isFile() && isArchive(full)) {
             await unpackLayer(full, into);
             kinds.push("dir");
             archive.push(true);

@@ -6,7 +6,7 @@
 // mount and every directory, whatever happened before.
 
 import { randomBytes } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import type { ContainerConfig } from "../engine/config.ts";
 import { containerDir, type EngineDirs } from "../engine/dirs.ts";
 import { boundingSet, defaultCaps, seccompFor } from "../engine/engine.ts";
@@ -17,6 +17,7 @@ import { withForegroundStdio } from "../engine/stdio.ts";
 import { resolveUser } from "../engine/users.ts";
 import { mkdirInRoot } from "../engine/workdir.ts";
 import type { Digest } from "../image/digest.ts";
+import { lgetxattr } from "../image/ffi.ts";
 import { type PreparedRootfs, prepareRootfs } from "../image/rootfs.ts";
 import type { Store } from "../image/store.ts";
 import * as runtime from "../runtime/lifecycle.ts";
@@ -28,6 +29,8 @@ import { describe, LeopardError } from "../util/errors.ts";
 
 /** Where the runtime mounts things over the root filesystem (made there when missing). */
 const MOUNT_POINTS = ["proc", "sys", "dev", "etc/hosts", "etc/hostname", "etc/resolv.conf", "etc"];
+/** Directories the overlay copies up to make a mount point in them. */
+const COPIED_UP = ["etc"];
 
 export interface RunRequest {
   argv: string[];
@@ -41,6 +44,8 @@ export interface RunRequest {
 
 export class BuildContainer {
   readonly id: string;
+  /** Paths in diffDir that are not the step's changes (see #excludeMade). */
+  readonly exclude = new Set<string>();
   #rootfs: PreparedRootfs | undefined;
   #running = false;
 
@@ -96,6 +101,14 @@ export class BuildContainer {
     const root = this.rootfs;
     const dir = containerDir(this.dirs, this.id);
     const missing = MOUNT_POINTS.filter((p) => !existsSync(`${root}/${p}`) && !isLink(`${root}/${p}`));
+    const parents = new Map<string, { mode: number; uid: number; gid: number }>();
+    for (const p of COPIED_UP) {
+      try {
+        const st = lstatSync(`${root}/${p}`);
+        if (st.isDirectory() && !missing.includes(p))
+          parents.set(p, { mode: st.mode, uid: st.uid, gid: st.gid });
+      } catch {}
+    }
     const cwd = req.workingDir === "" ? "/" : req.workingDir;
     if (cwd !== "/") {
       try {
@@ -172,7 +185,7 @@ export class BuildContainer {
     } finally {
       this.#running = false;
       await runtime.remove(this.oci, this.id, true).catch(() => undefined);
-      this.#dropMountPoints(missing);
+      this.#excludeMade(missing, parents);
     }
   }
 
@@ -184,15 +197,36 @@ export class BuildContainer {
     } catch {}
   }
 
-  /** Mount points the runtime made where the image had nothing: empty, so not the step's change. */
-  #dropMountPoints(missing: readonly string[]): void {
+  /**
+   * What the runtime made, not the command: mount points where the image had nothing (empty),
+   * and a parent (/etc) copied up only to hold them, unchanged and with nothing else in it.
+   */
+  #excludeMade(
+    missing: readonly string[],
+    parents: Map<string, { mode: number; uid: number; gid: number }>,
+  ): void {
     const diff = this.diffDir;
     for (const p of missing) {
-      const full = `${diff}/${p}`;
       try {
+        const st = lstatSync(`${diff}/${p}`);
+        if ((st.isDirectory() && readdirSync(`${diff}/${p}`).length === 0) || (st.isFile() && st.size === 0))
+          this.exclude.add(p);
+      } catch {}
+    }
+    for (const [p, before] of parents) {
+      try {
+        const full = `${diff}/${p}`;
         const st = lstatSync(full);
-        if (st.isDirectory() && readdirSync(full).length === 0) rmdirSync(full);
-        else if (st.isFile() && st.size === 0) unlinkSync(full);
+        const rest = readdirSync(full).filter((n) => !this.exclude.has(`${p}/${n}`));
+        if (
+          st.isDirectory() &&
+          rest.length === 0 &&
+          st.mode === before.mode &&
+          st.uid === before.uid &&
+          st.gid === before.gid &&
+          lgetxattr(full, "trusted.overlay.opaque") === undefined
+        )
+          this.exclude.add(p);
       } catch {}
     }
   }

@@ -15,6 +15,7 @@ import {
   readFileSync,
   readlinkSync,
   readSync,
+  realpathSync,
   symlinkSync,
   utimesSync,
 } from "node:fs";
@@ -57,6 +58,7 @@ export class BuildContext {
           "not-found",
           `${what} source "${source}" is not in the build context${exists(`${this.dir}/${rel}`) ? " (excluded by .dockerignore)" : ""}`,
         );
+      this.#inside(rel, source, what);
       return [rel];
     }
     const g = new Bun.Glob(rel);
@@ -66,7 +68,22 @@ export class BuildContext {
       .sort();
     if (out.length === 0)
       throw new LeopardError("not-found", `${what} source "${source}" matches nothing in the build context`);
+    for (const p of out) this.#inside(p, source, what);
     return out;
+  }
+
+  /**
+   * The directories leading to rel must not leave the context through a symbolic link (a
+   * source that is itself a link is copied as the link, never followed).
+   */
+  #inside(rel: string, source: string, what: string): void {
+    const top = realpathSync(this.dir);
+    const parent = realpathSync(posix.join(this.dir, posix.dirname(rel === "" ? "." : rel)));
+    if (parent !== top && !parent.startsWith(`${top}/`))
+      throw new LeopardError(
+        "invalid-argument",
+        `${what} source "${source}" is outside the build context (through a symbolic link)`,
+      );
   }
 
   /**

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { build, busybox, context, leopard, ok, runIn } from "./harness.ts";
+import { build, busybox, context, leopard, ok, runIn, tempDir } from "./harness.ts";
 
 const inspect = async (image: string) => JSON.parse(await ok(["inspect", image]))[0];
 const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -221,5 +221,16 @@ describe("leopard build", () => {
     expect(out).toContain("STEP 2/4: COPY marker /marker\n");
     expect(await runIn("build-onbuild-child")).toBe("copied\ntriggered\n");
     expect((await inspect("build-onbuild-child")).Config.OnBuild ?? null).toBeNull();
+  }, 120_000);
+
+  test("a RUN's layer holds only what the command changed, not the runtime's mount points", async () => {
+    const ctx = context({ Dockerfile: "FROM busybox\nRUN echo x > /x && rm /bin/vi\n" });
+    await build(["-t", "build-layer", ctx]);
+    const img = await inspect("build-layer");
+    const dir = tempDir("layer");
+    await ok(["save", "--format", "oci-archive", "-o", join(dir, "img.tar"), "build-layer"]);
+    execFileSync("tar", ["-xf", join(dir, "img.tar"), "-C", dir]);
+    const layer = join(dir, "blobs/sha256", img.Layers[img.Layers.length - 1].Digest.slice(7));
+    expect(execFileSync("tar", ["-tzf", layer], { encoding: "utf8" })).toBe("bin/\nbin/.wh.vi\nx\n");
   }, 120_000);
 });
