@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
+import { until } from "../engine/harness.ts";
 import { freePort, type RunningRegistry, startRegistry } from "../image/harness.ts";
 import { build, busybox, context, leopard, ok, runIn, tempDir } from "./harness.ts";
 
@@ -132,6 +133,33 @@ describe("leopard commit", () => {
       "etc/motd",
       "made",
     ]);
+  }, 60_000);
+
+  test("a running container is frozen for the commit and running again after it", async () => {
+    const name = `build-commit-live-${process.pid}`;
+    await ok([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--network",
+      "none",
+      "busybox",
+      "sh",
+      "-c",
+      "echo live > /live; sleep 600",
+    ]);
+    try {
+      await until(
+        "/live written",
+        async () => (await leopard(["exec", name, "test", "-e", "/live"])).code === 0,
+      );
+      await ok(["commit", name, "build-committed:live"]);
+      expect((await ok(["inspect", "--format", "{{.State.Status}}", name])).trim()).toBe("running");
+      expect(await runIn("build-committed:live", ["cat", "/live"])).toBe("live\n");
+    } finally {
+      await ok(["rm", "-f", name]);
+    }
   }, 60_000);
 
   test("commit of a container that does not exist is a one-line error", async () => {
