@@ -357,8 +357,16 @@ class Run {
     } else {
       const c = await this.#container(parent);
       try {
-        if (effect.kind === "run") await this.#run(c, i, effect, meta.config);
-        else if (staged !== undefined) await this.#place(c, effect, staged);
+        if (effect.kind === "run") {
+          const host = hostPlatform();
+          const want = this.o.platform === undefined ? host : parsePlatform(this.o.platform);
+          if (want.architecture !== host.architecture || want.os !== host.os)
+            throw new LeopardError(
+              "unsupported",
+              `RUN for ${this.o.platform} on a ${host.os}/${host.architecture} host needs emulation, which leopard build does not do`,
+            );
+          await this.#run(c, i, effect, meta.config);
+        } else if (staged !== undefined) await this.#place(c, effect, staged);
         this.#check();
         const layer = await layerFromDir(this.b.store, c.diffDir, { exclude: c.exclude });
         state = { ...meta, key, layers: [...parent.layers, layer], history: [...parent.history, h] };

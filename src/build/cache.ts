@@ -45,7 +45,11 @@ export class BuildCache {
     } catch {
       return undefined;
     }
-    if (s.key !== key || !s.layers.every((l) => this.store.hasBlob(l.digest))) return undefined;
+    if (s.key !== key || !s.layers.every((l) => this.store.hasBlob(l.digest))) {
+      // Its layers were collected: the entry is of no use any more.
+      rmSync(`${this.dir}/${hexOf(key)}.json`, { force: true });
+      return undefined;
+    }
     return s;
   }
 

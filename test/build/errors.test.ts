@@ -75,6 +75,15 @@ describe("leopard build refuses bad input and leaves nothing behind", () => {
       'Dockerfile:2: COPY --from=nostage: no stage of that name, and no such image (registry "docker.io" could not be reached: Was there a typo in the url or port?)',
     ));
 
+  // The message names this host's platform: written for amd64 hosts.
+  test.skipIf(process.arch !== "x64")("a RUN for another platform (no emulation)", () =>
+    fails(
+      { Dockerfile: "FROM busybox\nRUN true\n" },
+      ["--platform", "linux/arm64"],
+      "Dockerfile:2: RUN for linux/arm64 on a linux/amd64 host needs emulation, which leopard build does not do",
+    ),
+  );
+
   test("ctrl-c (SIGINT) during a RUN stops the build and leaves nothing", async () => {
     const before = await storeListing();
     const ctx = context({ Dockerfile: "FROM busybox\nRUN echo started; sleep 60\n" });
