@@ -57,7 +57,7 @@ export interface BuildOptions {
   target?: string | undefined;
   noCache: boolean;
   pull: boolean;
-  network: "none" | "host";
+  network: "none" | "host" | "bridge";
   labels: Record<string, string>;
   platform?: string | undefined;
   quiet: boolean;
@@ -394,7 +394,7 @@ class Run {
       env: [...env, ...e.env],
       workingDir: config.WorkingDir ?? "",
       user: config.User ?? "",
-      network: (e.network ?? this.o.network) as "none" | "host",
+      network: (e.network ?? this.o.network) as "none" | "host" | "bridge",
       output: (fd, chunk) => {
         if (!this.o.quiet) this.o.output(fd, chunk);
         const lines = Buffer.from(chunk).toString("utf8").split("\n");

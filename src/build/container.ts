@@ -12,6 +12,7 @@ import { containerDir, type EngineDirs } from "../engine/dirs.ts";
 import { boundingSet, defaultCaps, seccompFor } from "../engine/engine.ts";
 import { hostsFile, resolvConf } from "../engine/etc-files.ts";
 import { findExecutable, readInRoot } from "../engine/exe.ts";
+import { networkPathsFor } from "../engine/network-cni.ts";
 import { buildSpec } from "../engine/spec.ts";
 import { withForegroundStdio } from "../engine/stdio.ts";
 import { resolveUser } from "../engine/users.ts";
@@ -37,7 +38,8 @@ export interface RunRequest {
   env: string[];
   workingDir: string;
   user: string;
-  network: "none" | "host";
+  /** bridge: the engine's default network ("leopard"), through the CNI plugins. */
+  network: "none" | "host" | "bridge";
   /** Each chunk of the command's output. */
   output: (fd: 1 | 2, chunk: Uint8Array) => void;
 }
@@ -48,6 +50,7 @@ export class BuildContainer {
   readonly exclude = new Set<string>();
   #rootfs: PreparedRootfs | undefined;
   #running = false;
+  #netns = false;
 
   private constructor(
     readonly store: Store,
@@ -126,8 +129,22 @@ export class BuildContainer {
     const user = resolveUser(req.user, readInRoot(root, "/etc/passwd"), readInRoot(root, "/etc/group"));
     const hostname = this.id.slice(-12);
     const etc = { hosts: `${dir}/hosts`, hostname: `${dir}/hostname`, resolv: `${dir}/resolv.conf` };
+    let netnsPath: string | undefined;
+    let addresses: string[] = [];
+    if (req.network !== "host") {
+      // A pinned namespace with loopback up (none), on the default network too (bridge).
+      const net = await import("../network/index.ts");
+      const paths = networkPathsFor(this.dirs);
+      if (req.network === "bridge") await net.getNetwork(paths, net.DEFAULT_NETWORK);
+      this.#netns = true;
+      netnsPath = await net.createNetns(paths, this.id);
+      if (req.network === "bridge") {
+        const att = await net.attach(paths, this.id, netnsPath, [net.DEFAULT_NETWORK], { aliases: [] });
+        addresses = att.map((a) => a.ip);
+      }
+    }
     writeFileAtomic(etc.hostname, `${hostname}\n`);
-    writeFileAtomic(etc.hosts, hostsFile({ hostname, addresses: [], peers: [], extra: [] }));
+    writeFileAtomic(etc.hosts, hostsFile({ hostname, addresses, peers: [], extra: [] }));
     let hostResolv = "";
     try {
       hostResolv = readInRoot("/", "/etc/resolv.conf");
@@ -159,7 +176,7 @@ export class BuildContainer {
       init: false,
       stopSignal: "SIGKILL",
       stopTimeout: 0,
-      network: req.network,
+      network: req.network === "bridge" ? "leopard" : req.network,
       publish: [],
       dns: [],
       addHosts: [],
@@ -170,6 +187,7 @@ export class BuildContainer {
       rootfs: root,
       user,
       etc,
+      netnsPath,
       cgroupsPath: `${process.env["LEOPARD_CGROUP_PARENT"] ?? "/leopard"}/${this.id}`,
       defaultCaps: defaultCaps(),
       allCaps: boundingSet(),
@@ -185,6 +203,7 @@ export class BuildContainer {
     } finally {
       this.#running = false;
       await runtime.remove(this.oci, this.id, true).catch(() => undefined);
+      await this.#detach();
       this.#excludeMade(missing, parents);
     }
   }
@@ -231,8 +250,20 @@ export class BuildContainer {
     }
   }
 
+  /** The network's interface, address and the pinned namespace go with the step. */
+  async #detach(): Promise<void> {
+    if (!this.#netns) return;
+    const net = await import("../network/index.ts");
+    const paths = networkPathsFor(this.dirs);
+    await net.detach(paths, this.id);
+    const pin = net.netnsPath(paths, this.id);
+    if (existsSync(pin)) net.removeNetns(pin);
+    this.#netns = false;
+  }
+
   async dispose(): Promise<void> {
     await runtime.remove(this.oci, this.id, true).catch(() => undefined);
+    await this.#detach().catch(() => undefined);
     const r = this.#rootfs;
     this.#rootfs = undefined;
     if (r !== undefined) await r.cleanup();

@@ -1,5 +1,5 @@
 // `leopard build [-t NAME]... [-f FILE] [--build-arg K=V]... [--target STAGE] [--no-cache] [--pull]
-// [--network none|host] [--label K=V]... [--platform P] [-q] CONTEXT` (src/build).
+// [--network bridge|none|host] [--label K=V]... [--platform P] [-q] CONTEXT` (src/build).
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { build } from "../build/build.ts";
@@ -27,7 +27,7 @@ function pairs(list: string[], flag: string): Map<string, string> {
 
 export const buildVerb: Verb = {
   usage:
-    "build [-t NAME]... [-f FILE] [--build-arg K=V]... [--target STAGE] [--no-cache] [--pull] [--network none|host] [--label K=V]... [--platform OS/ARCH] [-q] CONTEXT",
+    "build [-t NAME]... [-f FILE] [--build-arg K=V]... [--target STAGE] [--no-cache] [--pull] [--network bridge|none|host] [--label K=V]... [--platform OS/ARCH] [-q] CONTEXT",
   options: {
     tag: { type: "string", short: "t", multiple: true },
     file: { type: "string", short: "f" },
@@ -58,11 +58,11 @@ export const buildVerb: Verb = {
           : "Dockerfile";
       file = `${context}/${fileName}`;
     }
-    const network = str(v, "network") ?? "host";
-    if (network === "bridge" || network === "default")
-      throw new LeopardError("unsupported", `--network ${network}: build containers use none or host`);
-    if (network !== "none" && network !== "host")
-      throw new LeopardError("invalid-argument", `--network "${network}" must be none or host`);
+    // As docker: RUN steps on the default bridge network unless told otherwise.
+    let network = str(v, "network") ?? "bridge";
+    if (network === "default") network = "bridge";
+    if (network !== "none" && network !== "host" && network !== "bridge")
+      throw new LeopardError("invalid-argument", `--network "${network}" must be bridge, none or host`);
     const tags = strs(v["tag"]).map(canonicalTag);
     const labels = Object.fromEntries(pairs(strs(v["label"]), "--label"));
     const quiet = v["quiet"] === true;

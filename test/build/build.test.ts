@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { build, busybox, context, leopard, ok, runIn, tempDir } from "./harness.ts";
+import { build, busybox, context, leftovers, leopard, ok, runIn, tempDir } from "./harness.ts";
 
 const inspect = async (image: string) => JSON.parse(await ok(["inspect", image]))[0];
 const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -232,5 +232,17 @@ describe("leopard build", () => {
     execFileSync("tar", ["-xf", join(dir, "img.tar"), "-C", dir]);
     const layer = join(dir, "blobs/sha256", img.Layers[img.Layers.length - 1].Digest.slice(7));
     expect(execFileSync("tar", ["-tzf", layer], { encoding: "utf8" })).toBe("bin/\nbin/.wh.vi\nx\n");
+  }, 120_000);
+
+  test("RUN's network: the default bridge (an eth0 with an address), none (loopback only); nothing left after", async () => {
+    const ctx = context({
+      Dockerfile:
+        "FROM busybox\nRUN ls /sys/class/net | xargs > /nets && ip -4 -o addr show | awk '{print $2}' | xargs > /addrs\n",
+    });
+    await build(["-t", "build-net-bridge", ctx]);
+    expect(await runIn("build-net-bridge", ["cat", "/nets", "/addrs"])).toBe("eth0 lo\nlo eth0\n");
+    await build(["-t", "build-net-none", "--network", "none", ctx]);
+    expect(await runIn("build-net-none", ["cat", "/nets", "/addrs"])).toBe("lo\nlo\n");
+    expect(leftovers()).toEqual([]);
   }, 120_000);
 });

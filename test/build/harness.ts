@@ -3,9 +3,26 @@
 // what the store holds, to check that a failed build adds nothing.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { leftovers, leopard, ok, type Result, STORAGE, tempDir } from "../engine/harness.ts";
+import {
+  leftovers as engineLeftovers,
+  leopard,
+  ok,
+  type Result,
+  RUN,
+  STORAGE,
+  tempDir,
+} from "../engine/harness.ts";
 
-export { leftovers, leopard, ok, STORAGE, tempDir };
+export { leopard, ok, STORAGE, tempDir };
+
+/** The engine's leftovers, and build containers' pinned network namespaces. */
+export function leftovers(): string[] {
+  const pins = existsSync(join(RUN, "netns")) ? readdirSync(join(RUN, "netns")) : [];
+  return [
+    ...engineLeftovers(),
+    ...pins.filter((n) => n.startsWith("leopard-build-")).map((n) => `netns ${n}`),
+  ];
+}
 export type { Result };
 
 /** A build context: path → content (a string) written under a fresh directory. */
