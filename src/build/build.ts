@@ -8,6 +8,7 @@
 // a failed or interrupted build leaves no container, mount, snapshot, blob or cache entry.
 import {
   closeSync,
+  fchownSync,
   fstatSync,
   lstatSync,
   mkdirSync,
@@ -30,7 +31,7 @@ import { hostPlatform, parseConfig, parsePlatform } from "../image/oci.ts";
 import type { Store } from "../image/store.ts";
 import { unpackLayer } from "../image/unpack.ts";
 import type { StateDir } from "../state/state.ts";
-import { O_PATH, openInRoot } from "../sys/openat2.ts";
+import { O_DIRECTORY, O_NOFOLLOW, O_PATH, openInRoot } from "../sys/openat2.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { BuildCache, type History, type ImageState, stepKey } from "./cache.ts";
 import { BuildContainer } from "./container.ts";
@@ -74,6 +75,7 @@ export interface Builder {
 }
 
 const TAIL_LINES = 5;
+const O_RDONLY = 0;
 
 class Interrupted extends LeopardError {
   constructor() {
@@ -523,7 +525,7 @@ class Run {
       const destIsDir =
         e.dest.endsWith("/") || staged.kinds.some((k) => k === "dir") || readInRootIsDir(root, e.dest);
       const dest = e.dest.replace(/\/+$/, "") || "/";
-      mkdirInRoot(root, destIsDir ? dest : posix.dirname(dest));
+      mkdirOwned(root, destIsDir ? dest : posix.dirname(dest), e.chown === undefined ? undefined : owner);
       for (let k = 0; k < staged.kinds.length; k++) {
         const from = `${staged.dir}/${k}`;
         const opts = {
@@ -544,6 +546,38 @@ class Run {
         }
       }
     }
+  }
+}
+
+/**
+ * Makes a destination directory and its missing parents beneath root; with --chown the ones it
+ * made get that owner, as BuildKit and buildah do.
+ */
+function mkdirOwned(root: string, path: string, owner: { uid: number; gid: number } | undefined): void {
+  const made: string[] = [];
+  let cur = "";
+  for (const part of path.split("/").filter((p) => p !== "")) {
+    cur += `/${part}`;
+    if (!existsInRoot(root, cur)) made.push(cur);
+  }
+  mkdirInRoot(root, path);
+  if (owner === undefined) return;
+  for (const d of made) {
+    const fd = openInRoot(root, d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    try {
+      fchownSync(fd, owner.uid, owner.gid);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function existsInRoot(root: string, path: string): boolean {
+  try {
+    closeSync(openInRoot(root, path, O_PATH | O_NOFOLLOW));
+    return true;
+  } catch {
+    return false;
   }
 }
 
