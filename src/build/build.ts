@@ -6,36 +6,20 @@
 // with a history entry, the others change only the config (empty_layer). A step whose key
 // (cache.ts) is known reuses its result. The image is recorded, and tagged, only at the end:
 // a failed or interrupted build leaves no container, mount, snapshot, blob or cache entry.
-import {
-  closeSync,
-  fchownSync,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { posix } from "node:path";
-import { copyTree } from "../engine/copy.ts";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import type { EngineDirs } from "../engine/dirs.ts";
-import { readInRoot } from "../engine/exe.ts";
-import { resolveUser } from "../engine/users.ts";
-import { mkdirInRoot } from "../engine/workdir.ts";
 import { createImage } from "../image/commit.ts";
 import type { ImageRecord } from "../image/db.ts";
 import { chainIds, type Digest, shortId } from "../image/digest.ts";
 import { layerFromDir } from "../image/dir-layer.ts";
 import { hostPlatform, parseConfig, parsePlatform } from "../image/oci.ts";
 import type { Store } from "../image/store.ts";
-import { unpackLayer } from "../image/unpack.ts";
 import type { StateDir } from "../state/state.ts";
-import { O_DIRECTORY, O_NOFOLLOW, O_PATH, openInRoot } from "../sys/openat2.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { BuildCache, type History, type ImageState, stepKey } from "./cache.ts";
 import { BuildContainer } from "./container.ts";
-import { BuildContext, chmodTree, isArchive, treeDigest } from "./context.ts";
+import { BuildContext, treeDigest } from "./context.ts";
+import { type CopyEffect, placeCopy, type Staged, stageCopy } from "./copy-step.ts";
 import { DockerfileError, type Instr, parseDockerfile } from "./dockerfile.ts";
 import {
   type Effect,
@@ -75,7 +59,6 @@ export interface Builder {
 }
 
 const TAIL_LINES = 5;
-const O_RDONLY = 0;
 
 class Interrupted extends LeopardError {
   constructor() {
@@ -338,7 +321,7 @@ class Run {
     parent: ImageState,
   ): Promise<{ state: ImageState; cached: boolean }> {
     let inputs = "";
-    let staged: { dir: string; kinds: ("dir" | "file")[]; archive: boolean[] } | undefined;
+    let staged: Staged | undefined;
     if (effect.kind === "copy") {
       staged = await this.#stageCopy(stage, effect);
       inputs = treeDigest(staged.dir);
@@ -368,7 +351,8 @@ class Run {
               `RUN for ${this.o.platform} on a ${host.os}/${host.architecture} host needs emulation, which leopard build does not do`,
             );
           await this.#run(c, i, effect, meta.config);
-        } else if (staged !== undefined) await this.#place(c, effect, staged);
+        } else if (staged !== undefined)
+          await placeCopy(c.rootfs, effect, staged, (m) => this.#say(`WARNING: ${m}`));
         this.#check();
         const layer = await layerFromDir(this.b.store, c.diffDir, { exclude: c.exclude });
         state = { ...meta, key, layers: [...parent.layers, layer], history: [...parent.history, h] };
@@ -415,182 +399,29 @@ class Run {
     }
   }
 
-  /** Stages a COPY/ADD's sources: staged/<n> holds source n (a file by its name, a directory's contents). */
-  async #stageCopy(
-    stage: number,
-    e: Extract<Effect, { kind: "copy" }>,
-  ): Promise<{ dir: string; kinds: ("dir" | "file")[]; archive: boolean[] }> {
-    const what = e.add ? "ADD" : "COPY";
+  /** Stages a COPY/ADD's sources (copy-step.ts), from an earlier stage's or an image's files with --from. */
+  async #stageCopy(stage: number, e: CopyEffect): Promise<Staged> {
     const dir = this.#temp("stage");
-    const kinds: ("dir" | "file")[] = [];
-    const archive: boolean[] = [];
-    let n = 0;
-    const next = () => {
-      const d = `${dir}/${n++}`;
-      mkdirSync(d);
-      return d;
-    };
-    if (e.from !== undefined) {
-      const ref = stageRef(this.plan.stages, e.from, stage);
-      let src: ImageState;
-      if (ref !== undefined) src = this.#done.get(ref) as ImageState;
-      else {
-        try {
-          src = await this.#base({ kind: "image", ref: e.from });
-        } catch (err) {
-          throw new LeopardError(
-            "not-found",
-            `${what} --from=${e.from}: no stage of that name, and no such image (${describe(err)})`,
-          );
-        }
-      }
-      const c = await this.#container(src);
+    if (e.from === undefined) return await stageCopy(e, dir, { context: this.#context, dir: this.o.context });
+    const what = e.add ? "ADD" : "COPY";
+    const ref = stageRef(this.plan.stages, e.from, stage);
+    let src: ImageState;
+    if (ref !== undefined) src = this.#done.get(ref) as ImageState;
+    else {
       try {
-        for (const s of e.sources) {
-          const into = next();
-          const path = posix.resolve("/", s);
-          const isDir = readInRootIsDir(c.rootfs, path);
-          await copyTree(
-            { root: c.rootfs, path: isDir ? `${path}/.` : path },
-            { path: `${into}/` },
-            {
-              followLink: false,
-              archive: true,
-              owner: { uid: 0, gid: 0 },
-              dropSetid: false,
-              warn: () => undefined,
-            },
-          ).catch((err) => {
-            throw new LeopardError("not-found", `${what} --from=${e.from}: source "${s}": ${describe(err)}`);
-          });
-          kinds.push(isDir ? "dir" : "file");
-          archive.push(false);
-        }
-      } finally {
-        await this.#drop(c);
-      }
-    } else {
-      for (const s of e.sources) {
-        const inline = e.inline?.[s];
-        if (inline !== undefined) {
-          const into = next();
-          writeFileSync(`${into}/${s.slice(2)}`, inline, { mode: 0o644 });
-          kinds.push("file");
-          archive.push(false);
-          continue;
-        }
-        if (/^[a-z]+:\/\//i.test(s))
-          throw new LeopardError("unsupported", `${what} of a URL ("${s}") is not supported`);
-        for (const rel of this.#context.resolve(s, what)) {
-          const into = next();
-          const full = `${this.o.context}/${rel}`;
-          if (e.add && lstatSync(full).isFile() && isArchive(full)) {
-            await unpackLayer(full, into);
-            kinds.push("dir");
-            archive.push(true);
-          } else {
-            kinds.push(this.#context.stage(rel, into));
-            archive.push(false);
-          }
-        }
-      }
-    }
-    if (e.chmod !== undefined) chmodTree(dir, e.chmod);
-    if (kinds.length > 1 && !e.dest.endsWith("/"))
-      throw new LeopardError(
-        "invalid-argument",
-        `${what} of more than one file needs a destination directory ending in "/" ("${e.dest}")`,
-      );
-    return { dir, kinds, archive };
-  }
-
-  /** Writes the staged sources into the container's root filesystem, docker's COPY rules. */
-  async #place(
-    c: BuildContainer,
-    e: Extract<Effect, { kind: "copy" }>,
-    staged: { dir: string; kinds: ("dir" | "file")[]; archive: boolean[] },
-  ): Promise<void> {
-    {
-      const root = c.rootfs;
-      let owner = { uid: 0, gid: 0 };
-      if (e.chown !== undefined) {
-        const [u = "", g] = e.chown.split(":");
-        const r = resolveUser(
-          g === undefined ? u : `${u}:${g}`,
-          readInRoot(root, "/etc/passwd"),
-          readInRoot(root, "/etc/group"),
+        src = await this.#base({ kind: "image", ref: e.from });
+      } catch (err) {
+        throw new LeopardError(
+          "not-found",
+          `${what} --from=${e.from}: no stage of that name, and no such image (${describe(err)})`,
         );
-        owner = { uid: r.uid, gid: g === undefined && /^\d+$/.test(u) ? r.uid : r.gid };
-      }
-      const destIsDir =
-        e.dest.endsWith("/") || staged.kinds.some((k) => k === "dir") || readInRootIsDir(root, e.dest);
-      const dest = e.dest.replace(/\/+$/, "") || "/";
-      mkdirOwned(root, destIsDir ? dest : posix.dirname(dest), e.chown === undefined ? undefined : owner);
-      for (let k = 0; k < staged.kinds.length; k++) {
-        const from = `${staged.dir}/${k}`;
-        const opts = {
-          followLink: false,
-          archive: (staged.archive[k] ?? false) && e.chown === undefined,
-          owner,
-          dropSetid: false,
-          warn: (m: string) => this.#say(`WARNING: ${m}`),
-        };
-        if (staged.kinds[k] === "dir") await copyTree({ path: `${from}/.` }, { root, path: dest }, opts);
-        else {
-          const name = readdirSync(from)[0] ?? "";
-          await copyTree(
-            { path: `${from}/${name}` },
-            { root, path: destIsDir ? `${dest === "/" ? "" : dest}/` : dest },
-            opts,
-          );
-        }
       }
     }
-  }
-}
-
-/**
- * Makes a destination directory and its missing parents beneath root; with --chown the ones it
- * made get that owner, as BuildKit and buildah do.
- */
-function mkdirOwned(root: string, path: string, owner: { uid: number; gid: number } | undefined): void {
-  const made: string[] = [];
-  let cur = "";
-  for (const part of path.split("/").filter((p) => p !== "")) {
-    cur += `/${part}`;
-    if (!existsInRoot(root, cur)) made.push(cur);
-  }
-  mkdirInRoot(root, path);
-  if (owner === undefined) return;
-  for (const d of made) {
-    const fd = openInRoot(root, d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    const c = await this.#container(src);
     try {
-      fchownSync(fd, owner.uid, owner.gid);
+      return await stageCopy(e, dir, { root: c.rootfs });
     } finally {
-      closeSync(fd);
+      await this.#drop(c);
     }
-  }
-}
-
-function existsInRoot(root: string, path: string): boolean {
-  try {
-    closeSync(openInRoot(root, path, O_PATH | O_NOFOLLOW));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readInRootIsDir(root: string, path: string): boolean {
-  let fd: number;
-  try {
-    fd = openInRoot(root, path, O_PATH);
-  } catch {
-    return false;
-  }
-  try {
-    return fstatSync(fd).isDirectory();
-  } finally {
-    closeSync(fd);
   }
 }
