@@ -87,6 +87,7 @@ export async function build(b: Builder, o: BuildOptions): Promise<ImageRecord> {
     let img: ImageRecord;
     {
       using _w = await b.store.writerLock();
+      await BuildContainer.sweep(b.store, b.dirs, b.oci);
       img = await run.all();
     }
     return img;

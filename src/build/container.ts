@@ -19,7 +19,7 @@ import { resolveUser } from "../engine/users.ts";
 import { mkdirInRoot } from "../engine/workdir.ts";
 import type { Digest } from "../image/digest.ts";
 import { lgetxattr } from "../image/ffi.ts";
-import { type PreparedRootfs, prepareRootfs } from "../image/rootfs.ts";
+import { type PreparedRootfs, prepareRootfs, removeRootfs } from "../image/rootfs.ts";
 import type { Store } from "../image/store.ts";
 import * as runtime from "../runtime/lifecycle.ts";
 import { run } from "../runtime/run.ts";
@@ -56,8 +56,34 @@ export class BuildContainer {
     readonly store: Store,
     readonly dirs: EngineDirs,
     readonly oci: StateDir,
+    id?: string,
   ) {
-    this.id = `leopard-build-${randomBytes(8).toString("hex")}`;
+    this.id = id ?? `leopard-build-${process.pid}-${randomBytes(6).toString("hex")}`;
+  }
+
+  /**
+   * Removes what builds killed outright (SIGKILL, a crash) left: their containers' processes,
+   * runtime state, network namespaces and root filesystems. A build's containers carry its pid;
+   * only those of processes that are gone are touched.
+   */
+  static async sweep(store: Store, dirs: EngineDirs, oci: StateDir): Promise<string[]> {
+    const swept: string[] = [];
+    let names: string[] = [];
+    try {
+      names = readdirSync(containerDir(dirs, "")).filter((n) => n.startsWith("leopard-build-"));
+    } catch {}
+    for (const id of names) {
+      const pid = Number(/^leopard-build-(\d+)-/.exec(id)?.[1]);
+      if (!Number.isInteger(pid) || alive(pid)) continue;
+      const c = new BuildContainer(store, dirs, oci, id);
+      c.#netns = true;
+      await runtime.remove(oci, id, true).catch(() => undefined);
+      await c.#detach().catch(() => undefined);
+      await removeRootfs(store, id).catch(() => undefined);
+      rmSync(containerDir(dirs, id), { recursive: true, force: true });
+      swept.push(id);
+    }
+    return swept;
   }
 
   /** A container on the layers `chain` (lowest first); image names what they came from. */
@@ -276,5 +302,14 @@ function isLink(p: string): boolean {
     return lstatSync(p).isSymbolicLink();
   } catch {
     return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -107,4 +107,26 @@ describe("leopard build refuses bad input and leaves nothing behind", () => {
     expect(await storeListing()).toEqual(before);
     expect(leftovers()).toEqual([]);
   }, 60_000);
+
+  test("a build killed outright (SIGKILL) mid-RUN is cleaned up by the next build", async () => {
+    const before = await storeListing();
+    const ctx = context({ Dockerfile: "FROM busybox\nRUN echo started; sleep 60\n" });
+    const p = Bun.spawn([LEOPARD, "build", "--no-cache", ctx], { env: ENV, stdout: "pipe", stderr: "pipe" });
+    const reader = p.stdout.getReader();
+    let out = "";
+    while (!out.includes("started\n")) {
+      const r = await reader.read();
+      if (r.done) break;
+      out += new TextDecoder().decode(r.value);
+    }
+    p.kill("SIGKILL");
+    await p.exited;
+    // What it left: its container (directory, mount, runtime state, cgroup, namespace).
+    expect(leftovers().length).toBeGreaterThan(0);
+    const next = context({ Dockerfile: "FROM busybox\nRUN exit 7\n" });
+    const r = await leopard(["build", "-q", next]);
+    expect(r.err).toBe(`leopard: build ${next}: Dockerfile:2: RUN exit 7 exited with code 7\n`);
+    expect(await storeListing()).toEqual(before);
+    expect(leftovers()).toEqual([]);
+  }, 60_000);
 });
