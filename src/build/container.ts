@@ -73,8 +73,8 @@ export class BuildContainer {
       names = readdirSync(containerDir(dirs, "")).filter((n) => n.startsWith("leopard-build-"));
     } catch {}
     for (const id of names) {
-      const pid = Number(/^leopard-build-(\d+)-/.exec(id)?.[1]);
-      if (!Number.isInteger(pid) || alive(pid)) continue;
+      const pid = builderPid(id);
+      if (pid === undefined || alive(pid)) continue;
       const c = new BuildContainer(store, dirs, oci, id);
       c.#netns = true;
       await runtime.remove(oci, id, true).catch(() => undefined);
@@ -303,6 +303,24 @@ function isLink(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The pid of the build a build container belongs to, when `id` names one. */
+export function builderPid(id: string): number | undefined {
+  const pid = Number(/^leopard-build-(\d+)-[0-9a-f]+$/.exec(id)?.[1]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Build containers of builds still running, among the directories under the storage. */
+export function liveBuildContainers(dirs: EngineDirs): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(containerDir(dirs, ""));
+  } catch {}
+  return names.filter((n) => {
+    const pid = builderPid(n);
+    return pid !== undefined && alive(pid);
+  });
 }
 
 function alive(pid: number): boolean {

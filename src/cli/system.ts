@@ -153,15 +153,19 @@ export const systemPruneVerb: Verb = {
         await removeContainer(engine, live, { force: false, volumes: v["volumes"] === true });
         removed++;
       }
+      // What builds killed outright left; the containers of builds still running are theirs.
+      const { BuildContainer, liveBuildContainers } = await import("../build/container.ts");
+      await BuildContainer.sweep(engine.store, engine.dirs, engine.oci);
+      const building = liveBuildContainers(engine.dirs);
       // Network leftovers of containers that no longer exist (a crashed command, a lost /run).
       const { pruneNetworking } = await import("../network/index.ts");
       const { networkPathsFor } = await import("../engine/network-cni.ts");
-      const report = await pruneNetworking(
-        networkPathsFor(engine.dirs),
-        engine.db.all().map((c) => c.id),
-      );
+      const report = await pruneNetworking(networkPathsFor(engine.dirs), [
+        ...engine.db.all().map((c) => c.id),
+        ...building,
+      ]);
       // Runtime state and root filesystems whose container record is gone.
-      const known = new Set(engine.db.all().map((c) => c.id));
+      const known = new Set([...engine.db.all().map((c) => c.id), ...building]);
       const runtime = await import("../runtime/lifecycle.ts");
       for (const id of engine.oci.ids()) {
         if (!known.has(id)) await runtime.remove(engine.oci, id, true).catch(() => undefined);

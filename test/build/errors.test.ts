@@ -3,7 +3,7 @@
 // no build container, runtime state, mount or cgroup — also when ctrl-c (SIGINT) stops a RUN.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { ENV, LEOPARD } from "../engine/harness.ts";
-import { busybox, context, leftovers, leopard, storeListing } from "./harness.ts";
+import { busybox, context, leftovers, leopard, ok, storeListing } from "./harness.ts";
 
 beforeAll(busybox, 120_000);
 
@@ -127,6 +127,25 @@ describe("leopard build refuses bad input and leaves nothing behind", () => {
     const r = await leopard(["build", "-q", next]);
     expect(r.err).toBe(`leopard: build ${next}: Dockerfile:2: RUN exit 7 exited with code 7\n`);
     expect(await storeListing()).toEqual(before);
+    expect(leftovers()).toEqual([]);
+  }, 60_000);
+
+  test("system prune during a build leaves the running step alone", async () => {
+    const ctx = context({ Dockerfile: "FROM busybox\nRUN echo started; sleep 60\n" });
+    const p = Bun.spawn([LEOPARD, "build", "--no-cache", ctx], { env: ENV, stdout: "pipe", stderr: "pipe" });
+    const reader = p.stdout.getReader();
+    let out = "";
+    while (!out.includes("started\n")) {
+      const r = await reader.read();
+      if (r.done) break;
+      out += new TextDecoder().decode(r.value);
+    }
+    const during = leftovers().filter((l) => l.includes("leopard-build-"));
+    expect(during.some((l) => l.startsWith("runtime state"))).toBe(true);
+    await ok(["system", "prune", "-f"]);
+    expect(leftovers().filter((l) => l.includes("leopard-build-"))).toEqual(during);
+    p.kill("SIGINT");
+    expect(await p.exited).toBe(1);
     expect(leftovers()).toEqual([]);
   }, 60_000);
 });
