@@ -118,8 +118,13 @@ const IMAGE_SUBVERBS: Record<string, () => Promise<Verb>> = {
   prune: async () => (await import("./image-prune.ts")).pruneVerb,
 };
 
+const BUILDER_SUBVERBS: Record<string, () => Promise<Verb>> = {
+  prune: async () => (await import("./builder.ts")).builderPruneVerb,
+};
+
 const GROUPS: Record<string, Record<string, () => Promise<Verb>>> = {
   image: IMAGE_SUBVERBS,
+  builder: BUILDER_SUBVERBS,
   container: CONTAINER_SUBVERBS,
   volume: VOLUME_SUBVERBS,
   system: SYSTEM_SUBVERBS,
@@ -165,7 +170,8 @@ Images:
   inspect   show an image's configuration as JSON
   tag       give an image another name
   rmi       remove images
-  image     image prune | ls | rm | inspect | pull | import | load | save | tag
+  image     image prune | ls | rm | inspect | pull | import | load | save | tag | build | push
+  builder   builder prune: forget the build cache and the layers only it kept
   login     store credentials for a registry
   logout    remove stored credentials
 

@@ -182,6 +182,10 @@ export class Store {
     }
   }
 
+  #buildCacheLayers(): string[] {
+    return buildCacheLayers(this.root);
+  }
+
   #blobLock(d: Digest): string {
     return `${this.root}/locks/blob-${hexOf(d)}`;
   }
@@ -422,6 +426,7 @@ export class Store {
       live.add(hexOf(img.manifestDigest));
       for (const l of img.layers) live.add(hexOf(l.digest));
     }
+    for (const d of this.#buildCacheLayers()) live.add(d);
     for (const hex of readdirSync(`${this.root}/blobs/sha256`)) {
       if (live.has(hex)) continue;
       const p = `${this.root}/blobs/sha256/${hex}`;
@@ -432,6 +437,28 @@ export class Store {
     }
     return out;
   }
+}
+
+/**
+ * The layer blobs the build cache keeps (src/build/cache.ts writes <root>/build-cache/*.json,
+ * each with a "layers" array of descriptors): hex digests.
+ */
+function buildCacheLayers(root: string): string[] {
+  const out: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(`${root}/build-cache`).filter((n) => n.endsWith(".json"));
+  } catch {}
+  for (const n of names) {
+    try {
+      const s = JSON.parse(readFileSync(`${root}/build-cache/${n}`, "utf8")) as {
+        layers?: { digest?: unknown }[];
+      };
+      for (const l of s.layers ?? [])
+        if (typeof l.digest === "string" && isDigest(l.digest)) out.push(hexOf(l.digest));
+    } catch {}
+  }
+  return out;
 }
 
 function alive(pid: number): boolean {

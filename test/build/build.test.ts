@@ -245,4 +245,22 @@ describe("leopard build", () => {
     expect(await runIn("build-net-none", ["cat", "/nets", "/addrs"])).toBe("lo\nlo\n");
     expect(leftovers()).toEqual([]);
   }, 120_000);
+
+  test("the cache keeps its layers through collection (a failed build, rmi) until builder prune", async () => {
+    const ctx = context({
+      Dockerfile: "FROM busybox AS b\nRUN echo kept > /kept\nFROM busybox\nCOPY --from=b /kept /copied\n",
+    });
+    await build(["-t", "build-kept", ctx]);
+    // The builder stage's layer is in no image; a failing build collects what no image or cache entry holds.
+    await ok(["rmi", "build-kept"]);
+    const bad = context({ Dockerfile: "FROM busybox\nRUN exit 1\n" });
+    expect((await leopard(["build", bad])).code).toBe(1);
+    const again = await ok(["build", "-t", "build-kept", ctx]);
+    expect(again.match(/--> Using cache/g)?.length).toBe(2);
+    expect(await runIn("build-kept", ["cat", "/copied"])).toBe("kept\n");
+    const pruned = await ok(["builder", "prune", "-f"]);
+    expect(pruned).toMatch(/^removed \d+ cache entries; reclaimed \d+ bytes in [1-9]\d* blobs\n$/);
+    const after = await ok(["build", "-t", "build-kept", ctx]);
+    expect(after).not.toContain("Using cache");
+  }, 120_000);
 });
