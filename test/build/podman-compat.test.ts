@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Dockerfile variables, not templates
 // leopard build beside podman build, through a registry: the same Dockerfile built FROM the same
 // imported busybox by both; leopard pushes its image and podman pushes its own to a loopback
 // docker-registry; podman pulls and runs leopard's, leopard pulls and runs podman's, and each
@@ -14,15 +15,19 @@ import { leopard, ok, tempDir } from "./harness.ts";
 const CGROUP_PARENT = `/leopard-test/podmanbuild-${process.pid}`;
 
 const LISTING =
-  "for p in /app /app/a.txt /app/sub /app/sub/b.txt /app/out.txt /owned /owned/one.txt /empty /link /hard /suid; do stat -c '%n %a %U:%G %F' $p; done; stat -c '%n %h' /hard; readlink /link; test -e /bin/vi || echo novi; id -un";
+  "for p in /app /app/a.txt /app/sub /app/sub/b.txt /app/out.txt /owned /owned/one.txt /empty /link /hard /suid; do stat -c '%n %a %U:%G %F' $p; done; stat -c '%n %h' /hard; readlink /link; test -e /bin/vi || echo novi; ls -A /app | xargs; cat /app/gen; id -un";
 
 const DOCKERFILE = [
-  `FROM ${IMAGE}`,
+  "ARG BASE=unset",
+  "FROM ${BASE} AS gen",
+  "RUN echo generated > /gen && rm /bin/ls",
+  "FROM ${BASE}",
   "ARG WHO=world",
   'ENV GREETING="hello there"',
   "WORKDIR /app",
   "COPY files/ ./",
   "COPY --chown=nobody:nogroup one.txt /owned/",
+  "COPY --from=gen /gen ./",
   'RUN echo "$GREETING $WHO" > out.txt && mkdir /empty && ln -s /app/out.txt /link && ln /app/out.txt /hard && cp /bin/busybox /suid && chmod 4755 /suid && rm /bin/vi',
   'LABEL org.example.k="v w"',
   "EXPOSE 8080 53/udp",
@@ -46,6 +51,8 @@ const EXPECTED = [
   "/hard 2",
   "/app/out.txt",
   "novi",
+  "a.txt gen out.txt sub",
+  "generated",
   "nobody",
   "",
 ].join("\n");
@@ -94,6 +101,8 @@ describe.skipIf(!PODMAN)(
       const files: Record<string, string> = {
         Dockerfile: DOCKERFILE,
         "files/a.txt": "A\n",
+        "files/debug.log": "excluded\n",
+        ".dockerignore": "**/*.log\n",
         "files/sub/b.txt": "B\n",
         "one.txt": "1\n",
       };
@@ -103,9 +112,9 @@ describe.skipIf(!PODMAN)(
       }
       leoRef = `${reg.host}/built/leopard:1`;
       podRef = `${reg.host}/built/podman:1`;
-      await ok(["build", "-q", "--network", "none", "-t", leoRef, ctx]);
+      await ok(["build", "-q", "--network", "none", "--build-arg", `BASE=${IMAGE}`, "-t", leoRef, ctx]);
       await ok(["push", leoRef]);
-      podman(["build", "-q", "--network", "none", "-t", podRef, ctx]);
+      podman(["build", "-q", "--network", "none", "--build-arg", `BASE=${IMAGE}`, "-t", podRef, ctx]);
       podman(["push", "--tls-verify=false", podRef]);
       podman(["pull", "-q", "--tls-verify=false", leoRef]);
       await ok(["pull", "-q", podRef]);
