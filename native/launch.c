@@ -149,7 +149,7 @@ static int newer(const struct timespec *a, const struct timespec *b) {
   return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
-/* Whether any .ts file under dir is newer than t (what `find -newer` answered before). */
+/* Whether any .ts source (not a test) under dir is newer than t (what `find -newer` answered). */
 static int tree_newer(int dirfd, const struct timespec *t, int depth) {
   if (depth > 16) return 0;
   DIR *d = fdopendir(dirfd);
@@ -168,6 +168,8 @@ static int tree_newer(int dirfd, const struct timespec *t, int depth) {
     }
     size_t len = strlen(e->d_name);
     if (len < 3 || strcmp(e->d_name + len - 3, ".ts") != 0) continue;
+    /* Tests are not in the bundle: an edited test must not make the bundle look stale. */
+    if (len >= 8 && strcmp(e->d_name + len - 8, ".test.ts") == 0) continue;
     struct stat st;
     if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && newer(&st.st_mtim, t)) found = 1;
   }

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 const MAY_IMPORT: Record<string, readonly string[]> = {
   util: [],
   sys: ["util"],
-  spec: ["util"],
+  spec: ["sys", "util"], // reading config.json and looking at the bundle go through src/sys
   protocol: ["util"],
   plan: ["spec", "protocol", "util"],
   seccomp: ["spec", "sys", "util"],

@@ -3,12 +3,13 @@
 // spawn, the PLAN frame, and every message back, each handled by one typed handler in the order
 // the plan fixes (src/protocol/sequence.ts; the ladder is in src/protocol/ops.ts above SyncTag).
 // A timeout bounds each wait; on any failure what exists is killed before the error is thrown.
-import { writeFileSync } from "node:fs";
+
 import type { Step } from "../plan/plan.ts";
 import { decodeMessage, type HelperMessage, ProtocolError } from "../protocol/decode.ts";
 import { planFrame, resumeFrame } from "../protocol/encode.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { type Expected, MessageSequence } from "../protocol/sequence.ts";
+import { writeFileSync } from "../sys/fs-sync.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair, TimeoutError } from "../sys/seqpacket.ts";
 import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";

@@ -1,13 +1,14 @@
 // The host side of idmapped bind mounts: for each one the plan asks for (src/plan/idmap.ts, which
 // also says why this happens here and not in the helper), a detached clone of the source with
 // MOUNT_ATTR_IDMAP applied, to be inherited by the helper and attached by a MOVE_MOUNT op.
-import { openSync, writeFileSync } from "node:fs";
+
 import { type IdmapRequest, mapText } from "../plan/idmap.ts";
 import { MOUNT_ATTR } from "../plan/mount-options.ts";
 import { CLONE } from "../plan/types.ts";
 import { decodeMessage } from "../protocol/decode.ts";
 import { planFrame } from "../protocol/encode.ts";
 import { SyncTag } from "../protocol/ops.ts";
+import { openSync, writeFileSync } from "../sys/fs-sync.ts";
 import { hostToolEnv } from "../sys/host-tool.ts";
 import { SysError } from "../sys/libc.ts";
 import { mountSetattrFd, openTreeClone } from "../sys/mount-api.ts";

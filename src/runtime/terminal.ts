@@ -1,8 +1,8 @@
 // The foreground side of run and exec: the caller's terminal relayed through the container's pty
 // master, and the caller's signals forwarded to the container's process until it exits.
 import { ptr } from "bun:ffi";
-import { closeSync, createReadStream, writeSync } from "node:fs";
 import { taint } from "../sys/caller.ts";
+import { closeSync, writeSync } from "../sys/fs-sync.ts";
 import { writeAll } from "../sys/io.ts";
 import { libc } from "../sys/libc.ts";
 import type { HelperProcess } from "./spawn.ts";
@@ -43,6 +43,8 @@ export function relayTerminal(master: number, handlers: Map<string, () => void>)
   };
   stdin.on("data", onData);
   return new Promise((resolveDone) => {
+    // node:fs only here, with a terminal: it costs ~10 ms to load (see src/sys/fs-sync.ts).
+    const { createReadStream } = require("node:fs") as typeof import("node:fs");
     const out = createReadStream("", { fd: master, autoClose: false });
     const finish = () => {
       stdin.off("data", onData);
