@@ -454,6 +454,21 @@ describe.skipIf(!DOCKER || !DOCKERD)("leopard and docker, the same command lines
       return `volume rm: ${v.code} ${/image/.test(v.stderr)}; container prune: ${p.code} ${/image/.test(p.stderr)}`;
     });
     same(
+      "ps --format json: one object per line, docker's fields",
+      "1 fmtjson running",
+      (s) =>
+        detached(s, "fmtjson", [], () => {
+          const lines = out(s.cli(["ps", "--filter", "name=fmtjson", "--format", "json"])).split("\n");
+          try {
+            const rows = lines.map((l) => JSON.parse(l) as { Names: string; State: string });
+            return `${rows.length} ${rows[0]?.Names} ${rows[0]?.State}`;
+          } catch {
+            return `not json: ${lines.join(" ")}`;
+          }
+        }),
+      { docker20: "not json: json" },
+    );
+    same(
       "volume prune keeps named volumes without -a",
       "named kept",
       (s) => {
