@@ -225,7 +225,6 @@ export const statsVerb: Verb = {
         const first = list.map(sample);
         await Bun.sleep(500);
         const rows: string[][] = [];
-        const json: unknown[] = [];
         const objs: object[] = [];
         for (const f of first) {
           const s = sample(f.c);
@@ -253,20 +252,9 @@ export const statsVerb: Verb = {
           };
           objs.push(row);
           rows.push([row.ID, row.Name, row.CPUPerc, row.MemUsage, row.MemPerc, row.NetIO, row.PIDs]);
-          json.push({
-            ID: f.c.id,
-            Name: f.c.name,
-            CPUPerc: cpu,
-            MemUsage: mem,
-            MemLimit: lim,
-            NetRx: rx,
-            NetTx: tx,
-            PIDs: pids,
-          });
         }
         const format = str(v, "format");
-        if (format === "json") process.stdout.write(`${JSON.stringify(json)}\n`);
-        else if (isTemplate(format)) {
+        if (isTemplate(format)) {
           if (v["no-stream"] !== true) process.stdout.write("\x1b[2J\x1b[H");
           process.stdout.write(
             formatRows(

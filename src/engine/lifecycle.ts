@@ -13,7 +13,7 @@ import type { ContainerRecord, EngineState } from "./db.ts";
 import { exitDir, socketDir } from "./dirs.ts";
 import type { Engine } from "./engine.ts";
 import { attachNetwork, detachNetwork } from "./network.ts";
-import { withForegroundStdio } from "./stdio.ts";
+import { ttyLog, withForegroundStdio } from "./stdio.ts";
 
 const short = (id: string): string => id.slice(0, 12);
 
@@ -186,17 +186,19 @@ export async function runForeground(engine: Engine, rec: ContainerRecord): Promi
     // keep: finish() reads the cgroup's OOM count before it removes the runtime's state.
     const go = () => run({ id: rec.id, bundle: engine.bundle(rec.id), state: engine.oci, keep: true });
     // As docker: stdin only with -i, the output logged too (not with --rm: nothing would read it).
-    // A terminal (-t) is relayed by the runtime as it is.
+    // A terminal (-t) is relayed by the runtime, keystrokes only with -i, its output logged as
+    // docker logs a tty's: one stream, stdout.
     const c = rec.config;
+    const logPath = c.autoRemove ? undefined : `${engine.bundle(rec.id)}/ctr.log`;
     code = c.tty
-      ? await go()
-      : await withForegroundStdio(
-          {
-            stdin: c.interactive,
-            logPath: c.autoRemove ? undefined : `${engine.bundle(rec.id)}/ctr.log`,
-          },
-          go,
-        );
+      ? await run({
+          id: rec.id,
+          bundle: engine.bundle(rec.id),
+          state: engine.oci,
+          keep: true,
+          relay: { stdin: c.interactive, log: logPath === undefined ? undefined : ttyLog(logPath) },
+        })
+      : await withForegroundStdio({ stdin: c.interactive, logPath }, go);
   } catch (e) {
     await finish(engine, { ...rec, foreground: true }, 125);
     throw e;

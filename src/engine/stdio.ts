@@ -21,6 +21,17 @@ export interface ForegroundStdio {
   logPath?: string | undefined;
 }
 
+/** A `-t` container's output appended to its log as docker logs a tty: one stream, stdout. */
+export function ttyLog(logPath: string): (chunk: Uint8Array) => void {
+  return (c) => {
+    try {
+      appendFileSync(logPath, logRecords("stdout", Buffer.from(c).toString("utf8"), logTime()));
+    } catch {
+      // The log is a copy for `leopard logs`: a failed append must not stop the relay.
+    }
+  };
+}
+
 /** Reads a pipe until EOF, passing each chunk on; the stream closes the fd at its end. */
 async function pump(fd: number, each: (chunk: Uint8Array) => void): Promise<void> {
   for await (const chunk of createReadStream("", { fd })) each(chunk as Buffer);
