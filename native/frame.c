@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "helper.h"
 
 struct lp_error lp_err = { .index = LP_NO_OP, .status = 1 };
@@ -181,26 +182,7 @@ int lp_recv_plan(int sock, struct lp_plan *plan) {
 
 /* One sendmsg of `len` bytes, optionally passing one fd with SCM_RIGHTS. errno on failure. */
 int lp_send_raw(int sock, const void *data, size_t len, int passfd) {
-  struct iovec iov = { (void *)data, len };
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-  if (passfd >= 0) {
-    memset(&control, 0, sizeof(control));
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof(control.buf);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &passfd, sizeof(int));
-  }
-  ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n < 0 ? -1 : 0;
+  return lp_send_fds(sock, data, len, &passfd, passfd >= 0 ? 1 : 0);
 }
 
 /* One frame in one datagram. Leaves lp_err alone; errno on failure. */
