@@ -1,6 +1,6 @@
-/* fdpass.c: see fdpass.h. */
+/* fdpass.c: see common.h. */
 #define _GNU_SOURCE
-#include "fdpass.h"
+#include "common.h"
 
 #include <errno.h>
 #include <string.h>

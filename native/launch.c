@@ -71,7 +71,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fdpass.h"
+#include "common.h"
 #include "wire.h"
 
 #ifndef LAUNCH_NAME
@@ -399,23 +399,25 @@ static int spawn(struct served *s, char *msg, size_t len, const int *att, int na
   }
   int ep[2];
   if (pipe2(ep, O_CLOEXEC) < 0) die("pipe2");
+  autoclose int ep_r = ep[0];
+  autoclose int ep_w = ep[1];
   pid_t pid = fork();
   if (pid == 0) {
-    close(ep[0]);
-    exec_child(argv, envp, cwd, targets, sources, nmap, ep[1]);
+    lp_closep(&ep_r);
+    exec_child(argv, envp, cwd, targets, sources, nmap, ep_w);
   }
-  close(ep[1]);
+  lp_closep(&ep_w);
   free(envp);
   int err = 0;
   if (pid < 0)
     err = errno;
   else {
     ssize_t r;
-    do r = read(ep[0], &err, sizeof err);
+    do r = read(ep_r, &err, sizeof err);
     while (r < 0 && errno == EINTR);
     if (r != (ssize_t)sizeof err) err = 0;
   }
-  close(ep[0]);
+  lp_closep(&ep_r);
   char num[32];
   if (err != 0) {
     if (pid > 0) waitpid(pid, NULL, 0);
@@ -489,21 +491,18 @@ static int serve(int argc, char **argv, const char *stamp) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof addr.sun_path) return not_served("socket path too long", path);
   strcpy(addr.sun_path, path);
-  int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  /* Closed (hung up) and freed on every return: before running directly, a worker that takes
+   * the call later must find us gone. */
+  autoclose int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (sock < 0) return not_served("socket", strerror(errno));
-  if (connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) {
-    int e = errno;
-    close(sock);
-    return not_served(path, strerror(e));
-  }
+  if (connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) return not_served(path, strerror(errno));
   struct ucred cred;
   socklen_t clen = sizeof cred;
-  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.uid != geteuid()) {
-    close(sock);
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.uid != geteuid())
     return not_served("the server runs as another user", NULL);
-  }
   /* The request. */
-  struct buf b = {.p = malloc(MAX_MSG), .len = 0, .cap = MAX_MSG};
+  autofree char *msg = malloc(MAX_MSG);
+  struct buf b = {.p = msg, .len = 0, .cap = MAX_MSG};
   if (!b.p) die("malloc");
   char cwd[PATH_MAX];
   struct rlimit nofile;
@@ -527,11 +526,7 @@ static int serve(int argc, char **argv, const char *stamp) {
   for (char **e = environ; *e; e++) envc++;
   bad = bad || putnum(&b, envc);
   for (char **e = environ; *e && !bad; e++) bad = put(&b, *e);
-  if (bad || lp_send_fds(sock, b.p, b.len, NULL, 0) != 0) {
-    close(sock);
-    free(b.p);
-    return not_served("cannot send the request", NULL);
-  }
+  if (bad || lp_send_fds(sock, b.p, b.len, NULL, 0) != 0) return not_served("cannot send the request", NULL);
 
   /* Once the worker says "A", signals go to it and children are reported to it. (SO_PEERCRED
    * names the process that called listen(), the supervisor, not the worker that accepted.) */
@@ -551,8 +546,6 @@ static int serve(int argc, char **argv, const char *stamp) {
     if (!accepted && left <= 0) {
       /* No worker took the call (a wedged or overloaded server): hang up, so that one taking it
        * later finds us gone before it acts ("A" waits for our "G"), and run directly. */
-      close(sock);
-      free(b.p);
       return not_served("no worker took the call in time", NULL);
     }
     int ready = poll(p, 2, left > INT_MAX ? INT_MAX : (int)left);
@@ -575,7 +568,6 @@ static int serve(int argc, char **argv, const char *stamp) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 && !accepted) {
       /* Never taken by a worker (the server stopped with us in its queue): nothing happened. */
-      close(sock);
       return not_served("the server closed the connection", NULL);
     }
     if (n < 0) die("recvmsg from the leopard server");
@@ -602,12 +594,8 @@ static int serve(int argc, char **argv, const char *stamp) {
          * open since main() (a closed one became /dev/null), so never our own socket. */
         static const int stdio[3] = {0, 1, 2};
         static const char go[2] = {LW_GO, 0};
-        if (lp_send_fds(sock, go, sizeof go, stdio, 3) != 0) {
-          /* The worker is gone before it acted: nothing happened. */
-          close(sock);
-          free(b.p);
+        if (lp_send_fds(sock, go, sizeof go, stdio, 3) != 0) /* the worker is gone before it acted */
           return not_served("the server closed the connection", NULL);
-        }
         accepted = 1;
         if (n > 2) worker_pid = atoi(b.p + 2);
         struct sigaction fw = {.sa_handler = forward, .sa_flags = SA_RESTART};
@@ -618,10 +606,7 @@ static int serve(int argc, char **argv, const char *stamp) {
       case LW_EXIT:
         return atoi(b.p + 2) & 0xff;
       case LW_FALLBACK:
-        if (!accepted && s.nchildren == 0) {
-          close(sock);
-          return not_served("the worker declined", n > 2 ? b.p + 2 : NULL);
-        }
+        if (!accepted && s.nchildren == 0) return not_served("the worker declined", n > 2 ? b.p + 2 : NULL);
         rc = -1;
         break;
       case LW_SPAWN:
