@@ -96,7 +96,9 @@ function logError(g: Globals | undefined, msg: string): void {
       : `time="${time}" level=error msg="${msg.replaceAll('"', '\\"')}"\n`;
   try {
     (require("node:fs") as typeof import("node:fs")).appendFileSync(g.log, line);
-  } catch {}
+  } catch {
+    // --log cannot be written: the error still goes to stderr.
+  }
 }
 
 export async function main(argv: readonly string[], VERBS: Verbs): Promise<number> {
@@ -162,7 +164,9 @@ export async function main(argv: readonly string[], VERBS: Verbs): Promise<numbe
     if (g?.debug && err instanceof Error && !(err instanceof LeopardError)) text += `${err.stack}\n`;
     try {
       writeAll(2, text);
-    } catch {}
+    } catch {
+      // stderr is closed: the exit status still says the command failed.
+    }
     return 1;
   }
 }

@@ -97,6 +97,8 @@ export function updatePeerHosts(engine: Engine): void {
           extra: c.config.addHosts,
         }),
       );
-    } catch {}
+    } catch {
+      // A peer that stopped meanwhile (its bundle removed) needs no hosts file; the others still get theirs.
+    }
   }
 }

@@ -3,6 +3,8 @@
 // for the whole exchange. The constants below are the C side's too: native/wire.h is generated
 // from them (`bun src/serve/gen-wire-header.ts > native/wire.h`, kept equal by wire-header.test.ts).
 
+import { LeopardError } from "../util/errors.ts";
+
 export const MAGIC = "LSRV3";
 
 /** The request's fields before argv, in order (launch.c writes them in this order). */
@@ -79,20 +81,22 @@ function fields(data: Uint8Array): string[] {
 }
 
 function join(parts: readonly string[]): Uint8Array {
-  for (const p of parts) if (p.includes("\0")) throw new Error(`a field contains NUL: ${JSON.stringify(p)}`);
+  for (const p of parts)
+    if (p.includes("\0")) throw new LeopardError("protocol", `a field contains NUL: ${JSON.stringify(p)}`);
   return enc.encode(`${parts.join("\0")}\0`);
 }
 
 function count(s: string | undefined, what: string): number {
   const n = Number(s);
-  if (s === undefined || s === "" || !Number.isInteger(n) || n < 0) throw new Error(`bad ${what}: ${s}`);
+  if (s === undefined || s === "" || !Number.isInteger(n) || n < 0)
+    throw new LeopardError("protocol", `bad ${what}: ${s}`);
   return n;
 }
 
 /** An rlimit value: up to RLIM_INFINITY (2^64 - 1), which a Number cannot hold. */
 function limit(s: string | undefined): bigint {
   if (s === undefined || !/^[0-9]{1,20}$/.test(s) || BigInt(s) > 0xffffffffffffffffn)
-    throw new Error(`bad open-file limit: ${s}`);
+    throw new LeopardError("protocol", `bad open-file limit: ${s}`);
   return BigInt(s);
 }
 
@@ -103,19 +107,19 @@ const HEAD = REQUEST_FIELDS.length;
 export function decodeRequest(data: Uint8Array): Request {
   const f = fields(data);
   if (f[at("MAGIC")] !== MAGIC)
-    throw new Error(`not a leopard launcher request (${JSON.stringify(f[0] ?? "")})`);
+    throw new LeopardError("protocol", `not a leopard launcher request (${JSON.stringify(f[0] ?? "")})`);
   const name = f[at("NAME")];
   const stamp = f[at("STAMP")];
   const cwd = f[at("CWD")];
   if (name === undefined || stamp === undefined || cwd === undefined || !cwd.startsWith("/"))
-    throw new Error("request without name, stamp and an absolute cwd");
+    throw new LeopardError("protocol", "request without name, stamp and an absolute cwd");
   const argc = count(f[at("ARGC")], "argc");
   const argv = f.slice(HEAD, HEAD + argc);
-  if (argv.length !== argc) throw new Error("request shorter than its argc");
+  if (argv.length !== argc) throw new LeopardError("protocol", "request shorter than its argc");
   const envc = count(f[HEAD + argc], "envc");
   const envList = f.slice(HEAD + 1 + argc, HEAD + 1 + argc + envc);
   if (envList.length !== envc || f.length !== HEAD + 1 + argc + envc)
-    throw new Error("request length disagrees with envc");
+    throw new LeopardError("protocol", "request length disagrees with envc");
   const env: Record<string, string> = {};
   for (const kv of envList) {
     const eq = kv.indexOf("=");
@@ -153,7 +157,7 @@ export function decodeLauncherMessage(data: Uint8Array): LauncherMessage {
   if (t === Msg.STARTED) return { type: "started", pid: count(a, "pid") };
   if (t === Msg.FAILED) return { type: "failed", errno: count(a, "errno") };
   if (t === Msg.CHILD) return { type: "child", pid: count(a, "pid"), status: count(b, "status") };
-  throw new Error(`unknown message from the launcher: ${JSON.stringify(t)}`);
+  throw new LeopardError("protocol", `unknown message from the launcher: ${JSON.stringify(t)}`);
 }
 
 /**
