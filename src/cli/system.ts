@@ -100,7 +100,9 @@ export const dfVerb: Verb = {
         const upper = join(engine.bundle(c.id), "upper");
         try {
           if (statSync(upper).isDirectory()) ctrSize += duBytes(upper);
-        } catch {}
+        } catch {
+          // Removed meanwhile: it takes no space.
+        }
       }
       const vols = engine.db.volumes();
       let volSize = 0;
@@ -170,7 +172,9 @@ export const systemPruneVerb: Verb = {
       let dirs: string[] = [];
       try {
         dirs = readdirSync(join(engine.dirs.storage, "containers"));
-      } catch {}
+      } catch {
+        // No containers directory yet: nothing to prune.
+      }
       for (const id of dirs)
         if (!known.has(id) && /^[0-9a-f]{64}$/.test(id)) await removeRootfs(engine.store, id);
       process.stdout.write(
@@ -194,7 +198,9 @@ function netIO(pid: number): [number, number] {
       rx += f[0] ?? 0;
       tx += f[8] ?? 0;
     }
-  } catch {}
+  } catch {
+    // The process has exited: no traffic to report.
+  }
   return [rx, tx];
 }
 

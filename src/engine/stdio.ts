@@ -62,10 +62,14 @@ export async function withForegroundStdio<T>(io: ForegroundStdio, fn: () => Prom
     const copy = (fd: 1 | 2, stream: "stdout" | "stderr") => (c: Uint8Array) => {
       try {
         writeAll(fd, c);
-      } catch {}
+      } catch {
+        // Our stdout or stderr is closed (the caller went away): the log below still gets the output.
+      }
       try {
         appendFileSync(logPath, logRecords(stream, Buffer.from(c).toString("utf8"), logTime()));
-      } catch {}
+      } catch {
+        // The log cannot be written (disk full, bundle removed): the output still went to the terminal, and the container must not stall on it.
+      }
     };
     pumps.push(pump(outR, copy(1, "stdout")), pump(errR, copy(2, "stderr")));
   }

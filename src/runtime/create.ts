@@ -71,7 +71,7 @@ async function launch(
   // Before anything exists: a seccomp agent that cannot be reached, or a mount the kernel refuses
   // to idmap, leaves nothing behind. Our fds close when create returns; the helper holds its own.
   using agent = SeccompAgent.connect(spec.linux.seccomp, prepared.seccomp?.listener === true);
-  using idmapped = prepareIdmappedMounts(prepared.idmaps.requests);
+  using idmapped = await prepareIdmappedMounts(prepared.idmaps.requests);
   // The session closes the clones once the helper holds them.
   for (const [i, fd] of idmapped.fds.splice(0).entries()) prepared.idmaps.slots[i]?.fill(fd);
   // The first record, written with the directory before anything else exists: it names the
