@@ -100,6 +100,9 @@ $(NATIVE) &: native/*.c native/*.h native/Makefile
 native/protocol.h: src/protocol/ops.ts src/protocol/gen-header.ts | deps
 	$(BUN) src/protocol/gen-header.ts > $@
 
+native/wire.h: src/serve/wire.ts src/serve/gen-wire-header.ts | deps
+	$(BUN) src/serve/gen-wire-header.ts > $@
+
 typecheck: deps
 	tsc --noEmit -p .
 

@@ -3,8 +3,11 @@
 // private socket directory, as systemd's .socket units would; plain `serve` where that is
 // missing) with their defaults but --idle-exit, makes a few calls of each (so each worker has
 // served, and the JIT compiled what it runs), waits until every worker is idle, and sums VmRSS
-// of the supervisor and its workers (/proc/PID/status). Then waits out the idle period and
-// counts what is left. Reports, never asserts.
+// of the supervisor and its workers (/proc/PID/status), and their PSS and private memory
+// (/proc/PID/smaps_rollup): RSS counts the pages of the Bun executable that every Bun process
+// shares (~32 MB each here) once per process, PSS divides them among the processes that share
+// them, private counts only what is the process's own. Then waits out the idle period and counts
+// what is left. Reports, never asserts.
 //   bun bench/serve-memory.ts [IDLE_EXIT_SECONDS, default 5]
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +33,17 @@ function rssKb(pid: number): number {
     return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
   } catch {
     return 0;
+  }
+}
+
+/** PSS and private (clean + dirty) kB from /proc/PID/smaps_rollup. */
+function pssKb(pid: number): { pss: number; own: number } {
+  try {
+    const t = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const f = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB$`, "m").exec(t)?.[1] ?? 0);
+    return { pss: f("Pss"), own: f("Private_Clean") + f("Private_Dirty") };
+  } catch {
+    return { pss: 0, own: 0 };
   }
 }
 
@@ -66,17 +80,29 @@ try {
     `bench/serve-memory: warm and idle (load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`,
   );
   let total = 0;
+  let pss = 0;
+  let own = 0;
+  let shared = 0; // the most any one process maps that is not its own: the shared pages, once
   for (const s of servers) {
     const workers = children(s.p.pid);
     const sup = rssKb(s.p.pid);
     const ws = workers.map(rssKb);
     const sum = sup + ws.reduce((a, b) => a + b, 0);
     total += sum;
+    for (const pid of [s.p.pid, ...workers]) {
+      const m = pssKb(pid);
+      pss += m.pss;
+      own += m.own;
+      shared = Math.max(shared, rssKb(pid) - m.own);
+    }
     console.log(
       `  ${`${s.name} serve`.padEnd(18)} supervisor ${(sup / 1024).toFixed(1)} MB + ${workers.length} worker(s) ${ws.map((k) => `${(k / 1024).toFixed(1)} MB`).join(", ")} = ${(sum / 1024).toFixed(1)} MB`,
     );
   }
   console.log(`  both servers       ${(total / 1024).toFixed(1)} MB RSS   (target <= 150 MB)`);
+  console.log(
+    `                     ${(pss / 1024).toFixed(1)} MB PSS; ${(own / 1024).toFixed(1)} MB private + ${(shared / 1024).toFixed(1)} MB shared once = ${((own + shared) / 1024).toFixed(1)} MB (RSS counts Bun's shared pages once per process)`,
+  );
   const t = Bun.nanoseconds();
   await Promise.all(servers.map((s) => s.p.exited));
   const left = servers.flatMap((s) => [s.p.pid, ...children(s.p.pid)]).filter((pid) => rssKb(pid) > 0);

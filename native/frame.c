@@ -168,55 +168,25 @@ int lp_recv_plan(int sock, struct lp_plan *plan) {
   if (n == 0) return bad("frame: EOF or empty datagram before the plan");
   if ((size_t)n < LP_HEADER_SIZE) return bad("frame: short header");
   if ((size_t)n > LP_MAX_FRAME) return lp_fail_errno(EMSGSIZE, "frame: larger than the maximum", NULL);
-  uint8_t *buf = malloc((size_t)n);
+  autofree uint8_t *buf = malloc((size_t)n); /* the plan's strings are copies */
   if (buf == NULL) return lp_fail("malloc", NULL);
   ssize_t got = recv_retry(sock, buf, (size_t)n, MSG_TRUNC);
   if (got < 0) return lp_fail("frame: recv", NULL);
   if (got != n) return bad("frame: datagram changed size");
   if (check_header(buf, (size_t)n, LP_MSG_PLAN) < 0) return -1;
-  if (lp_parse_plan(buf + LP_HEADER_SIZE, (size_t)n - LP_HEADER_SIZE, plan) < 0) return -1;
-  free(buf); /* strings were copied */
-  return 0;
-}
-
-/* One sendmsg of `len` bytes, optionally passing one fd with SCM_RIGHTS. errno on failure. */
-int lp_send_raw(int sock, const void *data, size_t len, int passfd) {
-  struct iovec iov = { (void *)data, len };
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-  if (passfd >= 0) {
-    memset(&control, 0, sizeof(control));
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof(control.buf);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &passfd, sizeof(int));
-  }
-  ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n < 0 ? -1 : 0;
+  return lp_parse_plan(buf + LP_HEADER_SIZE, (size_t)n - LP_HEADER_SIZE, plan) < 0 ? -1 : 0;
 }
 
 /* One frame in one datagram. Leaves lp_err alone; errno on failure. */
 int lp_send(int sock, uint16_t type, const void *payload, size_t len, int passfd) {
-  uint8_t *buf = malloc(LP_HEADER_SIZE + len);
+  autofree uint8_t *buf = malloc(LP_HEADER_SIZE + len);
   if (buf == NULL) return -1;
   put32(buf, LP_MAGIC);
   put16(buf + 4, LP_PROTOCOL_VERSION);
   put16(buf + 6, type);
   put32(buf + 8, (uint32_t)len);
   if (len > 0) memcpy(buf + LP_HEADER_SIZE, payload, len);
-  int rc = lp_send_raw(sock, buf, LP_HEADER_SIZE + len, passfd);
-  int saved = errno;
-  free(buf);
-  errno = saved;
-  return rc;
+  return lp_send_fds(sock, buf, LP_HEADER_SIZE + len, &passfd, passfd >= 0);
 }
 
 int lp_send_u32s(int sock, uint16_t type, uint32_t a, uint32_t b, int n) {
@@ -237,7 +207,7 @@ int lp_send_sync_fd(int sock, uint32_t tag, uint32_t pid, int passfd) {
   put32(buf + 8, 8);
   put32(buf + LP_HEADER_SIZE, tag);
   put32(buf + LP_HEADER_SIZE + 4, pid);
-  return lp_send_raw(sock, buf, sizeof(buf), passfd);
+  return lp_send_fds(sock, buf, sizeof(buf), &passfd, passfd >= 0);
 }
 
 uint64_t lp_now(void) {
@@ -251,7 +221,7 @@ uint64_t lp_now(void) {
 int lp_send_times(int sock, uint16_t type, int with_pid, uint32_t pid, const uint64_t *stamps, uint32_t first,
                   uint32_t count) {
   size_t head = with_pid ? 12 : 8, len = head + 8 * (size_t)count;
-  uint8_t *p = malloc(len);
+  autofree uint8_t *p = malloc(len);
   if (p == NULL) return lp_fail("malloc", NULL);
   if (with_pid) put32(p, pid);
   put32(p + head - 8, first);
@@ -260,9 +230,7 @@ int lp_send_times(int sock, uint16_t type, int with_pid, uint32_t pid, const uin
     put32(p + head + 8 * i, (uint32_t)stamps[i]);
     put32(p + head + 8 * i + 4, (uint32_t)(stamps[i] >> 32));
   }
-  int rc = lp_send(sock, type, p, len, -1);
-  free(p);
-  return rc < 0 ? lp_fail("sync: sendmsg", NULL) : 0;
+  return lp_send(sock, type, p, len, -1) < 0 ? lp_fail("sync: sendmsg", NULL) : 0;
 }
 
 int lp_wait_resume(int sock, uint32_t tag) {
@@ -287,7 +255,7 @@ void lp_report_error(int sock) {
   const char *message = lp_err.message ? lp_err.message : "";
   size_t pl = strnlen(path, LP_ERR_PATH_MAX), ml = strlen(message);
   size_t len = 16 + 4 + pl + 4 + ml;
-  uint8_t *p = malloc(len);
+  autofree uint8_t *p = malloc(len);
   if (p != NULL) {
     put32(p, lp_err.index);
     put16(p + 4, lp_err.code);
@@ -297,9 +265,7 @@ void lp_report_error(int sock) {
     memcpy(p + 16, path, pl);
     put32(p + 16 + pl, (uint32_t)ml);
     memcpy(p + 20 + pl, message, ml);
-    int sent = sock >= 0 && lp_send(sock, LP_MSG_ERROR, p, len, -1) == 0;
-    free(p);
-    if (sent) return;
+    if (sock >= 0 && lp_send(sock, LP_MSG_ERROR, p, len, -1) == 0) return;
   }
   const char *op = lp_err.code <= LP_OP_MAX && lp_ops[lp_err.code].name ? lp_ops[lp_err.code].name : "-";
   dprintf(2, "leopard-helper: op %d %s: %s \"%.*s\": %s\n", (int)lp_err.index, op, message, (int)pl, path,

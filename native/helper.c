@@ -51,8 +51,7 @@ int main(int argc, char **argv, char **envp) {
     lp_fail("fcntl F_DUPFD_CLOEXEC", NULL);
     goto fail;
   }
-  close(fd);
-  fd = -1;
+  lp_closep(&fd);
   title_area(&st, argc, argv);
   if (lp_recv_plan(st.sync, &plan) < 0) goto fail;
   st.stamps = calloc((size_t)plan.count + 1, sizeof(uint64_t));

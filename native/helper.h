@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "protocol.h"
 
 /* Frame-level errors (before any op runs) carry this op index and op code 0. */
@@ -52,7 +53,6 @@ int lp_fail_errno(int err, const char *message, const char *path);
 /* frame.c: the sync socket. */
 int lp_recv_plan(int sock, struct lp_plan *plan);
 int lp_parse_plan(const uint8_t *payload, size_t len, struct lp_plan *plan);
-int lp_send_raw(int sock, const void *data, size_t len, int passfd);
 int lp_send(int sock, uint16_t type, const void *payload, size_t len, int passfd);
 int lp_send_u32s(int sock, uint16_t type, uint32_t a, uint32_t b, int n);
 int lp_send_sync_fd(int sock, uint32_t tag, uint32_t pid, int passfd);

@@ -33,26 +33,24 @@ int lp_op_run_hook(struct lp_state *st, const struct lp_op *op) {
   int p[2];
   msg[0] = '\0';
   if (pipe2(p, O_CLOEXEC) < 0) return lp_fail("pipe2", S(RUN_HOOK_PATH));
-  fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-  fcntl(p[1], F_SETFL, O_NONBLOCK);
+  autoclose int rd = p[0];
+  autoclose int wr = p[1];
+  fcntl(wr, F_SETPIPE_SZ, 1 << 20);
+  fcntl(wr, F_SETFL, O_NONBLOCK);
   pid_t pid = fork();
-  if (pid < 0) {
-    close(p[0]);
-    close(p[1]);
-    return lp_fail("fork", S(RUN_HOOK_PATH));
-  }
+  if (pid < 0) return lp_fail("fork", S(RUN_HOOK_PATH));
   if (pid == 0) { /* the hook: state on stdin, nothing else of ours */
-    if (dup2(p[0], 0) < 0) _exit(127);
+    if (dup2(rd, 0) < 0) _exit(127);
     syscall(SYS_close_range, 3, ~0U, 0);
     execve(S(RUN_HOOK_PATH), L(RUN_HOOK_ARGV), L(RUN_HOOK_ENV));
     _exit(errno == ENOENT ? 127 : 126);
   }
-  close(p[0]);
+  lp_closep(&rd);
   signal(SIGPIPE, SIG_IGN); /* restored below: an ignored signal would survive execve */
-  write_state(p[1], op, st->host_pid);
+  write_state(wr, op, st->host_pid);
   signal(SIGPIPE, SIG_DFL);
-  close(p[1]);
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  lp_closep(&wr);
+  autoclose int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (U(RUN_HOOK_TIMEOUT_MS) > 0 && pidfd >= 0) {
     struct pollfd w = { .fd = pidfd, .events = POLLIN };
     int r;
@@ -63,7 +61,7 @@ int lp_op_run_hook(struct lp_state *st, const struct lp_op *op) {
       snprintf(msg, sizeof(msg), "%s hook timed out after %llu ms", S(RUN_HOOK_STAGE), (unsigned long long)U(RUN_HOOK_TIMEOUT_MS));
     }
   }
-  if (pidfd >= 0) close(pidfd);
+  lp_closep(&pidfd);
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return lp_fail("waitpid", S(RUN_HOOK_PATH));

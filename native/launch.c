@@ -26,7 +26,7 @@
  * of just those; `serve` loads serve.js, the supervisor alone; the rest load <name>.js.
  *
  * Wire format (SOCK_SEQPACKET, one message per packet, fields NUL-separated; the TypeScript side
- * is src/serve/wire.ts):
+ * is src/serve/wire.ts, and wire.h, generated from it, names the magic, letters and fields):
  *   launcher → worker  "LSRV3" name stamp cwd nofile-cur nofile-max securebits argc argv...
  *                      envc env... (the kernel tells the worker our
  *                      capabilities, no_new_privs, seccomp mode and LSM label; securebits it
@@ -71,12 +71,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+#include "wire.h"
+
 #ifndef LAUNCH_NAME
 #error "LAUNCH_NAME must be defined (leopard-oci or leopard)"
 #endif
 
 #define MAX_MSG (256 * 1024)
-#define MAX_FDS 64
+#define MAX_FDS LP_PASS_MAX
 #define MAX_CHILDREN 64
 
 extern char **environ;
@@ -149,7 +152,7 @@ static int newer(const struct timespec *a, const struct timespec *b) {
   return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
-/* Whether any .ts file under dir is newer than t (what `find -newer` answered before). */
+/* Whether any .ts source (not a test) under dir is newer than t (what `find -newer` answered). */
 static int tree_newer(int dirfd, const struct timespec *t, int depth) {
   if (depth > 16) return 0;
   DIR *d = fdopendir(dirfd);
@@ -168,6 +171,8 @@ static int tree_newer(int dirfd, const struct timespec *t, int depth) {
     }
     size_t len = strlen(e->d_name);
     if (len < 3 || strcmp(e->d_name + len - 3, ".ts") != 0) continue;
+    /* Tests are not in the bundle: an edited test must not make the bundle look stale. */
+    if (len >= 8 && strcmp(e->d_name + len - 8, ".test.ts") == 0) continue;
     struct stat st;
     if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && newer(&st.st_mtim, t)) found = 1;
   }
@@ -259,44 +264,18 @@ static int putnum(struct buf *b, long long v) {
   return put(b, s);
 }
 
-static int putu(struct buf *b, unsigned long long v) {
-  char s[32];
-  snprintf(s, sizeof s, "%llu", v);
-  return put(b, s);
-}
-
-static int send_fds(int sock, const void *data, size_t len, const int *fds, int nfds) {
-  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-  char cbuf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-  if (nfds > 0) {
-    memset(cbuf, 0, sizeof cbuf);
-    m.msg_control = cbuf;
-    m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-  }
-  for (;;) {
-    ssize_t n = sendmsg(sock, &m, MSG_NOSIGNAL);
-    if (n >= 0) return 0;
-    if (errno != EINTR) return -1;
-  }
-}
-
-static int send_text(int sock, const char *a, const char *b, const char *c) {
-  char msg[128];
+/* A message: its letter (LW_*) and up to two fields. */
+static int send_text(int sock, char type, const char *b, const char *c) {
+  char msg[128], letter[2] = {type, 0};
   size_t len = 0;
-  const char *parts[] = {a, b, c};
+  const char *parts[] = {letter, b, c};
   for (int i = 0; i < 3 && parts[i]; i++) {
     size_t n = strlen(parts[i]) + 1;
     if (len + n > sizeof msg) return -1;
     memcpy(msg + len, parts[i], n);
     len += n;
   }
-  return send_fds(sock, msg, len, NULL, 0);
+  return lp_send_fds(sock, msg, len, NULL, 0);
 }
 
 static void forward(int sig) {
@@ -381,18 +360,18 @@ static int spawn(struct served *s, char *msg, size_t len, const int *att, int na
     targets[k] = atoi(t);
     int idx = atoi(src + 1);
     if (targets[k] < 0 || targets[k] > 4096) return -1;
-    if (src[0] == 'c' && idx >= 0) {
+    if (src[0] == LW_FROM_LAUNCHER && idx >= 0) {
       /* The caller's own fd: open, and not one of ours (a closed slot may hold our socket). */
       int ours = idx == s->sock || idx == s->sigpipe[0] || idx == s->sigpipe[1];
       for (int j = 0; j < natt; j++) ours |= idx == att[j];
       if (ours || fcntl(idx, F_GETFD) < 0) {
         char e[16];
         snprintf(e, sizeof e, "%d", EBADF);
-        return send_text(s->sock, "E", e, NULL);
+        return send_text(s->sock, LW_FAILED, e, NULL);
       }
       sources[k] = idx;
     }
-    else if (src[0] == 'a' && idx >= 0 && idx < natt)
+    else if (src[0] == LW_FROM_ATTACHED && idx >= 0 && idx < natt)
       sources[k] = att[idx];
     else
       return -1;
@@ -418,36 +397,38 @@ static int spawn(struct served *s, char *msg, size_t len, const int *att, int na
   if (s->nchildren >= MAX_CHILDREN) {
     char e[16];
     snprintf(e, sizeof e, "%d", EAGAIN);
-    return send_text(s->sock, "E", e, NULL);
+    return send_text(s->sock, LW_FAILED, e, NULL);
   }
   int ep[2];
   if (pipe2(ep, O_CLOEXEC) < 0) die("pipe2");
+  autoclose int ep_r = ep[0];
+  autoclose int ep_w = ep[1];
   pid_t pid = fork();
   if (pid == 0) {
-    close(ep[0]);
-    exec_child(argv, envp, cwd, targets, sources, nmap, ep[1]);
+    lp_closep(&ep_r);
+    exec_child(argv, envp, cwd, targets, sources, nmap, ep_w);
   }
-  close(ep[1]);
+  lp_closep(&ep_w);
   free(envp);
   int err = 0;
   if (pid < 0)
     err = errno;
   else {
     ssize_t r;
-    do r = read(ep[0], &err, sizeof err);
+    do r = read(ep_r, &err, sizeof err);
     while (r < 0 && errno == EINTR);
     if (r != (ssize_t)sizeof err) err = 0;
   }
-  close(ep[0]);
+  lp_closep(&ep_r);
   char num[32];
   if (err != 0) {
     if (pid > 0) waitpid(pid, NULL, 0);
     snprintf(num, sizeof num, "%d", err);
-    return send_text(s->sock, "E", num, NULL);
+    return send_text(s->sock, LW_FAILED, num, NULL);
   }
   s->children[s->nchildren++] = pid;
   snprintf(num, sizeof num, "%d", (int)pid);
-  return send_text(s->sock, "S", num, NULL);
+  return send_text(s->sock, LW_STARTED, num, NULL);
 }
 
 /* "K" pid signal: only a child not yet reaped (alive, or a zombie holding its pid). */
@@ -469,7 +450,7 @@ static void reap(struct served *s) {
       char p[32], st[32];
       snprintf(p, sizeof p, "%d", (int)r);
       snprintf(st, sizeof st, "%d", status);
-      send_text(s->sock, "C", p, st);
+      send_text(s->sock, LW_CHILD, p, st);
       s->children[k] = s->children[--s->nchildren];
     } else
       k++;
@@ -512,50 +493,50 @@ static int serve(int argc, char **argv, const char *stamp) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof addr.sun_path) return not_served("socket path too long", path);
   strcpy(addr.sun_path, path);
-  int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  /* Closed (hung up) and freed on every return: before running directly, a worker that takes
+   * the call later must find us gone. */
+  autoclose int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (sock < 0) return not_served("socket", strerror(errno));
-  if (connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) {
-    int e = errno;
-    close(sock);
-    return not_served(path, strerror(e));
-  }
+  if (connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) return not_served(path, strerror(errno));
   struct ucred cred;
   socklen_t clen = sizeof cred;
-  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.uid != geteuid()) {
-    close(sock);
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.uid != geteuid())
     return not_served("the server runs as another user", NULL);
-  }
   /* The request. */
-  struct buf b = {.p = malloc(MAX_MSG), .len = 0, .cap = MAX_MSG};
+  autofree char *msg = malloc(MAX_MSG);
+  struct buf b = {.p = msg, .len = 0, .cap = MAX_MSG};
   if (!b.p) die("malloc");
   char cwd[PATH_MAX];
   struct rlimit nofile;
   int bad = getcwd(cwd, sizeof cwd) == NULL || getrlimit(RLIMIT_NOFILE, &nofile) != 0;
-  bad = bad || put(&b, "LSRV3") || put(&b, LAUNCH_NAME) || put(&b, stamp) || put(&b, cwd);
-  bad = bad || putu(&b, nofile.rlim_cur) || putu(&b, nofile.rlim_max);
   int securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
-  bad = bad || securebits < 0 || putnum(&b, securebits);
-  bad = bad || putnum(&b, argc - 1);
+  bad = bad || securebits < 0;
+  /* The fields before argv, each at its position in wire.h. */
+  char cur[32], max[32], bits[32], nargs[32];
+  snprintf(cur, sizeof cur, "%llu", (unsigned long long)nofile.rlim_cur);
+  snprintf(max, sizeof max, "%llu", (unsigned long long)nofile.rlim_max);
+  snprintf(bits, sizeof bits, "%d", securebits);
+  snprintf(nargs, sizeof nargs, "%d", argc - 1);
+  const char *head[LW_REQ_HEAD] = {
+      [LW_REQ_MAGIC] = LW_MAGIC,   [LW_REQ_NAME] = LAUNCH_NAME,      [LW_REQ_STAMP] = stamp,
+      [LW_REQ_CWD] = cwd,          [LW_REQ_NOFILE_CUR] = cur,        [LW_REQ_NOFILE_MAX] = max,
+      [LW_REQ_SECUREBITS] = bits,  [LW_REQ_ARGC] = nargs,
+  };
+  for (int i = 0; i < LW_REQ_HEAD && !bad; i++) bad = !head[i] || put(&b, head[i]);
   for (int i = 1; i < argc && !bad; i++) bad = put(&b, argv[i]);
   int envc = 0;
   for (char **e = environ; *e; e++) envc++;
   bad = bad || putnum(&b, envc);
   for (char **e = environ; *e && !bad; e++) bad = put(&b, *e);
-  if (bad || send_fds(sock, b.p, b.len, NULL, 0) != 0) {
-    close(sock);
-    free(b.p);
-    return not_served("cannot send the request", NULL);
-  }
+  if (bad || lp_send_fds(sock, b.p, b.len, NULL, 0) != 0) return not_served("cannot send the request", NULL);
 
   /* Once the worker says "A", signals go to it and children are reported to it. (SO_PEERCRED
    * names the process that called listen(), the supervisor, not the worker that accepted.) */
   int sp[2];
   if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) die("pipe2");
   sigpipe_w = sp[1];
-  struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
+  struct sigaction sa = {.sa_handler = on_child, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
   sigemptyset(&sa.sa_mask);
-  sa.sa_handler = on_child;
-  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, NULL);
 
   struct served s = {.sock = sock, .sigpipe = {sp[0], sp[1]}};
@@ -567,8 +548,6 @@ static int serve(int argc, char **argv, const char *stamp) {
     if (!accepted && left <= 0) {
       /* No worker took the call (a wedged or overloaded server): hang up, so that one taking it
        * later finds us gone before it acts ("A" waits for our "G"), and run directly. */
-      close(sock);
-      free(b.p);
       return not_served("no worker took the call in time", NULL);
     }
     int ready = poll(p, 2, left > INT_MAX ? INT_MAX : (int)left);
@@ -591,7 +570,6 @@ static int serve(int argc, char **argv, const char *stamp) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 && !accepted) {
       /* Never taken by a worker (the server stopped with us in its queue): nothing happened. */
-      close(sock);
       return not_served("the server closed the connection", NULL);
     }
     if (n < 0) die("recvmsg from the leopard server");
@@ -608,7 +586,7 @@ static int serve(int argc, char **argv, const char *stamp) {
     }
     int rc = 0;
     switch (b.p[0]) {
-      case 'A': {
+      case LW_ACCEPTED: {
         if (accepted) {
           rc = -1;
           break;
@@ -617,12 +595,9 @@ static int serve(int argc, char **argv, const char *stamp) {
          * the call would hold our stdout open, and whoever reads it to EOF would wait. They are
          * open since main() (a closed one became /dev/null), so never our own socket. */
         static const int stdio[3] = {0, 1, 2};
-        if (send_fds(sock, "G", 2, stdio, 3) != 0) {
-          /* The worker is gone before it acted: nothing happened. */
-          close(sock);
-          free(b.p);
+        static const char go[2] = {LW_GO, 0};
+        if (lp_send_fds(sock, go, sizeof go, stdio, 3) != 0) /* the worker is gone before it acted */
           return not_served("the server closed the connection", NULL);
-        }
         accepted = 1;
         if (n > 2) worker_pid = atoi(b.p + 2);
         struct sigaction fw = {.sa_handler = forward, .sa_flags = SA_RESTART};
@@ -630,19 +605,16 @@ static int serve(int argc, char **argv, const char *stamp) {
         for (size_t i = 0; i < sizeof FORWARDED / sizeof *FORWARDED; i++) sigaction(FORWARDED[i], &fw, NULL);
         break;
       }
-      case 'X':
+      case LW_EXIT:
         return atoi(b.p + 2) & 0xff;
-      case 'F':
-        if (!accepted && s.nchildren == 0) {
-          close(sock);
-          return not_served("the worker declined", n > 2 ? b.p + 2 : NULL);
-        }
+      case LW_FALLBACK:
+        if (!accepted && s.nchildren == 0) return not_served("the worker declined", n > 2 ? b.p + 2 : NULL);
         rc = -1;
         break;
-      case 'P':
+      case LW_SPAWN:
         rc = spawn(&s, b.p, (size_t)n, att, natt);
         break;
-      case 'K':
+      case LW_KILL:
         rc = signal_child(&s, b.p, (size_t)n);
         break;
       default:

@@ -47,11 +47,6 @@ static struct fdpath fdpath(int fd) {
   return p;
 }
 
-static void close_fd(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
-}
-
 static const char *null_if_empty(const char *s) {
   return *s != '\0' ? s : NULL;
 }
@@ -62,11 +57,9 @@ static int op_unshare(const struct lp_op *op) {
 }
 
 static int op_setns(const struct lp_op *op) {
-  int fd = open(S(SETNS_PATH), O_RDONLY | O_CLOEXEC);
+  autoclose int fd = open(S(SETNS_PATH), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return lp_fail("open", S(SETNS_PATH));
-  int rc = setns(fd, (int)U(SETNS_NSTYPE)) < 0 ? lp_fail("setns", S(SETNS_PATH)) : 0;
-  close(fd);
-  return rc;
+  return setns(fd, (int)U(SETNS_NSTYPE)) < 0 ? lp_fail("setns", S(SETNS_PATH)) : 0;
 }
 
 static int op_sync(struct lp_state *st, const struct lp_op *op) {
@@ -84,40 +77,36 @@ static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
    * before anything the child sends (without it, the child's SYNC can overtake it). */
   int gate[2];
   if (pipe2(gate, O_CLOEXEC) < 0) return lp_fail("pipe2", NULL);
+  autoclose int gate_r = gate[0];
+  autoclose int gate_w = gate[1];
   pid_t pid = fork();
-  if (pid < 0) {
-    lp_fail("fork", NULL);
-    close(gate[0]);
-    close(gate[1]);
-    return -1;
-  }
+  if (pid < 0) return lp_fail("fork", NULL);
   if (pid == 0) { /* PID 1: goes on with the next op once the parent has reported it */
     uint32_t host_pid = 0; /* the parent passes our pid as it sees it (hooks' state needs it) */
-    close(gate[1]);
-    while (read(gate[0], &host_pid, sizeof(host_pid)) < 0 && errno == EINTR) {
+    lp_closep(&gate_w);
+    while (read(gate_r, &host_pid, sizeof(host_pid)) < 0 && errno == EINTR) {
     }
     st->host_pid = host_pid;
     st->timed_from = st->index + 1; /* the parent reported the ops up to the fork */
-    close(gate[0]);
     return 0;
   }
-  close(gate[0]);
+  lp_closep(&gate_r);
   /* The times of the ops so far (ours, up to this fork), the end stamped now. */
   st->stamps[st->index + 1] = lp_now();
   int sent = lp_send_times(st->sync, LP_MSG_PID, 1, (uint32_t)pid, st->stamps, 0, st->index + 2);
   if (sent < 0) kill(pid, SIGKILL); /* nobody would know about it */
   else {
     uint32_t host_pid = (uint32_t)pid;
-    if (write(gate[1], &host_pid, sizeof(host_pid)) != sizeof(host_pid)) { /* the child reads 0 */
+    if (write(gate_w, &host_pid, sizeof(host_pid)) != sizeof(host_pid)) { /* the child reads 0 */
     }
   }
-  close(gate[1]);
+  lp_closep(&gate_w);
   if (sent < 0) return -1;
   st->exit_now = 1;
   st->exit_status = 0;
   if (U(FORK_PID1_MODE) == LP_FORK_DETACH) return 0;
   /* Our copy of the sync socket must not keep it open after init execs. */
-  close_fd(&st->sync);
+  lp_closep(&st->sync);
   static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU };
   for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) signal(ignored[i], SIG_IGN);
   int status;
@@ -134,31 +123,24 @@ static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
 static int op_write_proc(const struct lp_op *op) {
   static char where[4096];
   snprintf(where, sizeof(where), "/proc/%s", S(WRITE_PROC_PATH));
-  int proc = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  autoclose int proc = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (proc < 0) return lp_fail("open", "/proc");
   struct statfs sf;
-  int rc = -1, fd = -1;
-  if (fstatfs(proc, &sf) < 0) lp_fail("fstatfs", "/proc");
-  else if (sf.f_type != PROC_SUPER_MAGIC) lp_fail_errno(EXDEV, "/proc is not procfs", "/proc");
-  else {
-    struct open_how how = { .flags = O_WRONLY | O_NOCTTY | O_CLOEXEC, .resolve = U(WRITE_PROC_RESOLVE) };
-    do fd = (int)syscall(SYS_openat2, proc, S(WRITE_PROC_PATH), &how, sizeof(how));
-    while (fd < 0 && (errno == EINTR || errno == EAGAIN));
-    if (fd < 0) lp_fail("openat2", where);
-    else {
-      ssize_t n = write(fd, S(WRITE_PROC_DATA), LEN(WRITE_PROC_DATA)); /* one write: /proc files take one */
-      if (n < 0) lp_fail("write", where);
-      else if ((size_t)n != LEN(WRITE_PROC_DATA)) lp_fail_errno(EIO, "write", where);
-      else rc = 0;
-      close(fd);
-    }
-  }
-  close(proc);
-  return rc;
+  if (fstatfs(proc, &sf) < 0) return lp_fail("fstatfs", "/proc");
+  if (sf.f_type != PROC_SUPER_MAGIC) return lp_fail_errno(EXDEV, "/proc is not procfs", "/proc");
+  struct open_how how = { .flags = O_WRONLY | O_NOCTTY | O_CLOEXEC, .resolve = U(WRITE_PROC_RESOLVE) };
+  autoclose int fd = -1;
+  do fd = (int)syscall(SYS_openat2, proc, S(WRITE_PROC_PATH), &how, sizeof(how));
+  while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+  if (fd < 0) return lp_fail("openat2", where);
+  ssize_t n = write(fd, S(WRITE_PROC_DATA), LEN(WRITE_PROC_DATA)); /* one write: /proc files take one */
+  if (n < 0) return lp_fail("write", where);
+  if ((size_t)n != LEN(WRITE_PROC_DATA)) return lp_fail_errno(EIO, "write", where);
+  return 0;
 }
 
 static int op_set_root(struct lp_state *st, const struct lp_op *op) {
-  close_fd(&st->root);
+  lp_closep(&st->root);
   st->root = open(S(SET_ROOT_PATH), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (st->root < 0) return lp_fail("open", S(SET_ROOT_PATH));
   return 0;
@@ -188,7 +170,7 @@ static int op_mount(struct lp_state *st, const struct lp_op *op) {
   const char *data = null_if_empty(S(MOUNT_DATA));
   unsigned long flags = (unsigned long)U(MOUNT_FLAGS);
   if (U(MOUNT_RESOLVE) > LP_RESOLVE_IF_EXISTS) return lp_fail_errno(EINVAL, "mount: bad resolve mode", target);
-  int fd = -1;
+  autoclose int fd = -1;
   struct fdpath proc;
   const char *where = target;
   if (U(MOUNT_RESOLVE) == LP_RESOLVE_IF_EXISTS) { /* readonly paths: one that does not exist needs nothing */
@@ -205,32 +187,26 @@ static int op_mount(struct lp_state *st, const struct lp_op *op) {
   int rc = mount(src, where, fstype, flags, data);
   if (rc < 0 && errno == EPERM && (flags & MS_REMOUNT))
     rc = mount(src, where, fstype, flags | locked_flags(fd, target), data);
-  if (rc < 0) lp_fail("mount", target);
-  close_fd(&fd);
-  return rc < 0 ? -1 : 0;
+  return rc < 0 ? lp_fail("mount", target) : 0;
 }
 
 static int op_mknod(struct lp_state *st, const struct lp_op *op) {
   const char *path = S(MKNOD_PATH), *base;
   mode_t mode = (mode_t)U(MKNOD_MODE);
-  int dir = lp_open_parent_in_root(st->root, path, &base);
+  autoclose int dir = lp_open_parent_in_root(st->root, path, &base);
   if (dir < 0) return -1;
-  int rc = 0;
-  if (unlinkat(dir, base, 0) < 0 && errno != ENOENT) rc = lp_fail("unlinkat", path);
-  else if (mknodat(dir, base, mode, (dev_t)U(MKNOD_DEV)) < 0) rc = lp_fail("mknodat", path);
-  else if (fchownat(dir, base, (uid_t)U(MKNOD_UID), (gid_t)U(MKNOD_GID), AT_SYMLINK_NOFOLLOW) < 0) rc = lp_fail("fchownat", path);
-  else if (fchmodat(dir, base, mode & 07777, AT_SYMLINK_NOFOLLOW) < 0) rc = lp_fail("fchmodat", path);
-  close(dir);
-  return rc;
+  if (unlinkat(dir, base, 0) < 0 && errno != ENOENT) return lp_fail("unlinkat", path);
+  if (mknodat(dir, base, mode, (dev_t)U(MKNOD_DEV)) < 0) return lp_fail("mknodat", path);
+  if (fchownat(dir, base, (uid_t)U(MKNOD_UID), (gid_t)U(MKNOD_GID), AT_SYMLINK_NOFOLLOW) < 0) return lp_fail("fchownat", path);
+  if (fchmodat(dir, base, mode & 07777, AT_SYMLINK_NOFOLLOW) < 0) return lp_fail("fchmodat", path);
+  return 0;
 }
 
 static int op_symlink(struct lp_state *st, const struct lp_op *op) {
   const char *base;
-  int dir = lp_open_parent_in_root(st->root, S(SYMLINK_LINKPATH), &base);
+  autoclose int dir = lp_open_parent_in_root(st->root, S(SYMLINK_LINKPATH), &base);
   if (dir < 0) return -1;
-  int rc = symlinkat(S(SYMLINK_TARGET), dir, base) < 0 && errno != EEXIST ? lp_fail("symlinkat", S(SYMLINK_LINKPATH)) : 0;
-  close(dir);
-  return rc;
+  return symlinkat(S(SYMLINK_TARGET), dir, base) < 0 && errno != EEXIST ? lp_fail("symlinkat", S(SYMLINK_LINKPATH)) : 0;
 }
 
 /* mode 0 is runc's trick: pivot_root(".", ".") stacks the old root on the new one, which we then
@@ -244,19 +220,16 @@ static int op_pivot_root(struct lp_state *st, const struct lp_op *op) {
     return 0;
   }
   if (U(PIVOT_ROOT_MODE) != LP_PIVOT_PIVOT) return lp_fail_errno(EINVAL, "pivot_root: bad mode", NULL);
-  int old = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  autoclose int old = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (old < 0) return lp_fail("open", "/");
-  int rc = -1;
-  if (fchdir(st->root) < 0) lp_fail("fchdir", NULL);
-  else if (syscall(SYS_pivot_root, ".", ".") < 0) lp_fail("pivot_root", ".");
-  else if (fchdir(old) < 0) lp_fail("fchdir", "/");
+  if (fchdir(st->root) < 0) return lp_fail("fchdir", NULL);
+  if (syscall(SYS_pivot_root, ".", ".") < 0) return lp_fail("pivot_root", ".");
+  if (fchdir(old) < 0) return lp_fail("fchdir", "/");
   /* Slave first, so the unmount does not propagate to the host. */
-  else if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) lp_fail("mount", "old root");
-  else if (umount2(".", MNT_DETACH) < 0) lp_fail("umount2", "old root");
-  else if (chdir("/") < 0) lp_fail("chdir", "/");
-  else rc = 0;
-  close(old);
-  return rc;
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) return lp_fail("mount", "old root");
+  if (umount2(".", MNT_DETACH) < 0) return lp_fail("umount2", "old root");
+  if (chdir("/") < 0) return lp_fail("chdir", "/");
+  return 0;
 }
 
 static int op_rlimit(const struct lp_op *op) {
@@ -271,14 +244,12 @@ static int op_rlimit(const struct lp_op *op) {
 static int op_setgroups(const struct lp_op *op) {
   if (LEN(SETGROUPS_GIDS) % 4 != 0) return lp_fail_errno(EINVAL, "setgroups: length not a multiple of 4", NULL);
   size_t n = LEN(SETGROUPS_GIDS) / 4;
-  gid_t *gids = calloc(n ? n : 1, sizeof(gid_t));
+  autofree gid_t *gids = calloc(n ? n : 1, sizeof(gid_t));
   if (gids == NULL) return lp_fail("malloc", NULL);
   const uint8_t *p = (const uint8_t *)S(SETGROUPS_GIDS);
   for (size_t i = 0; i < n; i++)
     gids[i] = (gid_t)p[4 * i] | (gid_t)p[4 * i + 1] << 8 | (gid_t)p[4 * i + 2] << 16 | (gid_t)p[4 * i + 3] << 24;
-  int rc = setgroups(n, gids) < 0 ? lp_fail("setgroups", NULL) : 0;
-  free(gids);
-  return rc;
+  return setgroups(n, gids) < 0 ? lp_fail("setgroups", NULL) : 0;
 }
 
 static int op_setid(const struct lp_op *op) {
@@ -344,13 +315,12 @@ static int op_seccomp_listener(struct lp_state *st, const struct lp_op *op) {
     .filter = (struct sock_filter *)(void *)S(SECCOMP_LISTENER_BPF),
   };
   uint32_t pid = (uint32_t)getpid(); /* before the filter: getpid may be one it notifies */
-  int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                        (unsigned long)U(SECCOMP_LISTENER_FLAGS) | SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+  autoclose int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                  (unsigned long)U(SECCOMP_LISTENER_FLAGS) | SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
   if (fd < 0) return lp_fail("seccomp", NULL);
-  int sent = lp_send_sync_fd(st->sync, LP_SYNC_SECCOMP_LISTENER, pid, fd);
-  int saved = errno;
-  close(fd);
-  if (sent < 0) return lp_fail_errno(saved, "seccomp: sendmsg of the listener", NULL);
+  if (lp_send_sync_fd(st->sync, LP_SYNC_SECCOMP_LISTENER, pid, fd) < 0)
+    return lp_fail("seccomp: sendmsg of the listener", NULL);
+  lp_closep(&fd);
   return lp_wait_resume(st->sync, LP_SYNC_SECCOMP_LISTENER);
 }
 
@@ -382,7 +352,7 @@ static int op_close_fds(const struct lp_op *op) {
 }
 
 static int op_open_fifo(struct lp_state *st, const struct lp_op *op) {
-  close_fd(&st->fifo);
+  lp_closep(&st->fifo);
   st->fifo = open(S(OPEN_FIFO_PATH), O_PATH | O_CLOEXEC);
   if (st->fifo < 0) return lp_fail("open", S(OPEN_FIFO_PATH));
   st->fifo_path = S(OPEN_FIFO_PATH);
@@ -397,50 +367,52 @@ static int op_wait_start(struct lp_state *st) {
                     st->index - st->timed_from + 1) < 0)
     return -1;
   struct fdpath proc = fdpath(st->fifo);
-  int w;
+  autoclose int w = -1;
   do w = open(proc.s, O_WRONLY | O_CLOEXEC);
   while (w < 0 && errno == EINTR);
   if (w < 0) return lp_fail("open", st->fifo_path);
-  int rc = write(w, "0", 1) != 1 ? lp_fail("write", st->fifo_path) : 0;
-  close(w);
-  close_fd(&st->fifo);
-  return rc;
+  if (write(w, "0", 1) != 1) return lp_fail("write", st->fifo_path);
+  lp_closep(&w);
+  lp_closep(&st->fifo);
+  return 0;
 }
 
 static int op_console_fd(struct lp_state *st, const struct lp_op *op) {
   if (U(CONSOLE_FD_FD) > INT32_MAX || fcntl((int)U(CONSOLE_FD_FD), F_SETFD, FD_CLOEXEC) < 0) return lp_fail("fcntl", "console socket fd");
-  close_fd(&st->console);
+  lp_closep(&st->console);
   st->console = (int)U(CONSOLE_FD_FD);
   return 0;
+}
+
+/* A new pty: the master goes to whoever asked for it (closed here after), the slave is returned. */
+static int pty_pair(struct lp_state *st, const struct lp_op *op, char *name, size_t size) {
+  autoclose int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return lp_fail("open", "/dev/ptmx");
+  int e;
+  if (unlockpt(master) < 0) return lp_fail("unlockpt", "/dev/ptmx");
+  if ((e = ptsname_r(master, name, size)) != 0) return lp_fail_errno(e, "ptsname_r", "/dev/ptmx");
+  /* Not close-on-exec: if it lands on 0..2 it is the terminal itself. */
+  autoclose int slave = open(name, O_RDWR | O_NOCTTY);
+  if (slave < 0) return lp_fail("open", name);
+  /* runc's console-socket convention: the slave's name as the data, the master as SCM_RIGHTS. */
+  if (U(PTY_MODE) == LP_PTY_CONSOLE ? lp_send_fds(st->console, name, strlen(name), &master, 1) < 0
+                                    : lp_send(st->sync, LP_MSG_PTY, NULL, 0, master) < 0)
+    return lp_fail("sendmsg", U(PTY_MODE) == LP_PTY_CONSOLE ? "console socket" : "sync socket");
+  return lp_take(&slave);
 }
 
 static int op_pty(struct lp_state *st, const struct lp_op *op) {
   static char name[128]; /* static: the error record may point at it */
   if (U(PTY_MODE) > LP_PTY_CONSOLE) return lp_fail_errno(EINVAL, "pty: bad mode", NULL);
   if (U(PTY_MODE) == LP_PTY_CONSOLE && st->console < 0) return lp_fail_errno(EBADF, "no CONSOLE_FD before PTY", NULL);
-  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0) return lp_fail("open", "/dev/ptmx");
-  int e, slave = -1, rc = -1;
-  if (unlockpt(master) < 0) lp_fail("unlockpt", "/dev/ptmx");
-  else if ((e = ptsname_r(master, name, sizeof(name))) != 0) lp_fail_errno(e, "ptsname_r", "/dev/ptmx");
-  /* Not close-on-exec: if it lands on 0..2 it is the terminal itself. */
-  else if ((slave = open(name, O_RDWR | O_NOCTTY)) < 0) lp_fail("open", name);
-  /* runc's console-socket convention: the slave's name as the data, the master as SCM_RIGHTS. */
-  else if (U(PTY_MODE) == LP_PTY_CONSOLE ? lp_send_raw(st->console, name, strlen(name), master) < 0
-                     : lp_send(st->sync, LP_MSG_PTY, NULL, 0, master) < 0)
-    lp_fail("sendmsg", U(PTY_MODE) == LP_PTY_CONSOLE ? "console socket" : "sync socket");
-  else rc = 0;
-  close(master);
-  close_fd(&st->console);
-  if (rc < 0) {
-    close_fd(&slave);
-    return -1;
-  }
+  autoclose int slave = pty_pair(st, op, name, sizeof(name));
+  lp_closep(&st->console);
+  if (slave < 0) return -1;
   if (setsid() < 0 && errno != EPERM) return lp_fail("setsid", NULL);
   if (ioctl(slave, TIOCSCTTY, 0) < 0) return lp_fail("ioctl TIOCSCTTY", name);
   for (int fd = 0; fd <= 2; fd++)
     if (dup2(slave, fd) < 0) return lp_fail("dup2", name);
-  if (slave > 2) close(slave);
+  if (slave <= 2) lp_take(&slave); /* it is the terminal now */
   return 0;
 }
 
@@ -487,21 +459,18 @@ static int op_check_exec(const struct lp_op *op) {
 /* A masked directory gets an empty read-only tmpfs; anything else the verified /dev/null. */
 static int op_mask(struct lp_state *st, const struct lp_op *op) {
   struct stat sb;
-  int fd = lp_open_in_root(st->root, S(MASK_PATH), O_PATH);
+  autoclose int fd = lp_open_in_root(st->root, S(MASK_PATH), O_PATH);
   if (fd < 0) return errno == ENOENT ? 0 : lp_fail("openat2", S(MASK_PATH));
   struct fdpath target = fdpath(fd);
-  int rc = -1, null = -1;
-  if (fstat(fd, &sb) < 0) lp_fail("fstat", S(MASK_PATH));
-  else if (S_ISDIR(sb.st_mode)) rc = mount("tmpfs", target.s, "tmpfs", MS_RDONLY, NULL) < 0 ? lp_fail("mount", S(MASK_PATH)) : 0;
-  else if ((null = open("/dev/null", O_PATH | O_CLOEXEC | O_NOFOLLOW)) < 0) lp_fail("open", "/dev/null");
-  else if (fstat(null, &sb) < 0) lp_fail("fstat", "/dev/null");
+  if (fstat(fd, &sb) < 0) return lp_fail("fstat", S(MASK_PATH));
+  if (S_ISDIR(sb.st_mode)) return mount("tmpfs", target.s, "tmpfs", MS_RDONLY, NULL) < 0 ? lp_fail("mount", S(MASK_PATH)) : 0;
+  autoclose int null = open("/dev/null", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  if (null < 0) return lp_fail("open", "/dev/null");
+  if (fstat(null, &sb) < 0) return lp_fail("fstat", "/dev/null");
   /* A container could have replaced /dev/null with a link to a host file (CVE-2025-31133). */
-  else if (!S_ISCHR(sb.st_mode) || sb.st_rdev != makedev(1, 3))
-    lp_fail_errno(EACCES, "masking device is not /dev/null", "/dev/null");
-  else rc = mount(fdpath(null).s, target.s, NULL, MS_BIND, NULL) < 0 ? lp_fail("mount", S(MASK_PATH)) : 0;
-  close_fd(&null);
-  close(fd);
-  return rc;
+  if (!S_ISCHR(sb.st_mode) || sb.st_rdev != makedev(1, 3))
+    return lp_fail_errno(EACCES, "masking device is not /dev/null", "/dev/null");
+  return mount(fdpath(null).s, target.s, NULL, MS_BIND, NULL) < 0 ? lp_fail("mount", S(MASK_PATH)) : 0;
 }
 
 /* struct sched_attr from linux/sched/types.h (SCHED_ATTR_SIZE_VER0: no utilization clamps). */

@@ -32,8 +32,7 @@ int lp_open_in_root(int root, const char *path, int flags) {
 /* Creates the missing component `name` in dir: a directory (0755), or an empty file (0644). */
 static int create_at(int dir, const char *name, int as_file) {
   if (!as_file) return mkdirat(dir, name, 0755);
-  int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd >= 0) close(fd);
+  autoclose int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   return fd < 0 ? -1 : 0;
 }
 
@@ -74,7 +73,7 @@ restart:
         char *q = NULL;
         int len = target[0] == '/' ? asprintf(&q, "%s%s", target, p + i)
                                    : asprintf(&q, "%.*s%s%s", (int)start, p, target, p + i);
-        close(dir);
+        lp_closep(&dir);
         free(p);
         p = q;
         if (len < 0) return lp_fail("malloc", path);
@@ -82,9 +81,7 @@ restart:
       }
     }
     p[i] = save;
-    int e = errno;
-    close(dir);
-    errno = e;
+    lp_closep(&dir); /* errno kept for the step's error */
     dir = fd;
   }
   free(p);
@@ -102,10 +99,9 @@ int lp_open_parent_in_root(int root, const char *path, const char **base) {
   const char *b = slash != NULL ? slash + 1 : path;
   if (*b == '\0' || strcmp(b, ".") == 0 || strcmp(b, "..") == 0)
     return lp_fail_errno(EINVAL, "path has no last component", path);
-  char *parent = strndup(path, (size_t)(b - path));
+  autofree char *parent = strndup(path, (size_t)(b - path));
   if (parent == NULL) return lp_fail("malloc", path);
   int fd = lp_mkdirs_in_root(root, parent);
-  free(parent);
   if (fd < 0) lp_err.path = path;
   *base = b;
   return fd;

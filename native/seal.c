@@ -31,19 +31,16 @@ static int copy_all(int from, int to) {
 }
 
 int lp_ensure_sealed(char **argv, char **envp) {
-  int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  autoclose int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (exe < 0) return lp_fail("open", "/proc/self/exe");
   int seals = fcntl(exe, F_GET_SEALS);
-  if (seals >= 0 && (seals & LP_SEALS) == LP_SEALS) {
-    close(exe); /* already the sealed copy */
-    return 0;
-  }
+  if (seals >= 0 && (seals & LP_SEALS) == LP_SEALS) return 0; /* already the sealed copy */
   /* MFD_EXEC: stay executable when vm.memfd_noexec=1; kernels before 6.3 do not know the flag. */
-  int mfd = memfd_create("leopard-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  autoclose int mfd = memfd_create("leopard-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
   if (mfd < 0 && errno == EINVAL) mfd = memfd_create("leopard-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  int rc = mfd < 0 ? lp_fail("memfd_create", NULL) : copy_all(exe, mfd);
-  close(exe);
-  if (rc < 0) return -1;
+  if (mfd < 0) return lp_fail("memfd_create", NULL);
+  if (copy_all(exe, mfd) < 0) return -1;
+  lp_closep(&exe);
   if (fcntl(mfd, F_ADD_SEALS, LP_SEALS) < 0) return lp_fail("fcntl F_ADD_SEALS", NULL);
   fexecve(mfd, argv, envp);
   return lp_fail("fexecve", "memfd:leopard-helper");

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 const MAY_IMPORT: Record<string, readonly string[]> = {
   util: [],
   sys: ["util"],
-  spec: ["util"],
+  spec: ["sys", "util"], // reading config.json and looking at the bundle go through src/sys
   protocol: ["util"],
   plan: ["spec", "protocol", "util"],
   seccomp: ["spec", "sys", "util"],
@@ -98,11 +98,8 @@ test("imports point down the module map only (static and dynamic)", () => {
   expect(wrong).toEqual([]);
 });
 
-/** Cycles known and not yet broken: each entry is a cycle's files in order (to be emptied). */
-const KNOWN_CYCLES = new Set([
-  "engine/network-cni.ts -> engine/engine.ts",
-  "engine/network-cni.ts -> engine/network.ts",
-]);
+/** Cycles known and not yet broken: each entry is a cycle's files in order ("a.ts -> b.ts"). None now: keep it so. */
+const KNOWN_CYCLES = new Set<string>([]);
 
 test("no two files import each other, directly or around a cycle (type imports included)", () => {
   const files = sources(SRC);

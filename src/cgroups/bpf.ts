@@ -3,7 +3,7 @@
 // Through bun:ffi's syscall(2); union bpf_attr is built by hand (offsets from linux/bpf.h).
 
 import { ptr } from "bun:ffi";
-import { closeSync, constants, openSync } from "node:fs";
+import { closeSync, constants, openSync } from "../sys/fs-sync.ts";
 import { errno, libc } from "../sys/libc.ts";
 import { strerror } from "../util/errno.ts";
 import { LeopardError } from "../util/errors.ts";

@@ -1,5 +1,5 @@
 // Helpers both backends share: finding and killing a cgroup's processes, checking what is set.
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "../sys/fs-sync.ts";
 import { LeopardError } from "../util/errors.ts";
 import { readPids, waitFor } from "./files.ts";
 

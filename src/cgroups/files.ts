@@ -17,7 +17,7 @@ import {
   unlinkSync,
   writeFileSync,
   writeSync,
-} from "node:fs";
+} from "../sys/fs-sync.ts";
 import { errnoNumber, strerror } from "../util/errno.ts";
 import { LeopardError } from "../util/errors.ts";
 

@@ -5,8 +5,9 @@
 // in different cgroups of different controllers). No path means /leopard/<id>. The result is
 // resolved once, at create, and kept in the container's state: later commands (update, pause,
 // delete) may run in other cgroups than create did.
-import { existsSync } from "node:fs";
+
 import { callerPid } from "../sys/caller.ts";
+import { existsSync } from "../sys/fs-sync.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { CgroupLayout } from "./layout.ts";
 import { procCgroup } from "./layout.ts";

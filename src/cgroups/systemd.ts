@@ -9,7 +9,7 @@
 //
 // systemd is reached through busctl, systemd's own D-Bus client, on the system bus (where podman
 // and runc reach it too): a tool that is there wherever systemd is, rather than a D-Bus library.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../sys/fs-sync.ts";
 import { SYSTEM_PATH, spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import { sharesToWeight } from "./convert.ts";

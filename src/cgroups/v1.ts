@@ -1,7 +1,7 @@
 // The cgroup v1 backend, and hybrid hosts: a directory in every mounted v1 hierarchy, and on
 // hybrid hosts one in the cgroup2 mount as well, which takes what no v1 hierarchy has (this
 // project's VM: hugetlb) and linux.resources.unified.
-import { existsSync } from "node:fs";
+import { existsSync } from "../sys/fs-sync.ts";
 import type { CgroupManager } from "./cgroup-manager.ts";
 import { anySet, killAll, pidsBelow } from "./common.ts";
 import { blkioStatsV1, setBlkioV1 } from "./controllers/blkio.ts";

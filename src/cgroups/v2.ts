@@ -1,7 +1,7 @@
 // The cgroup v2 backend: one directory in the unified hierarchy, controllers enabled in every
 // parent's cgroup.subtree_control, devices through an eBPF program, freezing with cgroup.freeze.
 
-import { existsSync } from "node:fs";
+import { existsSync } from "../sys/fs-sync.ts";
 import { attachDeviceProgram } from "./bpf.ts";
 import type { CgroupManager } from "./cgroup-manager.ts";
 import { anySet, killAll, pidsBelow } from "./common.ts";

@@ -30,7 +30,8 @@ export interface ParseOptions {
   stopAfter?: number;
 }
 
-function bad(msg: string): LeopardError {
+/** A bad command line: the one-line error of the verb being parsed. */
+export function bad(msg: string): LeopardError {
   return new LeopardError("invalid-argument", msg);
 }
 

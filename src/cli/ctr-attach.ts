@@ -51,7 +51,9 @@ export const attachVerb: Verb = {
       if (cols && rows) {
         try {
           writeFileSync(`${bundle}/ctl`, `1 ${rows} ${cols}\n`);
-        } catch {}
+        } catch {
+          // conmon's control file is gone (the container exited): no terminal to resize.
+        }
       }
     }
     let detached = false;
@@ -63,7 +65,9 @@ export const attachVerb: Verb = {
       }
       try {
         sendMsg(sock, d);
-      } catch {}
+      } catch {
+        // The attach socket closed (the container exited): the output loop below sees the end.
+      }
     };
     if (stdinOn) process.stdin.on("data", onData);
     try {

@@ -12,14 +12,16 @@
 // the copy and thawed afterwards — also after a failure or SIGINT/SIGTERM/SIGHUP; one the user
 // had paused stays paused — and the copy itself (src/engine/copy.ts) opens every file beneath a
 // directory fd with O_NOFOLLOW, never by a path a link could redirect, so even a process the
-// freezer does not stop cannot point it at the host. Volumes and bind mounts inside the container
-// are not visible here: only its root filesystem.
+// freezer does not stop cannot point it at the host. A running container is seen as its process
+// sees it, volumes, bind mounts and tmpfs included (src/engine/copy-root.ts); a stopped one is its
+// root filesystem only (docker mounts the volumes of a stopped one for the copy; leopard does not).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { copyTree } from "../engine/copy.ts";
 import { splitArg } from "../engine/copy-plan.ts";
+import { withCopyRoot } from "../engine/copy-root.ts";
 import type { ContainerRecord } from "../engine/db.ts";
 import type { Engine } from "../engine/engine.ts";
 import { refresh } from "../engine/lifecycle.ts";
@@ -89,7 +91,7 @@ async function tarStream(g: Globals, v: Values, from: string, to: string): Promi
   const stage = mkdtempSync(join(tmpdir(), "leopard-cp-"));
   try {
     const c = await refresh(engine, engine.db.get(ctr.ref));
-    const root = engine.rootfsPath(c.id);
+    const rootfs = engine.rootfsPath(c.id);
     const opts = {
       archive: true,
       followLink: v["follow-link"] === true,
@@ -101,12 +103,18 @@ async function tarStream(g: Globals, v: Values, from: string, to: string): Promi
     if (out) {
       const name = basename(ctr.path.replace(/\/+\.?$/, "")) || ".";
       await frozenDuring(engine, c, () =>
-        copyTree({ root, path: ctr.path }, { path: join(stage, name) }, opts),
+        withCopyRoot(rootfs, c.pid, (root) =>
+          copyTree({ root, path: ctr.path }, { path: join(stage, name) }, opts),
+        ),
       );
       await tool(["tar", "-C", stage, "-cf", "-", name], "ignore", "inherit");
     } else {
       await tool(["tar", "-C", stage, "-xf", "-"], "inherit", "ignore");
-      await frozenDuring(engine, c, () => copyTree({ path: `${stage}/.` }, { root, path: ctr.path }, opts));
+      await frozenDuring(engine, c, () =>
+        withCopyRoot(rootfs, c.pid, (root) =>
+          copyTree({ path: `${stage}/.` }, { root, path: ctr.path }, opts),
+        ),
+      );
     }
     return 0;
   } finally {
@@ -145,20 +153,23 @@ export const cpVerb: Verb = {
     });
     try {
       const c = await refresh(engine, engine.db.get((src.ref ?? dst.ref) as string));
-      const root = engine.rootfsPath(c.id);
       await frozenDuring(engine, c, () =>
-        copyTree(
-          out ? { root, path: src.path } : { path: src.path },
-          out ? { path: dst.path } : { root, path: dst.path },
-          {
-            archive: v["archive"] === true,
-            followLink: v["follow-link"] === true,
-            // Without -a: the caller's files on the host; the container's root's inside it.
-            owner: out ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } : { uid: 0, gid: 0 },
-            dropSetid: out,
-            warn,
-            interrupted: () => interrupted,
-          },
+        withCopyRoot(engine.rootfsPath(c.id), c.pid, (root) =>
+          copyTree(
+            out ? { root, path: src.path } : { path: src.path },
+            out ? { path: dst.path } : { root, path: dst.path },
+            {
+              archive: v["archive"] === true,
+              followLink: v["follow-link"] === true,
+              // Without -a: the caller's files on the host; the container's root's inside it.
+              owner: out
+                ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
+                : { uid: 0, gid: 0 },
+              dropSetid: out,
+              warn,
+              interrupted: () => interrupted,
+            },
+          ),
         ),
       );
       return 0;

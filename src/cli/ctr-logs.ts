@@ -15,6 +15,7 @@ function readFrom(path: string, offset: number): { text: string; offset: number 
   try {
     fd = openSync(path, "r");
   } catch {
+    // No log yet: nothing to read.
     return { text: "", offset };
   }
   try {
@@ -38,6 +39,7 @@ export function logSize(path: string): number {
   try {
     return statSync(path).size;
   } catch {
+    // No log yet: a follower starts at its beginning.
     return 0;
   }
 }

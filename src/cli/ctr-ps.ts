@@ -139,25 +139,6 @@ export const psVerb: Verb = {
       );
       return 0;
     }
-    if (format === "json") {
-      const out = list.map((c) => ({
-        Id: c.id,
-        Names: [c.name],
-        Image: c.config.imageName,
-        ImageID: c.config.image,
-        Command: [...c.config.entrypoint, ...c.config.cmd],
-        Created: c.created,
-        State: c.state,
-        Status: statusText(c),
-        ExitCode: c.exitCode,
-        Pid: c.pid,
-        Ports: c.config.publish,
-        Labels: c.config.labels,
-        Networks: Object.keys(c.networks),
-      }));
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      return 0;
-    }
     const rows = list.map((c) => {
       const cmd = [...c.config.entrypoint, ...c.config.cmd].join(" ");
       return [

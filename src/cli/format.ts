@@ -30,7 +30,9 @@ export function formatRows(
   headers: Readonly<Record<string, string>>,
   defaultTable: string,
 ): string {
-  if (format === "json") return rows.map((r) => `${JSON.stringify(r)}\n`).join("");
+  // docker (23.0 on) reads "json" as `{{json .}}`: each row one object, its keys sorted as Go
+  // marshals the map behind a row. docker 20.10 printed the word "json" per row instead.
+  if (format === "json") return rows.map((r) => `${JSON.stringify(sortedKeys(r))}\n`).join("");
   const isTable = format === "table" || format.startsWith("table ");
   const body = isTable ? (format === "table" ? defaultTable : format.slice(6)) : format;
   // docker turns the two characters \t and \n in a format into a tab and a newline.
@@ -49,6 +51,10 @@ export function formatRows(
     },
   );
   return tabulate([tpl.render(head), ...lines].flatMap((l) => l.split("\n")));
+}
+
+function sortedKeys(r: object): object {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Go's %.{prec}g: `prec` significant digits, trailing zeros dropped. */
@@ -78,9 +84,9 @@ export function humanSize(n: number, prec = 4): string {
   return `${goG(n, prec)}${u[i]}`;
 }
 
-/** --format given as a template (or "table …") for a verb with its own table and json. */
+/** --format given as a template, "table …" or "json" (a row per line), for a verb with its own table. */
 export function isTemplate(format: string | undefined): format is string {
-  return format !== undefined && format !== "json" && format !== "table";
+  return format !== undefined && format !== "table";
 }
 
 /** inspect's output: the objects as a JSON array, or with -f the template once per object. */

@@ -91,23 +91,6 @@ export const imagesVerb: Verb = {
       process.stdout.write([...new Set(rows.map((r) => r.id))].map((id) => `${id}\n`).join(""));
       return 0;
     }
-    if (str(v, "format") === "json") {
-      process.stdout.write(
-        `${JSON.stringify(
-          rows.map((r) => ({
-            Repository: r.repo,
-            Tag: r.tag,
-            Id: r.id,
-            Digest: r.digest,
-            Created: r.created,
-            Size: r.size,
-          })),
-          null,
-          2,
-        )}\n`,
-      );
-      return 0;
-    }
     const table = [
       ["REPOSITORY", "TAG", ...(v["digests"] === true ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"],
     ];

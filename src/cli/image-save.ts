@@ -28,6 +28,7 @@ export const saveVerb: Verb = {
         const t = canonicalTag(n);
         tags = store.meta.tagsOf(image.id).includes(t) ? [t] : store.meta.tagsOf(image.id);
       } catch {
+        // Not a tag (an id or a digest): every tag of the image goes.
         tags = store.meta.tagsOf(image.id);
       }
       return { image, tags };

@@ -382,7 +382,9 @@ async function warm(): Promise<void> {
     (stream as unknown as { write: Write }).write = (chunk, ...rest) => {
       try {
         writeAll(fd, chunk);
-      } catch {}
+      } catch {
+        // Our stdout or stderr is closed (EPIPE): the output has nowhere to go, and the command goes on, as with node's streams.
+      }
       const done = rest.find((r) => typeof r === "function") as (() => void) | undefined;
       done?.();
       return true;

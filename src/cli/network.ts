@@ -78,7 +78,6 @@ const lsVerb: Verb = {
       }));
       process.stdout.write(formatRows(format, rows, { ID: "NETWORK ID" }, ""));
     } else if (v["quiet"] === true) process.stdout.write(nets.map((n) => `${n.name}\n`).join(""));
-    else if (format === "json") process.stdout.write(`${JSON.stringify(nets)}\n`);
     else process.stdout.write(table(nets));
     return 0;
   },

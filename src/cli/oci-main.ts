@@ -2,7 +2,7 @@
 // errors as one line (and to --log), exit statuses. The full CLI (leopard-oci.ts) and the light
 // one (leopard-oci-light.ts: the verbs an engine calls most, in a bundle of their own) both run
 // it with their own table of verbs.
-import { DEFAULT_ROOT } from "../state/state.ts";
+import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
 import { writeAll } from "../sys/io.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { findCommand, type Options, parseFlags, type Values } from "./args.ts";
@@ -20,6 +20,8 @@ export async function out(text: string): Promise<void> {
 
 export interface Globals {
   root: string;
+  /** The container states under root. */
+  state: StateDir;
   log: string | undefined;
   logFormat: "text" | "json";
   debug: boolean;
@@ -94,7 +96,9 @@ function logError(g: Globals | undefined, msg: string): void {
       : `time="${time}" level=error msg="${msg.replaceAll('"', '\\"')}"\n`;
   try {
     (require("node:fs") as typeof import("node:fs")).appendFileSync(g.log, line);
-  } catch {}
+  } catch {
+    // --log cannot be written: the error still goes to stderr.
+  }
 }
 
 export async function main(argv: readonly string[], VERBS: Verbs): Promise<number> {
@@ -105,8 +109,10 @@ export async function main(argv: readonly string[], VERBS: Verbs): Promise<numbe
     const at = findCommand(argv, GLOBAL_OPTIONS);
     const gv = parseFlags(at === -1 ? argv : argv.slice(0, at), GLOBAL_OPTIONS).values;
     const logFormat = (gv["log-format"] as string | undefined) ?? "text";
+    const root = (gv["root"] as string | undefined) ?? DEFAULT_ROOT;
     g = {
-      root: (gv["root"] as string | undefined) ?? DEFAULT_ROOT,
+      root,
+      state: new StateDir(root),
       log: gv["log"] as string | undefined,
       logFormat: logFormat === "json" ? "json" : "text",
       debug: gv["debug"] === true,
@@ -158,7 +164,9 @@ export async function main(argv: readonly string[], VERBS: Verbs): Promise<numbe
     if (g?.debug && err instanceof Error && !(err instanceof LeopardError)) text += `${err.stack}\n`;
     try {
       writeAll(2, text);
-    } catch {}
+    } catch {
+      // stderr is closed: the exit status still says the command failed.
+    }
     return 1;
   }
 }

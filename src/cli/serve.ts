@@ -3,7 +3,7 @@
 // first worker sooner and holds less memory than with a whole CLI loaded. argv: the name, then the
 // command line as given (global flags, "serve", serve's flags). Both CLIs also have the verb.
 import { writeAll } from "../sys/io.ts";
-import { describe } from "../util/errors.ts";
+import { describe, LeopardError } from "../util/errors.ts";
 import { parseFlags } from "./args.ts";
 
 export const SERVE_OPTIONS = {
@@ -18,10 +18,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const prefix = `${name ?? "leopard"}: serve: `;
   try {
     if (name !== "leopard-oci" && name !== "leopard")
-      throw new Error(`"${name}" is not leopard-oci or leopard`);
+      throw new LeopardError("invalid-argument", `"${name}" is not leopard-oci or leopard`);
     const at = rest.indexOf("serve");
     const { values, positionals } = parseFlags(rest.slice(at + 1), SERVE_OPTIONS);
-    if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
+    if (positionals.length > 0)
+      throw new LeopardError("invalid-argument", `unexpected argument "${positionals[0]}"`);
     return await (await import("../serve/supervisor.ts")).serveVerb(name, values);
   } catch (e) {
     writeAll(2, `${prefix}${describe(e)}\n`);

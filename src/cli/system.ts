@@ -100,7 +100,9 @@ export const dfVerb: Verb = {
         const upper = join(engine.bundle(c.id), "upper");
         try {
           if (statSync(upper).isDirectory()) ctrSize += duBytes(upper);
-        } catch {}
+        } catch {
+          // Removed meanwhile: it takes no space.
+        }
       }
       const vols = engine.db.volumes();
       let volSize = 0;
@@ -174,7 +176,9 @@ export const systemPruneVerb: Verb = {
       let dirs: string[] = [];
       try {
         dirs = readdirSync(join(engine.dirs.storage, "containers"));
-      } catch {}
+      } catch {
+        // No containers directory yet: nothing to prune.
+      }
       for (const id of dirs)
         if (!known.has(id) && /^[0-9a-f]{64}$/.test(id)) await removeRootfs(engine.store, id);
       process.stdout.write(
@@ -198,7 +202,9 @@ function netIO(pid: number): [number, number] {
       rx += f[0] ?? 0;
       tx += f[8] ?? 0;
     }
-  } catch {}
+  } catch {
+    // The process has exited: no traffic to report.
+  }
   return [rx, tx];
 }
 
@@ -229,7 +235,6 @@ export const statsVerb: Verb = {
         const first = list.map(sample);
         await Bun.sleep(500);
         const rows: string[][] = [];
-        const json: unknown[] = [];
         const objs: object[] = [];
         for (const f of first) {
           const s = sample(f.c);
@@ -257,20 +262,9 @@ export const statsVerb: Verb = {
           };
           objs.push(row);
           rows.push([row.ID, row.Name, row.CPUPerc, row.MemUsage, row.MemPerc, row.NetIO, row.PIDs]);
-          json.push({
-            ID: f.c.id,
-            Name: f.c.name,
-            CPUPerc: cpu,
-            MemUsage: mem,
-            MemLimit: lim,
-            NetRx: rx,
-            NetTx: tx,
-            PIDs: pids,
-          });
         }
         const format = str(v, "format");
-        if (format === "json") process.stdout.write(`${JSON.stringify(json)}\n`);
-        else if (isTemplate(format)) {
+        if (isTemplate(format)) {
           if (v["no-stream"] !== true) process.stdout.write("\x1b[2J\x1b[H");
           process.stdout.write(
             formatRows(

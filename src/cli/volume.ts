@@ -53,7 +53,6 @@ export const volumeLsVerb: Verb = {
         }));
         process.stdout.write(formatRows(format, rows, { Name: "VOLUME NAME" }, ""));
       } else if (v["quiet"] === true) process.stdout.write(vols.map((x) => `${x.name}\n`).join(""));
-      else if (str(v, "format") === "json") process.stdout.write(`${JSON.stringify(vols, null, 2)}\n`);
       else
         process.stdout.write(
           table(

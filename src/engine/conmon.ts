@@ -151,6 +151,7 @@ export function conmonPid(bundle: string): number | undefined {
     const n = Number(readFileSync(`${bundle}/conmon.pid`, "utf8").trim());
     return n > 0 ? n : undefined;
   } catch {
+    // No pidfile (conmon has not written it, or the bundle is gone).
     return undefined;
   }
 }

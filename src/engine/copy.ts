@@ -111,7 +111,9 @@ function statFd(fd: number): Stat {
 function close(fd: number): void {
   try {
     closeSync(fd);
-  } catch {}
+  } catch {
+    // A close that fails (EIO) leaves nothing to undo: the fd is released either way.
+  }
 }
 
 function errnoOf(e: unknown): number | undefined {
@@ -146,17 +148,21 @@ function removeTree(dirfd: number, name: Name): void {
   try {
     fd = openAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   } catch {
+    // Gone meanwhile, or not a directory we may open: best effort, as documented.
     return;
   }
   try {
     for (const child of readDirFd(fd)) removeTree(fd, child);
   } catch {
+    // The directory cannot be listed: its entries stay and the rmdir below fails too (best effort, as documented).
   } finally {
     close(fd);
   }
   try {
     unlinkAt(dirfd, name, AT_REMOVEDIR);
-  } catch {}
+  } catch {
+    // Not empty (an entry stayed) or gone already: best effort, as documented.
+  }
 }
 
 class Copier {

@@ -242,7 +242,9 @@ export class Engine {
     let hostResolv = "";
     try {
       hostResolv = readFileSync("/etc/resolv.conf", "utf8");
-    } catch {}
+    } catch {
+      // No /etc/resolv.conf on the host: the container gets --dns servers only, or an empty file.
+    }
     writeFileAtomic(etc.resolv, resolvConf(hostResolv, c.dns, [], c.network === "host"));
     const spec = buildSpec(
       {

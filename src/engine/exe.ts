@@ -14,11 +14,13 @@ export function readInRoot(root: string, path: string): string {
   try {
     fd = openInRoot(root, path, 0 /* O_RDONLY */);
   } catch {
+    // Absent, or not inside the root: "", as documented.
     return "";
   }
   try {
     return readFileSync(fd, "utf8");
   } catch {
+    // Unreadable (a directory, a FIFO): "", as documented.
     return "";
   } finally {
     closeSync(fd);
@@ -30,6 +32,7 @@ function statInRoot(root: string, path: string): Stats | undefined {
   try {
     fd = openInRoot(root, path, O_PATH);
   } catch {
+    // Absent, or not inside the root: no such file.
     return undefined;
   }
   try {

@@ -13,7 +13,7 @@ import type { ContainerRecord, EngineState } from "./db.ts";
 import { exitDir, socketDir } from "./dirs.ts";
 import type { Engine } from "./engine.ts";
 import { attachNetwork, detachNetwork } from "./network.ts";
-import { withForegroundStdio } from "./stdio.ts";
+import { ttyLog, withForegroundStdio } from "./stdio.ts";
 
 const short = (id: string): string => id.slice(0, 12);
 
@@ -22,6 +22,7 @@ function runtimeStatus(engine: Engine, id: string): { status: string; pid: numbe
     const s = runtime.stateOf(engine.oci, id);
     return { status: s.status, pid: s.pid };
   } catch {
+    // No runtime state (never created, or deleted): the caller goes by the record.
     return undefined;
   }
 }
@@ -35,6 +36,7 @@ function readExitCode(engine: Engine, id: string): number | undefined {
     const n = Number(readFileSync(exitFile(engine, id), "utf8").trim());
     return Number.isInteger(n) ? n : undefined;
   } catch {
+    // No exit file (conmon has not written one): the status is unknown.
     return undefined;
   }
 }
@@ -96,6 +98,7 @@ function oomKills(engine: Engine, id: string): number {
     const { reopenCgroup } = require("../runtime/cgroup.ts") as typeof import("../runtime/cgroup.ts");
     return reopenCgroup(engine.oci.read(id).cgroupPaths)?.oomKills() ?? 0;
   } catch {
+    // The cgroup is gone already: no OOM kills to report, as documented.
     return 0;
   }
 }
@@ -186,17 +189,19 @@ export async function runForeground(engine: Engine, rec: ContainerRecord): Promi
     // keep: finish() reads the cgroup's OOM count before it removes the runtime's state.
     const go = () => run({ id: rec.id, bundle: engine.bundle(rec.id), state: engine.oci, keep: true });
     // As docker: stdin only with -i, the output logged too (not with --rm: nothing would read it).
-    // A terminal (-t) is relayed by the runtime as it is.
+    // A terminal (-t) is relayed by the runtime, keystrokes only with -i, its output logged as
+    // docker logs a tty's: one stream, stdout.
     const c = rec.config;
+    const logPath = c.autoRemove ? undefined : `${engine.bundle(rec.id)}/ctr.log`;
     code = c.tty
-      ? await go()
-      : await withForegroundStdio(
-          {
-            stdin: c.interactive,
-            logPath: c.autoRemove ? undefined : `${engine.bundle(rec.id)}/ctr.log`,
-          },
-          go,
-        );
+      ? await run({
+          id: rec.id,
+          bundle: engine.bundle(rec.id),
+          state: engine.oci,
+          keep: true,
+          relay: { stdin: c.interactive, log: logPath === undefined ? undefined : ttyLog(logPath) },
+        })
+      : await withForegroundStdio({ stdin: c.interactive, logPath }, go);
   } catch (e) {
     await finish(engine, { ...rec, foreground: true }, 125);
     throw e;
@@ -231,12 +236,16 @@ export async function stop(engine: Engine, rec: ContainerRecord, timeoutSec: num
   else {
     try {
       runtime.kill(engine.oci, rec.id, rec.config.stopSignal, false);
-    } catch {}
+    } catch {
+      // It exited meanwhile (the runtime refuses to signal a stopped container): waitExited below sees it.
+    }
   }
   if (!(await waitExited(engine, rec.id, timeoutSec * 1000))) {
     try {
       runtime.kill(engine.oci, rec.id, "SIGKILL", true);
-    } catch {}
+    } catch {
+      // It exited meanwhile: waitExited below sees it.
+    }
     if (!(await waitExited(engine, rec.id, 10_000)))
       throw new LeopardError("bad-state", `container ${rec.name} did not stop after SIGKILL`);
   }
@@ -264,7 +273,9 @@ function removeOrphanCgroup(engine: Engine, id: string): void {
       require("../runtime/cgroup.ts") as typeof import("../runtime/cgroup.ts");
     const cg = reopenCgroup(cgroupPathsFor(loadSpec(engine.bundle(id)), id, false));
     if (cg?.exists()) cg.destroy();
-  } catch {}
+  } catch {
+    // No config left to find the cgroup from, or the cgroup is gone: nothing to remove.
+  }
 }
 
 export async function removeContainer(
@@ -282,7 +293,9 @@ export async function removeContainer(
       );
     try {
       runtime.kill(engine.oci, rec.id, "SIGKILL", true);
-    } catch {}
+    } catch {
+      // It exited meanwhile: waitExited below sees it.
+    }
     await waitExited(engine, rec.id, 10_000);
   }
   const anon = engine.anonymousVolumes(rec);

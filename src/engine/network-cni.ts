@@ -15,9 +15,8 @@ import {
 } from "../network/index.ts";
 import type { ContainerRecord } from "./db.ts";
 import type { EngineDirs } from "./dirs.ts";
-import type { Engine } from "./engine.ts";
 import { hostsFile } from "./etc-files.ts";
-import type { AttachedNetwork } from "./network.ts";
+import type { AttachedNetwork, NetworkHost } from "./network-types.ts";
 
 /** Where the engine's networks live: <storage>/networks and /ipam, namespaces under the run dir. */
 export function networkPathsFor(d: EngineDirs): NetworkPaths {
@@ -30,17 +29,17 @@ export function networkPathsFor(d: EngineDirs): NetworkPaths {
 }
 
 /** `--network none`: a namespace of its own with loopback up, pinned so it outlives nothing. */
-export async function noneNetwork(engine: Engine, rec: ContainerRecord): Promise<AttachedNetwork> {
+export async function noneNetwork(engine: NetworkHost, rec: ContainerRecord): Promise<AttachedNetwork> {
   const p = networkPathsFor(engine.dirs);
   removeNetns(netnsPath(p, rec.id));
   return { netnsPath: await createNetns(p, rec.id), addresses: [], networks: {} };
 }
 
-export function removeNoneNetwork(engine: Engine, rec: ContainerRecord): void {
+export function removeNoneNetwork(engine: NetworkHost, rec: ContainerRecord): void {
   removeNetns(netnsPath(networkPathsFor(engine.dirs), rec.id));
 }
 
-export async function attachCni(engine: Engine, rec: ContainerRecord): Promise<AttachedNetwork> {
+export async function attachCni(engine: NetworkHost, rec: ContainerRecord): Promise<AttachedNetwork> {
   const p = networkPathsFor(engine.dirs);
   await detach(p, rec.id); // what a crashed run may have left
   const ns = await createNetns(p, rec.id);
@@ -60,13 +59,13 @@ export async function attachCni(engine: Engine, rec: ContainerRecord): Promise<A
   return { netnsPath: ns, addresses: att.map((a) => a.ip), networks, peers: peersOf(engine, rec, networks) };
 }
 
-export async function detachCni(engine: Engine, rec: ContainerRecord): Promise<void> {
+export async function detachCni(engine: NetworkHost, rec: ContainerRecord): Promise<void> {
   await detach(networkPathsFor(engine.dirs), rec.id);
 }
 
 /** Running containers sharing a network with `rec`, by address and name. */
 function peersOf(
-  engine: Engine,
+  engine: NetworkHost,
   rec: ContainerRecord,
   mine: ContainerRecord["networks"],
 ): { ip: string; names: string[] }[] {
@@ -81,7 +80,7 @@ function peersOf(
 }
 
 /** Rewrites every running peer's /etc/hosts in place (its bind mount keeps the inode). */
-export function updatePeerHosts(engine: Engine): void {
+export function updatePeerHosts(engine: NetworkHost): void {
   const running = engine.db.all().filter((c) => c.state === "running" && Object.keys(c.networks).length > 0);
   for (const c of running) {
     const file = `${engine.bundle(c.id)}/hosts`;
@@ -97,6 +96,8 @@ export function updatePeerHosts(engine: Engine): void {
           extra: c.config.addHosts,
         }),
       );
-    } catch {}
+    } catch {
+      // A peer that stopped meanwhile (its bundle removed) needs no hosts file; the others still get theirs.
+    }
   }
 }

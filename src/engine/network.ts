@@ -4,15 +4,9 @@
 import { LeopardError } from "../util/errors.ts";
 import type { ContainerRecord } from "./db.ts";
 import type { Engine } from "./engine.ts";
+import type { AttachedNetwork } from "./network-types.ts";
 
-export interface AttachedNetwork {
-  /** The namespace to join; undefined: a new one ("none") or none at all ("host"). */
-  netnsPath: string | undefined;
-  addresses: string[];
-  networks: ContainerRecord["networks"];
-  /** Containers sharing a network: /etc/hosts names them. */
-  peers?: { ip: string; names: string[] }[];
-}
+export type { AttachedNetwork } from "./network-types.ts";
 
 export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promise<AttachedNetwork> {
   const n = rec.config.network;

@@ -23,6 +23,17 @@ export interface ForegroundStdio {
   sink?: ((fd: 1 | 2, chunk: Uint8Array) => void) | undefined;
 }
 
+/** A `-t` container's output appended to its log as docker logs a tty: one stream, stdout. */
+export function ttyLog(logPath: string): (chunk: Uint8Array) => void {
+  return (c) => {
+    try {
+      appendFileSync(logPath, logRecords("stdout", Buffer.from(c).toString("utf8"), logTime()));
+    } catch {
+      // The log is a copy for `leopard logs`: a failed append must not stop the relay.
+    }
+  };
+}
+
 /** Reads a pipe until EOF, passing each chunk on; the stream closes the fd at its end. */
 async function pump(fd: number, each: (chunk: Uint8Array) => void): Promise<void> {
   for await (const chunk of createReadStream("", { fd })) each(chunk as Buffer);
@@ -56,10 +67,14 @@ export async function withForegroundStdio<T>(io: ForegroundStdio, fn: () => Prom
       if (logPath === undefined) return;
       try {
         writeAll(fd, c);
-      } catch {}
+      } catch {
+        // Our stdout or stderr is closed (the caller went away): the log below still gets the output.
+      }
       try {
         appendFileSync(logPath, logRecords(stream, Buffer.from(c).toString("utf8"), logTime()));
-      } catch {}
+      } catch {
+        // The log cannot be written (disk full, bundle removed): the output still went to the terminal, and the container must not stall on it.
+      }
     };
     pumps.push(pump(outR, copy(1, "stdout")), pump(errR, copy(2, "stderr")));
   }

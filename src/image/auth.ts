@@ -46,7 +46,8 @@ function readAuthFile(path: string): AuthFile {
   if (!existsSync(path)) return {};
   try {
     const j = JSON.parse(readFileSync(path, "utf8")) as unknown;
-    if (typeof j !== "object" || j === null || Array.isArray(j)) throw new Error("not an object");
+    if (typeof j !== "object" || j === null || Array.isArray(j))
+      throw new LeopardError("invalid-argument", "not an object");
     return j as AuthFile;
   } catch (e) {
     throw new LeopardError("invalid-argument", `credentials file "${path}" is not valid JSON`, {

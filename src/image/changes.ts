@@ -12,7 +12,9 @@ function command(change: string, args: string): string[] {
     try {
       const v = JSON.parse(args) as unknown;
       if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v;
-    } catch {}
+    } catch {
+      // Not JSON: the error below says what is expected.
+    }
     throw bad(change, "expected a JSON array of strings or a shell command");
   }
   return ["/bin/sh", "-c", args];

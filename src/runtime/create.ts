@@ -3,11 +3,12 @@
 // Nothing of TypeScript stays resident for a detached container. Nothing is made before the
 // state directory and its first record, which names what comes next (the cgroups, the scope,
 // then the helper): `delete` of a create killed at any point removes all of it.
-import { chmodSync, copyFileSync, mkdirSync, openSync } from "node:fs";
+
 import { resolve } from "node:path";
 import { type LaunchPlan, plan } from "../plan/plan.ts";
 import { OCI_VERSION, type StoredState } from "../state/state.ts";
 import { mkfifo, writeFileAtomic } from "../sys/fs.ts";
+import { chmodSync, copyFileSync, mkdirSync, openSync } from "../sys/fs-sync.ts";
 import { writeAll } from "../sys/io.ts";
 import { processStartTime } from "../sys/proc.ts";
 import { mark } from "../sys/trace.ts";
@@ -70,7 +71,7 @@ async function launch(
   // Before anything exists: a seccomp agent that cannot be reached, or a mount the kernel refuses
   // to idmap, leaves nothing behind. Our fds close when create returns; the helper holds its own.
   using agent = SeccompAgent.connect(spec.linux.seccomp, prepared.seccomp?.listener === true);
-  using idmapped = prepareIdmappedMounts(prepared.idmaps.requests);
+  using idmapped = await prepareIdmappedMounts(prepared.idmaps.requests);
   // The session closes the clones once the helper holds them.
   for (const [i, fd] of idmapped.fds.splice(0).entries()) prepared.idmaps.slots[i]?.fill(fd);
   // The first record, written with the directory before anything else exists: it names the
@@ -109,7 +110,12 @@ async function launch(
     // poststart and poststop run from `start` and `delete`, which should not parse the config.
     if (spec.hooks.poststart.length + spec.hooks.poststop.length > 0) {
       const { poststart, poststop } = spec.hooks;
-      writeFileAtomic(`${opts.state.dir(opts.id)}/hooks.json`, JSON.stringify({ poststart, poststop }));
+      writeFileAtomic(
+        `${opts.state.dir(opts.id)}/hooks.json`,
+        JSON.stringify({ poststart, poststop }),
+        0o644,
+        false,
+      );
     }
     const fifo = opts.state.fifo(opts.id);
     mkfifo(fifo, 0o622);
@@ -156,7 +162,7 @@ async function launch(
     delete stored.helperStartTime;
     opts.state.write(stored);
     mark("create: state written");
-    if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
+    if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid), 0o644, false);
     session.timings.phase("write state.json and the pid file");
     // run prints the table once the process has started (after its own `start`).
     if (opts.mode === "detached") opts.explain?.(session.timings.table(launchPlan.steps));

@@ -1,7 +1,7 @@
 // exec: one more process in a running container. The helper joins the container's namespaces
 // through fds this process opened (user first, mount last), forks into its PID namespace and
 // runs the process's own setup, then execve. Foreground: wait and return its exit status.
-import { existsSync, openSync, readFileSync, readlinkSync } from "node:fs";
+
 import { resolve } from "node:path";
 import { execCapabilities, planExec } from "../plan/exec-plan.ts";
 import type { ConsoleMode } from "../plan/plan.ts";
@@ -13,6 +13,7 @@ import { validateSpec } from "../spec/validate.ts";
 import { readProcess } from "../spec/validate-process.ts";
 import { isAlive, OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
+import { existsSync, openSync, readFileSync, readlinkSync } from "../sys/fs-sync.ts";
 import { capLastCap } from "../sys/proc.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { describe, LeopardError } from "../util/errors.ts";
@@ -275,7 +276,7 @@ export async function exec(opts: ExecOptions): Promise<number> {
   }
   session.timings.phase("the helper's ops, below, until the process's execve");
   opts.explain?.(session.timings.table(steps));
-  if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(session.pid));
+  if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(session.pid), 0o644, false);
   if (opts.detach) return 0;
   return await waitForeground(session.pid, session.helper, session.pty);
 }

@@ -1,7 +1,8 @@
 // Where the compiled helper lives: $LEOPARD_HELPER (the launcher sets it), else beside the
 // bundles when installed (lib/leopard/leopard-helper), else the checkout's native/build.
-import { existsSync } from "node:fs";
+
 import { join } from "node:path";
+import { existsSync } from "../sys/fs-sync.ts";
 import { bundleDir } from "../util/layout.ts";
 
 export function helperPath(): string {

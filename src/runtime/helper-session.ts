@@ -3,19 +3,20 @@
 // spawn, the PLAN frame, and every message back, each handled by one typed handler in the order
 // the plan fixes (src/protocol/sequence.ts; the ladder is in src/protocol/ops.ts above SyncTag).
 // A timeout bounds each wait; on any failure what exists is killed before the error is thrown.
-import { writeFileSync } from "node:fs";
+
 import type { Step } from "../plan/plan.ts";
 import { decodeMessage, type HelperMessage, ProtocolError } from "../protocol/decode.ts";
 import { planFrame, resumeFrame } from "../protocol/encode.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { type Expected, MessageSequence } from "../protocol/sequence.ts";
+import { writeFileSync } from "../sys/fs-sync.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair, TimeoutError } from "../sys/seqpacket.ts";
 import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
 import { handOverListener } from "./seccomp-listener.ts";
-import { type HelperProcess, type HelperStdio, spawnHelper } from "./spawn.ts";
+import { type HelperProcess, type HelperStdio, type Spawner, spawnHelper } from "./spawn.ts";
 import { copyWindowSize } from "./terminal.ts";
 import { Timings } from "./timings.ts";
 
@@ -26,6 +27,8 @@ export const HELPER_TIMEOUT_MS = 60_000;
 export interface SyncHandlers {
   /** sync 1: the user namespace exists; these maps go to /proc/<pid>/uid_map and gid_map. */
   idMaps?: { uid: string; gid: string } | null | undefined;
+  /** sync 1, once the maps are written (before the helper resumes): the id-map probe opens the namespace. */
+  idMapped?(pid: number): void;
   /** sync 2: put the helper (its pid) into the container's cgroup. */
   cgroup?(pid: number): void;
   /** sync 4: the runtime's own hooks (init's pid as the runtime sees it). */
@@ -37,14 +40,18 @@ export interface SyncHandlers {
 export interface SessionOptions {
   /** --preserve-fds: the caller's fds 3 … 3+N-1 pass through at the same numbers. */
   preserveFds: number;
-  /** The helper's stdin, stdout and stderr: the caller's, or /dev/null (the engine's `exec -d`). */
-  stdio?: "inherit" | "ignore" | undefined;
+  /** The helper's stdin, stdout and stderr: the caller's, or /dev/null (the engine's `exec -d`), or each its own. */
+  stdio?: "inherit" | "ignore" | [HelperStdio[number], HelperStdio[number], HelperStdio[number]] | undefined;
   /** Once the process's pid is known, wait without a limit (exec: a frozen cgroup may hold it). */
   untimedAfterPid?: boolean | undefined;
   /** A word for messages: "the container" or "the process". */
   what: string;
   /** Trace marks (LEOPARD_TRACE) for create's phases, which create-killed.test.ts kills at. */
   marks?: boolean | undefined;
+  /** How long to wait for each message (default HELPER_TIMEOUT_MS). */
+  timeoutMs?: number | undefined;
+  /** How the helper is started (default spawnHelper: in the caller's process tree). */
+  spawn?: Spawner | undefined;
 }
 
 /** A number in the helper's fd table whose fd is given later (create's FIFO exists only once the id is claimed). */
@@ -104,7 +111,7 @@ export class HelperSession implements Disposable {
     this.ours = ours;
     this.table[0] = theirs;
     const std = this.opts.stdio ?? "inherit";
-    const stdio: HelperStdio = [std, std, std];
+    const stdio: HelperStdio = typeof std === "string" ? [std, std, std] : [...std];
     for (let i = 0; i < this.opts.preserveFds; i++) stdio.push({ caller: 3 + i });
     for (const [i, fd] of this.table.entries()) {
       if (fd === undefined)
@@ -115,7 +122,7 @@ export class HelperSession implements Disposable {
       stdio.push(fd);
     }
     try {
-      this.helperProcess = spawnHelper([helperPath(), String(this.syncFd)], stdio);
+      this.helperProcess = (this.opts.spawn ?? spawnHelper)([helperPath(), String(this.syncFd)], stdio);
     } catch (e) {
       throw new LeopardError("helper", `cannot start the helper: ${describe(e)}`, { cause: e });
     } finally {
@@ -154,11 +161,24 @@ export class HelperSession implements Disposable {
     }
   }
 
+  /** Handles the helper's messages until EOF, for a plan that neither forks nor execs: it ends. */
+  async untilEnd(on: SyncHandlers): Promise<void> {
+    for (;;) {
+      const m = await this.next(on);
+      if (m !== "eof") continue;
+      if (!this.sequence?.complete)
+        throw new LeopardError("helper", `the helper exited before ${this.opts.what} was done`);
+      this.closeSocket();
+      return;
+    }
+  }
+
   /** One message: checked against the plan's order and handled. */
   private async next(on: SyncHandlers): Promise<HelperMessage | "eof"> {
     const sequence = this.sequence;
     if (sequence === undefined) throw new LeopardError("protocol", "the helper has not been started");
-    const timeout = this.pid !== 0 && this.opts.untimedAfterPid ? -1 : HELPER_TIMEOUT_MS;
+    const timeout =
+      this.pid !== 0 && this.opts.untimedAfterPid ? -1 : (this.opts.timeoutMs ?? HELPER_TIMEOUT_MS);
     let m: ReturnType<typeof recvMsg>;
     try {
       m = recvMsg(this.ours, timeout);
@@ -216,6 +236,7 @@ export class HelperSession implements Disposable {
           throw new LeopardError("protocol", "the helper asked for id maps but none were planned");
         writeMap(pid, "uid_map", on.idMaps.uid);
         writeMap(pid, "gid_map", on.idMaps.gid);
+        on.idMapped?.(pid);
         this.mark("create: id maps written");
         return;
       case SyncTag.CGROUP:

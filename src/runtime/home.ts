@@ -2,9 +2,10 @@
 // entry in the container's /etc/passwd (parsed by src/plan/home.ts). Read only when needed, as a
 // regular file of bounded size opened inside the root (openat2 RESOLVE_IN_ROOT): an image's
 // /etc/passwd may be a symlink out, a FIFO or a device.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+
 import { passwdHome } from "../plan/home.ts";
 import type { Spec, SpecProcess } from "../spec/types.ts";
+import { closeSync, fstatSync, openSync, readSync } from "../sys/fs-sync.ts";
 import { openInRoot } from "../sys/openat2.ts";
 
 const O_RDONLY = 0;

@@ -1,7 +1,8 @@
 // The facts about the host the planner needs (src/plan is pure: it asks through HostFacts).
-import { readdirSync, realpathSync, statSync } from "node:fs";
+
 import type { HostFacts } from "../plan/plan.ts";
 import type { Spec } from "../spec/types.ts";
+import { readdirSync, realpathSync, statSync } from "../sys/fs-sync.ts";
 import { capLastCap, cgroupHierarchies, type MountInfo, mountInfo, mountOf } from "../sys/proc.ts";
 
 export function hostFacts(spec: Spec, rootfs: string): HostFacts {

@@ -1,24 +1,23 @@
 // The host side of idmapped bind mounts: for each one the plan asks for (src/plan/idmap.ts, which
 // also says why this happens here and not in the helper), a detached clone of the source with
 // MOUNT_ATTR_IDMAP applied, to be inherited by the helper and attached by a MOVE_MOUNT op.
-import { openSync, writeFileSync } from "node:fs";
 import { type IdmapRequest, mapText } from "../plan/idmap.ts";
 import { MOUNT_ATTR } from "../plan/mount-options.ts";
+import type { Step } from "../plan/step.ts";
 import { CLONE } from "../plan/types.ts";
-import { decodeMessage } from "../protocol/decode.ts";
-import { planFrame } from "../protocol/encode.ts";
 import { SyncTag } from "../protocol/ops.ts";
+import { openSync } from "../sys/fs-sync.ts";
 import { hostToolEnv } from "../sys/host-tool.ts";
 import { SysError } from "../sys/libc.ts";
 import { mountSetattrFd, openTreeClone } from "../sys/mount-api.ts";
-import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
-import { closeFd, recvMsg, sendMsg, socketPair } from "../sys/seqpacket.ts";
+import { closeFd } from "../sys/seqpacket.ts";
 import { strerror } from "../util/errno.ts";
 import { describe, LeopardError } from "../util/errors.ts";
-import { helperPath } from "./helper-path.ts";
+import { HelperSession } from "./helper-session.ts";
+import { spawnLocal } from "./spawn.ts";
 
+/** The probe waits this long for each of its helper's messages. */
 const HOLDER_TIMEOUT_MS = 10_000;
-const SPAWN_NOFILE = 1024n;
 const EINVAL = 22;
 const ENOENT = 2;
 
@@ -28,55 +27,51 @@ export interface IdmappedSources extends Disposable {
 }
 
 /**
- * A user namespace that carries the given maps, held open by fd: our helper runs a two-op plan
- * (unshare the user namespace, then wait at sync 1), we write its maps as for a container, open
- * /proc/<pid>/ns/user and kill it. The namespace lives on as long as the fd (or a mount using it).
+ * A user namespace that carries the given maps, held open by fd: a helper session runs a two-op
+ * plan (unshare the user namespace, then sync 1), writes its maps as for a container, opens
+ * /proc/<pid>/ns/user before the helper resumes, and the helper ends. The namespace lives on as
+ * long as the fd (or a mount using it).
  */
-function userNamespaceFd(uidMap: string, gidMap: string): number {
-  const [ours, theirs] = socketPair();
-  const nofile = getRlimit(RLIMIT_NOFILE);
-  if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, { soft: SPAWN_NOFILE, hard: nofile.hard });
-  let helper: ReturnType<typeof Bun.spawn> | undefined;
-  try {
-    // Started by this process itself (also in a warm worker of `serve`): a host tool's environment.
-    helper = Bun.spawn([helperPath(), "3"], {
-      stdio: ["ignore", "ignore", "inherit", theirs],
-      env: hostToolEnv(),
-    });
-  } catch (e) {
-    closeFd(ours);
-    throw new LeopardError("helper", `cannot start the helper: ${describe(e)}`, { cause: e });
-  } finally {
-    if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, nofile);
-    closeFd(theirs);
-  }
-  try {
-    sendMsg(
-      ours,
-      planFrame([
-        { op: "SET_NAME", name: "leopard:[idmap]" },
-        { op: "UNSHARE", flags: CLONE.user },
-        { op: "SYNC", tag: SyncTag.ID_MAPS },
-      ]),
-    );
-    const m = recvMsg(ours, HOLDER_TIMEOUT_MS);
-    if (m === null) throw new LeopardError("helper", "the helper exited before its user namespace existed");
-    const msg = decodeMessage(m.data);
-    if (msg.type !== "sync" || msg.tag !== SyncTag.ID_MAPS)
-      throw new LeopardError(
-        "helper",
-        `the helper sent ${msg.type === "error" ? `an error (${msg.message})` : msg.type}`,
-      );
-    writeFileSync(`/proc/${msg.pid}/uid_map`, uidMap);
-    writeFileSync(`/proc/${msg.pid}/gid_map`, gidMap);
-    return openSync(`/proc/${msg.pid}/ns/user`, "r");
-  } catch (e) {
-    throw new LeopardError("system", `cannot make a user namespace for an idmapped mount: ${describe(e)}`, {
+/** The probe's plan: a user namespace of its own, then sync 1 (its maps). */
+const PROBE: Step[] = [
+  { op: { op: "SET_NAME", name: "leopard:[idmap]" }, explain: "# name the helper leopard:[idmap]" },
+  { op: { op: "UNSHARE", flags: CLONE.user }, explain: "unshare --user" },
+  { op: { op: "SYNC", tag: SyncTag.ID_MAPS }, explain: "# the runtime writes uid_map and gid_map" },
+];
+
+async function userNamespaceFd(uid: string, gid: string): Promise<number> {
+  // Started by this process itself (also in a warm worker of `serve`): a host tool's environment.
+  using session = new HelperSession({
+    preserveFds: 0,
+    stdio: ["ignore", "ignore", "inherit"],
+    what: "the user namespace of an idmapped mount",
+    timeoutMs: HOLDER_TIMEOUT_MS,
+    spawn: (argv, stdio) => spawnLocal(argv, stdio, { env: hostToolEnv(), cwd: process.cwd() }),
+  });
+  const wrap = (e: unknown) =>
+    new LeopardError("system", `cannot make a user namespace for an idmapped mount: ${describe(e)}`, {
       cause: e,
     });
-  } finally {
-    helper.kill("SIGKILL");
-    closeFd(ours);
+  try {
+    session.start(PROBE);
+  } catch (e) {
+    if (e instanceof LeopardError && e.code === "helper") throw e; // the helper could not start
+    throw wrap(e);
+  }
+  let ns: number | undefined;
+  try {
+    await session.untilEnd({
+      idMaps: { uid, gid },
+      idMapped: (pid) => {
+        ns = openSync(`/proc/${pid}/ns/user`, "r");
+      },
+    });
+    if (ns === undefined) throw new LeopardError("helper", "the helper ended without a user namespace");
+    return ns;
+  } catch (e) {
+    session.kill();
+    if (ns !== undefined) closeFd(ns);
+    throw wrap(e);
   }
 }
 
@@ -99,7 +94,7 @@ function mountError(r: IdmapRequest, e: unknown): LeopardError {
  * Makes every requested idmapped clone. On failure nothing is left: the clones made so far are
  * closed (a detached mount vanishes with its last fd) and so are the user namespaces.
  */
-export function prepareIdmappedMounts(requests: readonly IdmapRequest[]): IdmappedSources {
+export async function prepareIdmappedMounts(requests: readonly IdmapRequest[]): Promise<IdmappedSources> {
   const fds: number[] = [];
   const userns = new Map<string, number>();
   const close = (): void => {
@@ -112,7 +107,7 @@ export function prepareIdmappedMounts(requests: readonly IdmapRequest[]): Idmapp
       const key = `${uid}|${gid}`;
       let ns = userns.get(key);
       if (ns === undefined) {
-        ns = userNamespaceFd(uid, gid);
+        ns = await userNamespaceFd(uid, gid);
         userns.set(key, ns);
       }
       let clone: number;

@@ -4,6 +4,7 @@
 import type { HookState } from "../hooks/hooks.ts";
 import type { SpecHook } from "../spec/types.ts";
 import { isAlive, type PublicState, type StateDir, type StoredState } from "../state/state.ts";
+import { readdirSync, readlinkSync } from "../sys/fs-sync.ts";
 import { close, O_NONBLOCK, O_RDONLY, open, read, readText, rmdir, unlink } from "../sys/io.ts";
 import { pidfdClose, pidfdOpen, pidfdWait } from "../sys/pidfd.ts";
 import { waitReadable } from "../sys/seqpacket.ts";
@@ -63,7 +64,6 @@ function hookState(s: StoredState, status: HookState["status"], pid: number): Ho
 
 /** Every process in the container's PID namespace (init's namespace), init first. */
 export function containerPids(pid: number): number[] {
-  const { readdirSync, readlinkSync } = require("node:fs") as typeof import("node:fs");
   let ns: string;
   try {
     ns = readlinkSync(`/proc/${pid}/ns/pid`);

@@ -4,7 +4,7 @@
 // apparmorProfile on a host without AppArmor fails too (runc's write to attr/apparmor/exec fails
 // inside init; leopard says so before anything is created). The mount label only decorates
 // mounts; without SELinux it is skipped with a warning, never silently.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "../sys/fs-sync.ts";
 import { LeopardError } from "../util/errors.ts";
 
 export interface LsmHost {

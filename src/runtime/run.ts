@@ -5,11 +5,13 @@ import { mark } from "../sys/trace.ts";
 import { describe } from "../util/errors.ts";
 import { type CreateOptions, create } from "./create.ts";
 import { remove, start } from "./lifecycle.ts";
-import { copyWindowSize, waitForeground } from "./terminal.ts";
+import { copyWindowSize, type RelayOptions, waitForeground } from "./terminal.ts";
 
 export interface RunOptions extends Omit<CreateOptions, "mode"> {
   detach?: boolean | undefined;
   keep?: boolean | undefined;
+  /** A terminal's relay (the engine's `-t` without `-i`, its log); default: stdin relayed. */
+  relay?: RelayOptions | undefined;
 }
 
 /** Returns the exit status `leopard-oci run` should exit with. */
@@ -40,7 +42,7 @@ export async function run(opts: RunOptions): Promise<number> {
     } catch (e) {
       writeAll(2, `leopard-oci: run ${opts.id}: ${describe(e)}\n`);
     }
-    const code = await waitForeground(pid, session.helper, pty);
+    const code = await waitForeground(pid, session.helper, pty, opts.relay);
     mark("run: container exited");
     return code;
   } finally {

@@ -31,7 +31,8 @@ export type Spawner = (argv: string[], stdio: HelperStdio, own?: SpawnOptions) =
 // 20,000 that is ~20 ms per container. The plan restores the caller's limit inside.
 const SPAWN_NOFILE = 1024n;
 
-function local(argv: string[], stdio: HelperStdio, own?: SpawnOptions): HelperProcess {
+/** A child of this process, whoever the caller is (the id-map probe's helper). */
+export function spawnLocal(argv: string[], stdio: HelperStdio, own?: SpawnOptions): HelperProcess {
   const nofile = getRlimit(RLIMIT_NOFILE);
   if (nofile.soft > SPAWN_NOFILE) setRlimit(RLIMIT_NOFILE, { soft: SPAWN_NOFILE, hard: nofile.hard });
   try {
@@ -47,7 +48,7 @@ function local(argv: string[], stdio: HelperStdio, own?: SpawnOptions): HelperPr
   }
 }
 
-let spawner: Spawner = local;
+let spawner: Spawner = spawnLocal;
 
 /** Starts a program in the caller's process tree: the C helper, or conmon for the engine. */
 export function spawnHelper(argv: string[], stdio: HelperStdio, own?: SpawnOptions): HelperProcess {

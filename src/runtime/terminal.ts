@@ -1,8 +1,8 @@
 // The foreground side of run and exec: the caller's terminal relayed through the container's pty
 // master, and the caller's signals forwarded to the container's process until it exits.
 import { ptr } from "bun:ffi";
-import { closeSync, createReadStream, writeSync } from "node:fs";
 import { taint } from "../sys/caller.ts";
+import { closeSync, writeSync } from "../sys/fs-sync.ts";
 import { writeAll } from "../sys/io.ts";
 import { libc } from "../sys/libc.ts";
 import type { HelperProcess } from "./spawn.ts";
@@ -26,14 +26,26 @@ export function copyWindowSize(master: number): void {
   }
 }
 
-/** Copies stdin → pty and pty → stdout until the container side closes. */
-export function relayTerminal(master: number, handlers: Map<string, () => void>): Promise<void> {
+/** How a foreground terminal is relayed: the engine's `-t` without `-i`, and its log. */
+export interface RelayOptions {
+  /** Our stdin's keystrokes go to the pty (runc, `-it`); without (`-t` alone) it reads nothing. */
+  stdin: boolean;
+  /** Each chunk of the container's output, also given here (the engine's log of a `-t` run). */
+  log?: ((chunk: Uint8Array) => void) | undefined;
+}
+
+/** Copies stdin → pty (when opts.stdin) and pty → stdout until the container side closes. */
+export function relayTerminal(
+  master: number,
+  handlers: Map<string, () => void>,
+  opts: RelayOptions = { stdin: true },
+): Promise<void> {
   taint();
   const stdin = process.stdin;
   const resize = () => copyWindowSize(master);
   handlers.set("SIGWINCH", resize);
   process.on("SIGWINCH", resize);
-  if (stdin.isTTY) stdin.setRawMode(true);
+  if (opts.stdin && stdin.isTTY) stdin.setRawMode(true);
   const onData = (d: Buffer) => {
     try {
       writeSync(master, d);
@@ -41,12 +53,16 @@ export function relayTerminal(master: number, handlers: Map<string, () => void>)
       // The container closed its side (EIO): the output stream's end finishes the relay.
     }
   };
-  stdin.on("data", onData);
+  if (opts.stdin) stdin.on("data", onData);
   return new Promise((resolveDone) => {
+    // node:fs only here, with a terminal: it costs ~10 ms to load (see src/sys/fs-sync.ts).
+    const { createReadStream } = require("node:fs") as typeof import("node:fs");
     const out = createReadStream("", { fd: master, autoClose: false });
     const finish = () => {
-      stdin.off("data", onData);
-      stdin.pause();
+      if (opts.stdin) {
+        stdin.off("data", onData);
+        stdin.pause();
+      }
       try {
         closeSync(master);
       } catch {
@@ -60,6 +76,7 @@ export function relayTerminal(master: number, handlers: Map<string, () => void>)
       } catch {
         // Our stdout is gone (the caller closed it): the container's output has nowhere to go.
       }
+      opts.log?.(chunk);
     });
     out.on("error", finish); // EIO once every slave fd is closed
     out.on("end", finish);
@@ -74,6 +91,7 @@ export async function waitForeground(
   pid: number,
   helper: HelperProcess,
   pty: number | undefined,
+  relay: RelayOptions = { stdin: true },
 ): Promise<number> {
   const handlers = new Map<string, () => void>();
   for (const sig of FORWARDED) {
@@ -88,12 +106,12 @@ export async function waitForeground(
     process.on(sig, h);
   }
   try {
-    const relay = pty === undefined ? undefined : relayTerminal(pty, handlers);
+    const relaying = pty === undefined ? undefined : relayTerminal(pty, handlers, relay);
     const code = await helper.exited;
-    if (relay) await Promise.race([relay, Bun.sleep(DRAIN_MS)]);
+    if (relaying) await Promise.race([relaying, Bun.sleep(DRAIN_MS)]);
     return code;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
-    if (pty !== undefined && process.stdin.isTTY) process.stdin.setRawMode(false);
+    if (pty !== undefined && relay.stdin && process.stdin.isTTY) process.stdin.setRawMode(false);
   }
 }

@@ -4,9 +4,9 @@
 // the profile, of the compiler's own source and of the libseccomp library file, so a changed
 // compiler, a changed library or a different profile never meets an old filter. A cache that
 // cannot be read or written is skipped: the filter is compiled as before.
-import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+
 import type { SpecSeccomp } from "../spec/types.ts";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "../sys/fs-sync.ts";
 import { bundled } from "../util/layout.ts";
 import type { CompiledSeccomp } from "./compile.ts";
 
@@ -15,7 +15,7 @@ const REPO = new URL("../..", import.meta.url).pathname;
 const COMPILER = ["compile.ts", "libseccomp.ts", "bpf.ts"].map((f) => `${REPO}src/seccomp/${f}`);
 
 /** The compiler's identity: its sources, or in a bundle (no sources beside it) the bundle file. */
-function compilerKey(h: ReturnType<typeof createHash>): void {
+function compilerKey(h: Bun.CryptoHasher): void {
   if (bundled()) {
     const b = statSync(Bun.main);
     h.update(`bundle:${b.ino}:${b.size}:${b.mtimeMs}`);
@@ -25,7 +25,8 @@ const LIBSECCOMP = "/usr/lib/x86_64-linux-gnu/libseccomp.so.2";
 
 /** The cache key: undefined when the compiler's sources cannot be read (then nothing is cached). */
 export function cacheKey(s: SpecSeccomp): string | undefined {
-  const h = createHash("sha256");
+  // Bun's native hasher: node:crypto costs ~8 ms to load, on every create with seccomp.
+  const h = new Bun.CryptoHasher("sha256");
   try {
     // Argument values are bigints: written with a suffix so 1 and 1n never share a key.
     h.update(JSON.stringify(s, (_k, v) => (typeof v === "bigint" ? `${v}n` : v)));

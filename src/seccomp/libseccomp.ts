@@ -5,8 +5,8 @@
 // The library is opened on first use, so commands that never compile a filter (state, kill)
 // do not pay for it, and a host without libseccomp fails only when a filter is needed.
 import { dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi";
-import { closeSync, fstatSync, readSync } from "node:fs";
-import { cstr } from "../sys/libc.ts";
+import { closeSync, fstatSync, readSync } from "../sys/fs-sync.ts";
+import { cstr, libc } from "../sys/libc.ts";
 import { LeopardError } from "../util/errors.ts";
 
 const { i32, u32, ptr: p } = FFIType;
@@ -52,13 +52,6 @@ let lib: ReturnType<typeof openLibseccomp> | undefined;
 function sym(): ReturnType<typeof openLibseccomp>["symbols"] {
   lib ??= openLibseccomp();
   return lib.symbols;
-}
-
-const openLibc = () => dlopen("libc.so.6", { memfd_create: { args: [p, u32], returns: i32 } });
-let libcHandle: ReturnType<typeof openLibc> | undefined;
-function libc(): ReturnType<typeof openLibc>["symbols"] {
-  libcHandle ??= openLibc();
-  return libcHandle.symbols;
 }
 
 /** libseccomp's action values (seccomp.h). ERRNO and TRACE carry a 16-bit value. */

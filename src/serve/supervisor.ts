@@ -198,7 +198,9 @@ function listen(path: string): number {
   }
   try {
     unlinkSync(path);
-  } catch {}
+  } catch {
+    // No stale socket there (ENOENT): bind below reports any real problem.
+  }
   const fd = check(libc().socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket");
   const bytes = cstr(path);
   if (bytes.length > 108) throw new LeopardError("invalid-argument", `socket path "${path}" is too long`);
@@ -270,7 +272,9 @@ export async function serve(o: ServeOptions): Promise<number> {
   const stop = (w: Worker) => {
     try {
       w.stdin.end(); // EOF on its control pipe: it exits before taking another connection
-    } catch {}
+    } catch {
+      // The worker has exited already: its control pipe is closed.
+    }
   };
   /** A surplus idle worker goes once it has idled retireAfterMs and is still surplus. */
   const retireLater = (w: Worker) => {
@@ -362,7 +366,9 @@ export async function serve(o: ServeOptions): Promise<number> {
     try {
       // Only our own socket: another server may have taken the path since.
       if (lstatSync(o.socket).ino === bound) unlinkSync(o.socket);
-    } catch {}
+    } catch {
+      // Gone already: nothing of ours to remove.
+    }
   }
   // systemd keeps its own copy of a passed socket: calls queued on it start us again.
   closeFd(fd);

@@ -1,8 +1,48 @@
 // The messages between the C launcher (native/launch.c) and a warm worker of `serve`: NUL-separated
 // text fields, one message per SOCK_SEQPACKET packet. Pure encode/decode; see launch.c's header
-// for the whole exchange.
+// for the whole exchange. The constants below are the C side's too: native/wire.h is generated
+// from them (`bun src/serve/gen-wire-header.ts > native/wire.h`, kept equal by wire-header.test.ts).
+
+import { LeopardError } from "../util/errors.ts";
 
 export const MAGIC = "LSRV3";
+
+/** The request's fields before argv, in order (launch.c writes them in this order). */
+export const REQUEST_FIELDS = [
+  "MAGIC",
+  "NAME",
+  "STAMP",
+  "CWD",
+  "NOFILE_CUR",
+  "NOFILE_MAX",
+  "SECUREBITS",
+  "ARGC",
+] as const;
+
+/** Each message's first field: one letter naming it. */
+export const Msg = {
+  /** launcher → worker: go ahead (the answer to ACCEPTED), with the launcher's fds 0-2 attached */
+  GO: "G",
+  /** launcher → worker: the requested program was started (pid) */
+  STARTED: "S",
+  /** launcher → worker: it could not be (errno) */
+  FAILED: "E",
+  /** launcher → worker: a started program ended (pid, raw wait status) */
+  CHILD: "C",
+  /** worker → launcher: this worker (pid) will act once the launcher answers GO */
+  ACCEPTED: "A",
+  /** worker → launcher: start a program */
+  SPAWN: "P",
+  /** worker → launcher: signal a program the launcher started and has not reaped */
+  KILL: "K",
+  /** worker → launcher: exit with this status */
+  EXIT: "X",
+  /** worker → launcher: not served here, run directly (reason) */
+  FALLBACK: "F",
+} as const;
+
+/** SPAWN's fd sources: the launcher's own fd N, or the K-th fd attached to the message. */
+export const FdFrom = { LAUNCHER: "c", ATTACHED: "a" } as const;
 
 /** What a launcher asks: run this command line as if it were the process that called us. */
 export interface Request {
@@ -41,36 +81,45 @@ function fields(data: Uint8Array): string[] {
 }
 
 function join(parts: readonly string[]): Uint8Array {
-  for (const p of parts) if (p.includes("\0")) throw new Error(`a field contains NUL: ${JSON.stringify(p)}`);
+  for (const p of parts)
+    if (p.includes("\0")) throw new LeopardError("protocol", `a field contains NUL: ${JSON.stringify(p)}`);
   return enc.encode(`${parts.join("\0")}\0`);
 }
 
 function count(s: string | undefined, what: string): number {
   const n = Number(s);
-  if (s === undefined || s === "" || !Number.isInteger(n) || n < 0) throw new Error(`bad ${what}: ${s}`);
+  if (s === undefined || s === "" || !Number.isInteger(n) || n < 0)
+    throw new LeopardError("protocol", `bad ${what}: ${s}`);
   return n;
 }
 
 /** An rlimit value: up to RLIM_INFINITY (2^64 - 1), which a Number cannot hold. */
 function limit(s: string | undefined): bigint {
   if (s === undefined || !/^[0-9]{1,20}$/.test(s) || BigInt(s) > 0xffffffffffffffffn)
-    throw new Error(`bad open-file limit: ${s}`);
+    throw new LeopardError("protocol", `bad open-file limit: ${s}`);
   return BigInt(s);
 }
 
+/** A request field's position, by its name in REQUEST_FIELDS. */
+const at = (name: (typeof REQUEST_FIELDS)[number]): number => REQUEST_FIELDS.indexOf(name);
+const HEAD = REQUEST_FIELDS.length;
+
 export function decodeRequest(data: Uint8Array): Request {
   const f = fields(data);
-  if (f[0] !== MAGIC) throw new Error(`not a leopard launcher request (${JSON.stringify(f[0] ?? "")})`);
-  const [, name, stamp, cwd, soft, hard, securebits] = f;
+  if (f[at("MAGIC")] !== MAGIC)
+    throw new LeopardError("protocol", `not a leopard launcher request (${JSON.stringify(f[0] ?? "")})`);
+  const name = f[at("NAME")];
+  const stamp = f[at("STAMP")];
+  const cwd = f[at("CWD")];
   if (name === undefined || stamp === undefined || cwd === undefined || !cwd.startsWith("/"))
-    throw new Error("request without name, stamp and an absolute cwd");
-  const argc = count(f[7], "argc");
-  const argv = f.slice(8, 8 + argc);
-  if (argv.length !== argc) throw new Error("request shorter than its argc");
-  const envc = count(f[8 + argc], "envc");
-  const envList = f.slice(9 + argc, 9 + argc + envc);
-  if (envList.length !== envc || f.length !== 9 + argc + envc)
-    throw new Error("request length disagrees with envc");
+    throw new LeopardError("protocol", "request without name, stamp and an absolute cwd");
+  const argc = count(f[at("ARGC")], "argc");
+  const argv = f.slice(HEAD, HEAD + argc);
+  if (argv.length !== argc) throw new LeopardError("protocol", "request shorter than its argc");
+  const envc = count(f[HEAD + argc], "envc");
+  const envList = f.slice(HEAD + 1 + argc, HEAD + 1 + argc + envc);
+  if (envList.length !== envc || f.length !== HEAD + 1 + argc + envc)
+    throw new LeopardError("protocol", "request length disagrees with envc");
   const env: Record<string, string> = {};
   for (const kv of envList) {
     const eq = kv.indexOf("=");
@@ -80,8 +129,8 @@ export function decodeRequest(data: Uint8Array): Request {
     name,
     stamp,
     cwd,
-    nofile: { soft: limit(soft), hard: limit(hard) },
-    securebits: count(securebits, "securebits"),
+    nofile: { soft: limit(f[at("NOFILE_CUR")]), hard: limit(f[at("NOFILE_MAX")]) },
+    securebits: count(f[at("SECUREBITS")], "securebits"),
     argv,
     env,
   };
@@ -89,28 +138,26 @@ export function decodeRequest(data: Uint8Array): Request {
 
 export function encodeRequest(r: Request): Uint8Array {
   const env = Object.entries(r.env).map(([k, v]) => `${k}=${v}`);
-  return join([
+  const head: Record<(typeof REQUEST_FIELDS)[number], string> = {
     MAGIC,
-    r.name,
-    r.stamp,
-    r.cwd,
-    String(r.nofile.soft),
-    String(r.nofile.hard),
-    String(r.securebits),
-    String(r.argv.length),
-    ...r.argv,
-    String(env.length),
-    ...env,
-  ]);
+    NAME: r.name,
+    STAMP: r.stamp,
+    CWD: r.cwd,
+    NOFILE_CUR: String(r.nofile.soft),
+    NOFILE_MAX: String(r.nofile.hard),
+    SECUREBITS: String(r.securebits),
+    ARGC: String(r.argv.length),
+  };
+  return join([...REQUEST_FIELDS.map((k) => head[k]), ...r.argv, String(env.length), ...env]);
 }
 
 export function decodeLauncherMessage(data: Uint8Array): LauncherMessage {
   const [t, a, b] = fields(data);
-  if (t === "G") return { type: "go" };
-  if (t === "S") return { type: "started", pid: count(a, "pid") };
-  if (t === "E") return { type: "failed", errno: count(a, "errno") };
-  if (t === "C") return { type: "child", pid: count(a, "pid"), status: count(b, "status") };
-  throw new Error(`unknown message from the launcher: ${JSON.stringify(t)}`);
+  if (t === Msg.GO) return { type: "go" };
+  if (t === Msg.STARTED) return { type: "started", pid: count(a, "pid") };
+  if (t === Msg.FAILED) return { type: "failed", errno: count(a, "errno") };
+  if (t === Msg.CHILD) return { type: "child", pid: count(a, "pid"), status: count(b, "status") };
+  throw new LeopardError("protocol", `unknown message from the launcher: ${JSON.stringify(t)}`);
 }
 
 /**
@@ -124,7 +171,7 @@ export function encodeSpawn(
 ): Uint8Array {
   const map = fds.flatMap(([target, src]) => [
     String(target),
-    "launcher" in src ? `c${src.launcher}` : `a${src.attached}`,
+    "launcher" in src ? `${FdFrom.LAUNCHER}${src.launcher}` : `${FdFrom.ATTACHED}${src.attached}`,
   ]);
   const tail =
     own === undefined
@@ -134,24 +181,24 @@ export function encodeSpawn(
           ...Object.entries(own.env).map(([k, v]) => `${k}=${v}`),
           own.cwd,
         ];
-  return join(["P", String(fds.length), ...map, String(argv.length), ...argv, ...tail]);
+  return join([Msg.SPAWN, String(fds.length), ...map, String(argv.length), ...argv, ...tail]);
 }
 
 /** Signal a program the launcher started (it does so only if it has not reaped it yet). */
 export function encodeKill(pid: number, signal: number): Uint8Array {
-  return join(["K", String(pid), String(signal)]);
+  return join([Msg.KILL, String(pid), String(signal)]);
 }
 
 export function encodeExit(code: number): Uint8Array {
-  return join(["X", String(code & 0xff)]);
+  return join([Msg.EXIT, String(code & 0xff)]);
 }
 
 export function encodeAccepted(pid: number): Uint8Array {
-  return join(["A", String(pid)]);
+  return join([Msg.ACCEPTED, String(pid)]);
 }
 
 export function encodeFallback(reason: string): Uint8Array {
-  return join(["F", reason.replaceAll("\0", " ")]);
+  return join([Msg.FALLBACK, reason.replaceAll("\0", " ")]);
 }
 
 /** A raw wait status as a shell reports it: the exit code, or 128 + the signal. */

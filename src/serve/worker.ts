@@ -26,6 +26,7 @@ import { ownSecurebits, type Privileges, privileges } from "../sys/privileges.ts
 import { processStartTime } from "../sys/procstat.ts";
 import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
 import { closeFd, recvMsg, sendMsg, waitReadable } from "../sys/seqpacket.ts";
+import { LeopardError } from "../util/errors.ts";
 import { bundleStamp } from "./supervisor.ts";
 import {
   decodeLauncherMessage,
@@ -182,7 +183,7 @@ export class Remote {
 
   private next(timeoutMs: number): LauncherMessage | undefined {
     const m = recvMsg(this.conn, timeoutMs);
-    if (m === null) throw new Error("the launcher went away");
+    if (m === null) throw new LeopardError("system", "the launcher went away");
     for (const fd of m.fds) closeFd(fd);
     return this.handle(decodeLauncherMessage(m.data));
   }
@@ -252,7 +253,8 @@ export class Remote {
     let reply: LauncherMessage | undefined;
     while (reply === undefined) reply = this.next(30_000);
     if (reply.type === "failed") throw new SysError("execve", reply.errno, argv[0]);
-    if (reply.type !== "started") throw new Error(`unexpected ${reply.type} from the launcher`);
+    if (reply.type !== "started")
+      throw new LeopardError("protocol", `unexpected ${reply.type} from the launcher`);
     const pid = reply.pid;
     const exited = new Promise<number>((resolve) => {
       const done = this.statuses.get(pid);
@@ -332,7 +334,9 @@ export async function work(o: WorkOptions): Promise<never> {
     sent = true;
     try {
       sendMsg(conn, encodeExit(code));
-    } catch {}
+    } catch {
+      // The launcher is gone: nobody is left to tell the status to.
+    }
   };
   process.on("exit", (code) => finish(code)); // a command that calls process.exit itself
   for (let i = 0; i < 3; i++) check(libc().dup2(devnull, i), "dup2");
@@ -393,13 +397,16 @@ function drain(conn: number): void {
       if (m === null) return;
       for (const fd of m.fds) closeFd(fd);
     }
-  } catch {}
+  } catch {
+    // The launcher hung up or reset the connection: nothing is left to drain.
+  }
 }
 
 function rebuilt(stamp: string): boolean {
   try {
     return bundleStamp(process.argv[1] ?? "") !== stamp;
   } catch {
+    // No stamp to read (the bundle is being replaced): treat it as rebuilt; the supervisor starts a fresh worker.
     return true;
   }
 }
@@ -418,18 +425,20 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
       who.uid !== process.geteuid?.()
         ? "another user"
         : (mismatch(who.pid, req, o.name, o.stamp) ?? o.declines?.(req.argv));
-    if (why !== undefined) throw new Error(why);
+    if (why !== undefined) throw new LeopardError("unsupported", why);
     // Everything above was read from /proc by pid: it was the caller's only if the caller still
     // has that pid now. From here on we act.
-    if (!stillThere(who)) throw new Error("the caller is gone (its pid may name another process now)");
+    if (!stillThere(who))
+      throw new LeopardError("bad-state", "the caller is gone (its pid may name another process now)");
     // "A", then nothing until the launcher's "G" (with its stdio): a launcher that stopped
     // waiting for us (it runs the command itself) has hung up, and we must not run it too.
     sendMsg(conn, encodeAccepted(process.pid));
     const go = recvMsg(conn, REQUEST_TIMEOUT_MS);
-    if (go === null) throw new Error("the launcher did not wait for us");
+    if (go === null) throw new LeopardError("protocol", "the launcher did not wait for us");
     stdio = go.fds;
-    if (decodeLauncherMessage(go.data).type !== "go") throw new Error("the launcher did not say go");
-    if (stdio.length !== 3) throw new Error("no stdio");
+    if (decodeLauncherMessage(go.data).type !== "go")
+      throw new LeopardError("protocol", "the launcher did not say go");
+    if (stdio.length !== 3) throw new LeopardError("protocol", "no stdio");
     setRlimit(RLIMIT_NOFILE, req.nofile);
     process.chdir(req.cwd);
     // Becoming the caller: its stdio, cwd and environment, nothing of ours or a previous caller's.
@@ -441,7 +450,9 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
   } catch (e) {
     try {
       sendMsg(conn, encodeFallback(e instanceof Error ? e.message : String(e)));
-    } catch {}
+    } catch {
+      // The launcher hung up: it runs the command itself.
+    }
     // Our bundle was rebuilt: the supervisor starts our successor from the new one. (A caller
     // from another checkout leaves us as we are.)
     if (String(e).includes(STALE) && rebuilt(o.stamp)) process.exit(0);

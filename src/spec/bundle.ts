@@ -1,7 +1,7 @@
 // The bundle's root filesystem, checked before anything is created: it must be a directory, and
 // /proc and /sys in it must not be symlinks (a symlink there would send the procfs or sysfs
 // mount, and every write beneath /proc, somewhere the image chose: CVE-2021-30465, CVE-2023-27561).
-import { lstatSync, statSync } from "node:fs";
+import { lstatSync, statSync } from "../sys/fs-sync.ts";
 import { LeopardError } from "../util/errors.ts";
 
 export function checkRootfs(rootfs: string): void {

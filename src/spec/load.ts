@@ -1,6 +1,7 @@
 // Read <bundle>/config.json and validate it: the only I/O in src/spec.
-import { readFileSync } from "node:fs";
+
 import { join, resolve } from "node:path";
+import { readFileSync } from "../sys/fs-sync.ts";
 import { errnoNumber, strerror } from "../util/errno.ts";
 import { describe } from "../util/errors.ts";
 import { SpecError } from "./errors.ts";

@@ -5,7 +5,7 @@
 // file name need not be UTF-8, so what readDirFd and readlinkAt return is bytes and passes
 // back unchanged. Node has none of these; bun:ffi through libc.ts.
 import { ptr } from "bun:ffi";
-import { openSync } from "node:fs";
+import { openSync } from "./fs-sync.ts";
 import { check, errno, libc, SysError } from "./libc.ts";
 
 const EINTR = 4;

@@ -1,6 +1,6 @@
 // AF_UNIX datagram sockets, for sd_notify (NOTIFY_SOCKET): Bun's dgram has only UDP.
 import { ptr } from "bun:ffi";
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "./fs-sync.ts";
 import { check, errno, libc, SysError } from "./libc.ts";
 import { waitReadable } from "./seqpacket.ts";
 

@@ -9,7 +9,7 @@
 // leave the host namespace. This costs microseconds where `unshare --net=FILE true` plus
 // `ip link set lo up` costs two process starts; a failure to return (setns back, which needs only
 // the CAP_SYS_ADMIN the unshare just used) is reported as fatal.
-import { closeSync, openSync, readlinkSync, unlinkSync } from "node:fs";
+import { closeSync, openSync, readlinkSync, unlinkSync } from "./fs-sync.ts";
 import { check, cstr, errno, libc } from "./libc.ts";
 
 const CLONE_NEWNET = 0x40000000;

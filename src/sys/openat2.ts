@@ -1,11 +1,10 @@
 // openat2(2) with RESOLVE_IN_ROOT: a path opened as if `root` were "/", so ".." and absolute
 // symlinks inside a container's root filesystem never lead out of it; and with
 // RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, for paths an archive names: beneath its root and through
-// no symlink at all (ELOOP when one is met, in any component). Node has no openat2; bun:ffi's
-// syscall(2) with five arguments (a binding of its own, see libc.ts for why lazily).
-import { dlopen, FFIType, ptr } from "bun:ffi";
-import { openSync } from "node:fs";
-import { errno, SysError } from "./libc.ts";
+// no symlink at all (ELOOP when one is met, in any component). Node has no openat2: libc's
+// syscall(2), through the one binding libc.ts shares.
+import { openSync } from "./fs-sync.ts";
+import { errno, SysError, sys } from "./libc.ts";
 import { closeFd } from "./seqpacket.ts";
 
 const SYS_OPENAT2 = 437;
@@ -18,17 +17,6 @@ const RESOLVE_NO_SYMLINKS = 0x04;
 const RESOLVE_BENEATH = 0x08;
 const RESOLVE_IN_ROOT = 0x10;
 
-let sys: ((nr: bigint, a: bigint, b: bigint, c: bigint, d: bigint) => bigint) | undefined;
-
-function syscall5(): NonNullable<typeof sys> {
-  if (sys === undefined) {
-    const i64 = FFIType.i64;
-    const lib = dlopen("libc.so.6", { syscall: { args: [i64, i64, i64, i64, i64], returns: i64 } });
-    sys = lib.symbols.syscall as unknown as NonNullable<typeof sys>;
-  }
-  return sys;
-}
-
 const EINTR = 4;
 const EAGAIN = 11;
 
@@ -36,7 +24,7 @@ function openat2(dirFd: number, path: string, flags: number, resolve: number): n
   const how = new BigUint64Array([BigInt(flags | O_CLOEXEC), 0n, BigInt(resolve)]);
   const p = Buffer.from(`${path}\0`);
   for (let tries = 0; ; tries++) {
-    const fd = Number(syscall5()(BigInt(SYS_OPENAT2), BigInt(dirFd), BigInt(ptr(p)), BigInt(ptr(how)), 24n));
+    const fd = Number(sys(SYS_OPENAT2, dirFd, p, how, 24));
     if (fd >= 0) return fd;
     const e = errno();
     // EAGAIN: a rename or mount raced a RESOLVE_IN_ROOT/RESOLVE_BENEATH lookup (a container

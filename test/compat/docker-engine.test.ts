@@ -381,6 +381,22 @@ describe.skipIf(!DOCKER || !DOCKERD)("leopard and docker, the same command lines
         ["sh", "-c", "echo hi; sleep 1000"],
       ),
     );
+    same("cp sees a running container's volume, both ways", "0 in-volume 0 from-host", (s) => {
+      const r = detached(s, "cpvol", ["-v", "cpvoldata:/data"], () => {
+        s.cli(["exec", "cpvol", "sh", "-c", "echo in-volume > /data/f"]);
+        const dir = mkdtempSync(join(base, `cpvol-${s.name}-`));
+        const got = s.cli(["cp", "cpvol:/data/f", join(dir, "f")]);
+        writeFileSync(join(dir, "g"), "from-host\n");
+        const put = s.cli(["cp", join(dir, "g"), "cpvol:/data/g"]);
+        const read = Bun.spawnSync(["cat", join(dir, "f")])
+          .stdout.toString()
+          .trim();
+        const back = out(s.cli(["exec", "cpvol", "cat", "/data/g"]));
+        return `${got.code} ${read} ${put.code} ${back}`;
+      });
+      s.cli(["volume", "rm", "cpvoldata"]);
+      return r;
+    });
     same("cp CTR:/etc/hostname - (a tar on stdout)", "0 hostname", (s) =>
       detached(s, "cpout", [], () => {
         const r = s.cli(["cp", "cpout:/etc/hostname", "-"]);
@@ -453,6 +469,21 @@ describe.skipIf(!DOCKER || !DOCKERD)("leopard and docker, the same command lines
       const p = s.cli(["container", "prune", "-f", "--filter", "bogus=1"]);
       return `volume rm: ${v.code} ${/image/.test(v.stderr)}; container prune: ${p.code} ${/image/.test(p.stderr)}`;
     });
+    same(
+      "ps --format json: one object per line, docker's fields",
+      "1 fmtjson running",
+      (s) =>
+        detached(s, "fmtjson", [], () => {
+          const lines = out(s.cli(["ps", "--filter", "name=fmtjson", "--format", "json"])).split("\n");
+          try {
+            const rows = lines.map((l) => JSON.parse(l) as { Names: string; State: string });
+            return `${rows.length} ${rows[0]?.Names} ${rows[0]?.State}`;
+          } catch {
+            return `not json: ${lines.join(" ")}`;
+          }
+        }),
+      { docker20: "not json: json" },
+    );
     same(
       "volume prune keeps named volumes without -a",
       "named kept",

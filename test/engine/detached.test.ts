@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { leftovers, leopard, ok, removeAll, tempDir, until } from "./harness.ts";
+import { jsonLines, leftovers, leopard, ok, removeAll, tempDir, until } from "./harness.ts";
 
 setDefaultTimeout(90_000);
 const NONE = ["--network", "none"];
@@ -218,12 +218,11 @@ describe("detached containers", () => {
     await ok(["run", "-d", ...NONE, "--name", "frozen", "--label", "team=cats", "busybox", "sleep", "1000"]);
     await ok(["pause", "frozen"]);
     expect((await state("frozen")).Status).toBe("paused");
-    const j = JSON.parse(await ok(["ps", "--filter", "label=team=cats", "--format", "json"])) as {
-      Names: string[];
-      State: string;
-    }[];
-    expect(j.map((x) => [x.Names[0], x.State])).toEqual([["frozen", "paused"]]);
-    expect(JSON.parse(await ok(["ps", "--filter", "label=team=dogs", "--format", "json"]))).toEqual([]);
+    const j = jsonLines<{ Names: string; State: string }>(
+      await ok(["ps", "--filter", "label=team=cats", "--format", "json"]),
+    );
+    expect(j.map((x) => [x.Names, x.State])).toEqual([["frozen", "paused"]]);
+    expect(await ok(["ps", "--filter", "label=team=dogs", "--format", "json"])).toBe("");
     await ok(["unpause", "frozen"]);
     expect((await state("frozen")).Status).toBe("running");
     expect(await ok(["top", "frozen"])).toContain("sleep 1000");

@@ -36,6 +36,14 @@ export const ENV: Record<string, string> = {
   LEOPARD_SUBNET_POOL: "10.77.0.0/16",
 };
 
+/** `--format json` output: one JSON object per line, as docker 23+ prints it. */
+export function jsonLines<T>(text: string): T[] {
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as T);
+}
+
 export interface Result {
   code: number;
   out: string;

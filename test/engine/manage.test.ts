@@ -1,7 +1,7 @@
 // Housekeeping verbs: rename, anonymous volumes and rm -v, volume prune, container prune,
 // --security-opt no-new-privileges, logs --since, and the image's own Volumes.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { imageWithVolumes, leopard, ok, removeAll } from "./harness.ts";
+import { imageWithVolumes, jsonLines, leopard, ok, removeAll } from "./harness.ts";
 
 setDefaultTimeout(60_000);
 const NONE = ["--network", "none"];
@@ -77,8 +77,8 @@ describe("managing containers and volumes", () => {
     await ok(["run", "-d", ...NONE, "--name", "alive", "busybox", "sleep", "1000"]);
     const pruned = await ok(["container", "prune", "-f"]);
     expect(pruned.split("\n").filter((x) => x !== "").length).toBe(1);
-    const names = (JSON.parse(await ok(["ps", "-a", "--format", "json"])) as { Names: string[] }[]).map(
-      (c) => c.Names[0],
+    const names = jsonLines<{ Names: string }>(await ok(["ps", "-a", "--format", "json"])).map(
+      (c) => c.Names,
     );
     expect(names).toEqual(["alive"]);
     await ok(["rm", "-f", "alive"]);

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { leftovers, leopard, ok, RUN, removeAll, STORAGE } from "./harness.ts";
+import { jsonLines, leftovers, leopard, ok, RUN, removeAll, STORAGE } from "./harness.ts";
 
 setDefaultTimeout(120_000);
 
@@ -38,11 +38,11 @@ describe("recovery", () => {
     await Bun.sleep(300);
     unmountUnder(RUN);
     rmSync(RUN, { recursive: true, force: true });
-    const ps = JSON.parse(await ok(["ps", "-a", "--format", "json"])) as { Names: string[]; State: string }[];
+    const ps = jsonLines<{ Names: string; State: string }>(await ok(["ps", "-a", "--format", "json"]));
     expect(
       ps
-        .filter((c) => c.Names[0]?.startsWith("lost"))
-        .map((c) => [c.Names[0], c.State])
+        .filter((c) => c.Names.startsWith("lost"))
+        .map((c) => [c.Names, c.State])
         .sort(),
     ).toEqual([
       ["lost1", "exited"],
@@ -65,8 +65,8 @@ describe("recovery", () => {
     await ok(["create", "--network", "none", "--name", "idle", "busybox", "true"]);
     await ok(["run", "-d", "--network", "none", "--name", "busy", "busybox", "sleep", "1000"]);
     expect(await ok(["system", "prune", "-f"])).toContain("removed 1 container(s)");
-    const names = (JSON.parse(await ok(["ps", "-a", "--format", "json"])) as { Names: string[] }[]).map(
-      (c) => c.Names[0],
+    const names = jsonLines<{ Names: string }>(await ok(["ps", "-a", "--format", "json"])).map(
+      (c) => c.Names,
     );
     expect(names).toContain("busy");
     expect(names).not.toContain("idle");

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { leftovers, leopard, ok, removeAll, STORAGE, tempDir } from "./harness.ts";
+import { jsonLines, leftovers, leopard, ok, removeAll, STORAGE, tempDir } from "./harness.ts";
 
 setDefaultTimeout(60_000);
 const NONE = ["--network", "none"];
@@ -217,17 +217,15 @@ describe("leopard run", () => {
 
   test("--rm leaves no container; without it the container stays, exited", async () => {
     const id = (await ok(["create", ...NONE, "busybox", "sh", "-c", "exit 7"])).trim();
-    expect(await ok(["ps", "-a", "--filter", `id=${id}`, "--format", "json"])).toContain(
-      '"State": "created"',
-    );
+    expect(await ok(["ps", "-a", "--filter", `id=${id}`, "--format", "json"])).toContain('"State":"created"');
     await ok(["start", id]);
     expect(await ok(["wait", id])).toBe("7\n");
-    const ps = JSON.parse(await ok(["ps", "-a", "--filter", `id=${id}`, "--format", "json"])) as {
-      State: string;
-      ExitCode: number;
-    }[];
+    const ps = jsonLines<{ State: string; Status: string }>(
+      await ok(["ps", "-a", "--filter", `id=${id}`, "--format", "json"]),
+    );
+    expect(ps.length).toBe(1);
     expect(ps[0]?.State).toBe("exited");
-    expect(ps[0]?.ExitCode).toBe(7);
+    expect(ps[0]?.Status).toStartWith("Exited (7)");
     await ok(["rm", id]);
     expect(existsSync(join(STORAGE, "containers", id))).toBe(false);
   });

@@ -47,6 +47,30 @@ describe("terminals", () => {
     expect(r.code).toBe(4);
   });
 
+  test("run -t without -i: a pty inside, no keystrokes in, the output logged as docker logs a tty", async () => {
+    const r = await inPty(
+      [
+        "run",
+        "-t",
+        ...NONE,
+        "--name",
+        "ttyonly",
+        "busybox",
+        "sh",
+        "-c",
+        "tty; read -t 3 x; echo got:$x; echo done",
+      ],
+      ["hello\n"],
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("/dev/pts/0\n");
+    expect(r.out).toContain("got:\ndone\n");
+    expect(r.out).not.toContain("got:hello");
+    const logs = (await ok(["logs", "ttyonly"])).replaceAll("\r", "");
+    expect(logs).toBe("/dev/pts/0\ngot:\ndone\n");
+    await ok(["rm", "ttyonly"]);
+  });
+
   test("exec -it into a detached container; exec -d leaves its process running", async () => {
     await ok(["run", "-d", ...NONE, "--name", "shell", "busybox", "sleep", "1000"]);
     const r = await inPty(["exec", "-it", "shell", "sh"], ["tty; exit 6\n"]);

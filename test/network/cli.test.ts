@@ -28,9 +28,13 @@ function leopard(...args: string[]): { code: number; out: string; err: string } 
 test("network create, ls, inspect and rm, with clear errors", async () => {
   expect(leopard("network", "create", "web")).toMatchObject({ code: 0, out: "web\n" });
   const ls = leopard("network", "ls", "--format", "json");
-  const nets = JSON.parse(ls.out) as { name: string; subnet: string; bridge: string }[];
-  expect(nets.map((n) => n.name)).toEqual(["leopard", "web"]);
-  expect(nets[1]!.bridge).toBe(`${paths.bridgePrefix}1`);
+  // docker 23+: one object per line, docker's field names
+  const nets = ls.out
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as { Name: string; Subnet: string; Bridge: string });
+  expect(nets.map((n) => n.Name)).toEqual(["leopard", "web"]);
+  expect(nets[1]!.Bridge).toBe(`${paths.bridgePrefix}1`);
   expect(leopard("network", "ls", "-q").out).toBe("leopard\nweb\n");
   expect(leopard("network", "ls").out).toStartWith("NAME");
 
@@ -38,9 +42,9 @@ test("network create, ls, inspect and rm, with clear errors", async () => {
     code: 1,
     err: 'leopard: network create web: network "web" already exists\n',
   });
-  expect(leopard("network", "create", "--subnet", nets[1]!.subnet, "clash")).toMatchObject({
+  expect(leopard("network", "create", "--subnet", nets[1]!.Subnet, "clash")).toMatchObject({
     code: 1,
-    err: `leopard: network create clash: subnet "${nets[1]!.subnet}" overlaps network "web" (${nets[1]!.subnet})\n`,
+    err: `leopard: network create clash: subnet "${nets[1]!.Subnet}" overlaps network "web" (${nets[1]!.Subnet})\n`,
   });
   expect(leopard("network", "create", "--subnet", "10.0.0.300/24", "bad").err).toContain(
     'subnet "10.0.0.300/24" is not an IPv4 CIDR',
@@ -69,7 +73,7 @@ test("network create, ls, inspect and rm, with clear errors", async () => {
     out: "web\n",
     err: 'leopard: network reload nope: network "nope" does not exist\n',
   });
-  const webChain = `:LEOPARD-${nets[1]!.bridge} `;
+  const webChain = `:LEOPARD-${nets[1]!.Bridge} `;
   expect(Bun.spawnSync(["iptables-save", "-t", "nat"]).stdout.toString()).toContain(webChain);
 
   expect(leopard("network", "rm", "leopard").err).toContain(

@@ -23,10 +23,10 @@ let server: ReturnType<typeof Bun.spawn>;
 let ociServer: ReturnType<typeof Bun.spawn>;
 const NONE = ["--network", "none"];
 
-async function call(args: string[]) {
+async function call(args: string[], stdin?: string) {
   const p = Bun.spawn([LEOPARD, ...args], {
     env: { ...ENV, LEOPARD_SERVE_DIR: dir, LEOPARD_SERVE: "1", LEOPARD_SERVE_WAIT_MS: "30000" },
-    stdin: "ignore",
+    stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -95,6 +95,64 @@ describe("leopard serve", () => {
     expect(attach.code).toBe(125);
     expect(attach.err).toContain("declined: attach runs in the caller");
     expect((await call(["rm", "-f", id])).code).toBe(0);
+    expect(leftovers()).toEqual([]);
+  });
+
+  test("docker's habits, served: stdin only with -i, a foreground run logged, -w made, ps --format", async () => {
+    expect(await call(["run", "--rm", ...NONE, "busybox", "cat"], "piped\n")).toEqual({
+      out: "",
+      err: "",
+      code: 0,
+    });
+    expect(await call(["run", "--rm", "-i", ...NONE, "busybox", "cat"], "piped\n")).toEqual({
+      out: "piped\n",
+      err: "",
+      code: 0,
+    });
+    const fg = await call(["run", "--name", "servedfg", ...NONE, "-w", "/made/here", "busybox", "pwd"]);
+    expect(fg).toEqual({ out: "/made/here\n", err: "", code: 0 });
+    expect((await call(["logs", "servedfg"])).out).toBe("/made/here\n");
+    const ps = await call(["ps", "-a", "--filter", "name=servedfg", "--format", "{{.Names}} {{.State}}"]);
+    expect(ps.out).toBe("servedfg exited\n");
+    const json = await call(["ps", "-a", "--filter", "name=servedfg", "--format", "json"]);
+    expect(JSON.parse(json.out.trim()).Names).toBe("servedfg");
+    expect((await call(["rm", "servedfg"])).code).toBe(0);
+    expect(leftovers()).toEqual([]);
+  });
+
+  test("cp, served: out of a running container's volume, and a tar stream both ways", async () => {
+    const started = await call([
+      "run",
+      "-d",
+      ...NONE,
+      "--name",
+      "servedcp",
+      "-v",
+      "servedvol:/data",
+      "busybox",
+      "sh",
+      "-c",
+      "echo in-volume > /data/f; sleep 100",
+    ]);
+    expect(started.code).toBe(0);
+    await until(
+      "the file in the volume",
+      async () => (await call(["exec", "servedcp", "cat", "/data/f"])).out === "in-volume\n",
+    );
+    const dest = join(dir, "copied");
+    expect(await call(["cp", "servedcp:/data/f", dest])).toEqual({ out: "", err: "", code: 0 });
+    expect(readFileSync(dest, "utf8")).toBe("in-volume\n");
+    const p = Bun.spawn([LEOPARD, "cp", "servedcp:/data/f", "-"], {
+      env: { ...ENV, LEOPARD_SERVE_DIR: dir, LEOPARD_SERVE: "1", LEOPARD_SERVE_WAIT_MS: "30000" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const tar = new Uint8Array(await new Response(p.stdout).arrayBuffer());
+    expect(await p.exited).toBe(0);
+    const names = Bun.spawnSync(["tar", "-tf", "-"], { stdin: tar }).stdout.toString();
+    expect(names).toBe("f\n");
+    expect((await call(["rm", "-f", "servedcp"])).code).toBe(0);
+    expect((await call(["volume", "rm", "servedvol"])).code).toBe(0);
     expect(leftovers()).toEqual([]);
   });
 

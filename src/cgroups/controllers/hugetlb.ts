@@ -1,6 +1,6 @@
 // hugetlb: a byte limit per huge page size. v1 names the files hugetlb.2MB.limit_in_bytes,
 // v2 hugetlb.2MB.max; a size the host has no files for is an error naming it.
-import { readdirSync } from "node:fs";
+import { readdirSync } from "../../sys/fs-sync.ts";
 import { hasFile, readKeyValues, readNumber, unsupported, writeCg } from "../files.ts";
 import type { HugepageLimit } from "../resources.ts";
 import type { Stats } from "../stats.ts";

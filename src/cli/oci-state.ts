@@ -1,0 +1,13 @@
+// `leopard-oci state ID`: the container's state as runtime-spec JSON.
+import { out, type Verb } from "./oci-main.ts";
+
+export const stateVerb: Verb = {
+  usage: "state ID",
+  options: {},
+  args: ["id"],
+  async run(g, _v, [id]) {
+    const { stateOf } = await import("../runtime/lifecycle.ts");
+    await out(`${JSON.stringify(stateOf(g.state, id!), null, 2)}\n`);
+    return 0;
+  },
+};
