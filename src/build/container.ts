@@ -71,7 +71,9 @@ export class BuildContainer {
     let names: string[] = [];
     try {
       names = readdirSync(containerDir(dirs, "")).filter((n) => n.startsWith("leopard-build-"));
-    } catch {}
+    } catch {
+      // no container directory yet: nothing to sweep
+    }
     for (const id of names) {
       const pid = builderPid(id);
       if (pid === undefined || alive(pid)) continue;
@@ -136,7 +138,9 @@ export class BuildContainer {
         const st = lstatSync(`${root}/${p}`);
         if (st.isDirectory() && !missing.includes(p))
           parents.set(p, { mode: st.mode, uid: st.uid, gid: st.gid });
-      } catch {}
+      } catch {
+        // not in the image: the runtime will make it, and #excludeMade sees it as missing
+      }
     }
     const cwd = req.workingDir === "" ? "/" : req.workingDir;
     if (cwd !== "/") {
@@ -174,7 +178,9 @@ export class BuildContainer {
     let hostResolv = "";
     try {
       hostResolv = readInRoot("/", "/etc/resolv.conf");
-    } catch {}
+    } catch {
+      // no resolv.conf on the host: the container gets the default one
+    }
     writeFileAtomic(etc.resolv, resolvConf(hostResolv, [], [], req.network === "host"));
     const config: ContainerConfig = {
       image: "",
@@ -239,7 +245,9 @@ export class BuildContainer {
     if (!this.#running) return;
     try {
       runtime.kill(this.oci, this.id, "SIGKILL", true);
-    } catch {}
+    } catch {
+      // already gone: nothing left to kill
+    }
   }
 
   /**
@@ -256,7 +264,9 @@ export class BuildContainer {
         const st = lstatSync(`${diff}/${p}`);
         if ((st.isDirectory() && readdirSync(`${diff}/${p}`).length === 0) || (st.isFile() && st.size === 0))
           this.exclude.add(p);
-      } catch {}
+      } catch {
+        // not made: nothing to leave out
+      }
     }
     for (const [p, before] of parents) {
       try {
@@ -272,7 +282,9 @@ export class BuildContainer {
           lgetxattr(full, "trusted.overlay.opaque") === undefined
         )
           this.exclude.add(p);
-      } catch {}
+      } catch {
+        // not copied up: nothing to leave out
+      }
     }
   }
 
@@ -316,7 +328,9 @@ export function liveBuildContainers(dirs: EngineDirs): string[] {
   let names: string[] = [];
   try {
     names = readdirSync(containerDir(dirs, ""));
-  } catch {}
+  } catch {
+    // no container directory yet: no build is running
+  }
   return names.filter((n) => {
     const pid = builderPid(n);
     return pid !== undefined && alive(pid);

@@ -34,7 +34,9 @@ export class BuildContext {
     let text = "";
     try {
       text = readFileSync(`${dir}/.dockerignore`, "utf8");
-    } catch {}
+    } catch {
+      // no .dockerignore: nothing is excluded
+    }
     const lines = text
       .split("\n")
       .map((l) => l.trim())

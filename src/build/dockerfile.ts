@@ -108,7 +108,9 @@ function jsonArray(args: string): string[] | undefined {
   try {
     const v = JSON.parse(args) as unknown;
     if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
-  } catch {}
+  } catch {
+    // not JSON: the shell form, as docker reads it
+  }
   return undefined;
 }
 

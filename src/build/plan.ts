@@ -367,7 +367,9 @@ export function evaluate(
       try {
         const v = JSON.parse(rest) as unknown;
         if (Array.isArray(v) && v.every((x) => typeof x === "string")) json = v as string[];
-      } catch {}
+      } catch {
+        // not JSON: the shell form (CMD-SHELL)
+      }
       const hc: NonNullable<RunConfig["Healthcheck"]> = {
         Test: json !== undefined ? ["CMD", ...json] : ["CMD-SHELL", rest],
       };

@@ -18,7 +18,9 @@ export const builderPruneVerb: Verb = {
       let names: string[] = [];
       try {
         names = readdirSync(dir);
-      } catch {}
+      } catch {
+        // no build cache yet: nothing to forget
+      }
       for (const n of names) rmSync(`${dir}/${n}`, { force: true });
       entries = names.length;
     }

@@ -87,7 +87,9 @@ export const buildVerb: Verb = {
           output: (fd, c) => {
             try {
               writeAll(fd, c);
-            } catch {}
+            } catch {
+              // our stdout or stderr is gone: the step's output has nowhere to go, the build goes on
+            }
           },
           tty: process.stdout.isTTY === true,
         },

@@ -32,7 +32,9 @@ function runtimeMade(store: Store, img: ImageRecord, upper: string): Set<string>
     try {
       const st = lstatSync(full);
       empty = (st.isFile() && st.size === 0) || (st.isDirectory() && readdirSync(full).length === 0);
-    } catch {}
+    } catch {
+      // not there: nothing to leave out
+    }
     if (!empty) continue;
     if (img.chain.some((c) => existsSync(`${store.root}/snapshots/${hexOf(c)}/fs/${p}`))) continue;
     out.add(p);

@@ -448,7 +448,9 @@ function buildCacheLayers(root: string): string[] {
   let names: string[] = [];
   try {
     names = readdirSync(`${root}/build-cache`).filter((n) => n.endsWith(".json"));
-  } catch {}
+  } catch {
+    // no build cache yet: it keeps nothing
+  }
   for (const n of names) {
     try {
       const s = JSON.parse(readFileSync(`${root}/build-cache/${n}`, "utf8")) as {
@@ -456,7 +458,9 @@ function buildCacheLayers(root: string): string[] {
       };
       for (const l of s.layers ?? [])
         if (typeof l.digest === "string" && isDigest(l.digest)) out.push(hexOf(l.digest));
-    } catch {}
+    } catch {
+      // an unreadable or half-written entry keeps nothing; the build treats it as a miss
+    }
   }
   return out;
 }
