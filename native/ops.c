@@ -62,6 +62,17 @@ static int op_setns(const struct lp_op *op) {
   return setns(fd, (int)U(SETNS_NSTYPE)) < 0 ? lp_fail("setns", S(SETNS_PATH)) : 0;
 }
 
+/* JOIN_CGROUP: "0" into a v1 hierarchy's tasks file (an fd the runtime opened): this thread, the
+ * helper's only one, moves itself, which the kernel does without its global threadgroup lock. */
+static int op_join_cgroup(const struct lp_op *op) {
+  if (U(JOIN_CGROUP_FD) > INT32_MAX) return lp_fail_errno(EBADF, "join cgroup: bad fd", NULL);
+  autoclose int fd = (int)U(JOIN_CGROUP_FD);
+  ssize_t n;
+  while ((n = write(fd, "0", 1)) < 0 && errno == EINTR) {
+  }
+  return n == 1 ? 0 : lp_fail("write tasks", NULL);
+}
+
 static int op_sync(struct lp_state *st, const struct lp_op *op) {
   uint32_t tag = (uint32_t)U(SYNC_TAG);
   if (lp_send_u32s(st->sync, LP_MSG_SYNC, tag, (uint32_t)getpid(), 2) < 0) return -1;
@@ -69,8 +80,25 @@ static int op_sync(struct lp_state *st, const struct lp_op *op) {
 }
 
 /* The parent of PID 1 reports it, then leaves (mode 0) or waits and mirrors its status (mode 1). */
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+/* struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2): linux/sched.h, which clashes with sched.h. */
+struct lp_clone_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/* fork(), or with a cgroup2 directory fd clone3(CLONE_INTO_CGROUP): the child is born in it. */
+static pid_t fork_into(uint64_t cgroup) {
+  if (cgroup == LP_FD_NONE) return fork();
+  struct lp_clone_args a = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = cgroup };
+  return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+}
+
 static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
   if (U(FORK_PID1_MODE) > LP_FORK_WAIT) return lp_fail_errno(EINVAL, "fork: bad mode", NULL);
+  uint64_t cgroup = U(FORK_PID1_CGROUP);
+  if (cgroup != LP_FD_NONE && cgroup > INT32_MAX) return lp_fail_errno(EBADF, "fork: bad cgroup fd", NULL);
   /* An inherited SIG_IGN would make the kernel reap the child before waitpid sees it. */
   signal(SIGCHLD, SIG_DFL);
   /* The child waits on this pipe until PID is on the socket, so TypeScript always reads PID
@@ -79,8 +107,9 @@ static int op_fork_pid1(struct lp_state *st, const struct lp_op *op) {
   if (pipe2(gate, O_CLOEXEC) < 0) return lp_fail("pipe2", NULL);
   autoclose int gate_r = gate[0];
   autoclose int gate_w = gate[1];
-  pid_t pid = fork();
-  if (pid < 0) return lp_fail("fork", NULL);
+  pid_t pid = fork_into(cgroup);
+  if (pid < 0) return lp_fail(cgroup == LP_FD_NONE ? "fork" : "clone3 into the cgroup", NULL);
+  if (cgroup != LP_FD_NONE) close((int)cgroup); /* both sides: init is in the cgroup now */
   if (pid == 0) { /* PID 1: goes on with the next op once the parent has reported it */
     uint32_t host_pid = 0; /* the parent passes our pid as it sees it (hooks' state needs it) */
     lp_closep(&gate_w);
@@ -503,6 +532,7 @@ int lp_run_op(struct lp_state *st, const struct lp_op *op) {
   case LP_OP_SETNS: return op_setns(op);
   case LP_OP_SYNC: return op_sync(st, op);
   case LP_OP_FORK_PID1: return op_fork_pid1(st, op);
+  case LP_OP_JOIN_CGROUP: return op_join_cgroup(op);
   case LP_OP_WRITE_PROC: return op_write_proc(op);
   case LP_OP_SET_ROOT: return op_set_root(st, op);
   case LP_OP_MOUNT: return op_mount(st, op);

@@ -3,7 +3,7 @@
 #define LEOPARD_PROTOCOL_H
 
 #define LP_MAGIC 0x4452504cu
-#define LP_PROTOCOL_VERSION 3
+#define LP_PROTOCOL_VERSION 4
 #define LP_HEADER_SIZE 12
 #define LP_MAX_FRAME 4194304u
 #define LP_MAX_STRING 1048576u
@@ -29,7 +29,7 @@
 #define LP_OP_UNSHARE 1 /* flags:u64 */
 #define LP_OP_SETNS 2 /* path:bytes nstype:u64 */
 #define LP_OP_SYNC 3 /* tag:u64 */
-#define LP_OP_FORK_PID1 4 /* mode:u64 */
+#define LP_OP_FORK_PID1 4 /* mode:u64 cgroup:u64 */
 #define LP_OP_WRITE_PROC 5 /* path:bytes data:data resolve:u64 */
 #define LP_OP_SET_ROOT 6 /* path:bytes */
 #define LP_OP_MOUNT 7 /* source:bytes target:bytes fstype:bytes flags:u64 data:bytes resolve:u64 */
@@ -66,6 +66,9 @@
 #define LP_OP_MOUNT_SETATTR 38 /* target:bytes set:u64 clear:u64 recursive:u64 */
 #define LP_OP_SECCOMP_LISTENER 39 /* bpf:data flags:u64 */
 #define LP_OP_CHECK_EXEC 41 /* candidates:list name:bytes */
+#define LP_OP_JOIN_CGROUP 42 /* fd:u64 */
+#define LP_FD_NONE 4294967295
+
 #define LP_FORK_DETACH 0
 #define LP_FORK_WAIT 1
 
@@ -86,6 +89,7 @@
 #define LPA_SETNS_NSTYPE 1
 #define LPA_SYNC_TAG 0
 #define LPA_FORK_PID1_MODE 0
+#define LPA_FORK_PID1_CGROUP 1
 #define LPA_WRITE_PROC_PATH 0
 #define LPA_WRITE_PROC_DATA 1
 #define LPA_WRITE_PROC_RESOLVE 2
@@ -162,15 +166,16 @@
 #define LPA_SECCOMP_LISTENER_FLAGS 1
 #define LPA_CHECK_EXEC_CANDIDATES 0
 #define LPA_CHECK_EXEC_NAME 1
+#define LPA_JOIN_CGROUP_FD 0
 
-#define LP_OP_MAX 41
+#define LP_OP_MAX 42
 
 /* Op names and argument kinds, indexed by op code: 'u' u64, 'b' string (no NUL), 'd' binary data, 'l' list. */
 static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP_OP_MAX + 1] = {
   [1] = { "UNSHARE", "u" },
   [2] = { "SETNS", "bu" },
   [3] = { "SYNC", "u" },
-  [4] = { "FORK_PID1", "u" },
+  [4] = { "FORK_PID1", "uu" },
   [5] = { "WRITE_PROC", "bdu" },
   [6] = { "SET_ROOT", "b" },
   [7] = { "MOUNT", "bbbubu" },
@@ -207,6 +212,7 @@ static const struct lp_op_info { const char *name; const char *args; } lp_ops[LP
   [38] = { "MOUNT_SETATTR", "buuu" },
   [39] = { "SECCOMP_LISTENER", "du" },
   [41] = { "CHECK_EXEC", "lb" },
+  [42] = { "JOIN_CGROUP", "u" },
 };
 
 #endif

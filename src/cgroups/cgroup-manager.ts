@@ -18,6 +18,12 @@ export interface CgroupManager {
   create(): void;
   /** Moves a process (all its threads) into the cgroup, in every hierarchy. */
   apply(pid: number): void;
+  /**
+   * What a process joins the cgroup by without a cgroup.procs write of a pid: each v1
+   * hierarchy's `tasks` file (a thread writes "0" to move itself) and the cgroup2 directory (a
+   * child is made in it with clone3 CLONE_INTO_CGROUP).
+   */
+  joinFiles(): { tasks: string[]; unified?: string | undefined };
   /** Applies the resources; one the host lacks is an "unsupported" error naming it. */
   set(resources: Resources): void;
   /** Stops every process in the cgroup and returns once they are all stopped. */

@@ -100,6 +100,10 @@ export class V1Manager implements CgroupManager {
     for (const d of this.dirs()) writeCg(d, "cgroup.procs", String(pid));
   }
 
+  joinFiles(): { tasks: string[]; unified?: string | undefined } {
+    return { tasks: this.hierarchies.map((h) => `${h.dir}/tasks`), unified: this.unified?.dir };
+  }
+
   /** hugetlb lives in v1 where mounted, else (hybrid) in the cgroup2 mount. */
   private hugetlb(limits: Resources["hugepageLimits"]): void {
     const v1 = this.dir("hugetlb");

@@ -110,6 +110,10 @@ export class V2Manager implements CgroupManager {
     writeCg(this.dir, "cgroup.procs", String(pid));
   }
 
+  joinFiles(): { tasks: string[]; unified?: string | undefined } {
+    return { tasks: [], unified: this.dir };
+  }
+
   private need(controller: string, field: string): void {
     if (!controllersOf(this.dir, this.layout.fake ? this.mount : undefined).includes(controller)) {
       throw unsupported(

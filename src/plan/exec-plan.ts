@@ -13,7 +13,7 @@
 //   session/pty, rlimits, seccomp (see plan.ts), credentials, cwd, fds, EXEC — no start FIFO;
 //                    without no_new_privs, cwd and then seccomp come before the credentials.
 import type { Op } from "../protocol/ops.ts";
-import { ForkMode, PtyMode, SyncTag } from "../protocol/ops.ts";
+import { FD, ForkMode, PtyMode, SyncTag } from "../protocol/ops.ts";
 import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
 import { withHome } from "./home.ts";
 import type { ConsoleMode, PlanInput, Step } from "./plan.ts";
@@ -69,7 +69,7 @@ export function planExec(input: ExecPlanInput): Step[] {
     if (path !== undefined) add({ op: "SETNS", path, nstype: CLONE[t] }, `nsenter --${nsFlag(t)}=${q(path)}`);
   }
   add(
-    { op: "FORK_PID1", mode: input.mode === "detached" ? ForkMode.DETACH : ForkMode.WAIT },
+    { op: "FORK_PID1", mode: input.mode === "detached" ? ForkMode.DETACH : ForkMode.WAIT, cgroup: FD.NONE },
     input.mode === "detached"
       ? "fork   # the child is in the container's PID namespace; the parent reports its pid and exits"
       : "fork   # the child is in the container's PID namespace; the parent waits and returns its status",

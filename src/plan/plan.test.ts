@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import type { Op } from "../protocol/ops.ts";
+import { type Op, SyncTag } from "../protocol/ops.ts";
 import { MS, parseMountOptions } from "./mount-options.ts";
 import { execCandidates, type HostFacts, type PlanInput, type PlanSpec, plan } from "./plan.ts";
 import { planInput } from "./testing.ts";
+import { CLONE } from "./types.ts";
 
 const host: HostFacts = {
   capLast: 40,
@@ -355,8 +356,31 @@ describe("plan", () => {
     expect(o).toContainEqual({ op: "RLIMIT", resource: 7, soft: 1024n, hard: 4096n });
     expect(o).toContainEqual({ op: "UMASK", mask: 0o27 });
     expect(o).toContainEqual({ op: "CLOSE_FDS", from: 5 });
-    expect(o).toContainEqual({ op: "FORK_PID1", mode: 0 });
-    expect(ops(s, { mode: "foreground" })).toContainEqual({ op: "FORK_PID1", mode: 1 });
+    expect(o).toContainEqual({ op: "FORK_PID1", mode: 0, cgroup: 0xffff_ffff });
+    expect(ops(s, { mode: "foreground" })).toContainEqual({ op: "FORK_PID1", mode: 1, cgroup: 0xffff_ffff });
+  });
+
+  test("cgroupJoin: JOIN_CGROUP per v1 tasks fd, init made in the cgroup2 directory, its cgroup namespace unshared by init", () => {
+    const s = spec({}, { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "cgroup" }] });
+    const o = ops(s, { cgroupSync: false, cgroupJoin: { tasks: [5, 6], unified: 7 } });
+    const at = (op: string) => o.findIndex((x) => x.op === op);
+    expect(o.filter((x) => x.op === "JOIN_CGROUP")).toEqual([
+      { op: "JOIN_CGROUP", fd: 5 },
+      { op: "JOIN_CGROUP", fd: 6 },
+    ]);
+    expect(o.some((x) => x.op === "SYNC" && x.tag === SyncTag.CGROUP)).toBe(false);
+    expect(o[at("FORK_PID1")]).toEqual({ op: "FORK_PID1", mode: 0, cgroup: 7 });
+    const unshares = o.filter((x): x is Extract<Op, { op: "UNSHARE" }> => x.op === "UNSHARE");
+    expect(unshares.map((u) => Number(u.flags) & CLONE.cgroup)).toEqual([0, CLONE.cgroup]);
+    expect(o.indexOf(unshares[1] as Op)).toBeGreaterThan(at("FORK_PID1"));
+    expect(at("JOIN_CGROUP")).toBeLessThan(o.indexOf(unshares[0] as Op));
+    // Pure v1 (no cgroup2): the helper is in the cgroups before it unshares; the parent does it all.
+    const v1 = ops(s, { cgroupSync: false, cgroupJoin: { tasks: [5] } });
+    expect(v1.find((x) => x.op === "FORK_PID1")).toEqual({ op: "FORK_PID1", mode: 0, cgroup: 0xffff_ffff });
+    const u1 = v1.filter((x): x is Extract<Op, { op: "UNSHARE" }> => x.op === "UNSHARE");
+    expect(u1.map((u) => Number(u.flags) & CLONE.cgroup)).toEqual([CLONE.cgroup]);
+    // Without it: sync 2, as before.
+    expect(ops(s, { cgroupSync: true })).toContainEqual({ op: "SYNC", tag: SyncTag.CGROUP });
   });
 
   test("--no-pivot uses mode 1; a read-only root is remounted after pivot", () => {

@@ -1,6 +1,7 @@
 // Prints native/protocol.h from ops.ts: `bun src/protocol/gen-header.ts > native/protocol.h`.
 import {
   ArgKind,
+  FD,
   ForkMode,
   HEADER_SIZE,
   MAGIC,
@@ -18,6 +19,7 @@ import {
 
 /** The named values of op arguments, as LP_<prefix>_<NAME>. */
 const ENUMS: readonly [string, Readonly<Record<string, number>>][] = [
+  ["FD", FD],
   ["FORK", ForkMode],
   ["PIVOT", PivotMode],
   ["PTY", PtyMode],

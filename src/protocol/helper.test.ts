@@ -475,7 +475,7 @@ describe("sync points", () => {
     h.send(
       planFrame([
         { op: "UNSHARE", flags: CLONE_NEWPID },
-        { op: "FORK_PID1", mode: 1 },
+        { op: "FORK_PID1", mode: 1, cgroup: 0xffff_ffff },
         { op: "EXEC", candidates: ["/bin/sh"], argv: ["sh", "-c", "echo $$; exit 7"], env: [] },
       ]),
     );
@@ -491,7 +491,7 @@ describe("sync points", () => {
       using h = new HelperRun();
       h.send(
         planFrame([
-          { op: "FORK_PID1", mode: i % 2 },
+          { op: "FORK_PID1", mode: i % 2, cgroup: 0xffff_ffff },
           { op: "SYNC", tag: 2 },
           { op: "EXEC", candidates: ["/bin/true"], argv: ["true"], env: [] },
         ]),
@@ -506,7 +506,7 @@ describe("sync points", () => {
 
   test("FORK_PID1 mode 1 exits 128+signal when the child is killed", async () => {
     const { messages, exit } = await runPlan([
-      { op: "FORK_PID1", mode: 1 },
+      { op: "FORK_PID1", mode: 1, cgroup: 0xffff_ffff },
       { op: "EXEC", candidates: ["/bin/sh"], argv: ["sh", "-c", "kill -9 $$"], env: [] },
     ]);
     expect(messages.map((m) => m.type)).toEqual(["pid"]);
@@ -517,7 +517,7 @@ describe("sync points", () => {
     using h = new HelperRun();
     h.send(
       planFrame([
-        { op: "FORK_PID1", mode: 0 },
+        { op: "FORK_PID1", mode: 0, cgroup: 0xffff_ffff },
         { op: "SYNC", tag: 3 },
         { op: "EXEC", candidates: ["/bin/echo"], argv: ["echo", "child"], env: [] },
       ]),

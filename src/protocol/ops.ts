@@ -18,7 +18,7 @@
 // The helper checks every length against what remains of the frame before it reads.
 
 export const MAGIC = 0x4452504c; // "LPRD"
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 export const HEADER_SIZE = 12;
 /** The largest frame either side accepts. */
 export const MAX_FRAME = 4 * 1024 * 1024;
@@ -72,9 +72,12 @@ export const OPS = {
   /**
    * fork(); the child goes on with the next op (it is PID 1 of a new PID namespace, if one was
    * unshared). The parent sends PID{child} and then: mode 0 exits 0 at once (detached create);
-   * mode 1 waits for the child and exits with its status (128+signal when killed).
+   * mode 1 waits for the child and exits with its status (128+signal when killed). cgroup: an
+   * inherited fd of a cgroup2 directory, or FD.NONE: the child is made in that cgroup by
+   * clone3(CLONE_INTO_CGROUP) instead of fork() (no cgroup.procs write: see JOIN_CGROUP); the fd is
+   * closed on both sides.
    */
-  FORK_PID1: { code: 4, args: { mode: "u64" } },
+  FORK_PID1: { code: 4, args: { mode: "u64", cgroup: "u64" } },
   /**
    * write(data) to a file beneath /proc: open("/proc") (O_PATH, O_NOFOLLOW), verified to be procfs
    * (fstatfs PROC_SUPER_MAGIC), then openat2(that fd, path, O_WRONLY) with `resolve` as the open_how
@@ -218,6 +221,13 @@ export const OPS = {
    * from stat, EACCES for a directory or a file without an execute bit). name is argv[0], for messages.
    */
   CHECK_EXEC: { code: 41, args: { candidates: "list", name: "bytes" } },
+  /**
+   * write("0") to fd, an inherited `tasks` file of a cgroup v1 hierarchy the runtime opened, then
+   * close it: the calling thread (the whole helper: it has one) moves into that cgroup. A thread
+   * moving itself is the one migration the kernel (6.0+) makes without its global threadgroup
+   * lock; a cgroup.procs write of a pid takes it and waits out an RCU grace period (~10 ms here).
+   */
+  JOIN_CGROUP: { code: 42, args: { fd: "u64" } },
 } as const satisfies Record<string, { code: number; args: Record<string, ArgSpec> }>;
 
 export type OpName = keyof typeof OPS;
@@ -236,6 +246,9 @@ export type Op = { [N in OpName]: { op: N } & OpArgs<N> }[OpName];
 export const OP_NAMES: ReadonlyMap<number, OpName> = new Map(
   (Object.keys(OPS) as OpName[]).map((name) => [OPS[name].code, name]),
 );
+
+/** No fd: FORK_PID1's cgroup when the child is made by plain fork(). */
+export const FD = { NONE: 0xffff_ffff } as const;
 
 /** FORK_PID1's mode: what the helper's parent does once PID is sent. */
 export const ForkMode = {
@@ -279,7 +292,10 @@ export type MountResolve = (typeof MountResolve)[keyof typeof MountResolve];
  *   RESUME{1}                     ──────────►     setresuid(0)…, SETNS others
  *   cgroup.procs ← pid            ◄──────────     SYNC{2 CGROUP, pid}             SYNC
  *   RESUME{2}                     ──────────►     unshare(the rest)
+ *     (or, with no user namespace: no sync 2;      "0" → each v1 tasks fd          JOIN_CGROUP
+ *      the runtime opened the files)               unshare(the rest but cgroup)
  *   pid = init                    ◄──────────     PID{init, op times}             FORK_PID1
+ *                                                  (clone3 into the cgroup2 fd; init: unshare cgroup)
  *                                                  (parent: exit 0, or wait and mirror status)
  *                                                  init: mounts, devices
  *   prestart, createRuntime hooks ◄──────────     SYNC{4 HOOKS, pid}              SYNC

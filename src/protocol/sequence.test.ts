@@ -8,7 +8,7 @@ const createOps: Op[] = [
   { op: "UNSHARE", flags: 0x10000000 },
   { op: "SYNC", tag: SyncTag.ID_MAPS },
   { op: "SYNC", tag: SyncTag.CGROUP },
-  { op: "FORK_PID1", mode: ForkMode.DETACH },
+  { op: "FORK_PID1", mode: ForkMode.DETACH, cgroup: 0xffff_ffff },
   { op: "SYNC", tag: SyncTag.HOOKS },
   { op: "PTY", mode: PtyMode.SYNC },
   { op: "SECCOMP_LISTENER", bpf: new Uint8Array(8), flags: 0n },
@@ -70,7 +70,7 @@ describe("MessageSequence", () => {
   });
 
   test("refuses a sync tag the plan does not have, and anything after the last message", () => {
-    const seq = new MessageSequence([{ op: "FORK_PID1", mode: ForkMode.WAIT }]);
+    const seq = new MessageSequence([{ op: "FORK_PID1", mode: ForkMode.WAIT, cgroup: 0xffff_ffff }]);
     expect(() => seq.accept({ type: "sync", tag: 9 })).toThrow("where its plan sends pid");
     seq.accept({ type: "pid" });
     expect(() => seq.accept({ type: "pty" })).toThrow("after the last message its plan sends");

@@ -18,6 +18,7 @@ import {
   stopScope,
 } from "../cgroups/systemd.ts";
 import type { Spec } from "../spec/types.ts";
+import { readText } from "../sys/io.ts";
 
 /**
  * Where a container goes when config.json names no cgroupsPath: /leopard/<id>, or
@@ -44,6 +45,25 @@ export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean): Cgroup
   // The systemd path is never defaulted from LEOPARD_CGROUP_PARENT: it is slice:prefix:name.
   const path = systemd ? spec.linux.cgroupsPath : (spec.linux.cgroupsPath ?? defaultPath(id));
   return resolveCgroupsPath(path, id, hostLayout(), { systemd });
+}
+
+export type JoinFiles = ReturnType<CgroupManager["joinFiles"]>;
+
+/**
+ * The files the helper joins the container's cgroup by without a cgroup.procs write (JOIN_CGROUP,
+ * FORK_PID1 into the cgroup2 directory), or undefined where that does not hold and sync 2 (the
+ * runtime writes the helper's pid) is used: with --systemd-cgroup (systemd moves the pid), a user
+ * namespace (a process in one may not move itself, and clone3 into a cgroup checks the new
+ * user's rights), a joined cgroup namespace (the cgroup must be inside it), and on kernels before
+ * 5.7 (no CLONE_INTO_CGROUP).
+ */
+export function cgroupJoinFiles(spec: Spec, paths: CgroupPaths, systemd: boolean): JoinFiles | undefined {
+  if (systemd) return undefined;
+  const ns = spec.linux?.namespaces ?? [];
+  if (ns.some((n) => n.type === "user" || (n.type === "cgroup" && n.path))) return undefined;
+  const [major = 0, minor = 0] = readText("/proc/sys/kernel/osrelease").split(".").map(Number);
+  if (major < 5 || (major === 5 && minor < 7)) return undefined;
+  return openCgroup(paths).joinFiles();
 }
 
 /** The scope unit --systemd-cgroup makes for the container (named before it exists). */

@@ -11,7 +11,7 @@ import { checkId, type StateDir } from "../state/state.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { mark } from "../sys/trace.ts";
 import { LeopardError } from "../util/errors.ts";
-import { cgroupPathsFor } from "./cgroup.ts";
+import { cgroupJoinFiles, cgroupPathsFor, type JoinFiles } from "./cgroup.ts";
 import { planHooks } from "./create-hooks.ts";
 import type { FdSlot, HelperSession } from "./helper-session.ts";
 import { containerHome } from "./home.ts";
@@ -52,6 +52,8 @@ export interface Prepared {
   idmaps: { requests: IdmapRequest[]; slots: FdSlot[] };
   /** The start FIFO's slot (opened once the state directory exists). */
   fifo: FdSlot;
+  /** The files the helper joins the cgroup by (opened once it exists), and their slots; else sync 2. */
+  cgroupJoin?: { files: JoinFiles; tasks: FdSlot[]; unified?: FdSlot | undefined } | undefined;
   /** The console socket to connect, and its slot, with --console-socket. */
   console?: { path: string; slot: FdSlot } | undefined;
   /** NOTIFY_SOCKET of the caller, when there is one. */
@@ -96,6 +98,12 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
   // Where the cgroup will be (created once the id is claimed; with --systemd-cgroup, systemd makes
   // it at sync 2). --systemd-cgroup without systemd is refused here.
   const cgroupPaths = cgroupPathsFor(spec, opts.id, opts.systemdCgroup === true);
+  const joinFiles = cgroupJoinFiles(spec, cgroupPaths, opts.systemdCgroup === true);
+  const cgroupJoin = joinFiles && {
+    files: joinFiles,
+    tasks: joinFiles.tasks.map(() => session.reserve()),
+    unified: joinFiles.unified === undefined ? undefined : session.reserve(),
+  };
   // Compiled only when the config has a filter: libseccomp costs ~30 ms to load.
   const seccomp = spec.linux.seccomp
     ? await (await import("../seccomp/cache.ts")).compileCached(spec.linux.seccomp)
@@ -123,7 +131,11 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
     seccomp,
     lsmExec: lsm.lsmExec,
     mountLabel: lsm.mountLabel,
-    cgroupSync: true,
+    cgroupSync: cgroupJoin === undefined,
+    cgroupJoin: cgroupJoin && {
+      tasks: cgroupJoin.tasks.map((s) => s.number),
+      unified: cgroupJoin.unified?.number,
+    },
     cgroupPaths,
     hooks: planHooks(spec, opts.id, bundle),
     newKeyring: opts.noNewKeyring !== true,
@@ -145,6 +157,7 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
     seccomp,
     idmaps: { requests, slots },
     fifo,
+    cgroupJoin,
     console,
     notifySocket,
     warnings: lsm.warnings,

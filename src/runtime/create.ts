@@ -34,6 +34,9 @@ export interface Launched {
 }
 
 const O_PATH = 0o10000000;
+const O_RDONLY = 0;
+const O_WRONLY = 1;
+const O_DIRECTORY = 0o200000;
 const O_CLOEXEC = 0o2000000;
 
 export async function create(opts: CreateOptions): Promise<Launched> {
@@ -124,6 +127,12 @@ async function launch(
     session.timings.phase("claim the id, make the cgroup and the state directory");
     // Opened here, by the runtime, and inherited: the container's user may not reach these paths.
     prepared.fifo.fill(openSync(fifo, O_PATH | O_CLOEXEC));
+    const join = prepared.cgroupJoin;
+    if (join) {
+      for (const [i, f] of join.files.tasks.entries()) join.tasks[i]?.fill(openSync(f, O_WRONLY | O_CLOEXEC));
+      if (join.files.unified !== undefined)
+        join.unified?.fill(openSync(join.files.unified, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    }
     if (prepared.console) prepared.console.slot.fill(connectConsole(prepared.console.path));
     session.start(launchPlan.steps, (pid) => {
       // Until it joins the cgroup, only this names the helper for a `delete` of a killed create.

@@ -5,7 +5,7 @@ import { Timings } from "./timings.ts";
 const steps: Step[] = [
   { op: { op: "UNSHARE", flags: 0 }, explain: "unshare" },
   { op: { op: "SYNC", tag: 2 }, explain: "sync 2" },
-  { op: { op: "FORK_PID1", mode: 0 }, explain: "fork" },
+  { op: { op: "FORK_PID1", mode: 0, cgroup: 0xffff_ffff }, explain: "fork" },
   { op: { op: "SETSID" }, explain: "setsid" },
   { op: { op: "WAIT_START" }, explain: "wait" },
   { op: { op: "EXEC", candidates: ["/bin/true"], argv: ["true"], env: [] }, explain: "exec" },
