@@ -1,6 +1,8 @@
 // The container's cgroup as the runtime uses it: made and limited at create, joined by the
 // helper at sync 2 (before its namespaces, so the cgroup namespace is rooted there), reopened
 // from the paths kept in state.json by every later command.
+import { accessSync, constants, existsSync } from "node:fs";
+import { dirname } from "node:path";
 import {
   type CgroupManager,
   type CgroupPaths,
@@ -10,6 +12,7 @@ import {
   readResources,
   resolveCgroupsPath,
 } from "../cgroups/index.ts";
+import { hierarchyDir, requestedLimits, rootlessCgroupPaths } from "../cgroups/rootless.ts";
 import {
   parseSystemdPath,
   type SystemdScope,
@@ -29,7 +32,8 @@ function defaultPath(id: string): string | undefined {
 }
 
 export interface ContainerCgroup {
-  cg: CgroupManager;
+  /** None for a rootless container that could make no cgroup. */
+  cg?: CgroupManager;
   paths: CgroupPaths;
   /** With --systemd-cgroup, the scope unit systemd made for the container (state keeps it). */
   scope?: SystemdScope;
@@ -40,10 +44,42 @@ export interface ContainerCgroup {
 }
 
 /** Where the container's cgroup is, per hierarchy (nothing is created). */
-export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean): CgroupPaths {
+export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean, rootless = false): CgroupPaths {
+  if (rootless && !systemd) return rootlessPaths(spec, id);
   // The systemd path is never defaulted from LEOPARD_CGROUP_PARENT: it is slice:prefix:name.
   const path = systemd ? spec.linux.cgroupsPath : (spec.linux.cgroupsPath ?? defaultPath(id));
   return resolveCgroupsPath(path, id, hostLayout(), { systemd });
+}
+
+/**
+ * Rootless (src/cgroups/rootless.ts): by default under the runtime's own cgroup, as runc does, in
+ * the hierarchies this user may write (a delegated subtree); none on a plain cgroup v1 host.
+ */
+function rootlessPaths(spec: Spec, id: string): CgroupPaths {
+  const layout = hostLayout();
+  const given = spec.linux.cgroupsPath ?? defaultPath(id);
+  const paths = resolveCgroupsPath(given ?? id, id, layout);
+  return rootlessCgroupPaths(paths, {
+    explicit: given !== undefined,
+    writable: (key, path) => {
+      let dir = hierarchyDir(layout, key, path);
+      // The nearest level that exists must be ours to write (a directory made in it is then ours).
+      while (dir !== undefined && dir.length > 1) {
+        if (existsSync(dir)) {
+          try {
+            accessSync(dir, constants.W_OK);
+            return true;
+          } catch {
+            return false;
+          }
+        }
+        dir = dirname(dir);
+      }
+      return false;
+    },
+    limits: requestedLimits(readResources(spec.linux.resources)),
+    mode: layout.mode,
+  });
 }
 
 /** The scope unit --systemd-cgroup makes for the container (named before it exists). */
@@ -57,6 +93,8 @@ export function scopeUnitFor(spec: Spec, id: string): string {
  * the other hierarchies' cgroups are made and the limits written.
  */
 export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, systemd: boolean): ContainerCgroup {
+  // A rootless container with no cgroup it may make (src/cgroups/rootless.ts): none at all.
+  if (!systemd && Object.keys(paths).length === 0) return noCgroup(paths);
   const resources = readResources(spec.linux.resources);
   const limits = { ...resources, devices: containerDeviceRules(resources.devices) };
   const cg = openCgroup(paths);
@@ -90,5 +128,10 @@ export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, system
 }
 
 export function reopenCgroup(paths: CgroupPaths | undefined): CgroupManager | undefined {
-  return paths === undefined ? undefined : openCgroup(paths);
+  return paths === undefined || Object.keys(paths).length === 0 ? undefined : openCgroup(paths);
+}
+
+/** The stand-in for a rootless container without a cgroup: joining and removing do nothing. */
+function noCgroup(paths: CgroupPaths): ContainerCgroup {
+  return { paths, join: () => {}, destroy: () => {} };
 }

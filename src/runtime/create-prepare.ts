@@ -26,6 +26,8 @@ export interface CreateOptions {
   pidFile?: string | undefined;
   consoleSocket?: string | undefined;
   noPivot?: boolean | undefined;
+  /** Rootless (src/state/rootless.ts): runc's rules for cgroups, devices, ids and limits. */
+  rootless?: boolean | undefined;
   /** --systemd-cgroup: the cgroup is a systemd scope (src/cgroups/systemd.ts). */
   systemdCgroup?: boolean | undefined;
   /** LISTEN_FDS from systemd: that many fds from 3 pass through (counted in preserveFds too). */
@@ -95,7 +97,7 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
   const slots = requests.map(() => session.reserve());
   // Where the cgroup will be (created once the id is claimed; with --systemd-cgroup, systemd makes
   // it at sync 2). --systemd-cgroup without systemd is refused here.
-  const cgroupPaths = cgroupPathsFor(spec, opts.id, opts.systemdCgroup === true);
+  const cgroupPaths = cgroupPathsFor(spec, opts.id, opts.systemdCgroup === true, opts.rootless === true);
   // Compiled only when the config has a filter: libseccomp costs ~30 ms to load.
   const seccomp = spec.linux.seccomp
     ? await (await import("../seccomp/cache.ts")).compileCached(spec.linux.seccomp)
@@ -129,7 +131,7 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
     newKeyring: opts.noNewKeyring !== true,
     idmapFds: new Map(requests.map((r, i) => [r.index, slots[i]!.number])),
     home: containerHome(spec, rootfs),
-    host: hostFacts(spec, rootfs),
+    host: hostFacts(spec, rootfs, opts.rootless === true),
     launch: {
       listenFds: opts.listenFds,
       notify: notifySocket

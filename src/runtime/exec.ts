@@ -1,6 +1,7 @@
 // exec: one more process in a running container. The helper joins the container's namespaces
 // through fds this process opened (user first, mount last), forks into its PID namespace and
 // runs the process's own setup, then execve. Foreground: wait and return its exit status.
+
 import { existsSync, openSync, readFileSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import { execCapabilities, planExec } from "../plan/exec-plan.ts";
@@ -11,6 +12,7 @@ import { loadSpec } from "../spec/load.ts";
 import type { NamespaceType, Spec, SpecProcess } from "../spec/types.ts";
 import { validateSpec } from "../spec/validate.ts";
 import { readProcess } from "../spec/validate-process.ts";
+import { callerIdentity } from "../state/rootless.ts";
 import { isAlive, OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { capLastCap } from "../sys/proc.ts";
@@ -231,8 +233,12 @@ export async function exec(opts: ExecOptions): Promise<number> {
     : undefined;
   // Before the helper exists: an unreachable seccomp agent is refused with nothing started.
   using agent = SeccompAgent.connect(spec.linux.seccomp, seccomp?.listener === true);
+  const who = callerIdentity();
   const steps = planExec({
     process: proc as PlanSpec["process"],
+    // A user calling the runtime rootless sets no groups (runc skips setgroups there).
+    setgroups: who.euid === 0,
+    rootless: who.euid !== 0 || who.inUserNamespace,
     namespaces,
     mode: opts.detach ? "detached" : "foreground",
     console: consoleMode,

@@ -3,7 +3,6 @@
 // spawn, the PLAN frame, and every message back, each handled by one typed handler in the order
 // the plan fixes (src/protocol/sequence.ts; the ladder is in src/protocol/ops.ts above SyncTag).
 // A timeout bounds each wait; on any failure what exists is killed before the error is thrown.
-import { writeFileSync } from "node:fs";
 import type { Step } from "../plan/plan.ts";
 import { decodeMessage, type HelperMessage, ProtocolError } from "../protocol/decode.ts";
 import { planFrame, resumeFrame } from "../protocol/encode.ts";
@@ -14,6 +13,7 @@ import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
+import { writeIdMaps } from "./idmap-write.ts";
 import { handOverListener } from "./seccomp-listener.ts";
 import { type HelperProcess, type HelperStdio, spawnHelper } from "./spawn.ts";
 import { copyWindowSize } from "./terminal.ts";
@@ -214,8 +214,7 @@ export class HelperSession implements Disposable {
       case SyncTag.ID_MAPS:
         if (!on.idMaps)
           throw new LeopardError("protocol", "the helper asked for id maps but none were planned");
-        writeMap(pid, "uid_map", on.idMaps.uid);
-        writeMap(pid, "gid_map", on.idMaps.gid);
+        writeIdMaps(pid, on.idMaps);
         this.mark("create: id maps written");
         return;
       case SyncTag.CGROUP:
@@ -285,13 +284,5 @@ export function connectConsole(path: string): number {
     throw new LeopardError("invalid-argument", `cannot connect to console socket "${path}": ${describe(e)}`, {
       cause: e,
     });
-  }
-}
-
-function writeMap(pid: number, file: "uid_map" | "gid_map", text: string): void {
-  try {
-    writeFileSync(`/proc/${pid}/${file}`, text);
-  } catch (e) {
-    throw new LeopardError("system", `write ${file} for pid ${pid}: ${describe(e)}`, { cause: e });
   }
 }
