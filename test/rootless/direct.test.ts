@@ -79,7 +79,9 @@ describe.skipIf(why !== undefined)("leopard-oci as an ordinary user", () => {
       const r = run(
         runtime,
         `d-${name}`,
-        config((c) => (proc(c)["args"] = ["sh", "-c", script])),
+        config((c) => {
+          proc(c)["args"] = ["sh", "-c", script];
+        }),
       );
       out.set(name, r);
       expect(r.stderr).toBe("");
@@ -97,7 +99,9 @@ describe.skipIf(why !== undefined)("leopard-oci as an ordinary user", () => {
   test("state lives under $XDG_RUNTIME_DIR/leopard: create, start, state, exec, kill, delete", () => {
     const dir = join(user.work, "b-life");
     user.run(["mkdir", "-p", dir]);
-    const c = config((x) => (proc(x)["args"] = ["sleep", "1000"]));
+    const c = config((x) => {
+      proc(x)["args"] = ["sleep", "1000"];
+    });
     writeFileSync(join(dir, "config.json"), JSON.stringify({ ...c, root: { path: join(bundle, "rootfs") } }));
     const oci = (...a: string[]) => user.run([OCI, ...a], { cwd: dir });
     expect(oci("create", "life").code).toBe(0);
@@ -136,32 +140,44 @@ describe.skipIf(why !== undefined)("leopard-oci as an ordinary user", () => {
   const bad: [string, (c: Json) => void, RegExp][] = [
     [
       "a memory limit without a cgroup the user may write",
-      (c) => (linux(c)["resources"] = { memory: { limit: 67108864 } }),
+      (c) => {
+        linux(c)["resources"] = { memory: { limit: 67108864 } };
+      },
       /cannot set linux\.resources\.memory: a rootless container could not make its cgroup/,
     ],
     [
       "a pids limit",
-      (c) => (linux(c)["resources"] = { pids: { limit: 10 } }),
+      (c) => {
+        linux(c)["resources"] = { pids: { limit: 10 } };
+      },
       /cannot set linux\.resources\.pids/,
     ],
     [
       "a cgroupsPath the user cannot make",
-      (c) => (linux(c)["cgroupsPath"] = `/leopard-test/rl-${process.pid}`),
+      (c) => {
+        linux(c)["cgroupsPath"] = `/leopard-test/rl-${process.pid}`;
+      },
       /creating cgroup ".*leopard-test": permission denied/,
     ],
     [
       "a lower oom_score_adj",
-      (c) => (proc(c)["oomScoreAdj"] = -500),
+      (c) => {
+        proc(c)["oomScoreAdj"] = -500;
+      },
       /process\.oomScoreAdj -500 is below the caller's/,
     ],
     [
       "a hard rlimit above the caller's",
-      (c) => (proc(c)["rlimits"] = [{ type: "RLIMIT_NOFILE", hard: 1 << 30, soft: 1024 }]),
+      (c) => {
+        proc(c)["rlimits"] = [{ type: "RLIMIT_NOFILE", hard: 1 << 30, soft: 1024 }];
+      },
       /process\.rlimits RLIMIT_NOFILE hard 1073741824 is above the caller's/,
     ],
     [
       "supplementary groups",
-      (c) => ((proc(c)["user"] as Json)["additionalGids"] = [0]),
+      (c) => {
+        (proc(c)["user"] as Json)["additionalGids"] = [0];
+      },
       /process\.user\.additionalGids: a rootless container cannot set supplementary groups/,
     ],
     [
@@ -190,7 +206,9 @@ describe.skipIf(why !== undefined)("leopard-oci as an ordinary user", () => {
     ],
     [
       "a sysctl outside the container's namespaces",
-      (c) => (linux(c)["sysctl"] = { "net.ipv4.ip_forward": "1" }),
+      (c) => {
+        linux(c)["sysctl"] = { "net.ipv4.ip_forward": "1" };
+      },
       /linux\.sysctl\["net\.ipv4\.ip_forward"\] needs a network namespace/,
     ],
   ];
