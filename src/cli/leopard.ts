@@ -164,9 +164,10 @@ Images:
 Networks:
   network   network create | ls | rm | inspect | check
 
-Storage: --storage DIR, or $LEOPARD_STORAGE, default /var/lib/leopard.
+Storage: --storage DIR, or $LEOPARD_STORAGE, default /var/lib/leopard
+(rootless: $XDG_DATA_HOME/leopard, i.e. ~/.local/share/leopard).
 Run directory (runtime state, exit files; emptied by a reboot): --run DIR, or $LEOPARD_RUN,
-default /run/leopard-engine.
+default /run/leopard-engine (rootless: $XDG_RUNTIME_DIR/leopard-engine).
 `;
 }
 

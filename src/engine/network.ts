@@ -2,6 +2,7 @@
 // "none" (a namespace of its own with only loopback), "host", "container:<name|id>" (another
 // container's namespace), or named networks through the CNI library in src/network.
 import { LeopardError } from "../util/errors.ts";
+import { engineRootless } from "../util/user-dirs.ts";
 import type { ContainerRecord } from "./db.ts";
 import type { Engine } from "./engine.ts";
 
@@ -22,7 +23,9 @@ export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promi
         "invalid-argument",
         `-p needs a network of the container's own: --network ${n} publishes nothing`,
       );
-    if (n === "host") return { netnsPath: undefined, addresses: [], networks: {} };
+    // Rootless, "none" is a network namespace the runtime creates in the container's user
+    // namespace (a pinned one would need a mount in the host's namespace).
+    if (n === "host" || engineRootless()) return { netnsPath: undefined, addresses: [], networks: {} };
     const { noneNetwork } = await import("./network-cni.ts");
     return noneNetwork(engine, rec);
   }
@@ -35,13 +38,18 @@ export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promi
       );
     return { netnsPath: `/proc/${other.pid}/ns/net`, addresses: [], networks: {} };
   }
+  if (engineRootless())
+    throw new LeopardError(
+      "unsupported",
+      `--network ${n}: a rootless container has no bridge network yet (use --network none or --network host)`,
+    );
   const { attachCni } = await import("./network-cni.ts");
   return attachCni(engine, rec);
 }
 
 export async function detachNetwork(engine: Engine, rec: ContainerRecord): Promise<void> {
   const n = rec.config.network;
-  if (n === "host" || n.startsWith("container:")) return;
+  if (n === "host" || n.startsWith("container:") || engineRootless()) return;
   const cni = await import("./network-cni.ts");
   if (n === "none") cni.removeNoneNetwork(engine, rec);
   else {

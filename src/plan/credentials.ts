@@ -6,6 +6,7 @@
 import { RLIMITS } from "../spec/rlimits.ts";
 import { LeopardError } from "../util/errors.ts";
 import { capabilityMask } from "./capabilities.ts";
+import { ownGidOnly } from "./rootless.ts";
 import { q } from "./shell.ts";
 import type { HostFacts, Step } from "./step.ts";
 import type { PlanSpec } from "./types.ts";
@@ -14,11 +15,11 @@ const PR_SET_KEEPCAPS = 8;
 const PR_SET_NO_NEW_PRIVS = 38;
 
 /**
- * Whether the process may call setgroups: not for a user calling the runtime rootless (runc skips
- * it: a one-id map denies it, and the caller's groups mean nothing in the container).
+ * Whether the process may call setgroups: not for a user calling the runtime rootless with a gid
+ * map of its own gid alone (the kernel denies setgroups there; newgidmap's maps allow it).
  */
-export function setgroupsAllowed(host: HostFacts): boolean {
-  return host.rootless === undefined || host.rootless.euid === 0;
+export function setgroupsAllowed(host: HostFacts, spec: PlanSpec): boolean {
+  return host.rootless === undefined || host.rootless.euid === 0 || !ownGidOnly(spec, host.rootless);
 }
 
 export function credentialSteps(proc: PlanSpec["process"], last: number, setgroups = true): Step[] {

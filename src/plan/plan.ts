@@ -454,7 +454,7 @@ export function plan(input: PlanInput): LaunchPlan {
     warnings.push(
       `capabilities unknown to the running kernel (cap_last_cap ${last}) are ignored: ${beyond.join(", ")}`,
     );
-  steps.push(...credentialSteps(proc, last, setgroupsAllowed(host)));
+  steps.push(...credentialSteps(proc, last, setgroupsAllowed(host, spec)));
   steps.push(...finishingSteps(proc, input.preserveFds, early));
   const env = withHome(proc.env ?? [], input.home);
   steps.push(checkExecStep(proc.args, env));

@@ -5,7 +5,7 @@ import { type HostFacts, type PlanSpec, plan } from "./plan.ts";
 import { checkRootless, type RootlessHost } from "./rootless.ts";
 import { planInput, TEST_HOST } from "./testing.ts";
 
-const user: RootlessHost = { euid: 1001, oomScoreAdj: 0, hardLimits: { RLIMIT_NOFILE: 20000n } };
+const user: RootlessHost = { euid: 1001, egid: 1001, oomScoreAdj: 0, hardLimits: { RLIMIT_NOFILE: 20000n } };
 const nsRoot: RootlessHost = { ...user, euid: 0 };
 
 function spec(
@@ -60,7 +60,7 @@ describe("what a rootless runtime refuses up front (runc's rules)", () => {
       spec({ user: { uid: 0, gid: 0, additionalGids: [5] } }),
       user,
       true,
-      /process\.user\.additionalGids: a rootless container cannot set supplementary groups/,
+      /process\.user\.additionalGids: a rootless container whose gid map is the user.s own gid alone cannot set supplementary groups/,
     ],
     [
       "a lower oom_score_adj",
@@ -95,6 +95,20 @@ describe("what a rootless runtime refuses up front (runc's rules)", () => {
       "supplementary groups as uid 0 of a namespace",
       spec({ user: { uid: 0, gid: 0, additionalGids: [5] } }),
       nsRoot,
+      true,
+    ],
+    [
+      "supplementary groups for a user with subordinate gids (newgidmap)",
+      spec(
+        { user: { uid: 0, gid: 0, additionalGids: [5] } },
+        {
+          gidMappings: [
+            { containerID: 0, hostID: 1001, size: 1 },
+            { containerID: 1, hostID: 100000, size: 65536 },
+          ],
+        },
+      ),
+      user,
       true,
     ],
     ["a higher oom_score_adj", spec({ oomScoreAdj: 500 }), user, true],
@@ -140,8 +154,18 @@ describe("the rootless plan", () => {
     expect(ops(podmanLike, undefined).some((x) => x.op === "MKNOD")).toBe(true);
   });
 
-  test("a user sets no groups (setgroups is denied with a one-id map); uid 0 of a namespace does", () => {
+  test("a user sets no groups with a map of its own gid alone (setgroups is denied); with newgidmap's maps and as uid 0 of a namespace it does", () => {
     expect(ops(spec(), user).some((x) => x.op === "SETGROUPS")).toBe(false);
+    const sub = spec(
+      {},
+      {
+        gidMappings: [
+          { containerID: 0, hostID: 1001, size: 1 },
+          { containerID: 1, hostID: 100000, size: 65536 },
+        ],
+      },
+    );
+    expect(ops(sub, user).some((x) => x.op === "SETGROUPS")).toBe(true);
     expect(ops(spec(), nsRoot).some((x) => x.op === "SETGROUPS")).toBe(true);
     expect(ops(spec(), undefined).some((x) => x.op === "SETGROUPS")).toBe(true);
   });

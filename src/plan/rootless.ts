@@ -3,8 +3,8 @@
 // did not make (rootless podman): either way the container's namespaces are owned by a user
 // namespace without the host's privileges. runc's rules, each refused in one line naming the field:
 // - an effective uid other than 0 needs a user namespace in the config ("rootless container
-//   requires user namespaces") and cannot set supplementary groups (setgroups is denied or
-//   meaningless there);
+//   requires user namespaces") and cannot set supplementary groups with a map of its own gid
+//   alone (setgroups is denied there; newgidmap's maps allow it);
 // - oom_score_adj can only be raised (lowering needs CAP_SYS_RESOURCE in the host's namespace);
 // - an rlimit's hard value cannot exceed the caller's (the same capability);
 // - only the filesystems the kernel marks FS_USERNS_MOUNT can be mounted, besides bind mounts.
@@ -14,8 +14,9 @@ import type { PlanSpec } from "./types.ts";
 
 /** The facts about a rootless caller the planner needs (HostFacts.rootless). */
 export interface RootlessHost {
-  /** The runtime's effective uid: not 0 for a user calling leopard-oci directly. */
+  /** The runtime's effective uid and gid: not 0 for a user calling leopard-oci directly. */
   euid: number;
+  egid: number;
   /** The caller's /proc/self/oom_score_adj. */
   oomScoreAdj: number;
   /** The caller's hard limit for each RLIMIT_* name (RLIM_INFINITY as 2^64-1). */
@@ -38,6 +39,15 @@ const USERNS_MOUNTABLE = new Set([
 ]);
 
 /**
+ * The gid map is the caller's own gid alone: the runtime writes it itself, which the kernel
+ * allows only after setgroups is denied in the namespace (src/runtime/idmap-write.ts).
+ */
+export function ownGidOnly(spec: PlanSpec, host: RootlessHost): boolean {
+  const maps = spec.linux?.gidMappings ?? [];
+  return maps.length === 1 && maps[0]?.size === 1 && maps[0].hostID === host.egid;
+}
+
+/**
  * Throws the first thing of the config a rootless runtime cannot do. `userns`: the config creates
  * or joins a user namespace.
  */
@@ -49,10 +59,10 @@ export function checkRootless(spec: PlanSpec, host: RootlessHost, userns: boolea
         "invalid-spec",
         'a rootless container needs a user namespace: linux.namespaces has no "user" (`leopard-oci spec --rootless` writes one)',
       );
-    if ((proc.user.additionalGids ?? []).length > 0)
+    if ((proc.user.additionalGids ?? []).length > 0 && ownGidOnly(spec, host))
       throw new LeopardError(
         "invalid-spec",
-        "process.user.additionalGids: a rootless container cannot set supplementary groups",
+        "process.user.additionalGids: a rootless container whose gid map is the user's own gid alone cannot set supplementary groups (map subordinate gids, written by newgidmap)",
       );
   }
   const oom = proc.oomScoreAdj;

@@ -237,7 +237,9 @@ export async function exec(opts: ExecOptions): Promise<number> {
   const steps = planExec({
     process: proc as PlanSpec["process"],
     // A user calling the runtime rootless sets no groups (runc skips setgroups there).
-    setgroups: who.euid === 0,
+    // A user calling the runtime rootless sets groups only where the container's user namespace
+    // allows it (a gid map written by newgidmap; a map of the user's own gid denies setgroups).
+    setgroups: who.euid === 0 || setgroupsAllowedIn(s.pid),
     rootless: who.euid !== 0 || who.inUserNamespace,
     namespaces,
     mode: opts.detach ? "detached" : "foreground",
@@ -284,4 +286,12 @@ export async function exec(opts: ExecOptions): Promise<number> {
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(session.pid));
   if (opts.detach) return 0;
   return await waitForeground(session.pid, session.helper, session.pty);
+}
+
+function setgroupsAllowedIn(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "allow";
+  } catch {
+    return false;
+  }
 }

@@ -84,5 +84,5 @@ function rootlessHost(): RootlessHost {
   }
   const hardLimits: Record<string, bigint> = {};
   for (const [name, n] of Object.entries(RLIMITS)) hardLimits[name] = getRlimit(n).hard;
-  return { euid: process.geteuid?.() ?? 0, oomScoreAdj, hardLimits };
+  return { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, oomScoreAdj, hardLimits };
 }

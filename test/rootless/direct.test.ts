@@ -178,7 +178,7 @@ describe.skipIf(why !== undefined)("leopard-oci as an ordinary user", () => {
       (c) => {
         (proc(c)["user"] as Json)["additionalGids"] = [0];
       },
-      /process\.user\.additionalGids: a rootless container cannot set supplementary groups/,
+      /process\.user\.additionalGids: a rootless container whose gid map is the user.s own gid alone cannot set supplementary groups/,
     ],
     [
       "no user namespace",
