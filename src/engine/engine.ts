@@ -265,6 +265,10 @@ export class Engine {
         // user namespace of the user's own and subordinate ids.
         cgroupsPath: rootless ? undefined : `${process.env["LEOPARD_CGROUP_PARENT"] ?? "/leopard"}/${rec.id}`,
         userns: rootless ? callerRootlessIds() : undefined,
+        loopbackUp:
+          rootless && c.network === "none"
+            ? (Bun.which("ip", { PATH: SYSTEM_PATH }) ?? undefined)
+            : undefined,
         defaultCaps: defaultCaps(),
         allCaps: boundingSet(),
         seccompFor: (caps) => seccompFor(caps),

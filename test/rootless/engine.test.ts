@@ -60,7 +60,7 @@ describe.skipIf(why !== undefined)("leopard as an ordinary user", () => {
     expect(leopard("images", "--format", "{{.Repository}}:{{.Tag}}").stdout).toBe(`${image}\n`);
   });
 
-  test("run --rm --network none: root inside is the user, 1… are its subordinate ids, a file in /tmp, the exit code", () => {
+  test("run --rm --network none: root inside is the user, 1… are its subordinate ids, a file in /tmp, loopback up, the exit code", () => {
     const r = leopard(
       "run",
       "--rm",
@@ -71,11 +71,11 @@ describe.skipIf(why !== undefined)("leopard as an ordinary user", () => {
       image,
       "sh",
       "-c",
-      "id -u; hostname; tr -s ' ' < /proc/self/uid_map; echo w > /tmp/f && cat /tmp/f; ip -o link | cut -d: -f2; exit 6",
+      "id -u; hostname; tr -s ' ' < /proc/self/uid_map; echo w > /tmp/f && cat /tmp/f; ip -o link | cut -d: -f2; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-up; exit 6",
     );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(6);
-    expect(r.stdout).toBe(`0\nrl\n 0 ${user.uid} 1\n 1 ${user.sub.start} ${user.sub.count}\nw\n lo\n`);
+    expect(r.stdout).toBe(`0\nrl\n 0 ${user.uid} 1\n 1 ${user.sub.start} ${user.sub.count}\nw\n lo\nlo-up\n`);
   });
 
   test("run --rm --network host: the host's interfaces, /sys readable", () => {
