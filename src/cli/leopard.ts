@@ -72,6 +72,7 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   version: async () => (await import("./system.ts")).versionVerb,
   info: async () => (await import("./system.ts")).infoVerb,
   "container-cleanup": async () => (await ctr()).cleanupVerb,
+  "slirp-hook": async () => (await import("./slirp-hook.ts")).slirpHookVerb,
   pull: async () => (await import("./image-pull.ts")).pullVerb,
   import: async () => (await import("./image-import.ts")).importVerb,
   load: async () => (await import("./image-load.ts")).loadVerb,

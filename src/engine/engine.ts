@@ -16,6 +16,7 @@ import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { engineRootless } from "../util/user-dirs.ts";
 import type { ContainerConfig } from "./config.ts";
+import { ENGINE } from "./conmon.ts";
 import { type ContainerRecord, EngineDb } from "./db.ts";
 import { containerDir, type EngineDirs, makeDirs, ociRoot } from "./dirs.ts";
 import { CommandError } from "./errors.ts";
@@ -24,6 +25,7 @@ import { findExecutable, readInRoot } from "./exe.ts";
 import type { VolumeSpec } from "./flags.ts";
 import { NAME, newId, randomName } from "./names.ts";
 import { callerRootlessIds } from "./rootless.ts";
+import { portArg } from "./slirp.ts";
 import { buildSpec, mergeEnv } from "./spec.ts";
 import { resolveUser } from "./users.ts";
 import { ANONYMOUS, anonymousVolume, copyUp, createVolume, systemVolume, volumePath } from "./volumes.ts";
@@ -234,6 +236,7 @@ export class Engine {
     netnsPath: string | undefined,
     addresses: string[],
     peers: { ip: string; names: string[] }[] = [],
+    slirp = false,
   ): void {
     const c = rec.config;
     const rootless = engineRootless();
@@ -266,9 +269,24 @@ export class Engine {
         cgroupsPath: rootless ? undefined : `${process.env["LEOPARD_CGROUP_PARENT"] ?? "/leopard"}/${rec.id}`,
         userns: rootless ? callerRootlessIds() : undefined,
         loopbackUp:
-          rootless && c.network === "none"
+          rootless && c.network !== "host"
             ? (Bun.which("ip", { PATH: SYSTEM_PATH }) ?? undefined)
             : undefined,
+        slirpHook: slirp
+          ? {
+              path: ENGINE,
+              args: [
+                "leopard",
+                "--storage",
+                this.dirs.storage,
+                "--run",
+                this.dirs.run,
+                "slirp-hook",
+                rec.id,
+                ...c.publish.map(portArg),
+              ],
+            }
+          : undefined,
         defaultCaps: defaultCaps(),
         allCaps: boundingSet(),
         seccompFor: (caps) => seccompFor(caps),

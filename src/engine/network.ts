@@ -13,6 +13,8 @@ export interface AttachedNetwork {
   networks: ContainerRecord["networks"];
   /** Containers sharing a network: /etc/hosts names them. */
   peers?: { ip: string; names: string[] }[];
+  /** Rootless: slirp4netns wires the container's own namespace to the host (a createRuntime hook). */
+  slirp?: boolean;
 }
 
 export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promise<AttachedNetwork> {
@@ -38,18 +40,24 @@ export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promi
       );
     return { netnsPath: `/proc/${other.pid}/ns/net`, addresses: [], networks: {} };
   }
-  if (engineRootless())
-    throw new LeopardError(
-      "unsupported",
-      `--network ${n}: a rootless container has no bridge network yet (use --network none or --network host)`,
-    );
+  if (engineRootless()) {
+    // Rootless: a network namespace of the container's own (made by the runtime in its user
+    // namespace), wired to the host by slirp4netns from a createRuntime hook (src/engine/slirp.ts).
+    const { needSlirp, SLIRP_ADDRESS, slirpBinary } = await import("./slirp.ts");
+    if (slirpBinary() === undefined) throw needSlirp(n);
+    return { netnsPath: undefined, addresses: [SLIRP_ADDRESS], networks: {}, slirp: true };
+  }
   const { attachCni } = await import("./network-cni.ts");
   return attachCni(engine, rec);
 }
 
 export async function detachNetwork(engine: Engine, rec: ContainerRecord): Promise<void> {
   const n = rec.config.network;
-  if (n === "host" || n.startsWith("container:") || engineRootless()) return;
+  if (n === "host" || n.startsWith("container:")) return;
+  if (engineRootless()) {
+    if (n !== "none") (await import("./slirp.ts")).stopSlirp(engine.dirs.run, rec.id);
+    return;
+  }
   const cni = await import("./network-cni.ts");
   if (n === "none") cni.removeNoneNetwork(engine, rec);
   else {

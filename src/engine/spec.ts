@@ -23,10 +23,12 @@ export interface SpecContext {
   /** undefined: no cgroupsPath (rootless: the runtime's own rules, src/cgroups/rootless.ts). */
   cgroupsPath: string | undefined;
   /**
-   * Rootless --network none: the host's `ip`, run as a createContainer hook (in the container's
+   * Rootless, a network namespace of the container's own: the host's `ip`, run as a createContainer hook (in the container's
    * namespaces, before pivot_root) to bring loopback up, as the root engine's pinned namespace has it.
    */
   loopbackUp?: string | undefined;
+  /** Rootless with a network of its own: the createRuntime hook that starts slirp4netns (src/engine/slirp.ts). */
+  slirpHook?: { path: string; args: string[] } | undefined;
   /** Rootless: a user namespace with these maps (src/engine/rootless.ts). */
   userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | undefined;
   /** Default capabilities and seccomp profile (src/seccomp/default-profile.ts), resolved for the caps. */
@@ -249,11 +251,12 @@ export function buildSpec(c: ContainerConfig, ctx: SpecContext): ConfigJson {
     else if (c.seccomp !== "unconfined") linux.seccomp = JSON.parse(c.seccomp) as SeccompJson;
   }
   spec.linux = linux;
-  if (ctx.loopbackUp !== undefined && c.network === "none")
+  if (ctx.loopbackUp !== undefined && c.network !== "host")
     spec.hooks = {
       ...spec.hooks,
       createContainer: [{ path: ctx.loopbackUp, args: ["ip", "link", "set", "lo", "up"] }],
     };
+  if (ctx.slirpHook !== undefined) spec.hooks = { ...spec.hooks, createRuntime: [ctx.slirpHook] };
   spec.annotations = { ...c.labels, "org.leopard.image": c.imageName };
   return spec;
 }

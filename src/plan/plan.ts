@@ -272,7 +272,14 @@ export function plan(input: PlanInput): LaunchPlan {
   }
   // Hooks before pivot_root: the parent's stages (runtime namespace) at sync 4, then
   // createContainer in the container's namespaces while the host's paths still resolve.
-  if (input.hooks?.runtime) steps.push(runtimeHookSync());
+  if (input.hooks?.runtime) {
+    // Rootless, a hook runs as the same unprivileged user: init's /proc/<pid>/ns/* (what a
+    // hook such as slirp4netns joins) is reachable only while init is dumpable.
+    if (host.rootless)
+      add({ op: "PRCTL", option: PR_SET_DUMPABLE, arg: 1 }, "# dumpable while the runtime's hooks run");
+    steps.push(runtimeHookSync());
+    if (host.rootless) add({ op: "PRCTL", option: PR_SET_DUMPABLE, arg: 0 }, "# not dumpable again");
+  }
   if (input.hooks)
     steps.push(...hookSteps("createContainer", input.hooks.createContainer, input.hooks.creating));
   add(

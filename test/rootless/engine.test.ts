@@ -1,7 +1,8 @@
 // `leopard` (the engine) as an ordinary user with subordinate ids: storage in
 // ~/.local/share/leopard, the run directory in $XDG_RUNTIME_DIR/leopard-engine, images pulled from
 // a registry on loopback, containers in a user namespace of the user's own and subordinate ids
-// (newuidmap/newgidmap), --network none|host, detached containers under conmon with logs and
+// (newuidmap/newgidmap), --network none|host and the default network through slirp4netns
+// (outbound connections, -p 127.0.0.1:PORT:80), detached containers under conmon with logs and
 // exec, volumes. What a rootless user lacks or cannot have is one line saying so.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
@@ -18,6 +19,12 @@ let registry: RunningRegistry;
 let image: string;
 
 const leopard = (...args: string[]): Result => user.run([LEOPARD, ...args]);
+
+/** The host's first global IPv4 address (a server there is reached through slirp4netns's NAT). */
+function globalAddress(): string | undefined {
+  const r = Bun.spawnSync(["ip", "-4", "-o", "addr", "show", "scope", "global"], { stdout: "pipe" });
+  return /inet (\d+\.\d+\.\d+\.\d+)\//.exec(r.stdout.toString())?.[1];
+}
 
 beforeAll(async () => {
   if (why) return;
@@ -118,11 +125,75 @@ describe.skipIf(why !== undefined)("leopard as an ordinary user", () => {
     expect(user.run(["ls", "-A", `${user.runtimeDir}/leopard-engine/oci`]).stdout).toBe("");
   });
 
+  test("the default network (slirp4netns): outbound connections reach a server on the host's address", async () => {
+    const hostIp = globalAddress();
+    if (hostIp === undefined) throw new Error("this host has no global IPv4 address to serve on");
+    const server = Bun.serve({ hostname: "0.0.0.0", port: 0, fetch: () => new Response("from-host\n") });
+    try {
+      // Not spawnSync: this process's server must answer meanwhile.
+      const r = await user.runAsync([
+        LEOPARD,
+        "run",
+        "--rm",
+        image,
+        "sh",
+        "-c",
+        `ip -o -4 addr show tap0 | awk '{print $4}'; wget -qO- http://${hostIp}:${server.port}/`,
+      ]);
+      expect(r).toMatchObject({ code: 0, stdout: "10.0.2.100/24\nfrom-host\n", stderr: "" });
+    } finally {
+      server.stop(true);
+    }
+    expect(user.run(["ls", "-A", `${user.runtimeDir}/leopard-engine/slirp`]).stdout).toBe("");
+  });
+
+  test("-p 127.0.0.1:PORT:80 publishes a container's server on the host's loopback; rm stops slirp4netns", async () => {
+    const www = join(user.work, "www");
+    user.run(["mkdir", "-p", www]);
+    user.run(["sh", "-c", `echo hello-rootless > ${www}/index.html`]);
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const run = leopard(
+      "run",
+      "-d",
+      "--name",
+      "rl-web",
+      "-p",
+      `127.0.0.1:${port}:80`,
+      "-v",
+      `${www}:/www`,
+      image,
+      "httpd",
+      "-f",
+      "-p",
+      "80",
+      "-h",
+      "/www",
+    );
+    expect(run.code).toBe(0);
+    let body = "";
+    for (let i = 0; i < 100 && body === ""; i++) {
+      body = await fetch(`http://127.0.0.1:${port}/`).then(
+        (r) => r.text(),
+        () => "",
+      );
+      if (body === "") await Bun.sleep(20);
+    }
+    expect(body).toBe("hello-rootless\n");
+    expect(leopard("rm", "--force", "rl-web").code).toBe(0);
+    expect(user.run(["ls", "-A", `${user.runtimeDir}/leopard-engine/slirp`]).stdout).toBe("");
+    expect(
+      await fetch(`http://127.0.0.1:${port}/`).then(
+        () => "answered",
+        () => "refused",
+      ),
+    ).toBe("refused");
+  });
+
   test.each([
     [
-      "the default (bridge) network",
-      [],
-      /--network leopard: a rootless container has no bridge network yet \(use --network none or --network host\)/,
+      "-p with --network none",
+      ["--network", "none", "-p", "127.0.0.1:1234:80"],
+      /-p needs a network of the container's own: --network none publishes nothing/,
     ],
     [
       "a memory limit on cgroup v1",

@@ -58,6 +58,8 @@ export interface RootlessUser {
   env: Record<string, string>;
   /** Runs argv as the user, in `cwd` (default its work directory). */
   run(argv: readonly string[], opts?: { cwd?: string; env?: Record<string, string>; stdin?: string }): Result;
+  /** As run, without blocking this process (a server in the test must answer meanwhile). */
+  runAsync(argv: readonly string[]): Promise<Result>;
   /** A busybox root filesystem owned by the user (root of a one-id map), under its work directory. */
   rootfs(name: string): string;
   /** Removes the user and everything of it; returns what was left (empty when all went). */
@@ -131,6 +133,27 @@ export function makeRootlessUser(): RootlessUser {
       );
       return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
     },
+    async runAsync(argv) {
+      const p = Bun.spawn(
+        [
+          "runuser",
+          "-u",
+          name,
+          "--",
+          "env",
+          "-i",
+          ...Object.entries(this.env).map(([k, v]) => `${k}=${v}`),
+          ...argv,
+        ],
+        { cwd: this.work, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH } },
+      );
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ]);
+      return { code, stdout, stderr };
+    },
     rootfs(dirName) {
       const dir = join(this.work, dirName);
       must(["cp", "-a", rootfs(0), dir]);
@@ -140,7 +163,7 @@ export function makeRootlessUser(): RootlessUser {
     cleanup() {
       const left: string[] = [];
       // Every process of the user, by pid, until none is left (a pause process may fork on SIGTERM).
-      for (let i = 0; i < 50; i++) {
+      for (let i = 0; i < 250; i++) {
         const pids = processesOf(uid);
         if (pids.length === 0) break;
         for (const p of pids) {
