@@ -107,7 +107,14 @@ describe.skipIf(why !== undefined)("leopard-oci as an ordinary user", () => {
     expect(oci("create", "life").code).toBe(0);
     expect(stateDir().stdout).toBe("life\n");
     expect(oci("start", "life").code).toBe(0);
-    expect(JSON.parse(oci("state", "life").stdout)).toMatchObject({ id: "life", status: "running" });
+    expect(JSON.parse(oci("state", "life").stdout)).toMatchObject({
+      id: "life",
+      status: "running",
+      owner: user.name,
+    });
+    expect(oci("list", "-q").stdout).toBe("life\n");
+    expect(oci("list").stdout).toContain(` running `);
+    expect(oci("list").stdout.trim().split(/\s+/).at(-1)).toBe(user.name);
     expect(oci("exec", "life", "id", "-u")).toMatchObject({ code: 0, stdout: "0\n" });
     expect(oci("kill", "life", "KILL").code).toBe(0);
     for (let i = 0; i < 100 && JSON.parse(oci("state", "life").stdout)["status"] !== "stopped"; i++)
@@ -157,7 +164,7 @@ describe.skipIf(why !== undefined)("leopard-oci as an ordinary user", () => {
       (c) => {
         linux(c)["cgroupsPath"] = `/leopard-test/rl-${process.pid}`;
       },
-      /creating cgroup ".*leopard-test": permission denied/,
+      /creating cgroup ".*leopard-test.*": permission denied/,
     ],
     [
       "a lower oom_score_adj",
