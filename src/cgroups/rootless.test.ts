@@ -29,13 +29,31 @@ describe("a rootless container's cgroup (runc's rules)", () => {
       { pids: "/user/c", "": "/user/c" },
     ],
     [
-      "a delegated cgroup v2 subtree is used",
+      "a delegated cgroup v2 subtree is used for a limit",
       { "": "/user.slice/u/c" },
       false,
       all,
       [{ field: "memory", controller: "memory" }],
       "v2",
       { "": "/user.slice/u/c" },
+    ],
+    [
+      "cgroup v2 without a limit: no cgroup, even where writable (runc's fs2)",
+      { "": "/user.slice/u/c" },
+      false,
+      all,
+      [],
+      "v2",
+      {},
+    ],
+    [
+      "a hybrid host's unified hierarchy only for a limit; the writable v1 ones are joined",
+      v1Paths,
+      false,
+      all,
+      [],
+      "hybrid",
+      { memory: "/user/c", pids: "/user/c", cpu: "/user/c" },
     ],
   ] as const)("%s", (_, paths, explicit, writable, limits, mode, want) => {
     expect(rootlessCgroupPaths(paths, { explicit, writable, limits: [...limits], mode })).toEqual(want);

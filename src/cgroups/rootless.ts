@@ -42,7 +42,10 @@ export function rootlessCgroupPaths(
   },
 ): CgroupPaths {
   if (opts.explicit) return paths;
-  const kept = Object.fromEntries(Object.entries(paths).filter(([k, p]) => opts.writable(k, p)));
+  // cgroup v2 without a limit asked for: no cgroup at all (runc's fs2 Apply returns early), so a
+  // writable session cgroup that holds processes is never given a child it cannot delegate to.
+  const wanted = Object.entries(paths).filter(([k]) => k !== "" || opts.limits.length > 0);
+  const kept = Object.fromEntries(wanted.filter(([k, p]) => opts.writable(k, p)));
   for (const l of opts.limits) {
     const key = opts.mode === "v2" ? "" : l.controller;
     if (paths[key] !== undefined && kept[key] === undefined)
