@@ -105,6 +105,65 @@ describe.skipIf(why !== undefined)("rootless podman", () => {
     });
   }
 
+  const userRuns = new Map<string, Result>();
+  for (const [name, runtime] of RUNTIMES) {
+    test(`--user, -e and -w with ${name}: a subordinate uid, the variable, the directory`, () => {
+      const r = podman(runtime, [
+        "run",
+        "--rm",
+        "--user",
+        "1000:1000",
+        "-e",
+        "GREETING=hi",
+        "-w",
+        "/tmp",
+        IMAGE,
+        "sh",
+        "-c",
+        'id -u; id -g; echo "$GREETING"; pwd; touch f && ls -n f | tr -s " " | cut -d" " -f3,4',
+      ]);
+      userRuns.set(name, r);
+      expect(r).toMatchObject({ code: 0, stderr: "", stdout: "1000\n1000\nhi\n/tmp\n1000 1000\n" });
+    });
+  }
+
+  test("leopard-oci and runc agree with --user", () => {
+    expect(userRuns.get("leopard-oci")?.stdout).toBe(userRuns.get("runc")?.stdout ?? "runc did not run");
+  });
+
+  for (const [name, runtime] of RUNTIMES) {
+    test(`-p 127.0.0.1:PORT:80 with ${name}: podman's slirp4netns publishes the container's httpd`, async () => {
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const id = `lprl-web-${name}`;
+      const run = podman(runtime, [
+        "run",
+        "-d",
+        "--name",
+        id,
+        "-p",
+        `127.0.0.1:${port}:80`,
+        IMAGE,
+        "sh",
+        "-c",
+        "echo served > /tmp/index.html && httpd -f -p 80 -h /tmp",
+      ]);
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      try {
+        let body = "";
+        for (let i = 0; i < 100 && body === ""; i++) {
+          body = await fetch(`http://127.0.0.1:${port}/`).then(
+            (r) => r.text(),
+            () => "",
+          );
+          if (body === "") await Bun.sleep(20);
+        }
+        expect(body).toBe("served\n");
+      } finally {
+        expect(podman(runtime, ["rm", "--force", "--time", "0", id]).code).toBe(0);
+      }
+    });
+  }
+
   test("leopard-oci keeps its state under $XDG_RUNTIME_DIR/leopard and leaves none there", () => {
     const r = user.run(["ls", "-A", `${user.runtimeDir}/leopard`]);
     expect(r).toMatchObject({ code: 0, stdout: "" });
