@@ -25,10 +25,10 @@ import type { HostFacts, Step } from "./step.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
 
 export type { HostFacts, Step } from "./step.ts";
-
-const PR_SET_DUMPABLE = 4;
-
 export type { PlanSpec } from "./types.ts";
+
+/** prctl(2): rootless, the helper is dumpable around the steps whose /proc files its user opens. */
+const PR_SET_DUMPABLE = 4;
 
 /** Where a terminal's master goes: nowhere, to the caller over the sync socket, or to an inherited console socket fd. */
 export type ConsoleMode = { kind: "none" } | { kind: "sync" } | { kind: "socket"; path: string; fd: number };
