@@ -31,8 +31,10 @@ UNITS := leopard-oci.socket leopard-oci.service leopard.socket leopard.service
 # Bun's bundler leaves `new Worker(url)` alone, so it is an entry point of its own.
 UNPACK_WORKER := build/cli/unpack-worker.js
 SOURCES := $(shell find src -name '*.ts' ! -name '*.test.ts')
-APT_PACKAGES := busybox-static runc uidmap libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit docker.io
-export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+APT_PACKAGES := busybox-static runc uidmap slirp4netns libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit docker.io
+# /usr/sbin and /sbin too: an ordinary user's PATH lacks them (runc, iptables), and `make demo`
+# runs rootless as a user.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH):/usr/sbin:/sbin
 
 .PHONY: all deps apt-deps check test test-unit test-integration test-cgroup-v2 demo bench clean lint typecheck format install uninstall
 
@@ -51,6 +53,7 @@ apt-deps:
 	command -v busybox >/dev/null || missing="$$missing busybox-static"; \
 	command -v runc >/dev/null || missing="$$missing runc"; \
 	command -v newuidmap >/dev/null || missing="$$missing uidmap"; \
+	command -v slirp4netns >/dev/null || missing="$$missing slirp4netns"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	[ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || missing="$$missing libseccomp2"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
@@ -68,6 +71,9 @@ apt-deps:
 	command -v iptables >/dev/null || missing="$$missing iptables"; \
 	[ -x /usr/lib/podman/netavark ] || missing="$$missing netavark"; \
 	[ -x /usr/sbin/dockerd ] || missing="$$missing docker.io"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" != 0 ]; then \
+	  echo "missing:$$missing (run make as root once to install them)"; exit 1; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -72,6 +72,7 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   version: async () => (await import("./system.ts")).versionVerb,
   info: async () => (await import("./system.ts")).infoVerb,
   "container-cleanup": async () => (await ctr()).cleanupVerb,
+  "slirp-hook": async () => (await import("./slirp-hook.ts")).slirpHookVerb,
   pull: async () => (await import("./image-pull.ts")).pullVerb,
   import: async () => (await import("./image-import.ts")).importVerb,
   load: async () => (await import("./image-load.ts")).loadVerb,
@@ -178,9 +179,10 @@ Images:
 Networks:
   network   network create | ls | rm | inspect | check
 
-Storage: --storage DIR, or $LEOPARD_STORAGE, default /var/lib/leopard.
+Storage: --storage DIR, or $LEOPARD_STORAGE, default /var/lib/leopard
+(rootless: $XDG_DATA_HOME/leopard, i.e. ~/.local/share/leopard).
 Run directory (runtime state, exit files; emptied by a reboot): --run DIR, or $LEOPARD_RUN,
-default /run/leopard-engine.
+default /run/leopard-engine (rootless: $XDG_RUNTIME_DIR/leopard-engine).
 `;
 }
 

@@ -58,6 +58,7 @@ export function createOptions(g: Globals, v: Values, id: string) {
     noPivot: v["no-pivot"] === true,
     noNewKeyring: v["no-new-keyring"] === true,
     systemdCgroup: g.systemdCgroup,
+    rootless: g.rootless,
     preserveFds: count(v["preserve-fds"], "preserve-fds") + listenFds(),
     listenFds: listenFds(),
     explain: v["explain"] ? (t: string) => writeAll(2, `${t}\n`) : undefined,

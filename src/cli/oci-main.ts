@@ -2,7 +2,8 @@
 // errors as one line (and to --log), exit statuses. The full CLI (leopard-oci.ts) and the light
 // one (leopard-oci-light.ts: the verbs an engine calls most, in a bundle of their own) both run
 // it with their own table of verbs.
-import { DEFAULT_ROOT, StateDir } from "../state/state.ts";
+import { callerIdentity, defaultStateRoot, rootlessMode } from "../state/rootless.ts";
+import { StateDir } from "../state/state.ts";
 import { writeAll } from "../sys/io.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { findCommand, type Options, parseFlags, type Values } from "./args.ts";
@@ -26,6 +27,8 @@ export interface Globals {
   logFormat: "text" | "json";
   debug: boolean;
   systemdCgroup: boolean;
+  /** runc's rootless mode (--rootless, default auto: not the host's root), src/state/rootless.ts. */
+  rootless: boolean;
 }
 
 export interface Verb {
@@ -39,7 +42,11 @@ export interface Verb {
 }
 
 export const GLOBAL_OPTIONS: Options = {
-  root: { type: "string", value: "DIR", help: "where container state lives (default /run/leopard)" },
+  root: {
+    type: "string",
+    value: "DIR",
+    help: "where container state lives (default /run/leopard; $XDG_RUNTIME_DIR/leopard when rootless)",
+  },
   log: { type: "string", value: "FILE", help: "also write errors to FILE" },
   "log-format": { type: "string", value: "text|json", help: "the format of --log's lines (json: runc's)" },
   debug: { type: "boolean", help: "log more (accepted for runc compatibility)" },
@@ -47,7 +54,11 @@ export const GLOBAL_OPTIONS: Options = {
     type: "boolean",
     help: "make the container's cgroup a systemd scope (cgroupsPath slice:prefix:name)",
   },
-  rootless: { type: "string", value: "true|false|auto", help: "accepted for runc compatibility" },
+  rootless: {
+    type: "string",
+    value: "true|false|auto",
+    help: "rootless mode (auto: when not the host's root, or uid 0 in a user namespace)",
+  },
   criu: {
     type: "string",
     value: "PATH",
@@ -109,14 +120,25 @@ export async function main(argv: readonly string[], VERBS: Verbs): Promise<numbe
     const at = findCommand(argv, GLOBAL_OPTIONS);
     const gv = parseFlags(at === -1 ? argv : argv.slice(0, at), GLOBAL_OPTIONS).values;
     const logFormat = (gv["log-format"] as string | undefined) ?? "text";
-    const root = (gv["root"] as string | undefined) ?? DEFAULT_ROOT;
+    const who = callerIdentity();
+    const givenRoot = gv["root"] as string | undefined;
+    let root: string | undefined;
+    let state: StateDir | undefined;
     g = {
-      root,
-      state: new StateDir(root),
+      // Worked out when a verb first needs it: `spec` and --version run without XDG_RUNTIME_DIR.
+      get root(): string {
+        root ??= givenRoot ?? defaultStateRoot(process.env, who);
+        return root;
+      },
+      get state(): StateDir {
+        state ??= new StateDir(this.root);
+        return state;
+      },
       log: gv["log"] as string | undefined,
       logFormat: logFormat === "json" ? "json" : "text",
       debug: gv["debug"] === true,
       systemdCgroup: gv["systemd-cgroup"] === true,
+      rootless: rootlessMode(gv["rootless"] as string | undefined, who),
     };
     if (logFormat !== "text" && logFormat !== "json")
       throw new LeopardError("invalid-argument", `--log-format "${logFormat}" must be text or json`);

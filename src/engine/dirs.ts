@@ -4,16 +4,19 @@
 // and pinned network namespaces under the run directory (default /run/leopard-engine,
 // $LEOPARD_RUN or --run), which a reboot empties.
 import { mkdirSync } from "node:fs";
+import { LeopardError } from "../util/errors.ts";
+import { engineRootless, runDir, SYSTEM_RUN } from "../util/user-dirs.ts";
 
-export const DEFAULT_RUN = "/run/leopard-engine";
+export const DEFAULT_RUN = SYSTEM_RUN;
 
 export interface EngineDirs {
   storage: string;
   run: string;
 }
 
+/** $LEOPARD_RUN, else /run/leopard-engine for root and $XDG_RUNTIME_DIR/leopard-engine for a user. */
 export function defaultRunDir(): string {
-  return process.env["LEOPARD_RUN"] || DEFAULT_RUN;
+  return runDir(process.env, engineRootless());
 }
 
 export const ociRoot = (d: EngineDirs): string => `${d.run}/oci`;
@@ -23,6 +26,17 @@ export const containerDir = (d: EngineDirs, id: string): string => `${d.storage}
 export const volumeDir = (d: EngineDirs, name: string): string => `${d.storage}/volumes/${name}`;
 
 export function makeDirs(d: EngineDirs): void {
-  for (const p of [ociRoot(d), exitDir(d), socketDir(d)]) mkdirSync(p, { recursive: true, mode: 0o700 });
-  mkdirSync(`${d.storage}/volumes`, { recursive: true, mode: 0o700 });
+  const make = (p: string, what: string) => {
+    try {
+      mkdirSync(p, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new LeopardError(
+        "invalid-argument",
+        `cannot use the ${what} "${p}": ${(e as Error).message.split(",")[0]}${engineRootless() ? " (a rootless leopard uses $XDG_RUNTIME_DIR/leopard-engine and $XDG_DATA_HOME/leopard, the defaults)" : ""}`,
+        { cause: e, path: p },
+      );
+    }
+  };
+  for (const p of [ociRoot(d), exitDir(d), socketDir(d)]) make(p, "run directory");
+  make(`${d.storage}/volumes`, "storage directory");
 }

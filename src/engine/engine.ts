@@ -2,6 +2,7 @@
 // store, the engine's database, the runtime's state directory), does its work with the runtime
 // library in-process, and leaves: there is no daemon. Detached containers are watched by
 // conmon; a foreground `run` needs no monitor.
+
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { ensureImage, type PullOptions, prepareRootfs, runConfig } from "../image/index.ts";
 import { parsePlatform } from "../image/oci.ts";
@@ -13,7 +14,9 @@ import { writeFileAtomic } from "../sys/fs.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { engineRootless } from "../util/user-dirs.ts";
 import type { ContainerConfig } from "./config.ts";
+import { ENGINE } from "./conmon.ts";
 import { type ContainerRecord, EngineDb } from "./db.ts";
 import { containerDir, type EngineDirs, makeDirs, ociRoot } from "./dirs.ts";
 import { CommandError } from "./errors.ts";
@@ -21,6 +24,8 @@ import { hostsFile, resolvConf } from "./etc-files.ts";
 import { findExecutable, readInRoot } from "./exe.ts";
 import type { VolumeSpec } from "./flags.ts";
 import { NAME, newId, randomName } from "./names.ts";
+import { callerRootlessIds } from "./rootless.ts";
+import { portArg } from "./slirp.ts";
 import { buildSpec, mergeEnv } from "./spec.ts";
 import { resolveUser } from "./users.ts";
 import { ANONYMOUS, anonymousVolume, copyUp, createVolume, systemVolume, volumePath } from "./volumes.ts";
@@ -231,8 +236,10 @@ export class Engine {
     netnsPath: string | undefined,
     addresses: string[],
     peers: { ip: string; names: string[] }[] = [],
+    slirp = false,
   ): void {
     const c = rec.config;
+    const rootless = engineRootless();
     const dir = this.bundle(rec.id);
     const rootfs = this.rootfsPath(rec.id);
     const user = resolveUser(c.user, readInRoot(rootfs, "/etc/passwd"), readInRoot(rootfs, "/etc/group"));
@@ -259,7 +266,29 @@ export class Engine {
         user,
         etc,
         netnsPath,
-        cgroupsPath: `${process.env["LEOPARD_CGROUP_PARENT"] ?? "/leopard"}/${rec.id}`,
+        // Rootless: no cgroupsPath (the runtime makes one only where the user may write) and a
+        // user namespace of the user's own and subordinate ids.
+        cgroupsPath: rootless ? undefined : `${process.env["LEOPARD_CGROUP_PARENT"] ?? "/leopard"}/${rec.id}`,
+        userns: rootless ? callerRootlessIds() : undefined,
+        loopbackUp:
+          rootless && c.network !== "host"
+            ? (Bun.which("ip", { PATH: SYSTEM_PATH }) ?? undefined)
+            : undefined,
+        slirpHook: slirp
+          ? {
+              path: ENGINE,
+              args: [
+                "leopard",
+                "--storage",
+                this.dirs.storage,
+                "--run",
+                this.dirs.run,
+                "slirp-hook",
+                rec.id,
+                ...c.publish.map(portArg),
+              ],
+            }
+          : undefined,
         defaultCaps: defaultCaps(),
         allCaps: boundingSet(),
         seccompFor: (caps) => seccompFor(caps),

@@ -3,11 +3,13 @@
 // remove. The runtime's state directory is the truth about a live container; `refresh` brings
 // the database in line with it, and `finish` is what happens once, after init exits (conmon's
 // exit command runs it; any command that notices first does too).
+
 import { readFileSync, rmSync } from "node:fs";
 import * as runtime from "../runtime/lifecycle.ts";
 import { run } from "../runtime/run.ts";
 import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { engineRootless } from "../util/user-dirs.ts";
 import { ENGINE, launchConmon } from "./conmon.ts";
 import type { ContainerRecord, EngineState } from "./db.ts";
 import { exitDir, socketDir } from "./dirs.ts";
@@ -132,7 +134,7 @@ async function prepareStart(engine: Engine, rec: ContainerRecord): Promise<Conta
   const net = await attachNetwork(engine, rec);
   mark("engine: network attached");
   try {
-    engine.writeBundle(rec, net.netnsPath, net.addresses, net.peers);
+    engine.writeBundle(rec, net.netnsPath, net.addresses, net.peers, net.slirp === true);
     mark("engine: bundle written");
   } catch (e) {
     await detachNetwork(engine, rec).catch(() => undefined);
@@ -271,7 +273,7 @@ function removeOrphanCgroup(engine: Engine, id: string): void {
     const { loadSpec } = require("../spec/load.ts") as typeof import("../spec/load.ts");
     const { cgroupPathsFor, reopenCgroup } =
       require("../runtime/cgroup.ts") as typeof import("../runtime/cgroup.ts");
-    const cg = reopenCgroup(cgroupPathsFor(loadSpec(engine.bundle(id)), id, false));
+    const cg = reopenCgroup(cgroupPathsFor(loadSpec(engine.bundle(id)), id, false, engineRootless()));
     if (cg?.exists()) cg.destroy();
   } catch {
     // No config left to find the cgroup from, or the cgroup is gone: nothing to remove.

@@ -10,6 +10,8 @@ export interface AttachedNetwork {
   networks: ContainerRecord["networks"];
   /** Containers sharing a network: /etc/hosts names them. */
   peers?: { ip: string; names: string[] }[];
+  /** Rootless: slirp4netns wires the container's own namespace to the host (a createRuntime hook). */
+  slirp?: boolean;
 }
 
 /** What the CNI side uses of the Engine: its directories, its containers and their bundles. */

@@ -2,6 +2,7 @@
 // "none" (a namespace of its own with only loopback), "host", "container:<name|id>" (another
 // container's namespace), or named networks through the CNI library in src/network.
 import { LeopardError } from "../util/errors.ts";
+import { engineRootless } from "../util/user-dirs.ts";
 import type { ContainerRecord } from "./db.ts";
 import type { Engine } from "./engine.ts";
 import type { AttachedNetwork } from "./network-types.ts";
@@ -16,7 +17,9 @@ export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promi
         "invalid-argument",
         `-p needs a network of the container's own: --network ${n} publishes nothing`,
       );
-    if (n === "host") return { netnsPath: undefined, addresses: [], networks: {} };
+    // Rootless, "none" is a network namespace the runtime creates in the container's user
+    // namespace (a pinned one would need a mount in the host's namespace).
+    if (n === "host" || engineRootless()) return { netnsPath: undefined, addresses: [], networks: {} };
     const { noneNetwork } = await import("./network-cni.ts");
     return noneNetwork(engine, rec);
   }
@@ -29,6 +32,13 @@ export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promi
       );
     return { netnsPath: `/proc/${other.pid}/ns/net`, addresses: [], networks: {} };
   }
+  if (engineRootless()) {
+    // Rootless: a network namespace of the container's own (made by the runtime in its user
+    // namespace), wired to the host by slirp4netns from a createRuntime hook (src/engine/slirp.ts).
+    const { needSlirp, SLIRP_ADDRESS, slirpBinary } = await import("./slirp.ts");
+    if (slirpBinary() === undefined) throw needSlirp(n);
+    return { netnsPath: undefined, addresses: [SLIRP_ADDRESS], networks: {}, slirp: true };
+  }
   const { attachCni } = await import("./network-cni.ts");
   return attachCni(engine, rec);
 }
@@ -36,6 +46,10 @@ export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promi
 export async function detachNetwork(engine: Engine, rec: ContainerRecord): Promise<void> {
   const n = rec.config.network;
   if (n === "host" || n.startsWith("container:")) return;
+  if (engineRootless()) {
+    if (n !== "none") (await import("./slirp.ts")).stopSlirp(engine.dirs.run, rec.id);
+    return;
+  }
   const cni = await import("./network-cni.ts");
   if (n === "none") cni.removeNoneNetwork(engine, rec);
   else {

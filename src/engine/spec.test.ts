@@ -58,6 +58,35 @@ const spec = (c: Partial<ContainerConfig>, ctx: Partial<SpecContext> = {}) =>
   buildSpec({ ...BASE, ...c }, { ...CTX, ...ctx });
 
 describe("engine spec", () => {
+  test("rootless: a user namespace with the given maps, no cgroupsPath, loopback brought up by a hook with --network none", () => {
+    const uidMappings = [
+      { containerID: 0, hostID: 1001, size: 1 },
+      { containerID: 1, hostID: 100000, size: 65536 },
+    ];
+    const s = spec(
+      { network: "none" },
+      {
+        cgroupsPath: undefined,
+        netnsPath: undefined,
+        userns: { uidMappings, gidMappings: uidMappings },
+        loopbackUp: "/usr/sbin/ip",
+      },
+    );
+    expect(s.linux?.cgroupsPath).toBeUndefined();
+    expect(s.linux?.uidMappings).toEqual(uidMappings);
+    expect(s.linux?.namespaces?.filter((n) => n.type === "user" || n.type === "network")).toEqual([
+      { type: "user" },
+      { type: "network" },
+    ]);
+    expect(s.hooks?.createContainer).toEqual([
+      { path: "/usr/sbin/ip", args: ["ip", "link", "set", "lo", "up"] },
+    ]);
+    const root = spec({ network: "none" });
+    expect(root.linux?.cgroupsPath).toBe("/leopard/c1");
+    expect(root.linux?.namespaces?.some((n) => n.type === "user")).toBe(false);
+    expect(root.hooks?.createContainer).toBeUndefined();
+  });
+
   test("capability arithmetic as docker's", () => {
     expect(capabilities(DEFAULT_CAPS, ["net_admin"], ["CAP_KILL"])).toEqual([
       "CAP_CHOWN",

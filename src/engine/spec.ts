@@ -2,12 +2,14 @@
 // profile, masked and read-only paths, a private /dev/shm, generated /etc files) with the
 // user's flags on top. Pure: everything read from the host or the image (the resolved user,
 // device numbers, the seccomp profile, the network namespace) comes in through SpecContext.
+
 import { CAPABILITIES } from "../spec/capabilities.ts";
 import { defaultSpec } from "../spec/defaults.ts";
 import type { ConfigJson, DeviceJson, MountJson, SeccompJson } from "../spec/json.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { ContainerConfig } from "./config.ts";
+import type { IdMapping } from "./rootless.ts";
 import type { ResolvedUser } from "./users.ts";
 
 export interface SpecContext {
@@ -18,7 +20,17 @@ export interface SpecContext {
   etc: { hosts: string; hostname: string; resolv: string };
   /** The pinned network namespace to join; undefined: a new one (none) or the host's (host). */
   netnsPath?: string | undefined;
-  cgroupsPath: string;
+  /** undefined: no cgroupsPath (rootless: the runtime's own rules, src/cgroups/rootless.ts). */
+  cgroupsPath: string | undefined;
+  /**
+   * Rootless, a network namespace of the container's own: the host's `ip`, run as a createContainer hook (in the container's
+   * namespaces, before pivot_root) to bring loopback up, as the root engine's pinned namespace has it.
+   */
+  loopbackUp?: string | undefined;
+  /** Rootless with a network of its own: the createRuntime hook that starts slirp4netns (src/engine/slirp.ts). */
+  slirpHook?: { path: string; args: string[] } | undefined;
+  /** Rootless: a user namespace with these maps (src/engine/rootless.ts). */
+  userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | undefined;
   /** Default capabilities and seccomp profile (src/seccomp/default-profile.ts), resolved for the caps. */
   defaultCaps: readonly string[];
   /** What --privileged gets: every capability this process may pass on (its bounding set). */
@@ -182,8 +194,13 @@ export function buildSpec(c: ContainerConfig, ctx: SpecContext): ConfigJson {
     .reverse();
 
   const linux = spec.linux ?? {};
-  linux.cgroupsPath = ctx.cgroupsPath;
-  const namespaces = (linux.namespaces ?? []).filter((n) => n.type !== "network");
+  if (ctx.cgroupsPath !== undefined) linux.cgroupsPath = ctx.cgroupsPath;
+  const namespaces = (linux.namespaces ?? []).filter((n) => n.type !== "network" && n.type !== "user");
+  if (ctx.userns) {
+    namespaces.push({ type: "user" });
+    linux.uidMappings = ctx.userns.uidMappings;
+    linux.gidMappings = ctx.userns.gidMappings;
+  }
   if (c.network !== "host") {
     namespaces.push(
       ctx.netnsPath === undefined ? { type: "network" } : { type: "network", path: ctx.netnsPath },
@@ -234,6 +251,12 @@ export function buildSpec(c: ContainerConfig, ctx: SpecContext): ConfigJson {
     else if (c.seccomp !== "unconfined") linux.seccomp = JSON.parse(c.seccomp) as SeccompJson;
   }
   spec.linux = linux;
+  if (ctx.loopbackUp !== undefined && c.network !== "host")
+    spec.hooks = {
+      ...spec.hooks,
+      createContainer: [{ path: ctx.loopbackUp, args: ["ip", "link", "set", "lo", "up"] }],
+    };
+  if (ctx.slirpHook !== undefined) spec.hooks = { ...spec.hooks, createRuntime: [ctx.slirpHook] };
   spec.annotations = { ...c.labels, "org.leopard.image": c.imageName };
   return spec;
 }

@@ -28,6 +28,7 @@ import {
   writeSync,
 } from "node:fs";
 import { LeopardError } from "../util/errors.ts";
+import { engineRootless, SYSTEM_STORAGE, storageDir } from "../util/user-dirs.ts";
 import { BlobFile, streamToFile } from "./blob-file.ts";
 import { type ImageRecord, MetaDb } from "./db.ts";
 import { type Digest, hexOf, isDigest, sha256 } from "./digest.ts";
@@ -35,10 +36,11 @@ import { type FileLock, lockFile, tryLockFile } from "./lock.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import type { UnpackOptions } from "./unpack.ts";
 
-export const DEFAULT_STORAGE = "/var/lib/leopard";
+export const DEFAULT_STORAGE = SYSTEM_STORAGE;
 
+/** $LEOPARD_STORAGE, else /var/lib/leopard for root and $XDG_DATA_HOME/leopard for a user (src/util/user-dirs.ts). */
 export function defaultStorage(): string {
-  return process.env["LEOPARD_STORAGE"] || DEFAULT_STORAGE;
+  return storageDir(process.env, engineRootless());
 }
 
 export class Store {
@@ -50,7 +52,15 @@ export class Store {
   constructor(root: string = defaultStorage(), unpackOptions: UnpackOptions = {}) {
     this.root = root;
     for (const d of ["blobs/sha256", "snapshots", "containers", "tmp", "locks"]) {
-      mkdirSync(`${root}/${d}`, { recursive: true, mode: 0o700 });
+      try {
+        mkdirSync(`${root}/${d}`, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new LeopardError(
+          "invalid-argument",
+          `cannot use the storage directory "${root}": ${(e as Error).message.split(",")[0]}${engineRootless() ? " (a rootless leopard keeps images in $XDG_DATA_HOME/leopard, the default; --storage or LEOPARD_STORAGE names another)" : ""}`,
+          { cause: e, path: root },
+        );
+      }
     }
     this.meta = new MetaDb(`${root}/leopard.db`);
     this.unpackOptions = { rootless: process.getuid?.() !== 0, ...unpackOptions };

@@ -6,14 +6,23 @@
 import { RLIMITS } from "../spec/rlimits.ts";
 import { LeopardError } from "../util/errors.ts";
 import { capabilityMask } from "./capabilities.ts";
+import { ownGidOnly } from "./rootless.ts";
 import { q } from "./shell.ts";
-import type { Step } from "./step.ts";
+import type { HostFacts, Step } from "./step.ts";
 import type { PlanSpec } from "./types.ts";
 
 const PR_SET_KEEPCAPS = 8;
 const PR_SET_NO_NEW_PRIVS = 38;
 
-export function credentialSteps(proc: PlanSpec["process"], last: number): Step[] {
+/**
+ * Whether the process may call setgroups: not for a user calling the runtime rootless with a gid
+ * map of its own gid alone (the kernel denies setgroups there; newgidmap's maps allow it).
+ */
+export function setgroupsAllowed(host: HostFacts, spec: PlanSpec): boolean {
+  return host.rootless === undefined || host.rootless.euid === 0 || !ownGidOnly(spec, host.rootless);
+}
+
+export function credentialSteps(proc: PlanSpec["process"], last: number, setgroups = true): Step[] {
   const caps = proc.capabilities;
   const mask = (names: readonly string[] | undefined): bigint => capabilityMask(names ?? [], last);
   const gids = proc.user.additionalGids ?? [];
@@ -27,7 +36,9 @@ export function credentialSteps(proc: PlanSpec["process"], last: number): Step[]
       explain: `capsh --drop=<all but ${(caps?.bounding ?? []).length} bounding capabilities>`,
     },
     { op: { op: "PRCTL", option: PR_SET_KEEPCAPS, arg: 1 }, explain: "# keep capabilities across setuid" },
-    { op: { op: "SETGROUPS", gids: packed }, explain: `# setgroups [${gids.join(",")}]` },
+    ...(setgroups
+      ? [{ op: { op: "SETGROUPS", gids: packed } as const, explain: `# setgroups [${gids.join(",")}]` }]
+      : []),
     {
       op: { op: "SETID", uid: proc.user.uid, gid: proc.user.gid },
       explain: `setpriv --reuid=${proc.user.uid} --regid=${proc.user.gid}`,

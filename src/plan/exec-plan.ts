@@ -24,6 +24,10 @@ import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
 
 export interface ExecPlanInput {
   process: PlanSpec["process"];
+  /** false for a user calling the runtime rootless: no setgroups (credentials.ts setgroupsAllowed). */
+  setgroups?: boolean | undefined;
+  /** The runtime is rootless (src/state/rootless.ts). */
+  rootless?: boolean | undefined;
   /** The namespaces to join, as paths the helper can open (fds the parent opened and passed). */
   namespaces: readonly { type: NamespaceType; path: string }[];
   /** detached: the helper reports the pid and leaves; foreground: it waits and relays the exit status. */
@@ -48,6 +52,8 @@ const JOIN_ORDER: readonly NamespaceType[] = ["ipc", "uts", "network", "pid", "c
 
 const nsFlag = (t: NamespaceType): string => (t === "network" ? "net" : t);
 
+const PR_SET_DUMPABLE = 4;
+
 export function planExec(input: ExecPlanInput): Step[] {
   const steps: Step[] = [];
   const add = (op: Op, explain: string): void => {
@@ -58,7 +64,16 @@ export function planExec(input: ExecPlanInput): Step[] {
     "# stage 1: join the container (ps shows leopard:[1:EXEC])",
   );
   // As for init: while still root of the host's user namespace (lowering it needs CAP_SYS_RESOURCE there).
-  if (input.oomScoreAdj !== undefined) steps.push(procWrite("self/oom_score_adj", String(input.oomScoreAdj)));
+  if (input.oomScoreAdj !== undefined) {
+    // Rootless, /proc/self of a non-dumpable process is root's: dumpable for the write only.
+    const dumpable = (arg: number): Step => ({
+      op: { op: "PRCTL", option: PR_SET_DUMPABLE, arg },
+      explain: arg ? "# dumpable for the write" : "# not dumpable again",
+    });
+    if (input.rootless) steps.push(dumpable(1));
+    steps.push(procWrite("self/oom_score_adj", String(input.oomScoreAdj)));
+    if (input.rootless) steps.push(dumpable(0));
+  }
   add(
     { op: "SYNC", tag: SyncTag.CGROUP },
     "echo $PID > <the container's cgroup>/cgroup.procs   # sync 2: the parent places us in the container's cgroups",
@@ -115,7 +130,7 @@ function processSteps(input: ExecPlanInput): Step[] {
   // The working directory is entered and checked before the filter either way (see plan.ts).
   const early = seccompStep !== undefined && !proc.noNewPrivileges;
   if (early) steps.push(cwdStep(proc), seccompStep);
-  steps.push(...credentialSteps(proc, input.capLast));
+  steps.push(...credentialSteps(proc, input.capLast, input.setgroups !== false));
   steps.push(...finishingSteps(proc, input.preserveFds, early));
   for (const attr of input.lsmExec ?? []) steps.push(procWrite(attr.path, attr.data));
   if (seccompStep && proc.noNewPrivileges) steps.push(seccompStep);

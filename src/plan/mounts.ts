@@ -25,6 +25,8 @@ export interface MountInput {
   spec: PlanSpec;
   rootfs: string;
   userns: boolean;
+  /** The runtime is rootless: already in a user namespace without the host's privileges (no mknod). */
+  rootless?: boolean | undefined;
   created: ReadonlySet<NamespaceType>;
   host: HostFacts;
   devices: readonly DeviceNode[];
@@ -88,8 +90,13 @@ export function planMounts(input: MountInput): Step[] {
       for (const s of cgroupMount(m, input)) steps.push(s);
       continue;
     }
-    if (type === "sysfs" && input.userns && !input.created.has("network")) {
-      // sysfs can only be mounted in a user namespace that owns the network namespace.
+    const noNetns = !(spec.linux?.namespaces ?? []).some((n) => n.type === "network");
+    if (
+      type === "sysfs" &&
+      ((input.userns && !input.created.has("network")) || (input.rootless && noNetns))
+    ) {
+      // sysfs can only be mounted in a user namespace that owns the network namespace (rootless
+      // with the host's network: bound, as runc falls back to).
       for (const s of bindMount({ ...m, source: "/sys", options: [...(m.options ?? []), "rbind"] }, input))
         steps.push(s);
       continue;
@@ -126,7 +133,7 @@ export function planMounts(input: MountInput): Step[] {
 
   if (!devBound) {
     for (const d of input.devices) {
-      if (input.userns) {
+      if (input.userns || input.rootless) {
         // mknod is not allowed in a user namespace: bind the host's node instead (as runc does).
         if (!host.hostHas(d.path)) continue;
         add(

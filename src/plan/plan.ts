@@ -3,7 +3,7 @@
 import type { Op } from "../protocol/ops.ts";
 import { FD, ForkMode, MountResolve, PivotMode, PtyMode, SyncTag } from "../protocol/ops.ts";
 import { SYSTEM_PATH } from "../util/system-path.ts";
-import { credentialSteps, cwdStep, finishingSteps, rlimitSteps } from "./credentials.ts";
+import { credentialSteps, cwdStep, finishingSteps, rlimitSteps, setgroupsAllowed } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
 import { withHome } from "./home.ts";
 import { hookSteps, type PlanHooks, runtimeHookSync } from "./hooks.ts";
@@ -19,12 +19,16 @@ import {
   schedPolicy,
   sysctlPath,
 } from "./process-attrs.ts";
+import { checkRootless } from "./rootless.ts";
 import { q } from "./shell.ts";
 import type { HostFacts, Step } from "./step.ts";
 import { CLONE, type NamespaceType, type PlanSpec } from "./types.ts";
 
 export type { HostFacts, Step } from "./step.ts";
 export type { PlanSpec } from "./types.ts";
+
+/** prctl(2): rootless, the helper is dumpable around the steps whose /proc files its user opens. */
+const PR_SET_DUMPABLE = 4;
 
 /** Where a terminal's master goes: nowhere, to the caller over the sync socket, or to an inherited console socket fd. */
 export type ConsoleMode = { kind: "none" } | { kind: "sync" } | { kind: "socket"; path: string; fd: number };
@@ -171,13 +175,19 @@ export function plan(input: PlanInput): LaunchPlan {
   const joined = namespaces.filter((n): n is { type: NamespaceType; path: string } => !!n.path);
   const userns = created.has("user");
   const joinedUser = joined.find((n) => n.type === "user");
+  if (host.rootless) checkRootless(spec, host.rootless, userns || !!joinedUser);
 
   add({ op: "SET_NAME", name: "leopard:[1:USERNS]" }, "# stage 1: namespaces (ps shows leopard:[1:USERNS])");
   const warnings: string[] = [];
   // First, while still root of the host's user namespace: lowering the score needs
   // CAP_SYS_RESOURCE there (as runc does it). Every process forked from here inherits it.
   const oom = spec.process.oomScoreAdj;
-  if (oom !== undefined) steps.push(procWrite("self/oom_score_adj", String(oom)));
+  if (oom !== undefined) {
+    // Rootless, /proc/self of a non-dumpable process is root's: dumpable for the write only.
+    if (host.rootless) add({ op: "PRCTL", option: PR_SET_DUMPABLE, arg: 1 }, "# dumpable for the write");
+    steps.push(procWrite("self/oom_score_adj", String(oom)));
+    if (host.rootless) add({ op: "PRCTL", option: PR_SET_DUMPABLE, arg: 0 }, "# not dumpable again");
+  }
 
   // The user namespace comes first: every other namespace is then owned by it, and joining
   // one (setns) needs the capabilities the user namespace grants.
@@ -188,10 +198,16 @@ export function plan(input: PlanInput): LaunchPlan {
   if (userns) {
     idMaps = { uid: mapLines(spec.linux?.uidMappings ?? []), gid: mapLines(spec.linux?.gidMappings ?? []) };
     add({ op: "UNSHARE", flags: CLONE.user }, "unshare --user");
+    // Rootless, the parent is no more privileged than we are: /proc/<pid>/uid_map of a
+    // non-dumpable process is root's, so the helper is dumpable only while the maps are written
+    // (as runc's nsexec does). Nothing of the container runs yet; only our own user could look.
+    if (host.rootless)
+      add({ op: "PRCTL", option: PR_SET_DUMPABLE, arg: 1 }, "# dumpable while the parent writes the maps");
     add(
       { op: "SYNC", tag: SyncTag.ID_MAPS },
       `printf ${printfArg(idMaps.uid)} > /proc/$PID/uid_map; printf ${printfArg(idMaps.gid)} > /proc/$PID/gid_map   # sync 1: the parent writes the id maps`,
     );
+    if (host.rootless) add({ op: "PRCTL", option: PR_SET_DUMPABLE, arg: 0 }, "# not dumpable again");
     add(
       { op: "SETID", uid: 0, gid: 0 },
       "# become root of the new user namespace (setresgid 0, setresuid 0)",
@@ -274,6 +290,7 @@ export function plan(input: PlanInput): LaunchPlan {
     spec,
     rootfs: input.rootfs,
     userns: userns || !!joinedUser,
+    rootless: host.rootless !== undefined,
     created,
     host,
     devices,
@@ -285,7 +302,14 @@ export function plan(input: PlanInput): LaunchPlan {
   }
   // Hooks before pivot_root: the parent's stages (runtime namespace) at sync 4, then
   // createContainer in the container's namespaces while the host's paths still resolve.
-  if (input.hooks?.runtime) steps.push(runtimeHookSync());
+  if (input.hooks?.runtime) {
+    // Rootless, a hook runs as the same unprivileged user: init's /proc/<pid>/ns/* (what a
+    // hook such as slirp4netns joins) is reachable only while init is dumpable.
+    if (host.rootless)
+      add({ op: "PRCTL", option: PR_SET_DUMPABLE, arg: 1 }, "# dumpable while the runtime's hooks run");
+    steps.push(runtimeHookSync());
+    if (host.rootless) add({ op: "PRCTL", option: PR_SET_DUMPABLE, arg: 0 }, "# not dumpable again");
+  }
   if (input.hooks)
     steps.push(...hookSteps("createContainer", input.hooks.createContainer, input.hooks.creating));
   add(
@@ -467,7 +491,7 @@ export function plan(input: PlanInput): LaunchPlan {
     warnings.push(
       `capabilities unknown to the running kernel (cap_last_cap ${last}) are ignored: ${beyond.join(", ")}`,
     );
-  steps.push(...credentialSteps(proc, last));
+  steps.push(...credentialSteps(proc, last, setgroupsAllowed(host, spec)));
   steps.push(...finishingSteps(proc, input.preserveFds, early));
   const env = withHome(proc.env ?? [], input.home);
   steps.push(checkExecStep(proc.args, env));

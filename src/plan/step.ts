@@ -2,6 +2,7 @@
 // host the planner is given. A leaf, so the parts (credentials, mounts, /proc writes) need not
 // import plan.ts, which imports them.
 import type { Op } from "../protocol/ops.ts";
+import type { RootlessHost } from "./rootless.ts";
 
 export interface Step {
   op: Op;
@@ -22,4 +23,9 @@ export interface HostFacts {
   dirIsEmpty?: (path: string) => boolean;
   /** The host mount the root filesystem lies on, and whether it is shared (mountinfo "shared:N"). */
   rootfsParent?: { path: string; shared: boolean } | undefined;
+  /**
+   * Set when the runtime is rootless (src/state/rootless.ts): no mknod, no setgroups for a user,
+   * and what an unprivileged user namespace refuses is refused up front (src/plan/rootless.ts).
+   */
+  rootless?: RootlessHost | undefined;
 }

@@ -1,6 +1,7 @@
 // The container's cgroup as the runtime uses it: made and limited at create, joined by the
 // helper at sync 2 (before its namespaces, so the cgroup namespace is rooted there), reopened
 // from the paths kept in state.json by every later command.
+import { dirname } from "node:path";
 import {
   type CgroupManager,
   type CgroupPaths,
@@ -10,6 +11,7 @@ import {
   readResources,
   resolveCgroupsPath,
 } from "../cgroups/index.ts";
+import { hierarchyDir, requestedLimits, rootlessCgroupPaths } from "../cgroups/rootless.ts";
 import {
   parseSystemdPath,
   type SystemdScope,
@@ -18,6 +20,7 @@ import {
   stopScope,
 } from "../cgroups/systemd.ts";
 import type { Spec } from "../spec/types.ts";
+import { accessSync, constants, existsSync } from "../sys/fs-sync.ts";
 import { readText } from "../sys/io.ts";
 
 /**
@@ -30,7 +33,8 @@ function defaultPath(id: string): string | undefined {
 }
 
 export interface ContainerCgroup {
-  cg: CgroupManager;
+  /** None for a rootless container that could make no cgroup. */
+  cg?: CgroupManager;
   paths: CgroupPaths;
   /** With --systemd-cgroup, the scope unit systemd made for the container (state keeps it). */
   scope?: SystemdScope;
@@ -41,7 +45,8 @@ export interface ContainerCgroup {
 }
 
 /** Where the container's cgroup is, per hierarchy (nothing is created). */
-export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean): CgroupPaths {
+export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean, rootless = false): CgroupPaths {
+  if (rootless && !systemd) return rootlessPaths(spec, id);
   // The systemd path is never defaulted from LEOPARD_CGROUP_PARENT: it is slice:prefix:name.
   const path = systemd ? spec.linux.cgroupsPath : (spec.linux.cgroupsPath ?? defaultPath(id));
   return resolveCgroupsPath(path, id, hostLayout(), { systemd });
@@ -54,16 +59,52 @@ export type JoinFiles = ReturnType<CgroupManager["joinFiles"]>;
  * FORK_PID1 into the cgroup2 directory), or undefined where that does not hold and sync 2 (the
  * runtime writes the helper's pid) is used: with --systemd-cgroup (systemd moves the pid), a user
  * namespace (a process in one may not move itself, and clone3 into a cgroup checks the new
- * user's rights), a joined cgroup namespace (the cgroup must be inside it), and on kernels before
- * 5.7 (no CLONE_INTO_CGROUP).
+ * user's rights), a joined cgroup namespace (the cgroup must be inside it), rootless (a user's
+ * delegated cgroup is its own business) and on kernels before 5.7 (no CLONE_INTO_CGROUP).
  */
-export function cgroupJoinFiles(spec: Spec, paths: CgroupPaths, systemd: boolean): JoinFiles | undefined {
-  if (systemd) return undefined;
+export function cgroupJoinFiles(
+  spec: Spec,
+  paths: CgroupPaths,
+  systemd: boolean,
+  rootless = false,
+): JoinFiles | undefined {
+  if (systemd || rootless) return undefined;
   const ns = spec.linux?.namespaces ?? [];
   if (ns.some((n) => n.type === "user" || (n.type === "cgroup" && n.path))) return undefined;
   const [major = 0, minor = 0] = readText("/proc/sys/kernel/osrelease").split(".").map(Number);
   if (major < 5 || (major === 5 && minor < 7)) return undefined;
   return openCgroup(paths).joinFiles();
+}
+
+/**
+ * Rootless (src/cgroups/rootless.ts): by default under the runtime's own cgroup, as runc does, in
+ * the hierarchies this user may write (a delegated subtree); none on a plain cgroup v1 host.
+ */
+function rootlessPaths(spec: Spec, id: string): CgroupPaths {
+  const layout = hostLayout();
+  const given = spec.linux.cgroupsPath ?? defaultPath(id);
+  const paths = resolveCgroupsPath(given ?? id, id, layout);
+  return rootlessCgroupPaths(paths, {
+    explicit: given !== undefined,
+    writable: (key, path) => {
+      let dir = hierarchyDir(layout, key, path);
+      // The nearest level that exists must be ours to write (a directory made in it is then ours).
+      while (dir !== undefined && dir.length > 1) {
+        if (existsSync(dir)) {
+          try {
+            accessSync(dir, constants.W_OK);
+            return true;
+          } catch {
+            return false;
+          }
+        }
+        dir = dirname(dir);
+      }
+      return false;
+    },
+    limits: requestedLimits(readResources(spec.linux.resources)),
+    mode: layout.mode,
+  });
 }
 
 /** The scope unit --systemd-cgroup makes for the container (named before it exists). */
@@ -77,6 +118,8 @@ export function scopeUnitFor(spec: Spec, id: string): string {
  * the other hierarchies' cgroups are made and the limits written.
  */
 export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, systemd: boolean): ContainerCgroup {
+  // A rootless container with no cgroup it may make (src/cgroups/rootless.ts): none at all.
+  if (!systemd && Object.keys(paths).length === 0) return noCgroup(paths);
   const resources = readResources(spec.linux.resources);
   const limits = { ...resources, devices: containerDeviceRules(resources.devices) };
   const cg = openCgroup(paths);
@@ -110,5 +153,10 @@ export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, system
 }
 
 export function reopenCgroup(paths: CgroupPaths | undefined): CgroupManager | undefined {
-  return paths === undefined ? undefined : openCgroup(paths);
+  return paths === undefined || Object.keys(paths).length === 0 ? undefined : openCgroup(paths);
+}
+
+/** The stand-in for a rootless container without a cgroup: joining and removing do nothing. */
+function noCgroup(paths: CgroupPaths): ContainerCgroup {
+  return { paths, join: () => {}, destroy: () => {} };
 }

@@ -7,6 +7,7 @@ import type { ConsoleMode, PlanInput } from "../plan/plan.ts";
 import { checkRootfs } from "../spec/bundle.ts";
 import { loadSpec } from "../spec/load.ts";
 import type { Spec } from "../spec/types.ts";
+import { callerIdentity, rootlessMode } from "../state/rootless.ts";
 import { checkId, type StateDir } from "../state/state.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { mark } from "../sys/trace.ts";
@@ -26,6 +27,8 @@ export interface CreateOptions {
   pidFile?: string | undefined;
   consoleSocket?: string | undefined;
   noPivot?: boolean | undefined;
+  /** Rootless (src/state/rootless.ts): runc's rules for cgroups, devices, ids and limits; default auto. */
+  rootless?: boolean | undefined;
   /** --systemd-cgroup: the cgroup is a systemd scope (src/cgroups/systemd.ts). */
   systemdCgroup?: boolean | undefined;
   /** LISTEN_FDS from systemd: that many fds from 3 pass through (counted in preserveFds too). */
@@ -64,6 +67,7 @@ export interface Prepared {
 
 export async function prepareCreate(opts: CreateOptions, session: HelperSession): Promise<Prepared> {
   checkId(opts.id); // first: the id names the state directory and the default cgroup
+  const rootless = opts.rootless ?? rootlessMode("auto", callerIdentity());
   const bundle = resolve(opts.bundle);
   const spec = loadSpec(bundle);
   const notifySocket = process.env["NOTIFY_SOCKET"] || undefined;
@@ -97,8 +101,8 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
   const slots = requests.map(() => session.reserve());
   // Where the cgroup will be (created once the id is claimed; with --systemd-cgroup, systemd makes
   // it at sync 2). --systemd-cgroup without systemd is refused here.
-  const cgroupPaths = cgroupPathsFor(spec, opts.id, opts.systemdCgroup === true);
-  const joinFiles = cgroupJoinFiles(spec, cgroupPaths, opts.systemdCgroup === true);
+  const cgroupPaths = cgroupPathsFor(spec, opts.id, opts.systemdCgroup === true, rootless);
+  const joinFiles = cgroupJoinFiles(spec, cgroupPaths, opts.systemdCgroup === true, rootless);
   const cgroupJoin = joinFiles && {
     files: joinFiles,
     tasks: joinFiles.tasks.map(() => session.reserve()),
@@ -141,7 +145,7 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
     newKeyring: opts.noNewKeyring !== true,
     idmapFds: new Map(requests.map((r, i) => [r.index, slots[i]!.number])),
     home: containerHome(spec, rootfs),
-    host: hostFacts(spec, rootfs),
+    host: hostFacts(spec, rootfs, rootless),
     launch: {
       listenFds: opts.listenFds,
       notify: notifySocket

@@ -3,7 +3,7 @@
 // Nothing of TypeScript stays resident for a detached container. Nothing is made before the
 // state directory and its first record, which names what comes next (the cgroups, the scope,
 // then the helper): `delete` of a create killed at any point removes all of it.
-
+import { userInfo } from "node:os";
 import { resolve } from "node:path";
 import { type LaunchPlan, plan } from "../plan/plan.ts";
 import { OCI_VERSION, type StoredState } from "../state/state.ts";
@@ -88,7 +88,8 @@ async function launch(
     bundle,
     rootfs: spec.root.path,
     created: new Date().toISOString(),
-    owner: "",
+    // runc's list shows the state directory's owner: root's is left empty, a user's is named.
+    owner: ownerName(),
     annotations: spec.annotations ?? {},
     ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === "pid" && !n.path),
     creatorPid: process.pid,
@@ -186,5 +187,15 @@ async function launch(
     }
     opts.state.remove(opts.id);
     throw e;
+  }
+}
+
+function ownerName(): string {
+  const uid = process.geteuid?.() ?? 0;
+  if (uid === 0) return "";
+  try {
+    return userInfo().username;
+  } catch {
+    return String(uid);
   }
 }

@@ -11,6 +11,7 @@ import { loadSpec } from "../spec/load.ts";
 import type { NamespaceType, Spec, SpecProcess } from "../spec/types.ts";
 import { validateSpec } from "../spec/validate.ts";
 import { readProcess } from "../spec/validate-process.ts";
+import { callerIdentity } from "../state/rootless.ts";
 import { isAlive, OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { existsSync, openSync, readFileSync, readlinkSync } from "../sys/fs-sync.ts";
@@ -232,8 +233,14 @@ export async function exec(opts: ExecOptions): Promise<number> {
     : undefined;
   // Before the helper exists: an unreachable seccomp agent is refused with nothing started.
   using agent = SeccompAgent.connect(spec.linux.seccomp, seccomp?.listener === true);
+  const who = callerIdentity();
   const steps = planExec({
     process: proc as PlanSpec["process"],
+    // A user calling the runtime rootless sets no groups (runc skips setgroups there).
+    // A user calling the runtime rootless sets groups only where the container's user namespace
+    // allows it (a gid map written by newgidmap; a map of the user's own gid denies setgroups).
+    setgroups: who.euid === 0 || setgroupsAllowedIn(s.pid),
+    rootless: who.euid !== 0 || who.inUserNamespace,
     namespaces,
     mode: opts.detach ? "detached" : "foreground",
     console: consoleMode,
@@ -279,4 +286,12 @@ export async function exec(opts: ExecOptions): Promise<number> {
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(session.pid), 0o644, false);
   if (opts.detach) return 0;
   return await waitForeground(session.pid, session.helper, session.pty);
+}
+
+function setgroupsAllowedIn(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "allow";
+  } catch {
+    return false;
+  }
 }

@@ -9,12 +9,12 @@ import { decodeMessage, type HelperMessage, ProtocolError } from "../protocol/de
 import { planFrame, resumeFrame } from "../protocol/encode.ts";
 import { SyncTag } from "../protocol/ops.ts";
 import { type Expected, MessageSequence } from "../protocol/sequence.ts";
-import { writeFileSync } from "../sys/fs-sync.ts";
 import { closeFd, connectUnix, recvMsg, sendMsg, socketPair, TimeoutError } from "../sys/seqpacket.ts";
 import { mark } from "../sys/trace.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { describeFailure } from "./describe.ts";
 import { helperPath } from "./helper-path.ts";
+import { writeIdMaps } from "./idmap-write.ts";
 import { handOverListener } from "./seccomp-listener.ts";
 import { type HelperProcess, type HelperStdio, type Spawner, spawnHelper } from "./spawn.ts";
 import { copyWindowSize } from "./terminal.ts";
@@ -234,8 +234,7 @@ export class HelperSession implements Disposable {
       case SyncTag.ID_MAPS:
         if (!on.idMaps)
           throw new LeopardError("protocol", "the helper asked for id maps but none were planned");
-        writeMap(pid, "uid_map", on.idMaps.uid);
-        writeMap(pid, "gid_map", on.idMaps.gid);
+        writeIdMaps(pid, on.idMaps);
         on.idMapped?.(pid);
         this.mark("create: id maps written");
         return;
@@ -306,13 +305,5 @@ export function connectConsole(path: string): number {
     throw new LeopardError("invalid-argument", `cannot connect to console socket "${path}": ${describe(e)}`, {
       cause: e,
     });
-  }
-}
-
-function writeMap(pid: number, file: "uid_map" | "gid_map", text: string): void {
-  try {
-    writeFileSync(`/proc/${pid}/${file}`, text);
-  } catch (e) {
-    throw new LeopardError("system", `write ${file} for pid ${pid}: ${describe(e)}`, { cause: e });
   }
 }

@@ -1,13 +1,16 @@
 // The facts about the host the planner needs (src/plan is pure: it asks through HostFacts).
-
 import type { HostFacts } from "../plan/plan.ts";
+import type { RootlessHost } from "../plan/rootless.ts";
+import { RLIMITS } from "../spec/rlimits.ts";
 import type { Spec } from "../spec/types.ts";
-import { readdirSync, realpathSync, statSync } from "../sys/fs-sync.ts";
+import { readdirSync, readFileSync, realpathSync, statSync } from "../sys/fs-sync.ts";
 import { capLastCap, cgroupHierarchies, type MountInfo, mountInfo, mountOf } from "../sys/proc.ts";
+import { getRlimit } from "../sys/rlimit.ts";
 
-export function hostFacts(spec: Spec, rootfs: string): HostFacts {
+export function hostFacts(spec: Spec, rootfs: string, rootless = false): HostFacts {
   const mounts = mountInfo();
   return {
+    ...(rootless ? { rootless: rootlessHost() } : {}),
     capLast: capLastCap(),
     cgroupMounts: cgroupHierarchies(mounts),
     rootfsParent: rootfsParent(joinedMountTable(spec) ?? mounts, rootfs),
@@ -69,4 +72,17 @@ function joinedMountTable(spec: Spec): readonly MountInfo[] | undefined {
     // The process is gone: the setns will fail with a clear error; no table meanwhile.
     return [];
   }
+}
+
+/** The caller's limits a rootless container cannot go beyond (src/plan/rootless.ts). */
+function rootlessHost(): RootlessHost {
+  let oomScoreAdj = 0;
+  try {
+    oomScoreAdj = Number(readFileSync("/proc/self/oom_score_adj", "utf8").trim()) || 0;
+  } catch {
+    // No /proc: 0, the default score; a lower request then fails in the helper's own write.
+  }
+  const hardLimits: Record<string, bigint> = {};
+  for (const [name, n] of Object.entries(RLIMITS)) hardLimits[name] = getRlimit(n).hard;
+  return { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0, oomScoreAdj, hardLimits };
 }

@@ -11,7 +11,6 @@ import { DT_DIR, DT_UNKNOWN, exists, type IoError, readDir, readText, removeTree
 import { procStat } from "../sys/procstat.ts";
 import { containerNotFound, LeopardError } from "../util/errors.ts";
 
-export const DEFAULT_ROOT = "/run/leopard";
 export const OCI_VERSION = "1.2.0";
 
 export type Status = "creating" | "created" | "running" | "stopped" | "paused";
@@ -84,14 +83,20 @@ export class StateDir {
    */
   claim(s: StoredState): void {
     checkId(s.id);
-    mkdirSync(this.root, { recursive: true, mode: 0o711 });
     try {
+      mkdirSync(this.root, { recursive: true, mode: 0o711 });
       mkdirSync(this.dir(s.id), { mode: 0o711 });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") {
         throw new LeopardError("exists", `container "${s.id}" already exists`);
       }
-      throw e;
+      // EACCES, EROFS…: a state root this user cannot write (a rootless caller given --root /run/…).
+      throw new LeopardError(
+        "invalid-argument",
+        `cannot make the state directory under --root "${this.root}": ${(e as Error).message.split(",")[0]}${code === "EACCES" || code === "EPERM" ? " (a rootless caller keeps state under $XDG_RUNTIME_DIR/leopard, the default)" : ""}`,
+        { cause: e, path: this.root },
+      );
     }
     try {
       this.write(s);

@@ -26,6 +26,10 @@ describe("fs-sync gives node:fs's answers", () => {
     expect(Buffer.compare(fx.readFileSync(f), node.readFileSync(f))).toBe(0);
     expect(fx.existsSync(f)).toBe(true);
     expect(fx.existsSync(join(dir, "missing"))).toBe(false);
+    expect(() => fx.accessSync(f, fx.constants.W_OK)).not.toThrow();
+    expect(code(() => fx.accessSync(join(dir, "missing"), fx.constants.W_OK))).toBe(
+      code(() => node.accessSync(join(dir, "missing"), node.constants.W_OK)),
+    );
     const a = fx.statSync(f);
     const b = node.statSync(f);
     for (const k of [

@@ -26,8 +26,26 @@ import { cstr, errno, libc, sys } from "./libc.ts";
 
 const ARM = process.arch === "arm64";
 const NR = ARM
-  ? { statx: 291, fchmodat: 53, fsync: 82, renameat: 38, mkdirat: 34, readlinkat: 78, write: 64 }
-  : { statx: 332, fchmodat: 268, fsync: 74, renameat: 264, mkdirat: 258, readlinkat: 267, write: 1 };
+  ? {
+      statx: 291,
+      fchmodat: 53,
+      fsync: 82,
+      renameat: 38,
+      mkdirat: 34,
+      readlinkat: 78,
+      write: 64,
+      faccessat: 48,
+    }
+  : {
+      statx: 332,
+      fchmodat: 268,
+      fsync: 74,
+      renameat: 264,
+      mkdirat: 258,
+      readlinkat: 267,
+      write: 1,
+      faccessat: 269,
+    };
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;
@@ -53,6 +71,10 @@ export const constants = {
   O_NOFOLLOW,
   O_CLOEXEC,
   O_PATH,
+  F_OK: 0,
+  R_OK: 4,
+  W_OK: 2,
+  X_OK: 1,
 } as const;
 
 function fail(syscall: string, path: string): never {
@@ -93,6 +115,12 @@ export function closeSync(fd: number): void {
 
 export function existsSync(path: string): boolean {
   return exists(path);
+}
+
+/** accessSync(path, mode): throws (EACCES, ENOENT, …) unless the caller may (F_OK, R_OK, W_OK, X_OK). */
+export function accessSync(path: string, mode = 0): void {
+  const p = cstr(path);
+  call("access", path, () => sys(NR.faccessat, AT_FDCWD, p, mode));
 }
 
 export function fsyncSync(fd: number): void {
