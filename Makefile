@@ -109,6 +109,9 @@ native/protocol.h: src/protocol/ops.ts src/protocol/gen-header.ts | deps
 native/wire.h: src/serve/wire.ts src/serve/gen-wire-header.ts | deps
 	$(BUN) src/serve/gen-wire-header.ts > $@
 
+native/launch-verbs.h: src/cli/oci-light.ts src/cli/gen-launch-header.ts | deps
+	$(BUN) src/cli/gen-launch-header.ts > $@
+
 typecheck: deps
 	tsc --noEmit -p .
 

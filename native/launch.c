@@ -72,6 +72,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "launch-verbs.h"
 #include "wire.h"
 
 #ifndef LAUNCH_NAME
@@ -212,12 +213,14 @@ static const char *verb_of(int argc, char **argv) {
   return "";
 }
 
-/* leopard-oci's light verbs load a bundle of just those (leopard-oci-light.js). */
+/* leopard-oci's light verbs load a bundle of just those (leopard-oci-light.js); which verbs those
+ * are is TypeScript's (launch-verbs.h, generated from src/cli/oci-light.ts). */
 static int light_verb(int argc, char **argv) {
   if (strcmp(LAUNCH_NAME, "leopard-oci") != 0) return 0;
   const char *v = verb_of(argc, argv);
-  return !strcmp(v, "state") || !strcmp(v, "kill") || !strcmp(v, "list") || !strcmp(v, "ls") ||
-         !strcmp(v, "start") || !strcmp(v, "delete");
+  for (const char *const *l = lv_light_verbs; *l; l++)
+    if (!strcmp(v, *l)) return 1;
+  return 0;
 }
 
 static void run_direct(int argc, char **argv, int fresh) {
