@@ -14,7 +14,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultSpec } from "../src/spec/defaults.ts";
+import { defaultSpec } from "../src/config/defaults.ts";
 import { activatedServer, CAN_ACTIVATE } from "./activate.ts";
 
 const TOP = join(import.meta.dir, "..");

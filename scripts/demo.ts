@@ -5,8 +5,8 @@
 // uid and 1… to its /etc/subuid range, and keeps its files under ~/.cache/leopard-demo.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { defaultSpec } from "../src/config/defaults.ts";
 import { callerRootlessIds } from "../src/engine/rootless.ts";
-import { defaultSpec } from "../src/spec/defaults.ts";
 import { describe } from "../src/util/errors.ts";
 
 const TOP = join(import.meta.dir, "..");

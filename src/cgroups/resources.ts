@@ -3,8 +3,8 @@
 // already typed, the rest as written); `readResourcesJson` takes a whole object, as
 // `update --resources` reads it. Errors name the field.
 
-import { readDeviceRule } from "../spec/device-rule.ts";
-import { SpecError } from "../spec/errors.ts";
+import { readDeviceRule } from "../config/device-rule.ts";
+import { SpecError } from "../config/errors.ts";
 import {
   at,
   boolean,
@@ -22,8 +22,8 @@ import {
   string,
   stringMap,
   uint32,
-} from "../spec/read.ts";
-import type { DeviceRule, SpecResources } from "../spec/types.ts";
+} from "../config/read.ts";
+import type { DeviceRule, SpecResources } from "../config/types.ts";
 import { LeopardError } from "../util/errors.ts";
 
 /** Bytes, counts or microseconds; -1 means "no limit". */

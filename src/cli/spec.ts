@@ -1,8 +1,8 @@
 // `leopard-oci spec`: write a default config.json into the bundle, refusing to overwrite one.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { defaultSpec } from "../spec/defaults.ts";
-import type { SeccompJson } from "../spec/json.ts";
+import { defaultSpec } from "../config/defaults.ts";
+import type { SeccompJson } from "../config/json.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { LeopardError } from "../util/errors.ts";
 

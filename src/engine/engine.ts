@@ -4,11 +4,11 @@
 // conmon; a foreground `run` needs no monitor.
 
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { CAPABILITIES } from "../config/capabilities.ts";
+import type { DeviceJson, SeccompJson } from "../config/json.ts";
 import { ensureImage, type PullOptions, prepareRootfs, runConfig } from "../image/index.ts";
 import { parsePlatform } from "../image/oci.ts";
 import { Store } from "../image/store.ts";
-import { CAPABILITIES } from "../spec/capabilities.ts";
-import type { DeviceJson, SeccompJson } from "../spec/json.ts";
 import { StateDir } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";

@@ -270,7 +270,7 @@ export async function wait(engine: Engine, rec: ContainerRecord): Promise<number
  */
 function removeOrphanCgroup(engine: Engine, id: string): void {
   try {
-    const { loadSpec } = require("../spec/load.ts") as typeof import("../spec/load.ts");
+    const { loadSpec } = require("../config/load.ts") as typeof import("../config/load.ts");
     const { cgroupPathsFor, reopenCgroup } =
       require("../runtime/cgroup.ts") as typeof import("../runtime/cgroup.ts");
     const cg = reopenCgroup(cgroupPathsFor(loadSpec(engine.bundle(id)), id, false, engineRootless()));

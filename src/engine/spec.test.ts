@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { SeccompJson } from "../spec/json.ts";
+import type { SeccompJson } from "../config/json.ts";
 import type { ContainerConfig } from "./config.ts";
 import { buildSpec, capabilities, containerEnv, INIT_PATH, mergeEnv, type SpecContext } from "./spec.ts";
 

@@ -3,9 +3,9 @@
 // user's flags on top. Pure: everything read from the host or the image (the resolved user,
 // device numbers, the seccomp profile, the network namespace) comes in through SpecContext.
 
-import { CAPABILITIES } from "../spec/capabilities.ts";
-import { defaultSpec } from "../spec/defaults.ts";
-import type { ConfigJson, DeviceJson, MountJson, SeccompJson } from "../spec/json.ts";
+import { CAPABILITIES } from "../config/capabilities.ts";
+import { defaultSpec } from "../config/defaults.ts";
+import type { ConfigJson, DeviceJson, MountJson, SeccompJson } from "../config/json.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { ContainerConfig } from "./config.ts";

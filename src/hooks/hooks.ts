@@ -2,7 +2,7 @@
 // JSON on stdin, its own args (args[0] is argv[0]) and env (nothing else), and an optional
 // timeout in seconds. The stages run in the runtime's namespaces are run from here;
 // createContainer and startContainer run inside the container, by the helper (RUN_HOOK).
-import type { HookName, SpecHook } from "../spec/types.ts";
+import type { HookName, SpecHook } from "../config/types.ts";
 import { writeAll } from "../sys/io.ts";
 import { LeopardError } from "../util/errors.ts";
 

@@ -1,5 +1,5 @@
 // Capability names → the bitmask the helper passes to capset and prctl.
-import { CAPABILITIES } from "../spec/capabilities.ts";
+import { CAPABILITIES } from "../config/capabilities.ts";
 import { LeopardError } from "../util/errors.ts";
 
 /** The mask of the named capabilities; names the running kernel does not know (> last) are left out. */

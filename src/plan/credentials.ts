@@ -3,7 +3,7 @@
 // holds the permitted set across setuid; capset then sets the final sets. The kernel raises an
 // ambient capability only if it is permitted and inheritable: runc warns and carries on for the
 // others (its default spec lists ambient caps without inheritable ones), so only those are asked.
-import { RLIMITS } from "../spec/rlimits.ts";
+import { RLIMITS } from "../config/rlimits.ts";
 import { LeopardError } from "../util/errors.ts";
 import { capabilityMask } from "./capabilities.ts";
 import { ownGidOnly } from "./rootless.ts";

@@ -1,13 +1,13 @@
 // The numbers behind the process attributes config.json names: sysctl paths, personality,
 // I/O priority, scheduler policy and flags, and capabilities the running kernel lacks. Pure.
-import { CAPABILITIES } from "../spec/capabilities.ts";
-import { sysctlComponents, sysctlProcPath } from "../spec/sysctl.ts";
+import { CAPABILITIES } from "../config/capabilities.ts";
+import { sysctlComponents, sysctlProcPath } from "../config/sysctl.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { PlanSpec } from "./types.ts";
 
 /**
  * The file of a sysctl beneath /proc ("sys/net/ipv4/ip_forward"), built from the key's components
- * (src/spec/sysctl.ts). Validation refused a key without valid components; one reaching here
+ * (src/config/sysctl.ts). Validation refused a key without valid components; one reaching here
  * anyway is a bug, not a path.
  */
 export function sysctlPath(key: string): string {

@@ -1,4 +1,4 @@
-// The part of a validated spec the planner reads. The trusted Spec from src/spec satisfies it.
+// The part of a validated spec the planner reads. The trusted Spec from src/config satisfies it.
 
 export type NamespaceType = "pid" | "network" | "mount" | "ipc" | "uts" | "user" | "cgroup" | "time";
 

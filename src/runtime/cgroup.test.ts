@@ -2,7 +2,7 @@
 // real layout (read only: nothing is created).
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import type { Spec } from "../spec/types.ts";
+import type { Spec } from "../config/types.ts";
 import { cgroupJoinFiles, cgroupPathsFor } from "./cgroup.ts";
 
 const [major = 0, minor = 0] = readFileSync("/proc/sys/kernel/osrelease", "utf8").split(".").map(Number);

@@ -19,7 +19,7 @@ import {
   startScope,
   stopScope,
 } from "../cgroups/systemd.ts";
-import type { Spec } from "../spec/types.ts";
+import type { Spec } from "../config/types.ts";
 import { accessSync, constants, existsSync } from "../sys/fs-sync.ts";
 import { readText } from "../sys/io.ts";
 

@@ -1,8 +1,9 @@
 // create's OCI hooks: the state they read, the ones the plan carries (createContainer and
 // startContainer run by the helper) and the runtime's own stages run at sync 4.
+
+import type { Spec, SpecHook } from "../config/types.ts";
 import { type HookState, hookArgv, hookTimeoutMs, runHooks, stateAroundPid } from "../hooks/hooks.ts";
 import type { PlanHooks } from "../plan/hooks.ts";
-import type { Spec, SpecHook } from "../spec/types.ts";
 
 function hookState(spec: Spec, id: string, bundle: string): Omit<HookState, "status" | "pid"> {
   return { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations };

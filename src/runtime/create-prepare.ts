@@ -1,12 +1,12 @@
 // create's first step: everything the planner needs, read and checked before anything exists.
-// The bundle is validated (src/spec), the host looked at, and the fd numbers the helper will
+// The bundle is validated (src/config), the host looked at, and the fd numbers the helper will
 // inherit handed out by the session; the result is the planner's input as plain fields.
 import { resolve } from "node:path";
+import { checkRootfs } from "../config/bundle.ts";
+import { loadSpec } from "../config/load.ts";
+import type { Spec } from "../config/types.ts";
 import { type IdmapRequest, idmapRequests } from "../plan/idmap.ts";
 import type { ConsoleMode, PlanInput } from "../plan/plan.ts";
-import { checkRootfs } from "../spec/bundle.ts";
-import { loadSpec } from "../spec/load.ts";
-import type { Spec } from "../spec/types.ts";
 import { callerIdentity, rootlessMode } from "../state/rootless.ts";
 import { checkId, type StateDir } from "../state/state.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";

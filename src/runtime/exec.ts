@@ -3,14 +3,14 @@
 // runs the process's own setup, then execve. Foreground: wait and return its exit status.
 
 import { resolve } from "node:path";
+import { SpecError } from "../config/errors.ts";
+import { loadSpec } from "../config/load.ts";
+import type { NamespaceType, Spec, SpecProcess } from "../config/types.ts";
+import { validateSpec } from "../config/validate.ts";
+import { readProcess } from "../config/validate-process.ts";
 import { execCapabilities, planExec } from "../plan/exec-plan.ts";
 import type { ConsoleMode } from "../plan/plan.ts";
 import type { PlanSpec } from "../plan/types.ts";
-import { SpecError } from "../spec/errors.ts";
-import { loadSpec } from "../spec/load.ts";
-import type { NamespaceType, Spec, SpecProcess } from "../spec/types.ts";
-import { validateSpec } from "../spec/validate.ts";
-import { readProcess } from "../spec/validate-process.ts";
 import { callerIdentity } from "../state/rootless.ts";
 import { isAlive, OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { SECCOMP_ACTIONS } from "../config/types.ts";
 import { parseMountOptions } from "../plan/mount-options.ts";
 import { compileSeccomp } from "../seccomp/compile.ts";
 import { defaultSeccompProfile } from "../seccomp/default-profile.ts";
-import { SECCOMP_ACTIONS } from "../spec/types.ts";
 import { features, hostSeccompSupport } from "./features.ts";
 
 describe("features", () => {

@@ -1,8 +1,8 @@
 // `leopard-oci features`: what this runtime supports, in the JSON shape of runc's `features`
 // (the runtime-spec's features.md). Engines read it to decide what they may ask for, so every
 // list comes from the code that implements it, never from a wish list.
-import { supportedMountOptions } from "../plan/mount-options.ts";
-import { CAPABILITIES } from "../spec/capabilities.ts";
+
+import { CAPABILITIES } from "../config/capabilities.ts";
 import {
   HOOK_NAMES,
   NAMESPACE_TYPES,
@@ -10,7 +10,8 @@ import {
   SECCOMP_ARCHES,
   SECCOMP_FLAGS,
   SECCOMP_OPERATORS,
-} from "../spec/types.ts";
+} from "../config/types.ts";
+import { supportedMountOptions } from "../plan/mount-options.ts";
 import { OCI_VERSION } from "../state/state.ts";
 import { hasMountSetattr } from "../sys/mount-api.ts";
 

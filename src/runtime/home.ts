@@ -3,8 +3,8 @@
 // regular file of bounded size opened inside the root (openat2 RESOLVE_IN_ROOT): an image's
 // /etc/passwd may be a symlink out, a FIFO or a device.
 
+import type { Spec, SpecProcess } from "../config/types.ts";
 import { passwdHome } from "../plan/home.ts";
-import type { Spec, SpecProcess } from "../spec/types.ts";
 import { closeSync, fstatSync, openSync, readSync } from "../sys/fs-sync.ts";
 import { openInRoot } from "../sys/openat2.ts";
 

@@ -1,8 +1,9 @@
 // The facts about the host the planner needs (src/plan is pure: it asks through HostFacts).
+
+import { RLIMITS } from "../config/rlimits.ts";
+import type { Spec } from "../config/types.ts";
 import type { HostFacts } from "../plan/plan.ts";
 import type { RootlessHost } from "../plan/rootless.ts";
-import { RLIMITS } from "../spec/rlimits.ts";
-import type { Spec } from "../spec/types.ts";
 import { readdirSync, readFileSync, realpathSync, statSync } from "../sys/fs-sync.ts";
 import { capLastCap, cgroupHierarchies, type MountInfo, mountInfo, mountOf } from "../sys/proc.ts";
 import { getRlimit } from "../sys/rlimit.ts";

@@ -1,8 +1,9 @@
 // start, kill, delete, state, list: the commands that act on an existing container.
 // These run as one short process per call (the engine's hot path): node:fs, hooks and sd_notify
 // are loaded only when a container needs them (see src/sys/io.ts for why).
+
+import type { SpecHook } from "../config/types.ts";
 import type { HookState } from "../hooks/hooks.ts";
-import type { SpecHook } from "../spec/types.ts";
 import { isAlive, type PublicState, type StateDir, type StoredState } from "../state/state.ts";
 import { readdirSync, readlinkSync } from "../sys/fs-sync.ts";
 import { close, O_NONBLOCK, O_RDONLY, open, read, readText, rmdir, unlink } from "../sys/io.ts";

@@ -4,7 +4,7 @@
 // state as JSON with the fd by SCM_RIGHTS in the first sendmsg, then the connection is closed.
 // The connection is made before anything of the container exists, so a missing or unreachable
 // listenerPath is a one-line error that leaves nothing behind.
-import type { SpecSeccomp } from "../spec/types.ts";
+import type { SpecSeccomp } from "../config/types.ts";
 import { SysError } from "../sys/libc.ts";
 import { closeFd, connectUnix, sendMsg } from "../sys/seqpacket.ts";
 import { strerror } from "../util/errno.ts";

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SpecSeccomp } from "../spec/types.ts";
+import type { SpecSeccomp } from "../config/types.ts";
 import { cacheKey, compileCached } from "./cache.ts";
 import { compileSeccomp } from "./compile.ts";
 

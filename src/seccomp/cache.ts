@@ -5,7 +5,7 @@
 // compiler, a changed library or a different profile never meets an old filter. A cache that
 // cannot be read or written is skipped: the filter is compiled as before.
 
-import type { SpecSeccomp } from "../spec/types.ts";
+import type { SpecSeccomp } from "../config/types.ts";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "../sys/fs-sync.ts";
 import { bundled } from "../util/layout.ts";
 import type { CompiledSeccomp } from "./compile.ts";

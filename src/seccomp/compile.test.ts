@@ -1,7 +1,7 @@
 // compileSeccomp against libseccomp, checked without a fork: the program is run in a small BPF
 // simulator (bpf.ts runFilter) on hand-made syscalls.
 import { describe, expect, test } from "bun:test";
-import type { SeccompArg, SeccompRule, SpecSeccomp } from "../spec/types.ts";
+import type { SeccompArg, SeccompRule, SpecSeccomp } from "../config/types.ts";
 import { AUDIT_ARCH_X86_64, BPF, decode, runFilter, X32_SYSCALL_BIT } from "./bpf.ts";
 import { actionValue, compileSeccomp, conditionGroups } from "./compile.ts";
 import { Act, archToken, nativeArch, syscallNumber } from "./libseccomp.ts";

@@ -12,7 +12,13 @@
 // - Unless the default action allows (ALLOW, LOG, TRACE), runc's -ENOSYS stub goes first: a
 //   syscall newer than every syscall the profile names answers ENOSYS (see bpf.ts).
 // - no_new_privs is not libseccomp's business: the runtime sets it itself from the spec.
-import type { SeccompAction, SeccompArch, SeccompFlag, SeccompOperator, SpecSeccomp } from "../spec/types.ts";
+import type {
+  SeccompAction,
+  SeccompArch,
+  SeccompFlag,
+  SeccompOperator,
+  SpecSeccomp,
+} from "../config/types.ts";
 import { LeopardError } from "../util/errors.ts";
 import { encode, enosysStub, MAX_INSNS } from "./bpf.ts";
 import {

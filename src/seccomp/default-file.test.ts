@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { shippedProfileText } from "../../scripts/gen-seccomp-profile.ts";
-import { readSeccomp } from "../spec/validate-seccomp.ts";
+import { readSeccomp } from "../config/validate-seccomp.ts";
 
 const FILE = new URL("../../share/seccomp/default.json", import.meta.url).pathname;
 

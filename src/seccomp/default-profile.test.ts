@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { readSeccomp } from "../spec/validate-seccomp.ts";
+import { readSeccomp } from "../config/validate-seccomp.ts";
 import { AUDIT_ARCH_X86_64, decode, runFilter } from "./bpf.ts";
 import { compileSeccomp } from "./compile.ts";
 import {

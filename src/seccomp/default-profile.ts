@@ -14,7 +14,7 @@ import {
   type SeccompArg,
   type SeccompRule,
   type SpecSeccomp,
-} from "../spec/types.ts";
+} from "../config/types.ts";
 
 /** The capabilities a container gets by default (docker's list). */
 export const DEFAULT_CAPABILITIES: readonly string[] = [

@@ -1,7 +1,7 @@
 // Test support: probe single syscalls from a shell with perl's syscall(), which reports the raw
 // errno. Syscall numbers come from libseccomp, so the probes follow the host's architecture.
 // (Running a script under a filter needs the helper: see seccomp.test.ts.)
-import type { SpecSeccomp } from "../spec/types.ts";
+import type { SpecSeccomp } from "../config/types.ts";
 import { syscallNumber } from "./libseccomp.ts";
 
 /** One syscall argument for a probe: a number, or a string passed as a C string pointer. */

@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { defaultSpec } from "../../src/spec/defaults.ts";
+import { defaultSpec } from "../../src/config/defaults.ts";
 import { rootfs, TOP } from "../integration/harness.ts";
 
 type Json = Record<string, unknown>;

@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultSpec } from "../../src/spec/defaults.ts";
+import { defaultSpec } from "../../src/config/defaults.ts";
 
 // Every test here starts real containers; on a busy machine that takes longer than bun's default
 // 5 s a test, which `bun test src test` (no --timeout) would otherwise apply.

@@ -3,7 +3,7 @@
 // read-only paths, and the LSM fields on a host that has neither AppArmor nor SELinux.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { CAPABILITIES } from "../../src/spec/capabilities.ts";
+import { CAPABILITIES } from "../../src/config/capabilities.ts";
 import { bundle, oci, readState, trackBundles } from "./harness.ts";
 
 const use = trackBundles();

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultSpec } from "../../src/spec/defaults.ts";
+import { defaultSpec } from "../../src/config/defaults.ts";
 import { type Bundle, oci, readState, TOP, trackBundles, until } from "./harness.ts";
 
 const use = trackBundles();

@@ -6,8 +6,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { defaultSpec } from "../../src/config/defaults.ts";
 import { DEFAULT_CAPABILITIES, defaultSeccompJson } from "../../src/seccomp/default-profile.ts";
-import { defaultSpec } from "../../src/spec/defaults.ts";
 import { type Bundle, bundle, oci, type Result, TOP, trackBundles } from "../integration/harness.ts";
 
 export { bundle, oci, TOP, trackBundles };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { DeviceRule } from "../../spec/types.ts";
+import type { DeviceRule } from "../../config/types.ts";
 import { containerDeviceRules } from "./devices.ts";
 import { deviceFilterInsns, encodeInsns, runDeviceFilter } from "./devices-bpf.ts";
 

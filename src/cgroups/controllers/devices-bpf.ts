@@ -8,7 +8,7 @@
 // it, and a deny rule when the rule forbids any of it (an open for read+write against
 // "deny w" is denied). When no rule matches the access is allowed, as in a fresh v1 device
 // cgroup; container rule lists start with "deny a *:* rwm", which always matches.
-import type { DeviceRule } from "../../spec/types.ts";
+import type { DeviceRule } from "../../config/types.ts";
 import { LeopardError } from "../../util/errors.ts";
 
 const BPF_DEVCG_DEV_BLOCK = 1;

@@ -3,7 +3,7 @@
 // The rules are OCI's: in order, a later rule overriding an earlier one. v1 writes each to
 // devices.allow or devices.deny; v2 has no such files and compiles the same list to an eBPF
 // program (./devices-bpf.ts) attached to the cgroup (../bpf.ts).
-import type { DeviceRule } from "../../spec/types.ts";
+import type { DeviceRule } from "../../config/types.ts";
 import { writeCg } from "../files.ts";
 
 const rule = (type: "c" | "b", major: number, minor: number | undefined): DeviceRule => ({

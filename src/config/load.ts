@@ -1,4 +1,4 @@
-// Read <bundle>/config.json and validate it: the only I/O in src/spec.
+// Read <bundle>/config.json and validate it: the only I/O in src/config.
 
 import { join, resolve } from "node:path";
 import { readFileSync } from "../sys/fs-sync.ts";
