@@ -155,11 +155,13 @@ demo: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE)
 	@$(BUN) scripts/demo.ts
 
 # The runtime's lifecycle, podman with leopard-oci against runc, and the engine against podman.
+# Then build and push against podman build and podman push.
 bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(OCI_LIGHT) $(SERVE_BUNDLE)
 	$(BUN) bench/lifecycle.ts
 	$(BUN) bench/podman.ts
 	$(BUN) bench/engine.ts
 	$(BUN) bench/serve-memory.ts
+	$(BUN) bench/build.ts
 
 # The installed tree (relocatable: the launchers find lib/leopard beside their bin/):
 #   $(PREFIX)/bin/leopard-oci, leopard                    the launchers

@@ -111,7 +111,7 @@ describe("instructions", () => {
       [
         "FROM x",
         "ARG P=80",
-        "EXPOSE $P 53/udp",
+        "EXPOSE $P 53/udp 7000-7002/UDP",
         'LABEL a=1 "b c"="d e"',
         'VOLUME ["/data"]',
         "VOLUME /v1 /v2",
@@ -123,7 +123,7 @@ describe("instructions", () => {
     expect(e[e.length - 1]?.state.config).toEqual({
       Env: ["PATH=/bin"],
       Cmd: ["sh"],
-      ExposedPorts: { "80/tcp": {}, "53/udp": {} },
+      ExposedPorts: { "80/tcp": {}, "53/udp": {}, "7000/udp": {}, "7001/udp": {}, "7002/udp": {} },
       Labels: { a: "1", "b c": "d e" },
       Volumes: { "/data": {}, "/v1": {}, "/v2": {} },
       StopSignal: "SIGQUIT",
@@ -154,6 +154,8 @@ describe("instructions", () => {
     ["FROM x\nCOPY a\n", "needs a source and a destination"],
     ["FROM x\nCOPY --chmod=999 a b\n", "is not an octal mode"],
     ["FROM x\nEXPOSE http\n", 'EXPOSE "http" is not PORT'],
+    ["FROM x\nEXPOSE 90-80\n", 'EXPOSE "90-80" is not PORT[-PORT]'],
+    ["FROM x\nEXPOSE 65536\n", 'EXPOSE "65536" is not PORT[-PORT]'],
     ["FROM x\nSHELL sh -c\n", "SHELL needs the JSON form"],
     ["FROM x\nHEALTHCHECK --interval=5 CMD true\n", '"5" is not a duration'],
   ];

@@ -316,9 +316,14 @@ export function evaluate(
     case "EXPOSE": {
       const ports = { ...(config.ExposedPorts ?? {}) };
       for (const p of expandWords(i.args, vars, esc)) {
-        if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p))
-          throw new LeopardError("invalid-argument", `EXPOSE "${p}" is not PORT[/PROTOCOL]`);
-        ports[p.includes("/") ? p.toLowerCase() : `${p}/tcp`] = {};
+        const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
+        const first = Number(m?.[1]);
+        const last = m?.[2] === undefined ? first : Number(m[2]);
+        if (m === null || first > last || last > 65535)
+          throw new LeopardError("invalid-argument", `EXPOSE "${p}" is not PORT[-PORT][/PROTOCOL]`);
+        // A range is each of its ports, as docker records it (an image config's keys are port/proto).
+        const proto = (m[3] ?? "tcp").toLowerCase();
+        for (let n = first; n <= last; n++) ports[`${n}/${proto}`] = {};
       }
       config.ExposedPorts = ports;
       return none(`EXPOSE ${Object.keys(ports).join(" ")}`);

@@ -2,6 +2,10 @@
 // hands its "meta" event a UTF-8-decoded string, which mangles binary xattr values such as
 // security.capability; this tracker walks the same stream's headers alongside the parser and
 // keeps each meta body as bytes, so the k-th "meta" event gets the k-th body here.
+// It also clears, in the caller's own bytes before the parser reads them, a link name left on an
+// entry that is not a link: containers/storage (podman, buildah) writes overlay whiteouts, which
+// share one inode, with the name of the first as a link name on a regular file; Go's reader and
+// GNU tar ignore it, node-tar refuses the whole layer ("linkpath forbidden").
 
 const META_TYPES = new Set(["x", "X", "g", "L", "K", "N"]);
 /** node-tar emits "meta" only for bodies in (0, maxMetaEntrySize]. */
@@ -53,6 +57,37 @@ function cstring(b: Uint8Array): string {
   return new TextDecoder().decode(nul < 0 ? b : b.subarray(0, nul));
 }
 
+/** Types whose header may carry a link name: links, and the pax headers node-tar lets have one. */
+const LINK_TYPES = new Set(["1", "2", "x", "g"]);
+
+/**
+ * Clears the link name field (and fixes the checksum) of a header whose type is not a link;
+ * true when it changed h. A header whose checksum is already wrong is left for the parser to refuse.
+ */
+export function clearStrayLinkname(h: Uint8Array, type: string): boolean {
+  if (LINK_TYPES.has(type) || h[157] === 0) return false;
+  if (headerChecksum(h) !== parseOctal(h.subarray(148, 156))) return false;
+  h.fill(0, 157, 257);
+  const sum = headerChecksum(h).toString(8).padStart(6, "0");
+  h.set(new TextEncoder().encode(`${sum}\0 `), 148);
+  return true;
+}
+
+/** The sum of a header's bytes with its checksum field counted as spaces. */
+function headerChecksum(h: Uint8Array): number {
+  let sum = 8 * 0x20;
+  for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) sum += h[i] ?? 0;
+  return sum;
+}
+
+function parseOctal(field: Uint8Array): number {
+  const s = new TextDecoder()
+    .decode(field)
+    .replace(/[\0 ].*$/s, "")
+    .trim();
+  return s === "" ? -1 : Number.parseInt(s, 8);
+}
+
 /**
  * Follows entry boundaries exactly as node-tar does (pax and global sizes for file-system
  * entries, directories without a body, every other type consuming its size), so the two never
@@ -78,6 +113,26 @@ export class PaxTracker {
 
   next(): MetaBody | undefined {
     return this.#queue.shift();
+  }
+
+  /** The next n pending bytes as views of the fed chunks (writable: the caller's memory). */
+  #takeViews(n: number): Uint8Array[] {
+    const views: Uint8Array[] = [];
+    let left = n;
+    while (left > 0) {
+      const head = this.#pending[0] as Uint8Array;
+      if (head.length <= left) {
+        views.push(head);
+        left -= head.length;
+        this.#pending.shift();
+      } else {
+        views.push(head.subarray(0, left));
+        this.#pending[0] = head.subarray(left);
+        left = 0;
+      }
+    }
+    this.#pendingLen -= n;
+    return views;
   }
 
   #take(n: number): Uint8Array {
@@ -153,9 +208,22 @@ export class PaxTracker {
         continue;
       }
       if (this.#pendingLen < 512) return;
-      const h = this.#take(512);
+      const views = this.#takeViews(512);
+      const h = new Uint8Array(512);
+      let at = 0;
+      for (const v of views) {
+        h.set(v, at);
+        at += v.length;
+      }
       if (h.every((b) => b === 0)) continue; // end-of-archive blocks
       const t = cstring(h.subarray(156, 157));
+      if (clearStrayLinkname(h, t)) {
+        at = 0;
+        for (const v of views) {
+          v.set(h.subarray(at, at + v.length));
+          at += v.length;
+        }
+      }
       const headerSize = parseSize(h);
       if (!Number.isSafeInteger(headerSize) || headerSize < 0) {
         this.#broken = true;

@@ -93,6 +93,36 @@ describe("unpackLayer", () => {
     },
   );
 
+  test.skipIf(!isRoot)(
+    "a whiteout written as podman does, a regular file with a stray link name: still a whiteout; the DiffID is of the bytes as sent",
+    async () => {
+      const tar = await tarBytes([
+        { name: "bin/.wh.vi", type: "file" },
+        { name: "d/.wh.gone", type: "link", linkname: "bin/vi" },
+        { name: "d/keep", type: "file", data: text("y\n") },
+      ]);
+      // containers/storage: overlay whiteouts share an inode, so the second is recorded as a
+      // hard link to the first, then turned into a regular file with the link name kept.
+      let patched = 0;
+      for (let o = 0; o + 512 <= tar.length; o += 512) {
+        const h = tar.subarray(o, o + 512);
+        if (new TextDecoder().decode(h.subarray(0, 10)) !== "d/.wh.gone") continue;
+        h[156] = 0x30;
+        let sum = 8 * 0x20;
+        for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) sum += h[i] ?? 0;
+        h.set(text(`${sum.toString(8).padStart(6, "0")}\0 `), 148);
+        patched++;
+      }
+      expect(patched).toBe(1);
+      const digest = sha256(tar);
+      const r = await unpackLayer(once(tar), dir);
+      expect(r.diffId).toBe(digest);
+      expect(lstatSync(`${dir}/d/gone`).isCharacterDevice()).toBe(true);
+      expect(lstatSync(`${dir}/bin/vi`).isCharacterDevice()).toBe(true);
+      expect(readFileSync(`${dir}/d/keep`, "utf8")).toBe("y\n");
+    },
+  );
+
   test.skipIf(!isRoot)("creates device nodes and fifos", async () => {
     await unpack([
       { name: "dev/null", type: "char", devmajor: 1, devminor: 3, mode: 0o666 },

@@ -58,7 +58,7 @@ const CONTEXT: Record<string, string> = {
     "COPY --chown=65534:65534 one.txt /owned/",
     'RUN echo "$GREETING $WHO" > out.txt && mkdir /empty && ln -s /app/out.txt /link && rm /bin/vi',
     'LABEL org.example.k="v w"',
-    "EXPOSE 8080 53/udp",
+    "EXPOSE 8080 53/udp 9000-9001",
     "VOLUME /data",
     "USER 65534",
     'ENTRYPOINT ["sh", "-c"]',
@@ -124,7 +124,8 @@ describe.skipIf(!DOCKER || !DOCKERD)("leopard build and docker build, the same D
           ["sh", "-c"],
           "/app",
           "65534",
-          { "53/udp": {}, "8080/tcp": {} },
+          // A range is each of its ports (podman keeps "9000-9001/tcp": podman-compat.test.ts).
+          { "53/udp": {}, "8080/tcp": {}, "9000/tcp": {}, "9001/tcp": {} },
           { "org.example.k": "v w" },
           { "/data": {} },
         ],
