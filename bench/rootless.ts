@@ -15,7 +15,7 @@
 //                              setting LEOPARD_SERVE=0: podman does not pass the variable on);
 //                              target <= 1.0x podman with runc.
 // The image is leopard's embedded busybox, saved and loaded into podman. Prints the median of
-// each and the ratios; never asserts. Then where leopard's direct time goes (LEOPARD_TRACE=1
+// each and the ratios; never asserts. Then where leopard's time goes, direct and served (LEOPARD_TRACE=1
 // marks, median per phase). As root: `bun bench/rootless.ts [N runs each, default 10] [M traced, default 5]`.
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -169,22 +169,27 @@ try {
     row("podman (leopard-oci direct)", "podman-leopard-oci", "<= 1.00x");
   }
 
-  // Where leopard's direct time goes: LEOPARD_TRACE=1 prints "leopard-trace: <at> ms (+<delta>) <phase>" on stderr.
-  const phases = new Map<string, number[]>();
-  for (let i = 0; i < M; i++) {
-    const r = user.run([LEOPARD, "run", "--rm", "--network", "none", "busybox", "true"], {
-      env: { ...direct, LEOPARD_TRACE: "1" },
-    });
-    let last = 0;
-    for (const m of r.stderr.matchAll(/^leopard-trace:\s+([\d.]+) ms \(\+[\d.]+\) (.*)$/gm)) {
-      const at = Number(m[1]);
-      phases.set(m[2] ?? "?", [...(phases.get(m[2] ?? "?") ?? []), at - last]);
-      last = at;
+  // Where leopard's time goes: LEOPARD_TRACE=1 prints "leopard-trace: <at> ms (+<delta>) <phase>"
+  // on stderr (a served call's marks come from the worker, as a direct call's).
+  for (const [mode, env] of [
+    ["direct", direct],
+    ["served", served],
+  ] as const) {
+    const phases = new Map<string, number[]>();
+    for (let i = 0; i < M; i++) {
+      const r = user.run([LEOPARD, "run", "--rm", "--network", "none", "busybox", "true"], {
+        env: { ...env, LEOPARD_TRACE: "1" },
+      });
+      let last = 0;
+      for (const m of r.stderr.matchAll(/^leopard-trace:\s+([\d.]+) ms \(\+[\d.]+\) (.*)$/gm)) {
+        const at = Number(m[1]);
+        phases.set(m[2] ?? "?", [...(phases.get(m[2] ?? "?") ?? []), at - last]);
+        last = at;
+      }
     }
-  }
-  if (phases.size > 0) {
+    if (phases.size === 0) continue;
     console.log(
-      `leopard run --rm --network none busybox true, direct: LEOPARD_TRACE=1 marks, median over ${M}`,
+      `leopard run --rm --network none busybox true, ${mode}: LEOPARD_TRACE=1 marks, median over ${M}`,
     );
     for (const [phase, xs] of phases) console.log(`  ${ms(median(xs))}  ${phase}`);
   }
