@@ -1,8 +1,8 @@
 // bench/rootless: rootless `run --rm busybox true` as a real unprivileged user (the rootless
 // tests' user: test/rootless/harness.ts makes leopard-rl-<random> with subordinate ids,
-// /run/user/<uid> and a work directory, and removes all of it at the end, also on failure).
-// Alternating in one run, on `--network none` and then on each engine's default network
-// (leopard: slirp4netns; rootless podman 4.3: slirp4netns):
+// /run/user/<uid> and a work directory, and removes all of it at the end, also on failure: its
+// processes, servers and containers with it). Alternating in one run, on `--network none` and
+// then on each engine's default network (leopard: slirp4netns; rootless podman 4.3: slirp4netns):
 //   podman (runc)              rootless podman with runc, the baseline;
 //   leopard direct             `leopard run` (LEOPARD_SERVE=0: the launcher execs Bun);
 //                              target <= 1.0x podman;
@@ -11,13 +11,19 @@
 //                              `serve` where that is missing) on a private socket directory under
 //                              the user's $XDG_RUNTIME_DIR; LEOPARD_SERVE=1: an unserved call
 //                              fails rather than silently going direct; target <= 0.5x podman;
-//   podman (leopard-oci)       rootless podman with `--runtime leopard-oci` (a two-line sh wrapper
-//                              setting LEOPARD_SERVE=0: podman does not pass the variable on);
+//   podman (leopard-oci)       rootless podman with `--runtime leopard-oci`, direct (a two-line sh
+//                              wrapper setting LEOPARD_SERVE=0: podman does not pass the variable
+//                              on) and served: podman calls its runtime inside the user namespace
+//                              and mount namespace it keeps (its pause process), where a server
+//                              outside does not serve (another namespace), so the server is a plain
+//                              `leopard-oci serve` started in them by `podman unshare`;
 //                              target <= 1.0x podman with runc.
 // The image is leopard's embedded busybox, saved and loaded into podman. Prints the median of
-// each and the ratios; never asserts. Then where leopard's time goes, direct and served (LEOPARD_TRACE=1
-// marks, median per phase). As root: `bun bench/rootless.ts [N runs each, default 10] [M traced, default 5]`.
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+// each and the ratios; never asserts. Then where the time goes: podman's runtime calls per
+// container and their time (through a wrapper that logs each call), and leopard's phases direct
+// and served (LEOPARD_TRACE=1 marks, median per phase).
+// As root: `bun bench/rootless.ts [N runs each, default 10] [M traced runs each, default 5]`.
+import { chmodSync, chownSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cannotRun, makeRootlessUser, OCI, PODMAN, RUNC, TOP } from "../test/rootless/harness.ts";
 
@@ -39,7 +45,7 @@ const ms = (x: number): string => `${x.toFixed(1).padStart(7)} ms`;
 const loadavg = (): string => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
 const user = makeRootlessUser();
-let server: ReturnType<typeof Bun.spawn> | undefined;
+const servers: ReturnType<typeof Bun.spawn>[] = [];
 try {
   const serveDir = join(user.runtimeDir, "leopard-bench-serve");
   const socket = join(serveDir, "leopard.sock");
@@ -55,16 +61,19 @@ try {
     if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr.trim()}`);
     return r.stdout;
   };
-  // A wrapper podman calls as its runtime: the installed-like leopard-oci, never served.
-  const ociWrapper = join(user.work, "leopard-oci-direct");
-  writeFileSync(ociWrapper, `#!/bin/sh\nLEOPARD_SERVE=0 exec ${JSON.stringify(OCI)} "$@"\n`);
-  chmodSync(ociWrapper, 0o755);
+  // Wrappers podman calls as its runtime: leopard-oci never served, and always served.
+  const ociWrapper = (name: string, env: Record<string, string>): string => {
+    const path = join(user.work, name);
+    const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    writeFileSync(path, `#!/bin/sh\n${vars.join(" ")} exec ${JSON.stringify(OCI)} "$@"\n`);
+    chmodSync(path, 0o755);
+    return path;
+  };
+  const ociDirect = ociWrapper("leopard-oci-direct", direct);
+  const ociServed = ociWrapper("leopard-oci-served", served);
+  const podmanGlobal = [PODMAN ?? "podman", "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"];
   const podmanArgv = (runtime: string, args: string[]): string[] => [
-    PODMAN ?? "podman",
-    "--storage-driver",
-    "vfs",
-    "--cgroup-manager",
-    "cgroupfs",
+    ...podmanGlobal,
     "--events-backend",
     "file",
     "--runtime",
@@ -96,29 +105,56 @@ try {
           LEOPARD,
           "serve",
         ];
-  server = Bun.spawn(
-    [
-      "runuser",
-      "-u",
-      user.name,
-      "--",
-      "env",
-      "-i",
-      ...Object.entries(serveEnv).map(([k, v]) => `${k}=${v}`),
-      ...serveArgv,
-    ],
-    { cwd: user.work, stdin: "ignore", stdout: "ignore", stderr: "ignore" },
-  );
-  for (let t = 0; user.run([LEOPARD, "version"], { env: served }).code !== 0; t++) {
-    if (t > 300) {
-      const r = user.run([LEOPARD, "version"], { env: served });
-      throw new Error(`the user's leopard serve never answered: ${r.stderr.trim()}`);
+  const asUser = (argv: string[]) =>
+    Bun.spawn(
+      [
+        "runuser",
+        "-u",
+        user.name,
+        "--",
+        "env",
+        "-i",
+        ...Object.entries(serveEnv).map(([k, v]) => `${k}=${v}`),
+        ...argv,
+      ],
+      { cwd: user.work, stdin: "ignore", stdout: "ignore", stderr: "ignore" },
+    );
+  servers.push(asUser(serveArgv));
+  // leopard-oci's server in podman's namespaces (podman starts its pause process first if needed).
+  servers.push(asUser([...podmanGlobal, "unshare", OCI, "serve"]));
+  const answers = (argv: string[]): string | undefined => {
+    for (let t = 0; ; t++) {
+      const r = user.run(argv, { env: served });
+      if (r.code === 0) return undefined;
+      if (t > 300) return r.stderr.trim();
+      Bun.sleepSync(100);
     }
-    Bun.sleepSync(100);
-  }
+  };
+  const engineDown = answers([LEOPARD, "version"]);
+  if (engineDown) throw new Error(`the user's leopard serve never answered: ${engineDown}`);
+  const ociDown = answers([
+    ...podmanGlobal,
+    "unshare",
+    "env",
+    ...Object.entries(served).map(([k, v]) => `${k}=${v}`),
+    OCI,
+    "--version",
+  ]);
+  if (ociDown) throw new Error(`the leopard-oci serve in podman's namespaces never answered: ${ociDown}`);
 
-  type Name = "podman-runc" | "leopard" | "leopard-served" | "podman-leopard-oci";
-  const names: Name[] = ["podman-runc", "leopard", "leopard-served", "podman-leopard-oci"];
+  type Name =
+    | "podman-runc"
+    | "leopard"
+    | "leopard-served"
+    | "podman-leopard-oci"
+    | "podman-leopard-oci-served";
+  const names: Name[] = [
+    "podman-runc",
+    "leopard",
+    "leopard-served",
+    "podman-leopard-oci",
+    "podman-leopard-oci-served",
+  ];
   const argvOf = (name: Name, net: "none" | "default"): { argv: string[]; env: Record<string, string> } => {
     const n = net === "none" ? ["--network", "none"] : [];
     const run = ["run", "--rm", ...n];
@@ -126,7 +162,9 @@ try {
       case "podman-runc":
         return { argv: podmanArgv(RUNC, [...run, IMAGE, "true"]), env: direct };
       case "podman-leopard-oci":
-        return { argv: podmanArgv(ociWrapper, [...run, IMAGE, "true"]), env: direct };
+        return { argv: podmanArgv(ociDirect, [...run, IMAGE, "true"]), env: direct };
+      case "podman-leopard-oci-served":
+        return { argv: podmanArgv(ociServed, [...run, IMAGE, "true"]), env: direct };
       case "leopard":
         return { argv: [LEOPARD, ...run, "busybox", "true"], env: direct };
       case "leopard-served":
@@ -152,6 +190,7 @@ try {
       leopard: [],
       "leopard-served": [],
       "podman-leopard-oci": [],
+      "podman-leopard-oci-served": [],
     };
     for (let i = 0; i < N; i++)
       for (const name of i % 2 === 0 ? names : [...names].reverse()) times[name].push(once(name, net));
@@ -167,6 +206,58 @@ try {
     row("leopard direct", "leopard", "<= 1.00x");
     row(`leopard served${activate ? " (activated)" : ""}`, "leopard-served", "<= 0.50x");
     row("podman (leopard-oci direct)", "podman-leopard-oci", "<= 1.00x");
+    row("podman (leopard-oci served)", "podman-leopard-oci-served", "<= 1.00x");
+  }
+
+  // podman's runtime calls per container: a wrapper logs "<command> <microseconds> <status>" per
+  // call and runs the real one as its child (bash's $EPOCHREALTIME costs no fork).
+  console.log(`podman run --rm --network none: runtime calls per container (${M} traced runs each)`);
+  for (const [label, runtime] of [
+    ["runc", RUNC],
+    ["leopard-oci direct", ociDirect],
+    ["leopard-oci served", ociServed],
+  ] as const) {
+    const log = join(user.work, `calls-${label.replace(/ /g, "-")}.log`);
+    const w = join(user.work, `trace-${label.replace(/ /g, "-")}`);
+    writeFileSync(
+      w,
+      [
+        "#!/bin/bash",
+        "t0=$EPOCHREALTIME",
+        `${JSON.stringify(runtime)} "$@"`,
+        "rc=$?",
+        "t1=$EPOCHREALTIME",
+        'cmd=""; skip=0',
+        'for a in "$@"; do',
+        "  if [ $skip = 1 ]; then skip=0; continue; fi",
+        '  case "$a" in --root|--log|--log-format|--criu) skip=1 ;; -*) ;; *) cmd=$a; break ;; esac',
+        "done",
+        `echo "$cmd $(( (\${t1/./} - \${t0/./}) )) $rc" >> ${JSON.stringify(log)}`,
+        "exit $rc",
+        "",
+      ].join("\n"),
+    );
+    chmodSync(w, 0o755);
+    writeFileSync(log, "");
+    chownSync(log, user.uid, user.gid);
+    for (let i = 0; i < M; i++) {
+      const r = user.run(podmanArgv(w, ["run", "--rm", "--network", "none", IMAGE, "true"]));
+      if (r.code !== 0) throw new Error(`podman with ${label} (traced) failed: ${r.stderr.trim()}`);
+    }
+    const calls = readFileSync(log, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split(" "))
+      .map(([cmd, us, rc]) => ({ cmd: cmd || "(none)", ms: Number(us) / 1000, rc: Number(rc) }));
+    const byCmd = new Map<string, number[]>();
+    for (const c of calls) byCmd.set(c.cmd, [...(byCmd.get(c.cmd) ?? []), c.ms]);
+    const total = calls.reduce((a, c) => a + c.ms, 0) / M;
+    const failed = calls.filter((c) => c.rc !== 0).length;
+    console.log(
+      `  ${label.padEnd(20)} ${(calls.length / M).toFixed(1)} calls, ${ms(total)} in the runtime per container${failed ? `, ${failed} calls exited non-zero` : ""}`,
+    );
+    for (const [cmd, xs] of byCmd)
+      console.log(`      ${cmd.padEnd(8)} x${(xs.length / M).toFixed(1)}  median ${ms(median(xs))}`);
   }
 
   // Where leopard's time goes: LEOPARD_TRACE=1 prints "leopard-trace: <at> ms (+<delta>) <phase>"
@@ -195,8 +286,8 @@ try {
   }
   console.log(`load at the end: ${loadavg()}`);
 } finally {
-  server?.kill("SIGTERM");
-  await server?.exited;
+  for (const s of servers) s.kill("SIGTERM");
+  await Promise.all(servers.map((s) => s.exited));
   user.run([LEOPARD, "rm", "--force", "--all"], { env: { LEOPARD_SERVE: "0" } });
   user.run([PODMAN ?? "podman", "--storage-driver", "vfs", "rm", "--all", "--force", "--time", "0"]);
   const left = user.cleanup();

@@ -8,7 +8,6 @@
 // not a symlink): an entry someone else could plant would become the container's filter.
 
 import type { SpecSeccomp } from "../spec/types.ts";
-import { type CallerIdentity, callerIdentity, rootlessMode } from "../state/rootless.ts";
 import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "../sys/fs-sync.ts";
 import { bundled } from "../util/layout.ts";
 import type { CompiledSeccomp } from "./compile.ts";
@@ -17,13 +16,14 @@ export const CACHE_DIR = "/run/leopard-seccomp";
 
 /**
  * The cache directory: /run/leopard-seccomp for the host's root; for a rootless caller (a user, or
- * uid 0 in rootless podman's user namespace) $XDG_RUNTIME_DIR/leopard-seccomp, and none without it.
+ * uid 0 in rootless podman's user namespace: src/state/rootless.ts decides)
+ * $XDG_RUNTIME_DIR/leopard-seccomp, and none without it.
  */
 export function cacheDirFor(
   env: Readonly<Record<string, string | undefined>>,
-  who: CallerIdentity,
+  rootless: boolean,
 ): string | undefined {
-  if (!rootlessMode("auto", who)) return CACHE_DIR;
+  if (!rootless) return CACHE_DIR;
   const xdg = env["XDG_RUNTIME_DIR"];
   return xdg?.startsWith("/") ? `${xdg.replace(/\/+$/, "")}/leopard-seccomp` : undefined;
 }
@@ -62,10 +62,8 @@ export function cacheKey(s: SpecSeccomp): string | undefined {
   return h.digest("hex");
 }
 
-export async function compileCached(
-  s: SpecSeccomp,
-  dir = cacheDirFor(process.env, callerIdentity()),
-): Promise<CompiledSeccomp> {
+/** The filter for s, from the cache in dir (cacheDirFor) when there, else compiled (and cached). */
+export async function compileCached(s: SpecSeccomp, dir: string | undefined): Promise<CompiledSeccomp> {
   const key = dir === undefined ? undefined : cacheKey(s);
   const file = `${dir}/${key}`;
   if (key !== undefined && dir !== undefined && ownDir(dir)) {
