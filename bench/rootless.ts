@@ -2,7 +2,8 @@
 // tests' user: test/rootless/harness.ts makes leopard-rl-<random> with subordinate ids,
 // /run/user/<uid> and a work directory, and removes all of it at the end, also on failure: its
 // processes, servers and containers with it). Alternating in one run, on `--network none` and
-// then on each engine's default network (leopard: slirp4netns; rootless podman 4.3: slirp4netns):
+// then on each engine's default network (leopard: pasta where Debian's passt is installed, else
+// slirp4netns; rootless podman 4.3: slirp4netns):
 //   podman (runc)              rootless podman with runc, the baseline;
 //   leopard direct             `leopard run` (LEOPARD_SERVE=0: the launcher execs Bun);
 //                              target <= 1.0x podman;
@@ -23,7 +24,7 @@
 // container and their time (through a wrapper that logs each call), and leopard's phases direct
 // and served (LEOPARD_TRACE=1 marks, median per phase).
 // As root: `bun bench/rootless.ts [N runs each, default 10] [M traced runs each, default 5]`.
-import { chmodSync, chownSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cannotRun, makeRootlessUser, OCI, PODMAN, RUNC, TOP } from "../test/rootless/harness.ts";
 
@@ -36,6 +37,7 @@ if (why !== undefined) {
   process.exit(1);
 }
 const IMAGE = "docker.io/library/busybox:latest";
+const PASTA = ["/usr/bin/pasta", "/usr/sbin/pasta"].some((p) => existsSync(p));
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -201,7 +203,9 @@ try {
         `  ${label.padEnd(28)} median ${ms(m)}   ratio ${(m / base).toFixed(2)}x   (target ${target})`,
       );
     };
-    console.log(`--network ${net === "none" ? "none" : "default (slirp4netns, both)"}:`);
+    console.log(
+      `--network ${net === "none" ? "none" : `default (leopard: ${PASTA ? "pasta" : "slirp4netns"}; podman: slirp4netns)`}:`,
+    );
     console.log(`  ${"podman (runc)".padEnd(28)} median ${ms(base)}`);
     row("leopard direct", "leopard", "<= 1.00x");
     row(`leopard served${activate ? " (activated)" : ""}`, "leopard-served", "<= 0.50x");
