@@ -31,7 +31,7 @@ UNITS := leopard-oci.socket leopard-oci.service leopard.socket leopard.service
 # Bun's bundler leaves `new Worker(url)` alone, so it is an entry point of its own.
 UNPACK_WORKER := build/cli/unpack-worker.js
 SOURCES := $(shell find src -name '*.ts' ! -name '*.test.ts')
-APT_PACKAGES := busybox-static runc uidmap slirp4netns libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit docker.io
+APT_PACKAGES := busybox-static runc uidmap passt slirp4netns libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit docker.io
 # /usr/sbin and /sbin too: an ordinary user's PATH lacks them (runc, iptables), and `make demo`
 # runs rootless as a user.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH):/usr/sbin:/sbin
@@ -54,6 +54,7 @@ apt-deps:
 	command -v runc >/dev/null || missing="$$missing runc"; \
 	command -v newuidmap >/dev/null || missing="$$missing uidmap"; \
 	command -v slirp4netns >/dev/null || missing="$$missing slirp4netns"; \
+	command -v pasta >/dev/null || missing="$$missing passt"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	[ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || missing="$$missing libseccomp2"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \

@@ -24,6 +24,7 @@ import { hostsFile, resolvConf } from "./etc-files.ts";
 import { findExecutable, readInRoot } from "./exe.ts";
 import type { VolumeSpec } from "./flags.ts";
 import { NAME, newId, randomName } from "./names.ts";
+import type { RootlessNet } from "./network-types.ts";
 import { callerRootlessIds } from "./rootless.ts";
 import { portArg } from "./slirp.ts";
 import { buildSpec, mergeEnv } from "./spec.ts";
@@ -202,9 +203,14 @@ export class Engine {
     }
   }
 
-  /** The networks named must exist (the default one is made on first use), a container: one too. */
+  /**
+   * The networks named must exist (the default one is made on first use), a container: one too.
+   * Rootless, "pasta" and "slirp4netns" name the program that wires the container's own network
+   * (as podman's modes): no network of that name is needed.
+   */
   async checkNetwork(n: string): Promise<void> {
     if (n === "none" || n === "host") return;
+    if ((n === "pasta" || n === "slirp4netns") && engineRootless()) return;
     if (n.startsWith("container:")) {
       this.db.get(n.slice("container:".length));
       return;
@@ -236,7 +242,7 @@ export class Engine {
     netnsPath: string | undefined,
     addresses: string[],
     peers: { ip: string; names: string[] }[] = [],
-    slirp = false,
+    slirp: RootlessNet | undefined = undefined,
   ): void {
     const c = rec.config;
     const rootless = engineRootless();
@@ -274,21 +280,23 @@ export class Engine {
           rootless && c.network !== "host"
             ? (Bun.which("ip", { PATH: SYSTEM_PATH }) ?? undefined)
             : undefined,
-        slirpHook: slirp
-          ? {
-              path: ENGINE,
-              args: [
-                "leopard",
-                "--storage",
-                this.dirs.storage,
-                "--run",
-                this.dirs.run,
-                "slirp-hook",
-                rec.id,
-                ...c.publish.map(portArg),
-              ],
-            }
-          : undefined,
+        slirpHook:
+          slirp !== undefined
+            ? {
+                path: ENGINE,
+                args: [
+                  "leopard",
+                  "--storage",
+                  this.dirs.storage,
+                  "--run",
+                  this.dirs.run,
+                  "slirp-hook",
+                  rec.id,
+                  slirp,
+                  ...c.publish.map(portArg),
+                ],
+              }
+            : undefined,
         defaultCaps: defaultCaps(),
         allCaps: boundingSet(),
         seccompFor: (caps) => seccompFor(caps),

@@ -134,7 +134,7 @@ async function prepareStart(engine: Engine, rec: ContainerRecord): Promise<Conta
   const net = await attachNetwork(engine, rec);
   mark("engine: network attached");
   try {
-    engine.writeBundle(rec, net.netnsPath, net.addresses, net.peers, net.slirp === true);
+    engine.writeBundle(rec, net.netnsPath, net.addresses, net.peers, net.slirp);
     mark("engine: bundle written");
   } catch (e) {
     await detachNetwork(engine, rec).catch(() => undefined);

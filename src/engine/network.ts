@@ -5,7 +5,7 @@ import { LeopardError } from "../util/errors.ts";
 import { engineRootless } from "../util/user-dirs.ts";
 import type { ContainerRecord } from "./db.ts";
 import type { Engine } from "./engine.ts";
-import type { AttachedNetwork } from "./network-types.ts";
+import { type AttachedNetwork, chooseRootlessNet } from "./network-types.ts";
 
 export type { AttachedNetwork } from "./network-types.ts";
 
@@ -34,10 +34,19 @@ export async function attachNetwork(engine: Engine, rec: ContainerRecord): Promi
   }
   if (engineRootless()) {
     // Rootless: a network namespace of the container's own (made by the runtime in its user
-    // namespace), wired to the host by slirp4netns from a createRuntime hook (src/engine/slirp.ts).
-    const { needSlirp, SLIRP_ADDRESS, slirpBinary } = await import("./slirp.ts");
-    if (slirpBinary() === undefined) throw needSlirp(n);
-    return { netnsPath: undefined, addresses: [SLIRP_ADDRESS], networks: {}, slirp: true };
+    // namespace), wired to the host by pasta (src/engine/pasta.ts) or else slirp4netns
+    // (src/engine/slirp.ts) from a createRuntime hook. With pasta the container has the host's
+    // address, known only once pasta runs: /etc/hosts names it on 127.0.1.1 then.
+    const { needSlirp, needSlirp4netns, SLIRP_ADDRESS, slirpBinary } = await import("./slirp.ts");
+    const { needPasta, pastaBinary } = await import("./pasta.ts");
+    const tool = chooseRootlessNet(n, {
+      pasta: pastaBinary() !== undefined,
+      slirp4netns: slirpBinary() !== undefined,
+    });
+    if (tool === undefined)
+      throw n === "pasta" ? needPasta() : n === "slirp4netns" ? needSlirp4netns() : needSlirp(n);
+    const addresses = tool === "slirp4netns" ? [SLIRP_ADDRESS] : [];
+    return { netnsPath: undefined, addresses, networks: {}, slirp: tool };
   }
   const { attachCni } = await import("./network-cni.ts");
   return attachCni(engine, rec);

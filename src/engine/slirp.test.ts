@@ -44,9 +44,9 @@ describe("slirp4netns for a rootless container", () => {
     expect(() => parsePortArg("8080")).toThrow(/slirp-hook: port "8080" is not HOST_IP:PORT:PORT\/PROTO/);
   });
 
-  test("without slirp4netns the error names the package and the networks that need none", () => {
+  test("with neither pasta nor slirp4netns the error names the packages and the networks that need none", () => {
     expect(needSlirp("leopard").message).toBe(
-      "--network leopard: a rootless container's network needs slirp4netns, which is not installed (as root: apt-get install slirp4netns), or use --network none or --network host",
+      "--network leopard: a rootless container's network needs pasta or slirp4netns, and neither is installed (as root: apt-get install passt, or slirp4netns), or use --network none or --network host",
     );
   });
 });

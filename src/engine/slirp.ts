@@ -21,11 +21,19 @@ export function slirpBinary(): string | undefined {
     .find((p) => existsSync(p));
 }
 
-/** The one-line error for a rootless network without slirp4netns. */
+/** The one-line error for a rootless network with neither pasta nor slirp4netns. */
 export function needSlirp(network: string): LeopardError {
   return new LeopardError(
     "unsupported",
-    `--network ${network}: a rootless container's network needs slirp4netns, which is not installed (as root: apt-get install slirp4netns), or use --network none or --network host`,
+    `--network ${network}: a rootless container's network needs pasta or slirp4netns, and neither is installed (as root: apt-get install passt, or slirp4netns), or use --network none or --network host`,
+  );
+}
+
+/** --network slirp4netns without slirp4netns. */
+export function needSlirp4netns(): LeopardError {
+  return new LeopardError(
+    "unsupported",
+    "--network slirp4netns: slirp4netns is not installed (as root: apt-get install slirp4netns), or use --network pasta",
   );
 }
 
@@ -81,6 +89,11 @@ export function parsePortArg(a: string): PortSpec {
 
 const dir = (run: string): string => `${run}/slirp`;
 const pidFile = (run: string, id: string): string => `${dir(run)}/${id}.json`;
+
+/** Where a container's network helper (slirp4netns or pasta) is recorded: its pid and start time. */
+export function rootlessNetFiles(run: string, id: string): { dir: string; pidFile: string } {
+  return { dir: dir(run), pidFile: pidFile(run, id) };
+}
 const apiSocket = (run: string, id: string): string => `${dir(run)}/${id}.sock`;
 
 function request(sock: string, body: string): Promise<string> {
@@ -156,7 +169,7 @@ export async function startSlirp(
   }
 }
 
-/** Stops the container's slirp4netns, if one runs (by its pid and start time), and removes its files. */
+/** Stops the container's slirp4netns or pasta, if one runs (by its pid and start time), and removes its files. */
 export function stopSlirp(run: string, id: string): void {
   const f = pidFile(run, id);
   try {

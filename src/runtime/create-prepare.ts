@@ -110,7 +110,9 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
   };
   // Compiled only when the config has a filter: libseccomp costs ~30 ms to load.
   const seccomp = spec.linux.seccomp
-    ? await (await import("../seccomp/cache.ts")).compileCached(spec.linux.seccomp)
+    ? await import("../seccomp/cache.ts").then((c) =>
+        c.compileCached(spec.linux.seccomp!, c.cacheDirFor(process.env, rootless)),
+      )
     : undefined;
   // AppArmor/SELinux: refused before anything exists when the host lacks them.
   const lsm = planLsm(

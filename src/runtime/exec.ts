@@ -11,7 +11,7 @@ import { readProcess } from "../config/validate-process.ts";
 import { execCapabilities, planExec } from "../plan/exec-plan.ts";
 import type { ConsoleMode } from "../plan/plan.ts";
 import type { PlanSpec } from "../plan/types.ts";
-import { callerIdentity } from "../state/rootless.ts";
+import { callerIdentity, rootlessMode } from "../state/rootless.ts";
 import { isAlive, OCI_VERSION, type StateDir, type StoredState } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { existsSync, openSync, readFileSync, readlinkSync } from "../sys/fs-sync.ts";
@@ -229,7 +229,12 @@ export async function exec(opts: ExecOptions): Promise<number> {
     consoleMode = { kind: "socket", path: consolePath, fd: consoleSlot.number };
   }
   const seccomp = spec.linux.seccomp
-    ? await (await import("../seccomp/cache.ts")).compileCached(spec.linux.seccomp)
+    ? await import("../seccomp/cache.ts").then((c) =>
+        c.compileCached(
+          spec.linux.seccomp!,
+          c.cacheDirFor(process.env, rootlessMode("auto", callerIdentity())),
+        ),
+      )
     : undefined;
   // Before the helper exists: an unreachable seccomp agent is refused with nothing started.
   using agent = SeccompAgent.connect(spec.linux.seccomp, seccomp?.listener === true);

@@ -1,9 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SpecSeccomp } from "../config/types.ts";
-import { cacheKey, compileCached } from "./cache.ts";
+import { CACHE_DIR, cacheDirFor, cacheKey, compileCached } from "./cache.ts";
 import { compileSeccomp } from "./compile.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "leopard-seccomp-cache-"));
@@ -29,7 +29,7 @@ const profile = (errno: number): SpecSeccomp => ({
 
 test("a profile is compiled once; the cached filter is the compiled one", async () => {
   const first = await compileCached(profile(1), dir);
-  expect(readdirSync(dir).length).toBe(process.getuid?.() === 0 ? 1 : 0);
+  expect(readdirSync(dir).length).toBe(1);
   const second = await compileCached(profile(1), dir);
   expect(second.bpf).toEqual(compileSeccomp(profile(1)).bpf);
   expect(second.flags).toBe(first.flags);
@@ -51,4 +51,25 @@ test("a filter with a listener is cached with it", async () => {
   expect((await compileCached(notify, dir)).listener).toBe(true);
   expect((await compileCached(notify, dir)).listener).toBe(true);
   expect((await compileCached(profile(4), dir)).listener).toBe(false);
+});
+
+test("the cache directory: root's under /run, a rootless caller's under its XDG_RUNTIME_DIR, none without it", () => {
+  const xdg = { XDG_RUNTIME_DIR: "/run/user/1000/" };
+  expect(cacheDirFor(xdg, false)).toBe(CACHE_DIR);
+  expect(cacheDirFor({}, false)).toBe(CACHE_DIR);
+  expect(cacheDirFor(xdg, true)).toBe("/run/user/1000/leopard-seccomp");
+  expect(cacheDirFor({}, true)).toBeUndefined();
+  expect(cacheDirFor({ XDG_RUNTIME_DIR: "relative" }, true)).toBeUndefined();
+});
+
+test("a directory others may write is neither read nor written: a planted filter is not used", async () => {
+  const open = join(dir, "open");
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  const planted = { bpf: Buffer.from(compileSeccomp(profile(6)).bpf).toString("base64"), flags: "0" };
+  writeFileSync(join(open, cacheKey(profile(5)) ?? ""), JSON.stringify(planted));
+  const got = await compileCached(profile(5), open);
+  expect(got.bpf).toEqual(compileSeccomp(profile(5)).bpf);
+  expect(got.bpf).not.toEqual(compileSeccomp(profile(6)).bpf);
+  expect(readdirSync(open)).toEqual([cacheKey(profile(5)) ?? ""]);
 });

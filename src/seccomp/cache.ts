@@ -1,16 +1,39 @@
-// Compiled seccomp filters cached per boot under /run/leopard-seccomp (root only, 0700): the
-// same profile — the engine's default one above all — is compiled once, not on every create and
+// Compiled seccomp filters cached per boot under /run/leopard-seccomp (root only, 0700; a rootless
+// caller's own $XDG_RUNTIME_DIR/leopard-seccomp): the same profile — the engine's default one above all — is compiled once, not on every create and
 // exec (loading libseccomp and compiling docker's profile costs 60–100 ms). The key is a hash of
 // the profile, of the compiler's own source and of the libseccomp library file, so a changed
 // compiler, a changed library or a different profile never meets an old filter. A cache that
-// cannot be read or written is skipped: the filter is compiled as before.
+// cannot be read or written is skipped: the filter is compiled as before. A filter is read from
+// and written to only a directory of the caller's own (its euid's, no access for group or others,
+// not a symlink): an entry someone else could plant would become the container's filter.
 
 import type { SpecSeccomp } from "../config/types.ts";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "../sys/fs-sync.ts";
+import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "../sys/fs-sync.ts";
 import { bundled } from "../util/layout.ts";
 import type { CompiledSeccomp } from "./compile.ts";
 
 export const CACHE_DIR = "/run/leopard-seccomp";
+
+/**
+ * The cache directory: /run/leopard-seccomp for the host's root; for a rootless caller (a user, or
+ * uid 0 in rootless podman's user namespace: src/state/rootless.ts decides)
+ * $XDG_RUNTIME_DIR/leopard-seccomp, and none without it.
+ */
+export function cacheDirFor(
+  env: Readonly<Record<string, string | undefined>>,
+  rootless: boolean,
+): string | undefined {
+  if (!rootless) return CACHE_DIR;
+  const xdg = env["XDG_RUNTIME_DIR"];
+  return xdg?.startsWith("/") ? `${xdg.replace(/\/+$/, "")}/leopard-seccomp` : undefined;
+}
+
+/** Whether dir is a directory of the caller's own that no one else may enter (lstat: no symlink). */
+function ownDir(dir: string): boolean {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  return st?.isDirectory() === true && st.uid === process.geteuid?.() && (st.mode & 0o077) === 0;
+}
+
 const REPO = new URL("../..", import.meta.url).pathname;
 const COMPILER = ["compile.ts", "libseccomp.ts", "bpf.ts"].map((f) => `${REPO}src/seccomp/${f}`);
 
@@ -39,10 +62,11 @@ export function cacheKey(s: SpecSeccomp): string | undefined {
   return h.digest("hex");
 }
 
-export async function compileCached(s: SpecSeccomp, dir = CACHE_DIR): Promise<CompiledSeccomp> {
-  const key = cacheKey(s);
+/** The filter for s, from the cache in dir (cacheDirFor) when there, else compiled (and cached). */
+export async function compileCached(s: SpecSeccomp, dir: string | undefined): Promise<CompiledSeccomp> {
+  const key = dir === undefined ? undefined : cacheKey(s);
   const file = `${dir}/${key}`;
-  if (key !== undefined) {
+  if (key !== undefined && dir !== undefined && ownDir(dir)) {
     try {
       const c = JSON.parse(readFileSync(file, "utf8")) as { bpf: string; flags: string; listener?: boolean };
       return {
@@ -55,9 +79,10 @@ export async function compileCached(s: SpecSeccomp, dir = CACHE_DIR): Promise<Co
     }
   }
   const compiled = (await import("./compile.ts")).compileSeccomp(s);
-  if (key !== undefined && process.getuid?.() === 0) {
+  if (key !== undefined && dir !== undefined) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (!ownDir(dir)) return compiled;
       const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(
         tmp,

@@ -26,6 +26,7 @@ import { ownSecurebits, type Privileges, privileges } from "../sys/privileges.ts
 import { processStartTime } from "../sys/procstat.ts";
 import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
 import { closeFd, recvMsg, sendMsg, waitReadable } from "../sys/seqpacket.ts";
+import { traceFrom } from "../sys/trace.ts";
 import { LeopardError } from "../util/errors.ts";
 import { bundleStamp } from "./supervisor.ts";
 import {
@@ -445,6 +446,7 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
     for (let i = 0; i < 3; i++) check(libc().dup2(stdio[i]!, i), "dup2");
     for (const k of Object.keys(process.env)) delete process.env[k];
     Object.assign(process.env, req.env);
+    traceFrom();
     setCallerPid(who.pid);
     return req;
   } catch (e) {

@@ -1,9 +1,10 @@
 // `leopard` (the engine) as an ordinary user with subordinate ids: storage in
 // ~/.local/share/leopard, the run directory in $XDG_RUNTIME_DIR/leopard-engine, images pulled from
 // a registry on loopback, containers in a user namespace of the user's own and subordinate ids
-// (newuidmap/newgidmap), --network none|host and the default network through slirp4netns
-// (outbound connections, -p 127.0.0.1:PORT:80), detached containers under conmon with logs and
-// exec, volumes. What a rootless user lacks or cannot have is one line saying so.
+// (newuidmap/newgidmap), --network none|host and a network of the container's own through pasta
+// (the default where Debian's passt is installed) and slirp4netns (the fallback, or --network
+// slirp4netns): outbound connections, -p 127.0.0.1:PORT:80; detached containers under conmon with
+// logs and exec, volumes. What a rootless user lacks or cannot have is one line saying so.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -11,6 +12,8 @@ import { type RunningRegistry, startRegistry } from "../image/harness.ts";
 import { cannotRun, makeRootlessUser, oneLine, type Result, type RootlessUser, TOP } from "./harness.ts";
 
 const LEOPARD = join(TOP, "bin/leopard");
+const PASTA = ["/usr/bin/pasta", "/usr/sbin/pasta"].some((p) => existsSync(p));
+const noPasta = PASTA ? undefined : "pasta is not installed (Debian's passt: make apt-deps)";
 const why =
   cannotRun() ??
   (Bun.which("docker-registry") && Bun.which("skopeo") ? undefined : "docker-registry and skopeo are needed");
@@ -125,7 +128,7 @@ describe.skipIf(why !== undefined)("leopard as an ordinary user", () => {
     expect(user.run(["ls", "-A", `${user.runtimeDir}/leopard-engine/oci`]).stdout).toBe("");
   });
 
-  test("the default network (slirp4netns): outbound connections reach a server on the host's address", async () => {
+  test("--network slirp4netns: outbound connections reach a server on the host's address", async () => {
     const hostIp = globalAddress();
     if (hostIp === undefined) throw new Error("this host has no global IPv4 address to serve on");
     const server = Bun.serve({ hostname: "0.0.0.0", port: 0, fetch: () => new Response("from-host\n") });
@@ -135,6 +138,8 @@ describe.skipIf(why !== undefined)("leopard as an ordinary user", () => {
         LEOPARD,
         "run",
         "--rm",
+        "--network",
+        "slirp4netns",
         image,
         "sh",
         "-c",
@@ -147,7 +152,8 @@ describe.skipIf(why !== undefined)("leopard as an ordinary user", () => {
     expect(user.run(["ls", "-A", `${user.runtimeDir}/leopard-engine/slirp`]).stdout).toBe("");
   });
 
-  test("-p 127.0.0.1:PORT:80 publishes a container's server on the host's loopback; rm stops slirp4netns", async () => {
+  /** -p 127.0.0.1:PORT:80 through net: httpd in the container answers on the host's loopback until rm. */
+  async function publishes(net: "slirp4netns" | "pasta"): Promise<void> {
     const www = join(user.work, "www");
     user.run(["mkdir", "-p", www]);
     user.run(["sh", "-c", `echo hello-rootless > ${www}/index.html`]);
@@ -157,6 +163,8 @@ describe.skipIf(why !== undefined)("leopard as an ordinary user", () => {
       "-d",
       "--name",
       "rl-web",
+      "--network",
+      net,
       "-p",
       `127.0.0.1:${port}:80`,
       "-v",
@@ -187,7 +195,48 @@ describe.skipIf(why !== undefined)("leopard as an ordinary user", () => {
         () => "refused",
       ),
     ).toBe("refused");
-  });
+  }
+
+  test("-p 127.0.0.1:PORT:80 through slirp4netns publishes a container's server on the host's loopback; rm stops slirp4netns", () =>
+    publishes("slirp4netns"));
+  test.skipIf(noPasta !== undefined)(
+    "-p 127.0.0.1:PORT:80 through pasta publishes a container's server on the host's loopback; rm stops pasta",
+    () => publishes("pasta"),
+  );
+
+  test.skipIf(noPasta !== undefined)(
+    "the default network is pasta where it is installed: the host's address; outbound connections leave as the host's own",
+    async () => {
+      const hostIp = globalAddress();
+      if (hostIp === undefined) throw new Error("this host has no global IPv4 address");
+      // The server listens on an address of the host's own other than the one pasta copies into
+      // the container (there it would be the container's own): a bridge's with no ports (no dummy driver here).
+      const link = `lprl2-${Math.random().toString(36).slice(2, 7)}`;
+      const addr = `10.231.${Math.floor(Math.random() * 250) + 1}.1`;
+      const ip = (...a: string[]) => Bun.spawnSync(["ip", ...a], { stderr: "pipe" });
+      expect(ip("link", "add", link, "type", "bridge").exitCode).toBe(0);
+      const server = Bun.serve({ hostname: "0.0.0.0", port: 0, fetch: () => new Response("from-host\n") });
+      try {
+        expect(ip("addr", "add", `${addr}/32`, "dev", link).exitCode).toBe(0);
+        expect(ip("link", "set", link, "up").exitCode).toBe(0);
+        const r = await user.runAsync([
+          LEOPARD,
+          "run",
+          "--rm",
+          image,
+          "sh",
+          "-c",
+          `ls /sys/class/net | grep -c tap0; ip -o -4 addr show scope global | awk '{print $4}' | cut -d/ -f1; wget -qO- http://${addr}:${server.port}/`,
+        ]);
+        expect(r).toMatchObject({ stdout: `0\n${hostIp}\nfrom-host\n`, stderr: "" });
+      } finally {
+        server.stop(true);
+        ip("link", "del", link);
+      }
+      expect(user.run(["ls", "-A", `${user.runtimeDir}/leopard-engine/slirp`]).stdout).toBe("");
+      expect(user.run(["pgrep", "-u", String(user.uid), "-f", "^pasta "]).stdout).toBe("");
+    },
+  );
 
   test.each([
     [
