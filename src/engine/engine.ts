@@ -23,7 +23,7 @@ import { CommandError } from "./errors.ts";
 import { hostsFile, resolvConf } from "./etc-files.ts";
 import { findExecutable, readInRoot } from "./exe.ts";
 import type { VolumeSpec } from "./flags.ts";
-import { NAME, newId, randomName } from "./names.ts";
+import { insertNamed, NAME, newId, randomName } from "./names.ts";
 import type { RootlessNet } from "./network-types.ts";
 import { callerRootlessIds } from "./rootless.ts";
 import { portArg } from "./slirp.ts";
@@ -191,7 +191,12 @@ export class Engine {
         }
       }
       this.checkCommand(rec, rootfs.path);
-      this.db.insert(rec);
+      rec.name = insertNamed(
+        name,
+        req.name !== undefined,
+        (n) => this.db.insert({ ...rec, name: n }),
+        () => randomName((n) => this.db.find(n) !== undefined),
+      );
       return rec;
     } catch (e) {
       await rootfs.cleanup().catch(() => undefined);
