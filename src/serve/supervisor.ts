@@ -14,8 +14,8 @@
 // their own uid, namespaces, root and privileges (worker.ts).
 
 import { ptr } from "bun:ffi";
-import { lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
+import { lstatSync, mkdirSync, statSync, unlinkSync } from "../sys/fs-sync.ts";
 import { writeAll } from "../sys/io.ts";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { closeFd, connectUnix } from "../sys/seqpacket.ts";
@@ -90,7 +90,7 @@ export function defaultSocket(name: string): string {
 
 /** The bundle's mtime as the launcher formats it ("%lld.%09ld"). */
 export function bundleStamp(bundle: string): string {
-  const ns = statSync(bundle, { bigint: true }).mtimeNs;
+  const ns = statSync(bundle).mtimeNs;
   return `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, "0")}`;
 }
 

@@ -15,10 +15,10 @@
 // pid's start time, read at accept and again before the worker acts, so a recycled pid cannot
 // stand in for it.
 import { ptr } from "bun:ffi";
-import { statSync } from "node:fs";
 import { constants } from "node:os";
 import { type HelperProcess, type HelperStdio, type SpawnOptions, setSpawner } from "../runtime/spawn.ts";
 import { isTainted, setCallerPid } from "../sys/caller.ts";
+import { statSync } from "../sys/fs-sync.ts";
 import { O_CLOEXEC, open, readText, writeAll } from "../sys/io.ts";
 import { check, errno, libc, SysError } from "../sys/libc.ts";
 import { pidfdClose, pidfdWait } from "../sys/pidfd.ts";

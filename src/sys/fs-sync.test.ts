@@ -46,6 +46,7 @@ describe("fs-sync gives node:fs's answers", () => {
     ] as const)
       expect([k, a[k]]).toEqual([k, b[k]]);
     expect(Math.abs(a.mtimeMs - b.mtimeMs)).toBeLessThan(1);
+    expect(a.mtimeNs).toBe(node.statSync(f, { bigint: true }).mtimeNs);
     expect(a.isFile()).toBe(true);
     expect(a.isDirectory()).toBe(false);
     const fd = fx.openSync(f, "r");

@@ -293,6 +293,8 @@ export class Stats {
     readonly mtimeMs: number,
     readonly ctimeMs: number,
     readonly birthtimeMs: number,
+    /** mtime in nanoseconds (node: statSync(p, { bigint: true }).mtimeNs). */
+    readonly mtimeNs: bigint,
   ) {}
   get mtime(): Date {
     return new Date(this.mtimeMs);
@@ -358,6 +360,7 @@ function statx(dirFd: number, path: string, flags: number, what: string): Stats 
     ms(112),
     ms(96),
     ms(80),
+    v.getBigInt64(112, true) * 1_000_000_000n + BigInt(v.getUint32(120, true)),
   );
 }
 
