@@ -60,7 +60,9 @@ const LAYERS_LISTING = [
 /** Every path but the kernel's and the runtime's own files: mode, owner, type, link target. */
 const TREE = [
   "find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /etc/hosts -o -path /etc/hostname -o -path /etc/resolv.conf \\) -prune -o -print",
-  'sort | while read -r p; do stat -c \'%n %a %u:%g %F\' "$p"; test -L "$p" && readlink "$p"; done',
+  // `if`, not `&&`: the loop's status is its last command's, and a last path that is not a link
+  // would make the listing exit 1.
+  'sort | while read -r p; do stat -c \'%n %a %u:%g %F\' "$p"; if test -L "$p"; then readlink "$p"; fi; done',
 ].join(" | ");
 
 const META_CMD = "pwd; echo $APP $BIN $DEF $ALT $LIT [$V$PORT]; id -u; id -g";
