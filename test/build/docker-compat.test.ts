@@ -13,6 +13,7 @@ import {
   IMAGE,
   makeDockerEnv,
 } from "../compat/docker-env.ts";
+import { removeCgroups } from "../compat/podman-env.ts";
 import { mountsMentioning, rootfs } from "../integration/harness.ts";
 
 const TOP = join(import.meta.dir, "../..");
@@ -98,6 +99,8 @@ describe.skipIf(!DOCKER || !DOCKERD)("leopard build and docker build, the same D
       if (point?.startsWith(base)) Bun.spawnSync(["umount", "-l", point]);
     }
     rmSync(base, { recursive: true, force: true });
+    // leopard's parent cgroups (LEOPARD_CGROUP_PARENT) outlive its containers: the test's to remove.
+    removeCgroups(CGROUP_PARENT);
     expect(left?.processes ?? []).toEqual([]);
   }, 120_000);
 
