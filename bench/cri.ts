@@ -5,16 +5,22 @@
 // shims' leopard-oci calls exec Bun: LEOPARD_SERVE=0) and served (a `leopard-oci serve` this bench
 // starts on a private socket; LEOPARD_SERVE=1 makes an unserved call fail rather than go direct).
 // Runs are interleaved; two warm-up rounds are not counted. Prints medians and ratios, asserts
-// nothing. `bun bench/cri.ts [N]` (default 10).
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+// nothing. Then a few pods more per handler with every runtime call logged (bench/trace-wrapper.ts):
+// how many calls of each command the shims make per pod and how long they take.
+// `bun bench/cri.ts [N]` (default 10).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { type CriEnv, type Handler, OCI, startCri } from "../test/cri/env.ts";
+import { type CriEnv, type Handler, OCI, RUNC, startCri } from "../test/cri/env.ts";
 import { container, runPod } from "../test/cri/harness.ts";
+import { traceSummary, traceWrapper } from "./trace-wrapper.ts";
 
 const N = Number(process.argv[2] ?? 10);
 const WARMUP = 2;
+/** Pods per handler whose runtime calls are logged and counted. */
+const TRACED = 3;
+const traced: string[] = [];
 
 interface Times {
   up: number;
@@ -106,6 +112,29 @@ try {
     const left = await env.stop();
     if (left.length) console.error(`left behind: ${left.join(", ")}`);
   }
+  // What the shims ask of each runtime per pod (served): every call through a logging wrapper.
+  const logs = { runc: join(serveDir, "trace-runc.log"), leopard: join(serveDir, "trace-leopard.log") };
+  for (const log of Object.values(logs)) writeFileSync(log, "");
+  const binaries = {
+    runc: traceWrapper(join(serveDir, "trace-runc"), RUNC ?? "runc", logs.runc),
+    leopard: traceWrapper(join(serveDir, "trace-leopard"), OCI, logs.leopard),
+  };
+  env = await startCri({ serveDir, binaries });
+  try {
+    for (let i = 0; i < TRACED; i++) for (const h of ["runc", "leopard"] as const) await roundTrip(env, h);
+    for (const h of ["runc", "leopard"] as const) {
+      const t = traceSummary(logs[h], TRACED);
+      traced.push(
+        `  ${(h === "runc" ? "runc" : "leopard-oci served").padEnd(18)} ${t.perUnit.toFixed(1)} calls/pod, ${t.msPerUnit.toFixed(1)} ms in the runtime per pod${t.failed ? `, ${t.failed} exited non-zero` : ""}`,
+        ...t.byCmd.map(
+          (c) => `      ${c.cmd.padEnd(8)} x${c.perUnit.toFixed(1)}  median ${c.medianMs.toFixed(1)} ms`,
+        ),
+      );
+    }
+  } finally {
+    const left = await env.stop();
+    if (left.length) console.error(`left behind: ${left.join(", ")}`);
+  }
 } finally {
   server.kill("SIGTERM");
   await server.exited;
@@ -119,3 +148,5 @@ console.log(
   `CRI pod round trip (median of ${N}; up = RunPodSandbox to a started container, total = to a removed pod)`,
 );
 console.log([head, ...rows].map(line).join("\n"));
+console.log(`\nruntime calls per pod (served; ${TRACED} pods each, through a logging wrapper):`);
+console.log(traced.join("\n"));

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IMAGE, makePodmanEnv, PODMAN } from "../test/compat/podman-env.ts";
 import { activatedServer, CAN_ACTIVATE } from "./activate.ts";
+import { traceSummary, traceWrapper } from "./trace-wrapper.ts";
 
 const TOP = join(import.meta.dir, "..");
 const N = Number(process.argv[2] ?? 20);
@@ -76,33 +77,8 @@ function runOnce(runtime: string): number {
   return elapsed;
 }
 
-/**
- * A runtime that logs "<command> <microseconds> <exit status>" per call and runs the real one as
- * its child (not exec: the end time is needed). bash's $EPOCHREALTIME costs no fork.
- */
 function wrapper(name: Name, log: string): string {
-  const path = join(penv.dir, `trace-${name}`);
-  writeFileSync(
-    path,
-    [
-      "#!/bin/bash",
-      "t0=$EPOCHREALTIME",
-      `${JSON.stringify(runtimes[name])} "$@"`,
-      "rc=$?",
-      "t1=$EPOCHREALTIME",
-      // The command is the first argument that is neither a global flag nor a flag's value.
-      'cmd=""; skip=0',
-      'for a in "$@"; do',
-      "  if [ $skip = 1 ]; then skip=0; continue; fi",
-      '  case "$a" in --root|--log|--log-format|--criu) skip=1 ;; -*) ;; *) cmd=$a; break ;; esac',
-      "done",
-      `echo "$cmd $(( (\${t1/./} - \${t0/./}) )) $rc" >> ${JSON.stringify(log)}`,
-      "exit $rc",
-      "",
-    ].join("\n"),
-  );
-  chmodSync(path, 0o755);
-  return path;
+  return traceWrapper(join(penv.dir, `trace-${name}`), runtimes[name], log);
 }
 
 try {
@@ -143,21 +119,12 @@ try {
     writeFileSync(log, "");
     const w = wrapper(name, log);
     for (let i = 0; i < M; i++) runOnce(w);
-    const calls = readFileSync(log, "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => l.split(" "))
-      .map(([cmd, us, rc]) => ({ cmd: cmd || "(none)", ms: Number(us) / 1000, rc: Number(rc) }));
-    const byCmd = new Map<string, number[]>();
-    for (const c of calls) byCmd.set(c.cmd, [...(byCmd.get(c.cmd) ?? []), c.ms]);
-    const failed = calls.filter((c) => c.rc !== 0).length;
-    const perContainer = calls.length / M;
-    const total = calls.reduce((a, c) => a + c.ms, 0) / M;
+    const t = traceSummary(log, M);
     console.log(
-      `  ${name.padEnd(14)}  ${perContainer.toFixed(1)} calls/container, ${ms(total)} in the runtime per container${failed ? `, ${failed} calls exited non-zero` : ""}`,
+      `  ${name.padEnd(14)}  ${t.perUnit.toFixed(1)} calls/container, ${ms(t.msPerUnit)} in the runtime per container${t.failed ? `, ${t.failed} calls exited non-zero` : ""}`,
     );
-    for (const [cmd, xs] of byCmd)
-      console.log(`      ${cmd.padEnd(8)} x${(xs.length / M).toFixed(1)}  median ${ms(median(xs))}`);
+    for (const c of t.byCmd)
+      console.log(`      ${c.cmd.padEnd(8)} x${c.perUnit.toFixed(1)}  median ${ms(c.medianMs)}`);
   }
 } finally {
   server.kill("SIGTERM");

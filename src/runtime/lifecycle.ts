@@ -88,8 +88,20 @@ export function kill(state: StateDir, id: string, signal: string, all: boolean):
   const sig = parseSignal(signal);
   const s = state.read(id);
   const status = state.status(s);
-  if (status === "stopped" || status === "creating")
+  // As runc: with --all a stopped container is not an error — what may be left in its cgroup is
+  // signalled (containerd's shim sends `kill --all ID 9` once init has exited, and runc answers 0);
+  // without --all, or while creating, it is.
+  if (status === "creating" || (status === "stopped" && !all))
     throw new LeopardError("bad-state", "container not running");
+  if (status === "stopped") {
+    const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");
+    const cg = reopenCgroup(s.cgroupPaths);
+    if (cg?.exists()) {
+      const { signalAll } = require("../cgroups/signal.ts") as typeof import("../cgroups/signal.ts");
+      signalAll(cg, sig);
+    }
+    return;
+  }
   if (all && s.cgroupPaths !== undefined) {
     // Every process in the container's cgroup (frozen around the walk so none escapes by forking).
     const { signalAll } = require("../cgroups/signal.ts") as typeof import("../cgroups/signal.ts");

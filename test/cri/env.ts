@@ -58,6 +58,8 @@ export interface CriEnvOptions {
    * served (LEOPARD_SERVE=1: an unserved call fails, saying why); without it, they run direct.
    */
   serveDir?: string;
+  /** The BinaryName of a handler instead of runc / bin/leopard-oci (a bench's logging wrapper). */
+  binaries?: Partial<Record<Handler, string>>;
 }
 
 let count = 0;
@@ -222,7 +224,10 @@ export async function startCri(opts: CriEnvOptions = {}): Promise<CriEnv> {
     );
     mkdirSync(join(dir, "net.d"));
     writeFileSync(join(dir, "net.d/10-leopard-cri.conflist"), cniConfig(dir, bridge, subnetPrefix));
-    writeFileSync(join(dir, "config.toml"), config(dir, images, { runc: RUNC, leopard: OCI }));
+    writeFileSync(
+      join(dir, "config.toml"),
+      config(dir, images, { runc: opts.binaries?.runc ?? RUNC, leopard: opts.binaries?.leopard ?? OCI }),
+    );
     mkdirSync(join(dir, "logs"));
     // leopard-oci (started by the shims) runs direct unless a server of our own is named: never
     // through a server some other checkout started.

@@ -43,6 +43,9 @@ describe("lifecycle", () => {
     expect(oci(b, ["kill", "c1", "KILL"]).code).toBe(0);
     await until(() => status(b!, "c1") === "stopped", 10_000, "stop after KILL");
     expect(oci(b, ["kill", "c1", "9"]).stderr).toContain("container not running");
+    // As runc (checked: `runc kill --all` of a stopped container exits 0, plain `kill` 1), which
+    // containerd's shim relies on when it sends `kill --all ID 9` after init exited.
+    expect(oci(b, ["kill", "--all", "c1", "9"])).toMatchObject({ code: 0, stderr: "" });
     expect(oci(b, ["delete", "c1"]).code).toBe(0);
     expect(oci(b, ["run", "-d", "c2"]).code).toBe(0);
     expect(oci(b, ["kill", "c2", "9"]).code).toBe(0);
