@@ -4,13 +4,14 @@
 BUN := node_modules/bun/bin/bun.exe
 HELPER := native/build/leopard-helper
 # The C launchers bin/leopard-oci and bin/leopard link to (native/launch.c), built with the helper.
-NATIVE := $(HELPER) native/build/leopard-oci native/build/leopard
+NATIVE := $(HELPER) native/build/leopard-oci native/build/leopard native/build/leopard-keeper
 # bin/leopard runs this bundle when no source is newer (nothing to transpile at startup).
 BUNDLE := build/cli/leopard.js
 # bin/leopard-oci runs this one, and for start, state, kill, delete and list a bundle of just those.
 OCI_BUNDLE := build/cli/leopard-oci.js
 OCI_LIGHT := build/cli/leopard-oci-light.js
-# Both launchers run this one for `serve`: the supervisor alone (less to load and to keep).
+# Both launchers run this one for `serve`: the supervisor alone, which binds the socket and execs
+# the keeper (native/keeper.c).
 SERVE_BUNDLE := build/cli/serve.js
 # The CLI bundles are compiled to JSC bytecode (<bundle>.jsc beside each: Bun loads it instead of
 # parsing; a direct call starts ~30% sooner). LEOPARD_BUNDLE tells the code it runs from a bundle
@@ -169,15 +170,17 @@ bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(OCI_LIGHT) $(SERVE_BUND
 #   $(PREFIX)/lib/leopard/bun                             the pinned Bun
 #   $(PREFIX)/lib/leopard/*.js, *.jsc                     the bundles (bytecode beside each)
 #   $(PREFIX)/lib/leopard/leopard-helper                  the C helper
+#   $(PREFIX)/lib/leopard/leopard-keeper                  serve's worker keeper (native/keeper.c)
 #   $(PREFIX)/lib/leopard/share/seccomp/default.json      the default seccomp profile
 #   $(SYSTEMD_UNIT_DIR)/leopard{-oci,}.{socket,service}   socket activation (share/systemd/*.in)
 # `make uninstall` (same PREFIX, DESTDIR and SYSTEMD_UNIT_DIR) removes exactly these.
-INSTALLED_LIB := bun leopard-helper leopard-oci.js leopard-oci.js.jsc leopard-oci-light.js leopard-oci-light.js.jsc \
+INSTALLED_LIB := bun leopard-helper leopard-keeper leopard-oci.js leopard-oci.js.jsc leopard-oci-light.js leopard-oci-light.js.jsc \
   leopard.js leopard.js.jsc serve.js serve.js.jsc unpack-worker.js share/seccomp/default.json
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/share/seccomp $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	install -m 0755 $(BUN) $(DESTDIR)$(LIBDIR)/bun
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBDIR)/leopard-helper
+	install -m 0755 native/build/leopard-keeper $(DESTDIR)$(LIBDIR)/leopard-keeper
 	install -m 0644 $(OCI_BUNDLE) $(OCI_BUNDLE).jsc $(OCI_LIGHT) $(OCI_LIGHT).jsc $(BUNDLE) $(BUNDLE).jsc \
 	  $(SERVE_BUNDLE) $(SERVE_BUNDLE).jsc $(UNPACK_WORKER) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 share/seccomp/default.json $(DESTDIR)$(LIBDIR)/share/seccomp/default.json

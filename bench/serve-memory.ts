@@ -3,7 +3,7 @@
 // private socket directory, as systemd's .socket units would; plain `serve` where that is
 // missing) with their defaults but --idle-exit, makes a few calls of each (so each worker has
 // served, and the JIT compiled what it runs), waits until every worker is idle, and sums VmRSS
-// of the supervisor and its workers (/proc/PID/status), and their PSS and private memory
+// of the server process (the keeper, native/keeper.c) and its workers (/proc/PID/status), and their PSS and private memory
 // (/proc/PID/smaps_rollup): RSS counts the pages of the Bun executable that every Bun process
 // shares (~32 MB each here) once per process, PSS divides them among the processes that share
 // them, private counts only what is the process's own. Then waits out the idle period and counts
@@ -96,7 +96,7 @@ try {
       shared = Math.max(shared, rssKb(pid) - m.own);
     }
     console.log(
-      `  ${`${s.name} serve`.padEnd(18)} supervisor ${(sup / 1024).toFixed(1)} MB + ${workers.length} worker(s) ${ws.map((k) => `${(k / 1024).toFixed(1)} MB`).join(", ")} = ${(sum / 1024).toFixed(1)} MB`,
+      `  ${`${s.name} serve`.padEnd(18)} keeper ${(sup / 1024).toFixed(1)} MB + ${workers.length} worker(s) ${ws.map((k) => `${(k / 1024).toFixed(1)} MB`).join(", ")} = ${(sum / 1024).toFixed(1)} MB`,
     );
   }
   console.log(`  both servers       ${(total / 1024).toFixed(1)} MB RSS   (target <= 150 MB)`);

@@ -23,7 +23,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const { values, positionals } = parseFlags(rest.slice(at + 1), SERVE_OPTIONS);
     if (positionals.length > 0)
       throw new LeopardError("invalid-argument", `unexpected argument "${positionals[0]}"`);
-    return await (await import("../serve/supervisor.ts")).serveVerb(name, values);
+    return (await import("../serve/supervisor.ts")).serveVerb(name, values);
   } catch (e) {
     writeAll(2, `${prefix}${describe(e)}\n`);
     return name === "leopard" ? 125 : 1;

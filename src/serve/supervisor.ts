@@ -1,11 +1,12 @@
 // `leopard-oci serve` / `leopard serve`: keeps warm workers waiting on a unix socket so that each
-// call of the launcher (native/launch.c) skips Bun's start-up and the CLI's module loading. The
-// supervisor only binds the socket (or takes it from systemd: LISTEN_FDS) and keeps `workers`
-// idle workers (default 1): a worker that takes a connection tells us ("busy"); with one, we
-// start another only when a call waits in the socket's queue while every worker is busy (calls
-// overlap); with more, at once. A surplus idle worker is retired after it has idled
-// `retireAfter` ms. With `idleExit`, the server exits once no call came for that long (the
-// default when systemd started it: the next call starts it again).
+// call of the launcher (native/launch.c) skips Bun's start-up and the CLI's module loading. This
+// file reads serve's flags, binds the socket (or takes it from systemd: LISTEN_FDS) and then
+// execs the keeper (native/keeper.c) with every number decided: it keeps `workers` idle workers
+// (default 1): a worker that takes a connection tells it ("busy"); with one, another is started
+// only when a call waits in the socket's queue while every worker is busy (calls overlap); with
+// more, at once. A surplus idle worker is retired after it has idled `retireAfter` ms. With
+// `idleExit`, the server exits once no call came for that long (the default when systemd started
+// it: the next call starts it again).
 //
 // Nothing depends on it: with no server (or one that declines) the launcher runs Bun directly.
 // The socket's directory is the server's alone: one it finds must belong to its uid, have mode
@@ -14,20 +15,18 @@
 // their own uid, namespaces, root and privileges (worker.ts).
 
 import { ptr } from "bun:ffi";
-import { dirname } from "node:path";
-import { lstatSync, mkdirSync, statSync, unlinkSync } from "../sys/fs-sync.ts";
-import { writeAll } from "../sys/io.ts";
+import { dirname, join } from "node:path";
+import { execve } from "../sys/execve.ts";
+import { existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "../sys/fs-sync.ts";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { closeFd, connectUnix } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
-import { bundlePath } from "../util/layout.ts";
+import { bundleDir, bundlePath } from "../util/layout.ts";
 
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
 const SOCK_CLOEXEC = 0o2000000;
 const SOCK_NONBLOCK = 0o4000; // every worker polls, then accepts: whoever loses gets EAGAIN
-/** Workers that die before taking a connection this many times in a row stop the server. */
-const MAX_EARLY_DEATHS = 5;
 
 export interface ServeOptions {
   name: "leopard-oci" | "leopard";
@@ -42,8 +41,6 @@ export interface ServeOptions {
   idleExitMs?: number | undefined;
   /** A surplus idle worker exits after idling this long. */
   retireAfterMs: number;
-  /** Called once the socket is bound and the first workers were started. */
-  onReady?: () => void;
 }
 
 /** Default idle period of a socket-activated server before it exits. */
@@ -63,7 +60,7 @@ function seconds(v: unknown, flag: string, fallback: number): number {
  * The `serve` verb of both CLIs: --socket PATH, --workers N (default 1), --idle-exit SECONDS
  * (default 300 when socket-activated, else never; 0: never), --retire-after SECONDS (default 30).
  */
-export async function serveVerb(name: ServeOptions["name"], v: Record<string, unknown>): Promise<number> {
+export function serveVerb(name: ServeOptions["name"], v: Record<string, unknown>): number {
   const socket = v["socket"];
   const workers = v["workers"] === undefined ? 1 : Number(v["workers"]);
   if (!Number.isInteger(workers) || workers < 1)
@@ -218,162 +215,63 @@ function listen(path: string): number {
   return fd;
 }
 
-type Worker = ReturnType<typeof spawnWorker>;
+/** F_SETFD/F_GETFD: the listening socket must survive the exec into the keeper. */
+const F_GETFD = 1;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
 
-/** How often the queue is looked at while every worker is busy. */
-const QUEUE_POLL_MS = 10;
-const POLLIN = 1;
-
-/** Whether a connection waits in the listening socket's queue. */
-function pending(fd: number): boolean {
-  const pfd = new Int32Array([fd, POLLIN]);
-  return libc().poll(ptr(pfd), 1, 0) > 0 && (pfd[1]! >>> 16) % 2 === 1;
+/** The keeper: beside the bundles when installed (lib/leopard), else the checkout's native/build. */
+export function keeperPath(): string {
+  const installed = join(bundleDir(), "leopard-keeper");
+  return existsSync(installed) ? installed : join(bundleDir(), "../../native/build/leopard-keeper");
 }
 
-/** first: the first worker of a socket-activated server, whose caller waits: it warms up after. */
-function spawnWorker(bundle: string, name: string, fd: number, first: boolean) {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    LEOPARD_SERVE_WORKER: name,
-    LEOPARD_SERVE_STAMP: bundleStamp(bundle),
-    LEOPARD_SERVE_WARM: first ? "after" : undefined,
-  };
-  return Bun.spawn([process.execPath, bundle], { env, stdio: ["pipe", "pipe", "inherit", fd] });
+/** The keeper's command line: every number it acts on, decided here (native/keeper.c). */
+export function keeperArgv(o: ServeOptions, keeper: string, bun: string, fd: number, ino: bigint): string[] {
+  return [
+    keeper,
+    o.name,
+    bun,
+    o.bundle,
+    String(fd),
+    String(Math.max(1, o.workers)),
+    String(o.idleExitMs ?? 0),
+    String(o.retireAfterMs),
+    o.listenFd === undefined ? "0" : "1",
+    o.socket,
+    String(ino),
+  ];
 }
 
-/** Runs until SIGTERM or SIGINT, or until idle for idleExitMs; returns the exit status. */
-export async function serve(o: ServeOptions): Promise<number> {
+/**
+ * Binds the socket (or adopts systemd's) and becomes the keeper (native/keeper.c): a C program of
+ * ~1 MB that keeps the warm workers, where a Bun supervisor held ~50 MB (the Bun executable's
+ * pages, counted once per process). Its policy is the numbers given here; the pid stays the one
+ * systemd (or the caller) started. Returns only if the exec fails.
+ */
+export function serve(o: ServeOptions): number {
   const bundle = o.bundle;
   try {
     statSync(bundle);
   } catch {
     throw new LeopardError("invalid-argument", `${bundle} is missing: run make first`);
   }
+  const keeper = keeperPath();
+  try {
+    statSync(keeper);
+  } catch {
+    throw new LeopardError("invalid-argument", `${keeper} is missing: run make first`);
+  }
   const activated = o.listenFd !== undefined;
   const fd = activated ? o.listenFd! : listen(o.socket);
   if (activated) adoptListener(fd);
-  const bound = activated ? undefined : lstatSync(o.socket).ino;
-  const minIdle = Math.max(1, o.workers);
-  const idle = new Set<Worker>();
-  const all = new Set<Worker>();
-  let busy = 0;
-  let stopping = false;
-  let earlyDeaths = 0;
-  let failed = false;
-  let wake: () => void = () => {};
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Arms the idle exit when no worker is busy; disarms it while one is. */
-  const idleClock = () => {
-    if (idleTimer !== undefined) clearTimeout(idleTimer);
-    idleTimer = undefined;
-    if (o.idleExitMs === undefined || stopping || busy > 0) return;
-    idleTimer = setTimeout(() => wake(), o.idleExitMs);
-  };
-  const stop = (w: Worker) => {
-    try {
-      w.stdin.end(); // EOF on its control pipe: it exits before taking another connection
-    } catch {
-      // The worker has exited already: its control pipe is closed.
-    }
-  };
-  /** A surplus idle worker goes once it has idled retireAfterMs and is still surplus. */
-  const retireLater = (w: Worker) => {
-    setTimeout(() => {
-      if (!stopping && idle.has(w) && idle.size > minIdle) {
-        idle.delete(w);
-        stop(w);
-      }
-    }, o.retireAfterMs);
-  };
-  let watching: ReturnType<typeof setInterval> | undefined;
-  /** While every worker is busy: a call waiting in the socket's queue starts another worker. */
-  const watchQueue = () => {
-    if (watching !== undefined) return;
-    // Seen waiting twice in a row: not the next call of a sequence, which the busy worker takes
-    // as soon as it is back in its poll.
-    let seen = false;
-    watching = setInterval(() => {
-      if (stopping || idle.size > 0 || busy === 0) {
-        clearInterval(watching);
-        watching = undefined;
-      } else if (!pending(fd)) seen = false;
-      else if (seen) start();
-      else seen = true;
-    }, QUEUE_POLL_MS);
-  };
-  let started = 0;
-  const start = () => {
-    const w = spawnWorker(bundle, o.name, fd, activated && started++ === 0);
-    all.add(w);
-    idle.add(w);
-    let served = false;
-    let isBusy = false;
-    void (async () => {
-      const text = new TextDecoder();
-      for await (const chunk of w.stdout) {
-        for (const line of text.decode(chunk).split("\n")) {
-          if (line === "busy") {
-            served = true;
-            earlyDeaths = 0;
-            idle.delete(w);
-            if (!isBusy) busy++;
-            isBusy = true;
-            idleClock();
-            if (!stopping && idle.size < minIdle) {
-              // Another worker only while calls overlap: one waits and none is idle.
-              if (idle.size === 0 && o.workers === 1) watchQueue();
-              else start();
-            }
-          } else if (line === "idle") {
-            if (isBusy) busy--;
-            isBusy = false;
-            idle.add(w);
-            idleClock();
-            if (stopping) {
-              idle.delete(w);
-              stop(w);
-            } else if (idle.size > minIdle) retireLater(w);
-          }
-        }
-      }
-    })();
-    void w.exited.then(() => {
-      all.delete(w);
-      idle.delete(w);
-      if (isBusy) busy--;
-      isBusy = false;
-      idleClock();
-      if (stopping) return;
-      if (!served && ++earlyDeaths >= MAX_EARLY_DEATHS) {
-        failed = true;
-        writeAll(2, `${o.name} serve: workers keep dying before they take a request; stopping\n`);
-        wake();
-      } else if (idle.size < minIdle) setTimeout(start, served ? 0 : 100 * earlyDeaths);
-    });
-  };
-  for (let i = 0; i < minIdle; i++) start();
-  idleClock();
-  o.onReady?.();
-  await new Promise<void>((resolve) => {
-    wake = resolve;
-    process.on("SIGTERM", resolve);
-    process.on("SIGINT", resolve);
-  });
-  stopping = true;
-  if (idleTimer !== undefined) clearTimeout(idleTimer);
-  if (watching !== undefined) clearInterval(watching);
-  if (!activated) {
-    try {
-      // Only our own socket: another server may have taken the path since.
-      if (lstatSync(o.socket).ino === bound) unlinkSync(o.socket);
-    } catch {
-      // Gone already: nothing of ours to remove.
-    }
+  const ino = activated ? 0n : BigInt(lstatSync(o.socket).ino);
+  try {
+    const flags = check(libc().fcntl(fd, F_GETFD, 0), "fcntl");
+    check(libc().fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC), "fcntl");
+    execve(keeper, keeperArgv(o, keeper, process.execPath, fd, ino), process.env);
+  } catch (e) {
+    if (!activated) unlinkSync(o.socket);
+    throw e;
   }
-  // systemd keeps its own copy of a passed socket: calls queued on it start us again.
-  closeFd(fd);
-  // Idle workers exit at once; busy ones finish their command first.
-  for (const w of all) stop(w);
-  await Promise.all([...all].map((w) => w.exited));
-  return failed ? 1 : 0;
 }

@@ -55,6 +55,7 @@ const DEFS = {
   unlinkat: { args: [i32, ptr, i32], returns: i32 },
   getdents64: { args: [i32, ptr, u64], returns: i64 },
   memfd_create: { args: [ptr, u32], returns: i32 },
+  execve: { args: [ptr, ptr, ptr], returns: i32 },
 } as const;
 
 type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];
@@ -119,6 +120,7 @@ const ROUTES: Partial<Record<Name, Route>> = {
   unlinkat: [263, 35],
   getdents64: [217, 61],
   memfd_create: [319, 279],
+  execve: [59, 221],
 };
 const ARCH = process.arch === "arm64" ? 1 : process.arch === "x64" ? 0 : -1;
 

@@ -50,6 +50,7 @@ const INSTALLED = [
   "usr/local/bin/leopard-oci",
   "usr/local/lib/leopard/bun",
   "usr/local/lib/leopard/leopard-helper",
+  "usr/local/lib/leopard/leopard-keeper",
   "usr/local/lib/leopard/leopard-oci-light.js",
   "usr/local/lib/leopard/leopard-oci-light.js.jsc",
   "usr/local/lib/leopard/leopard-oci.js",
