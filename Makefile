@@ -22,6 +22,11 @@ define bundle
 rm -rf $(2).d && $(BUN) build $(1) $(BUNDLE_FLAGS) --outdir $(2).d >/dev/null && \
 mv $(2).d/$(notdir $(basename $(1))).js.jsc $(2).jsc && mv $(2).d/$(notdir $(basename $(1))).js $(2) && rmdir $(2).d
 endef
+# $(call inputs,ENTRIES,OUT): OUT.inputs, the sources OUT is built from (src/cli/gen-bundle-inputs.ts):
+# in a checkout the launcher stats these to tell a stale bundle, instead of walking src/.
+define inputs
+$(BUN) src/cli/gen-bundle-inputs.ts $(1) > $(2).inputs.tmp && mv $(2).inputs.tmp $(2).inputs
+endef
 # make install: a self-contained tree; nothing is read from this checkout afterwards.
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -92,6 +97,7 @@ $(UNPACK_WORKER): $(SOURCES) | deps
 # The light and serve bundles first: the launcher checks the sources against <name>.js alone.
 $(BUNDLE): $(SOURCES) $(UNPACK_WORKER) $(SERVE_BUNDLE) | deps
 	$(call bundle,src/cli/leopard.ts,$@)
+	$(call inputs,src/cli/leopard.ts src/image/unpack-worker.ts,$@)
 
 $(SERVE_BUNDLE): $(SOURCES) | deps
 	$(call bundle,src/cli/serve.ts,$@)
@@ -101,6 +107,7 @@ $(OCI_LIGHT): $(SOURCES) | deps
 
 $(OCI_BUNDLE): $(SOURCES) $(OCI_LIGHT) $(SERVE_BUNDLE) | deps
 	$(call bundle,src/cli/leopard-oci.ts,$@)
+	$(call inputs,src/cli/leopard-oci.ts,$@)
 
 $(NATIVE) &: native/*.c native/*.h native/Makefile
 	$(MAKE) -C native

@@ -21,7 +21,8 @@
  * Where things are (see find_layout): installed, this binary is <prefix>/bin/<name> and
  * <prefix>/lib/leopard holds the pinned Bun ("bun"), the bundles, the helper: nothing else is
  * read, no source is looked at. In the checkout it is <top>/native/build/<name>: the bundles of
- * <top>/build/cli when no source under <top>/src is newer, else the TypeScript sources.
+ * <top>/build/cli when none of the sources a bundle was built from (its .inputs list, written by
+ * make) is newer, else the TypeScript sources.
  * leopard-oci's light verbs (state, kill, list, start, delete) load leopard-oci-light.js, a bundle
  * of just those; `serve` loads serve.js, the supervisor alone; the rest load <name>.js.
  *
@@ -51,7 +52,6 @@
  *                      "F" reason         not served here: run directly (sent before any effect)
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -153,46 +153,40 @@ static int newer(const struct timespec *a, const struct timespec *b) {
   return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
-/* Whether any .ts source (not a test) under dir is newer than t (what `find -newer` answered). */
-static int tree_newer(int dirfd, const struct timespec *t, int depth) {
-  if (depth > 16) return 0;
-  DIR *d = fdopendir(dirfd);
-  if (!d) {
-    close(dirfd);
-    return 0;
+/* Whether a source the bundle was built from is newer than t or gone: the bundle's .inputs file
+ * (written by `make`, src/cli/gen-bundle-inputs.ts) lists them, one path per line relative to
+ * the checkout; each is stat'ed, nothing is walked. No list (a bundle built some other way): stale. */
+static int inputs_newer(const char *bundle, const struct timespec *t) {
+  char list[PATH_MAX];
+  fmt(list, sizeof list, "%s.inputs", bundle);
+  autoclose int fd = open(list, O_RDONLY | O_CLOEXEC);
+  autoclose int topfd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || topfd < 0) return 1;
+  static char buf[64 * 1024];
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof buf && (n = read(fd, buf + len, sizeof buf - len)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return 1;
+    len += (size_t)n;
   }
-  int found = 0;
-  struct dirent *e;
-  while (!found && (e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
-    if (e->d_type == DT_DIR) {
-      int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-      if (sub >= 0) found = tree_newer(sub, t, depth + 1);
-      continue;
-    }
-    size_t len = strlen(e->d_name);
-    if (len < 3 || strcmp(e->d_name + len - 3, ".ts") != 0) continue;
-    /* Tests are not in the bundle: an edited test must not make the bundle look stale. */
-    if (len >= 8 && strcmp(e->d_name + len - 8, ".test.ts") == 0) continue;
+  if (len == 0 || len == sizeof buf || buf[len - 1] != '\n') return 1; /* empty, too long or cut */
+  for (char *line = buf, *end; line < buf + len; line = end + 1) {
+    end = memchr(line, '\n', (size_t)(buf + len - line));
+    *end = 0;
     struct stat st;
-    if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && newer(&st.st_mtim, t)) found = 1;
+    if (*line && (fstatat(topfd, line, &st, AT_SYMLINK_NOFOLLOW) != 0 || newer(&st.st_mtim, t))) return 1;
   }
-  closedir(d);
-  return found;
+  return 0;
 }
 
-/* The bundle's path and mtime stamp when it exists and (in the checkout) no source is newer;
- * else 0. An installed tree has no sources: nothing is walked. */
+/* The bundle's path and mtime stamp when it exists and (in the checkout) none of its sources is
+ * newer; else 0. An installed tree has no sources: nothing is looked at. */
 static int fresh_bundle(char *path, size_t size, char *stamp, size_t stamp_size) {
   fmt(path, size, "%s/%s.js", bundle_dir, LAUNCH_NAME);
   struct stat st;
   if (stat(path, &st) != 0) return 0;
-  if (!installed) {
-    char src[PATH_MAX];
-    fmt(src, sizeof src, "%s/src", top);
-    int dirfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd >= 0 && tree_newer(dirfd, &st.st_mtim, 0)) return 0;
-  }
+  if (!installed && inputs_newer(path, &st.st_mtim)) return 0;
   fmt(stamp, stamp_size, "%lld.%09ld", (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
   return 1;
 }
