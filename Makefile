@@ -141,7 +141,7 @@ test-integration: deps apt-deps $(NATIVE)
 # The cgroup tests and the containers' cgroup and walkthrough tests inside a small VM booted
 # with cgroup v2 only (Debian's 6.1 kernel under QEMU software emulation, this host's / shared
 # read-only over 9p); see scripts/vm/run.ts.
-V2_TESTS := src/cgroups test/cgroups test/integration/cgroups.test.ts test/integration/seed.test.ts test/integration/systemd-cgroup.test.ts
+V2_TESTS := src/cgroups test/cgroups test/integration/cgroups.test.ts test/integration/exec-cgroup.test.ts test/integration/seed.test.ts test/integration/systemd-cgroup.test.ts
 # Booted again with systemd as init, on cgroup v2, hybrid and v1, for --systemd-cgroup (scopes
 # through systemd's D-Bus API) and socket activation of an installed leopard (make install into
 # the guest's tmpfs: the bundles must be built here first).

@@ -4,6 +4,8 @@
 //                                      /proc for the container's pid, as a monitor would)
 //   state, kill, list                  (the light verbs: state and kill of a missing id, list of
 //                                      the root the runs above used)
+//   exec /bin/true                     (into a running container of each runtime's own, as a
+//                                      kubelet's exec probe or `docker exec` does)
 // leopard runs two ways: direct (the launcher execs Bun: LEOPARD_SERVE=0) and served by a
 // socket-activated `leopard-oci serve` (systemd-socket-activate on a private socket, as systemd's
 // .socket unit would; a plain `serve` where that is missing), warm: LEOPARD_SERVE=1 makes an
@@ -51,6 +53,16 @@ for (const ctl of readdirSync("/sys/fs/cgroup")) {
 }
 (spec["linux"] as Record<string, unknown>)["cgroupsPath"] = `${CGROUP}/c`;
 writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
+/** The bundle of each runtime's long-running container that exec goes into (a cgroup of its own). */
+function sleeper(name: string): string {
+  const dir = join(work, `sleeper-${name}`);
+  mkdirSync(dir);
+  const s = structuredClone(spec) as Record<string, Record<string, unknown>>;
+  s["process"]!["args"] = ["/bin/sleep", "100000"];
+  s["linux"]!["cgroupsPath"] = `${CGROUP}/x-${name}`;
+  writeFileSync(join(dir, "config.json"), JSON.stringify(s));
+  return dir;
+}
 
 const socket = join(work, "leopard-oci.sock");
 const env = (serve: string) => ({ ...process.env, LEOPARD_SERVE: serve, LEOPARD_SERVE_DIR: work });
@@ -102,7 +114,7 @@ function exited(pid: number): boolean {
   }
 }
 
-const VERBS = ["run", "lifecycle", "state", "kill", "list"] as const;
+const VERBS = ["run", "lifecycle", "state", "kill", "list", "exec"] as const;
 const results: Record<string, Record<string, number[]>> = Object.fromEntries(
   VERBS.map((v) => [v, { leopard: [], "leopard-served": [], runc: [] }]),
 );
@@ -113,7 +125,13 @@ function fails(argv: string[]): void {
 }
 const first: number[] = [];
 const firstDirect: number[] = [];
+const sleepers: string[] = [];
 try {
+  for (const [name, { bin, env: e }] of Object.entries(runtimes)) {
+    currentEnv = e;
+    sh([bin, "--root", join(work, `root-${name}`), "run", "-d", "-b", sleeper(name), "x"]);
+    sleepers.push(name);
+  }
   for (let i = -WARMUP; i < N; i++) {
     // Interleave the runtimes so drift in the machine's load affects all alike.
     for (const [name, { bin, env: e }] of Object.entries(runtimes)) {
@@ -133,7 +151,9 @@ try {
       const state = timeIt(() => fails([bin, "--root", root, "state", "missing"]));
       const kill = timeIt(() => fails([bin, "--root", root, "kill", "missing", "KILL"]));
       const list = timeIt(() => sh([bin, "--root", root, "list"]));
+      const exec = timeIt(() => sh([bin, "--root", root, "exec", "x", "/bin/true"]));
       if (i >= 0) {
+        results["exec"]![name]!.push(exec);
         results["run"]![name]!.push(run);
         results["lifecycle"]![name]!.push(lifecycle);
         results["state"]![name]!.push(state);
@@ -159,11 +179,15 @@ try {
     await fresh.exited;
   }
 } finally {
+  for (const name of sleepers) {
+    currentEnv = name === "runc" ? process.env : env("0"); // the server is stopped by now
+    sh([runtimes[name]!.bin, "--root", join(work, `root-${name}`), "delete", "--force", "x"]);
+  }
   server.kill("SIGTERM");
   await server.exited;
   rmSync(work, { recursive: true, force: true });
   for (const ctl of readdirSync("/sys/fs/cgroup")) {
-    for (const d of [`${CGROUP}/c`, CGROUP]) {
+    for (const d of [`${CGROUP}/c`, ...Object.keys(runtimes).map((n) => `${CGROUP}/x-${n}`), CGROUP]) {
       try {
         rmdirSync(`/sys/fs/cgroup/${ctl}${d}`);
       } catch {}

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Op } from "../protocol/ops.ts";
-import { SyncTag } from "../protocol/ops.ts";
+import { FD, SyncTag } from "../protocol/ops.ts";
 import { type ExecPlanInput, execCapabilities, planExec } from "./exec-plan.ts";
 
 const proc: ExecPlanInput["process"] = {
@@ -59,6 +59,35 @@ describe("planExec", () => {
       "/proc/self/fd/6",
       "/proc/self/fd/5",
     ]);
+  });
+
+  test("joining by fds: JOIN_CGROUP per v1 hierarchy instead of sync 2; without a cgroup2 directory the order is unchanged", () => {
+    const o = ops({ cgroupJoin: { tasks: [9, 10] } });
+    expect(o.slice(1, 3)).toEqual([
+      { op: "JOIN_CGROUP", fd: 9 },
+      { op: "JOIN_CGROUP", fd: 10 },
+    ]);
+    expect(o.some((x) => x.op === "SYNC" && x.tag === SyncTag.CGROUP)).toBe(false);
+    expect(find(o, "FORK_PID1")[0]?.cgroup).toBe(FD.NONE);
+    expect(names({ cgroupJoin: { tasks: [9, 10] } }).slice(3)).toEqual(names().slice(2));
+  });
+
+  test("with a cgroup2 directory: clone3 into it, then the child joins the cgroup and mount namespaces (the kernel refuses a clone3 into a cgroup outside the caller's cgroup namespace)", () => {
+    const withCgroupns = input({
+      cgroupJoin: { tasks: [], unified: 11 },
+      namespaces: [...input().namespaces, { type: "cgroup", path: "/proc/self/fd/12" }],
+    });
+    const o = planExec(withCgroupns).map((s) => s.op);
+    const n = o.map((x) => x.op);
+    const fork = n.indexOf("FORK_PID1");
+    expect(find(o, "FORK_PID1")[0]?.cgroup).toBe(11);
+    expect(n).not.toContain("SYNC");
+    expect(find(o.slice(0, fork), "SETNS").map((s) => s.path)).toEqual([
+      "/proc/self/fd/7",
+      "/proc/self/fd/8",
+      "/proc/self/fd/6",
+    ]);
+    expect(find(o.slice(fork), "SETNS").map((s) => s.path)).toEqual(["/proc/self/fd/12", "/proc/self/fd/5"]);
   });
 
   test("the process forks after joining (pid namespaces apply to children), then sets up and execs without a start FIFO", () => {

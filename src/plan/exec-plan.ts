@@ -4,12 +4,20 @@
 // Order, and why:
 //   sync 2 (cgroup)  the parent places the helper in the container's cgroups before anything
 //                    else, so the forked process is born there (and a cgroup namespace joined
-//                    next takes that cgroup as its root).
+//                    next takes that cgroup as its root). Or, where create joins without a
+//                    cgroup.procs write (cgroupJoin, see plan.ts and runtime/cgroup.ts), the
+//                    helper writes "0" to each v1 hierarchy's `tasks` (JOIN_CGROUP) and the
+//                    fork is a clone3 into the cgroup2 directory: a cgroup.procs write costs
+//                    ~10-25 ms (the kernel's threadgroup lock waits out an RCU grace period).
 //   SETNS user       first: it grants the capabilities the other setns calls need in
 //                    namespaces the container's user namespace owns.
 //   SETNS …, mnt     the rest, mount last: it changes what paths mean (the ns fds are opened
 //                    through /proc/self/fd of the host's /proc).
-//   FORK             pid and time namespaces apply to children only.
+//   FORK             pid and time namespaces apply to children only. With a clone3 into the
+//                    cgroup2 directory, the cgroup and mount namespaces are joined after it, by
+//                    the child: the kernel refuses CLONE_INTO_CGROUP into a cgroup outside the
+//                    caller's cgroup namespace, and the helper's own cgroup is outside the
+//                    container's.
 //   session/pty, rlimits, seccomp (see plan.ts), credentials, cwd, fds, EXEC — no start FIFO;
 //                    without no_new_privs, cwd and then seccomp come before the credentials.
 import type { Op } from "../protocol/ops.ts";
@@ -45,6 +53,8 @@ export interface ExecPlanInput {
   oomScoreAdj?: number | undefined;
   /** The user's home in the container's /etc/passwd: HOME when the process has none (see PlanInput). */
   home?: string | undefined;
+  /** The container's cgroup as fds to join by, instead of sync 2 (PlanInput.cgroupJoin). */
+  cgroupJoin?: { tasks: readonly number[]; unified?: number | undefined } | undefined;
 }
 
 /** setns order after the user namespace; mount is last (it changes what /proc/self means). */
@@ -74,21 +84,39 @@ export function planExec(input: ExecPlanInput): Step[] {
     steps.push(procWrite("self/oom_score_adj", String(input.oomScoreAdj)));
     if (input.rootless) steps.push(dumpable(0));
   }
-  add(
-    { op: "SYNC", tag: SyncTag.CGROUP },
-    "echo $PID > <the container's cgroup>/cgroup.procs   # sync 2: the parent places us in the container's cgroups",
-  );
+  const join = input.cgroupJoin;
+  if (join === undefined)
+    add(
+      { op: "SYNC", tag: SyncTag.CGROUP },
+      "echo $PID > <the container's cgroup>/cgroup.procs   # sync 2: the parent places us in the container's cgroups",
+    );
+  else
+    for (const fd of join.tasks)
+      add(
+        { op: "JOIN_CGROUP", fd },
+        `echo 0 > /proc/self/fd/${fd}   # this thread into the container's cgroup of one v1 hierarchy (its tasks file)`,
+      );
   const byType = new Map(input.namespaces.map((n) => [n.type, n.path]));
-  for (const t of ["user", ...JOIN_ORDER] as const) {
+  const into = join?.unified;
+  // With a clone3 into the cgroup2 directory, the child joins these two itself (see the top).
+  const afterFork: readonly NamespaceType[] = into === undefined ? [] : ["cgroup", "mount"];
+  const setns = (t: NamespaceType): void => {
     const path = byType.get(t);
     if (path !== undefined) add({ op: "SETNS", path, nstype: CLONE[t] }, `nsenter --${nsFlag(t)}=${q(path)}`);
-  }
+  };
+  for (const t of ["user", ...JOIN_ORDER] as const) if (!afterFork.includes(t)) setns(t);
   add(
-    { op: "FORK_PID1", mode: input.mode === "detached" ? ForkMode.DETACH : ForkMode.WAIT, cgroup: FD.NONE },
-    input.mode === "detached"
-      ? "fork   # the child is in the container's PID namespace; the parent reports its pid and exits"
-      : "fork   # the child is in the container's PID namespace; the parent waits and returns its status",
+    {
+      op: "FORK_PID1",
+      mode: input.mode === "detached" ? ForkMode.DETACH : ForkMode.WAIT,
+      cgroup: into ?? FD.NONE,
+    },
+    (into === undefined ? "fork" : `clone3 --into-cgroup=/proc/self/fd/${into}`) +
+      (input.mode === "detached"
+        ? "   # the child is in the container's PID namespace; the parent reports its pid and exits"
+        : "   # the child is in the container's PID namespace; the parent waits and returns its status"),
   );
+  for (const t of afterFork) setns(t);
   add({ op: "SET_NAME", name: "leopard:[2:EXEC]" }, "# stage 2: the process (ps shows leopard:[2:EXEC])");
   for (const step of processSteps(input)) steps.push(step);
   return steps;

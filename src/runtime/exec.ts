@@ -152,6 +152,11 @@ export function mergeEnv(base: readonly string[], added: readonly string[]): str
   return out;
 }
 
+const O_RDONLY = 0;
+const O_WRONLY = 1;
+const O_DIRECTORY = 0o200000;
+const O_CLOEXEC = 0o2000000;
+
 /** sync 2, exec side: the container's cgroups, reopened from the state. */
 function enterContainerCgroups(s: StoredState, pid: number): void {
   if (s.cgroupPaths === undefined) return; // created before cgroups were wired, or none
@@ -228,6 +233,25 @@ export async function exec(opts: ExecOptions): Promise<number> {
     consoleSlot.fill(connectConsole(consolePath));
     consoleMode = { kind: "socket", path: consolePath, fd: consoleSlot.number };
   }
+  // The container's cgroup joined by fds (no cgroup.procs write), where create would too; not
+  // while paused: there sync 2 stops the helper in the frozen cgroup until the container resumes.
+  const who = callerIdentity();
+  const joinFiles =
+    status === "paused" || s.cgroupPaths === undefined || Object.keys(s.cgroupPaths).length === 0
+      ? undefined
+      : (require("./cgroup.ts") as typeof import("./cgroup.ts")).cgroupJoinFiles(
+          spec,
+          s.cgroupPaths,
+          s.systemdScope !== undefined,
+          who.euid !== 0 || who.inUserNamespace,
+        );
+  const cgroupJoin = joinFiles && {
+    tasks: joinFiles.tasks.map((f) => session.add(openSync(f, O_WRONLY | O_CLOEXEC))),
+    unified:
+      joinFiles.unified === undefined
+        ? undefined
+        : session.add(openSync(joinFiles.unified, O_RDONLY | O_DIRECTORY | O_CLOEXEC)),
+  };
   const seccomp = spec.linux.seccomp
     ? await import("../seccomp/cache.ts").then((c) =>
         c.compileCached(
@@ -238,7 +262,6 @@ export async function exec(opts: ExecOptions): Promise<number> {
     : undefined;
   // Before the helper exists: an unreachable seccomp agent is refused with nothing started.
   using agent = SeccompAgent.connect(spec.linux.seccomp, seccomp?.listener === true);
-  const who = callerIdentity();
   const steps = planExec({
     process: proc as PlanSpec["process"],
     // A user calling the runtime rootless sets no groups (runc skips setgroups there).
@@ -256,6 +279,7 @@ export async function exec(opts: ExecOptions): Promise<number> {
     lsmExec: lsm.lsmExec,
     oomScoreAdj: proc.oomScoreAdj ?? spec.process.oomScoreAdj,
     home: execHome(proc, s.pid),
+    cgroupJoin,
   });
   session.timings.phase("read the container, open its namespaces, plan");
   opts.explain?.(explainPlan(steps));
