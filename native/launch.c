@@ -23,8 +23,8 @@
  * read, no source is looked at. In the checkout it is <top>/native/build/<name>: the bundles of
  * <top>/build/cli when no source under <top>/src is newer, else the TypeScript sources.
  * leopard-oci's light verbs load a bundle of just their group (launch-verbs.h names each verb's:
- * leopard-oci-light.js, leopard-oci-life.js); `serve` loads serve.js, the supervisor alone; the
- * rest load <name>.js.
+ * leopard-oci-light.js, leopard-oci-life.js, and what to add to Bun's environment for them);
+ * `serve` loads serve.js, the supervisor alone; the rest load <name>.js.
  *
  * Wire format (SOCK_SEQPACKET, one message per packet, fields NUL-separated; the TypeScript side
  * is src/serve/wire.ts, and wire.h, generated from it, names the magic, letters and fields):
@@ -232,16 +232,23 @@ static void run_direct(int argc, char **argv, int fresh) {
   const char *light = fresh ? light_bundle(argc, argv) : NULL;
   if (server)
     fmt(script, sizeof script, "%s/serve.js", bundle_dir);
-  else if (light)
+  else if (light) {
     fmt(script, sizeof script, "%s/%s", bundle_dir, light);
+    for (const char *const *e = lv_light_env; *e; e += 2)
+      if (setenv(e[0], e[1], 0) != 0) die("setenv");
+  }
   else if (fresh)
     fmt(script, sizeof script, "%s/%s.js", bundle_dir, LAUNCH_NAME);
   else
     fmt(script, sizeof script, "%s/src/cli/%s.ts", top, LAUNCH_NAME);
-  char **args = calloc((size_t)argc + 3, sizeof *args);
+  char **args = calloc((size_t)argc + 5, sizeof *args);
   if (!args) die("calloc");
   int n = 0;
   args[n++] = bun;
+  /* Nothing from the caller's directory: Bun would load its .env files into our environment and
+   * its bunfig.toml (whose preload runs code in this process, as whoever called us). */
+  args[n++] = "--no-env-file";
+  args[n++] = "--config=/dev/null";
   args[n++] = script;
   if (server) args[n++] = LAUNCH_NAME;
   for (int i = 1; i < argc; i++) args[n++] = argv[i];

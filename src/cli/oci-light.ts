@@ -19,6 +19,15 @@ export { LIGHT_VERBS } from "./oci-light-verbs.ts";
  */
 export const LIGHT_EXTERNAL = ["*/cgroup-signal.js"] as const;
 
+/**
+ * The environment the launcher gives Bun for a light bundle run directly (unless the caller set
+ * it): JavaScriptCore's interpreters only, no JIT. These calls run for milliseconds, too short
+ * for JIT-compiled code to pay off, and without the JIT Bun starts sooner (a direct `state` of a
+ * missing id, 50 interleaved runs at load ~9: CPU time median 25.0 ms without, 31.6 ms with;
+ * fastest run 20.7 ms against 28.7). Nothing they run inherits it: hooks get their own env only.
+ */
+export const LIGHT_BUN_ENV: Readonly<Record<string, string>> = { BUN_JSC_useJIT: "0" };
+
 /** Each light bundle (build/cli/<name>.js, from src/cli/<name>.ts) and the verbs it runs. */
 export const VERB_BUNDLES: Readonly<Record<string, Verbs>> = {
   "leopard-oci-light": LIGHT_VERBS,
