@@ -7,9 +7,15 @@ HELPER := native/build/leopard-helper
 NATIVE := $(HELPER) native/build/leopard-oci native/build/leopard native/build/leopard-keeper
 # bin/leopard runs this bundle when no source is newer (nothing to transpile at startup).
 BUNDLE := build/cli/leopard.js
-# bin/leopard-oci runs this one, and for start, state, kill, delete and list a bundle of just those.
+# bin/leopard-oci runs this one, and for the verbs engines call most the light bundles
+# (src/cli/oci-light.ts says which verb runs from which): state, kill and list from OCI_LIGHT,
+# start and delete from OCI_LIFE. OCI_LIGHT leaves kill's cgroup part out: CGROUP_SIGNAL, a
+# bundle of its own beside it that `kill --all` loads (src/runtime/kill.ts).
 OCI_BUNDLE := build/cli/leopard-oci.js
 OCI_LIGHT := build/cli/leopard-oci-light.js
+OCI_LIFE := build/cli/leopard-oci-life.js
+CGROUP_SIGNAL := build/cli/cgroup-signal.js
+LIGHT_BUNDLES := $(OCI_LIGHT) $(OCI_LIFE) $(CGROUP_SIGNAL)
 # Both launchers run this one for `serve`: the supervisor alone, which binds the socket and execs
 # the keeper (native/keeper.c).
 SERVE_BUNDLE := build/cli/serve.js
@@ -17,9 +23,10 @@ SERVE_BUNDLE := build/cli/serve.js
 # parsing; a direct call starts ~30% sooner). LEOPARD_BUNDLE tells the code it runs from a bundle
 # (src/util/layout.ts: import.meta.url names the build's sources in a bytecode bundle).
 BUNDLE_FLAGS := --target=bun --bytecode --define LEOPARD_BUNDLE=true
-# $(call bundle,ENTRY,OUT): OUT and OUT.jsc, the bytecode first, so a fresh OUT has its own beside it.
+# $(call bundle,ENTRY,OUT[,FLAGS]): OUT and OUT.jsc, the bytecode first, so a fresh OUT has its own
+# beside it.
 define bundle
-rm -rf $(2).d && $(BUN) build $(1) $(BUNDLE_FLAGS) --outdir $(2).d >/dev/null && \
+rm -rf $(2).d && $(BUN) build $(1) $(BUNDLE_FLAGS) $(3) --outdir $(2).d >/dev/null && \
 mv $(2).d/$(notdir $(basename $(1))).js.jsc $(2).jsc && mv $(2).d/$(notdir $(basename $(1))).js $(2) && rmdir $(2).d
 endef
 # $(call inputs,ENTRIES,OUT): OUT.inputs, the sources OUT is built from (src/cli/gen-bundle-inputs.ts):
@@ -44,7 +51,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH):/usr/sbin:/sbin
 
 .PHONY: all deps apt-deps check test test-unit test-integration test-cgroup-v2 demo bench clean lint typecheck format install uninstall
 
-all: deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(OCI_LIGHT) $(SERVE_BUNDLE)
+all: deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES) $(SERVE_BUNDLE)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -102,10 +109,17 @@ $(BUNDLE): $(SOURCES) $(UNPACK_WORKER) $(SERVE_BUNDLE) | deps
 $(SERVE_BUNDLE): $(SOURCES) | deps
 	$(call bundle,src/cli/serve.ts,$@)
 
-$(OCI_LIGHT): $(SOURCES) | deps
-	$(call bundle,src/cli/leopard-oci-light.ts,$@)
+# kill.ts requires ./cgroup-signal.js: external here, found beside the bundle at run time.
+$(OCI_LIGHT): $(SOURCES) $(CGROUP_SIGNAL) | deps
+	$(call bundle,src/cli/leopard-oci-light.ts,$@,--external '*/cgroup-signal.js')
 
-$(OCI_BUNDLE): $(SOURCES) $(OCI_LIGHT) $(SERVE_BUNDLE) | deps
+$(OCI_LIFE): $(SOURCES) | deps
+	$(call bundle,src/cli/leopard-oci-life.ts,$@)
+
+$(CGROUP_SIGNAL): $(SOURCES) | deps
+	$(call bundle,src/runtime/cgroup-signal.ts,$@)
+
+$(OCI_BUNDLE): $(SOURCES) $(LIGHT_BUNDLES) $(SERVE_BUNDLE) | deps
 	$(call bundle,src/cli/leopard-oci.ts,$@)
 	$(call inputs,src/cli/leopard-oci.ts,$@)
 
@@ -118,7 +132,7 @@ native/protocol.h: src/protocol/ops.ts src/protocol/gen-header.ts | deps
 native/wire.h: src/serve/wire.ts src/serve/gen-wire-header.ts | deps
 	$(BUN) src/serve/gen-wire-header.ts > $@
 
-native/launch-verbs.h: src/cli/oci-light.ts src/cli/gen-launch-header.ts | deps
+native/launch-verbs.h: src/cli/oci-light.ts src/cli/oci-light-verbs.ts src/cli/oci-life.ts src/cli/gen-launch-header.ts | deps
 	$(BUN) src/cli/gen-launch-header.ts > $@
 
 typecheck: deps
@@ -146,7 +160,7 @@ V2_TESTS := src/cgroups test/cgroups test/integration/cgroups.test.ts test/integ
 # through systemd's D-Bus API) and socket activation of an installed leopard (make install into
 # the guest's tmpfs: the bundles must be built here first).
 SYSTEMD_TESTS := test/integration/systemd-cgroup.test.ts test/serve/activation.systemd.test.ts
-test-cgroup-v2: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(OCI_LIGHT) $(SERVE_BUNDLE)
+test-cgroup-v2: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES) $(SERVE_BUNDLE)
 	@# The guest sees this checkout read-only: the tests' busybox root filesystems are made here first.
 	@for o in 0 100000; do [ -d build/rootfs/busybox-$$o/mnt ] || scripts/make-rootfs.sh build/rootfs/busybox-$$o $$o; done
 	$(BUN) scripts/vm/run.ts --timeout 1200 -- $(BUN) test --timeout 180000 $(V2_TESTS)
@@ -165,7 +179,7 @@ demo: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE)
 
 # The runtime's lifecycle, podman with leopard-oci against runc, and the engine against podman.
 # Then build and push against podman build and podman push.
-bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(OCI_LIGHT) $(SERVE_BUNDLE)
+bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES) $(SERVE_BUNDLE)
 	$(BUN) bench/lifecycle.ts
 	$(BUN) bench/podman.ts
 	$(BUN) bench/engine.ts
@@ -182,13 +196,15 @@ bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(OCI_LIGHT) $(SERVE_BUND
 #   $(SYSTEMD_UNIT_DIR)/leopard{-oci,}.{socket,service}   socket activation (share/systemd/*.in)
 # `make uninstall` (same PREFIX, DESTDIR and SYSTEMD_UNIT_DIR) removes exactly these.
 INSTALLED_LIB := bun leopard-helper leopard-keeper leopard-oci.js leopard-oci.js.jsc leopard-oci-light.js leopard-oci-light.js.jsc \
+  leopard-oci-life.js leopard-oci-life.js.jsc cgroup-signal.js cgroup-signal.js.jsc \
   leopard.js leopard.js.jsc serve.js serve.js.jsc unpack-worker.js share/seccomp/default.json
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/share/seccomp $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	install -m 0755 $(BUN) $(DESTDIR)$(LIBDIR)/bun
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBDIR)/leopard-helper
 	install -m 0755 native/build/leopard-keeper $(DESTDIR)$(LIBDIR)/leopard-keeper
-	install -m 0644 $(OCI_BUNDLE) $(OCI_BUNDLE).jsc $(OCI_LIGHT) $(OCI_LIGHT).jsc $(BUNDLE) $(BUNDLE).jsc \
+	install -m 0644 $(OCI_BUNDLE) $(OCI_BUNDLE).jsc $(BUNDLE) $(BUNDLE).jsc \
+	  $(foreach b,$(LIGHT_BUNDLES),$(b) $(b).jsc) \
 	  $(SERVE_BUNDLE) $(SERVE_BUNDLE).jsc $(UNPACK_WORKER) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 share/seccomp/default.json $(DESTDIR)$(LIBDIR)/share/seccomp/default.json
 	@# The launchers last: one that finds lib/leopard/bun expects everything else there.

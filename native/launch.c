@@ -23,8 +23,9 @@
  * read, no source is looked at. In the checkout it is <top>/native/build/<name>: the bundles of
  * <top>/build/cli when none of the sources a bundle was built from (its .inputs list, written by
  * make) is newer, else the TypeScript sources.
- * leopard-oci's light verbs (state, kill, list, start, delete) load leopard-oci-light.js, a bundle
- * of just those; `serve` loads serve.js, the supervisor alone; the rest load <name>.js.
+ * leopard-oci's light verbs load a bundle of just their group (launch-verbs.h names each verb's:
+ * leopard-oci-light.js, leopard-oci-life.js, and what to add to Bun's environment for them);
+ * `serve` loads serve.js, the supervisor alone; the rest load <name>.js.
  *
  * Wire format (SOCK_SEQPACKET, one message per packet, fields NUL-separated; the TypeScript side
  * is src/serve/wire.ts, and wire.h, generated from it, names the magic, letters and fields):
@@ -207,32 +208,41 @@ static const char *verb_of(int argc, char **argv) {
   return "";
 }
 
-/* leopard-oci's light verbs load a bundle of just those (leopard-oci-light.js); which verbs those
- * are is TypeScript's (launch-verbs.h, generated from src/cli/oci-light.ts). */
-static int light_verb(int argc, char **argv) {
-  if (strcmp(LAUNCH_NAME, "leopard-oci") != 0) return 0;
+/* The light bundle (a file under bundle_dir) that runs this leopard-oci verb, or NULL for the
+ * whole CLI: which verbs and which bundles is TypeScript's (launch-verbs.h, generated from
+ * src/cli/oci-light.ts). */
+static const char *light_bundle(int argc, char **argv) {
+  if (strcmp(LAUNCH_NAME, "leopard-oci") != 0) return NULL;
   const char *v = verb_of(argc, argv);
-  for (const char *const *l = lv_light_verbs; *l; l++)
-    if (!strcmp(v, *l)) return 1;
-  return 0;
+  for (const struct lv_verb_bundle *l = lv_verb_bundles; l->verb; l++)
+    if (!strcmp(v, l->verb)) return l->bundle;
+  return NULL;
 }
 
 static void run_direct(int argc, char **argv, int fresh) {
   char script[PATH_MAX];
   /* serve.js (the supervisor alone) takes the name first: one bundle serves both. */
   int server = fresh && !strcmp(verb_of(argc, argv), "serve");
+  const char *light = fresh ? light_bundle(argc, argv) : NULL;
   if (server)
     fmt(script, sizeof script, "%s/serve.js", bundle_dir);
-  else if (fresh && light_verb(argc, argv))
-    fmt(script, sizeof script, "%s/leopard-oci-light.js", bundle_dir);
+  else if (light) {
+    fmt(script, sizeof script, "%s/%s", bundle_dir, light);
+    for (const char *const *e = lv_light_env; *e; e += 2)
+      if (setenv(e[0], e[1], 0) != 0) die("setenv");
+  }
   else if (fresh)
     fmt(script, sizeof script, "%s/%s.js", bundle_dir, LAUNCH_NAME);
   else
     fmt(script, sizeof script, "%s/src/cli/%s.ts", top, LAUNCH_NAME);
-  char **args = calloc((size_t)argc + 3, sizeof *args);
+  char **args = calloc((size_t)argc + 5, sizeof *args);
   if (!args) die("calloc");
   int n = 0;
   args[n++] = bun;
+  /* Nothing from the caller's directory: Bun would load its .env files into our environment and
+   * its bunfig.toml (whose preload runs code in this process, as whoever called us). */
+  args[n++] = "--no-env-file";
+  args[n++] = "--config=/dev/null";
   args[n++] = script;
   if (server) args[n++] = LAUNCH_NAME;
   for (int i = 1; i < argc; i++) args[n++] = argv[i];

@@ -1,17 +1,36 @@
 // Prints native/launch-verbs.h from oci-light.ts: `bun src/cli/gen-launch-header.ts > native/launch-verbs.h`.
-// Which leopard-oci verbs the launcher runs from the light bundle is decided here, by the table
-// the light bundle is built from; native/launch.c only looks a verb up in the generated list.
-import { LIGHT_VERBS } from "./oci-light.ts";
+// Which leopard-oci verbs the launcher runs from which light bundle is decided here, by the table
+// the light bundles are built from (VERB_BUNDLES); native/launch.c only looks a verb up in the
+// generated list.
+import { LIGHT_BUN_ENV, VERB_BUNDLES } from "./oci-light.ts";
+
+/** [verb, bundle file] for every verb of every light bundle, in VERB_BUNDLES' order. */
+export function verbBundles(): [string, string][] {
+  return Object.entries(VERB_BUNDLES).flatMap(([bundle, verbs]) =>
+    Object.keys(verbs).map((v): [string, string] => [v, `${bundle}.js`]),
+  );
+}
 
 export function launchHeaderText(): string {
-  const names = Object.keys(LIGHT_VERBS).map((n) => JSON.stringify(n));
+  const rows = verbBundles().map(([v, b]) => `  {${JSON.stringify(v)}, ${JSON.stringify(b)}},`);
   return [
     "/* Generated from src/cli/oci-light.ts by src/cli/gen-launch-header.ts. Do not edit. */",
     "#ifndef LEOPARD_LAUNCH_VERBS_H",
     "#define LEOPARD_LAUNCH_VERBS_H",
     "",
-    "/* leopard-oci's verbs in leopard-oci-light.js (LIGHT_VERBS), NULL-terminated. */",
-    `static const char *const lv_light_verbs[] = { ${[...names, "NULL"].join(", ")} };`,
+    "/* leopard-oci's verbs run from a light bundle (VERB_BUNDLES): the verb, the bundle's file",
+    " * under the bundle directory. Ends with {NULL, NULL}. */",
+    "static const struct lv_verb_bundle {",
+    "  const char *verb;",
+    "  const char *bundle;",
+    "} lv_verb_bundles[] = {",
+    ...rows,
+    "  {NULL, NULL},",
+    "};",
+    "",
+    "/* What the launcher sets in Bun's environment for a light bundle (LIGHT_BUN_ENV), unless the",
+    " * caller set it: name, value, ..., NULL. */",
+    `static const char *const lv_light_env[] = { ${[...Object.entries(LIGHT_BUN_ENV).flatMap(([k, v]) => [JSON.stringify(k), JSON.stringify(v)]), "NULL"].join(", ")} };`,
     "",
     "#endif",
     "",

@@ -7,10 +7,12 @@
 import { mark } from "../sys/trace.ts";
 import { findCommand } from "./args.ts";
 import { createVerb } from "./oci-create.ts";
+import { deleteVerb } from "./oci-delete.ts";
 import { eventsVerb } from "./oci-events.ts";
 import { execVerb } from "./oci-exec.ts";
 import { featuresVerb } from "./oci-features.ts";
-import { LIGHT_VERBS } from "./oci-light.ts";
+import { killVerb } from "./oci-kill.ts";
+import { listVerb } from "./oci-list.ts";
 import { GLOBAL_OPTIONS, main as runMain, type Verbs } from "./oci-main.ts";
 import { pauseVerb } from "./oci-pause.ts";
 import { psVerb } from "./oci-ps.ts";
@@ -18,16 +20,26 @@ import { resumeVerb } from "./oci-resume.ts";
 import { runVerb } from "./oci-run.ts";
 import { serveVerb } from "./oci-serve.ts";
 import { specVerb } from "./oci-spec.ts";
+import { startVerb } from "./oci-start.ts";
+import { stateVerb } from "./oci-state.ts";
 import { updateVerb } from "./oci-update.ts";
 
 export type { Globals, Options, Verb } from "./oci-main.ts";
 
-/** Every verb, one file each (oci-<verb>.ts), in the order `--help` lists them. */
+/**
+ * Every verb, one file each (oci-<verb>.ts), in the order `--help` lists them; the light bundles
+ * run some of these same objects (oci-light.ts).
+ */
 export const VERBS: Verbs = {
   spec: specVerb,
   create: createVerb,
   run: runVerb,
-  ...LIGHT_VERBS,
+  start: startVerb,
+  state: stateVerb,
+  kill: killVerb,
+  delete: deleteVerb,
+  list: listVerb,
+  ls: listVerb,
   exec: execVerb,
   serve: serveVerb,
   features: featuresVerb,

@@ -8,7 +8,7 @@ export const killVerb: Verb = {
   },
   args: ["id", "signal?"],
   async run(g, v, [id, signal]) {
-    const { kill } = await import("../runtime/lifecycle.ts");
+    const { kill } = await import("../runtime/kill.ts");
     kill(g.state, id!, signal ?? "SIGTERM", v["all"] === true);
     return 0;
   },

@@ -10,7 +10,7 @@ export const listVerb: Verb = {
   },
   args: [],
   async run(g, v) {
-    const { list } = await import("../runtime/lifecycle.ts");
+    const { list } = await import("../runtime/query.ts");
     const { formatList } = await import("./list-format.ts");
     const format = (v["format"] as string | undefined) ?? "table";
     if (format !== "table" && format !== "json") throw bad(`--format "${format}" must be table or json`);

@@ -2,7 +2,13 @@
 // errors as one line (and to --log), exit statuses. The full CLI (leopard-oci.ts) and the light
 // one (leopard-oci-light.ts: the verbs an engine calls most, in a bundle of their own) both run
 // it with their own table of verbs.
-import { callerIdentity, defaultStateRoot, rootlessMode } from "../state/rootless.ts";
+import {
+  type CallerIdentity,
+  callerIdentity,
+  checkRootlessFlag,
+  defaultStateRoot,
+  rootlessMode,
+} from "../state/rootless.ts";
 import { StateDir } from "../state/state.ts";
 import { writeAll } from "../sys/io.ts";
 import { describe, LeopardError } from "../util/errors.ts";
@@ -120,14 +126,22 @@ export async function main(argv: readonly string[], VERBS: Verbs): Promise<numbe
     const at = findCommand(argv, GLOBAL_OPTIONS);
     const gv = parseFlags(at === -1 ? argv : argv.slice(0, at), GLOBAL_OPTIONS).values;
     const logFormat = (gv["log-format"] as string | undefined) ?? "text";
-    const who = callerIdentity();
+    // Read when first needed (/proc/self/uid_map): state, kill and list with --root, as engines
+    // call them, never need it.
+    let who: CallerIdentity | undefined;
+    const identity = (): CallerIdentity => {
+      who ??= callerIdentity();
+      return who;
+    };
     const givenRoot = gv["root"] as string | undefined;
+    const rootlessFlag = checkRootlessFlag(gv["rootless"] as string | undefined);
     let root: string | undefined;
+    let rootless: boolean | undefined;
     let state: StateDir | undefined;
     g = {
       // Worked out when a verb first needs it: `spec` and --version run without XDG_RUNTIME_DIR.
       get root(): string {
-        root ??= givenRoot ?? defaultStateRoot(process.env, who);
+        root ??= givenRoot ?? defaultStateRoot(process.env, identity());
         return root;
       },
       get state(): StateDir {
@@ -138,7 +152,10 @@ export async function main(argv: readonly string[], VERBS: Verbs): Promise<numbe
       logFormat: logFormat === "json" ? "json" : "text",
       debug: gv["debug"] === true,
       systemdCgroup: gv["systemd-cgroup"] === true,
-      rootless: rootlessMode(gv["rootless"] as string | undefined, who),
+      get rootless(): boolean {
+        rootless ??= rootlessMode(rootlessFlag, identity());
+        return rootless;
+      },
     };
     if (logFormat !== "text" && logFormat !== "json")
       throw new LeopardError("invalid-argument", `--log-format "${logFormat}" must be text or json`);

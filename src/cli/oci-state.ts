@@ -6,7 +6,7 @@ export const stateVerb: Verb = {
   options: {},
   args: ["id"],
   async run(g, _v, [id]) {
-    const { stateOf } = await import("../runtime/lifecycle.ts");
+    const { stateOf } = await import("../runtime/query.ts");
     await out(`${JSON.stringify(stateOf(g.state, id!), null, 2)}\n`);
     return 0;
   },

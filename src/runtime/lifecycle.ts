@@ -1,17 +1,19 @@
-// start, kill, delete, state, list: the commands that act on an existing container.
-// These run as one short process per call (the engine's hot path): node:fs, hooks and sd_notify
-// are loaded only when a container needs them (see src/sys/io.ts for why).
+// start and delete, and (from kill.ts and query.ts, where they live) kill, state and list: the
+// commands that act on an existing container. These run as one short process per call (the
+// engine's hot path): node:fs, hooks and sd_notify are loaded only when a container needs them
+// (see src/sys/io.ts for why).
 
 import type { SpecHook } from "../config/types.ts";
 import type { HookState } from "../hooks/hooks.ts";
-import { isAlive, type PublicState, type StateDir, type StoredState } from "../state/state.ts";
-import { readdirSync, readlinkSync } from "../sys/fs-sync.ts";
+import { isAlive, type StateDir, type StoredState } from "../state/state.ts";
 import { close, O_NONBLOCK, O_RDONLY, open, read, readText, rmdir, unlink } from "../sys/io.ts";
 import { pidfdClose, pidfdOpen, pidfdWait } from "../sys/pidfd.ts";
 import { waitReadable } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
-import { isFrozen } from "./paused.ts";
-import { parseSignal } from "./signals.ts";
+import { containerPids } from "./kill.ts";
+
+export { containerPids, kill } from "./kill.ts";
+export { list, stateOf } from "./query.ts";
 
 const notifyModule = (): typeof import("./notify.ts") => require("./notify.ts");
 const runHooks: typeof import("../hooks/hooks.ts").runHooks = (...a) =>
@@ -61,65 +63,6 @@ function storedHooks(
 
 function hookState(s: StoredState, status: HookState["status"], pid: number): HookState {
   return { ociVersion: s.ociVersion, id: s.id, status, pid, bundle: s.bundle, annotations: s.annotations };
-}
-
-/** Every process in the container's PID namespace (init's namespace), init first. */
-export function containerPids(pid: number): number[] {
-  let ns: string;
-  try {
-    ns = readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return [];
-  }
-  const out = [pid];
-  for (const name of readdirSync("/proc")) {
-    const p = Number(name);
-    if (!Number.isInteger(p) || p === pid) continue;
-    try {
-      if (readlinkSync(`/proc/${p}/ns/pid`) === ns) out.push(p);
-    } catch {
-      // the process exited while /proc was read: it is not in the container any more
-    }
-  }
-  return out;
-}
-
-export function kill(state: StateDir, id: string, signal: string, all: boolean): void {
-  const sig = parseSignal(signal);
-  const s = state.read(id);
-  const status = state.status(s);
-  // As runc: with --all a stopped container is not an error — what may be left in its cgroup is
-  // signalled (containerd's shim sends `kill --all ID 9` once init has exited, and runc answers 0);
-  // without --all, or while creating, it is.
-  if (status === "creating" || (status === "stopped" && !all))
-    throw new LeopardError("bad-state", "container not running");
-  if (status === "stopped") {
-    const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");
-    const cg = reopenCgroup(s.cgroupPaths);
-    if (cg?.exists()) {
-      const { signalAll } = require("../cgroups/signal.ts") as typeof import("../cgroups/signal.ts");
-      signalAll(cg, sig);
-    }
-    return;
-  }
-  if (all && s.cgroupPaths !== undefined) {
-    // Every process in the container's cgroup (frozen around the walk so none escapes by forking).
-    const { signalAll } = require("../cgroups/signal.ts") as typeof import("../cgroups/signal.ts");
-    const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");
-    const cg = reopenCgroup(s.cgroupPaths);
-    if (cg) {
-      signalAll(cg, sig);
-      return;
-    }
-  }
-  const pids = all && s.ownPidNamespace ? containerPids(s.pid) : [s.pid];
-  for (const p of pids) {
-    try {
-      process.kill(p, sig);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
-    }
-  }
 }
 
 /** Waits for the process to exit (a pidfd where the kernel has them, else polling /proc). */
@@ -227,22 +170,4 @@ export async function remove(state: StateDir, id: string, force: boolean): Promi
   const hooks = storedHooks(state, id);
   if (hooks) runHooks("poststop", hooks.poststop, hookState(s, "stopped", s.pid));
   state.remove(id);
-}
-
-const frozen = (s: StoredState): boolean => isFrozen(s.cgroupPaths);
-
-export function stateOf(state: StateDir, id: string): PublicState {
-  return state.public(state.read(id), frozen);
-}
-
-export function list(state: StateDir): PublicState[] {
-  const out: PublicState[] = [];
-  for (const id of state.ids()) {
-    try {
-      out.push(state.public(state.read(id), frozen));
-    } catch {
-      // removed while listing: left out, as runc's list does
-    }
-  }
-  return out;
 }

@@ -3,7 +3,7 @@
 import { isAlive, type StateDir } from "../state/state.ts";
 import { spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
-import { containerPids } from "./lifecycle.ts";
+import { containerPids } from "./kill.ts";
 
 export function psPids(state: StateDir, id: string): number[] {
   const s = state.read(id);

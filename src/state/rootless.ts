@@ -40,16 +40,21 @@ export function callerIdentity(): CallerIdentity {
  * other than 0, or for uid 0 inside a user namespace.
  */
 export function rootlessMode(flag: string | undefined, who: CallerIdentity): boolean {
-  switch (flag ?? "auto") {
+  switch (checkRootlessFlag(flag)) {
     case "true":
       return true;
     case "false":
       return false;
     case "auto":
       return who.euid !== 0 || who.inUserNamespace;
-    default:
-      throw new LeopardError("invalid-argument", `--rootless "${flag}" must be true, false or auto`);
   }
+}
+
+/** --rootless's value (auto when not given), or an error naming a bad one. */
+export function checkRootlessFlag(flag: string | undefined): "true" | "false" | "auto" {
+  const f = flag ?? "auto";
+  if (f === "true" || f === "false" || f === "auto") return f;
+  throw new LeopardError("invalid-argument", `--rootless "${flag}" must be true, false or auto`);
 }
 
 export const SYSTEM_STATE_ROOT = "/run/leopard";

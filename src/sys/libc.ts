@@ -137,11 +137,14 @@ type Syscall6 = (...a: (number | bigint)[]) => bigint;
 let syscall6: Syscall6 | undefined;
 function raw(): Syscall6 {
   if (syscall6 === undefined) {
-    // errno() must not bind lazily after a failed call: dlopen itself may reset errno.
-    void lazy.__errno_location;
-    syscall6 = dlopen("libc.so.6", {
-      syscall: { args: [i64, i64, i64, i64, i64, i64, i64], returns: i64 },
-    }).symbols.syscall as unknown as Syscall6;
+    // errno() must not bind lazily after a failed call: dlopen itself may reset errno. Both in
+    // one dlopen: bun:ffi's set-up is paid per call (two took ~2x one's time, measured).
+    const syscall = { args: [i64, i64, i64, i64, i64, i64, i64], returns: i64 } as const;
+    if (bound.__errno_location === undefined) {
+      const both = dlopen("libc.so.6", { __errno_location: DEFS.__errno_location, syscall }).symbols;
+      (bound as Record<string, unknown>)["__errno_location"] = both.__errno_location;
+      syscall6 = both.syscall as unknown as Syscall6;
+    } else syscall6 = dlopen("libc.so.6", { syscall }).symbols.syscall as unknown as Syscall6;
   }
   return syscall6;
 }

@@ -1,0 +1,90 @@
+// The light bundles (oci-light.ts's VERB_BUNDLES), built as the Makefile builds them (without
+// bytecode, so that the bundle names its modules): each runs its own verbs and no other, the
+// full CLI has the same verbs, and what they carry loads neither node:fs nor node:crypto at
+// start (~10 ms each in Bun); the light one (state, kill, list) carries no cgroup manager.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { VERBS } from "./leopard-oci.ts";
+import { LIGHT_EXTERNAL, VERB_BUNDLES } from "./oci-light.ts";
+
+const TOP = join(import.meta.dir, "../..");
+let out = "";
+const built: Record<string, { file: string; modules: string[] }> = {};
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), "leopard-light-"));
+  for (const name of Object.keys(VERB_BUNDLES)) {
+    const r = await Bun.build({
+      entrypoints: [join(TOP, "src/cli", `${name}.ts`)],
+      target: "bun",
+      format: "cjs",
+      external: [...LIGHT_EXTERNAL],
+      define: { LEOPARD_BUNDLE: "true" },
+      outdir: join(out, name),
+    });
+    if (!r.success) throw new Error(`bun build ${name}: ${r.logs.join("\n")}`);
+    const file = join(out, name, `${name}.js`);
+    const modules = [...readFileSync(file, "utf8").matchAll(/^\/\/ (src\/\S+\.ts)$/gm)].map((m) => m[1]!);
+    built[name] = { file, modules: [...new Set(modules)] };
+  }
+});
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function run(file: string, args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = Bun.spawnSync([process.execPath, file, ...args], { stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+test("no verb is in two light bundles, and each is the full CLI's own", () => {
+  const seen = new Map<string, string>();
+  for (const [bundle, verbs] of Object.entries(VERB_BUNDLES)) {
+    for (const [name, verb] of Object.entries(verbs)) {
+      expect(seen.get(name)).toBeUndefined();
+      seen.set(name, bundle);
+      expect(VERBS[name]).toBe(verb);
+    }
+  }
+  expect([...seen.keys()].sort()).toEqual(["delete", "kill", "list", "ls", "start", "state"]);
+});
+
+describe.each(Object.keys(VERB_BUNDLES))("%s", (name) => {
+  test("runs each of its verbs (--help) and no other", () => {
+    const own = VERB_BUNDLES[name]!;
+    for (const [verb, v] of Object.entries(own)) {
+      const r = run(built[name]!.file, [verb, "--help"]);
+      expect(r).toMatchObject({ code: 0, stderr: "" });
+      expect(r.stdout.split("\n")[0]).toBe(`usage: leopard-oci ${v.usage}`);
+    }
+    for (const verb of Object.keys(VERBS).filter((v) => !Object.hasOwn(own, v))) {
+      expect(run(built[name]!.file, [verb, "--help"])).toMatchObject({
+        code: 1,
+        stderr: `leopard-oci: unknown command "${verb}"\n`,
+      });
+    }
+  });
+
+  test("carries no module that imports node:fs or node:crypto at start", () => {
+    const modules = built[name]!.modules;
+    expect(modules).toContain("src/cli/oci-main.ts");
+    for (const m of modules) {
+      const text = readFileSync(join(TOP, m), "utf8");
+      expect({ m, imports: /^import [^;]*from "node:(fs|fs\/promises|crypto)";/m.test(text) }).toEqual({
+        m,
+        imports: false,
+      });
+    }
+  });
+});
+
+test("the light bundle (state, kill, list) leaves the cgroup manager out, and finds kill's part beside it", () => {
+  const { file, modules } = built["leopard-oci-light"]!;
+  expect(modules.filter((m) => m.startsWith("src/cgroups/"))).toEqual(["src/cgroups/layout.ts"]);
+  expect(modules).not.toContain("src/runtime/cgroup.ts");
+  expect(modules).not.toContain("src/hooks/hooks.ts");
+  expect(readFileSync(file, "utf8")).toContain('require("./cgroup-signal.js")');
+  // The lifecycle bundle has the manager inside: delete needs it.
+  expect(built["leopard-oci-life"]!.modules).toContain("src/cgroups/manager.ts");
+});
