@@ -6,9 +6,9 @@
  * that — a third of what both servers held while idle. This one holds ~1 MB and keeps the pid
  * systemd started (execve), so the service's main process is unchanged.
  *
- *   leopard-keeper NAME BUN BUNDLE LISTEN_FD WORKERS IDLE_EXIT_MS RETIRE_MS ACTIVATED SOCKET INO
+ *   leopard-keeper NAME BUNDLE LISTEN_FD WORKERS IDLE_EXIT_MS RETIRE_MS ACTIVATED SOCKET INO -- COMMAND...
  *
- * It keeps WORKERS idle workers (`BUN BUNDLE`, the listening socket as fd 3, a pipe as stdin that
+ * It keeps WORKERS idle workers (each runs COMMAND, which runs BUNDLE; the listening socket as fd 3, a pipe as stdin that
  * says stop by EOF, a pipe as stdout on which the worker says "busy" when it takes a connection
  * and "idle" when it is back; env LEOPARD_SERVE_WORKER=NAME, LEOPARD_SERVE_STAMP=the bundle's
  * mtime as the launcher formats it, LEOPARD_SERVE_WARM=after for the first worker of a
@@ -51,7 +51,8 @@ struct worker {
 
 static struct worker ws[MAX_WORKERS];
 static int nws;
-static const char *name, *bun, *bundle;
+static const char *name, *bundle;
+static char **command;
 static int want, activated;
 static long long idle_exit_ms, retire_ms;
 static int started, early_deaths, failed, stopping;
@@ -107,8 +108,8 @@ static void start_worker(void) {
     if (setenv("LEOPARD_SERVE_WORKER", name, 1) != 0 || setenv("LEOPARD_SERVE_STAMP", stamp, 1) != 0 ||
         (first && putenv(warm) != 0))
       _exit(127);
-    execl(bun, bun, bundle, (char *)NULL);
-    fprintf(stderr, "%s serve: cannot run %s: %s\n", name, bun, strerror(errno));
+    execv(command[0], command);
+    fprintf(stderr, "%s serve: cannot run %s: %s\n", name, command[0], strerror(errno));
     _exit(127);
   }
   close(in[0]), close(out[1]);
@@ -232,17 +233,18 @@ static long long timeout_ms(long long t) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 11) {
+  if (argc < 12 || strcmp(argv[10], "--") != 0) {
     fprintf(stderr, "leopard-keeper: run by `leopard-oci serve` and `leopard serve`, not by hand\n");
     return 2;
   }
-  name = argv[1], bun = argv[2], bundle = argv[3];
-  int listen_fd = atoi(argv[4]);
-  want = atoi(argv[5]);
-  idle_exit_ms = atoll(argv[6]), retire_ms = atoll(argv[7]);
-  activated = !strcmp(argv[8], "1");
-  const char *socket_path = argv[9];
-  unsigned long long ino = strtoull(argv[10], NULL, 10);
+  name = argv[1], bundle = argv[2];
+  int listen_fd = atoi(argv[3]);
+  want = atoi(argv[4]);
+  idle_exit_ms = atoll(argv[5]), retire_ms = atoll(argv[6]);
+  activated = !strcmp(argv[7], "1");
+  const char *socket_path = argv[8];
+  unsigned long long ino = strtoull(argv[9], NULL, 10);
+  command = argv + 11;
   if (want < 1) want = 1;
   /* The socket as fd 3 (what workers expect), every other fd but stdio closed. */
   if (listen_fd != LISTEN_FD && (dup2(listen_fd, LISTEN_FD) < 0 || close(listen_fd) != 0)) {

@@ -45,9 +45,9 @@ function keeper(script: string, workers: number, retireMs = 60_000) {
   const argv = keeperArgv(
     { name: "leopard-oci", socket, workers, bundle, idleExitMs: undefined, retireAfterMs: retireMs },
     KEEPER,
-    "/bin/sh",
     3, // Bun.spawn puts stdio[3] at fd 3
     BigInt(statSync(socket).ino),
+    ["/bin/sh", bundle],
   );
   const p = Bun.spawn(argv, { stdio: ["ignore", "ignore", "pipe", fd], env: { ...process.env, OUT: dir } });
   closeSync(fd);

@@ -227,11 +227,16 @@ export function keeperPath(): string {
 }
 
 /** The keeper's command line: every number it acts on, decided here (native/keeper.c). */
-export function keeperArgv(o: ServeOptions, keeper: string, bun: string, fd: number, ino: bigint): string[] {
+export function keeperArgv(
+  o: ServeOptions,
+  keeper: string,
+  fd: number,
+  ino: bigint,
+  command: readonly string[],
+): string[] {
   return [
     keeper,
     o.name,
-    bun,
     o.bundle,
     String(fd),
     String(Math.max(1, o.workers)),
@@ -240,7 +245,18 @@ export function keeperArgv(o: ServeOptions, keeper: string, bun: string, fd: num
     o.listenFd === undefined ? "0" : "1",
     o.socket,
     String(ino),
+    "--",
+    ...command,
   ];
+}
+
+/**
+ * A worker's command line: the bundle on our Bun, reading no .env and no bunfig.toml from the
+ * directory the server was started in (a preload there would run in every worker, as the server's
+ * user), as the launcher runs Bun directly.
+ */
+export function workerCommand(bundle: string): string[] {
+  return [process.execPath, "--no-env-file", "--config=/dev/null", bundle];
 }
 
 /**
@@ -269,7 +285,7 @@ export function serve(o: ServeOptions): number {
   try {
     const flags = check(libc().fcntl(fd, F_GETFD, 0), "fcntl");
     check(libc().fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC), "fcntl");
-    execve(keeper, keeperArgv(o, keeper, process.execPath, fd, ino), process.env);
+    execve(keeper, keeperArgv(o, keeper, fd, ino, workerCommand(bundle)), process.env);
   } catch (e) {
     if (!activated) unlinkSync(o.socket);
     throw e;
