@@ -304,9 +304,23 @@ static void on_child(int sig) {
 
 static const int FORWARDED[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
-/* In the forked child: the fds the worker asked for, nothing else, default signals, then exec. */
+/* Closes every fd from `from` up but a and b (either may be -1, or below from: then ignored). */
+static void close_from_except(int from, int a, int b) {
+  int keep[2] = {a < b ? a : b, a < b ? b : a};
+  int lo = from;
+  for (int i = 0; i < 2; i++) {
+    if (keep[i] < lo) continue;
+    if (keep[i] > lo) syscall(SYS_close_range, (unsigned)lo, (unsigned)keep[i] - 1, 0);
+    lo = keep[i] + 1;
+  }
+  syscall(SYS_close_range, (unsigned)lo, ~0U, 0);
+}
+
+/* In the forked child: the fds the worker asked for, nothing else, default signals, then exec:
+ * of argv[0]'s path, or of the file open as exec_src (the worker's LW_EXEC_TARGET entry), which
+ * the child keeps close-on-exec only until then. */
 static void exec_child(char **argv, char **envp, const char *cwd, const int *targets, const int *sources,
-                       int n, int errpipe) {
+                       int n, int exec_src, int errpipe) {
   sigset_t none;
   sigemptyset(&none);
   for (size_t i = 0; i < sizeof FORWARDED / sizeof *FORWARDED; i++) signal(FORWARDED[i], SIG_DFL);
@@ -318,6 +332,8 @@ static void exec_child(char **argv, char **envp, const char *cwd, const int *tar
   for (int i = 0; i < n; i++)
     if (targets[i] > top_target) top_target = targets[i];
   int floor_fd = top_target + 1 > errpipe + 1 ? top_target + 1 : errpipe + 1;
+  int exec_fd = -1;
+  if (exec_src >= 0 && (exec_fd = fcntl(exec_src, F_DUPFD_CLOEXEC, floor_fd)) < 0) goto fail;
   for (int i = 0; i < n; i++) {
     high[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, floor_fd);
     if (high[i] < 0) goto fail;
@@ -331,10 +347,12 @@ static void exec_child(char **argv, char **envp, const char *cwd, const int *tar
     if (!wanted && fd != errpipe) close(fd);
   }
   for (int i = 0; i < n; i++) close(high[i]);
-  if (errpipe > top_target + 1) syscall(SYS_close_range, top_target + 1, errpipe - 1, 0);
-  syscall(SYS_close_range, errpipe + 1, ~0U, 0);
+  close_from_except(top_target + 1, errpipe, exec_fd);
   if (cwd && chdir(cwd) != 0) goto fail;
-  execve(argv[0], argv, envp ? envp : environ);
+  if (exec_fd >= 0)
+    syscall(SYS_execveat, exec_fd, "", argv, envp ? envp : environ, AT_EMPTY_PATH);
+  else
+    execve(argv[0], argv, envp ? envp : environ);
 fail:;
   int e = errno;
   ssize_t r = write(errpipe, &e, sizeof e);
@@ -349,7 +367,8 @@ struct served {
   int nchildren;
 };
 
-/* "P" nmap (target source)... argc argv... with attached fds. Returns 0, or -1 on a bad message. */
+/* "P" nmap (target source)... argc argv... with attached fds; a target LW_EXEC_TARGET names the
+ * program's file instead of a child fd. Returns 0, or -1 on a bad message. */
 static int spawn(struct served *s, char *msg, size_t len, const int *att, int natt) {
   static char *fields[4096];
   int nf = 0;
@@ -362,26 +381,35 @@ static int spawn(struct served *s, char *msg, size_t len, const int *att, int na
   int nmap = atoi(fields[i++]);
   if (nmap < 0 || nmap > MAX_FDS || i + 2 * nmap >= nf) return -1;
   int targets[MAX_FDS], sources[MAX_FDS];
-  for (int k = 0; k < nmap; k++) {
+  int nfd = 0, exec_src = -1;
+  for (int e = 0; e < nmap; e++) {
     const char *t = fields[i++], *src = fields[i++];
-    targets[k] = atoi(t);
+    int is_exec = strcmp(t, LW_EXEC_TARGET) == 0;
+    int target = is_exec ? 0 : atoi(t);
     int idx = atoi(src + 1);
-    if (targets[k] < 0 || targets[k] > 4096) return -1;
+    if (target < 0 || target > 4096 || (is_exec && exec_src >= 0)) return -1;
+    int source;
     if (src[0] == LW_FROM_LAUNCHER && idx >= 0) {
       /* The caller's own fd: open, and not one of ours (a closed slot may hold our socket). */
       int ours = idx == s->sock || idx == s->sigpipe[0] || idx == s->sigpipe[1];
       for (int j = 0; j < natt; j++) ours |= idx == att[j];
       if (ours || fcntl(idx, F_GETFD) < 0) {
-        char e[16];
-        snprintf(e, sizeof e, "%d", EBADF);
-        return send_text(s->sock, LW_FAILED, e, NULL);
+        char err[16];
+        snprintf(err, sizeof err, "%d", EBADF);
+        return send_text(s->sock, LW_FAILED, err, NULL);
       }
-      sources[k] = idx;
+      source = idx;
     }
     else if (src[0] == LW_FROM_ATTACHED && idx >= 0 && idx < natt)
-      sources[k] = att[idx];
+      source = att[idx];
     else
       return -1;
+    if (is_exec)
+      exec_src = source;
+    else {
+      targets[nfd] = target;
+      sources[nfd++] = source;
+    }
   }
   int argc = atoi(fields[i++]);
   if (argc < 1 || i + argc > nf) return -1;
@@ -413,7 +441,7 @@ static int spawn(struct served *s, char *msg, size_t len, const int *att, int na
   pid_t pid = fork();
   if (pid == 0) {
     lp_closep(&ep_r);
-    exec_child(argv, envp, cwd, targets, sources, nmap, ep_w);
+    exec_child(argv, envp, cwd, targets, sources, nfd, exec_src, ep_w);
   }
   lp_closep(&ep_w);
   free(envp);

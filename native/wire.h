@@ -19,6 +19,9 @@
 #define LW_FROM_LAUNCHER 'c'
 #define LW_FROM_ATTACHED 'a'
 
+/* A SPAWN map entry with this target: the program's file itself, executed through the fd. */
+#define LW_EXEC_TARGET "x"
+
 /* The request's fields before argv, by position; then argv, envc, env. */
 #define LW_REQ_MAGIC 0
 #define LW_REQ_NAME 1

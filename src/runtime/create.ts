@@ -10,7 +10,7 @@ import { OCI_VERSION, type StoredState } from "../state/state.ts";
 import { mkfifo, writeFileAtomic } from "../sys/fs.ts";
 import { chmodSync, copyFileSync, mkdirSync, openSync } from "../sys/fs-sync.ts";
 import { writeAll } from "../sys/io.ts";
-import { processStartTime } from "../sys/proc.ts";
+import { ownStartTime, processStartTime } from "../sys/proc.ts";
 import { mark } from "../sys/trace.ts";
 import { LeopardError } from "../util/errors.ts";
 import { type ContainerCgroup, prepareCgroup, scopeUnitFor } from "./cgroup.ts";
@@ -93,7 +93,7 @@ async function launch(
     annotations: spec.annotations ?? {},
     ownPidNamespace: (spec.linux?.namespaces ?? []).some((n) => n.type === "pid" && !n.path),
     creatorPid: process.pid,
-    creatorStartTime: processStartTime(process.pid) ?? "",
+    creatorStartTime: ownStartTime(),
     cgroupPaths,
     ...(opts.systemdCgroup ? { systemdScope: scopeUnitFor(spec, opts.id) } : {}),
   };

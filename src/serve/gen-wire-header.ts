@@ -1,7 +1,7 @@
 // Prints native/wire.h from wire.ts: `bun src/serve/gen-wire-header.ts > native/wire.h`. The
 // launcher (native/launch.c) spells the wire's magic, message letters, fd sources and request
 // fields only through these names, so one side cannot change without the other.
-import { FdFrom, MAGIC, Msg, REQUEST_FIELDS } from "./wire.ts";
+import { EXEC_TARGET, FdFrom, MAGIC, Msg, REQUEST_FIELDS } from "./wire.ts";
 
 export function wireHeaderText(): string {
   const lines: string[] = [
@@ -16,6 +16,11 @@ export function wireHeaderText(): string {
   for (const [k, v] of Object.entries(Msg)) lines.push(`#define LW_${k} '${v}'`);
   lines.push("", "/* A SPAWN fd source's prefix: the launcher's own fd, or an attached one. */");
   for (const [k, v] of Object.entries(FdFrom)) lines.push(`#define LW_FROM_${k} '${v}'`);
+  lines.push(
+    "",
+    "/* A SPAWN map entry with this target: the program's file itself, executed through the fd. */",
+    `#define LW_EXEC_TARGET ${JSON.stringify(EXEC_TARGET)}`,
+  );
   lines.push("", "/* The request's fields before argv, by position; then argv, envc, env. */");
   REQUEST_FIELDS.forEach((f, i) => {
     lines.push(`#define LW_REQ_${f} ${i}`);

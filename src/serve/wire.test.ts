@@ -99,6 +99,10 @@ describe("worker messages", () => {
       "",
     ]);
   });
+  test("spawn through a program's file: one more map entry, target x, after the child's fds", () => {
+    const m = encodeSpawn(["/h", "3"], [[3, { attached: 0 }]], undefined, { attached: 1 });
+    expect(dec.decode(m).split("\0")).toEqual(["P", "2", "3", "a0", "x", "a1", "2", "/h", "3", ""]);
+  });
   test("spawn with a program's own environment and directory: envc, env, cwd after argv", () => {
     const m = encodeSpawn(["/usr/bin/conmon"], [[3, { attached: 0 }]], {
       env: { A: "1", B: "x=y" },

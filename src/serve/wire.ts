@@ -44,6 +44,13 @@ export const Msg = {
 /** SPAWN's fd sources: the launcher's own fd N, or the K-th fd attached to the message. */
 export const FdFrom = { LAUNCHER: "c", ATTACHED: "a" } as const;
 
+/**
+ * A SPAWN map entry with this target (instead of a child fd number) names the program's file
+ * itself: the launcher executes that fd (execveat, AT_EMPTY_PATH), not argv[0]'s path, and the
+ * child does not keep it. The worker sends the C helper's sealed image so (./sealed-image.ts).
+ */
+export const EXEC_TARGET = "x";
+
 /** What a launcher asks: run this command line as if it were the process that called us. */
 export interface Request {
   name: string;
@@ -160,19 +167,23 @@ export function decodeLauncherMessage(data: Uint8Array): LauncherMessage {
   throw new LeopardError("protocol", `unknown message from the launcher: ${JSON.stringify(t)}`);
 }
 
+const sourceField = (src: FdSource): string =>
+  "launcher" in src ? `${FdFrom.LAUNCHER}${src.launcher}` : `${FdFrom.ATTACHED}${src.attached}`;
+
 /**
  * Start argv in the launcher; fds[i] = [child fd, source]. With env and cwd the program gets
- * those (both, or the launcher's own environment and directory).
+ * those (both, or the launcher's own environment and directory). With exec, the program is that
+ * fd's file (argv[0] is then only its name).
  */
 export function encodeSpawn(
   argv: readonly string[],
   fds: readonly [number, FdSource][],
   own?: { env: Record<string, string>; cwd: string },
+  exec?: FdSource,
 ): Uint8Array {
-  const map = fds.flatMap(([target, src]) => [
-    String(target),
-    "launcher" in src ? `${FdFrom.LAUNCHER}${src.launcher}` : `${FdFrom.ATTACHED}${src.attached}`,
-  ]);
+  const entries: [string, FdSource][] = fds.map(([target, src]) => [String(target), src]);
+  if (exec !== undefined) entries.push([EXEC_TARGET, exec]);
+  const map = entries.flatMap(([target, src]) => [target, sourceField(src)]);
   const tail =
     own === undefined
       ? []
@@ -181,7 +192,7 @@ export function encodeSpawn(
           ...Object.entries(own.env).map(([k, v]) => `${k}=${v}`),
           own.cwd,
         ];
-  return join([Msg.SPAWN, String(fds.length), ...map, String(argv.length), ...argv, ...tail]);
+  return join([Msg.SPAWN, String(entries.length), ...map, String(argv.length), ...argv, ...tail]);
 }
 
 /** Signal a program the launcher started (it does so only if it has not reaped it yet). */

@@ -137,6 +137,56 @@ describe("Remote.kill", () => {
     expect(termPending(stand.pid)).toBe(false);
   });
 
+  test("spawn returns without waiting on the launcher's connection: the child's exit is read from the event loop", async () => {
+    const [worker, launcher] = socketPair();
+    const remote = new Remote(worker);
+    cleanup.push(() => {
+      remote.close();
+      closeFd(worker);
+      closeFd(launcher);
+    });
+    // Both replies queued before the call: "S" is what spawn waits for; "C" (the child ended) it
+    // must leave for the pump, which runs once the caller yields, not inside spawn.
+    sendMsg(launcher, msg("S", "4242"));
+    sendMsg(launcher, msg("C", "4242", String(3 << 8)));
+    const child = remote.spawn(["/bin/true"], []);
+    expect(child.pid).toBe(4242);
+    expect(waitReadable(worker, 0)).toBe(true); // "C" is still unread
+    expect(await child.exited).toBe(3);
+    expect(waitReadable(worker, 0)).toBe(false);
+  });
+
+  test("a program with a sealed image is executed through it: the image goes with the message and stays ours", async () => {
+    const [worker, launcher] = socketPair();
+    const [image, other] = socketPair(); // any open fd stands in for the image
+    const remote = new Remote(worker, (program) => (program === "/h" ? image : undefined));
+    cleanup.push(() => {
+      remote.close();
+      for (const fd of [worker, launcher, image, other]) closeFd(fd);
+    });
+    sendMsg(launcher, msg("S", "4243"));
+    remote.spawn(["/h", "3"], ["inherit"]);
+    const m = recvMsg(launcher, 1000);
+    expect(dec.decode(m?.data).split("\0")).toEqual(["P", "2", "0", "c0", "x", "a0", "2", "/h", "3", ""]);
+    expect(m?.fds.length).toBe(1);
+    for (const fd of m?.fds ?? []) closeFd(fd);
+    expect(waitReadable(image, 0)).toBe(false); // still open (a closed fd would poll as invalid)
+    sendMsg(other, new Uint8Array([1]));
+    expect(waitReadable(image, 0)).toBe(true);
+    // Another program: no image, no exec entry.
+    sendMsg(launcher, msg("S", "4244"));
+    remote.spawn(["/bin/true"], ["inherit"]);
+    expect(dec.decode(recvMsg(launcher, 1000)?.data).split("\0")).toEqual([
+      "P",
+      "1",
+      "0",
+      "c0",
+      "1",
+      "/bin/true",
+      "",
+    ]);
+  });
+
   test("never signals a pid whose exit the launcher already reported (it may be another process's now)", async () => {
     const { launcher, stand, child } = await started();
     sendMsg(launcher, msg("C", String(stand.pid), "0"));

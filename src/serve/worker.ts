@@ -16,6 +16,7 @@
 // stand in for it.
 import { ptr } from "bun:ffi";
 import { constants } from "node:os";
+import { helperPath } from "../runtime/helper-path.ts";
 import { type HelperProcess, type HelperStdio, type SpawnOptions, setSpawner } from "../runtime/spawn.ts";
 import { isTainted, setCallerPid } from "../sys/caller.ts";
 import { statSync } from "../sys/fs-sync.ts";
@@ -28,6 +29,7 @@ import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
 import { closeFd, recvMsg, sendMsg, waitReadable } from "../sys/seqpacket.ts";
 import { traceFrom } from "../sys/trace.ts";
 import { LeopardError } from "../util/errors.ts";
+import { sealedImage } from "./sealed-image.ts";
 import { bundleStamp } from "./supervisor.ts";
 import {
   decodeLauncherMessage,
@@ -153,6 +155,11 @@ export function mismatch(pid: number, req: Request, name: string, stamp: string)
   return undefined;
 }
 
+/** The sealed image a program is executed through, if any: the C helper's (./sealed-image.ts). */
+export type ImageOf = (program: string) => number | undefined;
+
+const helperImage: ImageOf = (program) => (program === helperPath() ? sealedImage(program) : undefined);
+
 /** Helper starts go to the launcher; statuses come back as "C" messages. */
 export class Remote {
   private statuses = new Map<number, number>();
@@ -162,7 +169,10 @@ export class Remote {
   private pumping = false;
   private closed = false;
 
-  constructor(private conn: number) {}
+  constructor(
+    private conn: number,
+    private imageOf: ImageOf = helperImage,
+  ) {}
 
   /** The request is over: its connection closes (and its fd number will be reused). */
   close(): void {
@@ -255,8 +265,12 @@ export class Remote {
         attached.push(fd);
       }
     });
+    // The image is ours and stays open (it is not in `opened`): the launcher gets a copy.
+    const image = argv[0] === undefined ? undefined : this.imageOf(argv[0]);
+    const exec: FdSource | undefined = image === undefined ? undefined : { attached: attached.length };
+    if (image !== undefined) attached.push(image);
     try {
-      sendMsg(this.conn, encodeSpawn(argv, map, own), attached);
+      sendMsg(this.conn, encodeSpawn(argv, map, own, exec), attached);
     } finally {
       for (const fd of opened) closeFd(fd);
     }
@@ -271,7 +285,10 @@ export class Remote {
       if (done !== undefined) resolve(done);
       else {
         this.waiters.set(pid, resolve);
-        void this.pump();
+        // From the event loop, not now: the pump's first slice blocks for up to SLICE_MS, and
+        // our caller (create, with the helper just started) has work to do before it waits.
+        // Started here, that slice cost every served create and run ~2 ms.
+        setImmediate(() => void this.pump());
       }
     });
     return { pid, exited, kill: (sig) => this.kill(pid, sig) };

@@ -1,7 +1,7 @@
 // Readers for /proc and /sys: process start times, mount tables, kernel facts.
 import { readText } from "./io.ts";
 
-export { processStartTime, processState } from "./procstat.ts";
+export { ownStartTime, processStartTime, processState } from "./procstat.ts";
 
 export interface MountInfo {
   mountPoint: string;

@@ -30,6 +30,18 @@ export function processStartTime(pid: number): string | undefined {
   return procStat(pid)?.startTime;
 }
 
+let own: string | undefined;
+
+/**
+ * This process's start time, read once: it never changes, and a warm worker of `serve` would
+ * otherwise read its own /proc/<pid>/stat for every create (a multi-threaded Bun's, which waits
+ * on the threads' memory map lock).
+ */
+export function ownStartTime(): string {
+  own ??= processStartTime(process.pid) ?? "";
+  return own;
+}
+
 /** The one-letter state of a process (R, S, D, Z, T, …); undefined if gone. */
 export function processState(pid: number): string | undefined {
   return procStat(pid)?.state;

@@ -3,10 +3,13 @@
 // LEOPARD_SERVE=1 (not being served is then an error, never a silent fallback), and check what
 // must not change: output, exit statuses, signals, and that containers descend from the caller.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ALL_SEALS, sealsOf } from "../../src/serve/sealed-image.ts";
 import { bundle, OCI, oci, readState, trackBundles, until } from "../integration/harness.ts";
+
+const HELPER = join(import.meta.dir, "../../native/build/leopard-helper");
 
 const dir = mkdtempSync(join(tmpdir(), "leopard-serve-"));
 const socket = join(dir, "leopard-oci.sock");
@@ -93,6 +96,29 @@ describe("leopard-oci serve", () => {
     launcher.kill("SIGTERM"); // forwarded to the worker, which forwards it to the container
     expect(await launcher.exited).toBe(42);
     expect(await new Response(launcher.stderr).text()).toBe("");
+  });
+
+  test("the helper a served call starts runs from a sealed in-memory image of itself (CVE-2019-5736)", async () => {
+    const b = use(bundle({ args: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"] }));
+    const launcher = Bun.spawn([OCI, "--root", b.root, "run", "s1"], {
+      env: served(),
+      cwd: b.dir,
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    await until(() => oci(b, ["state", "s1"]).stdout.includes('"running"'), 20_000, "the container to run");
+    const helper = ppid(readState(b, "s1")["pid"] as number);
+    expect(ppid(helper)).toBe(launcher.pid);
+    expect(readlinkSync(`/proc/${helper}/exe`)).toStartWith("/memfd:leopard-helper");
+    const exe = openSync(`/proc/${helper}/exe`, "r");
+    try {
+      expect(sealsOf(exe) & ALL_SEALS).toBe(ALL_SEALS);
+      expect(readFileSync(`/proc/self/fd/${exe}`)).toEqual(readFileSync(HELPER));
+    } finally {
+      closeSync(exe);
+    }
+    launcher.kill("SIGTERM");
+    expect(await launcher.exited).toBe(0);
   });
 
   test("create, start, state, kill, delete: each call served, the container outlives the calls", async () => {
