@@ -1,26 +1,11 @@
 // The libc calls layer unpacking needs that Bun lacks: mknod and extended attributes on the
-// link itself (l*xattr never follow a symlink). Loaded on first use.
-import { dlopen, FFIType, ptr as toPtr } from "bun:ffi";
-import { check, cstr } from "../sys/libc.ts";
+// link itself (l*xattr never follow a symlink), through src/sys's one syscall binding (a binding
+// of their own compiled six trampolines, ~5 ms, on first use).
+import { ptr as toPtr } from "bun:ffi";
+import { check, cstr, libc } from "../sys/libc.ts";
 
-const { i32, u32, u64, i64, ptr } = FFIType;
-
-function load() {
-  return dlopen("libc.so.6", {
-    mknod: { args: [ptr, u32, u64], returns: i32 },
-    chmod: { args: [ptr, u32], returns: i32 },
-    fchmod: { args: [i32, u32], returns: i32 },
-    lsetxattr: { args: [ptr, ptr, ptr, u64, i32], returns: i32 },
-    lgetxattr: { args: [ptr, ptr, ptr, u64], returns: i64 },
-    llistxattr: { args: [ptr, ptr, u64], returns: i64 },
-  });
-}
-
-let lib: ReturnType<typeof load> | undefined;
-function sym(): ReturnType<typeof load>["symbols"] {
-  lib ??= load();
-  return lib.symbols;
-}
+/** The *at calls' "relative to the cwd" (the paths here are absolute). */
+const AT_FDCWD = -100;
 
 export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
@@ -34,35 +19,35 @@ export function makedev(major: number, minor: number): bigint {
 }
 
 export function mknod(path: string, mode: number, dev: bigint): void {
-  check(sym().mknod(cstr(path), mode, dev), "mknod", path);
+  check(libc().mknodat(AT_FDCWD, cstr(path), mode, dev), "mknod", path);
 }
 
 /** chmod(2) itself: Bun's fs.chmod drops the set-id and sticky bits. */
 export function chmod(path: string, mode: number): void {
-  check(sym().chmod(cstr(path), mode & 0o7777), "chmod", path);
+  check(libc().fchmodat(AT_FDCWD, cstr(path), mode & 0o7777, 0), "chmod", path);
 }
 
 /** fchmod(2) itself, keeping the set-id and sticky bits as chmod above. */
 export function fchmod(fd: number, mode: number, path: string): void {
-  check(sym().fchmod(fd, mode & 0o7777), "fchmod", path);
+  check(libc().fchmod(fd, mode & 0o7777), "fchmod", path);
 }
 
 export function lsetxattr(path: string, name: string, value: Uint8Array): void {
   const v = value.length === 0 ? new Uint8Array(1) : value;
-  check(sym().lsetxattr(cstr(path), cstr(name), toPtr(v), value.length, 0), "lsetxattr", path);
+  check(libc().lsetxattr(cstr(path), cstr(name), toPtr(v), value.length, 0), "lsetxattr", path);
 }
 
 /** The value of one attribute, or undefined when the file has none by that name. */
 export function lgetxattr(path: string, name: string): Uint8Array | undefined {
   const buf = new Uint8Array(65536);
-  const n = Number(sym().lgetxattr(cstr(path), cstr(name), toPtr(buf), buf.length));
+  const n = Number(libc().lgetxattr(cstr(path), cstr(name), toPtr(buf), buf.length));
   if (n < 0) return undefined;
   return buf.slice(0, n);
 }
 
 export function llistxattr(path: string): string[] {
   const buf = new Uint8Array(65536);
-  const n = check(sym().llistxattr(cstr(path), toPtr(buf), buf.length), "llistxattr", path);
+  const n = check(libc().llistxattr(cstr(path), toPtr(buf), buf.length), "llistxattr", path);
   if (n <= 0) return [];
   return new TextDecoder()
     .decode(buf.subarray(0, n))

@@ -56,6 +56,11 @@ const DEFS = {
   getdents64: { args: [i32, ptr, u64], returns: i64 },
   memfd_create: { args: [ptr, u32], returns: i32 },
   execve: { args: [ptr, ptr, ptr], returns: i32 },
+  // Layer unpacking (src/image/ffi.ts): on the link itself, l*xattr never follow a symlink.
+  fchmodat: { args: [i32, ptr, u32, i32], returns: i32 },
+  lsetxattr: { args: [ptr, ptr, ptr, u64, i32], returns: i32 },
+  lgetxattr: { args: [ptr, ptr, ptr, u64], returns: i64 },
+  llistxattr: { args: [ptr, ptr, u64], returns: i64 },
 } as const;
 
 type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];
@@ -121,6 +126,10 @@ const ROUTES: Partial<Record<Name, Route>> = {
   getdents64: [217, 61],
   memfd_create: [319, 279],
   execve: [59, 221],
+  fchmodat: [268, 53],
+  lsetxattr: [189, 6],
+  lgetxattr: [192, 9],
+  llistxattr: [195, 12],
 };
 const ARCH = process.arch === "arm64" ? 1 : process.arch === "x64" ? 0 : -1;
 
@@ -149,11 +158,21 @@ function raw(): Syscall6 {
   return syscall6;
 }
 
+/**
+ * errno as the last routed system call left it, read the moment it failed (undefined: the last
+ * call was not one, errno() reads libc's). Between a failed call and the caller's errno(), the
+ * JS thread may run code that sets errno again (a GC's futex or madvise): a create's mkdir was seen
+ * to report EAGAIN instead of EEXIST once under load.
+ */
+let sysErrno: number | undefined;
+
 /** syscall(2): the system call `nr` with up to six arguments; -1 and errno on failure. */
 export function sys(nr: number, ...args: Arg[]): bigint {
   const w = args.map(word);
   while (w.length < 6) w.push(0);
-  return raw()(nr, ...w);
+  const r = raw()(nr, ...w);
+  sysErrno = r === -1n ? libcErrno() : undefined;
+  return r;
 }
 
 function routed(name: Name): ((...a: Arg[]) => number | bigint) | undefined {
@@ -180,10 +199,21 @@ const lazy = new Proxy(bound, {
       const def = DEFS[name];
       if (def === undefined) return undefined;
       if (name !== "__errno_location" && target.__errno_location === undefined) void lazy.__errno_location;
-      f = (routed(name) ??
-        dlopen("libc.so.6", { [name]: def } as Pick<typeof DEFS, typeof name>).symbols[
-          name
-        ]) as Symbols[typeof name];
+      const route = routed(name);
+      const own = route === undefined && name !== "__errno_location";
+      const sym = (route ??
+        dlopen("libc.so.6", { [name]: def } as Pick<typeof DEFS, typeof name>).symbols[name]) as (
+        ...a: unknown[]
+      ) => unknown;
+      // A symbol of its own sets libc's errno: errno() must read that one after it.
+      f = (
+        own
+          ? (...a: unknown[]) => {
+              sysErrno = undefined;
+              return sym(...a);
+            }
+          : sym
+      ) as Symbols[typeof name];
       (target as Record<string, unknown>)[name] = f;
     }
     return f;
@@ -194,10 +224,15 @@ export function libc(): Symbols {
   return lazy;
 }
 
-export function errno(): number {
+function libcErrno(): number {
   const p = libc().__errno_location();
   if (p === null) return 0;
   return read.i32(p, 0);
+}
+
+/** errno of the last failed call: a routed system call's as it failed, else libc's. */
+export function errno(): number {
+  return sysErrno ?? libcErrno();
 }
 
 /** An OS error from a failed libc call, shaped like Node's (code, errno, syscall, path). */
