@@ -17,8 +17,8 @@ static const struct lv_verb_bundle {
   {NULL, NULL},
 };
 
-/* What the launcher sets in Bun's environment for a light bundle (LIGHT_BUN_ENV), unless the
- * caller set it: name, value, ..., NULL. */
-static const char *const lv_light_env[] = { "BUN_JSC_useJIT", "0", NULL };
+/* What the launcher sets in Bun's environment for a leopard-oci call it runs directly, but
+ * serve (DIRECT_BUN_ENV), unless the caller set it: name, value, ..., NULL. */
+static const char *const lv_direct_env[] = { "BUN_JSC_useJIT", "0", NULL };
 
 #endif

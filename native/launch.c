@@ -226,15 +226,17 @@ static void run_direct(int argc, char **argv, int fresh) {
   const char *light = fresh ? light_bundle(argc, argv) : NULL;
   if (server)
     fmt(script, sizeof script, "%s/serve.js", bundle_dir);
-  else if (light) {
+  else if (light)
     fmt(script, sizeof script, "%s/%s", bundle_dir, light);
-    for (const char *const *e = lv_light_env; *e; e += 2)
-      if (setenv(e[0], e[1], 0) != 0) die("setenv");
-  }
   else if (fresh)
     fmt(script, sizeof script, "%s/%s.js", bundle_dir, LAUNCH_NAME);
   else
     fmt(script, sizeof script, "%s/src/cli/%s.ts", top, LAUNCH_NAME);
+  /* leopard-oci's calls run directly get Bun's environment from launch-verbs.h (DIRECT_BUN_ENV):
+   * every verb but serve, whose workers are long-lived. */
+  if (!server && !strcmp(LAUNCH_NAME, "leopard-oci"))
+    for (const char *const *e = lv_direct_env; *e; e += 2)
+      if (setenv(e[0], e[1], 0) != 0) die("setenv");
   char **args = calloc((size_t)argc + 5, sizeof *args);
   if (!args) die("calloc");
   int n = 0;

@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { launchHeaderText, verbBundles } from "./gen-launch-header.ts";
-import { LIGHT_BUN_ENV, VERB_BUNDLES } from "./oci-light.ts";
+import { DIRECT_BUN_ENV, VERB_BUNDLES } from "./oci-light.ts";
 
 const NATIVE = join(import.meta.dir, "../../native");
 
@@ -25,15 +25,15 @@ test("each verb of each light bundle has one row, naming its bundle's file", () 
   ]);
 });
 
-test("the light bundles' Bun environment is LIGHT_BUN_ENV's, as name, value pairs", () => {
-  const pairs = Object.entries(LIGHT_BUN_ENV).flatMap(([k, v]) => [`"${k}"`, `"${v}"`]);
+test("the light bundles' Bun environment is DIRECT_BUN_ENV's, as name, value pairs", () => {
+  const pairs = Object.entries(DIRECT_BUN_ENV).flatMap(([k, v]) => [`"${k}"`, `"${v}"`]);
   expect(pairs.length).toBeGreaterThan(0);
-  expect(launchHeaderText()).toContain(`lv_light_env[] = { ${[...pairs, "NULL"].join(", ")} };`);
+  expect(launchHeaderText()).toContain(`lv_direct_env[] = { ${[...pairs, "NULL"].join(", ")} };`);
 });
 
 test("launch.c spells no verb name, nor a name of the light bundles' environment, itself", () => {
   const c = readFileSync(join(NATIVE, "launch.c"), "utf8");
   for (const verbs of Object.values(VERB_BUNDLES))
     for (const v of Object.keys(verbs)) expect(c).not.toContain(`"${v}"`);
-  for (const k of Object.keys(LIGHT_BUN_ENV)) expect(c).not.toContain(k);
+  for (const k of Object.keys(DIRECT_BUN_ENV)) expect(c).not.toContain(k);
 });

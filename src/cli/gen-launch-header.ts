@@ -2,7 +2,7 @@
 // Which leopard-oci verbs the launcher runs from which light bundle is decided here, by the table
 // the light bundles are built from (VERB_BUNDLES); native/launch.c only looks a verb up in the
 // generated list.
-import { LIGHT_BUN_ENV, VERB_BUNDLES } from "./oci-light.ts";
+import { DIRECT_BUN_ENV, VERB_BUNDLES } from "./oci-light.ts";
 
 /** [verb, bundle file] for every verb of every light bundle, in VERB_BUNDLES' order. */
 export function verbBundles(): [string, string][] {
@@ -28,9 +28,9 @@ export function launchHeaderText(): string {
     "  {NULL, NULL},",
     "};",
     "",
-    "/* What the launcher sets in Bun's environment for a light bundle (LIGHT_BUN_ENV), unless the",
-    " * caller set it: name, value, ..., NULL. */",
-    `static const char *const lv_light_env[] = { ${[...Object.entries(LIGHT_BUN_ENV).flatMap(([k, v]) => [JSON.stringify(k), JSON.stringify(v)]), "NULL"].join(", ")} };`,
+    "/* What the launcher sets in Bun's environment for a leopard-oci call it runs directly, but",
+    " * serve (DIRECT_BUN_ENV), unless the caller set it: name, value, ..., NULL. */",
+    `static const char *const lv_direct_env[] = { ${[...Object.entries(DIRECT_BUN_ENV).flatMap(([k, v]) => [JSON.stringify(k), JSON.stringify(v)]), "NULL"].join(", ")} };`,
     "",
     "#endif",
     "",

@@ -1,5 +1,5 @@
 // The launcher (native/build/leopard-oci) runs each light verb's bundle, as launch-verbs.h (from
-// VERB_BUNDLES) says, with LIGHT_BUN_ENV added, and the whole CLI for every other verb. Checked
+// VERB_BUNDLES) says, and the whole CLI for every other verb, each with DIRECT_BUN_ENV added (not serve). Checked
 // in an installed layout (<prefix>/bin/leopard-oci, <prefix>/lib/leopard/bun) whose "bun" is a
 // script that prints Bun's flags, the bundle it was given and Bun's JIT setting. And with the real
 // Bun: nothing in the caller's directory (.env, bunfig.toml) reaches leopard-oci.
@@ -8,14 +8,14 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERBS } from "./leopard-oci.ts";
-import { LIGHT_BUN_ENV, VERB_BUNDLES } from "./oci-light.ts";
+import { DIRECT_BUN_ENV, VERB_BUNDLES } from "./oci-light.ts";
 
 const prefix = mkdtempSync(join(tmpdir(), "leopard-launch-"));
 mkdirSync(join(prefix, "bin"));
 mkdirSync(join(prefix, "lib/leopard"), { recursive: true });
 copyFileSync(join(import.meta.dir, "../../native/build/leopard-oci"), join(prefix, "bin/leopard-oci"));
 chmodSync(join(prefix, "bin/leopard-oci"), 0o755);
-const env = Object.keys(LIGHT_BUN_ENV);
+const env = Object.keys(DIRECT_BUN_ENV);
 writeFileSync(
   join(prefix, "lib/leopard/bun"),
   // Bun's own flags first, then the bundle: printed as flags, the bundle's name, the environment.
@@ -42,7 +42,7 @@ function launch(args: string[], extra: Record<string, string> = {}): string[] {
   return rest;
 }
 
-const lightEnv = Object.entries(LIGHT_BUN_ENV).map(([k, v]) => `${k}=${v}`);
+const lightEnv = Object.entries(DIRECT_BUN_ENV).map(([k, v]) => `${k}=${v}`);
 const noEnv = env.map((k) => `${k}=unset`);
 
 test("each light verb runs its bundle, with the light bundles' Bun environment", () => {
@@ -61,11 +61,11 @@ test("a light bundle keeps what the caller set", () => {
   ]);
 });
 
-test("every other verb runs the whole CLI, with Bun's environment as it was", () => {
+test("every other verb runs the whole CLI, with the same Bun environment; serve without it (its workers keep the JIT)", () => {
   const light = new Set(Object.values(VERB_BUNDLES).flatMap((v) => Object.keys(v)));
   const others = Object.keys(VERBS).filter((v) => !light.has(v) && v !== "serve");
   expect(others).toContain("create");
-  for (const verb of others) expect(launch(["--root", "/x", verb])).toEqual(["leopard-oci.js", ...noEnv]);
+  for (const verb of others) expect(launch(["--root", "/x", verb])).toEqual(["leopard-oci.js", ...lightEnv]);
   expect(launch(["serve"])).toEqual(["serve.js", ...noEnv]);
 });
 

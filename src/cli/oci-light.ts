@@ -20,13 +20,17 @@ export { LIGHT_VERBS } from "./oci-light-verbs.ts";
 export const LIGHT_EXTERNAL = ["*/cgroup-signal.js"] as const;
 
 /**
- * The environment the launcher gives Bun for a light bundle run directly (unless the caller set
- * it): JavaScriptCore's interpreters only, no JIT. These calls run for milliseconds, too short
- * for JIT-compiled code to pay off, and without the JIT Bun starts sooner (a direct `state` of a
- * missing id, 50 interleaved runs at load ~9: CPU time median 25.0 ms without, 31.6 ms with;
- * fastest run 20.7 ms against 28.7). Nothing they run inherits it: hooks get their own env only.
+ * The environment the launcher gives Bun for every leopard-oci call it runs directly (light bundles
+ * and the whole CLI; not `serve`, whose workers live long enough for the JIT to pay off), unless
+ * the caller set it: JavaScriptCore's interpreters only, no JIT. These calls run for milliseconds,
+ * too short for JIT-compiled code to pay off, and the JIT's compiler threads compete with the call
+ * for the CPU. A direct `state` of a missing id, 50 interleaved runs at load ~9: CPU time median
+ * 25.0 ms without, 31.6 ms with. A direct `run` of /bin/true, 15 interleaved runs at load ~5: CPU
+ * 69.4 ms without, 115.3 ms with; wall time 93.0 against 149.9 ms. Nothing they run inherits it:
+ * the helper execs the container's process with the config's environment, hooks get their own.
+ * The engine (bin/leopard) keeps the JIT: its direct calls unpack and hash layers in JavaScript.
  */
-export const LIGHT_BUN_ENV: Readonly<Record<string, string>> = { BUN_JSC_useJIT: "0" };
+export const DIRECT_BUN_ENV: Readonly<Record<string, string>> = { BUN_JSC_useJIT: "0" };
 
 /** Each light bundle (build/cli/<name>.js, from src/cli/<name>.ts) and the verbs it runs. */
 export const VERB_BUNDLES: Readonly<Record<string, Verbs>> = {

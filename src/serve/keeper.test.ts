@@ -19,7 +19,15 @@ import { keeperArgv } from "./supervisor.ts";
 
 const KEEPER = join(import.meta.dir, "../../native/build/leopard-keeper");
 let dir = "";
-afterEach(() => {
+let running: ReturnType<typeof Bun.spawn> | undefined;
+afterEach(async () => {
+  // A failed test's keeper and its workers go too (workers first: the keeper would restart them).
+  if (running !== undefined && running.exitCode === null) {
+    for (const k of kids(running.pid)) process.kill(k, "SIGKILL");
+    running.kill("SIGKILL");
+    await running.exited;
+  }
+  running = undefined;
   if (dir !== "") rmSync(dir, { recursive: true, force: true });
   dir = "";
 });
@@ -50,6 +58,7 @@ function keeper(script: string, workers: number, retireMs = 60_000) {
     ["/bin/sh", bundle],
   );
   const p = Bun.spawn(argv, { stdio: ["ignore", "ignore", "pipe", fd], env: { ...process.env, OUT: dir } });
+  running = p;
   closeSync(fd);
   return { p, socket, dir };
 }
