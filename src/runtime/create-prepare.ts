@@ -4,6 +4,7 @@
 import { resolve } from "node:path";
 import { checkRootfs } from "../config/bundle.ts";
 import { loadSpec } from "../config/load.ts";
+import { checkRootfsOverlay, parseRootfsOverlay, ROOTFS_OVERLAY } from "../config/rootfs-overlay.ts";
 import type { Spec } from "../config/types.ts";
 import { type IdmapRequest, idmapRequests } from "../plan/idmap.ts";
 import type { ConsoleMode, PlanInput } from "../plan/plan.ts";
@@ -74,6 +75,10 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
   mark("create: config.json validated");
   const rootfs = spec.root.path;
   checkRootfs(rootfs);
+  // The root as an overlay mounted in the container's namespaces (src/config/rootfs-overlay.ts).
+  const overlayText = spec.annotations[ROOTFS_OVERLAY];
+  const rootfsOverlay = overlayText === undefined ? undefined : parseRootfsOverlay(overlayText);
+  if (rootfsOverlay) checkRootfsOverlay(rootfsOverlay, rootless ? (process.geteuid?.() ?? 0) : undefined);
   const terminal = spec.process.terminal === true;
   if (terminal && opts.mode === "detached" && !opts.consoleSocket)
     throw new LeopardError(
@@ -148,6 +153,7 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
     idmapFds: new Map(requests.map((r, i) => [r.index, slots[i]!.number])),
     home: containerHome(spec, rootfs),
     host: hostFacts(spec, rootfs, rootless),
+    rootfsOverlay,
     launch: {
       listenFds: opts.listenFds,
       notify: notifySocket
