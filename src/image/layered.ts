@@ -152,6 +152,7 @@ export function mkdirLayered(layers: readonly string[], path: string): void {
   if (!base.st.isDirectory())
     throw new LeopardError("invalid-argument", `cannot make "${path}": "${base.path}" is not a directory`);
   const rest = want.slice(i);
+  if (rest.length === 0) return;
   if (rest.some((c) => c === ".."))
     throw new LeopardError("invalid-argument", `cannot make "${path}": it has ".." past a missing directory`);
   const parts = split(base.path);
