@@ -198,6 +198,23 @@ describe.skipIf(why !== undefined)(
       expect(leopard("volume", "rm", "cachevol").code).toBe(0);
     });
 
+    test("--read-only: the overlay root is remounted read-only, writes to it fail", () => {
+      const r = leopard(
+        "run",
+        "--rm",
+        "--read-only",
+        "--network",
+        "none",
+        image,
+        "sh",
+        "-c",
+        "echo x > /etc/x || echo refused",
+      );
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe("refused\n");
+      expect(r.stderr).toContain("Read-only file system");
+    });
+
     test("a missing command is 127 before anything runs, found through the layers", () => {
       const r = leopard("run", "--rm", "--network", "none", image, "nosuchcmd");
       expect(r.code).toBe(127);
