@@ -17,13 +17,16 @@ function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 
+/** trusted.* is invisible to an unprivileged caller (always ENODATA): only root asks for it. */
+const NAMESPACES = process.geteuid?.() === 0 ? ["user", "trusted"] : ["user"];
+
 function isOpaque(path: string): boolean {
-  for (const ns of ["user", "trusted"]) {
+  for (const ns of NAMESPACES) {
     let v: Uint8Array | undefined;
     try {
       v = lgetxattr(path, `${ns}.overlay.opaque`);
     } catch {
-      // trusted.* unreadable without privilege, or no xattrs here: not marked in that namespace.
+      // No xattrs on this filesystem: not marked in that namespace.
       v = undefined;
     }
     if (v !== undefined && v.length === 1 && v[0] === 0x79) return true;
@@ -43,20 +46,25 @@ export interface LayeredEntry {
 
 const split = (p: string): string[] => p.split("/").filter((c) => c !== "" && c !== ".");
 
+/** One step down: the host directories merged at name beneath the merged dirs. */
+function stepDown(dirs: readonly string[], name: string): string[] {
+  const next: string[] = [];
+  for (const d of dirs) {
+    const p = `${d}/${name}`;
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (st === undefined) continue;
+    if (!st.isDirectory()) break; // a whiteout, or a file hiding the directories below it
+    next.push(p);
+    if (isOpaque(p)) break;
+  }
+  return next;
+}
+
 /** The directory at canonical parts (no symlinks in it): the host directories merged there. */
 function mergedDirs(layers: readonly string[], parts: readonly string[]): string[] {
   let dirs = [...layers];
   for (const name of parts) {
-    const next: string[] = [];
-    for (const d of dirs) {
-      const p = `${d}/${name}`;
-      const st = lstatSync(p, { throwIfNoEntry: false });
-      if (st === undefined) continue;
-      if (!st.isDirectory()) break; // a whiteout, or a file hiding the directories below it
-      next.push(p);
-      if (isOpaque(p)) break;
-    }
-    dirs = next;
+    dirs = stepDown(dirs, name);
     if (dirs.length === 0) return [];
   }
   return dirs;
@@ -111,7 +119,7 @@ export function lookupLayered(
       continue;
     }
     parts.push(name);
-    dirs = hit.st.isDirectory() ? mergedDirs(layers, parts) : [];
+    dirs = hit.st.isDirectory() ? stepDown(dirs, name) : [];
     found = { path: `/${parts.join("/")}`, host: hit.host, st: hit.st, dirs };
   }
   return found;

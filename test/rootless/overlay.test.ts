@@ -175,6 +175,10 @@ describe.skipIf(why !== undefined)(
       expect(e).toMatchObject({ code: 0, stdout: "in\nkept", stderr: "" });
       expect(leopard("cp", "r1:/var/cache/new", `${user.work}/new`).code).toBe(0);
       expect(readFileSync(`${user.work}/new`, "utf8")).toBe("new");
+      // Stopped and started again: a new user namespace mounts the same upper directory again.
+      expect(leopard("stop", "-t", "0", "r1").code).toBe(0);
+      expect(leopard("start", "r1").code).toBe(0);
+      expect(leopard("exec", "r1", "cat", "/etc/in")).toMatchObject({ code: 0, stdout: "in\n", stderr: "" });
       expect(leopard("rm", "--force", "r1").code).toBe(0);
     });
 
