@@ -21,11 +21,12 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { copyTree } from "../engine/copy.ts";
 import { splitArg } from "../engine/copy-plan.ts";
-import { withCopyRoot } from "../engine/copy-root.ts";
+import { withViewRoot } from "../engine/copy-root.ts";
 import type { ContainerRecord } from "../engine/db.ts";
 import type { Engine } from "../engine/engine.ts";
 import { refresh } from "../engine/lifecycle.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { engineRootless } from "../util/user-dirs.ts";
 import { openEngine } from "./engine-common.ts";
 import type { Globals, Values, Verb } from "./image-common.ts";
 
@@ -91,7 +92,8 @@ async function tarStream(g: Globals, v: Values, from: string, to: string): Promi
   const stage = mkdtempSync(join(tmpdir(), "leopard-cp-"));
   try {
     const c = await refresh(engine, engine.db.get(ctr.ref));
-    const rootfs = engine.rootfsPath(c.id);
+    const rootfs = engine.rootView(c.id);
+    const what = { path: ctr.path, out, followLink: v["follow-link"] === true };
     const opts = {
       archive: true,
       followLink: v["follow-link"] === true,
@@ -103,16 +105,16 @@ async function tarStream(g: Globals, v: Values, from: string, to: string): Promi
     if (out) {
       const name = basename(ctr.path.replace(/\/+\.?$/, "")) || ".";
       await frozenDuring(engine, c, () =>
-        withCopyRoot(rootfs, c.pid, (root) =>
-          copyTree({ root, path: ctr.path }, { path: join(stage, name) }, opts),
+        withViewRoot(rootfs, c.pid, what, (root, path) =>
+          copyTree({ root, path }, { path: join(stage, name) }, opts),
         ),
       );
       await tool(["tar", "-C", stage, "-cf", "-", name], "ignore", "inherit");
     } else {
       await tool(["tar", "-C", stage, "-xf", "-"], "inherit", "ignore");
       await frozenDuring(engine, c, () =>
-        withCopyRoot(rootfs, c.pid, (root) =>
-          copyTree({ path: `${stage}/.` }, { root, path: ctr.path }, opts),
+        withViewRoot(rootfs, c.pid, what, (root, path) =>
+          copyTree({ path: `${stage}/.` }, { root, path }, opts),
         ),
       );
     }
@@ -154,22 +156,24 @@ export const cpVerb: Verb = {
     try {
       const c = await refresh(engine, engine.db.get((src.ref ?? dst.ref) as string));
       await frozenDuring(engine, c, () =>
-        withCopyRoot(engine.rootfsPath(c.id), c.pid, (root) =>
-          copyTree(
-            out ? { root, path: src.path } : { path: src.path },
-            out ? { path: dst.path } : { root, path: dst.path },
-            {
+        withViewRoot(
+          engine.rootView(c.id),
+          c.pid,
+          { path: (out ? src.path : dst.path) as string, out, followLink: v["follow-link"] === true },
+          (root, path) =>
+            copyTree(out ? { root, path } : { path: src.path }, out ? { path: dst.path } : { root, path }, {
               archive: v["archive"] === true,
               followLink: v["follow-link"] === true,
-              // Without -a: the caller's files on the host; the container's root's inside it.
-              owner: out
-                ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
-                : { uid: 0, gid: 0 },
+              // Without -a: the caller's files on the host; the container's root's inside it
+              // (rootless, that is the caller: root of the container's user namespace).
+              owner:
+                out || engineRootless()
+                  ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
+                  : { uid: 0, gid: 0 },
               dropSetid: out,
               warn,
               interrupted: () => interrupted,
-            },
-          ),
+            }),
         ),
       );
       return 0;

@@ -39,7 +39,7 @@ export const execVerb: Verb = {
       let additionalGids: number[] | undefined;
       const u = str(v, "user");
       if (u !== undefined) {
-        const rootfs = engine.rootfsPath(c.id);
+        const rootfs = engine.rootView(c.id);
         const r = resolveUser(u, readInRoot(rootfs, "/etc/passwd"), readInRoot(rootfs, "/etc/group"));
         user = `${r.uid}:${r.gid}`;
         additionalGids = r.additionalGids;
@@ -48,7 +48,7 @@ export const execVerb: Verb = {
       const env = c.config.env;
       const path = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? SYSTEM_PATH;
       const found = findExecutable(
-        engine.rootfsPath(c.id),
+        engine.rootView(c.id),
         argv[0] ?? "",
         path,
         str(v, "workdir") ?? (c.config.workingDir || "/"),

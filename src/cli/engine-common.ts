@@ -5,7 +5,9 @@ import { Engine } from "../engine/engine.ts";
 import type { Globals, Values } from "./image-common.ts";
 
 export function openEngine(g: Globals): Engine {
-  return new Engine({ storage: g.storage, run: g.run ?? defaultRunDir() });
+  const e = new Engine({ storage: g.storage, run: g.run ?? defaultRunDir() });
+  e.debug = g.debug === true;
+  return e;
 }
 
 export const strs = (v: Values[string]): string[] =>

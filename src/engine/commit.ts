@@ -13,6 +13,7 @@ import { parseConfig } from "../image/oci.ts";
 import type { Store } from "../image/store.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { ContainerRecord } from "./db.ts";
+import { callerRootlessIds, type RootlessIds } from "./rootless.ts";
 
 const MOUNT_POINTS = ["etc/hosts", "etc/hostname", "etc/resolv.conf", "proc", "sys", "dev"];
 
@@ -21,6 +22,16 @@ export interface CommitRequest {
   changes: string[];
   message?: string | undefined;
   author?: string | undefined;
+}
+
+/** Host ids → the container's, through its maps (an id outside them: the overflow id, 65534). */
+export function containerOwner(ids: RootlessIds): (uid: number, gid: number) => { uid: number; gid: number } {
+  const back = (maps: RootlessIds["uidMappings"], id: number): number => {
+    for (const m of maps)
+      if (id >= m.hostID && id < m.hostID + m.size) return m.containerID + (id - m.hostID);
+    return 65534;
+  };
+  return (uid, gid) => ({ uid: back(ids.uidMappings, uid), gid: back(ids.gidMappings, gid) });
 }
 
 /** Mount points that are empty in upper and absent from every layer of the image. */
@@ -50,11 +61,14 @@ export async function commitContainer(
   const rootfs = store.meta.rootfs(rec.id);
   if (rootfs === undefined)
     throw new LeopardError("not-found", `container ${rec.name} has no root filesystem`);
-  if (rootfs.kind !== "overlay")
+  if (rootfs.kind !== "overlay" && rootfs.kind !== "overlay-userns")
     throw new LeopardError(
       "unsupported",
       `container ${rec.name} has a copied root filesystem; commit needs overlay`,
     );
+  // Rootless (the runtime's overlay in the container's user namespace): user.overlay.* marks,
+  // and owners mapped back through the container's id maps.
+  const userns = rootfs.kind === "overlay-userns";
   const img = store.resolve(rec.config.image);
   const base = parseConfig(store.readBlob(img.id), `config "${img.id}"`);
   const c = rec.config;
@@ -73,7 +87,10 @@ export async function commitContainer(
   const upper = `${store.root}/containers/${rec.id}/upper`;
   using _w = await store.writerLock();
   {
-    const layer = await layerFromDir(store, upper, { exclude: runtimeMade(store, img, upper) });
+    const layer = await layerFromDir(store, upper, {
+      exclude: runtimeMade(store, img, upper),
+      ...(userns ? { overlayXattr: "user" as const, owner: containerOwner(callerRootlessIds()) } : {}),
+    });
     const created = new Date().toISOString();
     return await createImage(
       store,

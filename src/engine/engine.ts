@@ -7,7 +7,9 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:
 import { CAPABILITIES } from "../config/capabilities.ts";
 import type { DeviceJson, SeccompJson } from "../config/json.ts";
 import { ensureImage, type PullOptions, prepareRootfs, runConfig } from "../image/index.ts";
+import { mkdirLayered } from "../image/layered.ts";
 import { parsePlatform } from "../image/oci.ts";
+import { overlayAnnotation } from "../image/rootfs.ts";
 import { Store } from "../image/store.ts";
 import { StateDir } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
@@ -21,7 +23,7 @@ import { type ContainerRecord, EngineDb } from "./db.ts";
 import { containerDir, type EngineDirs, makeDirs, ociRoot } from "./dirs.ts";
 import { CommandError } from "./errors.ts";
 import { hostsFile, resolvConf } from "./etc-files.ts";
-import { findExecutable, readInRoot } from "./exe.ts";
+import { findExecutable, type RootView, readInRoot } from "./exe.ts";
 import type { VolumeSpec } from "./flags.ts";
 import { insertNamed, NAME, newId, randomName } from "./names.ts";
 import type { RootlessNet } from "./network-types.ts";
@@ -61,6 +63,9 @@ export class Engine {
   readonly store: Store;
   readonly db: EngineDb;
   readonly oci: StateDir;
+
+  /** --debug: debugLine's lines go to stderr. */
+  debug = false;
 
   constructor(readonly dirs: EngineDirs) {
     makeDirs(dirs);
@@ -135,8 +140,13 @@ export class Engine {
       labels: { ...rc.labels, ...req.labels },
       volumes: [...req.volumes],
     };
-    const rootfs = await prepareRootfs(this.store, img, id);
-    mark("engine: rootfs mounted");
+    // Rootless: the overlay is the runtime's to mount, in the container's user namespace.
+    const rootfs = await prepareRootfs(this.store, img, id, {
+      usernsOverlay: engineRootless(),
+      onFallback: (why) => this.debugLine(`root filesystem copied, not overlaid: ${why}`),
+    });
+    mark(`engine: rootfs ${rootfs.kind === "overlay-userns" ? "made (overlay-userns)" : "mounted"}`);
+    const view = this.rootView(id);
     const made: string[] = [];
     try {
       // The image's Volumes that the user did not mount become anonymous volumes; one over the
@@ -162,7 +172,7 @@ export class Engine {
           v.source === "" ? anonymousVolume(this.db, this.dirs) : createVolume(this.db, this.dirs, v.source);
         if (v.source === "") made.push(rec.name);
         const path = volumePath(this.dirs, rec.name);
-        await copyUp(rootfs.path, v.destination, path);
+        await copyUp(view, v.destination, path);
         volumes.push({ ...v, source: rec.name, hostPath: path });
       }
       config.volumes = volumes;
@@ -182,7 +192,8 @@ export class Engine {
       };
       if (config.workingDir !== "" && config.workingDir !== "/") {
         try {
-          mkdirInRoot(rootfs.path, config.workingDir);
+          if (typeof view === "string") mkdirInRoot(view, config.workingDir);
+          else mkdirLayered(view.layers, config.workingDir);
         } catch (e) {
           throw new LeopardError(
             "invalid-argument",
@@ -190,7 +201,7 @@ export class Engine {
           );
         }
       }
-      this.checkCommand(rec, rootfs.path);
+      this.checkCommand(rec, view);
       rec.name = insertNamed(
         name,
         req.name !== undefined,
@@ -231,8 +242,35 @@ export class Engine {
     return r.path;
   }
 
+  /**
+   * The root filesystem as the host can read it: its directory, or, for an overlay the runtime
+   * mounts in the container's own namespaces (overlay-userns), its layers, upper first.
+   */
+  rootView(id: string): RootView {
+    const r = this.store.meta.rootfs(id);
+    if (!r) throw new LeopardError("not-found", `container ${id.slice(0, 12)} has no root filesystem`);
+    if (r.kind !== "overlay-userns") return r.path;
+    const img = this.store.resolve(r.imageId);
+    const dir = r.path.slice(0, r.path.lastIndexOf("/"));
+    return { layers: [`${dir}/upper`, ...[...img.chain].reverse().map((c) => this.store.snapshotPath(c))] };
+  }
+
+  /** The annotation that has the runtime mount an overlay-userns root (undefined for others). */
+  rootfsOverlay(id: string): string | undefined {
+    const r = this.store.meta.rootfs(id);
+    if (r?.kind !== "overlay-userns") return undefined;
+    const img = this.store.resolve(r.imageId);
+    return overlayAnnotation(this.store, img.chain, r.path.slice(0, r.path.lastIndexOf("/")));
+  }
+
+  /** With --debug (or LEOPARD_TRACE=1): a line on stderr about a choice made. */
+  debugLine(line: string): void {
+    mark(`engine: ${line}`);
+    if (this.debug) process.stderr.write(`leopard: debug: ${line}\n`);
+  }
+
   /** 127/126 before anything runs, as docker reports a missing or non-executable command. */
-  checkCommand(rec: ContainerRecord, rootfs: string): void {
+  checkCommand(rec: ContainerRecord, rootfs: RootView): void {
     const c = rec.config;
     const argv0 = c.init ? undefined : [...c.entrypoint, ...c.cmd][0];
     if (argv0 === undefined) return;
@@ -253,7 +291,8 @@ export class Engine {
     const rootless = engineRootless();
     const dir = this.bundle(rec.id);
     const rootfs = this.rootfsPath(rec.id);
-    const user = resolveUser(c.user, readInRoot(rootfs, "/etc/passwd"), readInRoot(rootfs, "/etc/group"));
+    const view = this.rootView(rec.id);
+    const user = resolveUser(c.user, readInRoot(view, "/etc/passwd"), readInRoot(view, "/etc/group"));
     const etc = { hosts: `${dir}/hosts`, hostname: `${dir}/hostname`, resolv: `${dir}/resolv.conf` };
     writeFileAtomic(etc.hostname, `${c.hostname}\n`);
     writeFileAtomic(etc.hosts, hostsFile({ hostname: c.hostname, addresses, peers, extra: c.addHosts }));
@@ -307,6 +346,7 @@ export class Engine {
         seccompFor: (caps) => seccompFor(caps),
         devices: c.devices.map((d) => deviceNode(d.host, d.container)),
         initPath: CATATONIT,
+        rootfsOverlay: this.rootfsOverlay(rec.id),
       },
     );
     writeFileSync(`${dir}/config.json`, JSON.stringify(spec));

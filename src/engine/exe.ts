@@ -3,13 +3,31 @@
 // anything runs (so `leopard run` fails as docker does: 127 when it does not exist, 126 when it
 // is not executable — the helper itself resolves and executes inside the container), and the
 // image's /etc/passwd and /etc/group read for `-u NAME`.
+//
+// A rootless container's root may be an overlay mounted only in its own namespaces: then the
+// root is given as its layers ({ layers }, upper first) and looked up as overlay would
+// (src/image/layered.ts).
 import { closeSync, fstatSync, readFileSync, type Stats } from "node:fs";
+import { lookupLayered } from "../image/layered.ts";
 import { O_PATH, openInRoot } from "../sys/openat2.ts";
+
+/** A container's root filesystem on the host: a directory, or overlay-form layers (upper first). */
+export type RootView = string | { layers: readonly string[] };
 
 export type Lookup = { found: true; path: string } | { found: false; code: 126 | 127; why: string };
 
 /** The text of a file inside the root ("" when it is absent or unreadable). */
-export function readInRoot(root: string, path: string): string {
+export function readInRoot(root: RootView, path: string): string {
+  if (typeof root !== "string") {
+    const e = lookupLayered(root.layers, path);
+    if (e === undefined || !e.st.isFile()) return "";
+    try {
+      return readFileSync(e.host, "utf8");
+    } catch {
+      // Unreadable: "", as documented.
+      return "";
+    }
+  }
   let fd: number;
   try {
     fd = openInRoot(root, path, 0 /* O_RDONLY */);
@@ -27,7 +45,8 @@ export function readInRoot(root: string, path: string): string {
   }
 }
 
-function statInRoot(root: string, path: string): Stats | undefined {
+function statInRoot(root: RootView, path: string): Stats | undefined {
+  if (typeof root !== "string") return lookupLayered(root.layers, path)?.st;
   let fd: number;
   try {
     fd = openInRoot(root, path, O_PATH);
@@ -42,7 +61,7 @@ function statInRoot(root: string, path: string): Stats | undefined {
   }
 }
 
-export function findExecutable(root: string, argv0: string, pathEnv: string, cwd: string): Lookup {
+export function findExecutable(root: RootView, argv0: string, pathEnv: string, cwd: string): Lookup {
   const candidates = argv0.includes("/")
     ? [argv0.startsWith("/") ? argv0 : `${cwd}/${argv0}`]
     : pathEnv

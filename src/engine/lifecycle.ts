@@ -129,7 +129,7 @@ async function prepareStart(engine: Engine, rec: ContainerRecord): Promise<Conta
   // What a previous run left: the runtime's state and the exit file.
   await runtime.remove(engine.oci, rec.id, true).catch(() => undefined);
   rmSync(exitFile(engine, rec.id), { force: true });
-  engine.checkCommand(rec, engine.rootfsPath(rec.id));
+  engine.checkCommand(rec, engine.rootView(rec.id));
   mark("engine: command checked");
   const net = await attachNetwork(engine, rec);
   mark("engine: network attached");

@@ -246,6 +246,18 @@ describe("engine spec", () => {
     expect(s.mounts?.find((m) => m.destination === INIT_PATH)?.source).toBe("/usr/bin/catatonit");
     expect(s.root).toEqual({ path: "/r", readonly: true });
     expect(s.annotations).toEqual({ a: "b", "org.leopard.image": "busybox" });
+    // The root overlay is the engine's to ask for: a label of that name is dropped.
+    const overlay = "org.leopard.rootfs.overlay";
+    expect(spec({ labels: { [overlay]: "lowerdir=/etc" } }).annotations).toEqual({
+      "org.leopard.image": "busybox",
+    });
+    expect(
+      spec({ labels: { [overlay]: "x" } }, { rootfsOverlay: "lowerdir=/l,upperdir=/u,workdir=/w" })
+        .annotations,
+    ).toEqual({
+      [overlay]: "lowerdir=/l,upperdir=/u,workdir=/w",
+      "org.leopard.image": "busybox",
+    });
     expect(spec({ seccomp: "unconfined" }).linux?.seccomp).toBeUndefined();
     expect(spec({ seccomp: '{"defaultAction":"SCMP_ACT_LOG"}' }).linux?.seccomp).toEqual({
       defaultAction: "SCMP_ACT_LOG",

@@ -6,6 +6,7 @@
 import { CAPABILITIES } from "../config/capabilities.ts";
 import { defaultSpec } from "../config/defaults.ts";
 import type { ConfigJson, DeviceJson, MountJson, SeccompJson } from "../config/json.ts";
+import { ROOTFS_OVERLAY } from "../config/rootfs-overlay.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { ContainerConfig } from "./config.ts";
@@ -38,6 +39,11 @@ export interface SpecContext {
   seccompFor: (caps: readonly string[]) => SeccompJson;
   /** Host device nodes for --device, looked up by the caller. */
   devices: DeviceJson[];
+  /**
+   * Rootless: the root is an overlay the runtime mounts in the container's user namespace, these
+   * directories (the annotation org.leopard.rootfs.overlay, src/config/rootfs-overlay.ts).
+   */
+  rootfsOverlay?: string | undefined;
   /** The static init binary bind-mounted for --init. */
   initPath?: string | undefined;
 }
@@ -258,5 +264,8 @@ export function buildSpec(c: ContainerConfig, ctx: SpecContext): ConfigJson {
     };
   if (ctx.slirpHook !== undefined) spec.hooks = { ...spec.hooks, createRuntime: [ctx.slirpHook] };
   spec.annotations = { ...c.labels, "org.leopard.image": c.imageName };
+  // The root overlay is the engine's to ask for (a --label of that name is not passed on).
+  delete spec.annotations[ROOTFS_OVERLAY];
+  if (ctx.rootfsOverlay !== undefined) spec.annotations[ROOTFS_OVERLAY] = ctx.rootfsOverlay;
   return spec;
 }

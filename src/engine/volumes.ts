@@ -4,12 +4,15 @@
 // `rm -v` and `volume prune` know them.
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { posix } from "node:path";
+import { applySnapshot } from "../image/flatten.ts";
+import { lookupLayered } from "../image/layered.ts";
 import { spawnTool } from "../sys/host-tool.ts";
 import { O_DIRECTORY, O_PATH, openInRoot } from "../sys/openat2.ts";
 import { closeFd } from "../sys/seqpacket.ts";
-import { LeopardError } from "../util/errors.ts";
+import { describe, LeopardError } from "../util/errors.ts";
 import type { EngineDb, VolumeRecord } from "./db.ts";
 import { type EngineDirs, volumeDir } from "./dirs.ts";
+import type { RootView } from "./exe.ts";
 import { NAME, newId } from "./names.ts";
 
 export const ANONYMOUS = "org.leopard.anonymous";
@@ -40,8 +43,21 @@ export function anonymousVolume(db: EngineDb, d: EngineDirs): VolumeRecord {
  * modes). The directory is opened inside the root (RESOLVE_IN_ROOT) and handed to cp(1) as
  * /proc/self/fd/3, so an image's symlink cannot make it copy a host directory.
  */
-export async function copyUp(rootfs: string, destination: string, volume: string): Promise<void> {
+export async function copyUp(rootfs: RootView, destination: string, volume: string): Promise<void> {
   if (readdirSync(volume).length > 0) return;
+  if (typeof rootfs !== "string") {
+    // Layers (a rootless overlay the runtime mounts): the directory's layers applied bottom-up,
+    // whiteouts and opaque directories as overlay reads them (image/flatten.ts).
+    const e = lookupLayered(rootfs.layers, destination);
+    if (e === undefined || !e.st.isDirectory()) return; // nothing in the image there
+    try {
+      for (const d of [...e.dirs].reverse())
+        applySnapshot(d, volume, { rootless: true, overlayXattr: "user" });
+    } catch (err) {
+      throw new LeopardError("system", `copying ${destination} into a volume failed: ${describe(err)}`);
+    }
+    return;
+  }
   let fd: number;
   try {
     fd = openInRoot(rootfs, destination, O_PATH | O_DIRECTORY);

@@ -18,6 +18,11 @@ export interface DirLayerOptions {
   overlayXattr?: "trusted" | "user";
   /** Paths (relative, no leading "/") left out of the layer, with everything beneath them. */
   exclude?: ReadonlySet<string>;
+  /**
+   * Owners as the container saw them, from the host's (a rootless container's upper directory
+   * holds the user's uid for root and subordinate ids for the rest); as found when absent.
+   */
+  owner?: (uid: number, gid: number) => { uid: number; gid: number };
 }
 
 const S_IFMT = 0o170000;
@@ -47,7 +52,8 @@ export function* dirEntries(dir: string, opts: DirLayerOptions = {}): Generator<
       const full = `${dir}/${path}`;
       const st = lstatSync(full);
       const type = st.mode & S_IFMT;
-      const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
+      const o = opts.owner?.(st.uid, st.gid) ?? st;
+      const base = { mode: st.mode & 0o7777, uid: o.uid, gid: o.gid, mtime: Math.floor(st.mtimeMs / 1000) };
       if (type === S_IFCHR && st.rdev === 0) {
         yield {
           name: rel === "" ? `.wh.${name}` : `${rel}/.wh.${name}`,

@@ -2,20 +2,32 @@
 // lowerdir) under a writable upper directory, or, where overlayfs is unavailable, a copy with
 // the layers applied in order. Recorded in the store, so `rmi` knows the image is in use, and
 // removed with the container.
-import { existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+//
+// Rootless ("overlay-userns"): an unprivileged user cannot mount overlayfs on the host, only in
+// a user namespace it owns (Linux 5.11). The directories are made here (upper, work, and merged
+// as the mount point) and the runtime mounts the overlay inside the container's own user and
+// mount namespaces before pivot_root, told by the annotation org.leopard.rootfs.overlay
+// (src/config/rootfs-overlay.ts). Copying busybox's ~290 entries cost 39-98 ms per container;
+// this costs three mkdirs. Where the kernel refuses (older than 5.11, or a storage filesystem
+// overlay cannot use as upper), a probe made once per kernel and storage says so, and the copy
+// is used, with the probe's reason in the trace.
+import { chmodSync, existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import type { ImageRecord } from "./db.ts";
 import { type Digest, hexOf } from "./digest.ts";
 import { applySnapshot } from "./flatten.ts";
 import type { Store } from "./store.ts";
+import { usernsOverlayRefused } from "./userns-overlay-probe.ts";
 
-export type RootfsKind = "overlay" | "copy";
+export type RootfsKind = "overlay" | "copy" | "overlay-userns";
 
 export interface PreparedRootfs {
   /** The directory to use as the container's root. */
   path: string;
   kind: RootfsKind;
+  /** overlay-userns: the annotation's value for the runtime to mount (src/config/rootfs-overlay.ts). */
+  overlay?: string | undefined;
   /** Unmounts and removes everything made for the container. Idempotent. */
   cleanup(): Promise<void>;
 }
@@ -23,6 +35,13 @@ export interface PreparedRootfs {
 export interface RootfsOptions {
   /** "auto" (default) tries overlay, then copies. */
   mode?: RootfsKind | "auto";
+  /**
+   * Rootless, with "auto": the overlay is left to the runtime to mount in the container's user
+   * namespace (only a caller that passes the annotation on may ask: the engine's `run`).
+   */
+  usernsOverlay?: boolean;
+  /** Told why overlay-userns was not possible (the copy is used). */
+  onFallback?: (why: string) => void;
 }
 
 const MNT_DETACH = 2;
@@ -48,6 +67,23 @@ function shortLower(store: Store, chain: Digest[]): string[] {
     }
     return link;
   });
+}
+
+/** The lowerdir list for chain (lowest first), by short links when the full paths are long. */
+function lowerList(store: Store, chain: Digest[], rest: number): string {
+  const top = [...chain].reverse();
+  const full = top.map((c) => store.snapshotPath(c)).join(":");
+  if (full.length + rest <= MAX_MOUNT_DATA) return full;
+  const short = shortLower(store, top).join(":");
+  if (short.length + rest > MAX_MOUNT_DATA)
+    throw new LeopardError("unsupported", "too many layers for one overlay mount");
+  return short;
+}
+
+/** The annotation's value: lowerdir (topmost first), upperdir, workdir. */
+export function overlayAnnotation(store: Store, chain: Digest[], dir: string): string {
+  const rest = `,upperdir=${dir}/upper,workdir=${dir}/work,userxattr`;
+  return `lowerdir=${lowerList(store, chain, rest.length + 9)},upperdir=${dir}/upper,workdir=${dir}/work`;
 }
 
 function mountOverlay(store: Store, chain: Digest[], upper: string, work: string, target: string): void {
@@ -98,8 +134,19 @@ export async function prepareRootfs(
   }
   let kind: RootfsKind | undefined;
   let path = `${dir}/merged`;
+  let overlay: string | undefined;
   try {
-    if (opts.mode !== "copy") {
+    if (
+      opts.mode === "overlay-userns" ||
+      (opts.usernsOverlay && store.unpackOptions.rootless && opts.mode !== "copy" && opts.mode !== "overlay")
+    ) {
+      const why = opts.mode === "overlay-userns" ? undefined : usernsOverlayRefused(store);
+      if (why === undefined) {
+        for (const d of ["upper", "work", "merged"]) mkdirSync(`${dir}/${d}`, { mode: 0o755 });
+        overlay = overlayAnnotation(store, img.chain, dir);
+        kind = "overlay-userns";
+      } else opts.onFallback?.(why);
+    } else if (opts.mode !== "copy") {
       try {
         for (const d of ["upper", "work", "merged"]) mkdirSync(`${dir}/${d}`, { mode: 0o755 });
         mountOverlay(store, img.chain, `${dir}/upper`, `${dir}/work`, path);
@@ -125,12 +172,27 @@ export async function prepareRootfs(
     }
     store.meta.addRootfs(containerId, img.id, path, kind);
   } catch (e) {
-    unmount(`${dir}/merged`);
+    if (kind === "overlay-userns") openWorkDir(dir);
+    else unmount(`${dir}/merged`);
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
   const k = kind;
-  return { path, kind: k, cleanup: () => removeRootfs(store, containerId) };
+  return { path, kind: k, overlay, cleanup: () => removeRootfs(store, containerId) };
+}
+
+/**
+ * Overlay leaves work/work (and work/index) with mode 0: root removes them regardless, their
+ * unprivileged owner (rootless, overlay-userns) must make them readable first.
+ */
+function openWorkDir(dir: string): void {
+  for (const d of ["work/work", "work/index"]) {
+    try {
+      chmodSync(`${dir}/${d}`, 0o700);
+    } catch {
+      // Not there (never mounted, or a copy): nothing to open.
+    }
+  }
 }
 
 /** Unmounts and removes a container's root filesystem and its record. */
@@ -138,7 +200,11 @@ export async function removeRootfs(store: Store, containerId: string): Promise<v
   if (!CONTAINER_ID.test(containerId))
     throw new LeopardError("invalid-argument", `container id "${containerId}" is not valid`);
   const dir = `${store.root}/containers/${containerId}`;
-  if (existsSync(`${dir}/merged`)) unmount(`${dir}/merged`);
+  // overlay-userns: mounted only in the container's namespaces, gone with them (and an
+  // unprivileged umount2 would be EPERM).
+  if (store.meta.rootfs(containerId)?.kind !== "overlay-userns" && existsSync(`${dir}/merged`))
+    unmount(`${dir}/merged`);
+  openWorkDir(dir);
   rmSync(dir, { recursive: true, force: true });
   store.meta.removeRootfs(containerId);
 }

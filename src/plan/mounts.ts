@@ -1,5 +1,6 @@
 // The container's mount table before pivot_root: propagation, the rootfs bind, the config's
 // mounts in order, /dev nodes and symlinks. Targets are resolved by the helper inside the root.
+import type { RootfsOverlay } from "../config/rootfs-overlay.ts";
 import { MountResolve, type Op } from "../protocol/ops.ts";
 import { LeopardError } from "../util/errors.ts";
 import { type DeviceNode, makedev } from "./devices.ts";
@@ -32,6 +33,26 @@ export interface MountInput {
   devices: readonly DeviceNode[];
   /** For each idmapped mount (by index in spec.mounts), the fd of its detached clone in the helper. */
   idmapFds?: ReadonlyMap<number, number> | undefined;
+  /** The root is an overlay of these directories (annotation org.leopard.rootfs.overlay). */
+  rootfsOverlay?: RootfsOverlay | undefined;
+}
+
+/** mount(2)'s data is one page: the kernel truncates (and so misreads) longer option text. */
+const MAX_MOUNT_DATA = 4095;
+
+/**
+ * The overlay's option text. In a user namespace (rootless, or a config's own) the kernel refuses
+ * trusted.* xattrs, so overlay keeps its marks in user.overlay.* (`userxattr`, Linux 5.11): the
+ * layers must mark opaque directories that way (the rootless engine unpacks them so).
+ */
+export function overlayData(o: RootfsOverlay, userns: boolean): string {
+  const data = `lowerdir=${o.lower.join(":")},upperdir=${o.upper},workdir=${o.work}${userns ? ",userxattr" : ""}`;
+  if (data.length > MAX_MOUNT_DATA)
+    throw new LeopardError(
+      "invalid-spec",
+      `annotation "org.leopard.rootfs.overlay" is ${data.length} bytes with its options, past the ${MAX_MOUNT_DATA} of one mount (use shorter paths, e.g. symlinks)`,
+    );
+  return data;
 }
 
 function mountOp(
@@ -72,10 +93,21 @@ export function planMounts(input: MountInput): Step[] {
       mountOp("", parent.path, "", MS.PRIVATE, "", MountResolve.AS_GIVEN),
       `mount --make-private ${q(parent.path)}   # the rootfs's mount: pivot_root refuses a shared parent`,
     );
-  add(
-    mountOp(rootfs, rootfs, "", MS.BIND | MS.REC, "", MountResolve.AS_GIVEN),
-    `mount --rbind ${q(rootfs)} ${q(rootfs)}   # the new root must be a mount point`,
-  );
+  const overlay = input.rootfsOverlay;
+  if (overlay !== undefined) {
+    // Mounted here, after propagation is set (so it never reaches the host), by the container's
+    // root in its own user namespace: the one place an unprivileged user may mount overlayfs.
+    // A mount point itself, so pivot_root takes it without the bind below.
+    const data = overlayData(overlay, input.userns || input.rootless === true);
+    add(
+      mountOp("overlay", rootfs, "overlay", 0, data, MountResolve.AS_GIVEN),
+      `mount -t overlay overlay -o ${q(data)} ${q(rootfs)}   # the root: the image's layers under the container's own upper directory`,
+    );
+  } else
+    add(
+      mountOp(rootfs, rootfs, "", MS.BIND | MS.REC, "", MountResolve.AS_GIVEN),
+      `mount --rbind ${q(rootfs)} ${q(rootfs)}   # the new root must be a mount point`,
+    );
   add(
     { op: "SET_ROOT", path: rootfs },
     `cd ${q(rootfs)}   # every target below resolves inside this root, symlinks never lead out`,

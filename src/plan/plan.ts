@@ -1,5 +1,6 @@
 // spec → launch plan: the exact list of ops the helper runs, each with the shell command a
 // person would type to do the same step. Pure: every fact about the host comes in `host`.
+import type { RootfsOverlay } from "../config/rootfs-overlay.ts";
 import type { Op } from "../protocol/ops.ts";
 import { FD, ForkMode, MountResolve, PivotMode, PtyMode, SyncTag } from "../protocol/ops.ts";
 import { SYSTEM_PATH } from "../util/system-path.ts";
@@ -96,6 +97,11 @@ export interface PlanInput {
   home?: string | undefined;
   /** LISTEN_FDS and NOTIFY_SOCKET, added to the process and mounts (src/plan/launch-env.ts). */
   launch?: LaunchEnv | undefined;
+  /**
+   * The annotation org.leopard.rootfs.overlay, validated (src/config/rootfs-overlay.ts): the
+   * root is an overlay of these directories mounted on `rootfs` in the container's namespaces.
+   */
+  rootfsOverlay?: RootfsOverlay | undefined;
 }
 
 export interface LaunchPlan {
@@ -297,6 +303,7 @@ export function plan(input: PlanInput): LaunchPlan {
     cgroupPaths: input.cgroupPaths,
     mountLabel: input.mountLabel,
     idmapFds: input.idmapFds,
+    rootfsOverlay: input.rootfsOverlay,
   })) {
     steps.push(step);
   }

@@ -4,9 +4,15 @@
 import { resolve } from "node:path";
 import { checkRootfs } from "../config/bundle.ts";
 import { loadSpec } from "../config/load.ts";
+import {
+  checkRootfsOverlay,
+  parseRootfsOverlay,
+  ROOTFS_OVERLAY,
+  type RootfsOverlay,
+} from "../config/rootfs-overlay.ts";
 import type { Spec } from "../config/types.ts";
 import { type IdmapRequest, idmapRequests } from "../plan/idmap.ts";
-import type { ConsoleMode, PlanInput } from "../plan/plan.ts";
+import type { ConsoleMode, HostFacts, PlanInput } from "../plan/plan.ts";
 import { callerIdentity, rootlessMode } from "../state/rootless.ts";
 import { checkId, type StateDir } from "../state/state.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
@@ -65,6 +71,21 @@ export interface Prepared {
   warnings: readonly string[];
 }
 
+/**
+ * With a root overlay the runtime mounts itself, root.path is an empty mount point on the host:
+ * a directory of the image (tmpcopyup's question) is empty only when it is in no layer.
+ */
+function overlayFacts(host: HostFacts, rootfs: string, o: RootfsOverlay | undefined): HostFacts {
+  const empty = host.dirIsEmpty;
+  if (o === undefined || empty === undefined) return host;
+  const layers = [o.upper, ...o.lower];
+  return {
+    ...host,
+    dirIsEmpty: (p) =>
+      p.startsWith(`${rootfs}/`) ? layers.every((l) => empty(l + p.slice(rootfs.length))) : empty(p),
+  };
+}
+
 export async function prepareCreate(opts: CreateOptions, session: HelperSession): Promise<Prepared> {
   checkId(opts.id); // first: the id names the state directory and the default cgroup
   const rootless = opts.rootless ?? rootlessMode("auto", callerIdentity());
@@ -74,6 +95,10 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
   mark("create: config.json validated");
   const rootfs = spec.root.path;
   checkRootfs(rootfs);
+  // The root as an overlay mounted in the container's namespaces (src/config/rootfs-overlay.ts).
+  const overlayText = spec.annotations[ROOTFS_OVERLAY];
+  const rootfsOverlay = overlayText === undefined ? undefined : parseRootfsOverlay(overlayText);
+  if (rootfsOverlay) checkRootfsOverlay(rootfsOverlay, rootless ? (process.geteuid?.() ?? 0) : undefined);
   const terminal = spec.process.terminal === true;
   if (terminal && opts.mode === "detached" && !opts.consoleSocket)
     throw new LeopardError(
@@ -147,7 +172,8 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
     newKeyring: opts.noNewKeyring !== true,
     idmapFds: new Map(requests.map((r, i) => [r.index, slots[i]!.number])),
     home: containerHome(spec, rootfs),
-    host: hostFacts(spec, rootfs, rootless),
+    host: overlayFacts(hostFacts(spec, rootfs, rootless), rootfs, rootfsOverlay),
+    rootfsOverlay,
     launch: {
       listenFds: opts.listenFds,
       notify: notifySocket

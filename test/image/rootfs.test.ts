@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createImage } from "../../src/image/commit.ts";
 import { sha256 } from "../../src/image/digest.ts";
@@ -120,5 +120,82 @@ describe("prepareRootfs", () => {
     } finally {
       await r.cleanup();
     }
+  });
+});
+
+describe("overlay-userns (the rootless engine's: the runtime mounts it in the container's user namespace)", () => {
+  // A store unpacked as a rootless one is (user.overlay.* marks, no chown), made by root here.
+  const userStore = () => {
+    store.close();
+    store = new Store(`${root}/s`, { rootless: true });
+  };
+  const mount = (data: string, target: string) => {
+    const r = Bun.spawnSync(["mount", "-t", "overlay", "overlay", "-o", `${data},userxattr`, target], {
+      stderr: "pipe",
+    });
+    if (r.exitCode !== 0) throw new Error(`mount failed: ${r.stderr.toString()}`);
+  };
+
+  test("makes upper, work and an empty mount point; the annotation, mounted with userxattr, is the copy's tree; cleanup removes it all", async () => {
+    userStore();
+    await twoLayers();
+    const u = await prepareRootfs(store, "two:1", "u1", { usernsOverlay: true });
+    const c = await prepareRootfs(store, "two:1", "c1", { mode: "copy" });
+    const dir = `${store.root}/containers/u1`;
+    try {
+      expect(u.kind).toBe("overlay-userns");
+      expect(u.path).toBe(`${dir}/merged`);
+      expect(u.overlay).toMatch(
+        new RegExp(
+          `^lowerdir=${store.root}/snapshots/[0-9a-f]{64}/fs:${store.root}/snapshots/[0-9a-f]{64}/fs,upperdir=${dir}/upper,workdir=${dir}/work$`,
+        ),
+      );
+      expect(describeTree(u.path)).toEqual({});
+      mount(u.overlay as string, u.path);
+      try {
+        expect(describeTree(u.path)).toEqual(describeTree(c.path));
+        expect(existsSync(`${u.path}/etc/gone`)).toBe(false);
+      } finally {
+        Bun.spawnSync(["umount", u.path]);
+      }
+    } finally {
+      await u.cleanup();
+      await c.cleanup();
+    }
+    expect(existsSync(dir)).toBe(false);
+    expect(store.meta.rootfs("u1")).toBeUndefined();
+  });
+
+  test("where the kept probe says the kernel refuses, the layers are copied and the reason is told", async () => {
+    userStore();
+    await twoLayers();
+    const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+    const dev = statSync(store.root).dev;
+    writeFileSync(
+      `${store.root}/overlay-userns.json`,
+      JSON.stringify({ kernel, dev, refused: "EPERM here" }),
+    );
+    const why: string[] = [];
+    const r = await prepareRootfs(store, "two:1", "f1", {
+      usernsOverlay: true,
+      onFallback: (w) => why.push(w),
+    });
+    try {
+      expect(r.kind).toBe("copy");
+      expect(why).toEqual(["EPERM here"]);
+      expect(readFileSync(`${r.path}/etc/keep`, "utf8")).toBe("changed");
+    } finally {
+      await r.cleanup();
+    }
+  });
+
+  test("without the caller asking (build, or a root store), nothing changes", async () => {
+    userStore();
+    await twoLayers();
+    const r = await prepareRootfs(store, "two:1", "n1");
+    await r.cleanup();
+    // Root here: the host-side overlay (an ordinary user's would fail and copy).
+    expect(r.kind).toBe("overlay");
+    expect(r.overlay).toBeUndefined();
   });
 });
