@@ -4,21 +4,13 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { type Bundle, bundle, oci, readState, trackBundles } from "./harness.ts";
+import { type bundle, done, oci, runningC1, trackBundles } from "./harness.ts";
 
 setDefaultTimeout(30_000);
 
 const use = trackBundles();
 
-function running(opts: Parameters<typeof bundle>[0] = {}): { b: Bundle; pid: number } {
-  const b = use(bundle({ args: ["/bin/sleep", "60"], ...opts }));
-  const r = oci(b, ["run", "-d", "c1"]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  return { b, pid: readState(b, "c1")["pid"] as number };
-}
-
-const done = (b: Bundle) => expect(oci(b, ["delete", "--force", "c1"]).code).toBe(0);
+const running = (opts: Parameters<typeof bundle>[0] = {}) => runningC1(use, opts);
 
 describe("exec and cgroups", () => {
   test("the process joins the container's cgroups before it is born", () => {

@@ -2,22 +2,14 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Bundle, bundle, OCI, oci, readState, trackBundles, until } from "./harness.ts";
+import { bundle, done, OCI, oci, readState, runningC1, trackBundles, until } from "./harness.ts";
 
 // Real containers (and engines) on a busy machine: well past bun's default 5 s a test.
 setDefaultTimeout(30_000);
 
 const use = trackBundles();
 
-function running(opts: Parameters<typeof bundle>[0] = {}): { b: Bundle; pid: number } {
-  const b = use(bundle({ args: ["/bin/sleep", "60"], ...opts }));
-  const r = oci(b, ["run", "-d", "c1"]);
-  expect(r.stderr).toBe("");
-  expect(r.code).toBe(0);
-  return { b, pid: readState(b, "c1")["pid"] as number };
-}
-
-const done = (b: Bundle) => expect(oci(b, ["delete", "--force", "c1"]).code).toBe(0);
+const running = (opts: Parameters<typeof bundle>[0] = {}) => runningC1(use, opts);
 
 describe("exec", () => {
   test("the process joins every namespace of the container and is a child in its PID namespace", () => {

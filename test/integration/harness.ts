@@ -178,3 +178,20 @@ export function trackBundles(): (b: Bundle) => Bundle {
     return b;
   };
 }
+
+/**
+ * `c1`, a detached /bin/sleep 60 in a new tracked bundle (exec's tests go into it); its pid.
+ * `done(b)` deletes it.
+ */
+export function runningC1(
+  use: (b: Bundle) => Bundle,
+  opts: Parameters<typeof bundle>[0] = {},
+): { b: Bundle; pid: number } {
+  const b = use(bundle({ args: ["/bin/sleep", "60"], ...opts }));
+  const r = oci(b, ["run", "-d", "c1"]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return { b, pid: readState(b, "c1")["pid"] as number };
+}
+
+export const done = (b: Bundle) => expect(oci(b, ["delete", "--force", "c1"]).code).toBe(0);
