@@ -16,9 +16,6 @@ OCI_LIGHT := build/cli/leopard-oci-light.js
 OCI_LIFE := build/cli/leopard-oci-life.js
 CGROUP_SIGNAL := build/cli/cgroup-signal.js
 LIGHT_BUNDLES := $(OCI_LIGHT) $(OCI_LIFE) $(CGROUP_SIGNAL)
-# Both launchers run this one for `serve`: the supervisor alone, which binds the socket and execs
-# the keeper (native/keeper.c).
-SERVE_BUNDLE := build/cli/serve.js
 # The CLI bundles are compiled to JSC bytecode (<bundle>.jsc beside each: Bun loads it instead of
 # parsing; a direct call starts ~30% sooner). LEOPARD_BUNDLE tells the code it runs from a bundle
 # (src/util/layout.ts: import.meta.url names the build's sources in a bytecode bundle).
@@ -51,7 +48,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH):/usr/sbin:/sbin
 
 .PHONY: all deps apt-deps check test test-unit test-integration test-cgroup-v2 demo bench clean lint typecheck format install uninstall
 
-all: deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES) $(SERVE_BUNDLE)
+all: deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -101,13 +98,10 @@ apt-deps:
 $(UNPACK_WORKER): $(SOURCES) | deps
 	$(BUN) build src/image/unpack-worker.ts --target=bun --define LEOPARD_BUNDLE=true --outfile $@.tmp >/dev/null && mv $@.tmp $@
 
-# The light and serve bundles first: the launcher checks the sources against <name>.js alone.
-$(BUNDLE): $(SOURCES) $(UNPACK_WORKER) $(SERVE_BUNDLE) | deps
+# The light bundles first: the launcher checks the sources against <name>.js alone.
+$(BUNDLE): $(SOURCES) $(UNPACK_WORKER) | deps
 	$(call bundle,src/cli/leopard.ts,$@)
 	$(call inputs,src/cli/leopard.ts src/image/unpack-worker.ts,$@)
-
-$(SERVE_BUNDLE): $(SOURCES) | deps
-	$(call bundle,src/cli/serve.ts,$@)
 
 # kill.ts requires ./cgroup-signal.js: external here, found beside the bundle at run time.
 $(OCI_LIGHT): $(SOURCES) $(CGROUP_SIGNAL) | deps
@@ -119,7 +113,7 @@ $(OCI_LIFE): $(SOURCES) | deps
 $(CGROUP_SIGNAL): $(SOURCES) | deps
 	$(call bundle,src/runtime/cgroup-signal.ts,$@)
 
-$(OCI_BUNDLE): $(SOURCES) $(LIGHT_BUNDLES) $(SERVE_BUNDLE) | deps
+$(OCI_BUNDLE): $(SOURCES) $(LIGHT_BUNDLES) | deps
 	$(call bundle,src/cli/leopard-oci.ts,$@)
 	$(call inputs,src/cli/leopard-oci.ts,$@)
 
@@ -160,7 +154,7 @@ V2_TESTS := src/cgroups test/cgroups test/integration/cgroups.test.ts test/integ
 # through systemd's D-Bus API) and socket activation of an installed leopard (make install into
 # the guest's tmpfs: the bundles must be built here first).
 SYSTEMD_TESTS := test/integration/systemd-cgroup.test.ts test/serve/activation.systemd.test.ts
-test-cgroup-v2: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES) $(SERVE_BUNDLE)
+test-cgroup-v2: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES)
 	@# The guest sees this checkout read-only: the tests' busybox root filesystems are made here first.
 	@for o in 0 100000; do [ -d build/rootfs/busybox-$$o/mnt ] || scripts/make-rootfs.sh build/rootfs/busybox-$$o $$o; done
 	$(BUN) scripts/vm/run.ts --timeout 1200 -- $(BUN) test --timeout 180000 $(V2_TESTS)
@@ -179,7 +173,7 @@ demo: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE)
 
 # The runtime's lifecycle, podman with leopard-oci against runc, and the engine against podman.
 # Then build and push against podman build and podman push.
-bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES) $(SERVE_BUNDLE)
+bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES)
 	$(BUN) bench/lifecycle.ts
 	$(BUN) bench/podman.ts
 	$(BUN) bench/engine.ts
@@ -197,7 +191,7 @@ bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES) $(SERVE_
 # `make uninstall` (same PREFIX, DESTDIR and SYSTEMD_UNIT_DIR) removes exactly these.
 INSTALLED_LIB := bun leopard-helper leopard-keeper leopard-oci.js leopard-oci.js.jsc leopard-oci-light.js leopard-oci-light.js.jsc \
   leopard-oci-life.js leopard-oci-life.js.jsc cgroup-signal.js cgroup-signal.js.jsc \
-  leopard.js leopard.js.jsc serve.js serve.js.jsc unpack-worker.js share/seccomp/default.json
+  leopard.js leopard.js.jsc unpack-worker.js share/seccomp/default.json
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/share/seccomp $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	install -m 0755 $(BUN) $(DESTDIR)$(LIBDIR)/bun
@@ -205,7 +199,7 @@ install: all
 	install -m 0755 native/build/leopard-keeper $(DESTDIR)$(LIBDIR)/leopard-keeper
 	install -m 0644 $(OCI_BUNDLE) $(OCI_BUNDLE).jsc $(BUNDLE) $(BUNDLE).jsc \
 	  $(foreach b,$(LIGHT_BUNDLES),$(b) $(b).jsc) \
-	  $(SERVE_BUNDLE) $(SERVE_BUNDLE).jsc $(UNPACK_WORKER) $(DESTDIR)$(LIBDIR)/
+	  $(UNPACK_WORKER) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 share/seccomp/default.json $(DESTDIR)$(LIBDIR)/share/seccomp/default.json
 	@# The launchers last: one that finds lib/leopard/bun expects everything else there.
 	install -m 0755 native/build/leopard-oci $(DESTDIR)$(PREFIX)/bin/leopard-oci

@@ -11,8 +11,7 @@
  * It keeps WORKERS idle workers (each runs COMMAND, which runs BUNDLE; the listening socket as fd 3, a pipe as stdin that
  * says stop by EOF, a pipe as stdout on which the worker says "busy" when it takes a connection
  * and "idle" when it is back; env LEOPARD_SERVE_WORKER=NAME, LEOPARD_SERVE_STAMP=the bundle's
- * mtime as the launcher formats it, LEOPARD_SERVE_WARM=after for the first worker of a
- * socket-activated server, whose caller waits). With WORKERS 1 a second worker is started only
+ * mtime as the launcher formats it). With WORKERS 1 a second worker is started only
  * while a call waits in the socket's queue (seen twice, QUEUE_POLL_MS apart) and every worker is
  * busy; with more, one is started as soon as fewer than WORKERS are idle. A surplus idle worker
  * is stopped after it idled RETIRE_MS. With IDLE_EXIT_MS > 0, the server exits once no worker was
@@ -55,7 +54,7 @@ static const char *name, *bundle;
 static char **command;
 static int want, activated;
 static long long idle_exit_ms, retire_ms;
-static int started, early_deaths, failed, stopping;
+static int early_deaths, failed, stopping;
 static long long idle_deadline, next_start, watch_next;
 static int watch_seen, watching;
 static sigset_t blocked;
@@ -91,11 +90,10 @@ static void start_worker(void) {
     close(in[0]), close(in[1]);
     return;
   }
-  char stamp[64] = "", warm[] = "LEOPARD_SERVE_WARM=after";
+  char stamp[64] = "";
   struct stat st;
   if (stat(bundle, &st) == 0)
     snprintf(stamp, sizeof stamp, "%lld.%09ld", (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-  int first = activated && started++ == 0;
   pid_t pid = fork();
   if (pid == 0) {
     /* The child: its stdin and stdout, fd 3 the socket, default signals, and exec. */
@@ -104,9 +102,7 @@ static void start_worker(void) {
     if (fl < 0 || fcntl(1, F_SETFL, fl & ~O_NONBLOCK) != 0) _exit(127);
     for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
     sigprocmask(SIG_UNBLOCK, &blocked, NULL);
-    unsetenv("LEOPARD_SERVE_WARM");
-    if (setenv("LEOPARD_SERVE_WORKER", name, 1) != 0 || setenv("LEOPARD_SERVE_STAMP", stamp, 1) != 0 ||
-        (first && putenv(warm) != 0))
+    if (setenv("LEOPARD_SERVE_WORKER", name, 1) != 0 || setenv("LEOPARD_SERVE_STAMP", stamp, 1) != 0)
       _exit(127);
     execv(command[0], command);
     fprintf(stderr, "%s serve: cannot run %s: %s\n", name, command[0], strerror(errno));

@@ -25,7 +25,7 @@
  * make) is newer, else the TypeScript sources.
  * leopard-oci's light verbs load a bundle of just their group (launch-verbs.h names each verb's:
  * leopard-oci-light.js, leopard-oci-life.js, and what to add to Bun's environment for them);
- * `serve` loads serve.js, the supervisor alone; the rest load <name>.js.
+ * the rest (`serve` too: a socket-activated server serves its first call itself) load <name>.js.
  *
  * Wire format (SOCK_SEQPACKET, one message per packet, fields NUL-separated; the TypeScript side
  * is src/serve/wire.ts, and wire.h, generated from it, names the magic, letters and fields):
@@ -221,22 +221,26 @@ static const char *light_bundle(int argc, char **argv) {
 
 static void run_direct(int argc, char **argv, int fresh) {
   char script[PATH_MAX];
-  /* serve.js (the supervisor alone) takes the name first: one bundle serves both. */
-  int server = fresh && !strcmp(verb_of(argc, argv), "serve");
   const char *light = fresh ? light_bundle(argc, argv) : NULL;
-  if (server)
-    fmt(script, sizeof script, "%s/serve.js", bundle_dir);
-  else if (light)
+  if (light)
     fmt(script, sizeof script, "%s/%s", bundle_dir, light);
   else if (fresh)
     fmt(script, sizeof script, "%s/%s.js", bundle_dir, LAUNCH_NAME);
   else
     fmt(script, sizeof script, "%s/src/cli/%s.ts", top, LAUNCH_NAME);
-  /* leopard-oci's calls run directly get Bun's environment from launch-verbs.h (DIRECT_BUN_ENV):
-   * every verb but serve, whose workers are long-lived. */
-  if (!server && !strcmp(LAUNCH_NAME, "leopard-oci"))
-    for (const char *const *e = lv_direct_env; *e; e += 2)
+  /* leopard-oci's calls run directly get Bun's environment from launch-verbs.h (DIRECT_BUN_ENV),
+   * what the caller did not set; LEOPARD_DIRECT_ENV names what was added, for `serve` to take it
+   * out of its workers' environment (they are long-lived). */
+  if (!strcmp(LAUNCH_NAME, "leopard-oci")) {
+    char added[256] = "";
+    for (const char *const *e = lv_direct_env; *e; e += 2) {
+      if (getenv(e[0])) continue;
       if (setenv(e[0], e[1], 0) != 0) die("setenv");
+      size_t len = strlen(added);
+      fmt(added + len, sizeof added - len, "%s%s", len ? "," : "", e[0]);
+    }
+    if (*added && setenv("LEOPARD_DIRECT_ENV", added, 1) != 0) die("setenv");
+  }
   char **args = calloc((size_t)argc + 5, sizeof *args);
   if (!args) die("calloc");
   int n = 0;
@@ -246,7 +250,6 @@ static void run_direct(int argc, char **argv, int fresh) {
   args[n++] = "--no-env-file";
   args[n++] = "--config=/dev/null";
   args[n++] = script;
-  if (server) args[n++] = LAUNCH_NAME;
   for (int i = 1; i < argc; i++) args[n++] = argv[i];
   execv(bun, args);
   die(bun);

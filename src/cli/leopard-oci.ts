@@ -4,6 +4,7 @@
 // verb's module is imported only when that verb runs. The driver (global flags, --help, errors)
 // is oci-main.ts; each verb, its flags with their help and its run, is a file: oci-<verb>.ts.
 
+import { firstCallBy } from "../serve/first-call.ts";
 import { mark } from "../sys/trace.ts";
 import { findCommand } from "./args.ts";
 import { createVerb } from "./oci-create.ts";
@@ -93,12 +94,12 @@ if (import.meta.main) {
   const worker = process.env["LEOPARD_SERVE_WORKER"];
   if (worker) {
     const stamp = process.env["LEOPARD_SERVE_STAMP"] ?? "";
-    // The first worker of a socket-activated server: its first caller is waiting already.
-    const later = process.env["LEOPARD_SERVE_WARM"] === "after";
-    (later ? Promise.resolve() : warm())
+    warm()
       .then(() => import("../serve/worker.ts"))
-      .then((w) =>
-        w.work({ name: worker, stamp, run: main, reusable, afterFirst: later ? warm : undefined }),
-      );
-  } else main(process.argv.slice(2)).then((code) => process.exit(code));
+      .then((w) => w.work({ name: worker, stamp, run: main, reusable }));
+  } else {
+    // `serve` socket-activated serves the call that started it with this CLI (src/serve/first-call.ts).
+    firstCallBy((name, stamp) => ({ name, stamp, run: main, reusable }));
+    main(process.argv.slice(2)).then((code) => process.exit(code));
+  }
 }

@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { CommandError, exitCodeOf } from "../engine/errors.ts";
 import { defaultStorage } from "../image/store.ts";
+import { firstCallBy } from "../serve/first-call.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import type { Globals, Options, Values, Verb } from "./image-common.ts";
 
@@ -411,5 +412,15 @@ if (import.meta.main) {
           prepare: () => import("../image/unpack-thread.ts").then((m) => m.warmPool()),
         }),
       );
-  } else main(process.argv.slice(2)).then((code) => process.exit(code));
+  } else {
+    // `serve` socket-activated serves the call that started it with this CLI (src/serve/first-call.ts).
+    firstCallBy((name, stamp) => ({
+      name,
+      stamp,
+      run: main,
+      reusable: (argv) => REUSABLE.has(verbOf(argv).verb),
+      declines,
+    }));
+    main(process.argv.slice(2)).then((code) => process.exit(code));
+  }
 }

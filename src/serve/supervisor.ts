@@ -22,6 +22,8 @@ import { check, cstr, libc } from "../sys/libc.ts";
 import { closeFd, connectUnix } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
 import { bundleDir, bundlePath } from "../util/layout.ts";
+import { firstCallRules } from "./first-call.ts";
+import { bundleStamp } from "./stamp.ts";
 
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
@@ -60,7 +62,7 @@ function seconds(v: unknown, flag: string, fallback: number): number {
  * The `serve` verb of both CLIs: --socket PATH, --workers N (default 1), --idle-exit SECONDS
  * (default 300 when socket-activated, else never; 0: never), --retire-after SECONDS (default 30).
  */
-export function serveVerb(name: ServeOptions["name"], v: Record<string, unknown>): number {
+export function serveVerb(name: ServeOptions["name"], v: Record<string, unknown>): Promise<number> {
   const socket = v["socket"];
   const workers = v["workers"] === undefined ? 1 : Number(v["workers"]);
   if (!Number.isInteger(workers) || workers < 1)
@@ -83,12 +85,6 @@ export function serveVerb(name: ServeOptions["name"], v: Record<string, unknown>
 
 export function defaultSocket(name: string): string {
   return `${process.env["LEOPARD_SERVE_DIR"] || "/run/leopard-serve"}/${name}.sock`;
-}
-
-/** The bundle's mtime as the launcher formats it ("%lld.%09ld"). */
-export function bundleStamp(bundle: string): string {
-  const ns = statSync(bundle).mtimeNs;
-  return `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, "0")}`;
 }
 
 /** Refuses a socket directory that is not the server's alone: its uid's, 0700, not a symlink. */
@@ -260,12 +256,25 @@ export function workerCommand(bundle: string): string[] {
 }
 
 /**
- * Binds the socket (or adopts systemd's) and becomes the keeper (native/keeper.c): a C program of
- * ~1 MB that keeps the warm workers, where a Bun supervisor held ~50 MB (the Bun executable's
- * pages, counted once per process). Its policy is the numbers given here; the pid stays the one
- * systemd (or the caller) started. Returns only if the exec fails.
+ * The environment the keeper and its workers get: ours, without what the launcher added for this
+ * short-lived process only (LEOPARD_DIRECT_ENV names it: Bun without the JIT, which long-lived
+ * workers want).
  */
-export function serve(o: ServeOptions): number {
+export function keeperEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const k of (env["LEOPARD_DIRECT_ENV"] ?? "").split(",")) if (k !== "") delete out[k];
+  delete out["LEOPARD_DIRECT_ENV"];
+  return out;
+}
+
+/**
+ * Binds the socket (or adopts systemd's), serves the call that started a socket-activated server,
+ * and becomes the keeper (native/keeper.c): a C program of ~1 MB that keeps the warm workers,
+ * where a Bun supervisor held ~50 MB (the Bun executable's pages, counted once per process). Its
+ * policy is the numbers given here; the pid stays the one systemd (or the caller) started.
+ * Returns only if the exec fails.
+ */
+export async function serve(o: ServeOptions): Promise<number> {
   const bundle = o.bundle;
   try {
     statSync(bundle);
@@ -283,9 +292,11 @@ export function serve(o: ServeOptions): number {
   if (activated) adoptListener(fd);
   const ino = activated ? 0n : BigInt(lstatSync(o.socket).ino);
   try {
+    const first = activated ? firstCallRules(o.name, bundleStamp(bundle)) : undefined;
+    if (first !== undefined) await (await import("./worker.ts")).serveWaiting(fd, first);
     const flags = check(libc().fcntl(fd, F_GETFD, 0), "fcntl");
     check(libc().fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC), "fcntl");
-    execve(keeper, keeperArgv(o, keeper, fd, ino, workerCommand(bundle)), process.env);
+    execve(keeper, keeperArgv(o, keeper, fd, ino, workerCommand(bundle)), keeperEnv(process.env));
   } catch (e) {
     if (!activated) unlinkSync(o.socket);
     throw e;

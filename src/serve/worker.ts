@@ -29,8 +29,9 @@ import { getRlimit, RLIMIT_NOFILE, setRlimit } from "../sys/rlimit.ts";
 import { closeFd, recvMsg, sendMsg, waitReadable } from "../sys/seqpacket.ts";
 import { traceFrom } from "../sys/trace.ts";
 import { LeopardError } from "../util/errors.ts";
+import type { WorkOptions } from "./first-call.ts";
 import { sealedImage } from "./sealed-image.ts";
-import { bundleStamp } from "./supervisor.ts";
+import { bundleStamp } from "./stamp.ts";
 import {
   decodeLauncherMessage,
   decodeRequest,
@@ -331,25 +332,12 @@ function nextConnection(listen: number, control: number): number | undefined {
   }
 }
 
-export interface WorkOptions {
-  name: string;
-  stamp: string;
-  /** The CLI's main(). */
-  run: (argv: string[]) => Promise<number>;
-  /** Whether a worker may serve again after this command line (no terminal relay, no stream). */
-  reusable: (argv: readonly string[]) => boolean;
-  /** Why this command line must run in the caller's own process (undefined: it may be served). */
-  declines?: (argv: readonly string[]) => string | undefined;
-  /** Warm-up run once before the first caller, while fds 0-2 are /dev/null (threads start here). */
-  prepare?: () => Promise<void>;
-  /** Warm-up run once after the first call (the first worker of a socket-activated server). */
-  afterFirst?: (() => Promise<void>) | undefined;
-}
-
 /**
  * Serves launchers one at a time until the supervisor says stop (a byte or EOF on stdin) or a
  * command leaves process state behind that the next caller must not inherit. Never returns.
  */
+export type { WorkOptions };
+
 export async function work(o: WorkOptions): Promise<never> {
   // stdin and stdout are pipes to the supervisor; 0-2 become each caller's stdio in turn.
   const control = check(libc().dup(0), "dup");
@@ -408,10 +396,67 @@ export async function work(o: WorkOptions): Promise<never> {
       process.exit(0); // a lowered hard limit cannot be raised again
     }
     for (let i = 0; i < 3; i++) check(libc().dup2(devnull, i), "dup2");
-    const after = o.afterFirst;
-    o.afterFirst = undefined;
-    await after?.();
     writeAll(status, "idle\n");
+  }
+}
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/**
+ * The server's own first call: the one that socket-activated it, already waiting in the queue,
+ * served by the process that took the socket (the CLI is loaded there) before it execs the keeper,
+ * instead of after a worker's start (~40 ms). The same checks and the same steps as a worker's
+ * call; then everything the call changed is put back (stdio, environment, cwd, open-file limit):
+ * the process execs the keeper next with its own environment, so nothing of the caller's reaches
+ * the keeper or its workers. Returns at once when no call waits.
+ */
+export async function serveWaiting(listen: number, o: WorkOptions): Promise<void> {
+  const pfd = new Int32Array([listen, POLLIN]);
+  if (libc().poll(ptr(pfd), 1, 0) <= 0 || ((pfd[1]! >>> 16) & POLLIN) === 0) return;
+  const conn = libc().accept4(listen, null, null, SOCK_CLOEXEC);
+  if (conn < 0) return; // taken meanwhile (or gone): nothing waits
+  const saved = [0, 1, 2].map((i) => check(libc().fcntl(i, F_DUPFD_CLOEXEC, 3), "fcntl"));
+  const env = { ...process.env };
+  const home = process.cwd();
+  const limit = getRlimit(RLIMIT_NOFILE);
+  let sent = false;
+  const finish = (code: number) => {
+    if (sent) return;
+    sent = true;
+    try {
+      sendMsg(conn, encodeExit(code));
+    } catch {
+      // The launcher is gone: nobody is left to tell the status to.
+    }
+  };
+  const onExit = (code: number) => finish(code); // a command that calls process.exit itself
+  process.on("exit", onExit);
+  try {
+    const req = adopt(conn, { ...o, keepHardLimit: true });
+    if (req !== undefined) {
+      const remote = new Remote(conn);
+      setSpawner((argv, s, own) => remote.spawn(argv, s, own));
+      let code = 1;
+      try {
+        code = await o.run(req.argv);
+      } catch (e) {
+        writeAll(2, `${o.name}: ${String(e)}\n`);
+      }
+      finish(code);
+      remote.close();
+      drain(conn);
+    }
+  } finally {
+    process.off("exit", onExit);
+    closeFd(conn);
+    for (let i = 0; i < 3; i++) {
+      check(libc().dup2(saved[i]!, i), "dup2");
+      closeFd(saved[i]!);
+    }
+    for (const k of Object.keys(process.env)) delete process.env[k];
+    Object.assign(process.env, env);
+    process.chdir(home);
+    setRlimit(RLIMIT_NOFILE, limit);
   }
 }
 
@@ -454,7 +499,9 @@ function adopt(conn: number, o: WorkOptions): Request | undefined {
     const why =
       who.uid !== process.geteuid?.()
         ? "another user"
-        : (mismatch(who.pid, req, o.name, o.stamp) ?? o.declines?.(req.argv));
+        : o.keepHardLimit && req.nofile.hard < getRlimit(RLIMIT_NOFILE).hard
+          ? "an open-file hard limit below the server's"
+          : (mismatch(who.pid, req, o.name, o.stamp) ?? o.declines?.(req.argv));
     if (why !== undefined) throw new LeopardError("unsupported", why);
     // Everything above was read from /proc by pid: it was the caller's only if the caller still
     // has that pid now. From here on we act.

@@ -61,8 +61,6 @@ const INSTALLED = [
   "usr/local/lib/leopard/leopard-oci.js.jsc",
   "usr/local/lib/leopard/leopard.js",
   "usr/local/lib/leopard/leopard.js.jsc",
-  "usr/local/lib/leopard/serve.js",
-  "usr/local/lib/leopard/serve.js.jsc",
   "usr/local/lib/leopard/share/seccomp/default.json",
   "usr/local/lib/leopard/unpack-worker.js",
   "usr/local/lib/systemd/system/leopard-oci.service",

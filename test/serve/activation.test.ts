@@ -5,7 +5,7 @@
 // checks the .socket/.service units and re-activation.) Also here: one idle worker by default,
 // more only while calls overlap, the surplus retired after --retire-after.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundle, OCI, trackBundles, until } from "../integration/harness.ts";
@@ -66,9 +66,45 @@ describe.skipIf(ACTIVATE === null)("socket activation (LISTEN_FDS)", () => {
     expect(r.stdout.toString()).toBe("hello\n");
     expect(r.stderr.toString()).toBe("");
     expect(r.exitCode).toBe(3);
-    expect(children(p.pid).length).toBeGreaterThan(0); // its worker
+    // Served by the server's own process (the CLI loaded to take the socket), which then became
+    // the keeper (the same pid) and started a worker; the next call is the worker's.
+    await until(() => children(p.pid).length > 0, 20_000, "the keeper's worker");
+    expect(readlinkSync(`/proc/${p.pid}/exe`)).toEndWith("/leopard-keeper");
+    expect(served(dir, ["--version"], b.dir).exitCode).toBe(0);
     expect(await p.exited).toBe(0);
     expect(ours(await new Response(p.stderr).text())).toBe("");
+  });
+
+  test("the first call's caller leaves nothing in the keeper or its workers: environment, stdio, cwd, open-file limit", async () => {
+    const dir = mkdtempSync(join(base, "leak-"));
+    const { p, socket } = activator(dir, ["--idle-exit", "2"]);
+    await until(() => existsSync(socket), 20_000, "the activator's socket");
+    const cwd = mkdtempSync(join(base, "caller-"));
+    // The caller: its own variable, its own cwd, a lower open-file limit, stdout a file of its own.
+    const out = join(cwd, "out");
+    const r = Bun.spawnSync(["/bin/sh", "-c", `ulimit -Sn 512; exec "$@" > ${out}`, "sh", OCI, "--version"], {
+      env: {
+        ...process.env,
+        LEOPARD_SERVE_DIR: dir,
+        LEOPARD_SERVE: "1",
+        LEOPARD_SERVE_WAIT_MS: "30000",
+        CALLERS_OWN: "secret",
+      },
+      cwd,
+      stderr: "pipe",
+    });
+    expect(r.stderr.toString()).toBe("");
+    expect(readFileSync(out, "utf8")).toStartWith("leopard-oci version ");
+    await until(() => children(p.pid).length > 0, 20_000, "the keeper's worker");
+    for (const pid of [p.pid, ...children(p.pid)]) {
+      const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      expect(environ.filter((e) => /^(CALLERS_OWN|BUN_JSC_useJIT|LEOPARD_DIRECT_ENV)=/.test(e))).toEqual([]);
+      expect(readlinkSync(`/proc/${pid}/cwd`)).not.toBe(cwd);
+      for (const fd of [0, 1, 2]) expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).not.toBe(out);
+      expect(readFileSync(`/proc/${pid}/limits`, "utf8")).not.toMatch(/^Max open files\s+512\s/m);
+    }
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
   });
 
   test("a passed socket in a directory others may enter is refused, as one the server binds", async () => {
