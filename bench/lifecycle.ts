@@ -12,6 +12,7 @@
 // unserved call fail rather than silently go direct. Two warm-up rounds are not counted.
 // Then the first call after activation: a fresh activator per round, its first `run` timed
 // against a direct `run`.
+// leopard is an installed tree (make install into a temporary PREFIX), as bench/podman.ts uses.
 // Prints the median of each and the ratio leopard/runc. `make bench` or `bun bench/lifecycle.ts [N]`.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +22,12 @@ import { activatedServer, CAN_ACTIVATE } from "./activate.ts";
 
 const TOP = join(import.meta.dir, "..");
 const N = Number(process.argv[2] ?? 30);
-const OCI = join(TOP, "bin/leopard-oci");
+// leopard as users get it: `make install` into a temporary PREFIX (no source is looked at; the
+// checkout's launcher also stats the sources its bundle was built from on every call).
+const prefix = mkdtempSync(join(tmpdir(), "leopard-bench-prefix-"));
+const installed = Bun.spawnSync(["make", "-s", "-C", TOP, "install", `PREFIX=${prefix}`], { stderr: "pipe" });
+if (installed.exitCode !== 0) throw new Error(`make install failed: ${installed.stderr.toString()}`);
+const OCI = join(prefix, "bin/leopard-oci");
 const WARMUP = 2;
 
 function rootfs(): string {
@@ -186,6 +192,7 @@ try {
   server.kill("SIGTERM");
   await server.exited;
   rmSync(work, { recursive: true, force: true });
+  rmSync(prefix, { recursive: true, force: true });
   for (const ctl of readdirSync("/sys/fs/cgroup")) {
     for (const d of [`${CGROUP}/c`, ...Object.keys(runtimes).map((n) => `${CGROUP}/x-${n}`), CGROUP]) {
       try {
