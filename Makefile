@@ -36,6 +36,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR := $(PREFIX)/lib/leopard
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+# The user manager's units (rootless socket activation); systemd's user manager reads
+# /usr/local/lib/systemd/user and /usr/lib/systemd/user (`systemd-analyze --user unit-paths`).
+SYSTEMD_USER_UNIT_DIR ?= $(PREFIX)/lib/systemd/user
 UNITS := leopard-oci.socket leopard-oci.service leopard.socket leopard.service
 # The layer unpacker's worker thread (src/image/unpack-worker.ts), loaded from beside the bundles:
 # Bun's bundler leaves `new Worker(url)` alone, so it is an entry point of its own.
@@ -188,12 +191,14 @@ bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES)
 #   $(PREFIX)/lib/leopard/leopard-keeper                  serve's worker keeper (native/keeper.c)
 #   $(PREFIX)/lib/leopard/share/seccomp/default.json      the default seccomp profile
 #   $(SYSTEMD_UNIT_DIR)/leopard{-oci,}.{socket,service}   socket activation (share/systemd/*.in)
-# `make uninstall` (same PREFIX, DESTDIR and SYSTEMD_UNIT_DIR) removes exactly these.
+#   $(SYSTEMD_USER_UNIT_DIR)/leopard{-oci,}.{socket,service}  the same for a user (share/systemd/user/*.in)
+# `make uninstall` (same PREFIX, DESTDIR, SYSTEMD_UNIT_DIR and SYSTEMD_USER_UNIT_DIR) removes exactly these.
 INSTALLED_LIB := bun leopard-helper leopard-keeper leopard-oci.js leopard-oci.js.jsc leopard-oci-light.js leopard-oci-light.js.jsc \
   leopard-oci-life.js leopard-oci-life.js.jsc cgroup-signal.js cgroup-signal.js.jsc \
   leopard.js leopard.js.jsc unpack-worker.js share/seccomp/default.json
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/share/seccomp $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/share/seccomp $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
+	  $(DESTDIR)$(SYSTEMD_USER_UNIT_DIR)
 	install -m 0755 $(BUN) $(DESTDIR)$(LIBDIR)/bun
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBDIR)/leopard-helper
 	install -m 0755 native/build/leopard-keeper $(DESTDIR)$(LIBDIR)/leopard-keeper
@@ -207,12 +212,15 @@ install: all
 	@for u in $(UNITS); do \
 	  sed 's|@BINDIR@|$(PREFIX)/bin|g' share/systemd/$$u.in > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$u.tmp && \
 	  chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$u.tmp && mv $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$u.tmp $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$u; \
+	  sed 's|@BINDIR@|$(PREFIX)/bin|g' share/systemd/user/$$u.in > $(DESTDIR)$(SYSTEMD_USER_UNIT_DIR)/$$u.tmp && \
+	  chmod 0644 $(DESTDIR)$(SYSTEMD_USER_UNIT_DIR)/$$u.tmp && mv $(DESTDIR)$(SYSTEMD_USER_UNIT_DIR)/$$u.tmp $(DESTDIR)$(SYSTEMD_USER_UNIT_DIR)/$$u; \
 	done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/leopard-oci $(DESTDIR)$(PREFIX)/bin/leopard
 	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(INSTALLED_LIB))
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMD_UNIT_DIR)/,$(UNITS))
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMD_USER_UNIT_DIR)/,$(UNITS))
 	-rmdir $(DESTDIR)$(LIBDIR)/share/seccomp $(DESTDIR)$(LIBDIR)/share $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 clean:

@@ -1,9 +1,9 @@
 #!/bin/busybox sh
 # /init of the cgroup-v2 test VM (scripts/vm/run.ts builds the initramfs around it). Loads the
 # virtio and 9p modules, mounts the host's / read-only over 9p at /host, gives it fresh /proc,
-# /sys, a cgroup2-only /sys/fs/cgroup, /dev and tmpfs for /tmp, /run and /root, then runs /cmd
-# in it (as init after switch_root, in the directory /cwd names) and reports the exit status on the serial
-# console as "LEOPARD-VM-RESULT rc=N" before powering off.
+# /sys, a cgroup2-only /sys/fs/cgroup, /dev, tmpfs for /tmp, /run, /root and /home and a writable
+# copy of /etc, then runs /cmd in it (as init after switch_root, in the directory /cwd names) and
+# reports the exit status on the serial console as "LEOPARD-VM-RESULT rc=N" before powering off.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -17,6 +17,16 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose ho
   echo "LEOPARD-VM-RESULT rc=125 (mounting the host over 9p failed)"
   poweroff -f
 fi
+# /etc is a writable copy in tmpfs (the host's stays untouched): the tests make users there
+# (useradd writes /etc/passwd, /etc/shadow, /etc/subuid...). A copy rather than an overlay: the
+# host's /etc is a few MB, and overlayfs would be one more module to load.
+mkdir -p /etc-rw
+mount -t tmpfs -o mode=0755 tmpfs /etc-rw
+if ! cp -a /host/etc/. /etc-rw/; then
+  echo "LEOPARD-VM-RESULT rc=125 (copying the host's /etc failed)"
+  poweroff -f
+fi
+mount --move /etc-rw /host/etc
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
 mode=$(cat /mode)
@@ -25,11 +35,12 @@ mode=$(cat /mode)
 [ "$mode" = systemd ] || mount -t cgroup2 -o nsdelegate cgroup2 /host/sys/fs/cgroup
 mount -t devtmpfs devtmpfs /host/dev
 cwd=$(cat /cwd)
-# tmpfs goes over /tmp, /var/tmp, /run and /root; a checkout that lives under one of them (CI may clone
-# into /tmp) is kept visible by binding it aside first and moving it back on top.
+# tmpfs goes over /tmp, /var/tmp, /run, /root and /home (test users' homes); a checkout that lives
+# under one of them (CI may clone into /tmp) is kept visible by binding it aside first and moving
+# it back on top.
 mkdir -p /keep
 mount --bind "/host$cwd" /keep
-for d in tmp var/tmp run root; do mount -t tmpfs -o mode=1777 tmpfs "/host/$d"; done
+for d in tmp var/tmp run root home; do mount -t tmpfs -o mode=1777 tmpfs "/host/$d"; done
 if [ ! -d "/host$cwd/.git" ] && [ ! -f "/host$cwd/Makefile" ]; then
   mkdir -p "/host$cwd"
   mount --move /keep "/host$cwd"

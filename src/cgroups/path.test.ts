@@ -55,6 +55,16 @@ describe("linux.cgroupsPath", () => {
     });
   });
 
+  test("on a cgroup-v2-only host a relative path is relative to the parent of the runtime's own cgroup (runc's fs2)", () => {
+    const own = (path: string) => () => new Map([["", path]]);
+    const scope = "/user.slice/user-1000.slice/user@1000.service/app.slice/run-r1.scope";
+    expect(resolveCgroupsPath("c1", "c1", v2, { own: own(scope) })).toEqual({
+      "": "/user.slice/user-1000.slice/user@1000.service/app.slice/c1",
+    });
+    expect(resolveCgroupsPath("x/c1", "c1", v2, { own: own("/a") })).toEqual({ "": "/x/c1" });
+    expect(resolveCgroupsPath("x/c1", "c1", v2, { own: own("/") })).toEqual({ "": "/x/c1" });
+  });
+
   test("a path with .. is refused", () => {
     expect(() => resolveCgroupsPath("/a/../../b", "c1", v2)).toThrow('must not contain "." or ".."');
     expect(() => resolveCgroupsPath("../b", "c1", v2)).toThrow('must not contain "." or ".."');

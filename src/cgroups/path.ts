@@ -2,7 +2,10 @@
 //
 // Absolute paths are taken as they are inside every hierarchy. Relative paths are relative to
 // the cgroup the runtime itself runs in, per hierarchy (runc's rule: on v1 the runtime may sit
-// in different cgroups of different controllers). No path means /leopard/<id>. The result is
+// in different cgroups of different controllers); on a cgroup-v2-only host, to that cgroup's
+// parent, as runc's fs2 driver does: the caller's own cgroup (a session's scope) holds processes,
+// so cgroup v2 lets it enable no controller for a child, while its parent (in a systemd user
+// session, the delegated app.slice) can. No path means /leopard/<id>. The result is
 // resolved once, at create, and kept in the container's state: later commands (update, pause,
 // delete) may run in other cgroups than create did.
 
@@ -87,7 +90,8 @@ export function resolveCgroupsPath(
         `linux.cgroupsPath ${JSON.stringify(given)} is relative but the runtime's own ${k === "" ? "cgroup2" : JSON.stringify(k)} cgroup is unknown`,
       );
     }
-    out[k] = normalizeCgroupPath(`${base}/${rel}`);
+    const at = layout.mode === "v2" ? base.slice(0, base.lastIndexOf("/")) : base;
+    out[k] = normalizeCgroupPath(`${at}/${rel}`);
   }
   return out;
 }

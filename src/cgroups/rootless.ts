@@ -1,7 +1,8 @@
 // Where a rootless container's cgroup goes, by runc's rules (libcontainer/cgroups/fs, Rootless):
-// - with no linux.cgroupsPath the container's cgroup is made under the runtime's own (where a
-//   systemd user session delegates a subtree, that is the user's) in each hierarchy the user may
-//   write; the others are left out, silently;
+// - with no linux.cgroupsPath the container's cgroup is made under the runtime's own (on a
+//   cgroup-v2-only host, beside it: under its parent, src/cgroups/path.ts; in a systemd user
+//   session that is the user's delegated app.slice) in each hierarchy the user may write; the
+//   others are left out, silently;
 // - a limit asked for in a hierarchy that was left out is an error ("cannot set memory limit:
 //   container could not join or create cgroup"), naming the resource;
 // - an explicit cgroupsPath is used as given: making it fails as it would for runc.

@@ -77,8 +77,9 @@ export function cgroupJoinFiles(
 }
 
 /**
- * Rootless (src/cgroups/rootless.ts): by default under the runtime's own cgroup, as runc does, in
- * the hierarchies this user may write (a delegated subtree); none on a plain cgroup v1 host.
+ * Rootless (src/cgroups/rootless.ts): by default under the runtime's own cgroup (its parent on
+ * cgroup v2), as runc does, in the hierarchies this user may write (a delegated subtree); none on
+ * a plain cgroup v1 host.
  */
 function rootlessPaths(spec: Spec, id: string): CgroupPaths {
   const layout = hostLayout();
@@ -117,11 +118,20 @@ export function scopeUnitFor(spec: Spec, id: string): string {
  * --systemd-cgroup nothing exists until join: systemd makes the scope with the helper in it, then
  * the other hierarchies' cgroups are made and the limits written.
  */
-export function prepareCgroup(spec: Spec, paths: CgroupPaths, id: string, systemd: boolean): ContainerCgroup {
+export function prepareCgroup(
+  spec: Spec,
+  paths: CgroupPaths,
+  id: string,
+  systemd: boolean,
+  rootless = false,
+): ContainerCgroup {
   // A rootless container with no cgroup it may make (src/cgroups/rootless.ts): none at all.
   if (!systemd && Object.keys(paths).length === 0) return noCgroup(paths);
   const resources = readResources(spec.linux.resources);
-  const limits = { ...resources, devices: containerDeviceRules(resources.devices) };
+  // Rootless, no device rules: a user may not attach (or even query) a cgroup v2 device program,
+  // nor write a v1 devices cgroup; runc ignores the device cgroup there too. The container's
+  // devices are still only the ones its user namespace lets it open.
+  const limits = { ...resources, devices: rootless ? [] : containerDeviceRules(resources.devices) };
   const cg = openCgroup(paths);
   if (systemd) {
     const scope = parseSystemdPath(spec.linux.cgroupsPath, id);

@@ -55,6 +55,8 @@ export interface Prepared {
   input: PlanInput;
   /** Where the cgroup will be, per hierarchy. */
   cgroupPaths: Readonly<Record<string, string>>;
+  /** Whether runc's rootless rules hold (src/state/rootless.ts). */
+  rootless: boolean;
   /** The compiled seccomp filter, when the config has one. */
   seccomp: PlanInput["seccomp"];
   /** Idmapped bind mounts to prepare, and the helper's fd slot for each clone. */
@@ -186,6 +188,7 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
     bundle,
     input,
     cgroupPaths,
+    rootless,
     seccomp,
     idmaps: { requests, slots },
     fifo,

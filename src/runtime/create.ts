@@ -102,7 +102,7 @@ async function launch(
   let cgroup: ContainerCgroup;
   try {
     if (prepared.notifySocket) mkdirSync(notifyDir(opts.state, opts.id), { mode: 0o755 });
-    cgroup = prepareCgroup(spec, cgroupPaths, opts.id, opts.systemdCgroup === true);
+    cgroup = prepareCgroup(spec, cgroupPaths, opts.id, opts.systemdCgroup === true, prepared.rootless);
   } catch (e) {
     opts.state.remove(opts.id);
     throw e;

@@ -67,6 +67,10 @@ const INSTALLED = [
   "usr/local/lib/systemd/system/leopard-oci.socket",
   "usr/local/lib/systemd/system/leopard.service",
   "usr/local/lib/systemd/system/leopard.socket",
+  "usr/local/lib/systemd/user/leopard-oci.service",
+  "usr/local/lib/systemd/user/leopard-oci.socket",
+  "usr/local/lib/systemd/user/leopard.service",
+  "usr/local/lib/systemd/user/leopard.socket",
 ];
 
 /**
@@ -109,6 +113,17 @@ describe("make install", () => {
     expect(socket).toContain("ListenSequentialPacket=/run/leopard-serve/leopard-oci.sock\n");
     expect(socket).toContain("SocketMode=0600\n");
     expect(socket).toContain("DirectoryMode=0700\n");
+    // The user manager's units: the socket in the user's runtime directory (%t).
+    const user = (name: string) => readFileSync(join(dest, "usr/local/lib/systemd/user", name), "utf8");
+    expect(user("leopard-oci.service")).toContain("ExecStart=/usr/local/bin/leopard-oci serve\n");
+    expect(user("leopard.service")).toContain("ExecStart=/usr/local/bin/leopard serve\n");
+    for (const name of ["leopard-oci", "leopard"]) {
+      const s = user(`${name}.socket`);
+      expect(s).toContain(`ListenSequentialPacket=%t/leopard-serve/${name}.sock\n`);
+      expect(s).toContain("SocketMode=0600\n");
+      expect(s).toContain("DirectoryMode=0700\n");
+      expect(user(`${name}.service`)).toContain("KillMode=mixed\n");
+    }
     make("uninstall", dest);
     expect(files(dest)).toEqual(["usr/local/bin/someone-elses"]);
   });
