@@ -11,12 +11,13 @@
  *     reports their exit statuses, forwards the signals it receives to the worker, and exits with
  *     the status the worker sends. Bun's start-up (~50 ms here, most of it page faults) and the
  *     CLI's module loading are paid once per worker, not per call.
- *  2. Direct, when nothing serves (no socket, not root, LEOPARD_SERVE=0, sources newer than the
+ *  2. Direct, when nothing serves (no socket, LEOPARD_SERVE=0, sources newer than the
  *     bundle, no worker took the call within LEOPARD_SERVE_WAIT_MS (default 500) of the connect,
  *     or the worker declines: another uid, namespace, root or privileges than its own): exec the
  *     pinned Bun with our own credentials on the CLI. LEOPARD_SERVE=1 makes not being served an
  *     error that says why (for tests and for checking a server).
- *     Sockets: $LEOPARD_SERVE_DIR (default /run/leopard-serve)/<name>.sock.
+ *     Sockets: <dir>/<name>.sock, dir $LEOPARD_SERVE_DIR, else /run/leopard-serve for the host's
+ *     root, $XDG_RUNTIME_DIR/leopard-serve[/userns-<inode>] for anyone else (serve_dir).
  *
  * Where things are (see find_layout): installed, this binary is <prefix>/bin/<name> and
  * <prefix>/lib/leopard holds the pinned Bun ("bun"), the bundles, the helper: nothing else is
@@ -522,14 +523,34 @@ static int not_served(const char *why, const char *detail) {
   exit(LAUNCH_FAIL);
 }
 
+/* The socket directory, by src/serve/serve-dir.ts's rule (test/serve/serve-dir.test.ts checks we
+ * agree): $LEOPARD_SERVE_DIR; the host's root: /run/leopard-serve; anyone else
+ * $XDG_RUNTIME_DIR/leopard-serve, and in a user namespace other than the initial one its
+ * userns-<inode> subdirectory. -1 when there is none (a user without XDG_RUNTIME_DIR). */
+#define INITIAL_USERNS_INO 0xeffffffdULL
+static int serve_dir(char *out, size_t n) {
+  const char *set = getenv("LEOPARD_SERVE_DIR");
+  if (set && *set) return snprintf(out, n, "%s", set) >= (int)n ? -1 : 0;
+  struct stat st;
+  unsigned long long ino = stat("/proc/self/ns/user", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+  int initial = ino == INITIAL_USERNS_INO;
+  if (geteuid() == 0 && initial) return snprintf(out, n, "/run/leopard-serve") >= (int)n ? -1 : 0;
+  const char *xdg = getenv("XDG_RUNTIME_DIR");
+  if (!xdg || xdg[0] != '/') return -1;
+  size_t len = strlen(xdg);
+  while (len > 1 && xdg[len - 1] == '/') len--;
+  int w = initial ? snprintf(out, n, "%.*s/leopard-serve", (int)len, xdg)
+                  : snprintf(out, n, "%.*s/leopard-serve/userns-%llu", (int)len, xdg, ino);
+  return w < 0 || w >= (int)n ? -1 : 0;
+}
+
 /* Returns the exit status, or -1 to run directly (nothing happened yet). */
 static int serve(int argc, char **argv, const char *stamp) {
-  /* $LEOPARD_SERVE_DIR/<name>.sock: one directory for both servers, each its own socket. */
-  const char *dir = getenv("LEOPARD_SERVE_DIR");
-  if (!dir || !*dir) dir = "/run/leopard-serve";
-  char path[PATH_MAX];
+  /* <dir>/<name>.sock: one directory for both servers, each its own socket. */
+  char dir[PATH_MAX], path[PATH_MAX];
+  if (serve_dir(dir, sizeof dir) != 0) return not_served("no socket directory", "XDG_RUNTIME_DIR is not set");
   if (snprintf(path, sizeof path, "%s/%s.sock", dir, LAUNCH_NAME) >= (int)sizeof path)
-    return not_served("LEOPARD_SERVE_DIR is too long", NULL);
+    return not_served("the socket directory's name is too long", NULL);
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof addr.sun_path) return not_served("socket path too long", path);
   strcpy(addr.sun_path, path);

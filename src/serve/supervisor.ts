@@ -18,17 +18,22 @@ import { ptr } from "bun:ffi";
 import { dirname, join } from "node:path";
 import { execve } from "../sys/execve.ts";
 import { existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "../sys/fs-sync.ts";
+import { open } from "../sys/io.ts";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { closeFd, connectUnix } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
 import { bundleDir, bundlePath } from "../util/layout.ts";
 import { firstCallRules } from "./first-call.ts";
+import { defaultServeDir } from "./serve-dir.ts";
 import { bundleStamp } from "./stamp.ts";
 
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
 const SOCK_CLOEXEC = 0o2000000;
 const SOCK_NONBLOCK = 0o4000; // every worker polls, then accepts: whoever loses gets EAGAIN
+const O_RDONLY = 0;
+const O_DIRECTORY = 0o200000;
+const LOCK_EX = 2;
 
 export interface ServeOptions {
   name: "leopard-oci" | "leopard";
@@ -83,8 +88,21 @@ export function serveVerb(name: ServeOptions["name"], v: Record<string, unknown>
   });
 }
 
+/** The socket the launcher looks for by default (./serve-dir.ts): `serve` without --socket binds it. */
 export function defaultSocket(name: string): string {
-  return `${process.env["LEOPARD_SERVE_DIR"] || "/run/leopard-serve"}/${name}.sock`;
+  let usernsIno = 0;
+  try {
+    usernsIno = statSync("/proc/self/ns/user").ino;
+  } catch {
+    // No /proc: not taken for the initial user namespace (defaultServeDir).
+  }
+  const dir = defaultServeDir({ env: process.env, euid: process.geteuid?.() ?? 0, usernsIno });
+  if (dir === undefined)
+    throw new LeopardError(
+      "invalid-argument",
+      "XDG_RUNTIME_DIR is not set: a user's server listens in $XDG_RUNTIME_DIR/leopard-serve (or pass --socket PATH)",
+    );
+  return `${dir}/${name}.sock`;
 }
 
 /** Refuses a socket directory that is not the server's alone: its uid's, 0700, not a symlink. */
@@ -182,6 +200,19 @@ function adoptListener(fd: number): string {
 
 function listen(path: string): number {
   socketDir(dirname(path));
+  // Two servers starting at once (callers that each started one: autostart.ts) must not both
+  // find the path free: one would unlink the other's fresh socket. The directory's lock is held
+  // from the check to listen(); the loser then finds the path served.
+  const lock = open(dirname(path), O_RDONLY | O_DIRECTORY);
+  try {
+    check(libc().flock(lock, LOCK_EX), "flock", dirname(path));
+    return bindFree(path);
+  } finally {
+    closeFd(lock);
+  }
+}
+
+function bindFree(path: string): number {
   try {
     const fd = connectUnix(path, "seqpacket");
     closeFd(fd);

@@ -164,6 +164,57 @@ describe.skipIf(why !== undefined)("rootless podman", () => {
     });
   }
 
+  // src/serve/autostart.ts: podman calls its runtime in the user and mount namespaces its pause
+  // process keeps, where no server of systemd's can serve; the first direct `start` there starts
+  // one on that namespace's own socket, which serves the calls after it.
+  test("leopard-oci's first start starts a server in podman's namespaces, which serves the next run", () => {
+    const userns = podman(RUNC, ["unshare", "stat", "-L", "-c", "%i", "/proc/self/ns/user"]);
+    expect(userns.code).toBe(0);
+    const ino = userns.stdout.trim();
+    expect(ino).toMatch(/^\d+$/);
+    const socket = `${user.runtimeDir}/leopard-serve/userns-${ino}/leopard-oci.sock`;
+    const keepers = () =>
+      user
+        .run(["pgrep", "-u", String(user.uid), "-f", `leopard-keeper leopard-oci .* ${socket} `])
+        .stdout.split("\n")
+        .filter(Boolean);
+    const stopServers = () => {
+      for (const pid of keepers()) user.run(["kill", pid]);
+      for (let i = 0; i < 100 && keepers().length > 0; i++) Bun.sleepSync(50);
+      expect(keepers()).toEqual([]);
+    };
+    const wrapper = (name: string, env: string) => {
+      const path = join(user.work, name);
+      writeFileSync(path, `#!/bin/sh\n${env} exec ${JSON.stringify(OCI)} "$@"\n`, { mode: 0o755 });
+      return path;
+    };
+    // The runs above went through leopard-oci with nothing set: a server is there by now.
+    stopServers();
+    // LEOPARD_SERVE=0: never served, and no server started.
+    const never = wrapper("oci-never-served", "LEOPARD_SERVE=0");
+    expect(podman(never, ["run", "--rm", "--network", "none", IMAGE, "echo", "direct"])).toMatchObject({
+      code: 0,
+      stdout: "direct\n",
+    });
+    expect(keepers()).toEqual([]);
+    // Nothing set: the start starts one, in podman's user namespace, on that namespace's socket.
+    expect(podman(OCI, ["run", "--rm", "--network", "none", IMAGE, "echo", "first"])).toMatchObject({
+      code: 0,
+      stdout: "first\n",
+    });
+    for (let i = 0; i < 200 && keepers().length === 0; i++) Bun.sleepSync(50);
+    const [keeper] = keepers();
+    expect(keeper).toMatch(/^\d+$/);
+    expect(user.run(["stat", "-L", "-c", "%i", `/proc/${keeper}/ns/user`]).stdout.trim()).toBe(ino);
+    // LEOPARD_SERVE=1 with the default socket: every call of the next run is served (or it fails).
+    const served = wrapper("oci-must-be-served", "LEOPARD_SERVE=1 LEOPARD_SERVE_WAIT_MS=30000");
+    const r = podman(served, ["run", "--rm", "--network", "none", IMAGE, "sh", "-c", "echo served; exit 3"]);
+    expect(r).toMatchObject({ code: 3, stdout: "served\n" });
+    // One server: the run's own start found it and started none.
+    expect(keepers()).toEqual([keeper!]);
+    stopServers();
+  });
+
   test("leopard-oci keeps its state under $XDG_RUNTIME_DIR/leopard and leaves none there", () => {
     const r = user.run(["ls", "-A", `${user.runtimeDir}/leopard`]);
     expect(r).toMatchObject({ code: 0, stdout: "" });

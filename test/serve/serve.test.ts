@@ -198,6 +198,46 @@ describe("leopard-oci serve", () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr.toString()).toContain("is already served by another process");
   });
+
+  test("servers started at once on one socket: one serves, the others say it is served", async () => {
+    // Callers may start servers at the same moment (src/serve/autostart.ts): without the socket
+    // directory's lock, one could unlink the socket another had just bound, which then served
+    // nobody until it idled out.
+    const raceDir = join(dir, "race");
+    const sock = join(raceDir, "leopard-oci.sock");
+    const starts = [0, 1, 2, 3].map(() =>
+      Bun.spawn([OCI, "serve", "--socket", sock, "--idle-exit", "30"], {
+        env: process.env,
+        stdout: "ignore",
+        stderr: "pipe",
+      }),
+    );
+    try {
+      // Three exit, refused; one stays and serves.
+      await until(() => starts.filter((s) => s.exitCode !== null).length >= 3, 30_000, "three refusals");
+      await Bun.sleep(200);
+      const ended = await Promise.all(
+        starts.map(async (s) => ({
+          code: s.exitCode ?? "running",
+          err: s.exitCode === null ? "" : await new Response(s.stderr).text(),
+        })),
+      );
+      const running = ended.filter((e) => e.code === "running");
+      const refused = ended.filter((e) => e.code === 1);
+      expect(running.length).toBe(1);
+      expect(refused.length).toBe(3);
+      for (const r of refused) expect(r.err).toContain("is already served by another process");
+      const v = Bun.spawnSync([OCI, "--version"], {
+        env: { ...served(), LEOPARD_SERVE_DIR: raceDir },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      expect(v.exitCode).toBe(0);
+    } finally {
+      for (const s of starts) s.kill("SIGTERM");
+      await Promise.all(starts.map((s) => s.exited));
+    }
+  });
 });
 
 describe("stopping", () => {
