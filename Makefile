@@ -156,7 +156,8 @@ V2_TESTS := src/cgroups test/cgroups test/integration/cgroups.test.ts test/integ
 # Booted again with systemd as init, on cgroup v2, hybrid and v1, for --systemd-cgroup (scopes
 # through systemd's D-Bus API) and socket activation of an installed leopard (make install into
 # the guest's tmpfs: the bundles must be built here first).
-SYSTEMD_TESTS := test/integration/systemd-cgroup.test.ts test/serve/activation.systemd.test.ts
+SYSTEMD_TESTS := test/integration/systemd-cgroup.test.ts test/serve/activation.systemd.test.ts \
+  test/rootless/user-manager.systemd.test.ts
 test-cgroup-v2: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES)
 	@# The guest sees this checkout read-only: the tests' busybox root filesystems are made here first.
 	@for o in 0 100000; do [ -d build/rootfs/busybox-$$o/mnt ] || scripts/make-rootfs.sh build/rootfs/busybox-$$o $$o; done
