@@ -44,7 +44,7 @@ UNITS := leopard-oci.socket leopard-oci.service leopard.socket leopard.service
 # Bun's bundler leaves `new Worker(url)` alone, so it is an entry point of its own.
 UNPACK_WORKER := build/cli/unpack-worker.js
 SOURCES := $(shell find src -name '*.ts' ! -name '*.test.ts')
-APT_PACKAGES := busybox-static runc uidmap passt slirp4netns libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit docker.io
+APT_PACKAGES := busybox-static runc uidmap passt slirp4netns libseccomp2 iproute2 docker-registry skopeo umoci apache2-utils openssl xz-utils zstd podman conmon containerd containernetworking-plugins iptables netavark catatonit docker.io dbus-user-session
 # /usr/sbin and /sbin too: an ordinary user's PATH lacks them (runc, iptables), and `make demo`
 # runs rootless as a user.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH):/usr/sbin:/sbin
@@ -85,6 +85,7 @@ apt-deps:
 	command -v iptables >/dev/null || missing="$$missing iptables"; \
 	[ -x /usr/lib/podman/netavark ] || missing="$$missing netavark"; \
 	[ -x /usr/sbin/dockerd ] || missing="$$missing docker.io"; \
+	[ -e /usr/lib/systemd/user/dbus.socket ] || missing="$$missing dbus-user-session"; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" != 0 ]; then \
 	  echo "missing:$$missing (run make as root once to install them)"; exit 1; \
 	fi; \
@@ -154,8 +155,10 @@ test-integration: deps apt-deps $(NATIVE)
 # read-only over 9p); see scripts/vm/run.ts.
 V2_TESTS := src/cgroups test/cgroups test/integration/cgroups.test.ts test/integration/exec-cgroup.test.ts test/integration/seed.test.ts test/integration/systemd-cgroup.test.ts
 # Booted again with systemd as init, on cgroup v2, hybrid and v1, for --systemd-cgroup (scopes
-# through systemd's D-Bus API) and socket activation of an installed leopard (make install into
-# the guest's tmpfs: the bundles must be built here first).
+# through systemd's D-Bus API), socket activation of an installed leopard (make install into
+# the guest's tmpfs: the bundles must be built here first) and a test user's own systemd manager
+# (user units, a delegated cgroup v2 subtree, rootless --systemd-cgroup on the user's bus from
+# dbus-user-session). The v2 boot takes ~8 min under emulation.
 SYSTEMD_TESTS := test/integration/systemd-cgroup.test.ts test/serve/activation.systemd.test.ts \
   test/rootless/user-manager.systemd.test.ts
 test-cgroup-v2: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES)
@@ -163,7 +166,7 @@ test-cgroup-v2: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES)
 	@for o in 0 100000; do [ -d build/rootfs/busybox-$$o/mnt ] || scripts/make-rootfs.sh build/rootfs/busybox-$$o $$o; done
 	$(BUN) scripts/vm/run.ts --timeout 1200 -- $(BUN) test --timeout 180000 $(V2_TESTS)
 	@set -e; for layout in v2 hybrid v1; do \
-	  $(BUN) scripts/vm/run.ts --systemd --cgroup $$layout --timeout 600 -- \
+	  $(BUN) scripts/vm/run.ts --systemd --cgroup $$layout --timeout 900 -- \
 	    sh scripts/vm/with-bus.sh $(BUN) test --timeout 180000 $(SYSTEMD_TESTS); \
 	done
 

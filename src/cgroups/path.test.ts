@@ -85,6 +85,14 @@ describe("linux.cgroupsPath", () => {
     expect(() =>
       resolveCgroupsPath("system.slice:leopard:c1", "c1", v2, { systemd: true, systemdRunning: () => false }),
     ).toThrow("--systemd-cgroup needs systemd, which is not running on this host");
+    // Rootless: the user manager's scope under its cgroup; cgroup v2 only.
+    const user = { ...on, userManager: () => "/user.slice/user-1000.slice/user@1000.service" };
+    expect(resolveCgroupsPath(undefined, "c1", v2, user)).toEqual({
+      "": "/user.slice/user-1000.slice/user@1000.service/user.slice/leopard-c1.scope",
+    });
+    expect(() => resolveCgroupsPath(undefined, "c1", hybrid, user)).toThrow(
+      "--systemd-cgroup rootless needs cgroup v2 only",
+    );
     // On v1 and hybrid hosts, the same path in every hierarchy (as runc's systemd driver).
     const both = resolveCgroupsPath("machine.slice:libpod:c1", "c1", hybrid, on);
     expect(Object.keys(both).sort()).toEqual(Object.keys(resolveCgroupsPath(undefined, "c1", hybrid)).sort());

@@ -47,6 +47,8 @@ export interface ResolveOptions {
   readonly systemd?: boolean;
   /** Whether systemd is the host's init (/run/systemd/system exists). */
   readonly systemdRunning?: () => boolean;
+  /** Rootless --systemd-cgroup: the user manager's own cgroup, which its scopes go under. */
+  readonly userManager?: () => string;
 }
 
 export function resolveCgroupsPath(
@@ -64,7 +66,13 @@ export function resolveCgroupsPath(
         "unsupported",
         "--systemd-cgroup needs systemd, which is not running on this host (leave the flag out to use cgroupfs)",
       );
-    const scope = parseSystemdPath(cgroupsPath, id).path;
+    if (opts.userManager !== undefined && layout.mode !== "v2")
+      throw new LeopardError(
+        "unsupported",
+        "--systemd-cgroup rootless needs cgroup v2 only (a user's systemd manager is delegated no cgroup v1 hierarchy)",
+      );
+    const user = opts.userManager === undefined ? undefined : { base: opts.userManager() };
+    const scope = parseSystemdPath(cgroupsPath, id, user).path;
     return Object.fromEntries(keys.map((k) => [k, scope]));
   }
   if (/^[^/:]*\.slice:[^:]*:[^:]+$/.test(given)) {

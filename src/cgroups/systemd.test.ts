@@ -8,6 +8,7 @@ import {
   slicePath,
   startArgs,
   stopScope,
+  userManagerCgroup,
 } from "./systemd.ts";
 
 describe("systemd scope names", () => {
@@ -41,6 +42,42 @@ describe("systemd scope names", () => {
     ["machine.slice:p:sub.slice", "names a slice as the container's unit"],
   ])("%s is refused: %s", (given, why) => {
     expect(() => parseSystemdPath(given, "id")).toThrow(`linux.cgroupsPath ${JSON.stringify(given)} ${why}`);
+  });
+
+  test("rootless: the user manager's scope, default user.slice, under the manager's cgroup (runc's systemd driver)", () => {
+    const base = "/user.slice/user-1000.slice/user@1000.service";
+    expect(parseSystemdPath(undefined, "c9", { base })).toEqual({
+      slice: "user.slice",
+      unit: "leopard-c9.scope",
+      path: `${base}/user.slice/leopard-c9.scope`,
+    });
+    expect(parseSystemdPath("app.slice:p:c1", "c1", { base }).path).toBe(`${base}/app.slice/p-c1.scope`);
+    expect(parseSystemdPath(":p:c1", "c1", { base }).slice).toBe("user.slice");
+  });
+
+  test("the user manager's cgroup: its ControlGroup property; a failure says the user's bus is needed", () => {
+    const asked: string[][] = [];
+    const run = (args: string[]) => {
+      asked.push(args);
+      return 's "/user.slice/user-1000.slice/user@1000.service"\n';
+    };
+    expect(userManagerCgroup(run)).toBe("/user.slice/user-1000.slice/user@1000.service");
+    expect(asked).toEqual([
+      [
+        "get-property",
+        "org.freedesktop.systemd1",
+        "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager",
+        "ControlGroup",
+      ],
+    ]);
+    const down = () => {
+      throw new LeopardError("system", "Failed to connect to bus: No such file or directory");
+    };
+    expect(() => userManagerCgroup(down)).toThrow(
+      "--systemd-cgroup rootless needs the user's systemd manager on the user's D-Bus: Failed to connect to bus: No such file or directory",
+    );
+    expect(() => userManagerCgroup(() => 's ""\n')).toThrow("names no cgroup of its own");
   });
 
   test("slicePath nests by dashes", () => {

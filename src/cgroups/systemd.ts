@@ -9,6 +9,10 @@
 //
 // systemd is reached through busctl, systemd's own D-Bus client, on the system bus (where podman
 // and runc reach it too): a tool that is there wherever systemd is, rather than a D-Bus library.
+// Rootless, as runc's systemd driver does, the user's own manager on the user's bus
+// ($DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus): the scope goes in its slice (default
+// user.slice), under the manager's own cgroup (/user.slice/user-UID.slice/user@UID.service), the
+// subtree systemd delegates to it.
 import { readFileSync } from "../sys/fs-sync.ts";
 import { SYSTEM_PATH, spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
@@ -25,6 +29,11 @@ export interface SystemdScope {
 }
 
 export const DEFAULT_SLICE = "system.slice";
+/** Rootless (a user's manager): runc's default slice there. */
+export const DEFAULT_USER_SLICE = "user.slice";
+
+/** The manager a scope is asked of: the system's, or (rootless) the caller's own user manager. */
+export type Bus = "system" | "user";
 export const DEFAULT_PREFIX = "leopard";
 
 // Characters systemd allows in a unit name (besides the type suffix).
@@ -49,24 +58,31 @@ export function slicePath(slice: string, given = slice): string {
   return parts.map((_, i) => `/${parts.slice(0, i + 1).join("-")}.slice`).join("");
 }
 
-/** The scope for a container: from "slice:prefix:name", or the default for id. */
-export function parseSystemdPath(cgroupsPath: string | undefined, id: string): SystemdScope {
+/**
+ * The scope for a container: from "slice:prefix:name", or the default for id. A user manager's
+ * scope (rootless) is in its own slice, default user.slice, under `base`, the manager's cgroup.
+ */
+export function parseSystemdPath(
+  cgroupsPath: string | undefined,
+  id: string,
+  user?: { base: string },
+): SystemdScope {
   const given = cgroupsPath ?? "";
-  let slice = DEFAULT_SLICE;
+  let slice = user === undefined ? DEFAULT_SLICE : DEFAULT_USER_SLICE;
   let prefix = DEFAULT_PREFIX;
   let name = id;
   if (given !== "") {
     const parts = given.split(":");
     if (parts.length !== 3) bad(given, 'is not "slice:prefix:name", the form --systemd-cgroup takes');
     [slice, prefix, name] = parts as [string, string, string];
-    if (slice === "") slice = DEFAULT_SLICE;
+    if (slice === "") slice = user === undefined ? DEFAULT_SLICE : DEFAULT_USER_SLICE;
   }
   if (name === "" || !UNIT_CHARS.test(name)) bad(given, `has the name "${name}", which is not a unit name`);
   if (prefix !== "" && !UNIT_CHARS.test(prefix))
     bad(given, `has the prefix "${prefix}", which is not a unit name`);
   if (name.endsWith(".slice")) bad(given, "names a slice as the container's unit; leopard makes scopes only");
   const unit = prefix === "" ? `${name}.scope` : `${prefix}-${name}.scope`;
-  return { slice, unit, path: `${slicePath(slice, given)}/${unit}` };
+  return { slice, unit, path: `${user?.base ?? ""}${slicePath(slice, given)}/${unit}` };
 }
 
 /** Runs busctl with these arguments; returns its stdout, or throws its stderr's first line. */
@@ -74,22 +90,53 @@ export type Busctl = (args: string[]) => string;
 
 const MANAGER = ["org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager"];
 
-export const busctl: Busctl = (args) => {
-  // The system's directories only, never the caller's PATH (podman's cleanup runs `delete` with a
-  // bare environment, too).
-  const exe = Bun.which("busctl", { PATH: SYSTEM_PATH });
-  if (exe === null)
-    throw new LeopardError(
-      "unsupported",
-      "--systemd-cgroup needs busctl (systemd's D-Bus tool), which is not installed",
-    );
-  const r = spawnToolSync([exe, "--system", ...args], { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) {
-    const why = r.stderr.toString().trim().split("\n")[0] || `busctl exited ${r.exitCode}`;
-    throw new LeopardError("system", why);
+/** busctl on this bus. */
+export function busctlOn(bus: Bus): Busctl {
+  return (args) => {
+    // The system's directories only, never the caller's PATH (podman's cleanup runs `delete` with a
+    // bare environment, too).
+    const exe = Bun.which("busctl", { PATH: SYSTEM_PATH });
+    if (exe === null)
+      throw new LeopardError(
+        "unsupported",
+        "--systemd-cgroup needs busctl (systemd's D-Bus tool), which is not installed",
+      );
+    const r = spawnToolSync([exe, `--${bus}`, ...args], { stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) {
+      const why = r.stderr.toString().trim().split("\n")[0] || `busctl exited ${r.exitCode}`;
+      throw new LeopardError("system", bus === "user" ? `${why} (on the user's bus: ${userBus()})` : why);
+    }
+    return r.stdout.toString();
+  };
+}
+
+/** Where busctl --user looks for the user's bus (sd_bus_open_user's order), for error messages. */
+function userBus(): string {
+  const env = process.env;
+  if (env["DBUS_SESSION_BUS_ADDRESS"]) return env["DBUS_SESSION_BUS_ADDRESS"];
+  if (env["XDG_RUNTIME_DIR"]) return `${env["XDG_RUNTIME_DIR"]}/bus`;
+  return "neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set";
+}
+
+export const busctl: Busctl = busctlOn("system");
+
+/**
+ * The user manager's own cgroup ("/user.slice/user-1000.slice/user@1000.service"): its
+ * ControlGroup property, as runc's systemd driver asks it.
+ */
+export function userManagerCgroup(run: Busctl = busctlOn("user")): string {
+  let out: string;
+  try {
+    out = run(["get-property", ...MANAGER, "ControlGroup"]);
+  } catch (e) {
+    throw failed("--systemd-cgroup rootless needs the user's systemd manager on the user's D-Bus", e);
   }
-  return r.stdout.toString();
-};
+  // busctl prints a string property as: s "/user.slice/…"
+  const m = /^s "(\/[^"]*)"\s*$/.exec(out);
+  if (m?.[1] === undefined || m[1] === "/")
+    throw new LeopardError("system", `the user's systemd manager names no cgroup of its own (${out.trim()})`);
+  return m[1];
+}
 
 /** One unit property as busctl takes it: name, D-Bus signature, value(s). */
 export type Property = readonly string[];

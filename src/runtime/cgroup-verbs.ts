@@ -65,9 +65,13 @@ export function update(state: StateDir, id: string, file: string | undefined, fl
   const cg = cgroupOf(s);
   cg.set(r);
   if (s.systemdScope !== undefined) {
-    const { scopeProperties, setScopeProperties } =
+    const { busctlOn, scopeProperties, setScopeProperties } =
       require("../cgroups/systemd.ts") as typeof import("../cgroups/systemd.ts");
-    setScopeProperties(s.systemdScope, scopeProperties(r, cg.mode === "v2"));
+    setScopeProperties(
+      s.systemdScope,
+      scopeProperties(r, cg.mode === "v2"),
+      busctlOn(s.systemdBus ?? "system"),
+    );
   }
 }
 

@@ -13,11 +13,13 @@ import {
 } from "../cgroups/index.ts";
 import { hierarchyDir, requestedLimits, rootlessCgroupPaths } from "../cgroups/rootless.ts";
 import {
+  busctlOn,
   parseSystemdPath,
   type SystemdScope,
   scopeProperties,
   startScope,
   stopScope,
+  userManagerCgroup,
 } from "../cgroups/systemd.ts";
 import type { Spec } from "../config/types.ts";
 import { accessSync, constants, existsSync } from "../sys/fs-sync.ts";
@@ -49,7 +51,9 @@ export function cgroupPathsFor(spec: Spec, id: string, systemd: boolean, rootles
   if (rootless && !systemd) return rootlessPaths(spec, id);
   // The systemd path is never defaulted from LEOPARD_CGROUP_PARENT: it is slice:prefix:name.
   const path = systemd ? spec.linux.cgroupsPath : (spec.linux.cgroupsPath ?? defaultPath(id));
-  return resolveCgroupsPath(path, id, hostLayout(), { systemd });
+  // Rootless, the user's own manager makes the scope, under its cgroup (runc's systemd driver).
+  const user = systemd && rootless ? { userManager: () => userManagerCgroup() } : {};
+  return resolveCgroupsPath(path, id, hostLayout(), { systemd, ...user });
 }
 
 export type JoinFiles = ReturnType<CgroupManager["joinFiles"]>;
@@ -134,17 +138,20 @@ export function prepareCgroup(
   const limits = { ...resources, devices: rootless ? [] : containerDeviceRules(resources.devices) };
   const cg = openCgroup(paths);
   if (systemd) {
-    const scope = parseSystemdPath(spec.linux.cgroupsPath, id);
+    const parsed = parseSystemdPath(spec.linux.cgroupsPath, id, rootless ? { base: "" } : undefined);
+    // Its cgroup as resolved before (a user manager's scope lies under the manager's own cgroup).
+    const scope = { ...parsed, path: paths[""] ?? Object.values(paths)[0] ?? parsed.path };
+    const bus = busctlOn(rootless ? "user" : "system");
     const destroy = () => {
       try {
         cg.destroy();
       } finally {
-        stopScope(scope.unit);
+        stopScope(scope.unit, bus);
       }
     };
     // A failure after the scope exists is cleaned up by the caller's destroy(), scope included.
     const join = (pid: number) => {
-      startScope(scope, pid, `leopard container ${id}`, scopeProperties(limits, cg.mode === "v2"));
+      startScope(scope, pid, `leopard container ${id}`, scopeProperties(limits, cg.mode === "v2"), bus);
       // Where systemd did not make it (v1 controllers it does not manage), made and joined here.
       cg.create();
       cg.apply(pid);

@@ -96,6 +96,7 @@ async function launch(
     creatorStartTime: ownStartTime(),
     cgroupPaths,
     ...(opts.systemdCgroup ? { systemdScope: scopeUnitFor(spec, opts.id) } : {}),
+    ...(opts.systemdCgroup && prepared.rootless ? { systemdBus: "user" as const } : {}),
   };
   opts.state.claim(stored);
   mark("create: id claimed");

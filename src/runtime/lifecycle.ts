@@ -150,8 +150,9 @@ export async function remove(state: StateDir, id: string, force: boolean): Promi
   }
   if (s.systemdScope !== undefined) {
     // Empty by now, so systemd may have collected it already (stopScope accepts that).
-    const { stopScope } = require("../cgroups/systemd.ts") as typeof import("../cgroups/systemd.ts");
-    stopScope(s.systemdScope);
+    const { busctlOn, stopScope } =
+      require("../cgroups/systemd.ts") as typeof import("../cgroups/systemd.ts");
+    stopScope(s.systemdScope, busctlOn(s.systemdBus ?? "system"));
   }
   if (status !== "stopped" && s.pid !== 0) {
     const pids = s.ownPidNamespace ? containerPids(s.pid) : [s.pid];

@@ -34,6 +34,8 @@ export interface StoredState {
   cgroupPaths?: Record<string, string>;
   /** With --systemd-cgroup: the scope unit holding the cgroup, stopped by delete. */
   systemdScope?: string;
+  /** The manager that made it: the user's own (rootless, runc's systemd driver), else the system's. */
+  systemdBus?: "user";
   /** pid of the `create` command while it runs; a dead creator means a failed create. */
   creatorPid?: number;
   /** The creator's start time (a recycled pid is not the creator). */

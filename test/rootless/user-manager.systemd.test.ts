@@ -11,7 +11,8 @@
 //   from a scope the user's manager made (`systemd-run --user --scope`), gets its cgroup beside
 //   that scope (runc's fs2 rule) with the limits written, and loses it at delete. Without a cgroup
 //   the user may write, runc's rootless rule: limits are refused in one line (runc refuses them
-//   too), no limits means no cgroup and no error.
+//   too), no limits means no cgroup and no error. --systemd-cgroup rootless asks the user's own
+//   manager on the user's bus (runc's systemd driver, the reference beside it).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import {
   chmodSync,
@@ -262,6 +263,41 @@ describe.skipIf(why !== undefined || !V2)(
         expect(cgroupOf(pid)).toBe(`/user.slice/user-${user.uid}.slice/${userManager()}/app.slice/${unit}`);
       } finally {
         expect(user.run([OCI, "delete", "--force", "nolim1"])).toMatchObject({ code: 0, stderr: "" });
+      }
+    });
+
+    test("--systemd-cgroup rootless: the user's own manager makes the scope (user.slice, under its cgroup) with the limits, as runc's systemd driver does; delete stops it", () => {
+      const b = bundleWith("scoped", (c) => {
+        args("sleep", "1000")(c);
+        limits(c);
+      });
+      const runcRoot = join(user.work, "runc-sd");
+      for (const [runtime, id, unit] of [
+        [[OCI], "sd1", "leopard-sd1.scope"],
+        [[RUNC, "--root", runcRoot], "sd2", "runc-sd2.scope"],
+      ] as const) {
+        const create = user.run([...runtime, "--systemd-cgroup", "create", id], {
+          cwd: b,
+          env: { LEOPARD_SERVE: "0" },
+        });
+        expect({ id, code: create.code }).toEqual({ id, code: 0 });
+        try {
+          const pid = JSON.parse(user.run([...runtime, "state", id]).stdout).pid as number;
+          const path = `/user.slice/user-${user.uid}.slice/${userManager()}/user.slice/${unit}`;
+          expect(cgroupOf(pid)).toBe(path);
+          expect(active(unit)).toBe("active");
+          const dir = `/sys/fs/cgroup${path}`;
+          expect(readFileSync(join(dir, "memory.max"), "utf8")).toBe(`${64 * 1024 * 1024}\n`);
+          expect(readFileSync(join(dir, "pids.max"), "utf8")).toBe("42\n");
+          expect(user.run([...runtime, "--systemd-cgroup", "delete", "--force", id])).toMatchObject({
+            code: 0,
+            stdout: "",
+          });
+          expect(existsSync(dir)).toBe(false);
+          expect(active(unit)).not.toBe("active");
+        } finally {
+          user.run([...runtime, "--systemd-cgroup", "delete", "--force", id]);
+        }
       }
     });
 
