@@ -12,13 +12,19 @@ import { parseSignal } from "./signals.ts";
  */
 const cgroupSignal = (): typeof import("./cgroup-signal.ts") => require("./cgroup-signal.js");
 
-/** Every process in the container's PID namespace (init's namespace), init first. */
+/**
+ * Every process in the container's PID namespace (init's namespace), init first. An init whose
+ * namespace this caller may not read (a rootless container's init before its exec: the helper
+ * made it non-dumpable, so its /proc files are root's) is there alone: signalled, it takes the
+ * rest of its namespace with it.
+ */
 export function containerPids(pid: number): number[] {
   let ns: string;
   try {
     ns = readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return [];
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return code === "EACCES" || code === "EPERM" ? [pid] : [];
   }
   const out = [pid];
   for (const name of readdirSync("/proc")) {

@@ -123,6 +123,24 @@ describe.skipIf(why !== undefined)("leopard-oci as an ordinary user", () => {
     expect(stateDir().stdout).toBe("");
   });
 
+  test("delete --force of a created container: its init (not yet exec'd, so not dumpable: its namespace link is root's) is killed and the state removed", () => {
+    const dir = join(user.work, "b-created");
+    user.run(["mkdir", "-p", dir]);
+    const c = config((x) => {
+      proc(x)["args"] = ["sleep", "1000"];
+    });
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...c, root: { path: join(bundle, "rootfs") } }));
+    const oci = (...a: string[]) => user.run([OCI, ...a], { cwd: dir });
+    expect(oci("create", "created").code).toBe(0);
+    const pid = JSON.parse(oci("state", "created").stdout)["pid"] as number;
+    expect(user.run(["readlink", `/proc/${pid}/ns/pid`]).code).not.toBe(0);
+    expect(oci("delete", "--force", "created")).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(stateDir().stdout).toBe("");
+    // Killed: gone, or a zombie until whoever adopted it reaps it.
+    const stat = user.run(["cat", `/proc/${pid}/stat`]).stdout;
+    expect(stat === "" || stat.split(") ")[1]?.startsWith("Z")).toBe(true);
+  });
+
   test("a map of the user's subordinate ids is written by newuidmap/newgidmap", () => {
     const maps = [
       { containerID: 0, hostID: user.uid, size: 1 },
