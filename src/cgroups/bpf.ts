@@ -4,7 +4,7 @@
 
 import { ptr } from "bun:ffi";
 import { closeSync, constants, openSync } from "../sys/fs-sync.ts";
-import { errno, libc } from "../sys/libc.ts";
+import { errno, keepAlive, sys } from "../sys/libc.ts";
 import { strerror } from "../util/errno.ts";
 import { LeopardError } from "../util/errors.ts";
 
@@ -21,7 +21,7 @@ const BPF_F_ALLOW_MULTI = 2;
 const ATTR_SIZE = 128;
 
 function bpf(cmd: number, attr: Uint8Array, what: string, path?: string): number {
-  const ret = Number(libc().syscall(SYS_BPF, cmd, ptr(attr), ATTR_SIZE));
+  const ret = Number(sys(SYS_BPF, cmd, attr, ATTR_SIZE));
   if (ret < 0) {
     const e = errno();
     throw new LeopardError(
@@ -52,7 +52,9 @@ export function loadDeviceProgram(insns: Uint8Array): number {
   v.setBigUint64(32, BigInt(ptr(log)), true);
   attr.set(new TextEncoder().encode("leopard_dev"), 48); // prog_name
   try {
-    return bpf(BPF_PROG_LOAD, attr, "loading the device program");
+    const fd = bpf(BPF_PROG_LOAD, attr, "loading the device program");
+    keepAlive(insns, license, log);
+    return fd;
   } catch (e) {
     const text = new TextDecoder()
       .decode(log.subarray(0, log.indexOf(0) < 0 ? log.length : log.indexOf(0)))
@@ -76,6 +78,7 @@ function queryDevicePrograms(cgroupFd: number, path: string): number[] {
   v.setBigUint64(16, BigInt(ptr(ids)), true);
   v.setUint32(24, ids.length, true);
   bpf(BPF_PROG_QUERY, attr, "querying device programs", path);
+  keepAlive(ids);
   return [...ids.subarray(0, v.getUint32(24, true))];
 }
 

@@ -64,7 +64,8 @@ describe.each(Object.keys(VERB_BUNDLES))("%s", (name) => {
         stderr: `leopard-oci: unknown command "${verb}"\n`,
       });
     }
-  });
+    // ~20 Bun starts: seconds on a loaded machine, not a timing check.
+  }, 60_000);
 
   test("carries no module that imports node:fs or node:crypto at start", () => {
     const modules = built[name]!.modules;

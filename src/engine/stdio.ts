@@ -5,7 +5,6 @@
 // spawner for the call, which works alike when a `leopard serve` worker hands the spawn to its
 // launcher (the fds travel with the request) and when Bun spawns it here. Our own fds stay as
 // they are.
-import { ptr } from "bun:ffi";
 import { appendFileSync, closeSync, createReadStream, openSync } from "node:fs";
 import { currentSpawner, setSpawner } from "../runtime/spawn.ts";
 import { writeAll } from "../sys/io.ts";
@@ -56,8 +55,8 @@ export async function withForegroundStdio<T>(io: ForegroundStdio, fn: () => Prom
   const sink = io.sink;
   if (logPath !== undefined || sink !== undefined) {
     const fds = new Int32Array(4);
-    check(libc().pipe2(ptr(fds), O_CLOEXEC), "pipe2");
-    check(libc().pipe2(ptr(fds, 8), O_CLOEXEC), "pipe2");
+    check(libc().pipe2(fds, O_CLOEXEC), "pipe2");
+    check(libc().pipe2(fds.subarray(2), O_CLOEXEC), "pipe2");
     const [outR = -1, outW = -1, errR = -1, errW = -1] = fds;
     give[1] = outW;
     give[2] = errW;

@@ -1,6 +1,5 @@
 // The foreground side of run and exec: the caller's terminal relayed through the container's pty
 // master, and the caller's signals forwarded to the container's process until it exits.
-import { ptr } from "bun:ffi";
 import { taint } from "../sys/caller.ts";
 import { closeSync, writeSync } from "../sys/fs-sync.ts";
 import { writeAll } from "../sys/io.ts";
@@ -19,8 +18,8 @@ export function copyWindowSize(master: number): void {
   taint();
   const ws = new Uint16Array(4);
   for (const fd of [1, 0]) {
-    if (libc().ioctl(fd, TIOCGWINSZ, ptr(ws)) === 0 && ws[0]! > 0 && ws[1]! > 0) {
-      libc().ioctl(master, TIOCSWINSZ, ptr(ws));
+    if (libc().ioctl(fd, TIOCGWINSZ, ws) === 0 && ws[0]! > 0 && ws[1]! > 0) {
+      libc().ioctl(master, TIOCSWINSZ, ws);
       return;
     }
   }

@@ -4,7 +4,7 @@
 //
 // The library is opened on first use, so commands that never compile a filter (state, kill)
 // do not pay for it, and a host without libseccomp fails only when a filter is needed.
-import { dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi";
+import { dlopen, FFIType, type Pointer, toArrayBuffer } from "bun:ffi";
 import { closeSync, fstatSync, readSync } from "../sys/fs-sync.ts";
 import { cstr, libc } from "../sys/libc.ts";
 import { LeopardError } from "../util/errors.ts";
@@ -186,7 +186,8 @@ export class Filter implements Disposable {
 
   /** Returns libseccomp's result (0, or a negative errno) for the caller to explain. */
   addRule(action: number, syscall: number, cmps: readonly ArgCmp[]): number {
-    const arr = cmps.length === 0 ? null : ptr(packArgCmps(cmps));
+    // The buffer itself, not ptr() of it: an address alone would not keep it from the collector.
+    const arr = cmps.length === 0 ? null : packArgCmps(cmps);
     return sym().seccomp_rule_add_array(this.handle, action >>> 0, syscall, cmps.length, arr);
   }
 

@@ -14,7 +14,6 @@
 // bind (a chmod by path could be sent elsewhere by a symlink). Workers serve only a caller with
 // their own uid, namespaces, root and privileges (worker.ts).
 
-import { ptr } from "bun:ffi";
 import { dirname, join } from "node:path";
 import { execve } from "../sys/execve.ts";
 import { existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "../sys/fs-sync.ts";
@@ -162,7 +161,7 @@ export function activationFd(): number | undefined {
 function sockopt(fd: number, opt: number): number {
   const v = new Int32Array(1);
   const len = new Uint32Array([4]);
-  check(libc().getsockopt(fd, SOL_SOCKET, opt, ptr(v), ptr(len)), "getsockopt");
+  check(libc().getsockopt(fd, SOL_SOCKET, opt, v, len), "getsockopt");
   return v[0]!;
 }
 
@@ -170,7 +169,7 @@ function sockopt(fd: number, opt: number): number {
 function boundPath(fd: number): string {
   const addr = new Uint8Array(112);
   const len = new Uint32Array([110]);
-  check(libc().getsockname(fd, ptr(addr), ptr(len)), "getsockname");
+  check(libc().getsockname(fd, addr, len), "getsockname");
   const path = addr.subarray(2, Math.max(2, len[0]!));
   const end = path.indexOf(0);
   return new TextDecoder().decode(end < 0 ? path : path.subarray(0, end));
@@ -234,7 +233,7 @@ function bindFree(path: string): number {
   // The socket is born 0600: no chmod by path afterwards.
   const old = process.umask(0o177);
   try {
-    check(libc().bind(fd, ptr(addr), 110), "bind", path);
+    check(libc().bind(fd, addr, 110), "bind", path);
   } finally {
     process.umask(old);
   }

@@ -14,7 +14,6 @@
 // The caller is pinned while it is checked: by its pidfd (SO_PEERPIDFD, Linux 6.5), else by its
 // pid's start time, read at accept and again before the worker acts, so a recycled pid cannot
 // stand in for it.
-import { ptr } from "bun:ffi";
 import { constants } from "node:os";
 import { helperPath } from "../runtime/helper-path.ts";
 import { type HelperProcess, type HelperStdio, type SpawnOptions, setSpawner } from "../runtime/spawn.ts";
@@ -70,12 +69,12 @@ interface Peer {
 function peer(fd: number): Peer {
   const cred = new Int32Array(3);
   const len = new Uint32Array([12]);
-  check(libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ptr(cred), ptr(len)), "getsockopt");
+  check(libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len), "getsockopt");
   const pid = cred[0]!;
   const uid = cred[1]!;
   const pidfd = new Int32Array(1);
   const pidfdLen = new Uint32Array([4]);
-  if (libc().getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, ptr(pidfd), ptr(pidfdLen)) === 0) {
+  if (libc().getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, pidfd, pidfdLen) === 0) {
     const p = { pid, uid, pidfd: pidfd[0]!, start: undefined };
     // The pidfd's own pid (fdinfo): -1 once the process is gone.
     const named = /^Pid:\s*(-?\d+)$/m.exec(readText(`/proc/self/fdinfo/${p.pidfd}`))?.[1];
@@ -312,7 +311,7 @@ function nextConnection(listen: number, control: number): number | undefined {
   for (;;) {
     pfd[1] = POLLIN; // events | revents << 16: clear the revents half
     pfd[3] = POLLIN;
-    const n = libc().poll(ptr(pfd), 2, collected ? -1 : GC_AFTER_MS);
+    const n = libc().poll(pfd, 2, collected ? -1 : GC_AFTER_MS);
     if (n < 0) {
       if (errno() === EINTR) continue;
       throw new SysError("poll", errno());
@@ -412,7 +411,7 @@ const F_DUPFD_CLOEXEC = 1030;
  */
 export async function serveWaiting(listen: number, o: WorkOptions): Promise<void> {
   const pfd = new Int32Array([listen, POLLIN]);
-  if (libc().poll(ptr(pfd), 1, 0) <= 0 || ((pfd[1]! >>> 16) & POLLIN) === 0) return;
+  if (libc().poll(pfd, 1, 0) <= 0 || ((pfd[1]! >>> 16) & POLLIN) === 0) return;
   const conn = libc().accept4(listen, null, null, SOCK_CLOEXEC);
   if (conn < 0) return; // taken meanwhile (or gone): nothing waits
   const saved = [0, 1, 2].map((i) => check(libc().fcntl(i, F_DUPFD_CLOEXEC, 3), "fcntl"));

@@ -4,7 +4,6 @@
 // a name holding "/" is refused here, before the kernel sees it — and bytes or strings: a
 // file name need not be UTF-8, so what readDirFd and readlinkAt return is bytes and passes
 // back unchanged. Node has none of these; bun:ffi through libc.ts.
-import { ptr } from "bun:ffi";
 import { openSync } from "./fs-sync.ts";
 import { check, errno, libc, SysError } from "./libc.ts";
 
@@ -82,9 +81,7 @@ export function readlinkAt(dirfd: number, name: Name): Uint8Array {
   const n = component(name, "readlinkat");
   for (let size = 4096; ; size *= 2) {
     const buf = new Uint8Array(size);
-    const len = Number(
-      check(libc().readlinkat(dirfd, n, ptr(buf), BigInt(size)), "readlinkat", nameText(name)),
-    );
+    const len = Number(check(libc().readlinkat(dirfd, n, buf, BigInt(size)), "readlinkat", nameText(name)));
     if (len < size) return buf.slice(0, len);
     if (size >= 1 << 20) throw new SysError("readlinkat", ERANGE, nameText(name));
   }
@@ -108,7 +105,7 @@ function timespecs(atimeNs: bigint, mtimeNs: bigint): BigInt64Array {
 /** utimensat(dirfd, name, [atime, mtime], flags), times in nanoseconds since the epoch. */
 export function utimesAt(dirfd: number, name: Name, atimeNs: bigint, mtimeNs: bigint, flags: number): void {
   const ts = timespecs(atimeNs, mtimeNs);
-  check(libc().utimensat(dirfd, component(name, "utimensat"), ptr(ts), flags), "utimensat", nameText(name));
+  check(libc().utimensat(dirfd, component(name, "utimensat"), ts, flags), "utimensat", nameText(name));
 }
 
 /** fchmod(fd, mode) with every mode bit (Bun's fchmodSync drops setuid, setgid and sticky). */
@@ -122,7 +119,7 @@ export function fchown(fd: number, uid: number, gid: number): void {
 
 /** futimens(fd, [atime, mtime]), times in nanoseconds since the epoch. */
 export function futimes(fd: number, atimeNs: bigint, mtimeNs: bigint): void {
-  check(libc().futimens(fd, ptr(timespecs(atimeNs, mtimeNs))), "futimens");
+  check(libc().futimens(fd, timespecs(atimeNs, mtimeNs)), "futimens");
 }
 
 /** renameat2(olddir, old, newdir, new, flags): RENAME_NOREPLACE fails with EEXIST rather than replace. */
@@ -145,7 +142,7 @@ export function readDirFd(fd: number): Uint8Array[] {
   const buf = new Uint8Array(64 * 1024);
   const view = new DataView(buf.buffer);
   for (;;) {
-    const n = Number(check(libc().getdents64(fd, ptr(buf), BigInt(buf.length)), "getdents64"));
+    const n = Number(check(libc().getdents64(fd, buf, BigInt(buf.length)), "getdents64"));
     if (n === 0) return names;
     // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name NUL-terminated.
     for (let off = 0; off < n; ) {

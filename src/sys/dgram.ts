@@ -1,5 +1,4 @@
 // AF_UNIX datagram sockets, for sd_notify (NOTIFY_SOCKET): Bun's dgram has only UDP.
-import { ptr } from "bun:ffi";
 import { chmodSync, rmSync } from "./fs-sync.ts";
 import { check, errno, libc, SysError } from "./libc.ts";
 import { waitReadable } from "./seqpacket.ts";
@@ -33,7 +32,7 @@ export function bindDgram(path: string): number {
   rmSync(path, { force: true });
   const fd = dgramSocket();
   const { addr, len } = address(path);
-  if (libc().bind(fd, ptr(addr), len) === -1) {
+  if (libc().bind(fd, addr, len) === -1) {
     const e = errno();
     libc().close(fd);
     throw new SysError("bind", e, path);
@@ -47,7 +46,7 @@ export function recvDgram(fd: number, timeoutMs: number): Uint8Array | null {
   if (!waitReadable(fd, timeoutMs)) return null;
   const buf = new Uint8Array(4096);
   for (;;) {
-    const n = Number(libc().recv(fd, ptr(buf), buf.length, 0));
+    const n = Number(libc().recv(fd, buf, buf.length, 0));
     if (n >= 0) return buf.subarray(0, n);
     const e = errno();
     if (e !== EINTR) throw new SysError("recv", e);
@@ -60,7 +59,7 @@ export function sendDgram(path: string, data: Uint8Array): void {
   try {
     const { addr, len } = address(path);
     const body = data.length > 0 ? data : new Uint8Array(1);
-    if (Number(libc().sendto(fd, ptr(body), data.length, MSG_NOSIGNAL, ptr(addr), len)) === -1)
+    if (Number(libc().sendto(fd, body, data.length, MSG_NOSIGNAL, addr, len)) === -1)
       throw new SysError("sendto", errno(), path);
   } finally {
     libc().close(fd);

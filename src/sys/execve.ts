@@ -1,7 +1,7 @@
 // execve(2) from Bun: replaces this process (and all of Bun's threads) with another program,
 // keeping the pid and every fd without FD_CLOEXEC. Returns only on failure (a SysError).
 import { ptr } from "bun:ffi";
-import { cstr, errno, libc, SysError } from "./libc.ts";
+import { cstr, errno, keepAlive, libc, SysError } from "./libc.ts";
 
 /** A NULL-terminated array of pointers to the strings (kept alive by `keep`). */
 function vector(strings: readonly string[], keep: Uint8Array[]): BigUint64Array {
@@ -26,6 +26,8 @@ export function execve(
     Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`])),
     keep,
   );
-  libc().execve(ptr(file), ptr(args), ptr(envp));
-  throw new SysError("execve", errno(), path);
+  libc().execve(file, args, envp);
+  const e = errno();
+  keepAlive(keep); // the strings the vectors point at
+  throw new SysError("execve", e, path);
 }

@@ -4,7 +4,6 @@
 // ~90 ms `leopard-oci run` (Bun builds it, with node:stream, on first require; measured: a script
 // that only requires "fs" runs 9.5 ms longer than an empty one). Only what that path uses is here;
 // everything else keeps node:fs. `fs-sync.test.ts` checks each call against node:fs itself.
-import { ptr } from "bun:ffi";
 import {
   close,
   exists,
@@ -164,7 +163,7 @@ export function writeFileSync(
 export function writeSync(fd: number, data: string | Uint8Array): number {
   const buf = typeof data === "string" ? new TextEncoder().encode(data) : data;
   if (buf.length === 0) return 0;
-  return call("write", `fd ${fd}`, () => sys(NR.write, fd, ptr(buf), buf.length));
+  return call("write", `fd ${fd}`, () => sys(NR.write, fd, buf, buf.length));
 }
 
 /** readSync(fd, buf, offset, length, position): pread when position is a number. */
@@ -179,7 +178,7 @@ export function readSync(
   const at = buf.subarray(offset, offset + length);
   if (position === null) return read(fd, at);
   const PREAD = ARM ? 67 : 17;
-  return call("read", `fd ${fd}`, () => sys(PREAD, fd, ptr(at), at.length, position));
+  return call("read", `fd ${fd}`, () => sys(PREAD, fd, at, at.length, position));
 }
 
 export function unlinkSync(path: string): void {
@@ -256,7 +255,7 @@ export function readdirSync(path: string): string[] {
 export function readlinkSync(path: string): string {
   const p = cstr(path);
   const buf = new Uint8Array(4096);
-  const n = call("readlink", path, () => libc().readlinkat(AT_FDCWD, p, ptr(buf), buf.length));
+  const n = call("readlink", path, () => libc().readlinkat(AT_FDCWD, p, buf, buf.length));
   return new TextDecoder().decode(buf.subarray(0, n));
 }
 

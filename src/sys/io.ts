@@ -2,9 +2,8 @@
 // raw syscalls through one bun:ffi binding. Loading node:fs costs ~20 ms of CPU per process
 // (it pulls in node:stream); this costs one dlopen (~5 ms). Errors are shaped like Node's
 // (code, errno, syscall, path) so callers test `.code === "ENOENT"` as they would with node:fs.
-import { ptr } from "bun:ffi";
 import { errnoName, strerror } from "../util/errno.ts";
-import { cstr, errno, libc } from "./libc.ts";
+import { type Arg, cstr, errno, libc, sys as syscall } from "./libc.ts";
 
 const NR =
   process.arch === "arm64"
@@ -35,8 +34,8 @@ export class IoError extends Error {
   }
 }
 
-function sys(nr: number, a = 0, b = 0, c = 0): number {
-  return Number(libc().syscall(nr, a, b, c));
+function sys(nr: number, ...args: Arg[]): number {
+  return Number(syscall(nr, ...args));
 }
 
 function fail(syscall: string, path: string): never {
@@ -45,7 +44,7 @@ function fail(syscall: string, path: string): never {
 
 export function open(path: string, flags: number): number {
   for (;;) {
-    const fd = sys(NR.openat, AT_FDCWD, ptr(cstr(path)), flags | O_CLOEXEC);
+    const fd = sys(NR.openat, AT_FDCWD, cstr(path), flags | O_CLOEXEC);
     if (fd >= 0) return fd;
     if (errno() !== EINTR) fail("open", path);
   }
@@ -58,7 +57,7 @@ export function close(fd: number): void {
 /** Up to buf.length bytes; 0 at end of file. */
 export function read(fd: number, buf: Uint8Array, what = `fd ${fd}`): number {
   for (;;) {
-    const n = sys(NR.read, fd, ptr(buf), buf.length);
+    const n = sys(NR.read, fd, buf, buf.length);
     if (n >= 0) return n;
     if (errno() !== EINTR) fail("read", what);
   }
@@ -68,7 +67,7 @@ export function read(fd: number, buf: Uint8Array, what = `fd ${fd}`): number {
 export function writeAll(fd: number, text: string | Uint8Array): void {
   const buf = typeof text === "string" ? new TextEncoder().encode(text) : text;
   for (let off = 0; off < buf.length; ) {
-    const n = sys(NR.write, fd, ptr(buf, off), buf.length - off);
+    const n = sys(NR.write, fd, buf.subarray(off), buf.length - off);
     if (n >= 0) {
       off += n;
       continue;
@@ -77,7 +76,7 @@ export function writeAll(fd: number, text: string | Uint8Array): void {
     if (e === EAGAIN) {
       // A non-blocking pipe that is full: wait until it drains.
       const pfd = new Int32Array([fd, 4 /* POLLOUT */]);
-      libc().poll(ptr(pfd), 1, -1);
+      libc().poll(pfd, 1, -1);
     } else if (e !== EINTR) fail("write", `fd ${fd}`);
   }
 }
@@ -110,15 +109,15 @@ export function readText(path: string): string {
 
 /** Whether path exists (following symlinks), as fs.existsSync. */
 export function exists(path: string): boolean {
-  return sys(NR.faccessat, AT_FDCWD, ptr(cstr(path)), 0 /* F_OK */) === 0;
+  return sys(NR.faccessat, AT_FDCWD, cstr(path), 0 /* F_OK */) === 0;
 }
 
 export function unlink(path: string): void {
-  if (sys(NR.unlinkat, AT_FDCWD, ptr(cstr(path)), 0) < 0) fail("unlink", path);
+  if (sys(NR.unlinkat, AT_FDCWD, cstr(path), 0) < 0) fail("unlink", path);
 }
 
 export function rmdir(path: string): void {
-  if (sys(NR.unlinkat, AT_FDCWD, ptr(cstr(path)), AT_REMOVEDIR) < 0) fail("rmdir", path);
+  if (sys(NR.unlinkat, AT_FDCWD, cstr(path), AT_REMOVEDIR) < 0) fail("rmdir", path);
 }
 
 export interface DirEntry {
@@ -138,7 +137,7 @@ export function readDir(path: string): DirEntry[] {
     const view = new DataView(buf.buffer);
     const dec = new TextDecoder();
     for (;;) {
-      const n = sys(NR.getdents64, fd, ptr(buf), buf.length);
+      const n = sys(NR.getdents64, fd, buf, buf.length);
       if (n < 0) {
         if (errno() === EINTR) continue;
         fail("scandir", path);
@@ -168,7 +167,7 @@ const F_SETPIPE_SZ = 1031;
 /** A pipe (read end, write end), close-on-exec; with size, room for that many bytes where allowed. */
 export function pipe(size?: number): [number, number] {
   const fds = new Int32Array(2);
-  if (libc().pipe2(ptr(fds), O_CLOEXEC) === -1) throw new IoError("pipe2", errno(), "(pipe)");
+  if (libc().pipe2(fds, O_CLOEXEC) === -1) throw new IoError("pipe2", errno(), "(pipe)");
   const r = fds[0] as number;
   const w = fds[1] as number;
   if (size !== undefined) libc().fcntl(w, F_SETPIPE_SZ, size); // a smaller pipe still works, only slower

@@ -2,7 +2,7 @@ import { toArrayBuffer } from "bun:ffi";
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { cstr, errno, libc } from "./libc.ts";
+import { cstr, errno, keptAlive, libc, sys } from "./libc.ts";
 
 const EEXIST = 17;
 const EAGAIN = 11;
@@ -35,5 +35,34 @@ test("after a call of a symbol bound on its own, errno is libc's again", () => {
     expect(errno()).toBe(EBADF);
   } finally {
     rmSync(dir, { recursive: true });
+  }
+});
+
+test("a routed system call keeps its buffer arguments alive until it has returned", () => {
+  // The kernel reads a buffer through its address only; the collector must still see it until
+  // the call is over (keepAlive). A path buffer made for this call alone is the case that mattered.
+  const path = cstr("/proc/self/stat");
+  const fd = Number(sys(process.arch === "x64" ? 257 : 56 /* openat */, -100, path, 0));
+  const kept = keptAlive() as unknown[];
+  expect(fd).toBeGreaterThanOrEqual(0);
+  libc().close(fd);
+  expect(kept.flat()).toContain(path);
+});
+
+test("sendmsg and recvmsg through msghdrs survive collections between calls", async () => {
+  const { socketPair, sendMsg, recvMsg, closeFd } = await import("./seqpacket.ts");
+  const [a, b] = socketPair();
+  try {
+    for (let i = 0; i < 300; i++) {
+      const text = `message ${i} ${"x".repeat(i)}`;
+      sendMsg(a, new TextEncoder().encode(text), i % 3 === 0 ? [0] : []);
+      if (i % 50 === 0) Bun.gc(true);
+      const m = recvMsg(b, 1000);
+      expect(new TextDecoder().decode(m?.data)).toBe(text);
+      for (const fd of m?.fds ?? []) closeFd(fd);
+    }
+  } finally {
+    closeFd(a);
+    closeFd(b);
   }
 });

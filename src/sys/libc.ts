@@ -75,7 +75,15 @@ type Name = keyof typeof DEFS;
 // Hand-written because no library offers a syscall table for bun:ffi.
 const AT_FDCWD = -100;
 const S_IFIFO = 0o010000;
-type Arg = number | bigint | Pointer | NodeJS.TypedArray | ArrayBufferLike | DataView | null | undefined;
+export type Arg =
+  | number
+  | bigint
+  | Pointer
+  | NodeJS.TypedArray
+  | ArrayBufferLike
+  | DataView
+  | null
+  | undefined;
 /** [x86_64 number, arm64 number, arguments → the system call's]: undefined where it must bind. */
 type Route = readonly [number | undefined, number | undefined, ((a: Arg[]) => Arg[])?];
 const prlimit = (get: boolean) => (a: Arg[]) => [0, a[0], get ? 0 : a[1], get ? a[1] : 0];
@@ -166,12 +174,34 @@ function raw(): Syscall6 {
  */
 let sysErrno: number | undefined;
 
+let pinned: unknown;
+
+/**
+ * Keeps buffers alive until the system call that reads them has returned. A buffer the kernel
+ * reaches only by an address — an argument already turned into a number, an iovec inside a
+ * msghdr, a string inside an argv vector — is referenced by nothing the collector sees once the
+ * address is taken, and a collection at any allocation before the call (converting the other
+ * arguments) may free it: the kernel then reads freed memory. Seen under `bun test`: recvmsg
+ * failing with EINVAL on a msghdr whose iovec had been collected. Call it after the system call
+ * with every such buffer; pass buffers (not ptr(...) numbers) as arguments where possible.
+ */
+export function keepAlive(...buffers: unknown[]): void {
+  pinned = buffers;
+}
+
+/** What keepAlive holds (for its test). */
+export function keptAlive(): unknown {
+  return pinned;
+}
+
 /** syscall(2): the system call `nr` with up to six arguments; -1 and errno on failure. */
 export function sys(nr: number, ...args: Arg[]): bigint {
   const w = args.map(word);
   while (w.length < 6) w.push(0);
   const r = raw()(nr, ...w);
   sysErrno = r === -1n ? libcErrno() : undefined;
+  // The buffers among args are known to the collector only through args until here.
+  keepAlive(args);
   return r;
 }
 

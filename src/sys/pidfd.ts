@@ -1,6 +1,5 @@
 // Waiting for a process that is not our child to exit, without polling /proc: pidfd_open(2)
 // (Linux 5.3) gives an fd that poll(2) reports readable once the process has exited.
-import { ptr } from "bun:ffi";
 import { errno, libc } from "./libc.ts";
 
 const SYS_PIDFD_OPEN = 434; // the same on x86-64 and arm64
@@ -19,7 +18,7 @@ export function pidfdWait(fd: number, timeoutMs: number): "exited" | "timeout" |
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left = Math.max(0, deadline - Date.now());
-    const n = libc().poll(ptr(pfd), 1, left);
+    const n = libc().poll(pfd, 1, left);
     if (n > 0) return "exited";
     if (n === 0) return "timeout";
     if (errno() !== EINTR) return "error";

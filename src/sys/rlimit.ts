@@ -1,5 +1,4 @@
 // getrlimit/setrlimit, which Node and Bun do not expose.
-import { ptr } from "bun:ffi";
 import { check, libc } from "./libc.ts";
 
 export const RLIMIT_NOFILE = 7;
@@ -11,11 +10,11 @@ export interface Limit {
 
 export function getRlimit(resource: number): Limit {
   const r = new BigUint64Array(2);
-  check(libc().getrlimit(resource, ptr(r)), "getrlimit");
+  check(libc().getrlimit(resource, r), "getrlimit");
   return { soft: r[0]!, hard: r[1]! };
 }
 
 export function setRlimit(resource: number, l: Limit): void {
   const r = new BigUint64Array([l.soft, l.hard]);
-  check(libc().setrlimit(resource, ptr(r)), "setrlimit");
+  check(libc().setrlimit(resource, r), "setrlimit");
 }

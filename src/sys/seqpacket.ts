@@ -1,7 +1,7 @@
 // AF_UNIX SOCK_SEQPACKET socket pairs with fd passing (SCM_RIGHTS): the sync channel to the
 // helper. Node and Bun have no API to receive file descriptors, hence FFI.
 import { ptr } from "bun:ffi";
-import { check, errno, libc, SysError } from "./libc.ts";
+import { check, errno, keepAlive, libc, SysError } from "./libc.ts";
 
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
@@ -21,12 +21,12 @@ const MAX_FDS = 8;
 /** A connected pair; both ends close-on-exec. Buffers are raised so a large plan fits one datagram. */
 export function socketPair(): [number, number] {
   const fds = new Int32Array(2);
-  check(libc().socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ptr(fds)), "socketpair");
+  check(libc().socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), "socketpair");
   const size = new Int32Array([8 * 1024 * 1024]);
   for (const fd of fds) {
     // Best effort: FORCE needs CAP_NET_ADMIN; the default (~200 KiB) suffices for most plans.
-    libc().setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, ptr(size), 4);
-    libc().setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, ptr(size), 4);
+    libc().setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, size, 4);
+    libc().setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, size, 4);
   }
   return [fds[0]!, fds[1]!];
 }
@@ -61,7 +61,8 @@ export function sendMsg(fd: number, data: Uint8Array, fds: readonly number[] = [
   }
   const h = msghdr(iov, control);
   for (;;) {
-    const n = Number(libc().sendmsg(fd, ptr(h), MSG_NOSIGNAL));
+    const n = Number(libc().sendmsg(fd, h, MSG_NOSIGNAL));
+    keepAlive(body, iov, control);
     if (n >= 0) return n;
     const e = errno();
     if (e !== EINTR) throw new SysError("sendmsg", e);
@@ -72,7 +73,7 @@ export function sendMsg(fd: number, data: Uint8Array, fds: readonly number[] = [
 export function waitReadable(fd: number, timeoutMs: number): boolean {
   const pfd = new Int32Array([fd, POLLIN]);
   for (;;) {
-    const n = libc().poll(ptr(pfd), 1, timeoutMs);
+    const n = libc().poll(pfd, 1, timeoutMs);
     if (n > 0) return true;
     if (n === 0) return false;
     const e = errno();
@@ -90,12 +91,14 @@ export function recvMsg(fd: number, timeoutMs: number): { data: Uint8Array; fds:
   const probe = new Uint8Array(1);
   const piov = new BigUint64Array([BigInt(ptr(probe)), 1n]);
   const ph = msghdr(piov, null);
-  const size = check(libc().recvmsg(fd, ptr(ph), MSG_PEEK | MSG_TRUNC), "recvmsg");
+  const size = check(libc().recvmsg(fd, ph, MSG_PEEK | MSG_TRUNC), "recvmsg");
+  keepAlive(probe, piov);
   const data = new Uint8Array(Math.max(size, 1));
   const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
   const control = new Uint8Array(16 + 4 * MAX_FDS);
   const h = msghdr(iov, control);
-  const n = check(libc().recvmsg(fd, ptr(h), MSG_CMSG_CLOEXEC), "recvmsg");
+  const n = check(libc().recvmsg(fd, h, MSG_CMSG_CLOEXEC), "recvmsg");
+  keepAlive(data, iov, control);
   const fds: number[] = [];
   const clen = Number(h[5]);
   const v = new DataView(control.buffer);
@@ -128,7 +131,7 @@ export function connectUnix(path: string, type: "stream" | "seqpacket" = "stream
   const addr = new Uint8Array(110);
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
   addr.set(bytes, 2);
-  if (libc().connect(fd, ptr(addr), 110) === -1) {
+  if (libc().connect(fd, addr, 110) === -1) {
     const e = errno();
     libc().close(fd);
     throw new SysError("connect", e, path);
