@@ -158,7 +158,7 @@ V2_TESTS := src/cgroups test/cgroups test/integration/cgroups.test.ts test/integ
 # through systemd's D-Bus API), socket activation of an installed leopard (make install into
 # the guest's tmpfs: the bundles must be built here first) and a test user's own systemd manager
 # (user units, a delegated cgroup v2 subtree, rootless --systemd-cgroup on the user's bus from
-# dbus-user-session). The v2 boot takes ~8 min under emulation.
+# dbus-user-session). The v2 boot takes 5-8 min under emulation.
 SYSTEMD_TESTS := test/integration/systemd-cgroup.test.ts test/serve/activation.systemd.test.ts \
   test/rootless/user-manager.systemd.test.ts
 test-cgroup-v2: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES)
