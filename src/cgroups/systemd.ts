@@ -31,10 +31,10 @@ export interface SystemdScope {
 export const DEFAULT_SLICE = "system.slice";
 /** Rootless (a user's manager): runc's default slice there. */
 export const DEFAULT_USER_SLICE = "user.slice";
+export const DEFAULT_PREFIX = "leopard";
 
 /** The manager a scope is asked of: the system's, or (rootless) the caller's own user manager. */
 export type Bus = "system" | "user";
-export const DEFAULT_PREFIX = "leopard";
 
 // Characters systemd allows in a unit name (besides the type suffix).
 const UNIT_CHARS = /^[A-Za-z0-9:_.-]+$/;

@@ -92,8 +92,18 @@ function uidOf(pid: number): number {
   return Number(line?.split(/\s+/)[1]);
 }
 
-/** A process's cgroup v2 path. */
-const cgroupOf = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("::")[1] ?? "";
+/**
+ * A process's cgroup in systemd's tracking hierarchy: name=systemd where there is one (the v1 and
+ * hybrid layouts), else cgroup2's.
+ */
+function cgroupOf(pid: number): string {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(":"));
+  const line = lines.find((f) => f[1] === "name=systemd") ?? lines.find((f) => f[0] === "0" && f[1] === "");
+  return line?.slice(2).join(":") ?? "";
+}
 
 /** The bundle's config (`spec --rootless`), edited, in a bundle directory of its own. */
 function bundleWith(name: string, edit: (c: Json) => void): string {
