@@ -1,0 +1,309 @@
+// The rootless fallbacks, forced with LEOPARD_ROOTLESS_ROOTFS (this kernel allows overlay in a user
+// namespace, so they would not run otherwise), as a real unprivileged user, on the three-layer
+// image of test/rootless/layers-image.ts:
+// - fuse-overlayfs (src/image/fuse-overlayfs.ts): the layers' whiteout and opaque directory,
+//   writes only in the container's upper directory with the container's owners, a second
+//   container isolated, restart, commit, and nothing left — no fuse-overlayfs process, no mount —
+//   once a container has exited, on rm, and when fuse-overlayfs cannot run (/dev/fuse 0600);
+// - the copy, the last resort: the same view, Driver "copy", and `--debug` saying why.
+// /dev/fuse is 0600 on this machine (no udev; distributions ship it 0666): made 0666 for the
+// tests, its mode put back afterwards.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { type RunningRegistry, startRegistry } from "../image/harness.ts";
+import { cannotRun, makeRootlessUser, oneLine, type Result, type RootlessUser, TOP } from "./harness.ts";
+import { pushLayeredImage } from "./layers-image.ts";
+
+const LEOPARD = `${TOP}/bin/leopard`;
+const FUSE = "/dev/fuse";
+const why =
+  cannotRun() ??
+  (Bun.which("docker-registry") && Bun.which("skopeo")
+    ? undefined
+    : "docker-registry and skopeo are needed") ??
+  (Bun.which("fuse-overlayfs") && existsSync(FUSE) ? undefined : "fuse-overlayfs and /dev/fuse are needed");
+let user: RootlessUser;
+let registry: RunningRegistry;
+let image: string;
+let storage: string;
+let fuseMode = 0;
+
+const as = (driver: string) => ({ LEOPARD_ROOTLESS_ROOTFS: driver });
+const fuse = (...args: string[]): Result => user.run([LEOPARD, ...args], { env: as("fuse-overlayfs") });
+const leopard = (...args: string[]): Result => user.run([LEOPARD, ...args]);
+
+/**
+ * The user's running fuse-overlayfs processes. An exited one whose starter has exited too is a
+ * zombie until whatever adopted it reaps it (here the test's ancestor, not an init): not counted.
+ */
+function fuseProcesses(): number[] {
+  const r = Bun.spawnSync(["pgrep", "-U", String(user.uid), "-x", "fuse-overlayfs"], { stdout: "pipe" });
+  return r.stdout
+    .toString()
+    .split("\n")
+    .filter(Boolean)
+    .map(Number)
+    .filter((p) => {
+      try {
+        return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${p}/stat`, "utf8"));
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+}
+
+/** Host mounts (this namespace's) under the user's storage. */
+function hostMounts(): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((l) => l.includes(storage));
+}
+
+beforeAll(async () => {
+  if (why) return;
+  fuseMode = statSync(FUSE).mode & 0o7777;
+  chmodSync(FUSE, 0o666);
+  user = makeRootlessUser();
+  registry = await startRegistry();
+  storage = `${user.home}/.local/share/leopard`;
+  image = await pushLayeredImage(user, registry, leopard);
+});
+
+afterAll(async () => {
+  if (why) return;
+  leopard("rm", "--force", "--all");
+  const procs = fuseProcesses();
+  await registry.stop();
+  const left = user.cleanup();
+  chmodSync(FUSE, fuseMode);
+  expect(procs).toEqual([]);
+  expect(left).toEqual([]);
+  expect(statSync(FUSE).mode & 0o7777).toBe(fuseMode);
+});
+
+/** The snapshots' files, path → size, to show that no container wrote into them. */
+function snapshots(): Map<string, number> {
+  const out = new Map<string, number>();
+  const walk = (d: string): void => {
+    for (const n of readdirSync(d)) {
+      const p = `${d}/${n}`;
+      const st = lstatSync(p);
+      out.set(p, st.size);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(`${storage}/snapshots`);
+  return out;
+}
+
+describe.skipIf(why !== undefined)("rootless root filesystems: fuse-overlayfs (forced)", () => {
+  test("run sees the image's layers through fuse-overlayfs, which the container cannot see", () => {
+    const r = fuse(
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      image,
+      "sh",
+      "-c",
+      "cat /etc/keep; echo; ls /var/cache; test -e /etc/gone || echo gone; grep -c ' / / .* - fuse.fuse-overlayfs ' /proc/self/mountinfo; id -u; cat /proc/[0-9]*/comm | grep -c fuse-overlayfs",
+    );
+    expect(r.stderr).toBe("");
+    // (grep -c prints 0 and exits 1: the last command's status is the shell's)
+    expect(r).toMatchObject({ code: 1, stdout: "kept\nnew\ngone\n1\n0\n0\n" });
+    // --rm: the container and its fuse-overlayfs are gone.
+    expect(fuseProcesses()).toEqual([]);
+    expect(readdirSync(`${storage}/containers`)).toEqual([]);
+  });
+
+  test("a user other than root in the container reads the layers and writes (FUSE admits it)", () => {
+    const r = fuse(
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--user",
+      "5:6",
+      image,
+      "sh",
+      "-c",
+      "cat /etc/keep; echo; touch /tmp/mine && ls -ln /tmp/mine | awk '{print $3, $4}'",
+    );
+    expect(r).toMatchObject({ code: 0, stdout: "kept\n5 6\n", stderr: "" });
+  });
+
+  test("writes go to the upper directory with the container's owners; another container does not see them; commit and cp take them", () => {
+    const before = snapshots();
+    const c = fuse(
+      "run",
+      "--name",
+      "w1",
+      "--network",
+      "none",
+      image,
+      "sh",
+      "-c",
+      "echo written > /etc/written && rm /etc/keep && chown 5:6 /etc/written && rm -r /var/cache && mkdir /var/cache && echo again > /var/cache/again",
+    );
+    expect(c).toMatchObject({ code: 0, stderr: "" });
+    const id = leopard("inspect", "--format", "{{.Id}}", "w1").stdout.trim();
+    const dir = `${storage}/containers/${id}`;
+    expect(leopard("inspect", "--format", "{{.Driver}}", "w1").stdout.trim()).toBe("fuse-overlayfs");
+    // Exited: its fuse-overlayfs has gone, and the host never had the mount.
+    expect(fuseProcesses()).toEqual([]);
+    expect(hostMounts()).toEqual([]);
+    expect(readdirSync(`${dir}/merged`)).toEqual([]);
+    expect(readFileSync(`${dir}/upper/etc/written`, "utf8")).toBe("written\n");
+    // Container uid 5 / gid 6 are the user's fifth and sixth subordinate ids on the host, as
+    // with the kernel's overlay (test/rootless/overlay.test.ts).
+    const st = lstatSync(`${dir}/upper/etc/written`);
+    expect([st.uid, st.gid]).toEqual([user.sub.start + 4, user.sub.start + 5]);
+    const wh = lstatSync(`${dir}/upper/etc/keep`);
+    expect(wh.isCharacterDevice() && wh.rdev === 0).toBe(true);
+    expect(readdirSync(`${dir}/upper/var/cache`).sort()).toEqual([".wh..opq", ".wh..wh..opq", "again"]);
+    expect(snapshots()).toEqual(before);
+
+    const other = fuse(
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      image,
+      "sh",
+      "-c",
+      "cat /etc/keep /var/cache/new; test -e /etc/written || echo absent",
+    );
+    expect(other).toMatchObject({ code: 0, stdout: "keptnewabsent\n", stderr: "" });
+
+    const cp = leopard("cp", "w1:/var/cache/again", `${user.work}/out`);
+    expect(cp).toMatchObject({ code: 0, stderr: "" });
+    expect(readFileSync(`${user.work}/out`, "utf8")).toBe("again\n");
+
+    // The committed layer: /etc/written, /etc/keep deleted, /var/cache opaque with "again"
+    // alone — fuse-overlayfs's marks read as overlay's. (Owners: a rootless store unpacks every
+    // file as the user's, src/image/layer-writer.ts, so 5:6 in the layer is root's here.)
+    const commit = leopard("commit", "w1", "rootless/fuse-committed:1");
+    expect(commit).toMatchObject({ code: 0, stderr: "" });
+    const r = fuse(
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "rootless/fuse-committed:1",
+      "sh",
+      "-c",
+      "cat /etc/written; test -e /etc/keep || echo keep-gone; ls -A /var/cache; ls -ln /etc/written | awk '{print $3, $4}'",
+    );
+    expect(r).toMatchObject({ code: 0, stdout: "written\nkeep-gone\nagain\n0 0\n", stderr: "" });
+    // The new layer (the one with etc/written) itself: the file is 5:6, the container's owner mapped back from the host's.
+    const out = `${user.work}/saved`;
+    expect(leopard("save", "-o", `${out}.tar`, "rootless/fuse-committed:1").code).toBe(0);
+    const entries = user.run([
+      "sh",
+      "-c",
+      `mkdir ${out} && tar -C ${out} -xf ${out}.tar && find ${out} -type f | while read f; do if tar -tf "$f" 2>/dev/null | grep -qx etc/written; then tar --numeric-owner -tvf "$f"; fi; done | grep -E ' (etc/written|var/cache/.*)$' | awk '{print $2, $6}' | sort`,
+    ]);
+    expect(entries).toMatchObject({
+      code: 0,
+      // (one opaque marker: fuse-overlayfs's own two entries are not carried into the layer)
+      stdout: "0/0 var/cache/\n0/0 var/cache/.wh..wh..opq\n0/0 var/cache/again\n5/6 etc/written\n",
+    });
+
+    expect(leopard("rm", "w1").code).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  test("a running container has one fuse-overlayfs; stop ends it, start makes another over the same upper directory, rm leaves nothing", () => {
+    const d = fuse("run", "-d", "--name", "r1", "--network", "none", image, "sleep", "1000");
+    expect(d).toMatchObject({ code: 0, stderr: "" });
+    const id = d.stdout.trim();
+    const first = fuseProcesses();
+    expect(first.length).toBe(1);
+    // Its mount is in its own mount namespace, not the host's.
+    const merged = `${storage}/containers/${id}/merged`;
+    expect(readFileSync(`/proc/${first[0]}/mountinfo`, "utf8")).toContain(` ${merged} `);
+    expect(hostMounts()).toEqual([]);
+    expect(leopard("exec", "r1", "sh", "-c", "echo in > /etc/in")).toMatchObject({ code: 0, stderr: "" });
+    expect(leopard("stop", "-t", "0", "r1").code).toBe(0);
+    expect(fuseProcesses()).toEqual([]);
+    // start: no LEOPARD_ROOTLESS_ROOTFS needed, the container's root is fuse-overlayfs already.
+    expect(leopard("start", "r1")).toMatchObject({ code: 0, stderr: "" });
+    const second = fuseProcesses();
+    expect(second.length).toBe(1);
+    expect(second).not.toEqual(first);
+    expect(leopard("exec", "r1", "cat", "/etc/in", "/etc/keep")).toMatchObject({
+      code: 0,
+      stdout: "in\nkept",
+      stderr: "",
+    });
+    expect(leopard("rm", "--force", "r1").code).toBe(0);
+    expect(fuseProcesses()).toEqual([]);
+    expect(existsSync(`${storage}/containers/${id}`)).toBe(false);
+  });
+
+  test("/dev/fuse the user cannot open: a forced fuse-overlayfs fails in one line, leaving nothing", () => {
+    chmodSync(FUSE, 0o600);
+    try {
+      const r = fuse("run", "--rm", "--network", "none", image, "true");
+      expect(r.code).toBe(125);
+      expect(oneLine(r.stderr)).toEqual({
+        line: `leopard: run ${image}: LEOPARD_ROOTLESS_ROOTFS=fuse-overlayfs cannot be used: /dev/fuse cannot be opened (EACCES; distributions make it 0666)`,
+        lines: 1,
+      });
+      // Unforced, the fallback order ends at the copy where overlay would be refused; here the
+      // kernel allows overlay, so a plain run is unaffected.
+      expect(leopard("run", "--rm", "--network", "none", image, "cat", "/etc/keep")).toMatchObject({
+        code: 0,
+        stdout: "kept",
+      });
+    } finally {
+      chmodSync(FUSE, 0o666);
+    }
+    expect(readdirSync(`${storage}/containers`)).toEqual([]);
+    expect(fuseProcesses()).toEqual([]);
+  });
+
+  test("an unknown LEOPARD_ROOTLESS_ROOTFS is refused in one line", () => {
+    const r = user.run([LEOPARD, "run", "--rm", "--network", "none", image, "true"], { env: as("zfs") });
+    expect(r.code).toBe(125);
+    expect(oneLine(r.stderr)).toEqual({
+      line: `leopard: run ${image}: LEOPARD_ROOTLESS_ROOTFS="zfs" is not one of auto, overlay, fuse-overlayfs, copy`,
+      lines: 1,
+    });
+    expect(readdirSync(`${storage}/containers`)).toEqual([]);
+  });
+});
+
+describe.skipIf(why !== undefined)("rootless root filesystems: the copy (forced)", () => {
+  const copy = (...args: string[]): Result => user.run([LEOPARD, ...args], { env: as("copy") });
+
+  test("the copy shows the layers as the overlays do; --debug says why; commit needs an overlay", () => {
+    const r = copy(
+      "--debug",
+      "run",
+      "--name",
+      "c1",
+      "--network",
+      "none",
+      image,
+      "sh",
+      "-c",
+      "cat /etc/keep; echo; ls /var/cache; test -e /etc/gone || echo gone; id -u; echo x > /etc/x",
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("kept\nnew\ngone\n0\n");
+    expect(r.stderr).toContain(
+      "leopard: debug: root filesystem copied, as LEOPARD_ROOTLESS_ROOTFS=copy asks\n",
+    );
+    expect(leopard("inspect", "--format", "{{.Driver}}", "c1").stdout.trim()).toBe("copy");
+    const id = leopard("inspect", "--format", "{{.Id}}", "c1").stdout.trim();
+    // The container's writes are in its copy (no upper directory).
+    expect(readFileSync(`${storage}/containers/${id}/rootfs/etc/x`, "utf8")).toBe("x\n");
+    expect(existsSync(`${storage}/containers/${id}/upper`)).toBe(false);
+    const commit = leopard("commit", "c1", "rootless/copied:1");
+    expect(commit.code).not.toBe(0);
+    expect(oneLine(commit.stderr).line).toContain("has a copied root filesystem; commit needs overlay");
+    expect(leopard("rm", "c1").code).toBe(0);
+    expect(existsSync(`${storage}/containers/${id}`)).toBe(false);
+  });
+});
