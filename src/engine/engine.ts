@@ -256,7 +256,8 @@ export class Engine {
     if (!layeredKind(r.kind)) return r.path;
     const img = this.store.resolve(r.imageId);
     const dir = r.path.slice(0, r.path.lastIndexOf("/"));
-    return { layers: [`${dir}/upper`, ...[...img.chain].reverse().map((c) => this.store.snapshotPath(c))] };
+    const layers = [`${dir}/upper`, ...[...img.chain].reverse().map((c) => this.store.snapshotPath(c))];
+    return r.kind === "fuse-overlayfs" ? { layers, fuse: true } : { layers };
   }
 
   /** The annotation that has the runtime mount an overlay-userns root (undefined for others). */

@@ -224,6 +224,15 @@ describe.skipIf(why !== undefined)("rootless root filesystems: fuse-overlayfs (f
     expect(readFileSync(`/proc/${first[0]}/mountinfo`, "utf8")).toContain(` ${merged} `);
     expect(hostMounts()).toEqual([]);
     expect(leopard("exec", "r1", "sh", "-c", "echo in > /etc/in")).toMatchObject({ code: 0, stderr: "" });
+    // cp: FUSE admits only fuse-overlayfs's user namespace, not the engine's: out reads the
+    // layers (what exec wrote is in the upper one), in is refused in one line.
+    expect(leopard("cp", "r1:/etc/in", `${user.work}/in`)).toMatchObject({ code: 0 });
+    expect(readFileSync(`${user.work}/in`, "utf8")).toBe("in\n");
+    const cpIn = leopard("cp", `${user.work}/in`, "r1:/etc/in2");
+    expect(cpIn.code).not.toBe(0);
+    expect(cpIn.stderr.trim().split("\n").at(-1)).toBe(
+      `leopard: cp ${user.work}/in: the container's root filesystem is fuse-overlayfs (rootless), which only the container's user namespace may enter: copying into it is not supported`,
+    );
     expect(leopard("stop", "-t", "0", "r1").code).toBe(0);
     expect(fuseProcesses()).toEqual([]);
     // start: no LEOPARD_ROOTLESS_ROOTFS needed, the container's root is fuse-overlayfs already.
@@ -239,6 +248,35 @@ describe.skipIf(why !== undefined)("rootless root filesystems: fuse-overlayfs (f
     expect(leopard("rm", "--force", "r1").code).toBe(0);
     expect(fuseProcesses()).toEqual([]);
     expect(existsSync(`${storage}/containers/${id}`)).toBe(false);
+  });
+
+  test("with the default rootless network (pasta) and a published port", async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const d = fuse(
+      "run",
+      "-d",
+      "--name",
+      "n1",
+      "-p",
+      `127.0.0.1:${port}:8080`,
+      image,
+      "sh",
+      "-c",
+      "mkdir -p /srv && echo hi > /srv/i && exec httpd -f -p 8080 -h /srv",
+    );
+    expect(d).toMatchObject({ code: 0, stderr: "" });
+    expect(leopard("port", "n1", "8080").stdout).toBe(`127.0.0.1:${port}\n`);
+    let body = "";
+    for (let i = 0; i < 100 && body === ""; i++) {
+      body = await fetch(`http://127.0.0.1:${port}/i`).then(
+        (r) => (r.ok ? r.text() : ""),
+        () => "",
+      );
+      if (body === "") await Bun.sleep(50);
+    }
+    expect(body).toBe("hi\n");
+    expect(leopard("rm", "--force", "n1").code).toBe(0);
+    expect(fuseProcesses()).toEqual([]);
   });
 
   test("/dev/fuse the user cannot open: a forced fuse-overlayfs fails in one line, leaving nothing", () => {
