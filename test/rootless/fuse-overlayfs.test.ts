@@ -301,6 +301,62 @@ describe.skipIf(why !== undefined)("rootless root filesystems: fuse-overlayfs (f
     expect(fuseProcesses()).toEqual([]);
   });
 
+  test("fuse-overlayfs that fails to mount: start fails in one line naming it, no process is left, rm works", () => {
+    const c = fuse("create", "--name", "f1", "--network", "none", image, "true");
+    expect(c).toMatchObject({ code: 0, stderr: "" });
+    const id = c.stdout.trim();
+    // Its mount point gone: fuse-overlayfs cannot mount.
+    expect(user.run(["rmdir", `${storage}/containers/${id}/merged`]).code).toBe(0);
+    const s = leopard("start", "f1");
+    expect(s.code).not.toBe(0);
+    const { line, lines } = oneLine(s.stderr);
+    expect(lines).toBe(1);
+    const merged = `${storage}/containers/${id}/merged`;
+    expect(line).toBe(
+      `leopard: f1: fuse-overlayfs exited (status 1) before it mounted: fuse: failed to access mountpoint ${merged}: No such file or directory; fuse-overlayfs: cannot mount: No such file or directory`,
+    );
+    expect(fuseProcesses()).toEqual([]);
+    expect(existsSync(`${storage}/containers/${id}/fuse-overlayfs.pid`)).toBe(false);
+    expect(leopard("inspect", "--format", "{{.State.Status}}", "f1").stdout.trim()).toBe("created");
+    expect(leopard("rm", "f1").code).toBe(0);
+    expect(existsSync(`${storage}/containers/${id}`)).toBe(false);
+  });
+
+  test("the fallback order unforced: kernel overlay refused (the probe's answer) → fuse-overlayfs → copy (/dev/fuse 0600)", () => {
+    // The probe's kept answer, as an older kernel would leave it (src/image/userns-overlay-probe.ts).
+    const probe = `${storage}/overlay-userns.json`;
+    const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+    const keep = {
+      kernel,
+      dev: statSync(storage).dev,
+      refused: "mounting overlayfs in a user namespace failed: (test)",
+    };
+    expect(user.run(["sh", "-c", `printf '%s' '${JSON.stringify(keep)}' > ${probe}`]).code).toBe(0);
+    try {
+      const f = leopard("--debug", "run", "--name", "a1", "--network", "none", image, "cat", "/etc/keep");
+      expect(f).toMatchObject({ code: 0, stdout: "kept" });
+      expect(f.stderr).toContain(
+        "leopard: debug: root filesystem on fuse-overlayfs, not overlaid by the kernel: mounting overlayfs in a user namespace failed: (test)\n",
+      );
+      expect(leopard("inspect", "--format", "{{.Driver}}", "a1").stdout.trim()).toBe("fuse-overlayfs");
+      chmodSync(FUSE, 0o600);
+      try {
+        const c = leopard("--debug", "run", "--name", "a2", "--network", "none", image, "cat", "/etc/keep");
+        expect(c).toMatchObject({ code: 0, stdout: "kept" });
+        expect(c.stderr).toContain(
+          "leopard: debug: root filesystem copied, not overlaid: mounting overlayfs in a user namespace failed: (test); fuse-overlayfs cannot be used: /dev/fuse cannot be opened (EACCES; distributions make it 0666)\n",
+        );
+        expect(leopard("inspect", "--format", "{{.Driver}}", "a2").stdout.trim()).toBe("copy");
+      } finally {
+        chmodSync(FUSE, 0o666);
+      }
+    } finally {
+      user.run(["rm", "-f", probe]);
+    }
+    expect(leopard("rm", "a1", "a2").code).toBe(0);
+    expect(fuseProcesses()).toEqual([]);
+  });
+
   test("an unknown LEOPARD_ROOTLESS_ROOTFS is refused in one line", () => {
     const r = user.run([LEOPARD, "run", "--rm", "--network", "none", image, "true"], { env: as("zfs") });
     expect(r.code).toBe(125);
