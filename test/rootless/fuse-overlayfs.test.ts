@@ -5,13 +5,26 @@
 //   writes only in the container's upper directory with the container's owners, a second
 //   container isolated, restart, commit, and nothing left — no fuse-overlayfs process, no mount —
 //   once a container has exited, on rm, and when fuse-overlayfs cannot run (/dev/fuse 0600);
+// - its upper directory beside rootless podman's with fuse-overlayfs as the mount program after
+//   the same changes: the same entries, owners and opaque marks (and both the expected ones);
+// - the fallback order unforced (the probe's kept answer saying the kernel refuses);
 // - the copy, the last resort: the same view, Driver "copy", and `--debug` saying why.
 // /dev/fuse is 0600 on this machine (no udev; distributions ship it 0666): made 0666 for the
 // tests, its mode put back afterwards.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { lgetxattr } from "../../src/image/ffi.ts";
 import { type RunningRegistry, startRegistry } from "../image/harness.ts";
-import { cannotRun, makeRootlessUser, oneLine, type Result, type RootlessUser, TOP } from "./harness.ts";
+import {
+  cannotRun,
+  makeRootlessUser,
+  oneLine,
+  PODMAN,
+  type Result,
+  type RootlessUser,
+  RUNC,
+  TOP,
+} from "./harness.ts";
 import { pushLayeredImage } from "./layers-image.ts";
 
 const LEOPARD = `${TOP}/bin/leopard`;
@@ -367,6 +380,91 @@ describe.skipIf(why !== undefined)("rootless root filesystems: fuse-overlayfs (f
     expect(readdirSync(`${storage}/containers`)).toEqual([]);
   });
 });
+
+/** What a container's changes left in an upper directory: entries, types, owners, opaque marks. */
+function describeUpper(up: string): string[] {
+  const one = (rel: string): string => {
+    const st = lstatSync(`${up}/${rel}`);
+    const type = st.isCharacterDevice() ? `c${st.rdev}` : st.isDirectory() ? "d" : st.isFile() ? "f" : "?";
+    const opq = st.isDirectory() ? lgetxattr(`${up}/${rel}`, "user.fuseoverlayfs.opaque") : undefined;
+    const owner = `${st.uid - user.uid === 0 ? "user" : `sub+${st.uid - user.sub.start}`}:${st.gid - user.gid === 0 ? "user" : `sub+${st.gid - user.sub.start}`}`;
+    return `${rel} ${type} ${owner}${opq === undefined ? "" : ` opaque=${new TextDecoder().decode(opq)}`}`;
+  };
+  return [
+    one("etc/written"),
+    one("etc/keep"),
+    one("var/cache"),
+    ...readdirSync(`${up}/var/cache`)
+      .sort()
+      .map((n) => one(`var/cache/${n}`)),
+  ];
+}
+
+const CHANGES =
+  "echo w > /etc/written && chown 5:6 /etc/written && rm /etc/keep && rm -r /var/cache && mkdir /var/cache && echo again > /var/cache/again";
+
+describe.skipIf(why !== undefined || PODMAN === undefined)(
+  "fuse-overlayfs's upper directory: leopard's as rootless podman's (overlay.mount_program=fuse-overlayfs)",
+  () => {
+    test("the same changes leave the same entries, owners and marks", () => {
+      const c = fuse("run", "--name", "cmp", "--network", "none", image, "sh", "-c", CHANGES);
+      expect(c).toMatchObject({ code: 0, stderr: "" });
+      const id = leopard("inspect", "--format", "{{.Id}}", "cmp").stdout.trim();
+      const ours = describeUpper(`${storage}/containers/${id}/upper`);
+      const root = `${user.work}/podman-root`;
+      const podman = (...args: string[]): Result =>
+        user.run([
+          PODMAN ?? "podman",
+          "--root",
+          root,
+          "--runroot",
+          `${user.work}/podman-run`,
+          "--storage-driver",
+          "overlay",
+          "--storage-opt",
+          "overlay.mount_program=/usr/bin/fuse-overlayfs",
+          "--cgroup-manager",
+          "cgroupfs",
+          "--events-backend",
+          "file",
+          "--runtime",
+          RUNC,
+          ...args,
+        ]);
+      try {
+        expect(podman("pull", "-q", "--tls-verify=false", image).code).toBe(0);
+        const p = podman("run", "--name", "cmp", "--network", "none", image, "sh", "-c", CHANGES);
+        expect(p).toMatchObject({ code: 0, stderr: "" });
+        const up = podman("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", "cmp").stdout.trim();
+        const theirs = describeUpper(up);
+        // Both: uid 5/gid 6 are the fifth and sixth subordinate ids; a 0/0 whiteout; the opaque
+        // directory as fuse-overlayfs marks it.
+        expect(ours).toEqual([
+          "etc/written f sub+4:sub+5",
+          "etc/keep c0 user:user",
+          "var/cache d user:user opaque=y",
+          "var/cache/.wh..opq c0 user:user",
+          "var/cache/.wh..wh..opq f user:user",
+          "var/cache/again f user:user",
+        ]);
+        expect(theirs).toEqual(ours);
+      } finally {
+        podman("rm", "--force", "cmp");
+        user.run([
+          PODMAN ?? "podman",
+          "--root",
+          root,
+          "--runroot",
+          `${user.work}/podman-run`,
+          "system",
+          "reset",
+          "-f",
+        ]);
+        expect(leopard("rm", "cmp").code).toBe(0);
+      }
+    });
+  },
+);
 
 describe.skipIf(why !== undefined)("rootless root filesystems: the copy (forced)", () => {
   const copy = (...args: string[]): Result => user.run([LEOPARD, ...args], { env: as("copy") });
