@@ -67,6 +67,7 @@ apt-deps:
 	command -v runc >/dev/null || missing="$$missing runc"; \
 	command -v newuidmap >/dev/null || missing="$$missing uidmap"; \
 	command -v slirp4netns >/dev/null || missing="$$missing slirp4netns"; \
+	command -v fuse-overlayfs >/dev/null || missing="$$missing fuse-overlayfs"; \
 	command -v pasta >/dev/null || missing="$$missing passt"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	[ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || missing="$$missing libseccomp2"; \

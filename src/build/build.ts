@@ -294,9 +294,9 @@ class Run {
     return chain;
   }
 
-  async #container(s: ImageState): Promise<BuildContainer> {
+  async #container(s: ImageState, forRun = false): Promise<BuildContainer> {
     const chain = await this.#snapshots(s);
-    const c = await BuildContainer.open(this.b.store, this.b.dirs, this.b.oci, chain, s.key);
+    const c = await BuildContainer.open(this.b.store, this.b.dirs, this.b.oci, chain, s.key, forRun);
     this.#live.add(c);
     return c;
   }
@@ -341,7 +341,7 @@ class Run {
     if (effect.kind === "none") {
       state = { ...meta, key, history: [...parent.history, { ...h, empty_layer: true }] };
     } else {
-      const c = await this.#container(parent);
+      const c = await this.#container(parent, effect.kind === "run");
       try {
         if (effect.kind === "run") {
           const host = hostPlatform();
@@ -353,9 +353,9 @@ class Run {
             );
           await this.#run(c, i, effect, meta.config);
         } else if (staged !== undefined)
-          await placeCopy(c.rootfs, effect, staged, (m) => this.#say(`WARNING: ${m}`));
+          await placeCopy(c.rootfs, effect, staged, (m) => this.#say(`WARNING: ${m}`), c.hostOwner);
         this.#check();
-        const layer = await layerFromDir(this.b.store, c.diffDir, { exclude: c.exclude });
+        const layer = await layerFromDir(this.b.store, c.diffDir, c.layerOptions);
         state = { ...meta, key, layers: [...parent.layers, layer], history: [...parent.history, h] };
       } finally {
         await this.#drop(c);

@@ -4,29 +4,43 @@
 // overlay's upper directory, minus the mount points the runtime had to make (/proc, /sys, /dev,
 // /etc/hosts, …) where the image had none. Disposing of it removes the runtime's state, the
 // mount and every directory, whatever happened before.
+//
+// Rootless (an ordinary user's build), a RUN step's root is the overlay the runtime mounts in the
+// container's own user namespace (overlay-userns, src/config/rootfs-overlay.ts), as `leopard run`
+// has it, where the kernel allows that (else the copy, as before); the host reads and makes
+// paths in its layers (src/image/layered.ts), the step's layer is the upper directory with its
+// owners mapped back through the id maps. Its network: "none" a namespace of its own with
+// loopback up; otherwise the user's own (rootless has no CNI bridge). COPY steps and --from
+// staging keep the copy.
 
 import { randomBytes } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, rmSync, type Stats, writeFileSync } from "node:fs";
+import { containerOwner } from "../engine/commit.ts";
 import type { ContainerConfig } from "../engine/config.ts";
 import { containerDir, type EngineDirs } from "../engine/dirs.ts";
 import { boundingSet, defaultCaps, seccompFor } from "../engine/engine.ts";
 import { hostsFile, resolvConf } from "../engine/etc-files.ts";
-import { findExecutable, readInRoot } from "../engine/exe.ts";
+import { findExecutable, type RootView, readInRoot } from "../engine/exe.ts";
 import { networkPathsFor } from "../engine/network-cni.ts";
+import { callerRootlessIds } from "../engine/rootless.ts";
 import { buildSpec } from "../engine/spec.ts";
 import { withForegroundStdio } from "../engine/stdio.ts";
 import { resolveUser } from "../engine/users.ts";
 import { mkdirInRoot } from "../engine/workdir.ts";
 import type { Digest } from "../image/digest.ts";
+import type { DirLayerOptions } from "../image/dir-layer.ts";
 import { lgetxattr } from "../image/ffi.ts";
+import { lookupLayered, mkdirLayered } from "../image/layered.ts";
 import { type PreparedRootfs, prepareRootfs, removeRootfs } from "../image/rootfs.ts";
 import type { Store } from "../image/store.ts";
+import { usernsOverlayRefused } from "../image/userns-overlay-probe.ts";
 import * as runtime from "../runtime/lifecycle.ts";
 import { run } from "../runtime/run.ts";
 import type { StateDir } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { engineRootless } from "../util/user-dirs.ts";
 
 /** Where the runtime mounts things over the root filesystem (made there when missing). */
 const MOUNT_POINTS = ["proc", "sys", "dev", "etc/hosts", "etc/hostname", "etc/resolv.conf", "etc"];
@@ -95,8 +109,13 @@ export class BuildContainer {
     oci: StateDir,
     chain: readonly Digest[],
     image: Digest,
+    forRun = false,
   ): Promise<BuildContainer> {
     const c = new BuildContainer(store, dirs, oci);
+    const userns =
+      forRun && chain.length > 0 && engineRootless() && store.unpackOptions.rootless === true
+        ? usernsOverlayRefused(store) === undefined
+        : false;
     c.#rootfs = await prepareRootfs(
       store,
       {
@@ -110,9 +129,48 @@ export class BuildContainer {
         added: 0,
       },
       c.id,
-      chain.length === 0 ? { mode: "copy" } : {},
+      chain.length === 0 ? { mode: "copy" } : userns ? { mode: "overlay-userns" } : {},
     );
     return c;
+  }
+
+  /** The root as the host reads it: its directory, or (overlay-userns) its layers, upper first. */
+  get view(): RootView {
+    const r = this.#rootfs;
+    if (r === undefined) throw new LeopardError("bad-state", "the build container is gone");
+    if (r.kind !== "overlay-userns") return r.path;
+    const lower = (r.overlay ?? "").split(",")[0]?.slice("lowerdir=".length).split(":") ?? [];
+    return { layers: [`${containerDir(this.dirs, this.id)}/upper`, ...lower] };
+  }
+
+  /**
+   * Rootless, for COPY: the container's root is the user on the host; another owner (--chown)
+   * would be a subordinate id, which only the step's user namespace could give: refused.
+   */
+  get hostOwner(): ((o: { uid: number; gid: number }) => { uid: number; gid: number }) | undefined {
+    if (!this.#rootless) return undefined;
+    return (o) => {
+      if (o.uid !== 0 || o.gid !== 0)
+        throw new LeopardError(
+          "unsupported",
+          `COPY --chown to ${o.uid}:${o.gid} is not supported in a rootless build (only root, the user itself, can own what COPY writes)`,
+        );
+      return { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 };
+    };
+  }
+
+  get #rootless(): boolean {
+    return engineRootless() && this.store.unpackOptions.rootless === true;
+  }
+
+  /**
+   * How the step's layer is read from diffDir: rootless, user.overlay.* marks and the owners
+   * mapped back through the id maps (the user's files are root's in the image).
+   */
+  get layerOptions(): DirLayerOptions {
+    return this.#rootless
+      ? { exclude: this.exclude, overlayXattr: "user", owner: containerOwner(callerRootlessIds()) }
+      : { exclude: this.exclude };
   }
 
   get rootfs(): string {
@@ -124,18 +182,29 @@ export class BuildContainer {
   get diffDir(): string {
     const r = this.#rootfs;
     if (r === undefined) throw new LeopardError("bad-state", "the build container is gone");
-    return r.kind === "overlay" ? `${containerDir(this.dirs, this.id)}/upper` : r.path;
+    return r.kind === "overlay" || r.kind === "overlay-userns"
+      ? `${containerDir(this.dirs, this.id)}/upper`
+      : r.path;
   }
 
   /** Runs a command; its exit status. */
   async run(req: RunRequest): Promise<number> {
     const root = this.rootfs;
+    const view = this.view;
+    // Rootless: a user namespace of the user's ids, no cgroup of our own, no pinned network
+    // namespace; on overlay-userns (else the copy, where the kernel refuses it).
+    const rootless = this.#rootless;
     const dir = containerDir(this.dirs, this.id);
-    const missing = MOUNT_POINTS.filter((p) => !existsSync(`${root}/${p}`) && !isLink(`${root}/${p}`));
+    const at = (p: string) =>
+      typeof view === "string"
+        ? lstatOrUndefined(`${root}/${p}`)
+        : lookupLayered(view.layers, `/${p}`, true)?.st;
+    const missing = MOUNT_POINTS.filter((p) => at(p) === undefined);
     const parents = new Map<string, { mode: number; uid: number; gid: number }>();
     for (const p of COPIED_UP) {
       try {
-        const st = lstatSync(`${root}/${p}`);
+        const st = at(p);
+        if (st === undefined) continue;
         if (st.isDirectory() && !missing.includes(p))
           parents.set(p, { mode: st.mode, uid: st.uid, gid: st.gid });
       } catch {
@@ -145,7 +214,8 @@ export class BuildContainer {
     const cwd = req.workingDir === "" ? "/" : req.workingDir;
     if (cwd !== "/") {
       try {
-        mkdirInRoot(root, cwd);
+        if (typeof view === "string") mkdirInRoot(root, cwd);
+        else mkdirLayered(view.layers, cwd);
       } catch (e) {
         throw new LeopardError(
           "invalid-argument",
@@ -154,14 +224,16 @@ export class BuildContainer {
       }
     }
     const path = req.env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? SYSTEM_PATH;
-    const exe = findExecutable(root, req.argv[0] ?? "", path, cwd);
+    const exe = findExecutable(view, req.argv[0] ?? "", path, cwd);
     if (!exe.found) throw new LeopardError("not-found", `cannot run "${req.argv.join(" ")}": ${exe.why}`);
-    const user = resolveUser(req.user, readInRoot(root, "/etc/passwd"), readInRoot(root, "/etc/group"));
+    const user = resolveUser(req.user, readInRoot(view, "/etc/passwd"), readInRoot(view, "/etc/group"));
     const hostname = this.id.slice(-12);
     const etc = { hosts: `${dir}/hosts`, hostname: `${dir}/hostname`, resolv: `${dir}/resolv.conf` };
     let netnsPath: string | undefined;
     let addresses: string[] = [];
-    if (req.network !== "host") {
+    // Rootless: no pinned namespace (that needs root): "none" is the runtime's own, loopback up by a hook.
+    const network = rootless && req.network === "bridge" ? "host" : req.network;
+    if (network !== "host" && !rootless) {
       // A pinned namespace with loopback up (none), on the default network too (bridge).
       const net = await import("../network/index.ts");
       const paths = networkPathsFor(this.dirs);
@@ -181,7 +253,7 @@ export class BuildContainer {
     } catch {
       // no resolv.conf on the host: the container gets the default one
     }
-    writeFileAtomic(etc.resolv, resolvConf(hostResolv, [], [], req.network === "host"));
+    writeFileAtomic(etc.resolv, resolvConf(hostResolv, [], [], network === "host"));
     const config: ContainerConfig = {
       image: "",
       imageName: "leopard-build",
@@ -208,7 +280,7 @@ export class BuildContainer {
       init: false,
       stopSignal: "SIGKILL",
       stopTimeout: 0,
-      network: req.network === "bridge" ? "leopard" : req.network,
+      network: network === "bridge" ? "leopard" : network,
       publish: [],
       dns: [],
       addHosts: [],
@@ -220,7 +292,11 @@ export class BuildContainer {
       user,
       etc,
       netnsPath,
-      cgroupsPath: `${process.env["LEOPARD_CGROUP_PARENT"] ?? "/leopard"}/${this.id}`,
+      cgroupsPath: rootless ? undefined : `${process.env["LEOPARD_CGROUP_PARENT"] ?? "/leopard"}/${this.id}`,
+      userns: rootless ? callerRootlessIds() : undefined,
+      loopbackUp:
+        rootless && network === "none" ? (Bun.which("ip", { PATH: SYSTEM_PATH }) ?? undefined) : undefined,
+      rootfsOverlay: this.#rootfs?.kind === "overlay-userns" ? this.#rootfs.overlay : undefined,
       defaultCaps: defaultCaps(),
       allCaps: boundingSet(),
       seccompFor: (caps) => seccompFor(caps),
@@ -279,7 +355,7 @@ export class BuildContainer {
           st.mode === before.mode &&
           st.uid === before.uid &&
           st.gid === before.gid &&
-          lgetxattr(full, "trusted.overlay.opaque") === undefined
+          lgetxattr(full, `${this.#rootless ? "user" : "trusted"}.overlay.opaque`) === undefined
         )
           this.exclude.add(p);
       } catch {
@@ -309,11 +385,11 @@ export class BuildContainer {
   }
 }
 
-function isLink(p: string): boolean {
+function lstatOrUndefined(p: string): Stats | undefined {
   try {
-    return lstatSync(p).isSymbolicLink();
+    return lstatSync(p);
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -107,6 +107,11 @@ export async function placeCopy(
   e: CopyEffect,
   staged: Staged,
   warn: (message: string) => void,
+  /**
+   * Rootless: the container's owner as the host's (root is the user; a file the user cannot
+   * give to another id is refused in one line). The step's layer maps it back (build.ts).
+   */
+  hostOwner?: (o: { uid: number; gid: number }) => { uid: number; gid: number },
 ): Promise<void> {
   let owner = { uid: 0, gid: 0 };
   if (e.chown !== undefined) {
@@ -114,6 +119,7 @@ export async function placeCopy(
     const r = resolveUser(e.chown, readInRoot(root, "/etc/passwd"), readInRoot(root, "/etc/group"));
     owner = { uid: r.uid, gid: g === undefined && /^\d+$/.test(u) ? r.uid : r.gid };
   }
+  if (hostOwner !== undefined) owner = hostOwner(owner);
   const destIsDir =
     e.dest.endsWith("/") || staged.kinds.some((k) => k === "dir") || isDirInRoot(root, e.dest);
   const dest = e.dest.replace(/\/+$/, "") || "/";

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { checkRootfsOverlay, parseRootfsOverlay } from "./rootfs-overlay.ts";
+import { checkRootfsOverlay, parseRootfsMountns, parseRootfsOverlay } from "./rootfs-overlay.ts";
 
 const refusal = (f: () => unknown): string => {
   try {
@@ -44,6 +44,21 @@ describe("parseRootfsOverlay", () => {
     ["", `${A}"" is not lowerdir=, upperdir= or workdir=`],
   ])("%p is refused", (value, message) => {
     expect(refusal(() => parseRootfsOverlay(value))).toBe(message);
+  });
+});
+
+describe("parseRootfsMountns", () => {
+  test("an absolute namespace file, with the overlay's directories; else one line naming the annotation", () => {
+    expect(parseRootfsMountns("/proc/42/ns/mnt", true)).toBe("/proc/42/ns/mnt");
+    expect(refusal(() => parseRootfsMountns("/proc/42/ns/mnt", false))).toBe(
+      'annotation "org.leopard.rootfs.mountns": needs the annotation "org.leopard.rootfs.overlay" (the directories mounted there)',
+    );
+    expect(refusal(() => parseRootfsMountns("proc/42/ns/mnt", true))).toBe(
+      'annotation "org.leopard.rootfs.mountns": "proc/42/ns/mnt" is not an absolute path',
+    );
+    expect(refusal(() => parseRootfsMountns("/proc/42/ns/mnt\n", true))).toBe(
+      'annotation "org.leopard.rootfs.mountns": "/proc/42/ns/mnt\n" contains a control character',
+    );
   });
 });
 

@@ -17,16 +17,27 @@
 // must not be made to expose, or write into, another user's files). The runtime adds `userxattr`
 // when the mount is made in a user namespace (src/plan/mounts.ts): whiteouts are 0/0 character
 // devices and opaque directories carry user.overlay.opaque, as the rootless engine unpacks them.
+//
+// With the annotation `org.leopard.rootfs.mountns` besides (a mount namespace file, e.g.
+// "/proc/1234/ns/mnt"), the overlay is mounted already, by fuse-overlayfs in that mount namespace
+// (src/image/fuse-overlayfs.ts): the container's new mount namespace is made as a copy of that
+// one (setns, then unshare, after the user namespace is joined), where root.path is the mount,
+// and the runtime mounts nothing on it. The kernel decides whether the caller may join it
+// (CAP_SYS_ADMIN over the user namespace that owns it); the overlay's directories are checked
+// as above all the same, and are what the runtime reads of the root on the host.
 import { lstatSync, statSync } from "../sys/fs-sync.ts";
 import { LeopardError } from "../util/errors.ts";
 
 export const ROOTFS_OVERLAY = "org.leopard.rootfs.overlay";
+export const ROOTFS_MOUNTNS = "org.leopard.rootfs.mountns";
 
 export interface RootfsOverlay {
   /** Lower directories, topmost first (overlay's order). */
   lower: readonly string[];
   upper: string;
   work: string;
+  /** Mounted already in this mount namespace (the annotation org.leopard.rootfs.mountns). */
+  mountedIn?: string | undefined;
 }
 
 const bad = (why: string): LeopardError =>
@@ -60,6 +71,17 @@ export function parseRootfsOverlay(value: string): RootfsOverlay {
   checkPath("upperdir", upper);
   checkPath("workdir", work);
   return { lower, upper, work };
+}
+
+/** The annotation org.leopard.rootfs.mountns → the namespace file, or a one-line error. Pure. */
+export function parseRootfsMountns(value: string, overlay: boolean): string {
+  const bad = (why: string): LeopardError =>
+    new LeopardError("invalid-spec", `annotation "${ROOTFS_MOUNTNS}": ${why}`);
+  if (!overlay) throw bad(`needs the annotation "${ROOTFS_OVERLAY}" (the directories mounted there)`);
+  if (!value.startsWith("/")) throw bad(`"${value}" is not an absolute path`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw bad(`"${value}" contains a control character`);
+  return value;
 }
 
 /**

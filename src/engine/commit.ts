@@ -10,6 +10,7 @@ import type { ImageRecord } from "../image/db.ts";
 import { hexOf } from "../image/digest.ts";
 import { layerFromDir } from "../image/dir-layer.ts";
 import { parseConfig } from "../image/oci.ts";
+import { layeredKind } from "../image/rootfs.ts";
 import type { Store } from "../image/store.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { ContainerRecord } from "./db.ts";
@@ -61,14 +62,15 @@ export async function commitContainer(
   const rootfs = store.meta.rootfs(rec.id);
   if (rootfs === undefined)
     throw new LeopardError("not-found", `container ${rec.name} has no root filesystem`);
-  if (rootfs.kind !== "overlay" && rootfs.kind !== "overlay-userns")
+  if (rootfs.kind !== "overlay" && !layeredKind(rootfs.kind))
     throw new LeopardError(
       "unsupported",
       `container ${rec.name} has a copied root filesystem; commit needs overlay`,
     );
-  // Rootless (the runtime's overlay in the container's user namespace): user.overlay.* marks,
-  // and owners mapped back through the container's id maps.
-  const userns = rootfs.kind === "overlay-userns";
+  // Rootless (the runtime's overlay in the container's user namespace, or fuse-overlayfs in one
+  // with the same maps): user.overlay.* marks (fuse-overlayfs's own are read too), and owners
+  // mapped back through the container's id maps.
+  const userns = layeredKind(rootfs.kind);
   const img = store.resolve(rec.config.image);
   const base = parseConfig(store.readBlob(img.id), `config "${img.id}"`);
   const c = rec.config;

@@ -10,7 +10,10 @@
 // of an overlay reports its upper directory's inode, and the process's mount table names the
 // upper directory); stopped, what is copied out is first put together from the layers in a
 // scratch directory beside them (image/flatten.ts, as overlay reads them), and copying in is
-// refused: there is no merged tree to write into until the container runs.
+// refused: there is no merged tree to write into until the container runs. Under fuse-overlayfs
+// (src/image/fuse-overlayfs.ts) the mount admits only its own user namespace's processes (FUSE's
+// rule), not the engine's: copying out reads the layers even while the container runs (its own
+// mounts, volumes aside, are not seen), copying in is refused.
 import {
   closeSync,
   copyFileSync,
@@ -69,7 +72,9 @@ export async function withViewRoot<T>(
 ): Promise<T> {
   if (typeof view === "string") return await withCopyRoot(view, pid, (root) => f(root, what.path));
   const upper = view.layers[0] as string;
-  const fd = pid > 0 ? overlayViewOf(upper, pid) : undefined;
+  // fuse-overlayfs: its mount admits only processes of its user namespace, not this one, so a
+  // running container is read through its layers like a stopped one, and not written into.
+  const fd = pid > 0 && view.fuse !== true ? overlayViewOf(upper, pid) : undefined;
   if (fd !== undefined) {
     try {
       return await f(`/proc/self/fd/${fd}`, what.path);
@@ -77,6 +82,11 @@ export async function withViewRoot<T>(
       closeSync(fd);
     }
   }
+  if (!what.out && view.fuse === true)
+    throw new LeopardError(
+      "unsupported",
+      "the container's root filesystem is fuse-overlayfs (rootless), which only the container's user namespace may enter: copying into it is not supported",
+    );
   if (!what.out)
     throw new LeopardError(
       "bad-state",

@@ -6,11 +6,13 @@
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { CAPABILITIES } from "../config/capabilities.ts";
 import type { DeviceJson, SeccompJson } from "../config/json.ts";
+import { fuseRootPid, startFuseRoot } from "../image/fuse-overlayfs.ts";
 import { ensureImage, type PullOptions, prepareRootfs, runConfig } from "../image/index.ts";
 import { mkdirLayered } from "../image/layered.ts";
 import { parsePlatform } from "../image/oci.ts";
-import { overlayAnnotation } from "../image/rootfs.ts";
+import { layeredKind, overlayAnnotation } from "../image/rootfs.ts";
 import { Store } from "../image/store.ts";
+import { writeIdMaps } from "../runtime/idmap-write.ts";
 import { StateDir } from "../state/state.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
@@ -27,7 +29,7 @@ import { findExecutable, type RootView, readInRoot } from "./exe.ts";
 import type { VolumeSpec } from "./flags.ts";
 import { insertNamed, NAME, newId, randomName } from "./names.ts";
 import type { RootlessNet } from "./network-types.ts";
-import { callerRootlessIds } from "./rootless.ts";
+import { callerRootlessIds, rootlessRootfsAsked } from "./rootless.ts";
 import { portArg } from "./slirp.ts";
 import { buildSpec, mergeEnv } from "./spec.ts";
 import { resolveUser } from "./users.ts";
@@ -143,9 +145,10 @@ export class Engine {
     // Rootless: the overlay is the runtime's to mount, in the container's user namespace.
     const rootfs = await prepareRootfs(this.store, img, id, {
       usernsOverlay: engineRootless(),
-      onFallback: (why) => this.debugLine(`root filesystem copied, not overlaid: ${why}`),
+      rootless: rootlessRootfsAsked(),
+      onFallback: (why) => this.debugLine(why),
     });
-    mark(`engine: rootfs ${rootfs.kind === "overlay-userns" ? "made (overlay-userns)" : "mounted"}`);
+    mark(`engine: rootfs ${layeredKind(rootfs.kind) ? `made (${rootfs.kind})` : "mounted"}`);
     const view = this.rootView(id);
     const made: string[] = [];
     try {
@@ -244,23 +247,45 @@ export class Engine {
 
   /**
    * The root filesystem as the host can read it: its directory, or, for an overlay the runtime
-   * mounts in the container's own namespaces (overlay-userns), its layers, upper first.
+   * mounts in the container's own namespaces (overlay-userns) or fuse-overlayfs mounts in its
+   * own (fuse-overlayfs), its layers, upper first.
    */
   rootView(id: string): RootView {
     const r = this.store.meta.rootfs(id);
     if (!r) throw new LeopardError("not-found", `container ${id.slice(0, 12)} has no root filesystem`);
-    if (r.kind !== "overlay-userns") return r.path;
+    if (!layeredKind(r.kind)) return r.path;
     const img = this.store.resolve(r.imageId);
     const dir = r.path.slice(0, r.path.lastIndexOf("/"));
-    return { layers: [`${dir}/upper`, ...[...img.chain].reverse().map((c) => this.store.snapshotPath(c))] };
+    const layers = [`${dir}/upper`, ...[...img.chain].reverse().map((c) => this.store.snapshotPath(c))];
+    return r.kind === "fuse-overlayfs" ? { layers, fuse: true } : { layers };
   }
 
   /** The annotation that has the runtime mount an overlay-userns root (undefined for others). */
   rootfsOverlay(id: string): string | undefined {
     const r = this.store.meta.rootfs(id);
-    if (r?.kind !== "overlay-userns") return undefined;
+    if (!layeredKind(r?.kind) || r === undefined) return undefined;
     const img = this.store.resolve(r.imageId);
     return overlayAnnotation(this.store, img.chain, r.path.slice(0, r.path.lastIndexOf("/")));
+  }
+
+  /**
+   * A fuse-overlayfs root (src/image/fuse-overlayfs.ts): started, unless it runs already, before
+   * the container starts; its pid (the container joins its namespaces), undefined for other roots.
+   */
+  async startRootMount(id: string): Promise<number | undefined> {
+    const r = this.store.meta.rootfs(id);
+    if (r?.kind !== "fuse-overlayfs") return undefined;
+    const dir = r.path.slice(0, r.path.lastIndexOf("/"));
+    const img = this.store.resolve(r.imageId);
+    const lowerdir =
+      overlayAnnotation(this.store, img.chain, dir).split(",")[0]?.slice("lowerdir=".length) ?? "";
+    const ids = callerRootlessIds();
+    const lines = (m: typeof ids.uidMappings): string =>
+      m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join("");
+    const maps = { uid: lines(ids.uidMappings), gid: lines(ids.gidMappings) };
+    const pid = await startFuseRoot({ dir, lowerdir, writeMaps: (p) => writeIdMaps(p, maps) });
+    this.debugLine(`root filesystem: fuse-overlayfs (pid ${pid}) mounted ${r.path} in its own namespaces`);
+    return pid;
   }
 
   /** With --debug (or LEOPARD_TRACE=1): a line on stderr about a choice made. */
@@ -292,6 +317,17 @@ export class Engine {
     const dir = this.bundle(rec.id);
     const rootfs = this.rootfsPath(rec.id);
     const view = this.rootView(rec.id);
+    const meta = this.store.meta.rootfs(rec.id);
+    // fuse-overlayfs: started by prepareStart (startRootMount); the container joins its namespaces.
+    const fuse =
+      meta?.kind === "fuse-overlayfs"
+        ? fuseRootPid(meta.path.slice(0, meta.path.lastIndexOf("/")))
+        : undefined;
+    if (meta?.kind === "fuse-overlayfs" && fuse === undefined)
+      throw new LeopardError(
+        "system",
+        `the fuse-overlayfs of container ${rec.id.slice(0, 12)} is not running`,
+      );
     const user = resolveUser(c.user, readInRoot(view, "/etc/passwd"), readInRoot(view, "/etc/group"));
     const etc = { hosts: `${dir}/hosts`, hostname: `${dir}/hostname`, resolv: `${dir}/resolv.conf` };
     writeFileAtomic(etc.hostname, `${c.hostname}\n`);
@@ -319,7 +355,11 @@ export class Engine {
         // Rootless: no cgroupsPath (the runtime makes one only where the user may write) and a
         // user namespace of the user's own and subordinate ids.
         cgroupsPath: rootless ? undefined : `${process.env["LEOPARD_CGROUP_PARENT"] ?? "/leopard"}/${rec.id}`,
-        userns: rootless ? callerRootlessIds() : undefined,
+        userns: rootless
+          ? fuse !== undefined
+            ? { path: `/proc/${fuse}/ns/user` }
+            : callerRootlessIds()
+          : undefined,
         loopbackUp:
           rootless && c.network !== "host"
             ? (Bun.which("ip", { PATH: SYSTEM_PATH }) ?? undefined)
@@ -347,6 +387,7 @@ export class Engine {
         devices: c.devices.map((d) => deviceNode(d.host, d.container)),
         initPath: CATATONIT,
         rootfsOverlay: this.rootfsOverlay(rec.id),
+        rootfsMountns: fuse !== undefined ? `/proc/${fuse}/ns/mnt` : undefined,
       },
     );
     writeFileSync(`${dir}/config.json`, JSON.stringify(spec));

@@ -12,7 +12,13 @@ import { lookupLayered } from "../image/layered.ts";
 import { O_PATH, openInRoot } from "../sys/openat2.ts";
 
 /** A container's root filesystem on the host: a directory, or overlay-form layers (upper first). */
-export type RootView = string | { layers: readonly string[] };
+export type RootView =
+  | string
+  | {
+      layers: readonly string[];
+      /** Mounted by fuse-overlayfs, which admits only its own user namespace (src/image/fuse-overlayfs.ts). */
+      fuse?: boolean | undefined;
+    };
 
 export type Lookup = { found: true; path: string } | { found: false; code: 126 | 127; why: string };
 

@@ -63,6 +63,14 @@ export async function refresh(engine: Engine, rec: ContainerRecord): Promise<Con
   return engine.db.find(rec.id) ?? { ...rec, state: "exited" };
 }
 
+/** Stops the container's fuse-overlayfs, if its root is one and it runs (src/image/fuse-overlayfs.ts). */
+async function stopRootMount(engine: Engine, id: string): Promise<void> {
+  const r = engine.store.meta.rootfs(id);
+  if (r?.kind !== "fuse-overlayfs") return;
+  const { stopFuseRoot } = await import("../image/fuse-overlayfs.ts");
+  await stopFuseRoot(r.path.slice(0, r.path.lastIndexOf("/")));
+}
+
 /** After init exited: the exit code, the runtime's state, the network, --rm. Idempotent. */
 export async function finish(engine: Engine, rec: ContainerRecord, code?: number): Promise<void> {
   let exitCode = code;
@@ -79,6 +87,8 @@ export async function finish(engine: Engine, rec: ContainerRecord, code?: number
   await runtime.remove(engine.oci, rec.id, true).catch(() => undefined);
   mark("engine: runtime state removed");
   await detachNetwork(engine, rec).catch((e) => process.stderr.write(`leopard: warning: ${describe(e)}\n`));
+  // A fuse-overlayfs root goes with the container's run (started again by the next start).
+  await stopRootMount(engine, rec.id);
   const current = engine.db.find(rec.id);
   if (current === undefined) return;
   if (current.state !== "exited") {
@@ -131,13 +141,22 @@ async function prepareStart(engine: Engine, rec: ContainerRecord): Promise<Conta
   rmSync(exitFile(engine, rec.id), { force: true });
   engine.checkCommand(rec, engine.rootView(rec.id));
   mark("engine: command checked");
-  const net = await attachNetwork(engine, rec);
+  // A fuse-overlayfs root is mounted first (in namespaces of its own the container joins).
+  await engine.startRootMount(rec.id);
+  let net: Awaited<ReturnType<typeof attachNetwork>>;
+  try {
+    net = await attachNetwork(engine, rec);
+  } catch (e) {
+    await stopRootMount(engine, rec.id);
+    throw e;
+  }
   mark("engine: network attached");
   try {
     engine.writeBundle(rec, net.netnsPath, net.addresses, net.peers, net.slirp);
     mark("engine: bundle written");
   } catch (e) {
     await detachNetwork(engine, rec).catch(() => undefined);
+    await stopRootMount(engine, rec.id);
     throw e;
   }
   return net.networks;
@@ -177,6 +196,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord): Promi
   } catch (e) {
     await runtime.remove(engine.oci, rec.id, true).catch(() => undefined);
     await detachNetwork(engine, rec).catch(() => undefined);
+    await stopRootMount(engine, rec.id);
     engine.db.update(rec.id, { state: rec.startedAt === "" ? "created" : "exited", pid: 0 });
     throw e;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type RootlessFacts, rootlessIds, subRange } from "./rootless.ts";
+import { type RootlessFacts, rootlessIds, rootlessRootfsAsked, subRange } from "./rootless.ts";
 
 const facts: RootlessFacts = {
   name: "alice",
@@ -50,5 +50,19 @@ describe("a rootless container's maps", () => {
   test("subRange skips comments and other users", () => {
     expect(subRange("# x\ncarol:1:2\n", "alice", 1001)).toBeUndefined();
     expect(subRange("alice:5:6", "alice", 1001)).toEqual({ start: 5, count: 6 });
+  });
+});
+
+describe("LEOPARD_ROOTLESS_ROOTFS", () => {
+  test("unset, empty or auto: the fallback order; a driver by name; anything else refused in one line", () => {
+    expect(rootlessRootfsAsked(undefined)).toBeUndefined();
+    expect(rootlessRootfsAsked("")).toBeUndefined();
+    expect(rootlessRootfsAsked("auto")).toBeUndefined();
+    expect(rootlessRootfsAsked("overlay")).toBe("overlay");
+    expect(rootlessRootfsAsked("fuse-overlayfs")).toBe("fuse-overlayfs");
+    expect(rootlessRootfsAsked("copy")).toBe("copy");
+    expect(() => rootlessRootfsAsked("vfs")).toThrow(
+      'LEOPARD_ROOTLESS_ROOTFS="vfs" is not one of auto, overlay, fuse-overlayfs, copy',
+    );
   });
 });

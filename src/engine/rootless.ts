@@ -3,6 +3,7 @@
 // uidmap), as rootless podman maps them. A missing piece is one line naming it and how to add it.
 import { existsSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
+import type { RootlessRootfs } from "../image/rootfs.ts";
 import { LeopardError } from "../util/errors.ts";
 import { SYSTEM_PATH } from "../util/system-path.ts";
 
@@ -107,4 +108,16 @@ export function callerRootlessIds(): RootlessIds {
     newuidmap: installed("newuidmap"),
     newgidmap: installed("newgidmap"),
   });
+}
+
+const ROOTLESS_ROOTFS: readonly RootlessRootfs[] = ["overlay", "fuse-overlayfs", "copy"];
+
+/** LEOPARD_ROOTLESS_ROOTFS: a rootless root filesystem asked for by name (README "Rootless"); unset or "auto": the fallback order. */
+export function rootlessRootfsAsked(v = process.env["LEOPARD_ROOTLESS_ROOTFS"]): RootlessRootfs | undefined {
+  if (v === undefined || v === "" || v === "auto") return undefined;
+  if ((ROOTLESS_ROOTFS as readonly string[]).includes(v)) return v as RootlessRootfs;
+  throw new LeopardError(
+    "invalid-argument",
+    `LEOPARD_ROOTLESS_ROOTFS="${v}" is not one of auto, ${ROOTLESS_ROOTFS.join(", ")}`,
+  );
 }

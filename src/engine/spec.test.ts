@@ -258,6 +258,29 @@ describe("engine spec", () => {
       [overlay]: "lowerdir=/l,upperdir=/u,workdir=/w",
       "org.leopard.image": "busybox",
     });
+    // fuse-overlayfs (src/image/fuse-overlayfs.ts): its user namespace joined, no maps of our own,
+    // and the mount namespace to copy named; a label of that name is dropped too.
+    const mountns = "org.leopard.rootfs.mountns";
+    const f = spec(
+      { labels: { [mountns]: "/proc/1/ns/mnt" } },
+      {
+        userns: { path: "/proc/9/ns/user" },
+        rootfsOverlay: "lowerdir=/l,upperdir=/u,workdir=/w",
+        rootfsMountns: "/proc/9/ns/mnt",
+      },
+    );
+    expect(f.linux?.namespaces?.filter((n) => n.type === "user")).toEqual([
+      { type: "user", path: "/proc/9/ns/user" },
+    ]);
+    expect(f.linux?.uidMappings).toBeUndefined();
+    expect(f.annotations).toEqual({
+      [overlay]: "lowerdir=/l,upperdir=/u,workdir=/w",
+      [mountns]: "/proc/9/ns/mnt",
+      "org.leopard.image": "busybox",
+    });
+    expect(spec({ labels: { [mountns]: "/proc/1/ns/mnt" } }).annotations).toEqual({
+      "org.leopard.image": "busybox",
+    });
     expect(spec({ seccomp: "unconfined" }).linux?.seccomp).toBeUndefined();
     expect(spec({ seccomp: '{"defaultAction":"SCMP_ACT_LOG"}' }).linux?.seccomp).toEqual({
       defaultAction: "SCMP_ACT_LOG",

@@ -6,7 +6,7 @@
 import { CAPABILITIES } from "../config/capabilities.ts";
 import { defaultSpec } from "../config/defaults.ts";
 import type { ConfigJson, DeviceJson, MountJson, SeccompJson } from "../config/json.ts";
-import { ROOTFS_OVERLAY } from "../config/rootfs-overlay.ts";
+import { ROOTFS_MOUNTNS, ROOTFS_OVERLAY } from "../config/rootfs-overlay.ts";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
 import type { ContainerConfig } from "./config.ts";
@@ -30,8 +30,11 @@ export interface SpecContext {
   loopbackUp?: string | undefined;
   /** Rootless with a network of its own: the createRuntime hook that starts slirp4netns (src/engine/slirp.ts). */
   slirpHook?: { path: string; args: string[] } | undefined;
-  /** Rootless: a user namespace with these maps (src/engine/rootless.ts). */
-  userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | undefined;
+  /**
+   * Rootless: a user namespace with these maps (src/engine/rootless.ts), or the one at `path`
+   * (fuse-overlayfs's, which has the same maps: src/image/fuse-overlayfs.ts).
+   */
+  userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] } | { path: string } | undefined;
   /** Default capabilities and seccomp profile (src/seccomp/default-profile.ts), resolved for the caps. */
   defaultCaps: readonly string[];
   /** What --privileged gets: every capability this process may pass on (its bounding set). */
@@ -44,6 +47,8 @@ export interface SpecContext {
    * directories (the annotation org.leopard.rootfs.overlay, src/config/rootfs-overlay.ts).
    */
   rootfsOverlay?: string | undefined;
+  /** With rootfsOverlay: mounted already by fuse-overlayfs, in this mount namespace (org.leopard.rootfs.mountns). */
+  rootfsMountns?: string | undefined;
   /** The static init binary bind-mounted for --init. */
   initPath?: string | undefined;
 }
@@ -202,7 +207,8 @@ export function buildSpec(c: ContainerConfig, ctx: SpecContext): ConfigJson {
   const linux = spec.linux ?? {};
   if (ctx.cgroupsPath !== undefined) linux.cgroupsPath = ctx.cgroupsPath;
   const namespaces = (linux.namespaces ?? []).filter((n) => n.type !== "network" && n.type !== "user");
-  if (ctx.userns) {
+  if (ctx.userns && "path" in ctx.userns) namespaces.push({ type: "user", path: ctx.userns.path });
+  else if (ctx.userns) {
     namespaces.push({ type: "user" });
     linux.uidMappings = ctx.userns.uidMappings;
     linux.gidMappings = ctx.userns.gidMappings;
@@ -266,6 +272,9 @@ export function buildSpec(c: ContainerConfig, ctx: SpecContext): ConfigJson {
   spec.annotations = { ...c.labels, "org.leopard.image": c.imageName };
   // The root overlay is the engine's to ask for (a --label of that name is not passed on).
   delete spec.annotations[ROOTFS_OVERLAY];
+  delete spec.annotations[ROOTFS_MOUNTNS];
   if (ctx.rootfsOverlay !== undefined) spec.annotations[ROOTFS_OVERLAY] = ctx.rootfsOverlay;
+  if (ctx.rootfsOverlay !== undefined && ctx.rootfsMountns !== undefined)
+    spec.annotations[ROOTFS_MOUNTNS] = ctx.rootfsMountns;
   return spec;
 }

@@ -35,3 +35,28 @@ test.skipIf(!root)("an overlay upper directory becomes OCI entries: whiteouts, o
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test.skipIf(!root)(
+  "fuse-overlayfs's upper directory: its opaque mark and bookkeeping entries make one marker",
+  () => {
+    const d = mkdtempSync(`${tmpdir()}/dir-layer-`);
+    try {
+      // As fuse-overlayfs 1.10 leaves a directory removed and made again (test/rootless/fuse-overlayfs.test.ts).
+      mkdirSync(`${d}/cache`);
+      lsetxattr(`${d}/cache`, "user.fuseoverlayfs.opaque", new TextEncoder().encode("y"));
+      writeFileSync(`${d}/cache/.wh..wh..opq`, "");
+      mknod(`${d}/cache/.wh..opq`, S_IFCHR | 0o000, makedev(0, 0));
+      writeFileSync(`${d}/cache/again`, "again");
+      mknod(`${d}/gone`, S_IFCHR | 0o000, makedev(0, 0));
+      const got = [...dirEntries(d, { overlayXattr: "user" })].map((e) => [e.name, e.type]);
+      expect(got).toEqual([
+        ["cache", "dir"],
+        ["cache/.wh..wh..opq", "file"],
+        ["cache/again", "file"],
+        [".wh.gone", "file"],
+      ]);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  },
+);

@@ -9,6 +9,7 @@ import { createGzip } from "node:zlib";
 import type { NewLayer } from "./commit.ts";
 import { Hasher } from "./digest.ts";
 import { lgetxattr } from "./ffi.ts";
+import { FUSE_OPAQUE_XATTR, isFuseMark } from "./fuse-marks.ts";
 import { MT } from "./oci.ts";
 import type { Store } from "./store.ts";
 import { type TarEntry, tarStream } from "./tar-write.ts";
@@ -51,6 +52,7 @@ export function* dirEntries(dir: string, opts: DirLayerOptions = {}): Generator<
       if (opts.exclude?.has(path)) continue;
       const full = `${dir}/${path}`;
       const st = lstatSync(full);
+      if (isFuseMark(name, st)) continue; // the directory's opaque mark says it (below)
       const type = st.mode & S_IFMT;
       const o = opts.owner?.(st.uid, st.gid) ?? st;
       const base = { mode: st.mode & 0o7777, uid: o.uid, gid: o.gid, mtime: Math.floor(st.mtimeMs / 1000) };
@@ -66,9 +68,11 @@ export function* dirEntries(dir: string, opts: DirLayerOptions = {}): Generator<
       switch (type) {
         case S_IFDIR: {
           yield { ...base, name: path, type: "dir" };
-          const opq = lgetxattr(full, `${ns}.overlay.opaque`);
-          if (opq !== undefined && new TextDecoder().decode(opq) === "y")
-            yield { name: `${path}/.wh..wh..opq`, type: "file", mode: 0, data: new Uint8Array(0) };
+          const opaque = [`${ns}.overlay.opaque`, FUSE_OPAQUE_XATTR].some((x) => {
+            const v = lgetxattr(full, x);
+            return v !== undefined && new TextDecoder().decode(v) === "y";
+          });
+          if (opaque) yield { name: `${path}/.wh..wh..opq`, type: "file", mode: 0, data: new Uint8Array(0) };
           yield* walk(path);
           break;
         }

@@ -15,6 +15,7 @@ import {
   symlinkSync,
 } from "node:fs";
 import { chmod, lgetxattr, llistxattr, lsetxattr, mknod } from "./ffi.ts";
+import { FUSE_OPAQUE_XATTR, isFuseMark } from "./fuse-marks.ts";
 
 function lstatOrUndefined(p: string): Stats | undefined {
   // No exception for a missing path: throwing costs more than the syscall.
@@ -26,8 +27,12 @@ function isWhiteout(st: Stats): boolean {
 }
 
 function isOpaque(path: string, ns: string): boolean {
-  const v = lgetxattr(path, `${ns}.overlay.opaque`);
-  return v !== undefined && v.length === 1 && v[0] === 0x79;
+  // fuse-overlayfs's own mark too (src/image/fuse-marks.ts): an upper directory it wrote.
+  for (const name of [`${ns}.overlay.opaque`, FUSE_OPAQUE_XATTR]) {
+    const v = lgetxattr(path, name);
+    if (v !== undefined && v.length === 1 && v[0] === 0x79) return true;
+  }
+  return false;
 }
 
 export interface FlattenOptions {
@@ -74,6 +79,7 @@ export function applySnapshot(src: string, dest: string, opts: FlattenOptions = 
       const sp = `${s}/${name}`;
       const dp = `${d}/${name}`;
       const st = lstatSync(sp);
+      if (isFuseMark(name, st)) continue;
       const existing = lstatOrUndefined(dp);
       if (isWhiteout(st)) {
         if (existing !== undefined) rmSync(dp, { recursive: true, force: true });

@@ -56,6 +56,14 @@ describe("lookupLayered", () => {
     expect(host("/sbin/../etc/passwd")).toBeUndefined();
   });
 
+  test("fuse-overlayfs's opaque mark in an upper directory (user.fuseoverlayfs.opaque) hides the layers below too", () => {
+    file(`${up}/var/cache/again`, "again");
+    lsetxattr(`${up}/var/cache`, "user.fuseoverlayfs.opaque", new TextEncoder().encode("y"));
+    expect(lookupLayered(layers, "/var/cache")?.dirs).toEqual([`${up}/var/cache`]);
+    expect(host("/var/cache/new")).toBeUndefined();
+    expect(host("/var/cache/again")).toBe(`${up}/var/cache/again`);
+  });
+
   test("a file used as a directory, or a missing name, is not found", () => {
     expect(host("/etc/passwd/x")).toBeUndefined();
     expect(host("/nope")).toBeUndefined();

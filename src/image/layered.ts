@@ -10,6 +10,7 @@ import { lstatSync, mkdirSync, readlinkSync, type Stats } from "node:fs";
 import { sys } from "../sys/libc.ts";
 import { LeopardError } from "../util/errors.ts";
 import { chmod } from "./ffi.ts";
+import { FUSE_OPAQUE_XATTR } from "./fuse-marks.ts";
 
 /** The kernel's MAXSYMLINKS. */
 const MAX_LINKS = 40;
@@ -28,11 +29,16 @@ const NAMESPACES = process.geteuid?.() === 0 ? ["user", "trusted"] : ["user"];
 const SYS_LGETXATTR = process.arch === "arm64" ? 9 : 192;
 const mark = new Uint8Array(2);
 
+/** Overlay's opaque marks, and fuse-overlayfs's in an upper directory it wrote (src/image/fuse-marks.ts). */
+const OPAQUE_XATTRS = [...NAMESPACES.map((ns) => `${ns}.overlay.opaque`), FUSE_OPAQUE_XATTR].map((x) =>
+  Buffer.from(`${x}\0`),
+);
+
 function isOpaque(path: string): boolean {
   const p = Buffer.from(`${path}\0`);
-  for (const ns of NAMESPACES) {
+  for (const x of OPAQUE_XATTRS) {
     // "y" is one byte; a longer value is ERANGE (-1), not a mark.
-    const n = sys(SYS_LGETXATTR, p, Buffer.from(`${ns}.overlay.opaque\0`), mark, mark.length);
+    const n = sys(SYS_LGETXATTR, p, x, mark, mark.length);
     if (n === 1n && mark[0] === 0x79) return true;
   }
   return false;

@@ -11,22 +11,38 @@
 // this costs three mkdirs. Where the kernel refuses (older than 5.11, or a storage filesystem
 // overlay cannot use as upper), a probe made once per kernel and storage says so, and the copy
 // is used, with the probe's reason in the trace.
+//
+// Where the kernel refuses, fuse-overlayfs mounts the same directories instead
+// ("fuse-overlayfs", src/image/fuse-overlayfs.ts); the copy is the last resort, when
+// fuse-overlayfs, /dev/fuse or newuidmap cannot be used (`--debug` says why). The order can be
+// forced with LEOPARD_ROOTLESS_ROOTFS (the engine reads it): overlay, fuse-overlayfs or copy.
 import { chmodSync, existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { check, cstr, libc } from "../sys/libc.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import type { ImageRecord } from "./db.ts";
 import { type Digest, hexOf } from "./digest.ts";
 import { applySnapshot } from "./flatten.ts";
+import { fuseOverlayfsMissing, stopFuseRoot } from "./fuse-overlayfs.ts";
 import type { Store } from "./store.ts";
 import { usernsOverlayRefused } from "./userns-overlay-probe.ts";
 
-export type RootfsKind = "overlay" | "copy" | "overlay-userns";
+export type RootfsKind = "overlay" | "copy" | "overlay-userns" | "fuse-overlayfs";
+
+/** A rootless root filesystem asked for by name (LEOPARD_ROOTLESS_ROOTFS), instead of the fallback order. */
+export type RootlessRootfs = "overlay" | "fuse-overlayfs" | "copy";
+
+/** Kinds whose upper directory and layers are read on the host (the merged tree is not mounted there). */
+export const layeredKind = (k: string | undefined): boolean =>
+  k === "overlay-userns" || k === "fuse-overlayfs";
 
 export interface PreparedRootfs {
   /** The directory to use as the container's root. */
   path: string;
   kind: RootfsKind;
-  /** overlay-userns: the annotation's value for the runtime to mount (src/config/rootfs-overlay.ts). */
+  /**
+   * overlay-userns and fuse-overlayfs: the annotation's value, the directories of the overlay
+   * (src/config/rootfs-overlay.ts).
+   */
   overlay?: string | undefined;
   /** Unmounts and removes everything made for the container. Idempotent. */
   cleanup(): Promise<void>;
@@ -40,7 +56,9 @@ export interface RootfsOptions {
    * namespace (only a caller that passes the annotation on may ask: the engine's `run`).
    */
   usernsOverlay?: boolean;
-  /** Told why overlay-userns was not possible (the copy is used). */
+  /** With usernsOverlay: this one, not the fallback order (overlay-userns, fuse-overlayfs, copy). */
+  rootless?: RootlessRootfs | undefined;
+  /** Told, in a sentence, why overlay-userns was not used (fuse-overlayfs or the copy is). */
   onFallback?: (why: string) => void;
 }
 
@@ -140,12 +158,12 @@ export async function prepareRootfs(
       opts.mode === "overlay-userns" ||
       (opts.usernsOverlay && store.unpackOptions.rootless && opts.mode !== "copy" && opts.mode !== "overlay")
     ) {
-      const why = opts.mode === "overlay-userns" ? undefined : usernsOverlayRefused(store);
-      if (why === undefined) {
+      const use = rootlessKind(store, opts.mode === "overlay-userns" ? "overlay" : opts.rootless, opts);
+      if (use !== undefined) {
         for (const d of ["upper", "work", "merged"]) mkdirSync(`${dir}/${d}`, { mode: 0o755 });
         overlay = overlayAnnotation(store, img.chain, dir);
-        kind = "overlay-userns";
-      } else opts.onFallback?.(why);
+        kind = use;
+      }
     } else if (opts.mode !== "copy") {
       try {
         for (const d of ["upper", "work", "merged"]) mkdirSync(`${dir}/${d}`, { mode: 0o755 });
@@ -172,13 +190,50 @@ export async function prepareRootfs(
     }
     store.meta.addRootfs(containerId, img.id, path, kind);
   } catch (e) {
-    if (kind === "overlay-userns") openWorkDir(dir);
-    else unmount(`${dir}/merged`);
+    // Only a host overlay is mounted by now (fuse-overlayfs starts with the container).
+    if (kind === "overlay") unmount(`${dir}/merged`);
+    else openWorkDir(dir);
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
   const k = kind;
   return { path, kind: k, overlay, cleanup: () => removeRootfs(store, containerId) };
+}
+
+/**
+ * Which rootless root: the one asked for, else kernel overlay in the user namespace where the
+ * probe allows it, else fuse-overlayfs where it can run; undefined for the copy. A driver asked
+ * for that cannot run here is an error, not a silent copy.
+ */
+function rootlessKind(
+  store: Store,
+  asked: RootlessRootfs | undefined,
+  opts: RootfsOptions,
+): "overlay-userns" | "fuse-overlayfs" | undefined {
+  if (asked === "overlay") return "overlay-userns";
+  if (asked === "copy") {
+    opts.onFallback?.("root filesystem copied, as LEOPARD_ROOTLESS_ROOTFS=copy asks");
+    return undefined;
+  }
+  const missing = fuseOverlayfsMissing();
+  if (asked === "fuse-overlayfs") {
+    if (missing !== undefined)
+      throw new LeopardError(
+        "unsupported",
+        `LEOPARD_ROOTLESS_ROOTFS=fuse-overlayfs cannot be used: ${missing}`,
+      );
+    return "fuse-overlayfs";
+  }
+  const why = usernsOverlayRefused(store);
+  if (why === undefined) return "overlay-userns";
+  if (missing === undefined) {
+    opts.onFallback?.(`root filesystem on fuse-overlayfs, not overlaid by the kernel: ${why}`);
+    return "fuse-overlayfs";
+  }
+  opts.onFallback?.(
+    `root filesystem copied, not overlaid: ${why}; fuse-overlayfs cannot be used: ${missing}`,
+  );
+  return undefined;
 }
 
 /**
@@ -201,9 +256,10 @@ export async function removeRootfs(store: Store, containerId: string): Promise<v
     throw new LeopardError("invalid-argument", `container id "${containerId}" is not valid`);
   const dir = `${store.root}/containers/${containerId}`;
   // overlay-userns: mounted only in the container's namespaces, gone with them (and an
-  // unprivileged umount2 would be EPERM).
-  if (store.meta.rootfs(containerId)?.kind !== "overlay-userns" && existsSync(`${dir}/merged`))
-    unmount(`${dir}/merged`);
+  // unprivileged umount2 would be EPERM); fuse-overlayfs: in its own, gone when it exits.
+  const kind = store.meta.rootfs(containerId)?.kind;
+  if (kind === "fuse-overlayfs") await stopFuseRoot(dir);
+  else if (!layeredKind(kind) && existsSync(`${dir}/merged`)) unmount(`${dir}/merged`);
   openWorkDir(dir);
   rmSync(dir, { recursive: true, force: true });
   store.meta.removeRootfs(containerId);

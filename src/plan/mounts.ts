@@ -94,7 +94,7 @@ export function planMounts(input: MountInput): Step[] {
       `mount --make-private ${q(parent.path)}   # the rootfs's mount: pivot_root refuses a shared parent`,
     );
   const overlay = input.rootfsOverlay;
-  if (overlay !== undefined) {
+  if (overlay !== undefined && overlay.mountedIn === undefined) {
     // Mounted here, after propagation is set (so it never reaches the host), by the container's
     // root in its own user namespace: the one place an unprivileged user may mount overlayfs.
     // A mount point itself, so pivot_root takes it without the bind below.
@@ -103,7 +103,10 @@ export function planMounts(input: MountInput): Step[] {
       mountOp("overlay", rootfs, "overlay", 0, data, MountResolve.AS_GIVEN),
       `mount -t overlay overlay -o ${q(data)} ${q(rootfs)}   # the root: the image's layers under the container's own upper directory`,
     );
-  } else
+  }
+  // (A root fuse-overlayfs mounted already, in the namespace this one copies, is a mount
+  // point as it is; bound over itself all the same, as any root.)
+  else
     add(
       mountOp(rootfs, rootfs, "", MS.BIND | MS.REC, "", MountResolve.AS_GIVEN),
       `mount --rbind ${q(rootfs)} ${q(rootfs)}   # the new root must be a mount point`,

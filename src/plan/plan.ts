@@ -3,6 +3,7 @@
 import type { RootfsOverlay } from "../config/rootfs-overlay.ts";
 import type { Op } from "../protocol/ops.ts";
 import { FD, ForkMode, MountResolve, PivotMode, PtyMode, SyncTag } from "../protocol/ops.ts";
+import { LeopardError } from "../util/errors.ts";
 import { SYSTEM_PATH } from "../util/system-path.ts";
 import { credentialSteps, cwdStep, finishingSteps, rlimitSteps, setgroupsAllowed } from "./credentials.ts";
 import { type DeviceNode, planDevices } from "./devices.ts";
@@ -227,6 +228,20 @@ export function plan(input: PlanInput): LaunchPlan {
     add(
       { op: "SETNS", path: ns.path, nstype: CLONE[ns.type] },
       `nsenter --${ns.type === "network" ? "net" : ns.type}=${q(ns.path)}`,
+    );
+  }
+  // The root is a FUSE mount made in another mount namespace (src/config/rootfs-overlay.ts): the
+  // new one is a copy of that one. Joined after the user namespace, which owns it.
+  const mountedIn = input.rootfsOverlay?.mountedIn;
+  if (mountedIn !== undefined) {
+    if (!created.has("mount"))
+      throw new LeopardError(
+        "invalid-spec",
+        'annotation "org.leopard.rootfs.mountns" needs a mount namespace the container creates',
+      );
+    add(
+      { op: "SETNS", path: mountedIn, nstype: CLONE.mount },
+      `nsenter --mount=${q(mountedIn)}   # where the root's FUSE mount is; the container's mount namespace is a copy of it`,
     );
   }
   let flags = 0;

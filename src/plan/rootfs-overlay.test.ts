@@ -63,3 +63,32 @@ describe("the root as an overlay (org.leopard.rootfs.overlay)", () => {
     expect(() => overlayData(many, true)).toThrow(/past the 4095 of one mount/);
   });
 });
+
+describe("the root mounted already by fuse-overlayfs (org.leopard.rootfs.mountns)", () => {
+  const joined: PlanSpec = {
+    ...spec(false),
+    linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "user", path: "/proc/77/ns/user" }] },
+  };
+  const fuse = { ...layers, mountedIn: "/proc/77/ns/mnt" };
+
+  test("the user namespace joined, then fuse-overlayfs's mount namespace, then the new one unshared from it; no overlay mount, the rbind", () => {
+    const ops = plan(planInput(joined, { rootfs: "/c/merged", rootfsOverlay: fuse })).steps.map((s) => s.op);
+    const setns = ops.flatMap((o, i) => (o.op === "SETNS" ? [{ i, path: o.path }] : []));
+    expect(setns.map((x) => x.path)).toEqual(["/proc/77/ns/user", "/proc/77/ns/mnt"]);
+    const unshare = ops.findIndex((o) => o.op === "UNSHARE");
+    expect(unshare).toBeGreaterThan(setns[1]?.i ?? Number.POSITIVE_INFINITY);
+    const m = ops.filter((o): o is Extract<Op, { op: "MOUNT" }> => o.op === "MOUNT");
+    expect(m.some((x) => x.fstype === "overlay")).toBe(false);
+    expect(m[1]).toMatchObject({ source: "/c/merged", target: "/c/merged", flags: MS.BIND | MS.REC });
+  });
+
+  test("without a mount namespace the container creates: refused in one line", () => {
+    const noMnt: PlanSpec = {
+      ...joined,
+      linux: { namespaces: [{ type: "pid" }, { type: "user", path: "/proc/77/ns/user" }] },
+    };
+    expect(() => plan(planInput(noMnt, { rootfs: "/c/merged", rootfsOverlay: fuse }))).toThrow(
+      'annotation "org.leopard.rootfs.mountns" needs a mount namespace the container creates',
+    );
+  });
+});

@@ -6,7 +6,9 @@ import { checkRootfs } from "../config/bundle.ts";
 import { loadSpec } from "../config/load.ts";
 import {
   checkRootfsOverlay,
+  parseRootfsMountns,
   parseRootfsOverlay,
+  ROOTFS_MOUNTNS,
   ROOTFS_OVERLAY,
   type RootfsOverlay,
 } from "../config/rootfs-overlay.ts";
@@ -100,6 +102,9 @@ export async function prepareCreate(opts: CreateOptions, session: HelperSession)
   // The root as an overlay mounted in the container's namespaces (src/config/rootfs-overlay.ts).
   const overlayText = spec.annotations[ROOTFS_OVERLAY];
   const rootfsOverlay = overlayText === undefined ? undefined : parseRootfsOverlay(overlayText);
+  const mountns = spec.annotations[ROOTFS_MOUNTNS];
+  if (mountns !== undefined && rootfsOverlay === undefined) parseRootfsMountns(mountns, false);
+  if (mountns !== undefined && rootfsOverlay) rootfsOverlay.mountedIn = parseRootfsMountns(mountns, true);
   if (rootfsOverlay) checkRootfsOverlay(rootfsOverlay, rootless ? (process.geteuid?.() ?? 0) : undefined);
   const terminal = spec.process.terminal === true;
   if (terminal && opts.mode === "detached" && !opts.consoleSocket)

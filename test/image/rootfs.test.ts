@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createImage } from "../../src/image/commit.ts";
 import { sha256 } from "../../src/image/digest.ts";
@@ -166,7 +166,7 @@ describe("overlay-userns (the rootless engine's: the runtime mounts it in the co
     expect(store.meta.rootfs("u1")).toBeUndefined();
   });
 
-  test("where the kept probe says the kernel refuses, the layers are copied and the reason is told", async () => {
+  test("where the kept probe says the kernel refuses, fuse-overlayfs is chosen (its directories made, nothing mounted yet), or the copy when asked for; the reason is told", async () => {
     userStore();
     await twoLayers();
     const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
@@ -176,13 +176,32 @@ describe("overlay-userns (the rootless engine's: the runtime mounts it in the co
       JSON.stringify({ kernel, dev, refused: "EPERM here" }),
     );
     const why: string[] = [];
-    const r = await prepareRootfs(store, "two:1", "f1", {
+    // (fuse-overlayfs is installed here, apt-deps; root may open /dev/fuse whatever its mode)
+    const f = await prepareRootfs(store, "two:1", "f0", {
       usernsOverlay: true,
       onFallback: (w) => why.push(w),
     });
     try {
+      expect(f.kind).toBe("fuse-overlayfs");
+      expect(why).toEqual(["root filesystem on fuse-overlayfs, not overlaid by the kernel: EPERM here"]);
+      expect(readdirSync(f.path.slice(0, f.path.lastIndexOf("/"))).sort()).toEqual([
+        "merged",
+        "upper",
+        "work",
+      ]);
+      expect(readdirSync(f.path)).toEqual([]);
+    } finally {
+      await f.cleanup();
+    }
+    why.length = 0;
+    const r = await prepareRootfs(store, "two:1", "f1", {
+      usernsOverlay: true,
+      rootless: "copy",
+      onFallback: (w) => why.push(w),
+    });
+    try {
       expect(r.kind).toBe("copy");
-      expect(why).toEqual(["EPERM here"]);
+      expect(why).toEqual(["root filesystem copied, as LEOPARD_ROOTLESS_ROOTFS=copy asks"]);
       expect(readFileSync(`${r.path}/etc/keep`, "utf8")).toBe("changed");
     } finally {
       await r.cleanup();

@@ -4,10 +4,9 @@
 // (opaque), pushed to a registry on loopback and pulled by a real unprivileged user.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
-import { gzipSync } from "node:zlib";
-import { sha256 } from "../../src/image/digest.ts";
-import { buildImage, type RunningRegistry, startRegistry, writeLayout } from "../image/harness.ts";
+import { type RunningRegistry, startRegistry } from "../image/harness.ts";
 import { cannotRun, makeRootlessUser, type Result, type RootlessUser, TOP } from "./harness.ts";
+import { pushLayeredImage } from "./layers-image.ts";
 
 const LEOPARD = `${TOP}/bin/leopard`;
 const why =
@@ -19,45 +18,13 @@ let image: string;
 let storage: string;
 
 const leopard = (...args: string[]): Result => user.run([LEOPARD, ...args]);
-const text = (s: string) => new TextEncoder().encode(s);
 
 beforeAll(async () => {
   if (why) return;
   user = makeRootlessUser();
   registry = await startRegistry();
   storage = `${user.home}/.local/share/leopard`;
-  const tarPath = `${user.work}/rootfs.tar`;
-  const t = user.run(["tar", "-C", user.rootfs("image-rootfs"), "-cf", tarPath, "."]);
-  if (t.code !== 0) throw new Error(`tar failed: ${t.stderr}`);
-  const tar = new Uint8Array(readFileSync(tarPath));
-  const layout = `${user.work}/layout`;
-  const img = await buildImage(layout, [
-    { entries: [], raw: { bytes: new Uint8Array(gzipSync(tar)), diffId: sha256(tar) } },
-    {
-      entries: [
-        { name: "etc/gone", type: "file", data: text("old"), mode: 0o644 },
-        { name: "etc/keep", type: "file", data: text("kept"), mode: 0o644 },
-        { name: "var/cache/", type: "dir", mode: 0o755 },
-        { name: "var/cache/old", type: "file", data: text("old"), mode: 0o644 },
-      ],
-    },
-    {
-      entries: [
-        { name: "etc/.wh.gone", type: "file", mode: 0 },
-        { name: "var/cache/.wh..wh..opq", type: "file", mode: 0 },
-        { name: "var/cache/new", type: "file", data: text("new"), mode: 0o644 },
-      ],
-    },
-  ]);
-  writeLayout(layout, [{ tag: "1", images: [img] }]);
-  image = `${registry.host}/rootless/layers:1`;
-  const push = Bun.spawnSync(
-    ["skopeo", "copy", "--dest-tls-verify=false", `oci:${layout}:1`, `docker://${image}`],
-    { stderr: "pipe", stdout: "ignore" },
-  );
-  if (push.exitCode !== 0) throw new Error(`skopeo copy failed: ${push.stderr.toString()}`);
-  const pull = leopard("pull", "--tls-verify=false", image);
-  if (pull.code !== 0) throw new Error(`pull failed: ${pull.stderr}`);
+  image = await pushLayeredImage(user, registry, leopard);
 });
 
 afterAll(async () => {

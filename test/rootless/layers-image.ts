@@ -1,0 +1,52 @@
+// The three-layer image the rootless root filesystem tests share: busybox, then a layer adding
+// /etc/gone, /etc/keep and /var/cache/old, then one deleting /etc/gone (a whiteout), emptying
+// /var/cache (opaque) and adding /var/cache/new. Pushed to a registry on loopback and pulled by
+// the user; returns the image's reference.
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { sha256 } from "../../src/image/digest.ts";
+import { buildImage, type RunningRegistry, writeLayout } from "../image/harness.ts";
+import type { Result, RootlessUser } from "./harness.ts";
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+export async function pushLayeredImage(
+  user: RootlessUser,
+  registry: RunningRegistry,
+  leopard: (...args: string[]) => Result,
+  name = "rootless/layers:1",
+): Promise<string> {
+  const tarPath = `${user.work}/rootfs.tar`;
+  const t = user.run(["tar", "-C", user.rootfs("image-rootfs"), "-cf", tarPath, "."]);
+  if (t.code !== 0) throw new Error(`tar failed: ${t.stderr}`);
+  const tar = new Uint8Array(readFileSync(tarPath));
+  const layout = `${user.work}/layout`;
+  const img = await buildImage(layout, [
+    { entries: [], raw: { bytes: new Uint8Array(gzipSync(tar)), diffId: sha256(tar) } },
+    {
+      entries: [
+        { name: "etc/gone", type: "file", data: text("old"), mode: 0o644 },
+        { name: "etc/keep", type: "file", data: text("kept"), mode: 0o644 },
+        { name: "var/cache/", type: "dir", mode: 0o755 },
+        { name: "var/cache/old", type: "file", data: text("old"), mode: 0o644 },
+      ],
+    },
+    {
+      entries: [
+        { name: "etc/.wh.gone", type: "file", mode: 0 },
+        { name: "var/cache/.wh..wh..opq", type: "file", mode: 0 },
+        { name: "var/cache/new", type: "file", data: text("new"), mode: 0o644 },
+      ],
+    },
+  ]);
+  writeLayout(layout, [{ tag: "1", images: [img] }]);
+  const image = `${registry.host}/${name}`;
+  const push = Bun.spawnSync(
+    ["skopeo", "copy", "--dest-tls-verify=false", `oci:${layout}:1`, `docker://${image}`],
+    { stderr: "pipe", stdout: "ignore" },
+  );
+  if (push.exitCode !== 0) throw new Error(`skopeo copy failed: ${push.stderr.toString()}`);
+  const pull = leopard("pull", "--tls-verify=false", image);
+  if (pull.code !== 0) throw new Error(`pull failed: ${pull.stderr}`);
+  return image;
+}
