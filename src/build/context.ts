@@ -19,10 +19,10 @@ import {
   symlinkSync,
   utimesSync,
 } from "node:fs";
-import { posix } from "node:path";
 import ignore from "@balena/dockerignore";
 import { chmod } from "../image/ffi.ts";
 import { LeopardError } from "../util/errors.ts";
+import { posix } from "../util/path.ts";
 
 const GLOB = /[*?[]/;
 

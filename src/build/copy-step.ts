@@ -8,7 +8,6 @@
 // --chown's owner; what is copied belongs to root, or to --chown's user (names looked up in the
 // image's own /etc/passwd and /etc/group; a user alone is also the group, as docker does).
 import { closeSync, fchownSync, fstatSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { posix } from "node:path";
 import { copyTree } from "../engine/copy.ts";
 import { readInRoot } from "../engine/exe.ts";
 import { resolveUser } from "../engine/users.ts";
@@ -16,6 +15,7 @@ import { mkdirInRoot } from "../engine/workdir.ts";
 import { unpackLayer } from "../image/unpack.ts";
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, openInRoot } from "../sys/openat2.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { posix } from "../util/path.ts";
 import { type BuildContext, chmodTree, isArchive } from "./context.ts";
 import type { Effect } from "./plan.ts";
 

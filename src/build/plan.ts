@@ -5,8 +5,9 @@
 // nothing: metadata only). Docker's rules: ENV beats ARG; an ARG declared in a stage takes the
 // --build-arg or the global value; relative WORKDIRs join the previous one; CMD in shell form
 // runs under SHELL; ENTRYPOINT clears an inherited CMD.
-import { posix } from "node:path";
+
 import { LeopardError } from "../util/errors.ts";
+import { posix } from "../util/path.ts";
 import { DockerfileError, type Instr, type ParsedDockerfile } from "./dockerfile.ts";
 import { expandWord, expandWords, keyValues, type Vars } from "./expand.ts";
 

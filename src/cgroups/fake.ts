@@ -3,7 +3,7 @@
 // get their parent's files (./files.ts), so tests read back exactly what the managers wrote.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import type { CgroupLayout, CgroupMode } from "./layout.ts";
 
 const MAX = "9223372036854771712";

@@ -18,7 +18,6 @@
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
 import { copyTree } from "../engine/copy.ts";
 import { splitArg } from "../engine/copy-plan.ts";
 import { withViewRoot } from "../engine/copy-root.ts";
@@ -26,6 +25,7 @@ import type { ContainerRecord } from "../engine/db.ts";
 import type { Engine } from "../engine/engine.ts";
 import { refresh } from "../engine/lifecycle.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { basename, join } from "../util/path.ts";
 import { engineRootless } from "../util/user-dirs.ts";
 import { openEngine } from "./engine-common.ts";
 import type { Globals, Values, Verb } from "./image-common.ts";

@@ -9,8 +9,8 @@
 // An installed tree has no sources and no list: nothing is looked at there.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
 import { LeopardError } from "../util/errors.ts";
+import { join, relative, resolve } from "../util/path.ts";
 
 const TOP = resolve(import.meta.dir, "../..");
 

@@ -1,11 +1,11 @@
 // `leopard build [-t NAME]... [-f FILE] [--build-arg K=V]... [--target STAGE] [--no-cache] [--pull]
 // [--network bridge|none|host] [--label K=V]... [--platform P] [-q] CONTEXT` (src/build).
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
 import { build } from "../build/build.ts";
 import { canonicalTag } from "../image/manage.ts";
 import { writeAll } from "../sys/io.ts";
 import { LeopardError } from "../util/errors.ts";
+import { resolve } from "../util/path.ts";
 import { openEngine, strs } from "./engine-common.ts";
 import { str, type Verb } from "./image-common.ts";
 

@@ -1,10 +1,10 @@
 // `leopard-oci spec`: write a default config.json into the bundle, refusing to overwrite one.
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { defaultSpec } from "../config/defaults.ts";
 import type { SeccompJson } from "../config/json.ts";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { LeopardError } from "../util/errors.ts";
+import { join } from "../util/path.ts";
 
 export async function writeSpec(bundle: string, rootless: boolean, hardened = false): Promise<void> {
   const path = join(bundle, "config.json");

@@ -1,12 +1,12 @@
 // `leopard version`, `info`, `system df`, `system prune` and `stats`: the engine about itself
 // and its containers' resource use.
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import type { ContainerRecord } from "../engine/db.ts";
 import { refresh, removeContainer, short } from "../engine/lifecycle.ts";
 import { reopenCgroup } from "../runtime/cgroup.ts";
 import { spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
+import { join } from "../util/path.ts";
 import { openEngine, table } from "./engine-common.ts";
 import { bytesSize, formatRows, humanSize, isTemplate, renderEach } from "./format.ts";
 import { str, type Verb } from "./image-common.ts";

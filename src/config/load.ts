@@ -1,9 +1,9 @@
 // Read <bundle>/config.json and validate it: the only I/O in src/config.
 
-import { join, resolve } from "node:path";
 import { readFileSync } from "../sys/fs-sync.ts";
 import { errnoNumber, strerror } from "../util/errno.ts";
 import { describe } from "../util/errors.ts";
+import { join, resolve } from "../util/path.ts";
 import { SpecError } from "./errors.ts";
 import type { Spec } from "./types.ts";
 import { validateSpec } from "./validate.ts";

@@ -1,6 +1,6 @@
 // config.json `root`, `mounts` and `hooks`: the paths. Relative host paths (root.path, a bind
 // mount's source) are resolved against the bundle here, by string, without touching the disk.
-import { posix } from "node:path";
+import { posix } from "../util/path.ts";
 import {
   absolute,
   at,

@@ -1,8 +1,9 @@
 // config.json → Spec: the one place a runtime-spec document becomes trusted. Pure: no I/O
 // (whether root.path exists is for the runtime to find out). The first problem found is
 // thrown as a SpecError; unknown keys are ignored, as the runtime-spec requires.
-import { posix } from "node:path";
+
 import { LeopardError } from "../util/errors.ts";
+import { posix } from "../util/path.ts";
 import { SpecError } from "./errors.ts";
 import { fail, isObject, type JsonObject, opt, quote, req, string, stringMap } from "./read.ts";
 import type { Spec, SpecFields } from "./types.ts";

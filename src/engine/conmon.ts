@@ -5,13 +5,13 @@
 // runtime's error) as JSON on the pipe named by _OCI_SYNCPIPE; we then start the container
 // in-process.
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { spawnHelper } from "../runtime/spawn.ts";
 import { hostToolEnv } from "../sys/host-tool.ts";
 import { pipe, read } from "../sys/io.ts";
 import { closeFd, recvMsg, socketPair, waitReadable } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { binDir } from "../util/layout.ts";
+import { join } from "../util/path.ts";
 
 export const CONMON = "/usr/bin/conmon";
 /** The launchers beside ours: the checkout's bin/ or the install's <prefix>/bin. */

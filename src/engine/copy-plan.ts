@@ -2,7 +2,7 @@
 // side is the container's, what SRC names (docker's "/." for a directory's contents, whether its
 // last component is followed), where the copy lands given what DEST is (docker cp's table), and
 // the owner and mode a copied file gets.
-import { posix } from "node:path";
+import { posix } from "../util/path.ts";
 
 /** One cp argument: CONTAINER:PATH, or a host path (one with a ":" must start with "/" or "."). */
 export function splitArg(arg: string): { ref?: string; path: string } {

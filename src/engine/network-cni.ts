@@ -3,7 +3,6 @@
 // entries between containers that share a network (both ways: a peer's hosts file is rewritten
 // in place, so its bind mount sees the new name).
 import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import {
   attach,
   createNetns,
@@ -13,6 +12,7 @@ import {
   networkPaths,
   removeNetns,
 } from "../network/index.ts";
+import { join } from "../util/path.ts";
 import type { ContainerRecord } from "./db.ts";
 import type { EngineDirs } from "./dirs.ts";
 import { hostsFile } from "./etc-files.ts";

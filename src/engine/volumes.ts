@@ -3,13 +3,13 @@
 // docker does; anonymous volumes (from `-v /path` or the image's Volumes) carry a label so
 // `rm -v` and `volume prune` know them.
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { posix } from "node:path";
 import { applySnapshot } from "../image/flatten.ts";
 import { lookupLayered } from "../image/layered.ts";
 import { spawnTool } from "../sys/host-tool.ts";
 import { O_DIRECTORY, O_PATH, openInRoot } from "../sys/openat2.ts";
 import { closeFd } from "../sys/seqpacket.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { posix } from "../util/path.ts";
 import type { EngineDb, VolumeRecord } from "./db.ts";
 import { type EngineDirs, volumeDir } from "./dirs.ts";
 import type { RootView } from "./exe.ts";

@@ -2,9 +2,9 @@
 // `leopard login` writing podman's auth.json ({"auths": {host: {"auth": base64(user:pass)}}}).
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname } from "node:path";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { LeopardError } from "../util/errors.ts";
+import { dirname } from "../util/path.ts";
 
 export interface Credentials {
   username: string;

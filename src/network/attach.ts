@@ -2,8 +2,8 @@
 // (DEL in reverse), checking it (CHECK). An attach either completes or leaves nothing: on any
 // failure everything already added is deleted, the record removed and the namespace unpinned.
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { describe, LeopardError } from "../util/errors.ts";
+import { join } from "../util/path.ts";
 import { addList, type CniCall, checkList, delList } from "./cni.ts";
 import { attachList, describeConflist, hasNetworkFirewall, leavesContainerRules } from "./conflist.ts";
 import { ensureNetworkFirewall, firewallPresent } from "./firewall.ts";

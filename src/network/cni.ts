@@ -1,9 +1,9 @@
 // Running CNI plugins: one binary per call, the configuration on stdin, parameters in CNI_*
 // variables, a result or an error object on stdout (CNI spec section 2).
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { SYSTEM_PATH } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
+import { join } from "../util/path.ts";
 import type { Conflist } from "./conflist.ts";
 import { pluginErrorMessage, pluginInput, type RuntimeValues } from "./result.ts";
 

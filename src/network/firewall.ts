@@ -15,10 +15,10 @@
 // as with podman's `network reload`.
 // Planning is pure; the rest runs iptables.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { spawnTool, spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
+import { join } from "../util/path.ts";
 import type { NetworkInfo } from "./conflist.ts";
 import { argAfter, iptables, iptablesSave, splitRule } from "./iptables.ts";
 import { withLock } from "./lock.ts";

@@ -1,11 +1,11 @@
 // Pinned network namespaces at `<runDir>/netns/<containerId>`. The directory is made a shared
 // mount point of its own on first use (as `ip netns` does with /run/netns).
 import { mkdirSync, realpathSync } from "node:fs";
-import { join } from "node:path";
 import { cstr, libc } from "../sys/libc.ts";
 import { createPinnedNetns, makeSharedMountPoint, removePinnedNetns } from "../sys/netns.ts";
 import { mountInfo } from "../sys/proc.ts";
 import { LeopardError } from "../util/errors.ts";
+import { join } from "../util/path.ts";
 import { withLock } from "./lock.ts";
 import { type NetworkPaths, validateContainerId } from "./paths.ts";
 

@@ -3,9 +3,9 @@
 // `pruneNetworking` first runs DEL with the best configuration it has (the record; else the
 // network's current list and an address from host-local), then sweeps whatever is still there.
 import { existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { spawnToolSync } from "../sys/host-tool.ts";
 import { describe } from "../util/errors.ts";
+import { join } from "../util/path.ts";
 import { detach } from "./attach.ts";
 import { delList } from "./cni.ts";
 import { firewallBridges, removeFirewalls } from "./firewall.ts";

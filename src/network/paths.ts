@@ -1,8 +1,9 @@
 // Where networking keeps its files, and the knobs tests turn. Everything has a default for the
 // engine; LEOPARD_NETWORK_DIR, LEOPARD_IPAM_DIR, LEOPARD_RUN_DIR, LEOPARD_CNI_PATH,
 // LEOPARD_BRIDGE_PREFIX and LEOPARD_SUBNET_POOL override.
-import { join } from "node:path";
+
 import { LeopardError } from "../util/errors.ts";
+import { join } from "../util/path.ts";
 
 export interface NetworkOptions {
   /** Network definitions, one `<name>.conflist` each. Default /var/lib/leopard/networks. */

@@ -4,8 +4,8 @@
 // needs prevResult) even after the network's definition changed or went. Written before each ADD
 // and again after it, atomically, so a crashed command leaves a record `prune` can finish.
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
 import { writeFileAtomic } from "../sys/fs.ts";
+import { join } from "../util/path.ts";
 import type { Conflist } from "./conflist.ts";
 import type { NetworkPaths } from "./paths.ts";
 import type { RuntimeValues } from "./result.ts";

@@ -2,10 +2,10 @@
 // (`<configDir>/.lock`) so two `network create` never pick the same subnet or bridge. The default
 // network is written the first time anything asks for it.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { writeFileAtomic } from "../sys/fs.ts";
 import { spawnToolSync } from "../sys/host-tool.ts";
 import { LeopardError } from "../util/errors.ts";
+import { join } from "../util/path.ts";
 import {
   bridgeConflist,
   type Conflist,

@@ -1,7 +1,7 @@
 // What the runtime adds to the container's process and mounts on top of config.json, as plan
 // inputs (never a rewritten Spec): systemd socket activation (LISTEN_FDS) and sd_notify
 // (NOTIFY_SOCKET), both as runc passes them on. Pure.
-import { dirname, join } from "node:path";
+import { dirname, join } from "../util/path.ts";
 import type { PlanSpec } from "./types.ts";
 
 export interface LaunchEnv {

@@ -1,7 +1,7 @@
 // The container's cgroup as the runtime uses it: made and limited at create, joined by the
 // helper at sync 2 (before its namespaces, so the cgroup namespace is rooted there), reopened
 // from the paths kept in state.json by every later command.
-import { dirname } from "node:path";
+
 import {
   type CgroupManager,
   type CgroupPaths,
@@ -24,6 +24,7 @@ import {
 import type { Spec } from "../config/types.ts";
 import { accessSync, constants, existsSync } from "../sys/fs-sync.ts";
 import { readText } from "../sys/io.ts";
+import { dirname } from "../util/path.ts";
 
 /**
  * Where a container goes when config.json names no cgroupsPath: /leopard/<id>, or

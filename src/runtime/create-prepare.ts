@@ -1,7 +1,7 @@
 // create's first step: everything the planner needs, read and checked before anything exists.
 // The bundle is validated (src/config), the host looked at, and the fd numbers the helper will
 // inherit handed out by the session; the result is the planner's input as plain fields.
-import { resolve } from "node:path";
+
 import { checkRootfs } from "../config/bundle.ts";
 import { loadSpec } from "../config/load.ts";
 import {
@@ -20,6 +20,7 @@ import { checkId, type StateDir } from "../state/state.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { mark } from "../sys/trace.ts";
 import { LeopardError } from "../util/errors.ts";
+import { resolve } from "../util/path.ts";
 import { cgroupJoinFiles, cgroupPathsFor, type JoinFiles } from "./cgroup.ts";
 import { planHooks } from "./create-hooks.ts";
 import type { FdSlot, HelperSession } from "./helper-session.ts";

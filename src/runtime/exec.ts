@@ -2,7 +2,6 @@
 // through fds this process opened (user first, mount last), forks into its PID namespace and
 // runs the process's own setup, then execve. Foreground: wait and return its exit status.
 
-import { resolve } from "node:path";
 import { SpecError } from "../config/errors.ts";
 import { loadSpec } from "../config/load.ts";
 import type { NamespaceType, Spec, SpecProcess } from "../config/types.ts";
@@ -18,6 +17,7 @@ import { existsSync, openSync, readFileSync, readlinkSync } from "../sys/fs-sync
 import { capLastCap } from "../sys/proc.ts";
 import { getRlimit, RLIMIT_NOFILE } from "../sys/rlimit.ts";
 import { describe, LeopardError } from "../util/errors.ts";
+import { resolve } from "../util/path.ts";
 import { explainPlan } from "./explain.ts";
 import { connectConsole, HelperSession } from "./helper-session.ts";
 import { execHome } from "./home.ts";

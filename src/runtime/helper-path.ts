@@ -1,9 +1,9 @@
 // Where the compiled helper lives: $LEOPARD_HELPER (the launcher sets it), else beside the
 // bundles when installed (lib/leopard/leopard-helper), else the checkout's native/build.
 
-import { join } from "node:path";
 import { existsSync } from "../sys/fs-sync.ts";
 import { bundleDir } from "../util/layout.ts";
+import { join } from "../util/path.ts";
 
 export function helperPath(): string {
   const set = process.env["LEOPARD_HELPER"];

@@ -3,12 +3,12 @@
 // NOTIFY_SOCKET at notify.sock in it (the plan's input, src/plan/launch-env.ts); start listens there and relays READY=1 (with
 // MAINPID=<init>) to the caller's socket, returning once it did or the container is gone.
 
-import { join } from "node:path";
 import { NOTIFY_SOCKET_NAME } from "../plan/launch-env.ts";
 import { isAlive, type StateDir, type StoredState } from "../state/state.ts";
 import { bindDgram, recvDgram, sendDgram } from "../sys/dgram.ts";
 import { existsSync } from "../sys/fs-sync.ts";
 import { closeFd } from "../sys/seqpacket.ts";
+import { join } from "../util/path.ts";
 
 const DIR = "notify";
 

@@ -14,7 +14,6 @@
 // bind (a chmod by path could be sent elsewhere by a symlink). Workers serve only a caller with
 // their own uid, namespaces, root and privileges (worker.ts).
 
-import { dirname, join } from "node:path";
 import { execve } from "../sys/execve.ts";
 import { existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "../sys/fs-sync.ts";
 import { open } from "../sys/io.ts";
@@ -22,6 +21,7 @@ import { check, cstr, libc } from "../sys/libc.ts";
 import { closeFd, connectUnix } from "../sys/seqpacket.ts";
 import { LeopardError } from "../util/errors.ts";
 import { bundleDir, bundlePath } from "../util/layout.ts";
+import { dirname, join } from "../util/path.ts";
 import { firstCallRules } from "./first-call.ts";
 import { defaultServeDir } from "./serve-dir.ts";
 import { bundleStamp } from "./stamp.ts";

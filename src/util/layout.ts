@@ -5,7 +5,7 @@
 // A bundle finds its directory from the entry point Bun runs (Bun.main): `bun build --bytecode`
 // writes the build machine's source path into import.meta.url, so that cannot say where the
 // installed tree is. Run from the TypeScript sources, the checkout is two levels above this file.
-import { dirname, join } from "node:path";
+import { dirname, join } from "./path.ts";
 
 /** Defined (true) by `bun build --define LEOPARD_BUNDLE=true` (the Makefile's bundles). */
 declare const LEOPARD_BUNDLE: boolean;
