@@ -78,6 +78,8 @@ export function autostartEnv(env: Readonly<Record<string, string | undefined>>):
 
 /** After a direct call: starts the namespace's server when autostartSocket says so. Never throws. */
 export function autostart(verb: string, code: number): void {
+  // Every direct start and delete comes here: the cheap tests first, the stat only for a start.
+  if (verb !== "start" || code !== 0 || process.env["LEOPARD_SERVE"] !== undefined) return;
   try {
     let usernsIno = 0;
     try {

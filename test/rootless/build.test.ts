@@ -3,37 +3,23 @@
 // unprivileged user, on the three-layer image of test/rootless/layers-image.ts. The RUN's layer
 // holds only what the command changed (a copy of the layers would hold all of them), with the
 // container's owners; --network none is a namespace of its own with loopback up.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { type RunningRegistry, startRegistry } from "../image/harness.ts";
-import { cannotRun, makeRootlessUser, type Result, type RootlessUser, TOP } from "./harness.ts";
-import { pushLayeredImage } from "./layers-image.ts";
+import { type Result, type RootlessUser, TOP } from "./harness.ts";
+import { layeredWhy, useLayeredImage } from "./layers-image.ts";
 
 const LEOPARD = `${TOP}/bin/leopard`;
-const why =
-  cannotRun() ??
-  (Bun.which("docker-registry") && Bun.which("skopeo") ? undefined : "docker-registry and skopeo are needed");
+const why = layeredWhy();
 let user: RootlessUser;
-let registry: RunningRegistry;
 let image: string;
 let storage: string;
 
 const leopard = (...args: string[]): Result => user.run([LEOPARD, ...args]);
 
-beforeAll(async () => {
-  if (why) return;
-  user = makeRootlessUser();
-  registry = await startRegistry();
-  storage = `${user.home}/.local/share/leopard`;
-  image = await pushLayeredImage(user, registry, leopard);
-});
-
-afterAll(async () => {
-  if (why) return;
-  leopard("rm", "--force", "--all");
-  await registry.stop();
-  const left = user.cleanup();
-  expect(left).toEqual([]);
+useLayeredImage(why, {
+  ready: (w) => {
+    ({ user, image, storage } = w);
+  },
 });
 
 describe.skipIf(why !== undefined)("rootless build: RUN on overlay in the step's user namespace", () => {

@@ -11,32 +11,18 @@
 // - the copy, the last resort: the same view, Driver "copy", and `--debug` saying why.
 // /dev/fuse is 0600 on this machine (no udev; distributions ship it 0666): made 0666 for the
 // tests, its mode put back afterwards.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { lgetxattr } from "../../src/image/ffi.ts";
-import { type RunningRegistry, startRegistry } from "../image/harness.ts";
-import {
-  cannotRun,
-  makeRootlessUser,
-  oneLine,
-  PODMAN,
-  type Result,
-  type RootlessUser,
-  RUNC,
-  TOP,
-} from "./harness.ts";
-import { pushLayeredImage } from "./layers-image.ts";
+import { oneLine, PODMAN, type Result, type RootlessUser, RUNC, TOP } from "./harness.ts";
+import { layeredWhy, useLayeredImage } from "./layers-image.ts";
 
 const LEOPARD = `${TOP}/bin/leopard`;
 const FUSE = "/dev/fuse";
 const why =
-  cannotRun() ??
-  (Bun.which("docker-registry") && Bun.which("skopeo")
-    ? undefined
-    : "docker-registry and skopeo are needed") ??
+  layeredWhy() ??
   (Bun.which("fuse-overlayfs") && existsSync(FUSE) ? undefined : "fuse-overlayfs and /dev/fuse are needed");
 let user: RootlessUser;
-let registry: RunningRegistry;
 let image: string;
 let storage: string;
 let fuseMode = 0;
@@ -72,26 +58,23 @@ function hostMounts(): string[] {
     .filter((l) => l.includes(storage));
 }
 
-beforeAll(async () => {
-  if (why) return;
-  fuseMode = statSync(FUSE).mode & 0o7777;
-  chmodSync(FUSE, 0o666);
-  user = makeRootlessUser();
-  registry = await startRegistry();
-  storage = `${user.home}/.local/share/leopard`;
-  image = await pushLayeredImage(user, registry, leopard);
-});
-
-afterAll(async () => {
-  if (why) return;
-  leopard("rm", "--force", "--all");
-  const procs = fuseProcesses();
-  await registry.stop();
-  const left = user.cleanup();
-  chmodSync(FUSE, fuseMode);
-  expect(procs).toEqual([]);
-  expect(left).toEqual([]);
-  expect(statSync(FUSE).mode & 0o7777).toBe(fuseMode);
+let procsLeft: number[] = [];
+useLayeredImage(why, {
+  ready: (w) => {
+    ({ user, image, storage } = w);
+  },
+  before: () => {
+    fuseMode = statSync(FUSE).mode & 0o7777;
+    chmodSync(FUSE, 0o666);
+  },
+  beforeCleanup: () => {
+    procsLeft = fuseProcesses();
+  },
+  afterCleanup: () => {
+    chmodSync(FUSE, fuseMode);
+    expect(procsLeft).toEqual([]);
+    expect(statSync(FUSE).mode & 0o7777).toBe(fuseMode);
+  },
 });
 
 /** The snapshots' files, path → size, to show that no container wrote into them. */

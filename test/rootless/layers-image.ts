@@ -2,11 +2,67 @@
 // /etc/gone, /etc/keep and /var/cache/old, then one deleting /etc/gone (a whiteout), emptying
 // /var/cache (opaque) and adding /var/cache/new. Pushed to a registry on loopback and pulled by
 // the user; returns the image's reference.
+import { afterAll, beforeAll, expect } from "bun:test";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { sha256 } from "../../src/image/digest.ts";
-import { buildImage, type RunningRegistry, writeLayout } from "../image/harness.ts";
-import type { Result, RootlessUser } from "./harness.ts";
+import { buildImage, type RunningRegistry, startRegistry, writeLayout } from "../image/harness.ts";
+import { cannotRun, makeRootlessUser, type Result, type RootlessUser, TOP } from "./harness.ts";
+
+/** Why the layered image's tests cannot run here, or undefined. */
+export function layeredWhy(): string | undefined {
+  return (
+    cannotRun() ??
+    (Bun.which("docker-registry") && Bun.which("skopeo")
+      ? undefined
+      : "docker-registry and skopeo are needed")
+  );
+}
+
+/** What a test file on the layered image works with, once its beforeAll has run. */
+export interface LayeredWorld {
+  user: RootlessUser;
+  image: string;
+  /** The user's leopard storage (~/.local/share/leopard). */
+  storage: string;
+}
+
+/**
+ * The shared beforeAll/afterAll of the layered image's test files: a real user, a registry on
+ * loopback, the image pushed; afterwards every container removed, the registry stopped and the
+ * user removed, failing on anything left. `ready` receives the world; `before` runs first,
+ * `beforeCleanup` after the containers are removed, `afterCleanup` last (each file's extras).
+ */
+export function useLayeredImage(
+  why: string | undefined,
+  hooks: {
+    ready: (w: LayeredWorld) => void;
+    before?: () => void;
+    beforeCleanup?: () => void;
+    afterCleanup?: () => void;
+  },
+): void {
+  let user: RootlessUser;
+  let registry: RunningRegistry;
+  const leopard = (...args: string[]): Result => user.run([`${TOP}/bin/leopard`, ...args]);
+  beforeAll(async () => {
+    if (why) return;
+    hooks.before?.();
+    user = makeRootlessUser();
+    registry = await startRegistry();
+    const image = await pushLayeredImage(user, registry, leopard);
+    hooks.ready({ user, image, storage: `${user.home}/.local/share/leopard` });
+  });
+  afterAll(async () => {
+    if (why) return;
+    leopard("rm", "--force", "--all");
+    hooks.beforeCleanup?.();
+    await registry.stop();
+    const left = user.cleanup();
+    hooks.afterCleanup?.();
+    expect(left).toEqual([]);
+  });
+}
 
 const text = (s: string) => new TextEncoder().encode(s);
 

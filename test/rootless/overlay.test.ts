@@ -2,37 +2,23 @@
 // own user namespace (annotation org.leopard.rootfs.overlay), not copies: the image is a
 // three-layer busybox whose last layer deletes a file (whiteout) and empties a directory
 // (opaque), pushed to a registry on loopback and pulled by a real unprivileged user.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
-import { type RunningRegistry, startRegistry } from "../image/harness.ts";
-import { cannotRun, makeRootlessUser, type Result, type RootlessUser, TOP } from "./harness.ts";
-import { pushLayeredImage } from "./layers-image.ts";
+import { type Result, type RootlessUser, TOP } from "./harness.ts";
+import { layeredWhy, useLayeredImage } from "./layers-image.ts";
 
 const LEOPARD = `${TOP}/bin/leopard`;
-const why =
-  cannotRun() ??
-  (Bun.which("docker-registry") && Bun.which("skopeo") ? undefined : "docker-registry and skopeo are needed");
+const why = layeredWhy();
 let user: RootlessUser;
-let registry: RunningRegistry;
 let image: string;
 let storage: string;
 
 const leopard = (...args: string[]): Result => user.run([LEOPARD, ...args]);
 
-beforeAll(async () => {
-  if (why) return;
-  user = makeRootlessUser();
-  registry = await startRegistry();
-  storage = `${user.home}/.local/share/leopard`;
-  image = await pushLayeredImage(user, registry, leopard);
-});
-
-afterAll(async () => {
-  if (why) return;
-  leopard("rm", "--force", "--all");
-  await registry.stop();
-  const left = user.cleanup();
-  expect(left).toEqual([]);
+useLayeredImage(why, {
+  ready: (w) => {
+    ({ user, image, storage } = w);
+  },
 });
 
 /** The snapshots' files, path → size, to show that no container wrote into them. */
