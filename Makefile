@@ -131,7 +131,7 @@ native/protocol.h: src/protocol/ops.ts src/protocol/gen-header.ts | deps
 native/wire.h: src/serve/wire.ts src/serve/gen-wire-header.ts | deps
 	$(BUN) src/serve/gen-wire-header.ts > $@
 
-native/launch-verbs.h: src/cli/oci-light.ts src/cli/oci-light-verbs.ts src/cli/oci-life.ts src/cli/gen-launch-header.ts | deps
+native/launch-verbs.h: src/cli/oci-light.ts src/cli/oci-light-verbs.ts src/cli/oci-life.ts src/cli/gen-launch-header.ts src/serve/serve-dir.ts | deps
 	$(BUN) src/cli/gen-launch-header.ts > $@
 
 typecheck: deps

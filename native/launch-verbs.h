@@ -21,4 +21,11 @@ static const struct lv_verb_bundle {
  * serve (DIRECT_BUN_ENV), unless the caller set it: name, value, ..., NULL. */
 static const char *const lv_direct_env[] = { "BUN_JSC_useJIT", "0", NULL };
 
+/* The default socket directory's names (src/serve/serve-dir.ts): the host's root's, a user's
+ * under $XDG_RUNTIME_DIR, a user namespace's inside that, and the initial namespace's inode. */
+#define LV_SYSTEM_SERVE_DIR "/run/leopard-serve"
+#define LV_USER_SERVE_DIR "leopard-serve"
+#define LV_USERNS_DIR_PREFIX "userns-"
+#define LV_INITIAL_USERNS_INO 0xeffffffdULL
+
 #endif

@@ -523,24 +523,23 @@ static int not_served(const char *why, const char *detail) {
   exit(LAUNCH_FAIL);
 }
 
-/* The socket directory, by src/serve/serve-dir.ts's rule (test/serve/serve-dir.test.ts checks we
- * agree): $LEOPARD_SERVE_DIR; the host's root: /run/leopard-serve; anyone else
- * $XDG_RUNTIME_DIR/leopard-serve, and in a user namespace other than the initial one its
- * userns-<inode> subdirectory. -1 when there is none (a user without XDG_RUNTIME_DIR). */
-#define INITIAL_USERNS_INO 0xeffffffdULL
+/* The socket directory, by src/serve/serve-dir.ts's rule, its names from launch-verbs.h
+ * (test/serve/serve-dir.test.ts checks we agree): $LEOPARD_SERVE_DIR; the host's root's; anyone
+ * else's under $XDG_RUNTIME_DIR, in a user namespace other than the initial one that namespace's
+ * subdirectory. -1 when there is none (a user without XDG_RUNTIME_DIR). */
 static int serve_dir(char *out, size_t n) {
   const char *set = getenv("LEOPARD_SERVE_DIR");
   if (set && *set) return snprintf(out, n, "%s", set) >= (int)n ? -1 : 0;
   struct stat st;
   unsigned long long ino = stat("/proc/self/ns/user", &st) == 0 ? (unsigned long long)st.st_ino : 0;
-  int initial = ino == INITIAL_USERNS_INO;
-  if (geteuid() == 0 && initial) return snprintf(out, n, "/run/leopard-serve") >= (int)n ? -1 : 0;
+  int initial = ino == LV_INITIAL_USERNS_INO;
+  if (geteuid() == 0 && initial) return snprintf(out, n, "%s", LV_SYSTEM_SERVE_DIR) >= (int)n ? -1 : 0;
   const char *xdg = getenv("XDG_RUNTIME_DIR");
   if (!xdg || xdg[0] != '/') return -1;
   size_t len = strlen(xdg);
   while (len > 1 && xdg[len - 1] == '/') len--;
-  int w = initial ? snprintf(out, n, "%.*s/leopard-serve", (int)len, xdg)
-                  : snprintf(out, n, "%.*s/leopard-serve/userns-%llu", (int)len, xdg, ino);
+  int w = initial ? snprintf(out, n, "%.*s/%s", (int)len, xdg, LV_USER_SERVE_DIR)
+                  : snprintf(out, n, "%.*s/%s/%s%llu", (int)len, xdg, LV_USER_SERVE_DIR, LV_USERNS_DIR_PREFIX, ino);
   return w < 0 || w >= (int)n ? -1 : 0;
 }
 

@@ -1,7 +1,13 @@
-// Prints native/launch-verbs.h from oci-light.ts: `bun src/cli/gen-launch-header.ts > native/launch-verbs.h`.
+// Prints native/launch-verbs.h from oci-light.ts and serve-dir.ts: `bun src/cli/gen-launch-header.ts > native/launch-verbs.h`.
 // Which leopard-oci verbs the launcher runs from which light bundle is decided here, by the table
 // the light bundles are built from (VERB_BUNDLES); native/launch.c only looks a verb up in the
 // generated list.
+import {
+  INITIAL_USERNS_INO,
+  SYSTEM_SERVE_DIR,
+  USER_SERVE_DIR,
+  USERNS_DIR_PREFIX,
+} from "../serve/serve-dir.ts";
 import { DIRECT_BUN_ENV, VERB_BUNDLES } from "./oci-light.ts";
 
 /** [verb, bundle file] for every verb of every light bundle, in VERB_BUNDLES' order. */
@@ -31,6 +37,13 @@ export function launchHeaderText(): string {
     "/* What the launcher sets in Bun's environment for a leopard-oci call it runs directly, but",
     " * serve (DIRECT_BUN_ENV), unless the caller set it: name, value, ..., NULL. */",
     `static const char *const lv_direct_env[] = { ${[...Object.entries(DIRECT_BUN_ENV).flatMap(([k, v]) => [JSON.stringify(k), JSON.stringify(v)]), "NULL"].join(", ")} };`,
+    "",
+    "/* The default socket directory's names (src/serve/serve-dir.ts): the host's root's, a user's",
+    " * under $XDG_RUNTIME_DIR, a user namespace's inside that, and the initial namespace's inode. */",
+    `#define LV_SYSTEM_SERVE_DIR ${JSON.stringify(SYSTEM_SERVE_DIR)}`,
+    `#define LV_USER_SERVE_DIR ${JSON.stringify(USER_SERVE_DIR)}`,
+    `#define LV_USERNS_DIR_PREFIX ${JSON.stringify(USERNS_DIR_PREFIX)}`,
+    `#define LV_INITIAL_USERNS_INO 0x${INITIAL_USERNS_INO.toString(16)}ULL`,
     "",
     "#endif",
     "",

@@ -6,10 +6,15 @@
 // pause process keeps) gets a directory of that namespace's own, userns-<inode> inside it: a server
 // serves only callers in its own namespaces, so the user's server outside would only decline them,
 // and one in that namespace must not be found by callers outside it.
-// native/launch.c follows the same rule (serve()); test/serve/serve-dir.test.ts checks they agree.
+// native/launch.c follows the same rule (serve_dir, with these names and numbers generated into
+// launch-verbs.h); test/serve/serve-dir.test.ts checks they agree.
 
 /** The initial user namespace's inode number (the kernel's PROC_USER_INIT_INO). */
 export const INITIAL_USERNS_INO = 0xeffffffd;
+/** The host's root's directory; a user's under $XDG_RUNTIME_DIR; a namespace's inside that. */
+export const SYSTEM_SERVE_DIR = "/run/leopard-serve";
+export const USER_SERVE_DIR = "leopard-serve";
+export const USERNS_DIR_PREFIX = "userns-";
 
 /** The facts the directory is chosen from. */
 export interface ServeDirFacts {
@@ -24,9 +29,9 @@ export function defaultServeDir(f: ServeDirFacts): string | undefined {
   const set = f.env["LEOPARD_SERVE_DIR"];
   if (set) return set;
   const initial = f.usernsIno === INITIAL_USERNS_INO;
-  if (f.euid === 0 && initial) return "/run/leopard-serve";
+  if (f.euid === 0 && initial) return SYSTEM_SERVE_DIR;
   const xdg = f.env["XDG_RUNTIME_DIR"];
   if (!xdg?.startsWith("/")) return undefined;
-  const base = `${xdg.replace(/\/+$/, "")}/leopard-serve`;
-  return initial ? base : `${base}/userns-${f.usernsIno}`;
+  const base = `${xdg.replace(/\/+$/, "")}/${USER_SERVE_DIR}`;
+  return initial ? base : `${base}/${USERNS_DIR_PREFIX}${f.usernsIno}`;
 }
