@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { type Result, type RootlessUser, TOP } from "./harness.ts";
-import { layeredWhy, useLayeredImage } from "./layers-image.ts";
+import { layeredWhy, savedLayerEntries, useLayeredImage } from "./layers-image.ts";
 
 const LEOPARD = `${TOP}/bin/leopard`;
 const why = layeredWhy();
@@ -55,13 +55,7 @@ describe.skipIf(why !== undefined)("rootless build: RUN on overlay in the step's
     expect(r).toMatchObject({ code: 0, stdout: "built\nnew\nunknown\n1\nf\n0 0\nkeep-gone\n", stderr: "" });
     // The first RUN's layer (the one deleting /etc/keep): its changes and /etc, nothing of the
     // layers below. (COPY's step still copies the layers, so its layer holds them all.)
-    const out = `${user.work}/saved`;
-    expect(leopard("save", "-o", `${out}.tar`, "rootless/built:1").code).toBe(0);
-    const entries = user.run([
-      "sh",
-      "-c",
-      `mkdir ${out} && tar -C ${out} -xf ${out}.tar && find ${out} -type f | while read f; do if tar -tf "$f" 2>/dev/null | grep -qx etc/.wh.keep; then tar --numeric-owner -tvf "$f"; fi; done | awk '{print $2, $6}' | sort`,
-    ]);
+    const entries = savedLayerEntries(user, leopard, "rootless/built:1", "etc/.wh.keep");
     expect(entries).toMatchObject({
       code: 0,
       stdout: "0/0 etc/\n0/0 etc/.wh.keep\n0/0 etc/built\n0/0 etc/cache-list\n5/6 etc/mine\n",

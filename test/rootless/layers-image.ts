@@ -106,3 +106,23 @@ export async function pushLayeredImage(
   if (pull.code !== 0) throw new Error(`pull failed: ${pull.stderr}`);
   return image;
 }
+
+/**
+ * The layer of a saved image that holds `marker` (a path in it), as "uid/gid path" lines, sorted:
+ * what a commit or a RUN step wrote, with its owners. `leopard save` as the user, unpacked with tar.
+ */
+export function savedLayerEntries(
+  user: RootlessUser,
+  leopard: (...args: string[]) => Result,
+  image: string,
+  marker: string,
+): Result {
+  const out = `${user.work}/saved-${image.replace(/[^a-z0-9]/gi, "-")}`;
+  const saved = leopard("save", "-o", `${out}.tar`, image);
+  if (saved.code !== 0) return saved;
+  return user.run([
+    "sh",
+    "-c",
+    `mkdir ${out} && tar -C ${out} -xf ${out}.tar && find ${out} -type f | while read f; do if tar -tf "$f" 2>/dev/null | grep -qx ${marker}; then tar --numeric-owner -tvf "$f"; fi; done | awk '{print $2, $6}' | sort`,
+  ]);
+}

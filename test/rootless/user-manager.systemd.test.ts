@@ -212,13 +212,9 @@ describe.skipIf(why !== undefined)("a user's systemd manager", () => {
 describe.skipIf(why !== undefined || !V2)(
   "a rootless container in a user's delegated cgroup v2 subtree",
   () => {
-    test("created from a delegated scope: its cgroup beside the scope, in the user's subtree, with the limits written; gone at delete", () => {
-      const b = bundleWith("limited", (c) => {
-        args("sleep", "1000")(c);
-        limits(c);
-      });
-      const unit = `leopard-test-${process.pid}.scope`;
-      const create = user.run(
+    /** `leopard-oci create ID` in bundle b, run as the user in a scope of its manager with Delegate=yes. */
+    const createInDelegatedScope = (b: string, unit: string, id: string) =>
+      user.run(
         [
           "systemd-run",
           "--user",
@@ -229,10 +225,18 @@ describe.skipIf(why !== undefined || !V2)(
           "Delegate=yes",
           OCI,
           "create",
-          "lim1",
+          id,
         ],
         { cwd: b, env: { LEOPARD_SERVE: "0" } },
       );
+
+    test("created from a delegated scope: its cgroup beside the scope, in the user's subtree, with the limits written; gone at delete", () => {
+      const b = bundleWith("limited", (c) => {
+        args("sleep", "1000")(c);
+        limits(c);
+      });
+      const unit = `leopard-test-${process.pid}.scope`;
+      const create = createInDelegatedScope(b, unit, "lim1");
       expect(create).toEqual({ code: 0, stdout: "", stderr: "" });
       try {
         const pid = JSON.parse(user.run([OCI, "state", "lim1"]).stdout).pid as number;
@@ -252,21 +256,7 @@ describe.skipIf(why !== undefined || !V2)(
     test("no limits asked for: no cgroup of its own, the container stays in the caller's scope (runc's fs2)", () => {
       const b = bundleWith("unlimited", args("sleep", "1000"));
       const unit = `leopard-test-${process.pid}-b.scope`;
-      const create = user.run(
-        [
-          "systemd-run",
-          "--user",
-          "--scope",
-          "--quiet",
-          `--unit=${unit}`,
-          "-p",
-          "Delegate=yes",
-          OCI,
-          "create",
-          "nolim1",
-        ],
-        { cwd: b, env: { LEOPARD_SERVE: "0" } },
-      );
+      const create = createInDelegatedScope(b, unit, "nolim1");
       expect(create).toEqual({ code: 0, stdout: "", stderr: "" });
       try {
         const pid = JSON.parse(user.run([OCI, "state", "nolim1"]).stdout).pid as number;
