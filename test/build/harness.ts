@@ -15,6 +15,12 @@ import {
 
 export { leopard, ok, STORAGE, tempDir };
 
+// The modes these tests expect (context files, what RUN makes) are those of the usual umask 022,
+// which the engine and its containers inherit from this process. Said here, not assumed: in one CI
+// run (ninth session) every build test saw umask 0 in the shared `bun test` process — docker's
+// build too — after earlier files; what left it so is not found yet.
+process.umask(0o022);
+
 /** The engine's leftovers, and build containers' pinned network namespaces. */
 export function leftovers(): string[] {
   const pins = existsSync(join(RUN, "netns")) ? readdirSync(join(RUN, "netns")) : [];
