@@ -3,8 +3,10 @@
 # needs first and is idempotent.
 BUN := node_modules/bun/bin/bun.exe
 HELPER := native/build/leopard-helper
+# The Node-API module src/sys/libc.ts makes its system calls through (native/sys.c).
+SYS_NODE := native/build/leopard-sys.node
 # The C launchers bin/leopard-oci and bin/leopard link to (native/launch.c), built with the helper.
-NATIVE := $(HELPER) native/build/leopard-oci native/build/leopard native/build/leopard-keeper
+NATIVE := $(HELPER) native/build/leopard-oci native/build/leopard native/build/leopard-keeper $(SYS_NODE)
 # bin/leopard runs this bundle when no source is newer (nothing to transpile at startup).
 BUNDLE := build/cli/leopard.js
 # bin/leopard-oci runs this one, and for the verbs engines call most the light bundles
@@ -122,7 +124,7 @@ $(OCI_BUNDLE): $(SOURCES) $(LIGHT_BUNDLES) | deps
 	$(call bundle,src/cli/leopard-oci.ts,$@)
 	$(call inputs,src/cli/leopard-oci.ts,$@)
 
-$(NATIVE) &: native/*.c native/*.h native/Makefile
+$(NATIVE) &: native/*.c native/*.h native/Makefile | deps
 	$(MAKE) -C native
 
 native/protocol.h: src/protocol/ops.ts src/protocol/gen-header.ts | deps
@@ -194,11 +196,12 @@ bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES)
 #   $(PREFIX)/lib/leopard/*.js, *.jsc                     the bundles (bytecode beside each)
 #   $(PREFIX)/lib/leopard/leopard-helper                  the C helper
 #   $(PREFIX)/lib/leopard/leopard-keeper                  serve's worker keeper (native/keeper.c)
+#   $(PREFIX)/lib/leopard/leopard-sys.node                the system calls of TypeScript (native/sys.c)
 #   $(PREFIX)/lib/leopard/share/seccomp/default.json      the default seccomp profile
 #   $(SYSTEMD_UNIT_DIR)/leopard{-oci,}.{socket,service}   socket activation (share/systemd/*.in)
 #   $(SYSTEMD_USER_UNIT_DIR)/leopard{-oci,}.{socket,service}  the same for a user (share/systemd/user/*.in)
 # `make uninstall` (same PREFIX, DESTDIR, SYSTEMD_UNIT_DIR and SYSTEMD_USER_UNIT_DIR) removes exactly these.
-INSTALLED_LIB := bun leopard-helper leopard-keeper leopard-oci.js leopard-oci.js.jsc leopard-oci-light.js leopard-oci-light.js.jsc \
+INSTALLED_LIB := bun leopard-helper leopard-keeper leopard-sys.node leopard-oci.js leopard-oci.js.jsc leopard-oci-light.js leopard-oci-light.js.jsc \
   leopard-oci-life.js leopard-oci-life.js.jsc cgroup-signal.js cgroup-signal.js.jsc \
   leopard.js leopard.js.jsc unpack-worker.js share/seccomp/default.json
 install: all
@@ -207,6 +210,7 @@ install: all
 	install -m 0755 $(BUN) $(DESTDIR)$(LIBDIR)/bun
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBDIR)/leopard-helper
 	install -m 0755 native/build/leopard-keeper $(DESTDIR)$(LIBDIR)/leopard-keeper
+	install -m 0644 $(SYS_NODE) $(DESTDIR)$(LIBDIR)/leopard-sys.node
 	install -m 0644 $(OCI_BUNDLE) $(OCI_BUNDLE).jsc $(BUNDLE) $(BUNDLE).jsc \
 	  $(foreach b,$(LIGHT_BUNDLES),$(b) $(b).jsc) \
 	  $(UNPACK_WORKER) $(DESTDIR)$(LIBDIR)/

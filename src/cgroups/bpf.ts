@@ -2,9 +2,8 @@
 // it to a cgroup directory, and replace whatever device programs leopard attached before.
 // Through bun:ffi's syscall(2); union bpf_attr is built by hand (offsets from linux/bpf.h).
 
-import { ptr } from "bun:ffi";
 import { closeSync, constants, openSync } from "../sys/fs-sync.ts";
-import { errno, keepAlive, sys } from "../sys/libc.ts";
+import { addressOf, errno, keepAlive, sys } from "../sys/libc.ts";
 import { strerror } from "../util/errno.ts";
 import { LeopardError } from "../util/errors.ts";
 
@@ -45,11 +44,11 @@ export function loadDeviceProgram(insns: Uint8Array): number {
   const v = new DataView(attr.buffer);
   v.setUint32(0, BPF_PROG_TYPE_CGROUP_DEVICE, true);
   v.setUint32(4, insns.length / 8, true);
-  v.setBigUint64(8, BigInt(ptr(insns)), true);
-  v.setBigUint64(16, BigInt(ptr(license)), true);
+  v.setBigUint64(8, BigInt(addressOf(insns)), true);
+  v.setBigUint64(16, BigInt(addressOf(license)), true);
   v.setUint32(24, 1, true); // log_level
   v.setUint32(28, log.length, true);
-  v.setBigUint64(32, BigInt(ptr(log)), true);
+  v.setBigUint64(32, BigInt(addressOf(log)), true);
   attr.set(new TextEncoder().encode("leopard_dev"), 48); // prog_name
   try {
     const fd = bpf(BPF_PROG_LOAD, attr, "loading the device program");
@@ -75,7 +74,7 @@ function queryDevicePrograms(cgroupFd: number, path: string): number[] {
   const v = new DataView(attr.buffer);
   v.setUint32(0, cgroupFd, true);
   v.setUint32(4, BPF_CGROUP_DEVICE, true);
-  v.setBigUint64(16, BigInt(ptr(ids)), true);
+  v.setBigUint64(16, BigInt(addressOf(ids)), true);
   v.setUint32(24, ids.length, true);
   bpf(BPF_PROG_QUERY, attr, "querying device programs", path);
   keepAlive(ids);

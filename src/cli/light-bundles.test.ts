@@ -4,7 +4,7 @@
 // in Bun), node:path (2.6 ms without the JIT) or node:os (0.6 ms) at start; the light one (state,
 // kill, list) carries no cgroup manager.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERBS } from "./leopard-oci.ts";
@@ -26,6 +26,8 @@ beforeAll(async () => {
       outdir: join(out, name),
     });
     if (!r.success) throw new Error(`bun build ${name}: ${r.logs.join("\n")}`);
+    // Beside the bundle, as installed: its system calls (src/sys/libc.ts).
+    copyFileSync(join(TOP, "native/build/leopard-sys.node"), join(out, name, "leopard-sys.node"));
     const file = join(out, name, `${name}.js`);
     const modules = [...readFileSync(file, "utf8").matchAll(/^\/\/ (src\/\S+\.ts)$/gm)].map((m) => m[1]!);
     built[name] = { file, modules: [...new Set(modules)] };

@@ -1,7 +1,6 @@
 // The libc calls layer unpacking needs that Bun lacks: mknod and extended attributes on the
 // link itself (l*xattr never follow a symlink), through src/sys's one syscall binding (a binding
 // of their own compiled six trampolines, ~5 ms, on first use).
-import { ptr as toPtr } from "bun:ffi";
 import { check, cstr, libc } from "../sys/libc.ts";
 
 /** The *at calls' "relative to the cwd" (the paths here are absolute). */
@@ -34,20 +33,20 @@ export function fchmod(fd: number, mode: number, path: string): void {
 
 export function lsetxattr(path: string, name: string, value: Uint8Array): void {
   const v = value.length === 0 ? new Uint8Array(1) : value;
-  check(libc().lsetxattr(cstr(path), cstr(name), toPtr(v), value.length, 0), "lsetxattr", path);
+  check(libc().lsetxattr(cstr(path), cstr(name), v, value.length, 0), "lsetxattr", path);
 }
 
 /** The value of one attribute, or undefined when the file has none by that name. */
 export function lgetxattr(path: string, name: string): Uint8Array | undefined {
   const buf = new Uint8Array(65536);
-  const n = Number(libc().lgetxattr(cstr(path), cstr(name), toPtr(buf), buf.length));
+  const n = Number(libc().lgetxattr(cstr(path), cstr(name), buf, buf.length));
   if (n < 0) return undefined;
   return buf.slice(0, n);
 }
 
 export function llistxattr(path: string): string[] {
   const buf = new Uint8Array(65536);
-  const n = check(libc().llistxattr(cstr(path), toPtr(buf), buf.length), "llistxattr", path);
+  const n = check(libc().llistxattr(cstr(path), buf, buf.length), "llistxattr", path);
   if (n <= 0) return [];
   return new TextDecoder()
     .decode(buf.subarray(0, n))

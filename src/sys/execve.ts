@@ -1,7 +1,6 @@
 // execve(2) from Bun: replaces this process (and all of Bun's threads) with another program,
 // keeping the pid and every fd without FD_CLOEXEC. Returns only on failure (a SysError).
-import { ptr } from "bun:ffi";
-import { cstr, errno, keepAlive, libc, SysError } from "./libc.ts";
+import { addressOf, cstr, errno, keepAlive, libc, SysError } from "./libc.ts";
 
 /** A NULL-terminated array of pointers to the strings (kept alive by `keep`). */
 function vector(strings: readonly string[], keep: Uint8Array[]): BigUint64Array {
@@ -9,7 +8,7 @@ function vector(strings: readonly string[], keep: Uint8Array[]): BigUint64Array 
   strings.forEach((s, i) => {
     const b = cstr(s);
     keep.push(b);
-    v[i] = BigInt(ptr(b));
+    v[i] = BigInt(addressOf(b));
   });
   return v;
 }

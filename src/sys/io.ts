@@ -3,7 +3,7 @@
 // (it pulls in node:stream); this costs one dlopen (~5 ms). Errors are shaped like Node's
 // (code, errno, syscall, path) so callers test `.code === "ENOENT"` as they would with node:fs.
 import { errnoName, strerror } from "../util/errno.ts";
-import { type Arg, cstr, errno, libc, sys as syscall } from "./libc.ts";
+import { type Arg, cstr, errno, libc, sys as syscall, sysModuleMissing } from "./libc.ts";
 
 const NR =
   process.arch === "arm64"
@@ -67,7 +67,17 @@ export function read(fd: number, buf: Uint8Array, what = `fd ${fd}`): number {
 export function writeAll(fd: number, text: string | Uint8Array): void {
   const buf = typeof text === "string" ? new TextEncoder().encode(text) : text;
   for (let off = 0; off < buf.length; ) {
-    const n = sys(NR.write, fd, buf.subarray(off), buf.length - off);
+    let n: number;
+    try {
+      n = sys(NR.write, fd, buf.subarray(off), buf.length - off);
+    } catch (e) {
+      // Without leopard-sys.node (a broken install) nothing could say why a command failed.
+      if (!sysModuleMissing(e) || (fd !== 1 && fd !== 2)) throw e;
+      const rest = new TextDecoder().decode(buf.subarray(off)).replace(/\n$/, "");
+      if (fd === 1) console.log(rest);
+      else console.error(rest);
+      return;
+    }
     if (n >= 0) {
       off += n;
       continue;

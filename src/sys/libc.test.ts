@@ -66,3 +66,63 @@ test("sendmsg and recvmsg through msghdrs survive collections between calls", as
     closeFd(b);
   }
 });
+
+// leopard-sys.node (native/sys.c): every kind of argument a call passes, as the kernel sees it.
+const NR =
+  process.arch === "x64"
+    ? { socketpair: 53, getpid: 39, pipe2: 293, close: 3 }
+    : { socketpair: 199, getpid: 172, pipe2: 59, close: 57 };
+const AF_UNIX = 1;
+const SOCK_SEQPACKET = 5;
+const SOCK_CLOEXEC = 0o2000000;
+
+test("the kernel's writes reach a fresh small typed array (its bytes had no ArrayBuffer yet)", () => {
+  // Bun's napi_get_typedarray_info gave such an array's old address, before it moved into the
+  // ArrayBuffer it made: socketpair's fds were written where nothing read them.
+  for (const make of [
+    () => new Int32Array(2),
+    () => new Int32Array(new ArrayBuffer(8)),
+    () => new Int32Array(64),
+  ]) {
+    const fds = make();
+    expect(Number(sys(NR.socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds))).toBe(0);
+    expect(fds[0]).toBeGreaterThan(2);
+    expect(fds[1]).toBe(fds[0]! + 1);
+    libc().close(fds[0]!);
+    libc().close(fds[1]!);
+  }
+});
+
+test("a view's offset, a DataView and an ArrayBuffer are passed by where their bytes are", () => {
+  const whole = new Int32Array(6);
+  const views: [ArrayBufferLike | NodeJS.TypedArray | DataView, () => [number, number]][] = [
+    [whole.subarray(2, 4), () => [whole[2]!, whole[3]!]],
+    [new DataView(whole.buffer, 16, 8), () => [whole[4]!, whole[5]!]],
+  ];
+  const ab = new ArrayBuffer(8);
+  views.push([ab, () => [new Int32Array(ab)[0]!, new Int32Array(ab)[1]!]]);
+  for (const [arg, read] of views) {
+    expect(Number(sys(NR.pipe2, arg, SOCK_CLOEXEC))).toBe(0);
+    const [r, w] = read();
+    expect(r).toBeGreaterThan(2);
+    expect(w).toBe(r + 1);
+    libc().close(r);
+    libc().close(w);
+  }
+  expect([whole[0], whole[1]]).toEqual([0, 0]);
+});
+
+test("numbers and BigInts are passed as they are, a failure as -1 with its errno", () => {
+  expect(Number(sys(NR.getpid))).toBe(process.pid);
+  expect(libc().close(-1)).toBe(-1);
+  expect(errno()).toBe(EBADF);
+  // A BigInt's 64 bits: close's fd is an int, so the high bits do not make it a valid fd.
+  expect(sys(NR.close, 0xffff_ffff_ffff_ffffn)).toBe(-1n);
+  expect(errno()).toBe(EBADF);
+});
+
+test("an argument of another kind is refused with a TypeError, and no call is made", () => {
+  expect(() => sys(NR.getpid, "1" as unknown as number)).toThrow(TypeError);
+  expect(() => sys(NR.getpid, {} as unknown as number)).toThrow(TypeError);
+  expect(() => sys(NR.getpid, 1, 2, 3, 4, 5, 6, 7)).toThrow(TypeError);
+});

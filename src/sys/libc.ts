@@ -1,8 +1,17 @@
-// The few libc calls Bun and Node do not offer, through bun:ffi. Loaded on first use so the
-// hot path of commands that need none (state, list) pays nothing.
-import { ptr as addressOf, dlopen, FFIType, type Pointer, read } from "bun:ffi";
+// The few libc calls Bun and Node do not offer. System calls go through leopard-sys.node
+// (native/sys.c, a Node-API module), loaded on first use so that commands which need none pay
+// nothing; the rest (isatty, tcgetattr, tcsetattr: more than a system call) through bun:ffi, which
+// is loaded only when one of those is called.
+import type { dlopen, Pointer } from "bun:ffi";
+import { LeopardError } from "../util/errors.ts";
+import { bundleDir, bundled } from "../util/layout.ts";
 
-const { i32, u32, u64, i64, ptr } = FFIType;
+// bun:ffi's type names, as strings: its FFIType enum would load bun:ffi with this module.
+const i32 = "i32";
+const u32 = "u32";
+const u64 = "u64";
+const i64 = "i64";
+const ptr = "ptr";
 
 const DEFS = {
   __errno_location: { args: [], returns: ptr },
@@ -63,16 +72,17 @@ const DEFS = {
   llistxattr: { args: [ptr, ptr, u64], returns: i64 },
 } as const;
 
+type Ffi = typeof import("bun:ffi");
 type Symbols = ReturnType<typeof dlopen<typeof DEFS>>["symbols"];
+/** bun:ffi, loaded when first needed (a symbol of its own): ~1.5 ms that most commands skip. */
+const ffi = (): Ffi => require("bun:ffi");
 type Name = keyof typeof DEFS;
 
-// bun:ffi compiles a trampoline for every symbol it binds (~0.75 ms each here, measured: one
-// dlopen of 10 symbols 7.4 ms, of 1 symbol 0.75 ms), and a direct `leopard-oci run` used a dozen:
-// ~10 ms of a ~90 ms call. Nearly all of these functions are thin wrappers of one system call, so
-// they go through ONE binding, libc's syscall(2), by number (errno is set as by the wrapper). Only
-// what is more than a system call (isatty, tcgetattr, tcsetattr: ioctl layouts glibc owns), and
-// what an architecture lacks (poll, dup2 on arm64), binds a symbol of its own on first use.
-// Hand-written because no library offers a syscall table for bun:ffi.
+// Nearly all of these functions are thin wrappers of one system call, so they go through ONE
+// function, leopard-sys.node's syscall, by number (see native/sys.c for why not bun:ffi). Only what
+// is more than a system call (isatty, tcgetattr, tcsetattr: ioctl layouts glibc owns), and what an
+// architecture lacks (poll, dup2 on arm64), binds a symbol of its own through bun:ffi on first use.
+// Hand-written because no library offers a system call table for JavaScript.
 const AT_FDCWD = -100;
 const S_IFIFO = 0o010000;
 export type Arg =
@@ -141,29 +151,53 @@ const ROUTES: Partial<Record<Name, Route>> = {
 };
 const ARCH = process.arch === "arm64" ? 1 : process.arch === "x64" ? 0 : -1;
 
-/** An argument as the i64 syscall(2) binding takes it: a buffer by its address, null as 0. */
-function word(a: Arg): number | bigint {
-  if (a === null || a === undefined) return 0;
-  if (typeof a === "number" || typeof a === "bigint") return a;
-  if (a.byteLength === 0) return 0; // bun:ffi has no address for an empty buffer
-  if (a instanceof ArrayBuffer || a instanceof SharedArrayBuffer) return addressOf(new Uint8Array(a));
-  return addressOf(a as NodeJS.TypedArray);
+/** What sysModule() throws when leopard-sys.node cannot be loaded (writeAll then uses the console). */
+const MISSING = "cannot load leopard-sys.node";
+
+/** Whether e says leopard-sys.node could not be loaded: no system call can be made. */
+export function sysModuleMissing(e: unknown): boolean {
+  return e instanceof LeopardError && e.message.startsWith(MISSING);
 }
 
-type Syscall6 = (...a: (number | bigint)[]) => bigint;
-let syscall6: Syscall6 | undefined;
-function raw(): Syscall6 {
-  if (syscall6 === undefined) {
-    // errno() must not bind lazily after a failed call: dlopen itself may reset errno. Both in
-    // one dlopen: bun:ffi's set-up is paid per call (two took ~2x one's time, measured).
-    const syscall = { args: [i64, i64, i64, i64, i64, i64, i64], returns: i64 } as const;
-    if (bound.__errno_location === undefined) {
-      const both = dlopen("libc.so.6", { __errno_location: DEFS.__errno_location, syscall }).symbols;
-      (bound as Record<string, unknown>)["__errno_location"] = both.__errno_location;
-      syscall6 = both.syscall as unknown as Syscall6;
-    } else syscall6 = dlopen("libc.so.6", { syscall }).symbols.syscall as unknown as Syscall6;
+/** leopard-sys.node's two functions (native/sys.c). */
+interface SysModule {
+  /** The system call nr with the arguments given (buffers by address): its result, or -errno. */
+  syscall(nr: number, ...args: Arg[]): number;
+  /** Where a buffer's bytes are (0 for an empty one). */
+  address(buffer: NodeJS.TypedArray | ArrayBufferLike | DataView): number;
+}
+
+let loaded: SysModule | undefined;
+
+/**
+ * leopard-sys.node: beside the bundles when installed (lib/leopard), else the checkout's
+ * native/build (from the checkout's build/cli bundles and from the sources alike).
+ */
+function sysModule(): SysModule {
+  if (loaded === undefined) {
+    const dir = bundleDir();
+    const checkout = `${dir}/../../native/build/leopard-sys.node`;
+    const paths = bundled() ? [`${dir}/leopard-sys.node`, checkout] : [checkout];
+    let failed: unknown;
+    for (const path of paths) {
+      const m = { exports: {} as SysModule };
+      try {
+        process.dlopen(m, path);
+        loaded = m.exports;
+        break;
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+    if (loaded === undefined)
+      throw new LeopardError("system", `${MISSING} (make builds it): ${(failed as Error).message}`);
   }
-  return syscall6;
+  return loaded;
+}
+
+/** Where a buffer's bytes are, for a structure that points to them (msghdr's iovec, an argv). */
+export function addressOf(buffer: NodeJS.TypedArray | ArrayBufferLike | DataView): number {
+  return sysModule().address(buffer);
 }
 
 /**
@@ -196,13 +230,15 @@ export function keptAlive(): unknown {
 
 /** syscall(2): the system call `nr` with up to six arguments; -1 and errno on failure. */
 export function sys(nr: number, ...args: Arg[]): bigint {
-  const w = args.map(word);
-  while (w.length < 6) w.push(0);
-  const r = raw()(nr, ...w);
-  sysErrno = r === -1n ? libcErrno() : undefined;
+  const r = sysModule().syscall(nr, ...args);
   // The buffers among args are known to the collector only through args until here.
   keepAlive(args);
-  return r;
+  if (r < 0) {
+    sysErrno = -r;
+    return -1n;
+  }
+  sysErrno = undefined;
+  return BigInt(r);
 }
 
 function routed(name: Name): ((...a: Arg[]) => number | bigint) | undefined {
@@ -228,11 +264,13 @@ const lazy = new Proxy(bound, {
     if (f === undefined) {
       const def = DEFS[name];
       if (def === undefined) return undefined;
-      if (name !== "__errno_location" && target.__errno_location === undefined) void lazy.__errno_location;
       const route = routed(name);
       const own = route === undefined && name !== "__errno_location";
+      // errno() must not bind lazily after a failed call of a symbol of its own (dlopen itself
+      // may reset errno): bound before the first such symbol.
+      if (own && target.__errno_location === undefined) void lazy.__errno_location;
       const sym = (route ??
-        dlopen("libc.so.6", { [name]: def } as Pick<typeof DEFS, typeof name>).symbols[name]) as (
+        ffi().dlopen("libc.so.6", { [name]: def } as Pick<typeof DEFS, typeof name>).symbols[name]) as (
         ...a: unknown[]
       ) => unknown;
       // A symbol of its own sets libc's errno: errno() must read that one after it.
@@ -257,7 +295,7 @@ export function libc(): Symbols {
 function libcErrno(): number {
   const p = libc().__errno_location();
   if (p === null) return 0;
-  return read.i32(p, 0);
+  return ffi().read.i32(p, 0);
 }
 
 /** errno of the last failed call: a routed system call's as it failed, else libc's. */

@@ -1,7 +1,6 @@
 // AF_UNIX SOCK_SEQPACKET socket pairs with fd passing (SCM_RIGHTS): the sync channel to the
 // helper. Node and Bun have no API to receive file descriptors, hence FFI.
-import { ptr } from "bun:ffi";
-import { check, errno, keepAlive, libc, SysError } from "./libc.ts";
+import { addressOf, check, errno, keepAlive, libc, SysError } from "./libc.ts";
 
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
@@ -34,10 +33,10 @@ export function socketPair(): [number, number] {
 function msghdr(iov: BigUint64Array, control: Uint8Array | null): BigUint64Array {
   // struct msghdr (x86-64): name, namelen, iov, iovlen, control, controllen, flags.
   const h = new BigUint64Array(7);
-  h[2] = BigInt(ptr(iov));
+  h[2] = BigInt(addressOf(iov));
   h[3] = 1n;
   if (control !== null && control.length > 0) {
-    h[4] = BigInt(ptr(control));
+    h[4] = BigInt(addressOf(control));
     h[5] = BigInt(control.length);
   }
   return h;
@@ -46,7 +45,7 @@ function msghdr(iov: BigUint64Array, control: Uint8Array | null): BigUint64Array
 /** One sendmsg (fds by SCM_RIGHTS); the bytes sent, which a stream socket may make fewer than data. */
 export function sendMsg(fd: number, data: Uint8Array, fds: readonly number[] = []): number {
   const body = data.length > 0 ? data : new Uint8Array(1);
-  const iov = new BigUint64Array([BigInt(ptr(body)), BigInt(data.length)]);
+  const iov = new BigUint64Array([BigInt(addressOf(body)), BigInt(data.length)]);
   let control: Uint8Array | null = null;
   if (fds.length > 0) {
     const len = 16 + 4 * fds.length;
@@ -89,12 +88,12 @@ export class TimeoutError extends Error {
 export function recvMsg(fd: number, timeoutMs: number): { data: Uint8Array; fds: number[] } | null {
   if (!waitReadable(fd, timeoutMs)) throw new TimeoutError(`no message within ${timeoutMs} ms`);
   const probe = new Uint8Array(1);
-  const piov = new BigUint64Array([BigInt(ptr(probe)), 1n]);
+  const piov = new BigUint64Array([BigInt(addressOf(probe)), 1n]);
   const ph = msghdr(piov, null);
   const size = check(libc().recvmsg(fd, ph, MSG_PEEK | MSG_TRUNC), "recvmsg");
   keepAlive(probe, piov);
   const data = new Uint8Array(Math.max(size, 1));
-  const iov = new BigUint64Array([BigInt(ptr(data)), BigInt(data.length)]);
+  const iov = new BigUint64Array([BigInt(addressOf(data)), BigInt(data.length)]);
   const control = new Uint8Array(16 + 4 * MAX_FDS);
   const h = msghdr(iov, control);
   const n = check(libc().recvmsg(fd, h, MSG_CMSG_CLOEXEC), "recvmsg");

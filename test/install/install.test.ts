@@ -57,6 +57,7 @@ const INSTALLED = [
   "usr/local/lib/leopard/leopard-oci-life.js.jsc",
   "usr/local/lib/leopard/leopard-oci-light.js",
   "usr/local/lib/leopard/leopard-oci-light.js.jsc",
+  "usr/local/lib/leopard/leopard-sys.node",
   "usr/local/lib/leopard/leopard-oci.js",
   "usr/local/lib/leopard/leopard-oci.js.jsc",
   "usr/local/lib/leopard/leopard.js",
