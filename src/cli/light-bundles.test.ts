@@ -4,7 +4,7 @@
 // in Bun), node:path (2.6 ms without the JIT) or node:os (0.6 ms) at start; the light one (state,
 // kill, list) carries no cgroup manager.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERBS } from "./leopard-oci.ts";
@@ -94,4 +94,24 @@ test("the light bundle (state, kill, list) leaves the cgroup manager out, and fi
   expect(readFileSync(file, "utf8")).toContain('require("./cgroup-signal.js")');
   // The lifecycle bundle has the manager inside: delete needs it.
   expect(built["leopard-oci-life"]!.modules).toContain("src/cgroups/manager.ts");
+});
+
+test("without leopard-sys.node beside it (a broken install), a call says so in one line and fails", () => {
+  const { file } = built["leopard-oci-light"]!;
+  const alone = join(out, "alone");
+  mkdirSync(alone);
+  copyFileSync(file, join(alone, "leopard-oci-light.js"));
+  const r = run(join(alone, "leopard-oci-light.js"), ["state", "c1"]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).toStartWith(
+    `leopard-oci: state c1: cannot load leopard-sys.node (make builds it): ${alone}/`,
+  );
+  expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  // No module of it loads bun:ffi when it starts (~1.5 ms, and ~3.5 ms more to bind a symbol).
+  const ffi = built["leopard-oci-light"]!.modules.filter((m) =>
+    /^import (?!type )[^;]*from "bun:ffi";/m.test(readFileSync(join(TOP, m), "utf8")),
+  );
+  expect(ffi).toEqual([]);
+  expect(built["leopard-oci-light"]!.modules).toContain("src/sys/libc.ts");
 });
