@@ -129,6 +129,10 @@ export class HelperSession implements Disposable {
       this.closeTable(); // the helper holds its own copies now
     }
     this.timings.phase("spawn the helper");
+    // Started, waiting for its plan, and not yet named in the state directory (a test kills
+    // create here). Sending the plan before the spawn, so that the helper need not wait through
+    // this record, was measured: served `run` 1.007x, 0.992x, 0.993x; direct 1.038x (no gain).
+    this.mark("create: helper started");
     spawned?.(this.helperProcess.pid);
     this.mark("create: helper spawned");
     this.steps = steps;

@@ -19,6 +19,7 @@ const PHASES = [
   "create: id claimed",
   "create: cgroup made",
   "create: state dir ready",
+  "create: helper started",
   "create: helper spawned",
   "create: id maps written",
   "create: cgroup joined",
