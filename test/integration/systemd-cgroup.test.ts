@@ -43,6 +43,17 @@ function unitObject(unit: string): string | undefined {
   return r.code === 0 ? JSON.parse(r.out.replace(/^o /, "")) : undefined;
 }
 
+/**
+ * systemctl ARGS: its exit code and stderr, or after 120 s (one CI run hung in daemon-reload until
+ * the VM boot's own timeout) a failure naming what systemd was still doing, instead of a hang.
+ */
+function systemctl(args: string[]): { code: number | null; err: string } {
+  const r = Bun.spawnSync(["systemctl", ...args], { stdout: "pipe", stderr: "pipe", timeout: 120_000 });
+  if (r.exitCode !== null) return { code: r.exitCode, err: r.stderr.toString().trim() };
+  const jobs = Bun.spawnSync(["systemctl", "list-jobs", "--no-pager"], { stdout: "pipe", timeout: 10_000 });
+  return { code: null, err: `systemctl ${args.join(" ")} did not return in 120 s; jobs: ${jobs.stdout}` };
+}
+
 function unitProperty(unit: string, iface: string, prop: string): string {
   const obj = unitObject(unit);
   if (obj === undefined) throw new Error(`${unit} is not loaded`);
@@ -92,20 +103,16 @@ if (SYSTEMD) {
       const read = () => [memoryLimit(unit), pidsMax, cpu].map((f) => readFileSync(f, "utf8").trim());
       const before = read();
       expect(before).toEqual([String(96 * 1024 * 1024), "40", V2 ? "50000 100000" : "50000"]);
-      expect(Bun.spawnSync(["systemctl", "daemon-reload"]).exitCode).toBe(0);
+      expect(systemctl(["daemon-reload"])).toMatchObject({ code: 0 });
       // A unit change makes systemd write the scope's attributes again, from its properties.
-      expect(Bun.spawnSync(["systemctl", "set-property", "--runtime", unit, "CPUWeight=50"]).exitCode).toBe(
-        0,
-      );
+      expect(systemctl(["set-property", "--runtime", unit, "CPUWeight=50"])).toMatchObject({ code: 0 });
       expect(read()).toEqual(before);
       // update: the new limits become the scope's properties as well.
       expect(oci(b, ["update", "--memory", "128m", "--pids-limit", "30", id])).toMatchObject({
         code: 0,
         stderr: "",
       });
-      expect(Bun.spawnSync(["systemctl", "set-property", "--runtime", unit, "CPUWeight=60"]).exitCode).toBe(
-        0,
-      );
+      expect(systemctl(["set-property", "--runtime", unit, "CPUWeight=60"])).toMatchObject({ code: 0 });
       expect(read()).toEqual([String(128 * 1024 * 1024), "30", before[2] ?? ""]);
       expect(oci(b, ["delete", "-f", id]).code).toBe(0);
     });
