@@ -24,6 +24,7 @@ import {
 } from "node:fs";
 import type { ReadEntry } from "tar";
 import { SysError } from "../sys/libc.ts";
+import { currentUmask } from "../sys/umask.ts";
 import { describe, LeopardError } from "../util/errors.ts";
 import { chmod, fchmod, lgetxattr, lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./ffi.ts";
 
@@ -78,7 +79,8 @@ export class Writer {
   readonly #xattrNs: string;
   readonly #uid = process.geteuid?.() ?? 0;
   readonly #gid = process.getegid?.() ?? 0;
-  readonly #umask = process.umask();
+  // Not process.umask(): it sets the umask twice, and these writers run in several threads at once.
+  readonly #umask = currentUmask();
   /** The permission bits asked for at creation are the ones the file gets (no default ACL). */
   readonly #plainModes: boolean;
   /** Directories known to be real directories in the tree, with their group (saves an lstat each). */

@@ -16,9 +16,10 @@ import {
 export { leopard, ok, STORAGE, tempDir };
 
 // The modes these tests expect (context files, what RUN makes) are those of the usual umask 022,
-// which the engine and its containers inherit from this process. Said here, not assumed: in one CI
-// run (ninth session) every build test saw umask 0 in the shared `bun test` process — docker's
-// build too — after earlier files; what left it so is not found yet.
+// which the engine and its containers inherit from this process: said here, not assumed. In one CI
+// run (ninth session) every build test saw umask 0 in the shared `bun test` process: the layer
+// unpack threads each read the umask with process.umask(), which sets it twice, and two at once
+// could leave it 0 (fixed: src/sys/umask.ts, and a test that no code reads it so).
 process.umask(0o022);
 
 /** The engine's leftovers, and build containers' pinned network namespaces. */
