@@ -101,7 +101,7 @@ test("without leopard-sys.node beside it (a broken install), a call says so in o
   const alone = join(out, "alone");
   mkdirSync(alone);
   copyFileSync(file, join(alone, "leopard-oci-light.js"));
-  const r = run(join(alone, "leopard-oci-light.js"), ["state", "c1"]);
+  const r = run(join(alone, "leopard-oci-light.js"), ["--root", alone, "state", "c1"]);
   expect(r.code).toBe(1);
   expect(r.stdout).toBe("");
   expect(r.stderr).toStartWith(
