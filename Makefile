@@ -1,5 +1,5 @@
 # leopard: `make demo` (an interactive container), `make test` (everything, as root),
-# `make check` (types, lint, unit tests; no root, under a minute). Each target installs what it
+# `make check` (types, lint, unit tests; under a minute; as root: the helper's tests mount). Each target installs what it
 # needs first and is idempotent.
 BUN := node_modules/bun/bin/bun.exe
 HELPER := native/build/leopard-helper
