@@ -11,13 +11,14 @@ NATIVE := $(HELPER) native/build/leopard-oci native/build/leopard native/build/l
 BUNDLE := build/cli/leopard.js
 # bin/leopard-oci runs this one, and for the verbs engines call most the light bundles
 # (src/cli/oci-light.ts says which verb runs from which): state, kill and list from OCI_LIGHT,
-# start and delete from OCI_LIFE. OCI_LIGHT leaves kill's cgroup part out: CGROUP_SIGNAL, a
-# bundle of its own beside it that `kill --all` loads (src/runtime/kill.ts).
+# start and delete from OCI_LIFE. Both leave the cgroup manager out: CGROUP_OPS, a bundle of its
+# own beside them that `kill --all` and a delete that finds processes or a scope load
+# (src/runtime/cgroup-ops.ts).
 OCI_BUNDLE := build/cli/leopard-oci.js
 OCI_LIGHT := build/cli/leopard-oci-light.js
 OCI_LIFE := build/cli/leopard-oci-life.js
-CGROUP_SIGNAL := build/cli/cgroup-signal.js
-LIGHT_BUNDLES := $(OCI_LIGHT) $(OCI_LIFE) $(CGROUP_SIGNAL)
+CGROUP_OPS := build/cli/cgroup-ops.js
+LIGHT_BUNDLES := $(OCI_LIGHT) $(OCI_LIFE) $(CGROUP_OPS)
 # The CLI bundles are compiled to JSC bytecode (<bundle>.jsc beside each: Bun loads it instead of
 # parsing; a direct call starts ~30% sooner). LEOPARD_BUNDLE tells the code it runs from a bundle
 # (src/util/layout.ts: import.meta.url names the build's sources in a bytecode bundle).
@@ -110,15 +111,16 @@ $(BUNDLE): $(SOURCES) $(UNPACK_WORKER) | deps
 	$(call bundle,src/cli/leopard.ts,$@)
 	$(call inputs,src/cli/leopard.ts src/image/unpack-worker.ts,$@)
 
-# kill.ts requires ./cgroup-signal.js: external here, found beside the bundle at run time.
-$(OCI_LIGHT): $(SOURCES) $(CGROUP_SIGNAL) | deps
-	$(call bundle,src/cli/leopard-oci-light.ts,$@,--external '*/cgroup-signal.js')
+# kill.ts and lifecycle.ts require ./cgroup-ops.js: external here, found beside the bundle at run
+# time.
+$(OCI_LIGHT): $(SOURCES) $(CGROUP_OPS) | deps
+	$(call bundle,src/cli/leopard-oci-light.ts,$@,--external '*/cgroup-ops.js')
 
-$(OCI_LIFE): $(SOURCES) | deps
-	$(call bundle,src/cli/leopard-oci-life.ts,$@)
+$(OCI_LIFE): $(SOURCES) $(CGROUP_OPS) | deps
+	$(call bundle,src/cli/leopard-oci-life.ts,$@,--external '*/cgroup-ops.js')
 
-$(CGROUP_SIGNAL): $(SOURCES) | deps
-	$(call bundle,src/runtime/cgroup-signal.ts,$@)
+$(CGROUP_OPS): $(SOURCES) | deps
+	$(call bundle,src/runtime/cgroup-ops.ts,$@)
 
 $(OCI_BUNDLE): $(SOURCES) $(LIGHT_BUNDLES) | deps
 	$(call bundle,src/cli/leopard-oci.ts,$@)
@@ -202,7 +204,7 @@ bench: deps apt-deps $(NATIVE) $(BUNDLE) $(OCI_BUNDLE) $(LIGHT_BUNDLES)
 #   $(SYSTEMD_USER_UNIT_DIR)/leopard{-oci,}.{socket,service}  the same for a user (share/systemd/user/*.in)
 # `make uninstall` (same PREFIX, DESTDIR, SYSTEMD_UNIT_DIR and SYSTEMD_USER_UNIT_DIR) removes exactly these.
 INSTALLED_LIB := bun leopard-helper leopard-keeper leopard-sys.node leopard-oci.js leopard-oci.js.jsc leopard-oci-light.js leopard-oci-light.js.jsc \
-  leopard-oci-life.js leopard-oci-life.js.jsc cgroup-signal.js cgroup-signal.js.jsc \
+  leopard-oci-life.js leopard-oci-life.js.jsc cgroup-ops.js cgroup-ops.js.jsc \
   leopard.js leopard.js.jsc unpack-worker.js share/seccomp/default.json
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/share/seccomp $(DESTDIR)$(SYSTEMD_UNIT_DIR) \

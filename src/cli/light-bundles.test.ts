@@ -86,14 +86,20 @@ describe.each(Object.keys(VERB_BUNDLES))("%s", (name) => {
   });
 });
 
-test("the light bundle (state, kill, list) leaves the cgroup manager out, and finds kill's part beside it", () => {
-  const { file, modules } = built["leopard-oci-light"]!;
-  expect(modules.filter((m) => m.startsWith("src/cgroups/"))).toEqual(["src/cgroups/layout.ts"]);
-  expect(modules).not.toContain("src/runtime/cgroup.ts");
-  expect(modules).not.toContain("src/hooks/hooks.ts");
-  expect(readFileSync(file, "utf8")).toContain('require("./cgroup-signal.js")');
-  // The lifecycle bundle has the manager inside: delete needs it.
-  expect(built["leopard-oci-life"]!.modules).toContain("src/cgroups/manager.ts");
+test("the light and lifecycle bundles leave the cgroup manager out, and find its part beside them", () => {
+  for (const name of ["leopard-oci-light", "leopard-oci-life"]) {
+    const { file, modules } = built[name]!;
+    expect({ name, cgroups: modules.filter((m) => m.startsWith("src/cgroups/")) }).toEqual({
+      name,
+      cgroups: ["src/cgroups/layout.ts"],
+    });
+    expect(modules).not.toContain("src/runtime/cgroup.ts");
+    expect(modules).not.toContain("src/runtime/cgroup-ops.ts");
+    expect(readFileSync(file, "utf8")).toContain('require("./cgroup-ops.js")');
+  }
+  expect(built["leopard-oci-light"]!.modules).not.toContain("src/hooks/hooks.ts");
+  // The lifecycle bundle runs hooks (start's poststart, delete's poststop).
+  expect(built["leopard-oci-life"]!.modules).toContain("src/hooks/hooks.ts");
 });
 
 test("without leopard-sys.node beside it (a broken install), a call says so in one line and fails", () => {

@@ -3,9 +3,10 @@
 // gen-launch-header.ts generates into native/launch-verbs.h. Each verb is a file of its own
 // (oci-*.ts); leopard-oci.ts has them all among the rest.
 //   leopard-oci-light.js  state, kill, list: reads of the state directory and a signal; no
-//                         cgroup manager (kill --all's part, cgroup-signal.js, is loaded beside
+//                         cgroup manager (kill --all's part, cgroup-ops.js, is loaded beside
 //                         it only when needed), no hooks, no pidfds
-//   leopard-oci-life.js   start and delete (hooks, sd_notify, the cgroup manager for delete)
+//   leopard-oci-life.js   start and delete (hooks, sd_notify; delete loads cgroup-ops.js when a
+//                         cgroup still has processes or the container has a systemd scope)
 import { LIFE_VERBS } from "./oci-life.ts";
 import { LIGHT_VERBS } from "./oci-light-verbs.ts";
 import type { Verbs } from "./oci-main.ts";
@@ -15,9 +16,10 @@ export { LIGHT_VERBS } from "./oci-light-verbs.ts";
 
 /**
  * What the light bundles leave out, as `bun build --external` patterns (the Makefile passes the
- * same): kill's cgroup part, a bundle of its own (cgroup-signal.js) found beside them at run time.
+ * same): kill's and delete's cgroup part, a bundle of its own (cgroup-ops.js) found beside them at
+ * run time.
  */
-export const LIGHT_EXTERNAL = ["*/cgroup-signal.js"] as const;
+export const LIGHT_EXTERNAL = ["*/cgroup-ops.js"] as const;
 
 /**
  * The environment the launcher gives Bun for every leopard-oci call it runs directly (light bundles

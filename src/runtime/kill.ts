@@ -7,10 +7,10 @@ import { LeopardError } from "../util/errors.ts";
 import { parseSignal } from "./signals.ts";
 
 /**
- * The cgroup manager's part (cgroup-signal.ts), by its .js name: the light bundle leaves that
+ * The cgroup manager's part (cgroup-ops.ts), by its .js name: the light bundle leaves that
  * out and finds it as a bundle of its own beside it; from the sources Bun resolves the .ts.
  */
-const cgroupSignal = (): typeof import("./cgroup-signal.ts") => require("./cgroup-signal.js");
+const cgroupOps = (): typeof import("./cgroup-ops.ts") => require("./cgroup-ops.js");
 
 /**
  * Every process in the container's PID namespace (init's namespace), init first. An init whose
@@ -49,11 +49,11 @@ export function kill(state: StateDir, id: string, signal: string, all: boolean):
   if (status === "creating" || (status === "stopped" && !all))
     throw new LeopardError("bad-state", "container not running");
   if (status === "stopped") {
-    if (s.cgroupPaths !== undefined) cgroupSignal().signalCgroup(s.cgroupPaths, sig, true);
+    if (s.cgroupPaths !== undefined) cgroupOps().signalCgroup(s.cgroupPaths, sig, true);
     return;
   }
   // Every process in the container's cgroup (frozen around the walk so none escapes by forking).
-  if (all && s.cgroupPaths !== undefined && cgroupSignal().signalCgroup(s.cgroupPaths, sig, false)) return;
+  if (all && s.cgroupPaths !== undefined && cgroupOps().signalCgroup(s.cgroupPaths, sig, false)) return;
   const pids = all && s.ownPidNamespace ? containerPids(s.pid) : [s.pid];
   for (const p of pids) {
     try {

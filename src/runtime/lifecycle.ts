@@ -16,6 +16,12 @@ export { containerPids, kill } from "./kill.ts";
 export { list, stateOf } from "./query.ts";
 
 const notifyModule = (): typeof import("./notify.ts") => require("./notify.ts");
+/**
+ * The cgroup manager's part of delete (cgroup-ops.ts), by its .js name: the lifecycle bundle
+ * leaves it out and finds it beside it, so that start and a stopped container's delete load none
+ * of the manager; from the sources Bun resolves the .ts.
+ */
+const cgroupOps = (): typeof import("./cgroup-ops.ts") => require("./cgroup-ops.js");
 const runHooks: typeof import("../hooks/hooks.ts").runHooks = (...a) =>
   (require("../hooks/hooks.ts") as typeof import("../hooks/hooks.ts")).runHooks(...a);
 
@@ -145,14 +151,11 @@ export async function remove(state: StateDir, id: string, force: boolean): Promi
   if (s.pid === 0) await stopHelper(s);
   if (s.cgroupPaths !== undefined && !(status === "stopped" && removeEmptyCgroups(s.cgroupPaths))) {
     // Thaws, kills every process in the cgroup, waits for them and removes it (even when frozen).
-    const { reopenCgroup } = require("./cgroup.ts") as typeof import("./cgroup.ts");
-    reopenCgroup(s.cgroupPaths)?.destroy();
+    cgroupOps().destroyCgroup(s.cgroupPaths);
   }
   if (s.systemdScope !== undefined) {
     // Empty by now, so systemd may have collected it already (stopScope accepts that).
-    const { busctlOn, stopScope } =
-      require("../cgroups/systemd.ts") as typeof import("../cgroups/systemd.ts");
-    stopScope(s.systemdScope, busctlOn(s.systemdBus ?? "system"));
+    cgroupOps().stopSystemdScope(s.systemdScope, s.systemdBus ?? "system");
   }
   if (status !== "stopped" && s.pid !== 0) {
     const pids = s.ownPidNamespace ? containerPids(s.pid) : [s.pid];

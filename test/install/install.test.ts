@@ -49,8 +49,8 @@ const INSTALLED = [
   "usr/local/bin/leopard",
   "usr/local/bin/leopard-oci",
   "usr/local/lib/leopard/bun",
-  "usr/local/lib/leopard/cgroup-signal.js",
-  "usr/local/lib/leopard/cgroup-signal.js.jsc",
+  "usr/local/lib/leopard/cgroup-ops.js",
+  "usr/local/lib/leopard/cgroup-ops.js.jsc",
   "usr/local/lib/leopard/leopard-helper",
   "usr/local/lib/leopard/leopard-keeper",
   "usr/local/lib/leopard/leopard-oci-life.js",
@@ -152,7 +152,7 @@ describe("make install", () => {
         `${oci} --root ${base}/state create -b ${bundleDir} c2`,
         `${oci} --root ${base}/state state c2 | grep -q '"status": "created"'`,
         `${oci} --root ${base}/state list -q`,
-        // kill --all loads cgroup-signal.js, beside the light bundle in lib/leopard.
+        // kill --all loads cgroup-ops.js, beside the light bundle in lib/leopard.
         `${oci} --root ${base}/state kill --all c2 KILL`,
         `${oci} --root ${base}/state delete --force c2`,
         `${join(prefix, "bin/leopard")} version | head -1`,
