@@ -1,19 +1,10 @@
 // Every error a user can see is a LeopardError with a code (src/util/errors.ts), and no error is
 // swallowed without a word: an empty catch block says in a comment why ignoring is safe.
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { productionSources } from "./testing.ts";
 
 const SRC = new URL(".", import.meta.url).pathname;
-
-/** Production sources: no tests, no test helpers (testing.ts). */
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) return sources(p);
-    return e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") && e.name !== "testing.ts" ? [p] : [];
-  });
-}
 
 function lineOf(text: string, index: number): number {
   return text.slice(0, index).split("\n").length;
@@ -21,7 +12,7 @@ function lineOf(text: string, index: number): number {
 
 test("no `throw new Error` in production code: a LeopardError with a code instead", () => {
   const found: string[] = [];
-  for (const f of sources(SRC)) {
+  for (const f of productionSources(SRC)) {
     const text = readFileSync(f, "utf8");
     for (const m of text.matchAll(/throw new Error\(/g))
       found.push(`${f.slice(SRC.length)}:${lineOf(text, m.index)}`);
@@ -31,7 +22,7 @@ test("no `throw new Error` in production code: a LeopardError with a code instea
 
 test("no empty catch block: each says why ignoring the error is safe", () => {
   const found: string[] = [];
-  for (const f of sources(SRC)) {
+  for (const f of productionSources(SRC)) {
     const text = readFileSync(f, "utf8");
     for (const m of text.matchAll(/catch\s*(\([^)]*\))?\s*\{\s*\}/g))
       found.push(`${f.slice(SRC.length)}:${lineOf(text, m.index)}`);

@@ -3,6 +3,7 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { productionSources } from "./testing.ts";
 
 const MAY_IMPORT: Record<string, readonly string[]> = {
   util: [],
@@ -68,13 +69,6 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 
 const SRC = import.meta.dir;
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith(".ts"))
-    .map((e) => join(e.parentPath, e.name))
-    .filter((p) => !/\.test\.ts$|\/testing\.ts$|\/fake\.ts$/.test(p));
-}
-
 test("every module is in the module map", () => {
   const dirs = readdirSync(SRC, { withFileTypes: true })
     .filter((e) => e.isDirectory())
@@ -86,7 +80,7 @@ test("every module is in the module map", () => {
 test("imports point down the module map only (static and dynamic)", () => {
   const wrong: string[] = [];
   for (const [mod, allowed] of Object.entries(MAY_IMPORT)) {
-    for (const file of sources(join(SRC, mod))) {
+    for (const file of productionSources(join(SRC, mod))) {
       const text = readFileSync(file, "utf8");
       for (const m of text.matchAll(/(?:from |import\()"\.\.\/(?:\.\.\/)*([a-z-]+)\//g)) {
         const target = m[1] ?? "";
@@ -102,7 +96,7 @@ test("imports point down the module map only (static and dynamic)", () => {
 const KNOWN_CYCLES = new Set<string>([]);
 
 test("no two files import each other, directly or around a cycle (type imports included)", () => {
-  const files = sources(SRC);
+  const files = productionSources(SRC);
   const graph = new Map<string, string[]>();
   for (const f of files) {
     const deps: string[] = [];

@@ -1,6 +1,5 @@
 // The libc calls layer unpacking needs that Bun lacks: mknod and extended attributes on the
-// link itself (l*xattr never follow a symlink), through src/sys's one syscall binding (a binding
-// of their own compiled six trampolines, ~5 ms, on first use).
+// link itself (l*xattr never follow a symlink), through src/sys's system calls (libc.ts).
 import { check, cstr, libc } from "../sys/libc.ts";
 
 /** The *at calls' "relative to the cwd" (the paths here are absolute). */

@@ -1,5 +1,5 @@
 // AF_UNIX SOCK_SEQPACKET socket pairs with fd passing (SCM_RIGHTS): the sync channel to the
-// helper. Node and Bun have no API to receive file descriptors, hence FFI.
+// helper. Node and Bun have no API to receive file descriptors, hence our own sendmsg/recvmsg.
 import { addressOf, check, errno, keepAlive, libc, SysError } from "./libc.ts";
 
 const AF_UNIX = 1;

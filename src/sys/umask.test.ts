@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { productionSources } from "../testing.ts";
 import { currentUmask } from "./umask.ts";
 
 test("currentUmask reads the umask as set, and leaves it so", () => {
@@ -16,17 +16,10 @@ test("currentUmask reads the umask as set, and leaves it so", () => {
 });
 
 const SRC = new URL("..", import.meta.url).pathname;
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) return sources(p);
-    return e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") ? [p] : [];
-  });
-}
 
 test("no production code reads the umask with process.umask(): it sets it twice, a race between threads", () => {
   // Code only: comments may name the call they warn about.
   const code = (f: string) => readFileSync(f, "utf8").replace(/\/\/.*$/gm, "");
-  const found = sources(SRC).filter((f) => /process\.umask\(\s*\)/.test(code(f)));
+  const found = productionSources(SRC).filter((f) => /process\.umask\(\s*\)/.test(code(f)));
   expect(found.map((f) => f.slice(SRC.length))).toEqual([]);
 });
